@@ -1,0 +1,111 @@
+# The diffusion tutorial companion. Start with:  make figures  and  make test
+#
+# Every target, and when to use it:
+#   make all        build every chapter program (ch1 ch2 ch3 ch4 ch5 ddim) that exists
+#   make chN, ddim  build one chapter program: make ch3 && ./ch3 --list
+#   make figures    build everything and regenerate every figure in figures/
+#   make test       build and run every Check suite (CK_RUN_SUITE=ch2 make test for one)
+#   make bench      measure the kernels and training speeds (prints a table and JSON lines)
+#   make sanitize   run the whole test suite under AddressSanitizer + UBSan
+#   make valgrind   run a short chapter cell under valgrind (leak check)
+#   make debug      build everything with -O0 -g into build-debug/
+#   make deps       check (and, as root, install) the Debian packages we need
+#   make clean      remove build outputs (never figures/ or checkpoints/)
+# NO_OMP=1 gives a serial build. Never -Ofast / -ffast-math: they make isnan() false.
+
+CC      ?= gcc
+BUILD   ?= build
+OPT     ?= -O2 -march=native
+CFLAGS  ?= $(OPT) -g
+CFLAGS  += -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Wshadow -Icommon
+LDLIBS  += -lz -lm
+ifndef NO_OMP
+CFLAGS  += -fopenmp
+LDFLAGS += -fopenmp
+endif
+CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lpthread -lm)
+
+# PDF chapter N is always program chN; DDIM has its own program.
+SRC_ch1  = chapters/ch1_vae.c
+SRC_ch2  = chapters/ch2_ddpm.c
+SRC_ch3  = chapters/ch3_smld.c
+SRC_ch4  = chapters/ch4_sde.c
+SRC_ch5  = chapters/ch5_fokker_planck.c
+SRC_ddim = chapters/ddim.c
+ALL_PROGRAMS = ch1 ch2 ddim ch3 ch4 ch5
+PROGRAMS = $(foreach p,$(ALL_PROGRAMS),$(if $(wildcard $(SRC_$(p))),$(p)))
+
+COMMON_SRC = $(wildcard common/*.c)
+COMMON_OBJ = $(COMMON_SRC:%.c=$(BUILD)/%.o)
+LIB        = $(BUILD)/libcommon.a
+TEST_SRC   = $(wildcard tests/test_*.c)
+TEST_OBJ   = $(TEST_SRC:%.c=$(BUILD)/%.o) $(BUILD)/tests/main.o
+# Chapters compiled without main() so tests can call their functions.
+NOMAIN_OBJ = $(foreach p,$(PROGRAMS),$(BUILD)/nomain/$(notdir $(SRC_$(p):.c=.o)))
+DEPS_OK    = $(BUILD)/.deps-ok
+
+.PHONY: all figures test bench sanitize valgrind debug deps clean $(ALL_PROGRAMS)
+.DEFAULT_GOAL := all
+
+all: $(PROGRAMS)
+
+deps: $(DEPS_OK)
+$(DEPS_OK): tools/deps.sh
+	@sh tools/deps.sh
+	@mkdir -p $(BUILD) && touch $@
+
+# stb_image_write is compiled in one file only, with its own relaxed warnings.
+$(BUILD)/common/image.o: CFLAGS += -Wno-missing-field-initializers -Wno-sign-compare -Wno-unused-parameter -Wno-shadow
+$(BUILD)/%.o: %.c $(wildcard common/*.h) | $(DEPS_OK)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(COMMON_OBJ)
+	$(AR) rcs $@ $^
+
+$(BUILD)/nomain/%.o: chapters/%.c $(wildcard common/*.h) | $(DEPS_OK)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DCHAPTER_NO_MAIN -c $< -o $@
+
+define PROGRAM_RULE
+$(1): $(BUILD)/$(1)
+	@cp $(BUILD)/$(1) $(1)
+$(BUILD)/$(1): $(BUILD)/$(SRC_$(1):.c=.o) $(LIB)
+	$(CC) $(LDFLAGS) $$^ -o $$@ $(LDLIBS)
+endef
+$(foreach p,$(PROGRAMS),$(eval $(call PROGRAM_RULE,$(p))))
+
+# The test runner: every tests/test_*.c defines `Suite *suite_<name>(void)`;
+# the list of suites is generated so adding a test file needs no other edit.
+$(BUILD)/suites.h: $(TEST_SRC)
+	@mkdir -p $(BUILD)
+	@sh tools/gen_suites.sh $(TEST_SRC) > $@
+$(BUILD)/tests/main.o: tests/main.c $(BUILD)/suites.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -I$(BUILD) -c $< -o $@
+$(BUILD)/test_runner: $(TEST_OBJ) $(NOMAIN_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) $^ -o $@ $(CHECK_LIBS) $(LDLIBS)
+
+test: $(BUILD)/test_runner
+	CK_DEFAULT_TIMEOUT=300 ./$(BUILD)/test_runner
+
+figures: all
+	@for p in $(PROGRAMS); do echo "== ./$$p"; ./$$p --quiet || exit 1; done
+
+$(BUILD)/bench: $(BUILD)/bench/bench.o $(LIB)
+	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS) -ldl
+bench: $(BUILD)/bench
+	./$(BUILD)/bench
+
+sanitize:
+	$(MAKE) BUILD=build-san OPT="-O1 -fsanitize=address,undefined -fno-omit-frame-pointer" \
+	        LDFLAGS="-fsanitize=address,undefined" test
+
+valgrind: ch2
+	CK_FORK=no valgrind --leak-check=full --error-exitcode=1 ./ch2 --cell 2.2 --out /tmp/valgrind-figures --quiet
+
+debug:
+	$(MAKE) BUILD=build-debug OPT="-O0" all
+
+clean:
+	rm -rf build build-san build-debug $(ALL_PROGRAMS)
