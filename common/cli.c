@@ -1,0 +1,243 @@
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+#include "cli.h"
+#include "io.h"
+
+/* ---- flags ------------------------------------------------------------- */
+
+void cli_usage(FILE *f, const CliSpec *spec) {
+    fprintf(f, "usage: ./%s [options]\n%s\n\noptions:\n", spec->prog, spec->summary);
+    fprintf(f, "  --list              list the cells (sections) and exit\n");
+    fprintf(f, "  --cell ID|NAME      run one cell, by section number (2.3) or short name\n");
+    fprintf(f, "  --seed N            random seed, integer >= 0 (default 1)\n");
+    fprintf(f, "  --out DIR           where figures go (default figures)\n");
+    fprintf(f, "  --threads N         OpenMP threads, 0 = all cores (default 0)\n");
+    fprintf(f, "  --quiet             no progress bars\n");
+    if (spec->flags & CLI_DATA) {
+        fprintf(f, "  --data NAME         2D data set:");
+        for (const char *const *d = spec->data_names; d && *d; d++) fprintf(f, " %s", *d);
+        fprintf(f, " (default: each cell's)\n");
+    }
+    if (spec->flags & CLI_STEPS)
+        fprintf(f, "  --steps N           training steps, integer >= 1 (default: each cell's)\n");
+    if (spec->flags & CLI_SAMPLES)
+        fprintf(f, "  --samples N         samples to draw, integer >= 1 (default: each cell's)\n");
+    if (spec->flags & CLI_TRAIN) {
+        fprintf(f, "  --train-images      train the Fashion-MNIST model (long) and save its checkpoint\n");
+        fprintf(f, "  --resume            with --train-images: continue from the checkpoint\n");
+        fprintf(f, "  --ckpt PATH         checkpoint to read and write (default checkpoints/%s_*.safetensors)\n", spec->prog);
+    }
+    fprintf(f, "  --help              this text\n");
+}
+
+/* A whole decimal integer in [lo, hi], nothing else. */
+static int parse_long(const char *flag, const char *s, long lo, long hi, long *out) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (*s == '\0' || *end != '\0' || errno == ERANGE || v < lo || v > hi) {
+        fprintf(stderr, "error: %s '%s': expected an integer in [%ld, %ld]\n", flag, s, lo, hi);
+        return 2;
+    }
+    *out = v;
+    return 0;
+}
+
+static int known_data(const CliSpec *spec, const char *name) {
+    for (const char *const *d = spec->data_names; d && *d; d++)
+        if (strcmp(*d, name) == 0) return 1;
+    return 0;
+}
+
+static int parse_one(Opts *o, const CliSpec *spec, const char *flag, const char *val) {
+    long v;
+    if (!strcmp(flag, "--seed"))    { if (parse_long(flag, val, 0, LONG_MAX, &v)) return 2; o->seed = (uint64_t)v; return 0; }
+    if (!strcmp(flag, "--threads")) { if (parse_long(flag, val, 0, 256, &v)) return 2; o->threads = (int)v; return 0; }
+    if (!strcmp(flag, "--out"))     { o->out = val; return 0; }
+    if (!strcmp(flag, "--cell"))    { o->cell = val; return 0; }
+    if ((spec->flags & CLI_DATA) && !strcmp(flag, "--data")) {
+        if (!known_data(spec, val)) { fprintf(stderr, "error: --data '%s': unknown data set (see --help)\n", val); return 2; }
+        o->data = val;
+        return 0;
+    }
+    if ((spec->flags & CLI_STEPS) && !strcmp(flag, "--steps"))     return parse_long(flag, val, 1, 100000000, &o->steps);
+    if ((spec->flags & CLI_SAMPLES) && !strcmp(flag, "--samples")) return parse_long(flag, val, 1, 10000000, &o->samples);
+    if ((spec->flags & CLI_TRAIN) && !strcmp(flag, "--ckpt"))      { o->ckpt = val; return 0; }
+    fprintf(stderr, "error: unknown option '%s' (see ./%s --help)\n", flag, spec->prog);
+    return 2;
+}
+
+int cli_parse(Opts *o, int argc, char **argv, const CliSpec *spec) {
+    memset(o, 0, sizeof *o);
+    o->seed = 1;
+    o->out = "figures";
+    o->steps = -1;
+    o->samples = -1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) { cli_usage(stdout, spec); return CLI_DONE; }
+        if (!strcmp(a, "--quiet")) { o->quiet = 1; continue; }
+        if (!strcmp(a, "--list"))  { o->list = 1; continue; }
+        if ((spec->flags & CLI_TRAIN) && !strcmp(a, "--train-images")) { o->train_images = 1; continue; }
+        if ((spec->flags & CLI_TRAIN) && !strcmp(a, "--resume"))       { o->resume = 1; continue; }
+        /* every other option takes a value: --flag VALUE or --flag=VALUE */
+        char flag[64];
+        const char *val = NULL, *eq = strchr(a, '=');
+        if (strncmp(a, "--", 2) != 0 || (eq ? (size_t)(eq - a) : strlen(a)) >= sizeof flag) {
+            fprintf(stderr, "error: unexpected argument '%s' (see ./%s --help)\n", a, spec->prog);
+            return 2;
+        }
+        if (eq) { memcpy(flag, a, (size_t)(eq - a)); flag[eq - a] = '\0'; val = eq + 1; }
+        else    { strcpy(flag, a); val = i + 1 < argc ? argv[++i] : NULL; }
+        if (!val) { fprintf(stderr, "error: %s needs a value (see ./%s --help)\n", flag, spec->prog); return 2; }
+        if (parse_one(o, spec, flag, val)) return 2;
+    }
+#ifdef _OPENMP
+    if (o->threads > 0) omp_set_num_threads(o->threads);
+#endif
+    return 0;
+}
+
+/* ---- cells ------------------------------------------------------------- */
+
+int cli_find_cell(const Cell *cells, int n, const char *key) {
+    for (int i = 0; i < n; i++)
+        if (!strcmp(cells[i].id, key) || !strcmp(cells[i].name, key)) return i;
+    return -1;
+}
+
+static int run_cell(const Cell *c, int index, const Opts *opts, Arena *arena) {
+    Ctx ctx = {0};
+    ctx.opts = opts;
+    ctx.out = opts->out;
+    ctx.rng = rng_stream(opts->seed, (uint64_t)index + 1);   /* the same stream alone or in the full run */
+    ctx.arena = arena;
+    ctx.cell_index = index;
+    printf("\n== %s  %s ==\n", c->id, c->title);
+    fflush(stdout);
+    double t0 = cli_seconds();
+    int rc = c->run(&ctx);
+    arena_pop_to(arena, 0);
+    printf("   (%.1f s%s)\n", cli_seconds() - t0, ctx.failures ? ", CHECKS FAILED" : "");
+    return rc ? rc : (ctx.failures ? 1 : 0);
+}
+
+int cli_run(const Cell *cells, int n, const Opts *opts) {
+    if (opts->list) {
+        for (int i = 0; i < n; i++) printf("%-6s %-14s %s\n", cells[i].id, cells[i].name, cells[i].title);
+        return 0;
+    }
+    int only = -1;
+    if (opts->cell) {
+        only = cli_find_cell(cells, n, opts->cell);
+        if (only < 0) { fprintf(stderr, "error: --cell '%s': no such cell (see --list)\n", opts->cell); return 2; }
+    }
+    if (io_mkdir_p(opts->out)) return 1;
+    Arena arena;
+    arena_init(&arena, (size_t)1 << 30);  /* 1 GiB of address space; only touched pages are used */
+    int rc = 0;
+    for (int i = 0; i < n; i++) {
+        if (only >= 0 && i != only) continue;
+        int r = run_cell(&cells[i], i, opts, &arena);
+        if (r > rc) rc = r;
+        if (cli_interrupted()) break;
+    }
+    arena_free(&arena);
+    if (rc) fprintf(stderr, "some cells failed (exit %d)\n", rc);
+    return rc;
+}
+
+/* ---- narration and checks ---------------------------------------------- */
+
+void cli_say(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    printf("   ");
+    vprintf(fmt, ap);
+    printf("\n");
+    va_end(ap);
+    fflush(stdout);
+}
+
+int cli_check(Ctx *ctx, const char *what, double got, double want, double tol) {
+    double diff = got - want;
+    if (diff < 0) diff = -diff;
+    int ok = diff < tol;   /* NaN compares false: a NaN never passes */
+    printf("   check %-44s got %-12.6g want %-12.6g |diff| %.2e < %.1e  %s\n",
+           what, got, want, diff, tol, ok ? "ok" : "FAILED");
+    if (!ok) ctx->failures++;
+    return ok;
+}
+
+int cli_check_le(Ctx *ctx, const char *what, double got, double bound) {
+    int ok = got <= bound;
+    printf("   check %-44s got %-12.6g <= %-12.6g  %s\n", what, got, bound, ok ? "ok" : "FAILED");
+    if (!ok) ctx->failures++;
+    return ok;
+}
+
+void cli_figure(const char *dir, const char *name) {
+    printf("   figure %s/%s.png\n", dir, name);
+}
+
+/* ---- progress ---------------------------------------------------------- */
+
+double cli_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+Progress cli_progress_start(const char *label, long total, int quiet) {
+    Progress p = {0};
+    p.label = label;
+    p.total = total;
+    p.quiet = quiet;
+    p.tty = isatty(2);
+    p.t_start = p.t_last = cli_seconds();
+    return p;
+}
+
+static void progress_print(Progress *p, long step, double loss, const char *end) {
+    double el = cli_seconds() - p->t_start;
+    double rate = el > 0 ? step / el : 0.0;
+    double eta = rate > 0 ? (p->total - step) / rate : 0.0;
+    fprintf(stderr, "%s   %s step %ld/%ld  loss %.5f  %.0f steps/s  ETA %.0f s   %s",
+            p->tty ? "\r" : "", p->label, step, p->total, loss, rate, eta, end);
+}
+
+void cli_progress_update(Progress *p, long step, double loss) {
+    if (p->quiet) return;
+    double now = cli_seconds();
+    double every = p->tty ? 0.2 : 10.0;   /* redraw a terminal often; a log file rarely */
+    if (now - p->t_last < every) return;
+    p->t_last = now;
+    progress_print(p, step, loss, p->tty ? "" : "\n");
+}
+
+void cli_progress_end(Progress *p, long step, double loss) {
+    if (p->quiet) return;
+    progress_print(p, step, loss, "\n");
+}
+
+/* ---- Ctrl-C ------------------------------------------------------------ */
+
+static volatile sig_atomic_t interrupted = 0;
+static void on_sigint(int sig) { (void)sig; interrupted = 1; }
+
+void cli_catch_sigint(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigaction(SIGINT, &sa, NULL);
+}
+
+int cli_interrupted(void) { return interrupted; }

@@ -1,0 +1,112 @@
+/* cli.h: what every chapter program shares at run time: flags, cells, narration,
+ * numeric checks and the training progress bar.
+ *
+ *   static const Cell CELLS[] = {
+ *       { "2.3", "marginal", "forward marginal q(x_t | x_0)", cell_2_3_marginal },
+ *   };
+ *   int main(int argc, char **argv) {
+ *       static const CliSpec spec = { "ch2", "DDPM (PDF chapter 2)", CLI_DATA | CLI_STEPS };
+ *       Opts opts;
+ *       int rc = cli_parse(&opts, argc, argv, &spec);     // 2: bad usage, CLI_DONE: --help
+ *       if (rc) return rc == CLI_DONE ? 0 : rc;
+ *       return cli_run(CELLS, COUNT_OF(CELLS), &opts);   // --list, --cell 2.3, or all
+ *   }
+ *
+ * A cell is `int cell(Ctx *ctx)`: it narrates with cli_say, verifies with
+ * cli_check (which counts failures), writes figures into ctx->out, and returns
+ * 0, or 1 when something it needed failed (a write, a missing file). Each cell
+ * gets its own Rng seeded from (--seed, cell index), so `--cell 2.3` alone gives
+ * the same numbers as the full run, and a step arena (ctx->arena) that is reset
+ * after the cell. cli_run returns the exit code: 0 all good, 1 a cell or a
+ * check failed, 2 an unknown cell.
+ *
+ * Exit codes everywhere: 0 success, 1 failure, 2 bad usage. Nothing here
+ * calls exit(); cli_parse prints the usage line and returns 2.
+ */
+#ifndef CLI_H
+#define CLI_H
+
+#include <stdint.h>
+#include "base.h"
+#include "rng.h"
+#include "tensor.h"
+
+/* Flags beyond the common ones (--help --seed --out --threads --quiet --list --cell)
+ * that a program accepts, as a bit set in CliSpec.flags. */
+enum { CLI_DATA = 1, CLI_STEPS = 2, CLI_SAMPLES = 4, CLI_TRAIN = 8 };
+enum { CLI_DONE = -1 };   /* cli_parse: --help was printed, exit 0 */
+
+typedef struct {
+    const char *prog;       /* "ch2" */
+    const char *summary;    /* one line: what the program shows */
+    unsigned    flags;      /* CLI_DATA | CLI_STEPS | ... */
+    const char *const *data_names; /* accepted --data values, NULL-terminated (with CLI_DATA) */
+} CliSpec;
+
+typedef struct {
+    uint64_t    seed;         /* --seed N           default 1 */
+    const char *out;          /* --out DIR          default "figures" */
+    int         threads;      /* --threads N        default 0 = all cores */
+    int         quiet;        /* --quiet            no progress bars */
+    int         list;         /* --list             print the cells and exit */
+    const char *cell;         /* --cell ID|NAME     default NULL = all cells */
+    const char *data;         /* --data NAME        default NULL = the cell's choice */
+    long        steps;        /* --steps N          training steps, default -1 = the cell's */
+    long        samples;      /* --samples N        samples drawn, default -1 = the cell's */
+    int         train_images; /* --train-images     train the image model (long) */
+    int         resume;       /* --resume           continue training from the checkpoint */
+    const char *ckpt;         /* --ckpt PATH        checkpoint to read/write, default the program's */
+} Opts;
+
+/* Parse argv into opts. Returns 0, CLI_DONE after --help, or 2 after printing an error and the usage. */
+int  cli_parse(Opts *opts, int argc, char **argv, const CliSpec *spec) MUST_USE;
+void cli_usage(FILE *f, const CliSpec *spec);
+
+typedef struct {
+    const Opts *opts;
+    const char *out;        /* output directory (exists once the cell runs) */
+    Rng         rng;        /* seeded from (--seed, cell index) */
+    Arena      *arena;      /* scratch for the cell; reset after it */
+    int         failures;   /* checks that failed in this cell */
+    int         cell_index;
+} Ctx;
+
+typedef struct {
+    const char *id;         /* section number, "2.3" */
+    const char *name;       /* short name, "marginal" */
+    const char *title;      /* what the cell shows */
+    int (*run)(Ctx *ctx);
+} Cell;
+
+/* Run the cells that opts select (all, or --cell by id or name), or list them. Returns the exit code. */
+int  cli_run(const Cell *cells, int n, const Opts *opts);
+/* Find a cell by id ("2.3") or short name ("marginal"); -1 if none. */
+int  cli_find_cell(const Cell *cells, int n, const char *key);
+
+/* Narration: one indented line on stdout, printf-style. */
+void cli_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A numeric claim: prints got, want, |got - want| and tol; counts a failure when |got - want| >= tol or NaN. Returns 1 if it held. */
+int  cli_check(Ctx *ctx, const char *what, double got, double want, double tol);
+/* A claim that got <= bound. */
+int  cli_check_le(Ctx *ctx, const char *what, double got, double bound);
+/* Announce a figure that was written (or only its data, without gnuplot). */
+void cli_figure(const char *dir, const char *name);
+
+/* Training progress on stderr: step, loss, steps/s, ETA; silent with --quiet. */
+typedef struct {
+    const char *label;
+    long   total;
+    double t_start, t_last;
+    int    quiet, tty;
+} Progress;
+
+Progress cli_progress_start(const char *label, long total, int quiet);
+void     cli_progress_update(Progress *p, long step, double loss);
+void     cli_progress_end(Progress *p, long step, double loss);
+double   cli_seconds(void);   /* monotonic wall clock */
+
+/* Ctrl-C: after cli_catch_sigint(), cli_interrupted() turns 1 on SIGINT so a training loop can save and stop. */
+void cli_catch_sigint(void);
+int  cli_interrupted(void);
+
+#endif
