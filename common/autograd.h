@@ -1,0 +1,108 @@
+/* autograd.h: reverse-mode automatic differentiation on a tape you can read.
+ *
+ *   size_t mark = arena_pos(&arena);                    start of a training step
+ *   AgTape tape = ag_tape(&arena, 256);                 room for 256 nodes, all from the arena
+ *   AgNode *x = ag_input(&tape, xbatch);                data: a constant leaf (N, D)
+ *   AgNode *W = ag_leaf(&tape, w, dw, 2, (int[]){H, D}); parameter: val/grad in caller memory
+ *   AgNode *b = ag_leaf(&tape, bb, db, 1, (int[]){H});
+ *   AgNode *y = ag_relu(&tape, ag_linear(&tape, x, W, b));   (N, H)
+ *   AgNode *loss = ag_mse(&tape, y, ag_input(&tape, target));
+ *   ag_backward(&tape, loss);                           dw, db += d loss / d(w, b)
+ *   arena_pop_to(&arena, mark);                         the whole tape is gone
+ *
+ * The tape is an array of nodes in creation order. Each ag_<op> appends one
+ * node, computes its forward value, and stores what its backward needs. Since
+ * an op can only use nodes that already exist, creation order is a topological
+ * order: ag_backward walks the array from the loss down to node 0 and calls
+ * each node's backward, which accumulates (+=) into its inputs' grads. No
+ * sort, no hashing, no hidden allocation (micrograd's algorithm, ggml's layout).
+ *
+ * Ownership: the node array and every node's val, grad and saved tensors come
+ * from the arena given to ag_tape (step lifetime). Two exceptions: ag_input's
+ * val and ag_leaf's val/grad point to the caller's memory, which is never
+ * copied or freed. ag_leaf's grad is accumulated into with +=, so zero it
+ * before the step (nn_params_zero_grad). ag_input's grad is a zeroed arena
+ * tensor; it is filled only if some op downstream needs a gradient.
+ *
+ * Errors: shape mismatches, a full tape and a non-scalar loss are programmer
+ * errors (CHECK, abort). Nothing here returns a status.
+ *
+ * Shape letters: N batch rows, H/K/M features. Tensors are contiguous, row-major.
+ */
+#ifndef AUTOGRAD_H
+#define AUTOGRAD_H
+
+#include "tensor.h"
+
+typedef struct AgNode AgNode;
+struct AgNode {
+    Tensor  val, grad;               /* forward value and d loss / d val, same shape */
+    AgNode *in[3];                   /* inputs, in the op's argument order */
+    int     n_in;
+    int     needs_grad;              /* 1 if a leaf is reachable through in[]: backward is run */
+    void  (*backward)(AgNode *y);    /* adds y->grad's contribution into in[k]->grad; NULL for leaves */
+    Tensor  saved;                   /* values kept by the forward for the backward (e.g. sigma(x)) */
+    float   scalar;                  /* a float argument (ag_scale, ag_add_scalar) */
+    int     iarg[4];                 /* integer arguments (sizes) */
+};
+
+typedef struct {
+    Arena  *arena;                   /* step arena: nodes and their tensors live here */
+    AgNode *nodes;                   /* (cap,) in creation order = topological order */
+    int     n, cap;
+} AgTape;
+
+/* ---- tape and leaves ----------------------------------------------------- */
+
+/* A tape of at most max_nodes nodes (leaves included), its node array pushed on the arena. */
+AgTape  ag_tape(Arena *a, int max_nodes);
+/* A constant leaf over x's data (not copied): data, targets, noise. */
+AgNode *ag_input(AgTape *t, Tensor x);
+/* A trainable leaf whose val and grad are caller memory (a parameter entry); backward does grad += ... */
+AgNode *ag_leaf(AgTape *t, float *val, float *grad, int ndim, const int *shape);
+/* Reverse sweep: loss->grad = 1, then every node from loss down to the first calls its backward. */
+void    ag_backward(AgTape *t, AgNode *loss);
+/* For writing new ops: append a node of the given shape (val, grad zeroed) with up to 3 inputs. */
+AgNode *ag_node_new(AgTape *t, int ndim, const int *shape, void (*backward)(AgNode *),
+                    int n_in, AgNode *a, AgNode *b, AgNode *c);
+
+/* ---- elementwise binary and broadcast ------------------------------------ */
+
+AgNode *ag_add(AgTape *t, AgNode *a, AgNode *b);          /* a + b, same shape */
+AgNode *ag_sub(AgTape *t, AgNode *a, AgNode *b);          /* a - b, same shape */
+AgNode *ag_mul(AgTape *t, AgNode *a, AgNode *b);          /* a * b elementwise, same shape */
+AgNode *ag_add_row(AgTape *t, AgNode *x, AgNode *b);      /* x (N,H) + b (H) broadcast over rows */
+AgNode *ag_scale(AgTape *t, AgNode *x, float s);          /* s * x */
+AgNode *ag_add_scalar(AgTape *t, AgNode *x, float s);     /* x + s */
+
+/* ---- matrix products ------------------------------------------------------ */
+
+AgNode *ag_matmul(AgTape *t, AgNode *A, AgNode *B);       /* A (M,K) B (K,N) -> (M,N), via gemm */
+AgNode *ag_linear(AgTape *t, AgNode *x, AgNode *W, AgNode *b); /* x (N,in) W^T + b; W (out,in), b (out) or NULL */
+
+/* ---- elementwise unary ---------------------------------------------------- */
+
+AgNode *ag_relu(AgTape *t, AgNode *x);                    /* max(x, 0) */
+AgNode *ag_silu(AgTape *t, AgNode *x);                    /* x sigma(x) */
+AgNode *ag_gelu(AgTape *t, AgNode *x);                    /* 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
+AgNode *ag_tanh(AgTape *t, AgNode *x);                    /* tanh(x) */
+AgNode *ag_sigmoid(AgTape *t, AgNode *x);                 /* 1 / (1 + e^-x) */
+AgNode *ag_softplus(AgTape *t, AgNode *x);                /* log(1 + e^x) = max(x,0) + log1p(e^-|x|) */
+AgNode *ag_exp(AgTape *t, AgNode *x);                     /* e^x */
+AgNode *ag_log(AgTape *t, AgNode *x);                     /* log x, x > 0 */
+AgNode *ag_square(AgTape *t, AgNode *x);                  /* x^2 */
+
+/* ---- shape ----------------------------------------------------------------- */
+
+AgNode *ag_concat(AgTape *t, AgNode *a, AgNode *b);       /* a (N,A), b (N,B) -> (N, A+B) along columns */
+AgNode *ag_cols(AgTape *t, AgNode *x, int c0, int width); /* columns c0..c0+width-1 of x (N,C) -> (N,width) */
+
+/* ---- reductions and losses (scalar outputs, shape (1)) --------------------- */
+
+AgNode *ag_sum(AgTape *t, AgNode *x);                     /* sum_i x_i */
+AgNode *ag_mean(AgTape *t, AgNode *x);                    /* (1/n) sum_i x_i */
+AgNode *ag_mse(AgTape *t, AgNode *a, AgNode *b);          /* (1/n) sum_i (a_i - b_i)^2 over all n elements */
+/* §1.4 KL(N(mu, diag e^logvar) || N(0,I)) = 1/2 sum_j (e^lv_j + mu_j^2 - 1 - lv_j), averaged over rows N */
+AgNode *ag_kl_normal(AgTape *t, AgNode *mu, AgNode *logvar);
+
+#endif

@@ -1,0 +1,236 @@
+/* Tests of common/autograd: every op's backward against central finite differences of the loss.
+ *
+ * The gradient check. For each op y = f(inputs) we take the scalar loss L = sum_i w_i y_i with fixed
+ * random weights w (so every output's gradient is exercised with a different seed value). The
+ * analytic gradient comes from the tape (L built as ag_sum(ag_mul(y, w)), then ag_backward). The
+ * reference is the central difference of L computed in double from the float forward values:
+ *   g_fd = (L(x + h) - L(x - h)) / (x_+ - x_-),   x_+- = fl(x +- h), h = 1e-2,
+ * dividing by the step actually taken in float so the rounding of x +- h adds no error.
+ * Tolerance, on err = |g_ad - g_fd| / max(1, |g_fd|):
+ *   truncation h^2/6 |L'''| <= 1e-4/6 * 16 = 2.7e-4 (the worst third derivative on our input
+ *     ranges is log's 2/x^3 at x = 0.5; exp's is e^1.5 = 4.5, the rest are O(1));
+ *   rounding of the float forward, eps_f * sum|w_i y_i| / h <= 6e-8 * 20 / 1e-2 = 1.2e-4
+ *     (sum|w y| <= ~20 for our (3,4)-sized inputs; terms not touched by x cancel exactly);
+ * total < 4e-4, so tol = 1e-3 has a safety factor ~2.5 without hiding a wrong formula (a wrong
+ * factor of 2 or a sign gives err ~ |g| >= 0.1 for these inputs). Kinks are avoided: inputs have
+ * |x| in [0.1, 1.5] (relu's kink at 0 is > h away) and log gets inputs in [0.5, 2]. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include "autograd.h"
+#include "rng.h"
+
+enum { DOM_ANY, DOM_POS };
+enum { MAX_IN = 3, MAX_EL = 64 };
+
+typedef AgNode *(*BuildFn)(AgTape *t, AgNode **in);
+
+typedef struct {
+    const char *name;
+    BuildFn     build;
+    int         n_in;
+    int         rows[MAX_IN], cols[MAX_IN];   /* each input is 2D (rows, cols); rows = 0 means 1D (cols) */
+    int         dom;                          /* DOM_ANY or DOM_POS for every input */
+} OpCase;
+
+static AgNode *b_add(AgTape *t, AgNode **x) { return ag_add(t, x[0], x[1]); }
+static AgNode *b_sub(AgTape *t, AgNode **x) { return ag_sub(t, x[0], x[1]); }
+static AgNode *b_mul(AgTape *t, AgNode **x) { return ag_mul(t, x[0], x[1]); }
+static AgNode *b_mul_shared(AgTape *t, AgNode **x) { return ag_mul(t, x[0], x[0]); }   /* += accumulation */
+static AgNode *b_add_row(AgTape *t, AgNode **x) { return ag_add_row(t, x[0], x[1]); }
+static AgNode *b_scale(AgTape *t, AgNode **x) { return ag_scale(t, x[0], -1.7f); }
+static AgNode *b_add_scalar(AgTape *t, AgNode **x) { return ag_add_scalar(t, x[0], 0.3f); }
+static AgNode *b_matmul(AgTape *t, AgNode **x) { return ag_matmul(t, x[0], x[1]); }
+static AgNode *b_linear(AgTape *t, AgNode **x) { return ag_linear(t, x[0], x[1], x[2]); }
+static AgNode *b_linear_nob(AgTape *t, AgNode **x) { return ag_linear(t, x[0], x[1], NULL); }
+static AgNode *b_relu(AgTape *t, AgNode **x) { return ag_relu(t, x[0]); }
+static AgNode *b_silu(AgTape *t, AgNode **x) { return ag_silu(t, x[0]); }
+static AgNode *b_gelu(AgTape *t, AgNode **x) { return ag_gelu(t, x[0]); }
+static AgNode *b_tanh(AgTape *t, AgNode **x) { return ag_tanh(t, x[0]); }
+static AgNode *b_sigmoid(AgTape *t, AgNode **x) { return ag_sigmoid(t, x[0]); }
+static AgNode *b_softplus(AgTape *t, AgNode **x) { return ag_softplus(t, x[0]); }
+static AgNode *b_exp(AgTape *t, AgNode **x) { return ag_exp(t, x[0]); }
+static AgNode *b_log(AgTape *t, AgNode **x) { return ag_log(t, x[0]); }
+static AgNode *b_square(AgTape *t, AgNode **x) { return ag_square(t, x[0]); }
+static AgNode *b_sum(AgTape *t, AgNode **x) { return ag_sum(t, x[0]); }
+static AgNode *b_mean(AgTape *t, AgNode **x) { return ag_mean(t, x[0]); }
+static AgNode *b_concat(AgTape *t, AgNode **x) { return ag_concat(t, x[0], x[1]); }
+static AgNode *b_cols(AgTape *t, AgNode **x) { return ag_cols(t, x[0], 1, 2); }
+static AgNode *b_mse(AgTape *t, AgNode **x) { return ag_mse(t, x[0], x[1]); }
+static AgNode *b_kl(AgTape *t, AgNode **x) { return ag_kl_normal(t, x[0], x[1]); }
+/* A two-layer network with its loss: checks the ops compose (linear -> gelu -> linear -> mse). */
+static AgNode *b_net(AgTape *t, AgNode **x) {
+    AgNode *h = ag_gelu(t, ag_linear(t, x[0], x[1], NULL));            /* (3,4) W (4,4)^T */
+    return ag_mse(t, ag_linear(t, h, x[2], NULL), x[0]);                /* back to (3,4), target x */
+}
+
+static const OpCase CASES[] = {
+    { "add",        b_add,        2, { 3, 3 },    { 4, 4 },    DOM_ANY },
+    { "sub",        b_sub,        2, { 3, 3 },    { 4, 4 },    DOM_ANY },
+    { "mul",        b_mul,        2, { 3, 3 },    { 4, 4 },    DOM_ANY },
+    { "mul_shared", b_mul_shared, 1, { 3 },       { 4 },       DOM_ANY },
+    { "add_row",    b_add_row,    2, { 3, 0 },    { 4, 4 },    DOM_ANY },
+    { "scale",      b_scale,      1, { 3 },       { 4 },       DOM_ANY },
+    { "add_scalar", b_add_scalar, 1, { 3 },       { 4 },       DOM_ANY },
+    { "matmul",     b_matmul,     2, { 3, 4 },    { 4, 5 },    DOM_ANY },
+    { "linear",     b_linear,     3, { 3, 5, 0 }, { 4, 4, 5 }, DOM_ANY },
+    { "linear_nob", b_linear_nob, 2, { 3, 5 },    { 4, 4 },    DOM_ANY },
+    { "relu",       b_relu,       1, { 3 },       { 4 },       DOM_ANY },
+    { "silu",       b_silu,       1, { 3 },       { 4 },       DOM_ANY },
+    { "gelu",       b_gelu,       1, { 3 },       { 4 },       DOM_ANY },
+    { "tanh",       b_tanh,       1, { 3 },       { 4 },       DOM_ANY },
+    { "sigmoid",    b_sigmoid,    1, { 3 },       { 4 },       DOM_ANY },
+    { "softplus",   b_softplus,   1, { 3 },       { 4 },       DOM_ANY },
+    { "exp",        b_exp,        1, { 3 },       { 4 },       DOM_ANY },
+    { "log",        b_log,        1, { 3 },       { 4 },       DOM_POS },
+    { "square",     b_square,     1, { 3 },       { 4 },       DOM_ANY },
+    { "sum",        b_sum,        1, { 3 },       { 4 },       DOM_ANY },
+    { "mean",       b_mean,       1, { 3 },       { 4 },       DOM_ANY },
+    { "concat",     b_concat,     2, { 3, 3 },    { 2, 4 },    DOM_ANY },
+    { "cols",       b_cols,       1, { 3 },       { 4 },       DOM_ANY },
+    { "mse",        b_mse,        2, { 3, 3 },    { 4, 4 },    DOM_ANY },
+    { "kl_normal",  b_kl,         2, { 3, 3 },    { 4, 4 },    DOM_ANY },
+    { "net",        b_net,        3, { 3, 4, 4 }, { 4, 4, 4 }, DOM_ANY },
+};
+
+typedef struct {
+    float val[MAX_IN][MAX_EL], grad[MAX_IN][MAX_EL];
+    float w[MAX_EL];   /* weights of the loss L = sum_i w_i y_i */
+    Arena arena;
+} Bench;
+
+static int numel_of(const OpCase *c, int k) { return (c->rows[k] ? c->rows[k] : 1) * c->cols[k]; }
+
+/* Builds the op on a fresh tape over leaves that point into b->val / b->grad. */
+static AgNode *build(Bench *b, const OpCase *c, AgTape *t) {
+    AgNode *in[MAX_IN];
+    for (int k = 0; k < c->n_in; k++) {
+        int shape2[2] = { c->rows[k], c->cols[k] };
+        in[k] = c->rows[k] ? ag_leaf(t, b->val[k], b->grad[k], 2, shape2)
+                           : ag_leaf(t, b->val[k], b->grad[k], 1, &c->cols[k]);
+    }
+    return c->build(t, in);
+}
+
+/* L = sum_i w_i y_i in double from the float forward (the finite-difference reference). */
+static double loss_double(Bench *b, const OpCase *c) {
+    size_t mark = arena_pos(&b->arena);
+    AgTape t = ag_tape(&b->arena, 32);
+    AgNode *y = build(b, c, &t);
+    ck_assert_uint_le(y->val.numel, MAX_EL);
+    double L = 0.0;
+    for (size_t i = 0; i < y->val.numel; i++) L += (double)b->w[i] * y->val.data[i];
+    arena_pop_to(&b->arena, mark);
+    return L;
+}
+
+/* The tape's gradient of the same L, written into b->grad. */
+static void grad_tape(Bench *b, const OpCase *c) {
+    memset(b->grad, 0, sizeof b->grad);
+    size_t mark = arena_pos(&b->arena);
+    AgTape t = ag_tape(&b->arena, 32);
+    AgNode *y = build(b, c, &t);
+    AgNode *w = ag_input(&t, tensor_wrap(b->w, y->val.ndim, y->val.shape));
+    ag_backward(&t, ag_sum(&t, ag_mul(&t, y, w)));
+    arena_pop_to(&b->arena, mark);
+}
+
+START_TEST(test_op_gradient_matches_central_difference) {
+    const OpCase *c = &CASES[_i];
+    const double h = 1e-2, tol = 1e-3;   /* derived in the file's header comment */
+    static Bench b;
+    arena_init(&b.arena, 1 << 20);
+    Rng rng = rng_seed(1000 + (uint64_t)_i);
+    for (int k = 0; k < c->n_in; k++)
+        for (int j = 0; j < numel_of(c, k); j++) {
+            double u = rng_uniform(&rng);
+            if (c->dom == DOM_POS) b.val[k][j] = (float)(0.5 + 1.5 * u);                  /* [0.5, 2] */
+            else b.val[k][j] = (float)((rng_uniform(&rng) < 0.5 ? -1 : 1) * (0.1 + 1.4 * u)); /* |x| in [0.1, 1.5] */
+        }
+    for (int i = 0; i < MAX_EL; i++) b.w[i] = (float)(2.0 * rng_uniform(&rng) - 1.0);
+    grad_tape(&b, c);
+    double worst = 0.0;
+    for (int k = 0; k < c->n_in; k++)
+        for (int j = 0; j < numel_of(c, k); j++) {
+            float x0 = b.val[k][j], xp = (float)(x0 + h), xm = (float)(x0 - h);
+            b.val[k][j] = xp;
+            double Lp = loss_double(&b, c);
+            b.val[k][j] = xm;
+            double Lm = loss_double(&b, c);
+            b.val[k][j] = x0;
+            double fd = (Lp - Lm) / ((double)xp - (double)xm);
+            double err = fabs(b.grad[k][j] - fd) / fmax(1.0, fabs(fd));
+            if (err > worst) worst = err;
+            ck_assert_msg(err < tol, "%s: input %d element %d: tape %.6g, finite difference %.6g (err %.2e)",
+                          c->name, k, j, b.grad[k][j], fd, err);
+        }
+    printf("autograd gradcheck %-10s max relative error %.2e (tol %.0e)\n", c->name, worst, tol);
+    arena_free(&b.arena);
+}
+END_TEST
+
+/* softplus(x) = max(x,0) + log1p(e^-|x|) stays finite and exact at |x| = 100, where log(1 + e^x)
+ * would overflow: softplus(100) = 100 (next term e^-100 is below float resolution of 100) and
+ * softplus(-100) = e^-100 = 3.72e-44 (a float denormal, kept to its 1e-45 resolution). */
+START_TEST(test_softplus_stable_at_large_inputs) {
+    Arena a;
+    arena_init(&a, 1 << 16);
+    AgTape t = ag_tape(&a, 4);
+    float v[2] = { 100.0f, -100.0f };
+    AgNode *y = ag_softplus(&t, ag_input(&t, tensor_wrap(v, 1, (int[]){ 2 })));
+    ck_assert_double_eq_tol(y->val.data[0], 100.0, 1e-5);
+    ck_assert_double_eq_tol(y->val.data[1], exp(-100.0), 2e-45);
+    arena_free(&a);
+}
+END_TEST
+
+/* §1.4 KL of N(mu, e^lv) against N(0,1) by its closed form on known numbers: mu = 1, lv = 0 gives
+ * 1/2 (1 + 1 - 1 - 0) = 0.5 per element; two rows of 2 elements averaged over rows -> 1.0. Float
+ * rounding only: tol 1e-6. Also KL = 0 at mu = 0, lv = 0 (the prior itself). */
+START_TEST(test_kl_normal_closed_form) {
+    Arena a;
+    arena_init(&a, 1 << 16);
+    AgTape t = ag_tape(&a, 8);
+    float mu[4] = { 1, 1, -1, 1 }, lv[4] = { 0, 0, 0, 0 }, z[4] = { 0 };
+    Tensor s = tensor_wrap(mu, 2, (int[]){ 2, 2 });
+    AgNode *kl = ag_kl_normal(&t, ag_input(&t, s), ag_input(&t, tensor_wrap(lv, 2, s.shape)));
+    ck_assert_double_eq_tol(kl->val.data[0], 1.0, 1e-6);
+    AgNode *kl0 = ag_kl_normal(&t, ag_input(&t, tensor_wrap(z, 2, s.shape)), ag_input(&t, tensor_wrap(lv, 2, s.shape)));
+    ck_assert_double_eq_tol(kl0->val.data[0], 0.0, 1e-7);
+    arena_free(&a);
+}
+END_TEST
+
+/* The tape only touches the arena: after the step the position returns to the mark and the
+ * parameter grads hold d loss/d w, accumulating over two backward passes (+=, not =). */
+START_TEST(test_leaf_grads_accumulate_across_tapes) {
+    Arena a;
+    arena_init(&a, 1 << 16);
+    float w[2] = { 0.5f, -2.0f }, dw[2] = { 0 }, x[2] = { 3.0f, 4.0f };
+    for (int rep = 0; rep < 2; rep++) {
+        size_t mark = arena_pos(&a);
+        AgTape t = ag_tape(&a, 8);
+        AgNode *W = ag_leaf(&t, w, dw, 1, (int[]){ 2 });
+        ag_backward(&t, ag_sum(&t, ag_mul(&t, W, ag_input(&t, tensor_wrap(x, 1, (int[]){ 2 })))));
+        arena_pop_to(&a, mark);
+        ck_assert_uint_eq(arena_pos(&a), mark);
+    }
+    ck_assert_double_eq_tol(dw[0], 6.0, 1e-6);   /* d(w.x)/dw = x, twice */
+    ck_assert_double_eq_tol(dw[1], 8.0, 1e-6);
+    arena_free(&a);
+}
+END_TEST
+
+Suite *suite_autograd(void) {
+    Suite *s = suite_create("autograd");
+    TCase *tc = tcase_create("gradcheck");
+    tcase_add_loop_test(tc, test_op_gradient_matches_central_difference, 0, COUNT_OF(CASES));
+    suite_add_tcase(s, tc);
+    TCase *tv = tcase_create("values");
+    tcase_add_test(tv, test_softplus_stable_at_large_inputs);
+    tcase_add_test(tv, test_kl_normal_closed_form);
+    tcase_add_test(tv, test_leaf_grads_accumulate_across_tapes);
+    suite_add_tcase(s, tv);
+    return s;
+}
