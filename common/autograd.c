@@ -157,12 +157,13 @@ AgNode *ag_add_scalar(AgTape *t, AgNode *x, float s) {
 
 /* ---- matrix products ------------------------------------------------------ */
 
-/* C = A B:  dA += dC B^T (M,N)(N,K),  dB += A^T dC (K,M)(M,N). iarg = {M, K, N}. */
+/* C = A B:  dA += dC B^T (M,N)(N,K),  dB += A^T dC (K,M)(M,N). iarg = {M, K, N}.
+ * A product into a constant (the data batch) is skipped: it is the costliest term of a step. */
 static void matmul_backward(AgNode *y) {
     int M = y->iarg[0], K = y->iarg[1], N = y->iarg[2];
     AgNode *A = y->in[0], *B = y->in[1];
-    gemm(A->grad.data, y->grad.data, B->val.data, M, K, N, 0, 1, 1.0f, 1.0f);
-    gemm(B->grad.data, A->val.data, y->grad.data, K, N, M, 1, 0, 1.0f, 1.0f);
+    if (A->needs_grad) gemm(A->grad.data, y->grad.data, B->val.data, M, K, N, 0, 1, 1.0f, 1.0f);
+    if (B->needs_grad) gemm(B->grad.data, A->val.data, y->grad.data, K, N, M, 1, 0, 1.0f, 1.0f);
 }
 AgNode *ag_matmul(AgTape *t, AgNode *A, AgNode *B) {
     CHECK(A->val.ndim == 2 && B->val.ndim == 2, "ag_matmul: needs 2D tensors, got ndim %d and %d", A->val.ndim, B->val.ndim);
@@ -179,8 +180,8 @@ AgNode *ag_matmul(AgTape *t, AgNode *A, AgNode *B) {
 static void linear_backward(AgNode *y) {
     int N = y->iarg[0], I = y->iarg[1], O = y->iarg[2];
     AgNode *x = y->in[0], *W = y->in[1], *b = y->n_in > 2 ? y->in[2] : NULL;
-    gemm(x->grad.data, y->grad.data, W->val.data, N, I, O, 0, 0, 1.0f, 1.0f);
-    gemm(W->grad.data, y->grad.data, x->val.data, O, I, N, 1, 0, 1.0f, 1.0f);
+    if (x->needs_grad) gemm(x->grad.data, y->grad.data, W->val.data, N, I, O, 0, 0, 1.0f, 1.0f);
+    if (W->needs_grad) gemm(W->grad.data, y->grad.data, x->val.data, O, I, N, 1, 0, 1.0f, 1.0f);
     if (!b) return;
     for (int n = 0; n < N; n++)
         for (int o = 0; o < O; o++) b->grad.data[o] += y->grad.data[(size_t)n * O + o];

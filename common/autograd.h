@@ -21,8 +21,9 @@
  * from the arena given to ag_tape (step lifetime). Two exceptions: ag_input's
  * val and ag_leaf's val/grad point to the caller's memory, which is never
  * copied or freed. ag_leaf's grad is accumulated into with +=, so zero it
- * before the step (nn_params_zero_grad). ag_input's grad is a zeroed arena
- * tensor; it is filled only if some op downstream needs a gradient.
+ * before the step (nn_params_zero_grad). ag_input's grad is arena scratch
+ * that ops may skip (matmul/linear do): for d loss / d x (a score, a
+ * gradient w.r.t. data), make x an ag_leaf over your own grad buffer.
  *
  * Errors: shape mismatches, a full tape and a non-scalar loss are programmer
  * errors (CHECK, abort). Nothing here returns a status.
