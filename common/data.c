@@ -290,3 +290,22 @@ double data_sliced_wasserstein(const float *a, const float *b, int n, int D, int
     free(pb);
     return total / n_proj;
 }
+
+double data_mean_nn_distance(const float *x, int n, const float *ref, int m, int D) {
+    double *dist = malloc(sizeof(double) * (size_t)n);
+    CHECK(dist != NULL, "out of memory for %d distances", n);
+    #pragma omp parallel for schedule(static)
+    for (int i = 0; i < n; i++) {
+        double best = INFINITY;
+        for (int j = 0; j < m; j++) {
+            double d2 = 0.0;
+            for (int k = 0; k < D; k++) { double d = x[i * D + k] - ref[j * D + k]; d2 += d * d; }
+            if (d2 < best) best = d2;
+        }
+        dist[i] = sqrt(best);
+    }
+    double total = 0.0;
+    for (int i = 0; i < n; i++) total += dist[i];   /* summed in order: same bytes for any thread count */
+    free(dist);
+    return total / n;
+}

@@ -72,4 +72,9 @@ void   data_points_denoise(const float *pts, int n, int D, double a, double s2, 
  * unit directions of the 1D W1 distance of the projections (sorted matching). Allocates scratch. */
 double data_sliced_wasserstein(const float *a, const float *b, int n, int D, int n_proj, Rng *rng);
 
+/* Mean over the n points x of the distance to the nearest of the m reference points (D <= 8): how far samples
+ * lie from the data's support. Sharp where sliced W1 is blind: a Gaussian blob and a thin spiral can have
+ * close 1D projections, but not close supports. Brute force, O(n m). */
+double data_mean_nn_distance(const float *x, int n, const float *ref, int m, int D);
+
 #endif

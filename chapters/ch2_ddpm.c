@@ -1,0 +1,656 @@
+/* ch2_ddpm.c: PDF chapter 2, denoising diffusion probabilistic models (DDPM), on 1D and 2D data.
+ *
+ *   make ch2 && ./ch2 --list          the cells, one per section
+ *   ./ch2                             the whole chapter (about 30 s)
+ *   ./ch2 --cell 2.8 --data swissroll --steps 8000
+ *
+ * Sections: 2.1 building blocks (the chain) · 2.2 the magical scalars · 2.3 q(x_t | x_0) ·
+ * 2.4 the ELBO and its weights · 2.5 rewriting the consistency term (Bayes) · 2.6 the posterior
+ * q(x_{t-1} | x_t, x_0) · 2.7 inference with the ideal denoiser · 2.8 training on the noise
+ * vector and ancestral sampling · 2.9 InDI.
+ * Figures (figures/): ch2_forward_trajectories, ch2_magic_scalars, ch2_forward_marginals,
+ * ch2_elbo_weights, ch2_posterior, ch2_oracle_samples, ch2_train_loss, ch2_reverse_2d,
+ * ch2_samples_<data> (+ .dat of the samples), ch2_indi_2d.
+ * Uses: cli, plot, data, schedule, rng, tensor, toymodel (the eps_theta network and its training).
+ *
+ * Shapes: N batch, D data dimension (1 or 2), T number of diffusion steps.
+ */
+#include <math.h>
+#include <string.h>
+#include "ch2_ddpm.h"
+#include "cli.h"
+#include "data.h"
+#include "plot.h"
+#include "schedule.h"
+#include "toymodel.h"
+
+/* The 1D mixture of TUTORIAL.md's figure: weights 0.3/0.7, means -2/+2, sd 0.3. */
+static Gmm gmm_1d(void) {
+    static const double w[2] = { 0.3, 0.7 }, mu[2] = { -2.0, 2.0 }, sd[2] = { 0.3, 0.3 };
+    return data_gmm_1d(2, w, mu, sd);
+}
+
+/* Density histogram of x (n values) on [lo, hi) with `bins` bins; values outside are dropped. */
+static void histogram(const float *x, int n, double lo, double hi, int bins, double *dens) {
+    double width = (hi - lo) / bins;
+    for (int b = 0; b < bins; b++) dens[b] = 0.0;
+    for (int i = 0; i < n; i++) {
+        int b = (int)floor((x[i] - lo) / width);
+        if (b >= 0 && b < bins) dens[b] += 1.0 / (n * width);
+    }
+}
+
+/* Sample mean and variance of n floats, accumulated in double. */
+static void moments(const float *x, int n, int stride, double *mean, double *var) {
+    double s = 0, s2 = 0;
+    for (int i = 0; i < n; i++) { s += x[i * stride]; s2 += (double)x[i * stride] * x[i * stride]; }
+    *mean = s / n;
+    *var = s2 / n - *mean * *mean;
+}
+
+/* ---- 2.1  Building blocks: the forward chain --------------------------- */
+
+/* §2.1 one transition of q(x_t | x_{t-1}): x_t = sqrt(alpha_t) x_{t-1} + sqrt(1 - alpha_t) eps */
+static double forward_step(double x_prev, double alpha, double eps) {
+    return sqrt(alpha) * x_prev + sqrt(1.0 - alpha) * eps;
+}
+
+static int cell_2_1_chain(Ctx *ctx) {
+    enum { PATHS = 20, NX = 160, NT = 100 };
+    Gmm g = gmm_1d();
+    Schedule s;
+    sched_init(&s, SCHED_LINEAR, 1000);
+    cli_say("The forward chain x0 -> x1 -> ... -> xT, one transition q(x_t | x_{t-1}) =");
+    cli_say("N(sqrt(alpha_t) x_{t-1}, (1 - alpha_t) I) at a time (linear beta 1e-4..0.02, T = 1000).");
+    cli_say("x0 ~ 0.3 N(-2, 0.3^2) + 0.7 N(2, 0.3^2); the background is the exact density of x_t.");
+    Plot p;
+    if (plot_open(&p, ctx->out, "ch2_forward_trajectories")) { sched_free(&s); return 1; }
+    plot_block(&p, "t x p_t(x): exact marginal density (heat map)");
+    for (int it = 0; it <= NT; it++) {
+        int t = it * s.T / NT;
+        Gmm gt = data_gmm_noised(&g, sqrt(s.alpha_bar[t]), 1.0 - s.alpha_bar[t]);
+        for (int ix = 0; ix <= NX; ix++) {
+            double x = -4.0 + 8.0 * ix / NX;
+            fprintf(plot_dat(&p), "%d %.4f %.5g\n", t, x, exp(data_gmm_logpdf(&gt, &x)));
+        }
+        fprintf(plot_dat(&p), "\n");
+    }
+    float x0[PATHS];
+    data_gmm_sample(&g, &ctx->rng, x0, PATHS);
+    for (int k = 0; k < PATHS; k++) {
+        plot_block(&p, "t x: one sample path of the chain");
+        double x = x0[k];
+        for (int t = 0; t <= s.T; t++) {
+            if (t > 0) x = forward_step(x, s.alpha[t], rng_normal(&ctx->rng));
+            if (t % 5 == 0) fprintf(plot_dat(&p), "%d %.4f\n", t, x);
+        }
+    }
+    plot_size(&p, 900, 450);
+    plot_cmd(&p, "set title 'Forward process: paths of x_t over the exact density q(x_t)'");
+    plot_cmd(&p, "set xlabel 't'; set ylabel 'x_t'; set yrange [-4:4]; set xrange [0:%d]", s.T);
+    plot_cmd(&p, "set palette defined (0 'white', 1 '#9ecae1', 2 '#3182bd', 3 '#08306b'); set cblabel 'q(x_t)'");
+    plot_cmd(&p, "plot dat index 0 using 1:2:3 with image notitle, \\");
+    plot_cmd(&p, "     for [k=1:%d] dat index k using 1:2 with lines lc rgb '#d7301f' lw 1 notitle", PATHS);
+    sched_free(&s);
+    return plot_close(&p);
+}
+
+/* ---- 2.2  The magical scalars sqrt(alpha_t) and 1 - alpha_t ------------ */
+
+/* After t steps of x_t = a x_{t-1} + b eps, x_t = a^t x0 + sqrt(S_t) eps with
+ * S_t = b^2 (1 - a^{2t}) / (1 - a^2) (or t b^2 when a = 1): the law is the mixture noised by (a^t, S_t). */
+static Gmm affine_chain_law(const Gmm *g0, double a, double b, int t) {
+    double at = pow(a, t);
+    double S = fabs(a - 1.0) < 1e-15 ? t * b * b : b * b * (1.0 - at * at) / (1.0 - a * a);
+    return data_gmm_noised(g0, at, S);
+}
+
+static int cell_2_2_scalars(Ctx *ctx) {
+    enum { N = 100000, BINS = 100, NSNAP = 6 };
+    static const int snap[NSNAP] = { 0, 5, 10, 20, 50, 100 };
+    const double alpha = 0.97;
+    /* three schemes: the right one, no sqrt(alpha) (variance grows), alpha instead of sqrt(alpha) (collapses) */
+    const double a[3] = { sqrt(alpha), 1.0, alpha }, b[3] = { sqrt(1 - alpha), sqrt(1 - alpha), 1 - alpha };
+    const char *label[3] = { "x_t = sqrt(a) x_{t-1} + sqrt(1-a) eps", "x_t = x_{t-1} + sqrt(1-a) eps",
+                             "x_t = a x_{t-1} + (1-a) eps" };
+    Gmm g = gmm_1d();
+    cli_say("Why sqrt(alpha_t) and sqrt(1 - alpha_t)? With them Var(x_t) = alpha Var(x_{t-1}) + 1 - alpha,");
+    cli_say("so the variance goes to 1 whatever x0 was: |Var(x_t) - 1| = alpha^t |Var(x0) - 1|. Without them");
+    cli_say("it grows without bound or collapses. alpha = %.2f, %d particles, t up to 100.", alpha, N);
+    float *x = malloc(sizeof(float) * N);
+    double dens[BINS];
+    Plot p;
+    if (plot_open(&p, ctx->out, "ch2_magic_scalars")) { free(x); return 1; }
+    for (int sch = 0; sch < 3; sch++) {
+        data_gmm_sample(&g, &ctx->rng, x, N);
+        int t = 0;
+        for (int k = 0; k < NSNAP; k++) {
+            for (; t < snap[k]; t++)
+                for (int i = 0; i < N; i++) x[i] = (float)(a[sch] * x[i] + b[sch] * rng_normal(&ctx->rng));
+            Gmm gt = affine_chain_law(&g, a[sch], b[sch], t);
+            double lo = -8, hi = 8;
+            histogram(x, N, lo, hi, BINS, dens);
+            char c[96];
+            snprintf(c, sizeof c, "scheme %d, t = %d: x, histogram, exact density", sch, t);
+            plot_block(&p, c);
+            for (int bi = 0; bi < BINS; bi++) {
+                double xc = lo + (bi + 0.5) * (hi - lo) / BINS;
+                fprintf(plot_dat(&p), "%.4f %.5g %.5g\n", xc, dens[bi], exp(data_gmm_logpdf(&gt, &xc)));
+            }
+            if (t == 100) {
+                double m, v;
+                moments(x, N, 1, &m, &v);
+                double vt = data_gmm_var(&gt, 0);
+                char what[96];
+                snprintf(what, sizeof what, "Var(x_100), %s", label[sch]);
+                cli_check(ctx, what, v, vt, 5 * vt * sqrt(2.0 / N));   /* 5 s.e. of a sample variance */
+            }
+        }
+    }
+    /* the recursion of the right scheme, from Var(x0) = data variance */
+    double v0 = data_gmm_var(&g, 0), v = v0;
+    for (int t = 1; t <= 100; t++) v = alpha * v + (1 - alpha);
+    cli_check(ctx, "|Var(x_100) - 1| = alpha^100 |Var(x0) - 1|", fabs(v - 1), pow(alpha, 100) * fabs(v0 - 1), 1e-12);
+    plot_size(&p, 1500, 450);
+    plot_cmd(&p, "set multiplot layout 1,3 title 'The magical scalars: histograms of x_t (points) and exact densities (lines), t = 0,5,10,20,50,100'");
+    plot_cmd(&p, "set xlabel 'x'; set ylabel 'density'; set key top left font ',8'");
+    plot_cmd(&p, "array T[6] = [0, 5, 10, 20, 50, 100]");
+    for (int sch = 0; sch < 3; sch++) {
+        plot_cmd(&p, "set title '%s'", label[sch]);
+        plot_cmd(&p, "set xrange [%s]; set yrange [0:%s]", sch == 1 ? "-8:8" : "-4:4", sch == 2 ? "*" : "1.0");
+        plot_cmd(&p, "plot for [k=0:5] dat index %d+k using 1:2 with points pt 7 ps 0.3 lc k+1 notitle, \\", 6 * sch);
+        plot_cmd(&p, "     for [k=0:5] dat index %d+k using 1:3 with lines lw 2 lc k+1 title sprintf('t = %%d', T[k+1])", 6 * sch);
+    }
+    plot_cmd(&p, "unset multiplot");
+    free(x);
+    return plot_close(&p);
+}
+
+/* ---- 2.3  The distribution q(x_t | x_0) -------------------------------- */
+
+double ch2_q_sample(double x0, double alpha_bar, double eps) {
+    return sqrt(alpha_bar) * x0 + sqrt(1.0 - alpha_bar) * eps;   /* §2.3 x_t = sqrt(abar) x0 + sqrt(1-abar) eps */
+}
+
+static int cell_2_3_marginal(Ctx *ctx) {
+    enum { N = 50000, BINS = 80, NSNAP = 6 };
+    static const int snap[NSNAP] = { 0, 50, 100, 200, 400, 1000 };
+    Gmm g = gmm_1d();
+    Schedule s;
+    sched_init(&s, SCHED_LINEAR, 1000);
+    cli_say("Iterating the transition t times equals one jump: q(x_t | x0) = N(sqrt(abar_t) x0, (1 - abar_t) I).");
+    cli_say("Check from a fixed x0 = 1.5 (t steps of the chain vs the closed form), then for the mixture:");
+    float *x = malloc(sizeof(float) * N);
+    for (int i = 0; i < N; i++) x[i] = 1.5f;
+    for (int t = 1; t <= 100; t++)
+        for (int i = 0; i < N; i++) x[i] = (float)forward_step(x[i], s.alpha[t], rng_normal(&ctx->rng));
+    double m, v, ab = s.alpha_bar[100];
+    moments(x, N, 1, &m, &v);
+    cli_check(ctx, "mean of x_100 | x0 = 1.5: sqrt(abar) x0", m, ch2_q_sample(1.5, ab, 0.0), 5 * sqrt((1 - ab) / N));
+    cli_check(ctx, "var of x_100 | x0 = 1.5: 1 - abar", v, 1 - ab, 5 * (1 - ab) * sqrt(2.0 / N));
+    Plot p;
+    if (plot_open(&p, ctx->out, "ch2_forward_marginals")) { free(x); sched_free(&s); return 1; }
+    data_gmm_sample(&g, &ctx->rng, x, N);
+    int t = 0;
+    double dens[BINS], lo = -4, hi = 4;
+    for (int k = 0; k < NSNAP; k++) {
+        for (; t < snap[k]; t++)
+            for (int i = 0; i < N; i++) x[i] = (float)forward_step(x[i], s.alpha[t + 1], rng_normal(&ctx->rng));
+        Gmm gt = data_gmm_noised(&g, sqrt(s.alpha_bar[t]), 1 - s.alpha_bar[t]);
+        histogram(x, N, lo, hi, BINS, dens);
+        char c[64];
+        snprintf(c, sizeof c, "t = %d: x, histogram of the chain, exact mixture density", t);
+        plot_block(&p, c);
+        for (int b = 0; b < BINS; b++) {
+            double xc = lo + (b + 0.5) * (hi - lo) / BINS;
+            fprintf(plot_dat(&p), "%.4f %.5g %.5g\n", xc, dens[b], exp(data_gmm_logpdf(&gt, &xc)));
+        }
+    }
+    moments(x, N, 1, &m, &v);
+    Gmm gT = data_gmm_noised(&g, sqrt(s.alpha_bar[s.T]), 1 - s.alpha_bar[s.T]);
+    cli_check(ctx, "var of x_T for the mixture (exact: noised mixture)", v, data_gmm_var(&gT, 0),
+              5 * data_gmm_var(&gT, 0) * sqrt(2.0 / N));
+    plot_size(&p, 1200, 600);
+    plot_cmd(&p, "set multiplot layout 2,3 title 'q(x_t): histogram of the iterated chain (bars) vs the closed-form noised mixture (line)'");
+    plot_cmd(&p, "array T[6] = [0, 50, 100, 200, 400, 1000]");
+    plot_cmd(&p, "set xrange [-4:4]; set yrange [0:1.0]; set style fill solid 0.8 noborder; unset key");
+    for (int k = 0; k < NSNAP; k++) {
+        plot_cmd(&p, "set title sprintf('t = %%d', T[%d])", k + 1);
+        plot_cmd(&p, "plot dat index %d using 1:2 with boxes lc rgb '#9ecae1', '' index %d using 1:3 with lines lw 2 lc rgb '#d7301f'", k, k);
+    }
+    plot_cmd(&p, "unset multiplot");
+    free(x);
+    sched_free(&s);
+    return plot_close(&p);
+}
+
+/* ---- 2.4  The ELBO of the chain ---------------------------------------- */
+
+double ch2_kl_gauss(double m1, double v1, double m2, double v2) {
+    /* KL(N(m1, v1) || N(m2, v2)) = 1/2 (log(v2/v1) + (v1 + (m1 - m2)^2) / v2 - 1) */
+    return 0.5 * (log(v2 / v1) + (v1 + (m1 - m2) * (m1 - m2)) / v2 - 1.0);
+}
+
+double ch2_kl_weight_x0(const Schedule *s, int t) {
+    double one_m_ab = 1.0 - s->alpha_bar[t];
+    return (1 - s->alpha[t]) * (1 - s->alpha[t]) * s->alpha_bar[t - 1] /
+           (2.0 * sched_posterior_var(s, t) * one_m_ab * one_m_ab);
+}
+
+/* §2.8 the same KL in terms of the noise: weight (1 - alpha_t)^2 / (2 sigma_q^2 (1 - abar_t) alpha_t) on ||eps_hat - eps||^2 */
+static double kl_weight_eps(const Schedule *s, int t) {
+    return (1 - s->alpha[t]) * (1 - s->alpha[t]) / (2.0 * sched_posterior_var(s, t) * (1 - s->alpha_bar[t]) * s->alpha[t]);
+}
+
+static int cell_2_4_elbo(Ctx *ctx) {
+    Schedule s;
+    sched_init(&s, SCHED_LINEAR, 1000);
+    cli_say("ELBO = E[log p(x0|x1)] - KL(q(x_T|x0) || p(x_T)) - sum_t E[KL(q(x_{t-1}|x_t,x0) || p(x_{t-1}|x_t))].");
+    double x0 = 1.5, ab = s.alpha_bar[s.T];
+    cli_say("Prior matching for x0 = %.1f: KL(N(sqrt(abar_T) x0, 1 - abar_T) || N(0,1)) = %.3g nats: no parameters, ~0.",
+            x0, ch2_kl_gauss(sqrt(ab) * x0, 1 - ab, 0, 1));
+    cli_say("Each denoising-matching term is a weighted squared error; checked against the generic Gaussian KL:");
+    Rng *r = &ctx->rng;
+    double worst = 0, worst_eps = 0;
+    for (int k = 0; k < 200; k++) {
+        int t = 2 + rng_int(r, s.T - 1);
+        double xs = rng_normal(r), xt = ch2_q_sample(xs, s.alpha_bar[t], rng_normal(r)), x0_hat = xs + 0.3 * rng_normal(r);
+        double mu_q, mu_th, var = ch2_posterior(&s, t, xt, xs, &mu_q);
+        ch2_posterior(&s, t, xt, x0_hat, &mu_th);
+        double kl = ch2_kl_gauss(mu_q, var, mu_th, var);
+        /* The generic formula computes (v + d^2)/v - 1 with d = mu_q - mu_theta, losing about log10(v/d^2)
+         * digits when d^2 << v (large t): divide the relative error by that condition number 1 + v/d^2. */
+        double cond = 1.0 + var / ((mu_q - mu_th) * (mu_q - mu_th));
+        double rel = fabs(ch2_kl_weight_x0(&s, t) * (x0_hat - xs) * (x0_hat - xs) - kl) / kl / cond;
+        if (rel > worst) worst = rel;
+        /* the same KL through the noise: eps = (x_t - sqrt(abar) x0)/sqrt(1 - abar) */
+        double eps = (xt - sqrt(s.alpha_bar[t]) * xs) / sqrt(1 - s.alpha_bar[t]);
+        double eps_hat = (xt - sqrt(s.alpha_bar[t]) * x0_hat) / sqrt(1 - s.alpha_bar[t]);
+        double rel2 = fabs(kl_weight_eps(&s, t) * (eps_hat - eps) * (eps_hat - eps) - kl) / kl / cond;
+        if (rel2 > worst_eps) worst_eps = rel2;
+    }
+    /* tol: ~10 roundings on each side, each <= 1.1e-16 relative, after dividing out the cancellation: 1e-13 */
+    cli_check(ctx, "max rel. error / condition, KL = w_t ||x0_hat - x0||^2", worst, 0, 1e-13);
+    cli_check(ctx, "max rel. error / condition, KL = w'_t ||eps_hat - eps||^2", worst_eps, 0, 1e-13);
+    Plot p;
+    if (plot_open(&p, ctx->out, "ch2_elbo_weights")) { sched_free(&s); return 1; }
+    plot_block(&p, "t, weight on ||x0_hat - x0||^2, weight on ||eps_hat - eps||^2, SNR abar/(1-abar)");
+    for (int t = 2; t <= s.T; t++)
+        fprintf(plot_dat(&p), "%d %.6g %.6g %.6g\n", t, ch2_kl_weight_x0(&s, t), kl_weight_eps(&s, t),
+                s.alpha_bar[t] / (1 - s.alpha_bar[t]));
+    plot_size(&p, 800, 450);
+    plot_cmd(&p, "set title 'Weights of the ELBO terms (linear schedule, T = 1000)'");
+    plot_cmd(&p, "set logscale y; set format y '10^{%%L}'; set xlabel 't'; set ylabel 'weight'; set key top right");
+    plot_cmd(&p, "plot dat using 1:2 with lines lw 2 title 'on ||x0hat - x0||^2 (x0 form)', \\");
+    plot_cmd(&p, "     dat using 1:3 with lines lw 2 title 'on ||epshat - eps||^2 (noise form)', \\");
+    plot_cmd(&p, "     dat using 1:4 with lines dt 2 lw 1 title 'SNR(t) = abar/(1 - abar)'");
+    cli_say("DDPM's 'simple' loss drops these weights: every t counts equally in ||eps_hat - eps||^2.");
+    sched_free(&s);
+    return plot_close(&p);
+}
+
+/* ---- 2.5  Rewriting the consistency term ------------------------------- */
+
+static double log_normal(double x, double m, double v) { return -0.5 * ((x - m) * (x - m) / v + log(2 * PI * v)); }
+
+static int cell_2_5_bayes(Ctx *ctx) {
+    Schedule s;
+    sched_init(&s, SCHED_LINEAR, 1000);
+    cli_say("The consistency term is rewritten with Bayes' rule, conditioning on x0:");
+    cli_say("q(x_{t-1} | x_t, x0) = q(x_t | x_{t-1}) q(x_{t-1} | x0) / q(x_t | x0).");
+    cli_say("Completing the square makes the right side a Gaussian in x_{t-1}; check pointwise on a grid:");
+    double worst = 0;
+    static const int ts[4] = { 2, 10, 300, 1000 };
+    for (int k = 0; k < 4; k++) {
+        int t = ts[k];
+        double x0 = 0.7, xt = -0.4, mu_q, var = ch2_posterior(&s, t, xt, x0, &mu_q);
+        for (int i = 0; i <= 200; i++) {
+            double xp = mu_q + sqrt(var) * (-6.0 + 12.0 * i / 200);
+            double lhs = log_normal(xt, sqrt(s.alpha[t]) * xp, 1 - s.alpha[t])
+                       + log_normal(xp, sqrt(s.alpha_bar[t - 1]) * x0, 1 - s.alpha_bar[t - 1])
+                       - log_normal(xt, sqrt(s.alpha_bar[t]) * x0, 1 - s.alpha_bar[t]);
+            double d = fabs(lhs - log_normal(xp, mu_q, var));
+            if (d > worst) worst = d;
+        }
+    }
+    /* tol: the log densities are O(100) near t = 2 where sigma_q is tiny; double rounding ~ 1e-13 of that */
+    cli_check(ctx, "max |Bayes - log N(mu_q, sigma_q^2)| over grids", worst, 0, 1e-9);
+    sched_free(&s);
+    return 0;
+}
+
+/* ---- 2.6  The posterior q(x_{t-1} | x_t, x_0) -------------------------- */
+
+double ch2_posterior(const Schedule *s, int t, double xt, double x0, double *mu_q) {
+    /* §2.6 mu_q = [sqrt(alpha_t)(1 - abar_{t-1}) x_t + sqrt(abar_{t-1})(1 - alpha_t) x0] / (1 - abar_t) */
+    *mu_q = (sqrt(s->alpha[t]) * (1 - s->alpha_bar[t - 1]) * xt + sqrt(s->alpha_bar[t - 1]) * (1 - s->alpha[t]) * x0)
+            / (1 - s->alpha_bar[t]);
+    return sched_posterior_var(s, t);
+}
+
+static int cell_2_6_posterior(Ctx *ctx) {
+    enum { N = 4000000, BINS = 60 };
+    Schedule s;
+    sched_init(&s, SCHED_LINEAR, 1000);
+    const int t = 100;
+    const double x0 = 1.0, xt_lo = 0.49, xt_hi = 0.51;
+    cli_say("Simulate x_{t-1} ~ q(x_{t-1} | x0), x_t ~ q(x_t | x_{t-1}) for x0 = %.1f, t = %d; keep the pairs", x0, t);
+    cli_say("with x_t in [%.2f, %.2f]: the kept x_{t-1} follow q(x_{t-1} | x_t, x0) of §2.6.", xt_lo, xt_hi);
+    float *kept = malloc(sizeof(float) * N), *kept_xt = malloc(sizeof(float) * N);
+    int n = 0;
+    for (int i = 0; i < N; i++) {
+        double xp = ch2_q_sample(x0, s.alpha_bar[t - 1], rng_normal(&ctx->rng));
+        double xt = forward_step(xp, s.alpha[t], rng_normal(&ctx->rng));
+        if (xt >= xt_lo && xt < xt_hi) { kept_xt[n] = (float)xt; kept[n++] = (float)xp; }
+    }
+    /* mu_q is linear in x_t with slope c: over the kept pairs E[x_{t-1}] = mu_q(mean of kept x_t) and
+     * Var[x_{t-1}] = sigma_q^2 + c^2 Var(kept x_t), exactly, whatever the density of x_t inside the bin. */
+    double m, v, mt, vt, mu_q, var = ch2_posterior(&s, t, 0.0, x0, &mu_q);
+    double c = sqrt(s.alpha[t]) * (1 - s.alpha_bar[t - 1]) / (1 - s.alpha_bar[t]);
+    moments(kept, n, 1, &m, &v);
+    moments(kept_xt, n, 1, &mt, &vt);
+    ch2_posterior(&s, t, mt, x0, &mu_q);
+    double v_want = var + c * c * vt;
+    cli_say("%d pairs kept", n);
+    cli_check(ctx, "mean of x_{t-1} | x_t in bin vs mu_q(mean x_t)", m, mu_q, 5 * sqrt(v_want / n));
+    cli_check(ctx, "var of x_{t-1} | x_t in bin vs sigma_q^2 + c^2 Var x_t", v, v_want, 5 * v_want * sqrt(2.0 / n));
+    Plot p;
+    if (plot_open(&p, ctx->out, "ch2_posterior")) { free(kept); free(kept_xt); sched_free(&s); return 1; }
+    double dens[BINS], lo = mu_q - 5 * sqrt(v_want), hi = mu_q + 5 * sqrt(v_want);
+    histogram(kept, n, lo, hi, BINS, dens);
+    plot_block(&p, "x_{t-1}, histogram of kept samples, N(mu_q, sigma_q^2)");
+    for (int b = 0; b < BINS; b++) {
+        double xc = lo + (b + 0.5) * (hi - lo) / BINS;
+        fprintf(plot_dat(&p), "%.5f %.5g %.5g\n", xc, dens[b], exp(log_normal(xc, mu_q, v_want)));
+    }
+    plot_size(&p, 800, 450);
+    plot_cmd(&p, "set title 'q(x_{t-1} | x_t, x_0) by simulation (bars) and the closed form (line), t = %d, x_0 = %.1f, x_t = %.1f'", t, x0, 0.5 * (xt_lo + xt_hi));
+    plot_cmd(&p, "set xlabel 'x_{t-1}'; set ylabel 'density'; set style fill solid 0.4 noborder");
+    plot_cmd(&p, "plot dat using 1:2 with boxes lc rgb '#6baed6' title 'simulated, x_t in bin', '' using 1:3 with lines lw 2 lc rgb '#d7301f' title 'N(mu_q, sigma_q^2)'");
+    free(kept);
+    free(kept_xt);
+    sched_free(&s);
+    return plot_close(&p);
+}
+
+/* ---- 2.7  Training and inference: sampling with the ideal denoiser ------ */
+
+/* §2.7 one ancestral step: x_{t-1} = mu_q(x_t, x0_hat) + sigma_q(t) z (z = 0 at t = 1). */
+static void ancestral_step(const Schedule *s, int t, float *x, const double *x0_hat, int D, Rng *rng) {
+    double sd = sqrt(sched_posterior_var(s, t));
+    for (int d = 0; d < D; d++) {
+        double mu;
+        ch2_posterior(s, t, x[d], x0_hat[d], &mu);
+        x[d] = (float)(mu + (t > 1 ? sd * rng_normal(rng) : 0.0));
+    }
+}
+
+/* Ancestral sampling of n points (n, D) from x_T ~ N(0, I). x0_hat comes from the network (§2.8, through
+ * eps_hat) or, when m is NULL, from the exact posterior mean of the mixture g (§2.7's ideal denoiser). */
+void ch2_sample(ToyModel *m, const Gmm *g, const Schedule *s, float *x, int n, Rng *rng, Arena *arena,
+                const int *snap_t, int n_snap, float *traj) {
+    int D = m ? m->D : g->D;
+    float *eps_hat = arena_push(arena, sizeof(float) * (size_t)n * D);
+    rng_normal_fill(rng, x, (long)n * D);
+    for (int t = s->T, k = 0; t >= 1; t--) {
+        for (; k < n_snap && snap_t[k] == t; k++) memcpy(traj + (size_t)k * n * D, x, sizeof(float) * n * D);
+        if (m) toy_predict_eps(m, x, n, t, eps_hat, arena);
+        double ab = s->alpha_bar[t];
+        for (int i = 0; i < n; i++) {
+            double x0_hat[2];
+            if (m)   /* §2.8 x0_hat = (x_t - sqrt(1 - abar) eps_hat) / sqrt(abar) */
+                for (int d = 0; d < D; d++) x0_hat[d] = (x[i * D + d] - sqrt(1 - ab) * eps_hat[i * D + d]) / sqrt(ab);
+            else {
+                double xt[2] = { x[i * D], D == 2 ? x[i * D + 1] : 0.0 };
+                data_gmm_denoise(g, sqrt(ab), 1 - ab, xt, x0_hat);
+            }
+            ancestral_step(s, t, x + i * D, x0_hat, D, rng);
+        }
+    }
+    for (int k = 0; k < n_snap; k++)
+        if (snap_t[k] == 0) memcpy(traj + (size_t)k * n * D, x, sizeof(float) * n * D);
+}
+
+/* Scatter of samples (index 0) against true draws (index 1); the samples' .dat names the data set. */
+static int plot_samples(Ctx *ctx, const char *name, const char *title, const float *samples, const float *truth, int n) {
+    Plot p;
+    if (plot_open(&p, ctx->out, name)) return 1;
+    plot_block(&p, "x y: samples of the sampler");
+    for (int i = 0; i < n; i++) fprintf(plot_dat(&p), "%.5f %.5f\n", samples[2 * i], samples[2 * i + 1]);
+    plot_block(&p, "x y: independent draws from the data law");
+    for (int i = 0; i < n; i++) fprintf(plot_dat(&p), "%.5f %.5f\n", truth[2 * i], truth[2 * i + 1]);
+    plot_size(&p, 1000, 500);
+    plot_cmd(&p, "set multiplot layout 1,2 title '%s'", title);
+    plot_cmd(&p, "set size ratio -1; set xrange [-1.6:1.6]; set yrange [-1.6:1.6]; unset key");
+    plot_cmd(&p, "set title 'data (true draws)'; plot dat index 1 using 1:2 with points pt 7 ps 0.25 lc rgb '#636363'");
+    plot_cmd(&p, "set title 'samples'; plot dat index 0 using 1:2 with points pt 7 ps 0.25 lc rgb '#d7301f'");
+    plot_cmd(&p, "unset multiplot");
+    return plot_close(&p);
+}
+
+/* Sliced W1 of samples to the data law, and the noise floor: the same distance between two sets of true draws. */
+static void quality(Ctx *ctx, const char *data, const float *samples, float *truth, int n, double *sw, double *floor_sw) {
+    float *truth2 = malloc(sizeof(float) * 2 * n);
+    CHECK(data_toy_sample(data, &ctx->rng, truth, n) == 0, "data set %s", data);
+    CHECK(data_toy_sample(data, &ctx->rng, truth2, n) == 0, "data set %s", data);
+    *sw = data_sliced_wasserstein(samples, truth, n, 2, 200, &ctx->rng);
+    *floor_sw = data_sliced_wasserstein(truth2, truth, n, 2, 200, &ctx->rng);
+    free(truth2);
+}
+
+static int cell_2_7_oracle(Ctx *ctx) {
+    int n = ctx->opts->samples > 0 ? (int)ctx->opts->samples : 2000;
+    Gmm g = data_gmm_named("gmm");
+    Schedule s;
+    sched_init(&s, SCHED_LINEAR, 200);
+    cli_say("Inference (§2.7): x_T ~ N(0, I), then x_{t-1} = mu_q(x_t, x0_hat(x_t)) + sigma_q(t) z.");
+    cli_say("First with the ideal denoiser x0_hat = E[x0 | x_t], exact for a mixture: no network, so any");
+    cli_say("error left is the sampler's. %d samples, T = %d.", n, s.T);
+    float *x = malloc(sizeof(float) * 2 * n), *truth = malloc(sizeof(float) * 2 * n);
+    ch2_sample(NULL, &g, &s, x, n, &ctx->rng, ctx->arena, NULL, 0, NULL);
+    double sw, floor_sw;
+    quality(ctx, "gmm", x, truth, n, &sw, &floor_sw);
+    cli_say("sliced W1(samples, data) = %.4f; noise floor W1(data, data') = %.4f", sw, floor_sw);
+    /* Both are distances between n-point samples of (nearly) the same law: the sampler's can exceed the
+     * floor only by sampling fluctuation; twice the floor is a 5-sigma-safe margin at n = 2000. */
+    cli_check_le(ctx, "sliced W1 of the oracle sampler <= 2 x floor", sw, 2 * floor_sw);
+    int rc = plot_samples(ctx, "ch2_oracle_samples_gmm", "Ancestral sampling with the ideal denoiser E[x_0 | x_t] (gmm)", x, truth, n);
+    free(x);
+    free(truth);
+    sched_free(&s);
+    return rc;
+}
+
+/* ---- 2.8  Derivation based on the noise vector: training eps_theta ----- */
+
+/* Snapshots of the reverse process at t = T, 3T/4, T/2, T/4, 0, as five scatter panels. */
+static int plot_reverse(Ctx *ctx, const char *data, const float *traj, int n, int T) {
+    Plot p;
+    char name[64];
+    snprintf(name, sizeof name, "ch2_reverse_2d_%s", data);
+    if (plot_open(&p, ctx->out, name)) return 1;
+    for (int k = 0; k < 5; k++) {
+        char c[48];
+        snprintf(c, sizeof c, "x y at t = %d", T - k * T / 4);
+        plot_block(&p, c);
+        for (int i = 0; i < n; i++) fprintf(plot_dat(&p), "%.5f %.5f\n", traj[(size_t)k * n * 2 + 2 * i], traj[(size_t)k * n * 2 + 2 * i + 1]);
+    }
+    plot_size(&p, 1500, 330);
+    plot_cmd(&p, "set multiplot layout 1,5 title 'Reverse process (ancestral sampling with the trained eps_theta, %s)'", data);
+    plot_cmd(&p, "set size ratio -1; set xrange [-2.5:2.5]; set yrange [-2.5:2.5]; unset key; set format x ''; set format y ''");
+    for (int k = 0; k < 5; k++) {
+        plot_cmd(&p, "set title 't = %d'", T - k * T / 4);
+        plot_cmd(&p, "plot dat index %d using 1:2 with points pt 7 ps 0.2 lc rgb '#08519c'", k);
+    }
+    plot_cmd(&p, "unset multiplot");
+    return plot_close(&p);
+}
+
+static int plot_losses(Ctx *ctx, float *const *curves, const char *const *names, int n_curves, int steps) {
+    Plot p;
+    if (plot_open(&p, ctx->out, "ch2_train_loss")) return 1;
+    for (int c = 0; c < n_curves; c++) {
+        plot_block(&p, names[c]);
+        double avg = curves[c][0];
+        for (int i = 0; i < steps; i++) {
+            avg = 0.98 * avg + 0.02 * curves[c][i];   /* exponential moving average: the raw loss is noisy */
+            if (i % 10 == 0) fprintf(plot_dat(&p), "%d %.5f %.5f\n", i + 1, curves[c][i], avg);
+        }
+    }
+    plot_size(&p, 800, 450);
+    plot_cmd(&p, "set title 'Training loss ||eps_theta(x_t, t) - eps||^2 (moving average)'");
+    plot_cmd(&p, "set xlabel 'step'; set ylabel 'loss'; set logscale y");
+    plot_cmd(&p, "plot for [k=0:%d] dat index k using 1:3 with lines lw 2 title columnheader(1)", n_curves - 1);
+    return plot_close(&p);
+}
+
+/* Train on one data set, sample, measure, draw. Writes the loss curve into curve (steps). */
+static int train_and_sample(Ctx *ctx, const char *data, int steps, int n, float *curve) {
+    Schedule s;
+    sched_init(&s, SCHED_COSINE, 200);
+    enum { NDATA = 20000 };
+    float *train = malloc(sizeof(float) * 2 * NDATA), *x = malloc(sizeof(float) * 2 * n);
+    float *truth = malloc(sizeof(float) * 2 * n), *traj = malloc(sizeof(float) * 5 * 2 * n);
+    CHECK(data_toy_sample(data, &ctx->rng, train, NDATA) == 0, "data set %s", data);
+    ToyModel m;
+    toy_init(&m, 2, &ctx->rng);
+    double t0 = cli_seconds();
+    int rc = toy_train(&m, &s, train, NDATA, steps, 256, &ctx->rng, ctx->arena, ctx->opts->quiet, curve);
+    double secs = cli_seconds() - t0;
+    cli_say("%-10s %d steps of batch 256 in %.1f s (%.0f steps/s), final loss %.4f", data, steps, secs, steps / secs, curve[steps - 1]);
+    const int snap[5] = { s.T, 3 * s.T / 4, s.T / 2, s.T / 4, 0 };
+    ch2_sample(&m, NULL, &s, x, n, &ctx->rng, ctx->arena, snap, 5, traj);
+    double sw, floor_sw;
+    quality(ctx, data, x, truth, n, &sw, &floor_sw);
+    double support = data_mean_nn_distance(x, n, train, NDATA, 2);
+    cli_say("%-10s sliced W1(samples, data) = %.4f, noise floor %.4f (n = %d)", data, sw, floor_sw, n);
+    cli_say("%-10s mean distance from a sample to the nearest training point: %.4f", data, support);
+    /* A trained model is not exact: it may sit above the floor, but far below N(0, I)'s distance (~0.3). */
+    cli_check_le(ctx, "sliced W1 of the trained sampler <= 3 x floor", sw, 3 * floor_sw);
+    /* Sliced W1 cannot tell a blob from a spiral; distance to the support can. 0.05 is an eighth of the
+     * gap between the swiss roll's arms (0.4): samples that close trace the arms. A blob sits at ~0.1. */
+    cli_check_le(ctx, "mean distance to the data's support <= 0.05", support, 0.05);
+    char name[64], title[128];
+    snprintf(name, sizeof name, "ch2_samples_%s", data);
+    snprintf(title, sizeof title, "DDPM samples (eps-prediction MLP, T = %d) vs data: %s", s.T, data);
+    rc |= plot_samples(ctx, name, title, x, truth, n);
+    rc |= plot_reverse(ctx, data, traj, n, s.T);
+    toy_free(&m);
+    free(train); free(x); free(truth); free(traj);
+    sched_free(&s);
+    return rc;
+}
+
+static int cell_2_8_eps(Ctx *ctx) {
+    static const char *const both[2] = { "gmm", "swissroll" };
+    const char *const *sets = ctx->opts->data ? &ctx->opts->data : both;
+    int n_sets = ctx->opts->data ? 1 : 2;
+    int steps = ctx->opts->steps > 0 ? (int)ctx->opts->steps : 4000;
+    int n = ctx->opts->samples > 0 ? (int)ctx->opts->samples : 2000;
+    cli_say("x0 = (x_t - sqrt(1 - abar) eps)/sqrt(abar), so predicting eps is predicting x0 (§2.8):");
+    cli_say("mu_theta = (x_t - (1 - alpha_t)/sqrt(1 - abar_t) eps_theta(x_t, t)) / sqrt(alpha_t).");
+    cli_say("Train eps_theta (common/toymodel.c: MLP on [x_t, Fourier features, embedding of t]) on");
+    cli_say("||eps_theta - eps||^2 with Adam, then sample from x_T ~ N(0, I).");
+    float *curves[2];
+    int rc = 0;
+    for (int k = 0; k < n_sets; k++) {
+        curves[k] = malloc(sizeof(float) * steps);
+        rc |= train_and_sample(ctx, sets[k], steps, n, curves[k]);
+    }
+    rc |= plot_losses(ctx, curves, sets, n_sets, steps);
+    for (int k = 0; k < n_sets; k++) free(curves[k]);
+    return rc;
+}
+
+double ch2_mu_from_eps(const Schedule *s, int t, double xt, double eps) {
+    /* §2.8 mu_q = (x_t - (1 - alpha_t) / sqrt(1 - abar_t) eps) / sqrt(alpha_t) */
+    return (xt - (1 - s->alpha[t]) / sqrt(1 - s->alpha_bar[t]) * eps) / sqrt(s->alpha[t]);
+}
+
+/* ---- 2.9  Inversion by direct denoising (InDI) ------------------------- */
+
+/* §2.9 one InDI step back from t to t - delta: x_{t-delta} = (delta/t) F(x_t, t) + (1 - delta/t) x_t */
+static void indi_step(float *x, const double *F, double t, double delta, int D) {
+    for (int d = 0; d < D; d++) x[d] = (float)((delta / t) * F[d] + (1 - delta / t) * x[d]);
+}
+
+static int cell_2_9_indi(Ctx *ctx) {
+    enum { N = 2000, STEPS = 100 };
+    const double noise = 0.5;
+    Gmm g = data_gmm_named("gmm");
+    cli_say("InDI: a clean x and a degraded y = x + %.1f n are joined by x_t = (1 - t) x + t y = x + t %.1f n;", noise, noise);
+    cli_say("F(x_t, t) = E[x | x_t] (exact here: the mixture's posterior mean at noise t*%.1f) and", noise);
+    cli_say("x_{t-d} = (d/t) F + (1 - d/t) x_t walks from y (t = 1) to a restored x (t = 0) in %d steps.", STEPS);
+    float *x = malloc(sizeof(float) * 2 * N), *truth = malloc(sizeof(float) * 2 * N), *snaps = malloc(sizeof(float) * 5 * 2 * N);
+    data_gmm_sample(&g, &ctx->rng, x, N);
+    for (int i = 0; i < 2 * N; i++) x[i] += (float)(noise * rng_normal(&ctx->rng));
+    double delta = 1.0 / STEPS;
+    for (int k = 0, snap = 0; k <= STEPS; k++) {
+        double t = 1.0 - k * delta;
+        if (k % (STEPS / 4) == 0) memcpy(snaps + (size_t)(snap++) * 2 * N, x, sizeof(float) * 2 * N);
+        if (k == STEPS / 2) {   /* mid-way the particles must follow the law of x + 0.5 * noise * n */
+            Gmm gt = data_gmm_noised(&g, 1.0, (t * noise) * (t * noise));
+            double m, v;
+            moments(x, N, 2, &m, &v);
+            cli_check(ctx, "Var of x_{1/2} (dim 0) vs the interpolation law", v, data_gmm_var(&gt, 0),
+                      5 * data_gmm_var(&gt, 0) * sqrt(3.0 / N) + 0.02);   /* 5 s.e. + O(delta) Euler bias */
+        }
+        if (k == STEPS) break;
+        for (int i = 0; i < N; i++) {
+            double xt[2] = { x[2 * i], x[2 * i + 1] }, F[2];
+            data_gmm_denoise(&g, 1.0, (t * noise) * (t * noise), xt, F);
+            indi_step(x + 2 * i, F, t, delta, 2);
+        }
+    }
+    double sw, floor_sw;
+    quality(ctx, "gmm", x, truth, N, &sw, &floor_sw);
+    cli_say("restored: sliced W1 to the clean law %.4f (floor %.4f)", sw, floor_sw);
+    cli_check_le(ctx, "sliced W1 after InDI <= 3 x floor (Euler steps add O(delta) bias)", sw, 3 * floor_sw);
+    Plot p;
+    int rc = plot_open(&p, ctx->out, "ch2_indi_2d");
+    if (!rc) {
+        for (int k = 0; k < 5; k++) {
+            char c[32];
+            snprintf(c, sizeof c, "x y at t = %.2f", 1.0 - 0.25 * k);
+            plot_block(&p, c);
+            for (int i = 0; i < N; i++) fprintf(plot_dat(&p), "%.5f %.5f\n", snaps[(size_t)k * 2 * N + 2 * i], snaps[(size_t)k * 2 * N + 2 * i + 1]);
+        }
+        plot_size(&p, 1500, 330);
+        plot_cmd(&p, "set multiplot layout 1,5 title 'InDI with the exact conditional mean: from y = x + 0.5 n (t = 1) to x (t = 0)'");
+        plot_cmd(&p, "set size ratio -1; set xrange [-2:2]; set yrange [-2:2]; unset key; set format x ''; set format y ''");
+        for (int k = 0; k < 5; k++) {
+            plot_cmd(&p, "set title 't = %.2f'", 1.0 - 0.25 * k);
+            plot_cmd(&p, "plot dat index %d using 1:2 with points pt 7 ps 0.2 lc rgb '#238b45'", k);
+        }
+        plot_cmd(&p, "unset multiplot");
+        rc = plot_close(&p);
+    }
+    free(x); free(truth); free(snaps);
+    return rc;
+}
+
+/* ---- the chapter, cell by cell ----------------------------------------- */
+
+static const Cell CELLS[] = {
+    { "2.1", "chain",     "building blocks: the forward chain q(x_t | x_{t-1})",          cell_2_1_chain },
+    { "2.2", "scalars",   "the magical scalars sqrt(alpha_t) and 1 - alpha_t",             cell_2_2_scalars },
+    { "2.3", "marginal",  "the distribution q(x_t | x_0)",                                 cell_2_3_marginal },
+    { "2.4", "elbo",      "the ELBO of the chain and its per-step weights",                cell_2_4_elbo },
+    { "2.5", "bayes",     "rewriting the consistency term with Bayes' rule",               cell_2_5_bayes },
+    { "2.6", "posterior", "the posterior q(x_{t-1} | x_t, x_0)",                           cell_2_6_posterior },
+    { "2.7", "oracle",    "inference with the ideal denoiser E[x_0 | x_t]",                cell_2_7_oracle },
+    { "2.8", "eps",       "training on the noise vector, ancestral sampling (2D)",         cell_2_8_eps },
+    { "2.9", "indi",      "inversion by direct denoising (InDI), exact conditional mean",  cell_2_9_indi },
+};
+
+#ifndef CHAPTER_NO_MAIN
+int main(int argc, char **argv) {
+    static const CliSpec spec = { "ch2", "Denoising diffusion probabilistic models (PDF chapter 2)",
+                                  CLI_DATA | CLI_STEPS | CLI_SAMPLES, DATA_TOY_NAMES };
+    Opts opts;
+    int rc = cli_parse(&opts, argc, argv, &spec);
+    if (rc) return rc == CLI_DONE ? 0 : rc;
+    cli_catch_sigint();
+    return cli_run(CELLS, COUNT_OF(CELLS), &opts);
+}
+#endif

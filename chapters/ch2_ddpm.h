@@ -1,0 +1,28 @@
+/* ch2_ddpm.h: the functions of chapters/ch2_ddpm.c that tests/test_ch2.c checks.
+ * Each one is an equation of PDF chapter 2; the tags are TUTORIAL.md's sections. */
+#ifndef CH2_DDPM_H
+#define CH2_DDPM_H
+
+#include "data.h"
+#include "rng.h"
+#include "schedule.h"
+#include "tensor.h"
+#include "toymodel.h"
+
+/* §2.3 x_t = sqrt(alpha_bar) x0 + sqrt(1 - alpha_bar) eps */
+double ch2_q_sample(double x0, double alpha_bar, double eps);
+/* §2.6 q(x_{t-1} | x_t, x0) = N(mu_q, sigma_q^2): writes mu_q, returns sigma_q^2 */
+double ch2_posterior(const Schedule *s, int t, double xt, double x0, double *mu_q);
+/* §2.8 mu_q = (x_t - (1 - alpha_t) / sqrt(1 - alpha_bar_t) eps) / sqrt(alpha_t) */
+double ch2_mu_from_eps(const Schedule *s, int t, double xt, double eps);
+/* §2.5 KL(q(x_{t-1}|x_t,x0) || N(mu_theta, sigma_q^2)) = w_t ||x0_hat - x0||^2, w_t = (1-alpha_t)^2 abar_{t-1} / (2 sigma_q^2 (1-abar_t)^2) */
+double ch2_kl_weight_x0(const Schedule *s, int t);
+/* KL between two 1D Gaussians, the generic formula the weight is checked against. */
+double ch2_kl_gauss(double m1, double v1, double m2, double v2);
+
+/* §2.7 ancestral sampling from x_T ~ N(0, I): x (n, D) in, samples out; traj (n_snap, n, D) snapshots if not NULL
+ * at the steps listed in snap_t (descending). With m == NULL uses the exact denoiser of the mixture g (oracle). */
+void   ch2_sample(ToyModel *m, const Gmm *g, const Schedule *s, float *x, int n, Rng *rng, Arena *arena,
+                  const int *snap_t, int n_snap, float *traj);
+
+#endif

@@ -1,0 +1,110 @@
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "autograd.h"
+#include "cli.h"
+#include "optim.h"
+#include "toymodel.h"
+
+/* Width of the input row [x (D), Fourier features (2 D TOY_FOURIER), time embedding (TOY_TEMB)]. */
+static int input_width(int D) { return D * (1 + 2 * TOY_FOURIER) + TOY_TEMB; }
+
+void toy_init(ToyModel *m, int D, Rng *rng) {
+    CHECK(D == 1 || D == 2, "toy model dimension D = %d, expected 1 or 2", D);
+    memset(m, 0, sizeof *m);
+    m->D = D;
+    const int widths[5] = { input_width(D), TOY_HIDDEN, TOY_HIDDEN, TOY_HIDDEN, D };
+    nn_params_init(&m->params);
+    nn_mlp_declare(&m->params, &m->mlp, "eps", 5, widths, NN_SILU);
+    nn_params_alloc(&m->params, rng);
+}
+
+void toy_free(ToyModel *m) { nn_params_free(&m->params); }
+
+/* One input row: x, sin/cos(2^k pi x) for k < TOY_FOURIER, then the time embedding. */
+static void input_row(int D, const float *x, const float *temb, float *row) {
+    int j = 0;
+    for (int d = 0; d < D; d++) row[j++] = x[d];
+    for (int k = 0; k < TOY_FOURIER; k++)
+        for (int d = 0; d < D; d++) {
+            double w = PI * (double)(1 << k) * x[d];
+            row[j++] = (float)sin(w);
+            row[j++] = (float)cos(w);
+        }
+    for (int e = 0; e < TOY_TEMB; e++) row[j++] = temb[e];
+}
+
+/* eps_theta(x_t, t) on the tape, for n points x (n, D) with steps t (n). */
+static AgNode *eps_forward(ToyModel *m, AgTape *tape, const float *x, const float *t, int n) {
+    int W = input_width(m->D);
+    Tensor xin = tensor_new(tape->arena, 2, (int[]){ n, W });
+    float *temb = arena_push_no_zero(tape->arena, sizeof(float) * (size_t)n * TOY_TEMB);
+    nn_time_embedding(temb, t, n, TOY_TEMB, 1000.0f);
+    for (int i = 0; i < n; i++) input_row(m->D, x + (size_t)i * m->D, temb + (size_t)i * TOY_TEMB, xin.data + (size_t)i * W);
+    return nn_mlp_forward(tape, &m->params, &m->mlp, ag_input(tape, xin));
+}
+
+void toy_predict_eps(ToyModel *m, const float *x, int n, int t, float *eps_hat, Arena *arena) {
+    size_t mark = arena_pos(arena);
+    AgTape tape = ag_tape(arena, 64);
+    float *tt = arena_push_no_zero(arena, sizeof(float) * (size_t)n);
+    for (int i = 0; i < n; i++) tt[i] = (float)t;
+    AgNode *out = eps_forward(m, &tape, x, tt, n);
+    memcpy(eps_hat, out->val.data, sizeof(float) * (size_t)n * m->D);
+    arena_pop_to(arena, mark);
+}
+
+/* §2.8 one batch of DDPM's loss: x0 from the data, t, eps ~ N(0, I), x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) eps,
+ * loss = mean ||eps_theta(x_t, t) - eps||^2. t is drawn as 1 + floor(T u^2), u ~ U[0,1): density ~ 1/sqrt(t),
+ * more low-noise steps than DDPM's uniform draw, because thin structures are learned there (the loss of
+ * each step is still the unweighted one). Returns the loss; gradients land in m->params.grad. */
+static float train_batch(ToyModel *m, const Schedule *s, const float *data, int n_data, int batch, Rng *rng, Arena *arena) {
+    int D = m->D;
+    AgTape tape = ag_tape(arena, 64);
+    float *xt = arena_push(arena, sizeof(float) * (size_t)batch * D), *tt = arena_push(arena, sizeof(float) * (size_t)batch);
+    Tensor eps = tensor_new(arena, 2, (int[]){ batch, D });
+    for (int i = 0; i < batch; i++) {
+        const float *x0 = data + (size_t)rng_int(rng, n_data) * D;
+        double u = rng_uniform(rng);
+        int t = 1 + (int)(s->T * u * u);
+        tt[i] = (float)t;
+        for (int d = 0; d < D; d++) {
+            eps.data[i * D + d] = (float)rng_normal(rng);
+            xt[i * D + d] = (float)(sqrt(s->alpha_bar[t]) * x0[d] + sqrt(1.0 - s->alpha_bar[t]) * eps.data[i * D + d]);
+        }
+    }
+    AgNode *loss = ag_mse(&tape, eps_forward(m, &tape, xt, tt, batch), ag_input(&tape, eps));
+    nn_params_zero_grad(&m->params);
+    ag_backward(&tape, loss);
+    return loss->val.data[0];
+}
+
+int toy_train(ToyModel *m, const Schedule *s, const float *data, int n, int steps, int batch,
+              Rng *rng, Arena *arena, int quiet, float *loss_curve) {
+    Adam adam;
+    size_t np = nn_params_count(&m->params);
+    optim_adam_init(&adam, np, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.0f);
+    float *last_good = malloc(sizeof(float) * np);
+    Progress bar = cli_progress_start("train eps_theta", steps, quiet);
+    int rc = 0;
+    for (int step = 1; step <= steps; step++) {
+        size_t mark = arena_pos(arena);
+        float loss = train_batch(m, s, data, n, batch, rng, arena);
+        arena_pop_to(arena, mark);
+        if (!isfinite(loss)) {   /* keep the last good weights, say where it broke */
+            fprintf(stderr, "\nerror: training loss is %f at step %d; keeping the weights of step %d\n", loss, step, step - 1);
+            memcpy(m->params.data, last_good, sizeof(float) * np);
+            rc = 1;
+            break;
+        }
+        memcpy(last_good, m->params.data, sizeof(float) * np);
+        adam.lr = optim_lr_warmup_cosine(step, 100, steps, 2e-3f, 1e-5f);   /* a decaying rate settles the small-t detail */
+        optim_adam_step(&adam, m->params.data, m->params.grad);
+        if (loss_curve) loss_curve[step - 1] = loss;
+        cli_progress_update(&bar, step, loss);
+    }
+    if (!rc) cli_progress_end(&bar, steps, loss_curve ? loss_curve[steps - 1] : 0.0);
+    free(last_good);
+    optim_adam_free(&adam);
+    return rc;
+}

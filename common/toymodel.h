@@ -1,0 +1,43 @@
+/* toymodel.h: the noise-prediction network eps_theta(x_t, t) for 1D/2D toy data, and its training
+ * with DDPM's loss (§2.8). Chapter 2 trains it; DDIM, chapter 3 (as a score) and chapter 4 reuse it.
+ *
+ *   Schedule s;  sched_init(&s, SCHED_LINEAR, 200);
+ *   ToyModel m;  toy_init(&m, 2, &rng);
+ *   if (toy_train(&m, &s, data, n, 4000, 256, &rng, &arena, quiet, NULL)) ...;   // 1: loss became NaN
+ *   toy_predict_eps(&m, x, n, t, eps_hat, &arena);           // eps_hat (n, D) at step t
+ *   score = -eps_hat / sqrt(1 - alpha_bar[t])                // §3: the same network is a score
+ *   toy_free(&m);
+ *
+ * The network: an MLP (3 hidden layers of 128, SiLU) on the row [x_t, sin/cos(2^k pi x_t) for k < 5,
+ * sinusoidal embedding of t (16)]. The Fourier features of x_t are there because a plain MLP on raw
+ * coordinates learns thin structures (the swiss roll's arms) very slowly ("spectral bias").
+ * Ownership: toy_init allocates the parameter block, toy_free releases it. Temporaries come from the
+ * arena passed in and are popped before returning. Shapes: n points, D = 1 or 2 coordinates.
+ */
+#ifndef TOYMODEL_H
+#define TOYMODEL_H
+
+#include "nn.h"
+#include "rng.h"
+#include "schedule.h"
+#include "tensor.h"
+
+enum { TOY_FOURIER = 5, TOY_TEMB = 16, TOY_HIDDEN = 128 };
+
+typedef struct {
+    Params params;
+    Mlp    mlp;
+    int    D;              /* data dimension, 1 or 2 */
+} ToyModel;
+
+void  toy_init(ToyModel *m, int D, Rng *rng);
+void  toy_free(ToyModel *m);
+/* eps_hat (n, D) = eps_theta(x, t) for a batch x (n, D) at one step t. */
+void  toy_predict_eps(ToyModel *m, const float *x, int n, int t, float *eps_hat, Arena *arena);
+/* §2.8 Adam on ||eps_theta(sqrt(abar_t) x0 + sqrt(1 - abar_t) eps, t) - eps||^2 for `steps` batches of x0 drawn
+ * from data (n, D). loss_curve (steps) may be NULL. Returns 0, or 1 if the loss turned NaN/inf: the step is
+ * printed and the weights are those of the last good step. A progress bar on stderr unless quiet. */
+int   toy_train(ToyModel *m, const Schedule *s, const float *data, int n, int steps, int batch,
+                Rng *rng, Arena *arena, int quiet, float *loss_curve);
+
+#endif
