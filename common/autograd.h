@@ -106,4 +106,16 @@ AgNode *ag_mse(AgTape *t, AgNode *a, AgNode *b);          /* (1/n) sum_i (a_i - 
 /* §1.4 KL(N(mu, diag e^logvar) || N(0,I)) = 1/2 sum_j (e^lv_j + mu_j^2 - 1 - lv_j), averaged over rows N */
 AgNode *ag_kl_normal(AgTape *t, AgNode *mu, AgNode *logvar);
 
+/* ---- image ops on (N, C, H, W), in autograd_image.c ----------------------- */
+
+AgNode *ag_reshape(AgTape *t, AgNode *x, int ndim, const int *shape);  /* same data, new shape */
+AgNode *ag_conv2d(AgTape *t, AgNode *x, AgNode *w, AgNode *b, int stride, int pad);
+                                 /* x (N,C,H,W) * w (Co,C,K,K) + b (Co) or NULL -> (N,Co,(H+2pad-K)/stride+1, ...) */
+AgNode *ag_group_norm(AgTape *t, AgNode *x, AgNode *gamma, AgNode *beta, int G);
+                                 /* per sample and group of C/G channels: gamma (x - mean)/sqrt(var + 1e-5) + beta */
+AgNode *ag_upsample2x(AgTape *t, AgNode *x);                  /* nearest: (N,C,H,W) -> (N,C,2H,2W) */
+AgNode *ag_avgpool2x(AgTape *t, AgNode *x);                   /* 2x2 mean, stride 2: -> (N,C,H/2,W/2) */
+AgNode *ag_concat_channels(AgTape *t, AgNode *a, AgNode *b);  /* (N,Ca,H,W), (N,Cb,H,W) -> (N,Ca+Cb,H,W) */
+AgNode *ag_add_channel(AgTape *t, AgNode *x, AgNode *e);      /* x (N,C,H,W) + e (N,C) broadcast over H,W */
+
 #endif

@@ -65,6 +65,17 @@ static AgNode *b_net(AgTape *t, AgNode **x) {
     return ag_mse(t, ag_linear(t, h, x[2], NULL), x[0]);                /* back to (3,4), target x */
 }
 
+/* Image ops: the leaves are 2D, reshaped to (N, C, H, W) inside the builder. */
+static AgNode *as4(AgTape *t, AgNode *x, int N, int C, int H, int W) { return ag_reshape(t, x, 4, (int[]){ N, C, H, W }); }
+static AgNode *b_conv3(AgTape *t, AgNode **x) { return ag_conv2d(t, as4(t, x[0], 1, 2, 4, 4), as4(t, x[1], 3, 2, 3, 3), x[2], 1, 1); }
+static AgNode *b_conv3_s2(AgTape *t, AgNode **x) { return ag_conv2d(t, as4(t, x[0], 1, 2, 4, 4), as4(t, x[1], 3, 2, 3, 3), x[2], 2, 1); }
+static AgNode *b_conv1(AgTape *t, AgNode **x) { return ag_conv2d(t, as4(t, x[0], 2, 2, 3, 3), as4(t, x[1], 3, 2, 1, 1), NULL, 1, 0); }
+static AgNode *b_group_norm(AgTape *t, AgNode **x) { return ag_group_norm(t, as4(t, x[0], 2, 4, 2, 2), x[1], x[2], 2); }
+static AgNode *b_upsample(AgTape *t, AgNode **x) { return ag_upsample2x(t, as4(t, x[0], 1, 2, 2, 2)); }
+static AgNode *b_avgpool(AgTape *t, AgNode **x) { return ag_avgpool2x(t, as4(t, x[0], 1, 2, 4, 4)); }
+static AgNode *b_concat_ch(AgTape *t, AgNode **x) { return ag_concat_channels(t, as4(t, x[0], 1, 2, 2, 2), as4(t, x[1], 1, 1, 2, 2)); }
+static AgNode *b_add_channel(AgTape *t, AgNode **x) { return ag_add_channel(t, as4(t, x[0], 2, 2, 2, 2), x[1]); }
+
 static const OpCase CASES[] = {
     { "add",        b_add,        2, { 3, 3 },    { 4, 4 },    DOM_ANY },
     { "sub",        b_sub,        2, { 3, 3 },    { 4, 4 },    DOM_ANY },
@@ -92,6 +103,14 @@ static const OpCase CASES[] = {
     { "mse",        b_mse,        2, { 3, 3 },    { 4, 4 },    DOM_ANY },
     { "kl_normal",  b_kl,         2, { 3, 3 },    { 4, 4 },    DOM_ANY },
     { "net",        b_net,        3, { 3, 4, 4 }, { 4, 4, 4 }, DOM_ANY },
+    { "conv3x3",    b_conv3,      3, { 1, 3, 0 }, { 32, 18, 3 }, DOM_ANY },
+    { "conv3x3_s2", b_conv3_s2,   3, { 1, 3, 0 }, { 32, 18, 3 }, DOM_ANY },
+    { "conv1x1",    b_conv1,      2, { 2, 3 },    { 18, 2 },     DOM_ANY },
+    { "group_norm", b_group_norm, 3, { 2, 0, 0 }, { 16, 4, 4 },  DOM_ANY },
+    { "upsample2x", b_upsample,   1, { 1 },       { 8 },         DOM_ANY },
+    { "avgpool2x",  b_avgpool,    1, { 1 },       { 32 },        DOM_ANY },
+    { "concat_ch",  b_concat_ch,  2, { 1, 1 },    { 8, 4 },      DOM_ANY },
+    { "add_channel",b_add_channel,2, { 2, 2 },    { 8, 2 },      DOM_ANY },
 };
 
 typedef struct {

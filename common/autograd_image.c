@@ -1,0 +1,266 @@
+/* autograd_image.c: the tape's ops on images, tensors (N, C, H, W) row-major, for the U-Net of §2
+ * on Fashion-MNIST. Declared in autograd.h under "image ops". As in autograd.c, each op's *_backward
+ * sits directly above it and accumulates with +=. Statistics are accumulated in double. */
+#include <math.h>
+#include <string.h>
+#include "autograd.h"
+#include "gemm.h"
+
+/* ---- shapes -------------------------------------------------------------- */
+
+/* Same data, another shape: the gradient passes through unchanged. */
+static void reshape_backward(AgNode *y) {
+    float *dx = y->in[0]->grad.data;
+    for (size_t i = 0; i < y->val.numel; i++) dx[i] += y->grad.data[i];
+}
+AgNode *ag_reshape(AgTape *t, AgNode *x, int ndim, const int *shape) {
+    AgNode *y = ag_node_new(t, ndim, shape, reshape_backward, 1, x, NULL, NULL);
+    CHECK(y->val.numel == x->val.numel, "ag_reshape: %zu elements into %zu", x->val.numel, y->val.numel);
+    memcpy(y->val.data, x->val.data, sizeof(float) * x->val.numel);
+    return y;
+}
+
+static void dims4(const AgNode *x, int *N, int *C, int *H, int *W, const char *op) {
+    CHECK(x->val.ndim == 4, "%s: input has %d dims, expected (N, C, H, W)", op, x->val.ndim);
+    *N = x->val.shape[0]; *C = x->val.shape[1]; *H = x->val.shape[2]; *W = x->val.shape[3];
+}
+
+/* ---- channel concatenation (skip connections) ---------------------------- */
+
+static void concat_ch_backward(AgNode *y) {
+    int N = y->val.shape[0], HW = y->val.shape[2] * y->val.shape[3];
+    int Ca = y->in[0]->val.shape[1], Cb = y->in[1]->val.shape[1], C = Ca + Cb;
+    for (int n = 0; n < N; n++) {
+        const float *g = y->grad.data + (size_t)n * C * HW;
+        float *da = y->in[0]->grad.data + (size_t)n * Ca * HW, *db = y->in[1]->grad.data + (size_t)n * Cb * HW;
+        for (int i = 0; i < Ca * HW; i++) da[i] += g[i];
+        for (int i = 0; i < Cb * HW; i++) db[i] += g[Ca * HW + i];
+    }
+}
+/* y = [a, b] along channels: a (N, Ca, H, W), b (N, Cb, H, W) -> (N, Ca + Cb, H, W). */
+AgNode *ag_concat_channels(AgTape *t, AgNode *a, AgNode *b) {
+    int N, Ca, H, W, Nb, Cb, Hb, Wb;
+    dims4(a, &N, &Ca, &H, &W, "ag_concat_channels");
+    dims4(b, &Nb, &Cb, &Hb, &Wb, "ag_concat_channels");
+    CHECK(N == Nb && H == Hb && W == Wb, "ag_concat_channels: (%d,%d,%d) vs (%d,%d,%d)", N, H, W, Nb, Hb, Wb);
+    AgNode *y = ag_node_new(t, 4, (int[]){ N, Ca + Cb, H, W }, concat_ch_backward, 2, a, b, NULL);
+    int HW = H * W;
+    for (int n = 0; n < N; n++) {
+        memcpy(y->val.data + (size_t)n * (Ca + Cb) * HW, a->val.data + (size_t)n * Ca * HW, sizeof(float) * Ca * HW);
+        memcpy(y->val.data + (size_t)n * (Ca + Cb) * HW + Ca * HW, b->val.data + (size_t)n * Cb * HW, sizeof(float) * Cb * HW);
+    }
+    return y;
+}
+
+/* ---- per-channel addition (time embedding into a block) ------------------ */
+
+/* y[n,c,h,w] = x[n,c,h,w] + e[n,c];  de[n,c] = sum_hw dy[n,c,h,w]. */
+static void add_channel_backward(AgNode *y) {
+    int N = y->val.shape[0], C = y->val.shape[1], HW = y->val.shape[2] * y->val.shape[3];
+    float *dx = y->in[0]->grad.data, *de = y->in[1]->grad.data;
+    for (int nc = 0; nc < N * C; nc++) {
+        double s = 0.0;
+        for (int i = 0; i < HW; i++) { dx[(size_t)nc * HW + i] += y->grad.data[(size_t)nc * HW + i]; s += y->grad.data[(size_t)nc * HW + i]; }
+        de[nc] += (float)s;
+    }
+}
+AgNode *ag_add_channel(AgTape *t, AgNode *x, AgNode *e) {
+    int N, C, H, W;
+    dims4(x, &N, &C, &H, &W, "ag_add_channel");
+    CHECK(e->val.numel == (size_t)N * C, "ag_add_channel: e has %zu elements, expected N*C = %d", e->val.numel, N * C);
+    AgNode *y = ag_node_new(t, 4, x->val.shape, add_channel_backward, 2, x, e, NULL);
+    for (int nc = 0; nc < N * C; nc++)
+        for (int i = 0; i < H * W; i++) y->val.data[(size_t)nc * H * W + i] = x->val.data[(size_t)nc * H * W + i] + e->val.data[nc];
+    return y;
+}
+
+/* ---- resampling ---------------------------------------------------------- */
+
+static void upsample_backward(AgNode *y) {
+    int NC = y->val.shape[0] * y->val.shape[1], H2 = y->val.shape[2], W2 = y->val.shape[3], H = H2 / 2, W = W2 / 2;
+    float *dx = y->in[0]->grad.data;
+    for (int nc = 0; nc < NC; nc++)
+        for (int h = 0; h < H2; h++)
+            for (int w = 0; w < W2; w++) dx[((size_t)nc * H + h / 2) * W + w / 2] += y->grad.data[((size_t)nc * H2 + h) * W2 + w];
+}
+/* Nearest-neighbour 2x upsampling: y[h, w] = x[h/2, w/2]; (N, C, H, W) -> (N, C, 2H, 2W). */
+AgNode *ag_upsample2x(AgTape *t, AgNode *x) {
+    int N, C, H, W;
+    dims4(x, &N, &C, &H, &W, "ag_upsample2x");
+    AgNode *y = ag_node_new(t, 4, (int[]){ N, C, 2 * H, 2 * W }, upsample_backward, 1, x, NULL, NULL);
+    for (int nc = 0; nc < N * C; nc++)
+        for (int h = 0; h < 2 * H; h++)
+            for (int w = 0; w < 2 * W; w++) y->val.data[((size_t)nc * 2 * H + h) * 2 * W + w] = x->val.data[((size_t)nc * H + h / 2) * W + w / 2];
+    return y;
+}
+
+static void avgpool_backward(AgNode *y) {
+    int NC = y->val.shape[0] * y->val.shape[1], Ho = y->val.shape[2], Wo = y->val.shape[3], H = 2 * Ho, W = 2 * Wo;
+    float *dx = y->in[0]->grad.data;
+    for (int nc = 0; nc < NC; nc++)
+        for (int h = 0; h < H; h++)
+            for (int w = 0; w < W; w++) dx[((size_t)nc * H + h) * W + w] += 0.25f * y->grad.data[((size_t)nc * Ho + h / 2) * Wo + w / 2];
+}
+/* 2x2 average pooling, stride 2: (N, C, H, W) -> (N, C, H/2, W/2); H and W even. */
+AgNode *ag_avgpool2x(AgTape *t, AgNode *x) {
+    int N, C, H, W;
+    dims4(x, &N, &C, &H, &W, "ag_avgpool2x");
+    CHECK(H % 2 == 0 && W % 2 == 0, "ag_avgpool2x: H = %d, W = %d must be even", H, W);
+    AgNode *y = ag_node_new(t, 4, (int[]){ N, C, H / 2, W / 2 }, avgpool_backward, 1, x, NULL, NULL);
+    for (int nc = 0; nc < N * C; nc++)
+        for (int h = 0; h < H; h++)
+            for (int w = 0; w < W; w++) y->val.data[((size_t)nc * H / 2 + h / 2) * (W / 2) + w / 2] += 0.25f * x->val.data[((size_t)nc * H + h) * W + w];
+    return y;
+}
+
+/* ---- group normalisation ------------------------------------------------- */
+
+/* Group norm (Wu and He, 2018): channels split into G groups; per sample and group,
+ * xhat = (x - mean) / sqrt(var + eps), y = gamma[c] xhat + beta[c]. saved holds xhat, iarg[0] = G,
+ * scalar = eps; the per-group 1/sqrt(var + eps) is recomputed from xhat in the backward:
+ * dx = rstd (dxhat - mean(dxhat) - xhat mean(dxhat xhat)), dxhat = dy gamma. */
+static void group_norm_backward(AgNode *y) {
+    int N = y->val.shape[0], C = y->val.shape[1], HW = y->val.shape[2] * y->val.shape[3], G = y->iarg[0], Cg = C / G;
+    const float *x = y->in[0]->val.data, *xhat = y->saved.data, *gamma = y->in[1]->val.data;
+    float *dx = y->in[0]->grad.data, *dgamma = y->in[1]->grad.data, *dbeta = y->in[2]->grad.data;
+    size_t M = (size_t)Cg * HW;
+    for (int n = 0; n < N; n++)
+        for (int g = 0; g < G; g++) {
+            size_t base = ((size_t)n * C + (size_t)g * Cg) * HW;
+            double mean = 0, var = 0, s1 = 0, s2 = 0;
+            for (size_t i = 0; i < M; i++) mean += x[base + i];
+            mean /= M;
+            for (size_t i = 0; i < M; i++) var += (x[base + i] - mean) * (x[base + i] - mean);
+            double rstd = 1.0 / sqrt(var / M + y->scalar);
+            for (size_t i = 0; i < M; i++) {
+                int c = g * Cg + (int)(i / HW);
+                double dxh = y->grad.data[base + i] * gamma[c];
+                s1 += dxh;
+                s2 += dxh * xhat[base + i];
+                dgamma[c] += y->grad.data[base + i] * xhat[base + i];
+                dbeta[c] += y->grad.data[base + i];
+            }
+            s1 /= M; s2 /= M;
+            for (size_t i = 0; i < M; i++) {
+                int c = g * Cg + (int)(i / HW);
+                double dxh = y->grad.data[base + i] * gamma[c];
+                dx[base + i] += (float)(rstd * (dxh - s1 - xhat[base + i] * s2));
+            }
+        }
+}
+AgNode *ag_group_norm(AgTape *t, AgNode *x, AgNode *gamma, AgNode *beta, int G) {
+    int N, C, H, W;
+    dims4(x, &N, &C, &H, &W, "ag_group_norm");
+    CHECK(G >= 1 && C % G == 0, "ag_group_norm: C = %d not divisible into G = %d groups", C, G);
+    CHECK(gamma->val.numel == (size_t)C && beta->val.numel == (size_t)C, "ag_group_norm: gamma/beta need C = %d", C);
+    AgNode *y = ag_node_new(t, 4, x->val.shape, group_norm_backward, 3, x, gamma, beta);
+    y->saved = tensor_new(t->arena, 4, x->val.shape);
+    y->iarg[0] = G;
+    y->scalar = 1e-5f;   /* eps: keeps a constant group finite */
+    int Cg = C / G, HW = H * W;
+    size_t M = (size_t)Cg * HW;
+    for (int n = 0; n < N; n++)
+        for (int g = 0; g < G; g++) {
+            size_t base = ((size_t)n * C + (size_t)g * Cg) * HW;
+            double mean = 0, var = 0;
+            for (size_t i = 0; i < M; i++) mean += x->val.data[base + i];
+            mean /= M;
+            for (size_t i = 0; i < M; i++) var += (x->val.data[base + i] - mean) * (x->val.data[base + i] - mean);
+            double rstd = 1.0 / sqrt(var / M + y->scalar);
+            for (size_t i = 0; i < M; i++) {
+                int c = g * Cg + (int)(i / HW);
+                float xh = (float)((x->val.data[base + i] - mean) * rstd);
+                y->saved.data[base + i] = xh;
+                y->val.data[base + i] = gamma->val.data[c] * xh + beta->val.data[c];
+            }
+        }
+    return y;
+}
+
+/* ---- convolution ----------------------------------------------------------- */
+
+/* Output size of a K x K convolution with stride S and zero padding P: Ho = (H + 2P - K)/S + 1. */
+static int conv_out(int H, int K, int S, int P) { return (H + 2 * P - K) / S + 1; }
+
+/* im2col: col[(c K + i) K + j][oh Wo + ow] = x[c][oh S + i - P][ow S + j - P] (0 outside), so the
+ * convolution of one sample is the matrix product W (Cout, C K K) col (C K K, Ho Wo). */
+static void im2col(float *col, const float *x, int C, int H, int W, int K, int S, int P, int Ho, int Wo) {
+    for (int c = 0; c < C; c++)
+        for (int i = 0; i < K; i++)
+            for (int j = 0; j < K; j++) {
+                float *row = col + ((size_t)(c * K + i) * K + j) * Ho * Wo;
+                for (int oh = 0; oh < Ho; oh++) {
+                    int h = oh * S + i - P;
+                    for (int ow = 0; ow < Wo; ow++) {
+                        int w = ow * S + j - P;
+                        row[oh * Wo + ow] = (h >= 0 && h < H && w >= 0 && w < W) ? x[((size_t)c * H + h) * W + w] : 0.0f;
+                    }
+                }
+            }
+}
+
+/* col2im, the adjoint of im2col: dx[c][h][w] += every col entry that was read from it. */
+static void col2im(float *dx, const float *col, int C, int H, int W, int K, int S, int P, int Ho, int Wo) {
+    for (int c = 0; c < C; c++)
+        for (int i = 0; i < K; i++)
+            for (int j = 0; j < K; j++) {
+                const float *row = col + ((size_t)(c * K + i) * K + j) * Ho * Wo;
+                for (int oh = 0; oh < Ho; oh++) {
+                    int h = oh * S + i - P;
+                    if (h < 0 || h >= H) continue;
+                    for (int ow = 0; ow < Wo; ow++) {
+                        int w = ow * S + j - P;
+                        if (w >= 0 && w < W) dx[((size_t)c * H + h) * W + w] += row[oh * Wo + ow];
+                    }
+                }
+            }
+}
+
+/* dW += dy_n col_n^T, db += sum over positions of dy, dx_n += col2im(W^T dy_n). The im2col buffer is
+ * rebuilt per sample (saved holds one sample's worth of scratch) rather than kept for the batch. */
+static void conv2d_backward(AgNode *y) {
+    AgNode *x = y->in[0], *wn = y->in[1], *bn = y->in[2];
+    int N = x->val.shape[0], C = x->val.shape[1], H = x->val.shape[2], W = x->val.shape[3];
+    int Co = y->val.shape[1], Ho = y->val.shape[2], Wo = y->val.shape[3], K = y->iarg[0], S = y->iarg[1], P = y->iarg[2];
+    int CKK = C * K * K, HWo = Ho * Wo;
+    float *col = y->saved.data, *dcol = y->saved.data + (size_t)CKK * HWo;
+    for (int n = 0; n < N; n++) {
+        const float *dy = y->grad.data + (size_t)n * Co * HWo;
+        im2col(col, x->val.data + (size_t)n * C * H * W, C, H, W, K, S, P, Ho, Wo);
+        if (wn->needs_grad) gemm(wn->grad.data, dy, col, Co, CKK, HWo, 0, 1, 1.0f, 1.0f);
+        if (bn && bn->needs_grad)
+            for (int o = 0; o < Co; o++) {
+                double s = 0.0;
+                for (int i = 0; i < HWo; i++) s += dy[(size_t)o * HWo + i];
+                bn->grad.data[o] += (float)s;
+            }
+        if (x->needs_grad) {
+            gemm(dcol, wn->val.data, dy, CKK, HWo, Co, 1, 0, 1.0f, 0.0f);
+            col2im(x->grad.data + (size_t)n * C * H * W, dcol, C, H, W, K, S, P, Ho, Wo);
+        }
+    }
+}
+/* 2D convolution: x (N, C, H, W), w (Cout, C, K, K), b (Cout) or NULL, stride S, zero padding P
+ * -> (N, Cout, Ho, Wo) with Ho = (H + 2P - K)/S + 1: y[n,o] = b[o] + sum_{c,i,j} w[o,c,i,j] x[n,c,hS+i-P,wS+j-P]. */
+AgNode *ag_conv2d(AgTape *t, AgNode *x, AgNode *w, AgNode *b, int stride, int pad) {
+    int N, C, H, W;
+    dims4(x, &N, &C, &H, &W, "ag_conv2d");
+    CHECK(w->val.ndim == 4 && w->val.shape[1] == C && w->val.shape[2] == w->val.shape[3],
+          "ag_conv2d: weight must be (Cout, %d, K, K)", C);
+    int Co = w->val.shape[0], K = w->val.shape[2];
+    int Ho = conv_out(H, K, stride, pad), Wo = conv_out(W, K, stride, pad);
+    CHECK(Ho >= 1 && Wo >= 1, "ag_conv2d: empty output for H = %d, K = %d", H, K);
+    AgNode *y = ag_node_new(t, 4, (int[]){ N, Co, Ho, Wo }, conv2d_backward, b ? 3 : 2, x, w, b);
+    y->iarg[0] = K; y->iarg[1] = stride; y->iarg[2] = pad;
+    int CKK = C * K * K, HWo = Ho * Wo;
+    y->saved = tensor_new(t->arena, 1, (int[]){ 2 * CKK * HWo });   /* col and dcol scratch for one sample */
+    for (int n = 0; n < N; n++) {
+        float *out = y->val.data + (size_t)n * Co * HWo;
+        im2col(y->saved.data, x->val.data + (size_t)n * C * H * W, C, H, W, K, stride, pad, Ho, Wo);
+        gemm(out, w->val.data, y->saved.data, Co, HWo, CKK, 0, 0, 1.0f, 0.0f);
+        if (b)
+            for (int o = 0; o < Co; o++)
+                for (int i = 0; i < HWo; i++) out[(size_t)o * HWo + i] += b->val.data[o];
+    }
+    return y;
+}

@@ -1,0 +1,94 @@
+#include <stdio.h>
+#include <string.h>
+#include "unet.h"
+
+/* ---- declaring the parameters ------------------------------------------- */
+
+static Conv conv_declare(Params *p, const char *name, int cin, int cout, int K, int zero) {
+    char buf[NN_NAME_MAX + 16];
+    Conv c;
+    snprintf(buf, sizeof buf, "%s.weight", name);
+    c.w = nn_params_declare(p, buf, 4, (int[]){ cout, cin, K, K }, zero ? NN_INIT_ZERO : NN_INIT_UNIFORM);
+    nn_params_set_fan_in(p, c.w, cin * K * K);
+    snprintf(buf, sizeof buf, "%s.bias", name);
+    c.b = nn_params_declare(p, buf, 1, (int[]){ cout }, zero ? NN_INIT_ZERO : NN_INIT_UNIFORM);
+    nn_params_set_fan_in(p, c.b, cin * K * K);
+    return c;
+}
+
+static GroupNorm norm_declare(Params *p, const char *name, int C) {
+    char buf[NN_NAME_MAX + 16];
+    GroupNorm g;
+    snprintf(buf, sizeof buf, "%s.weight", name);
+    g.gamma = nn_params_declare(p, buf, 1, (int[]){ C }, NN_INIT_ONE);
+    snprintf(buf, sizeof buf, "%s.bias", name);
+    g.beta = nn_params_declare(p, buf, 1, (int[]){ C }, NN_INIT_ZERO);
+    return g;
+}
+
+static void block_declare(Params *p, ResBlock *r, const char *name, int cin, int cout) {
+    char buf[NN_NAME_MAX];
+    r->cin = cin;
+    r->cout = cout;
+    snprintf(buf, sizeof buf, "%s.norm1", name); r->norm1 = norm_declare(p, buf, cin);
+    snprintf(buf, sizeof buf, "%s.conv1", name); r->conv1 = conv_declare(p, buf, cin, cout, 3, 0);
+    snprintf(buf, sizeof buf, "%s.temb", name);  nn_linear_declare(p, &r->temb, buf, 4 * UNET_TEMB, cout);
+    snprintf(buf, sizeof buf, "%s.norm2", name); r->norm2 = norm_declare(p, buf, cout);
+    snprintf(buf, sizeof buf, "%s.conv2", name); r->conv2 = conv_declare(p, buf, cout, cout, 3, 0);
+    r->skip.w = r->skip.b = -1;
+    if (cin != cout) { snprintf(buf, sizeof buf, "%s.skip", name); r->skip = conv_declare(p, buf, cin, cout, 1, 0); }
+}
+
+void unet_declare(Params *p, Unet *u, int C) {
+    CHECK(C % UNET_GROUPS == 0, "U-Net width C = %d must be a multiple of %d groups", C, UNET_GROUPS);
+    u->C = C;
+    nn_linear_declare(p, &u->temb1, "temb.0", UNET_TEMB, 4 * UNET_TEMB);
+    nn_linear_declare(p, &u->temb2, "temb.2", 4 * UNET_TEMB, 4 * UNET_TEMB);
+    u->stem = conv_declare(p, "stem", 1, C, 3, 0);
+    block_declare(p, &u->rb_down1, "down1", C, C);
+    u->down1 = conv_declare(p, "down1.sample", C, C, 3, 0);
+    block_declare(p, &u->rb_down2, "down2", C, 2 * C);
+    u->down2 = conv_declare(p, "down2.sample", 2 * C, 2 * C, 3, 0);
+    block_declare(p, &u->rb_mid, "mid", 2 * C, 2 * C);
+    block_declare(p, &u->rb_up2, "up2", 4 * C, 2 * C);
+    block_declare(p, &u->rb_up1, "up1", 3 * C, C);
+    u->out_norm = norm_declare(p, "out.norm", C);
+    u->out = conv_declare(p, "out.conv", C, 1, 3, 1);   /* zero init: the untrained net predicts eps_hat = 0 */
+}
+
+/* ---- the forward pass ---------------------------------------------------- */
+
+static AgNode *conv(AgTape *t, Params *p, Conv c, AgNode *x, int stride) {
+    return ag_conv2d(t, x, nn_params_leaf(t, p, c.w), nn_params_leaf(t, p, c.b), stride, 1);   /* 3x3, zero padding 1 */
+}
+
+static AgNode *norm_silu(AgTape *t, Params *p, GroupNorm g, AgNode *x) {
+    return ag_silu(t, ag_group_norm(t, x, nn_params_leaf(t, p, g.gamma), nn_params_leaf(t, p, g.beta), UNET_GROUPS));
+}
+
+/* h = conv2(silu(gn2(conv1(silu(gn1(x))) + W temb))) + skip(x) */
+static AgNode *block(AgTape *t, Params *p, const ResBlock *r, AgNode *x, AgNode *temb) {
+    AgNode *h = conv(t, p, r->conv1, norm_silu(t, p, r->norm1, x), 1);
+    h = ag_add_channel(t, h, nn_linear_forward(t, p, &r->temb, temb));
+    h = conv(t, p, r->conv2, norm_silu(t, p, r->norm2, h), 1);
+    AgNode *skip = r->skip.w < 0 ? x : ag_conv2d(t, x, nn_params_leaf(t, p, r->skip.w), nn_params_leaf(t, p, r->skip.b), 1, 0);
+    return ag_add(t, h, skip);
+}
+
+AgNode *unet_forward(AgTape *t, Params *p, const Unet *u, const float *x, const float *steps, int N) {
+    /* time embedding: sinusoidal features of t through a 2-layer MLP */
+    Tensor e = tensor_new(t->arena, 2, (int[]){ N, UNET_TEMB });
+    nn_time_embedding(e.data, steps, N, UNET_TEMB, 1000.0f);
+    AgNode *temb = nn_linear_forward(t, p, &u->temb2, ag_silu(t, nn_linear_forward(t, p, &u->temb1, ag_input(t, e))));
+    AgNode *tact = ag_silu(t, temb);
+    Tensor xin = tensor_wrap((float *)x, 4, (int[]){ N, 1, 28, 28 });
+    AgNode *h = conv(t, p, u->stem, ag_input(t, xin), 1);                 /* (N, C, 28, 28) */
+    AgNode *s1 = block(t, p, &u->rb_down1, h, tact);
+    h = conv(t, p, u->down1, s1, 2);                                         /* (N, C, 14, 14) */
+    AgNode *s2 = block(t, p, &u->rb_down2, h, tact);                         /* (N, 2C, 14, 14) */
+    h = conv(t, p, u->down2, s2, 2);                                         /* (N, 2C, 7, 7) */
+    h = block(t, p, &u->rb_mid, h, tact);
+    h = block(t, p, &u->rb_up2, ag_concat_channels(t, ag_upsample2x(t, h), s2), tact);   /* (N, 2C, 14, 14) */
+    h = block(t, p, &u->rb_up1, ag_concat_channels(t, ag_upsample2x(t, h), s1), tact);   /* (N, C, 28, 28) */
+    return conv(t, p, u->out, norm_silu(t, p, u->out_norm, h), 1);           /* (N, 1, 28, 28) */
+}

@@ -1,0 +1,51 @@
+/* unet.h: a small U-Net eps_theta(x_t, t) for 28 x 28 grey images (Fashion-MNIST, §2.8).
+ *
+ *   Params p;  nn_params_init(&p);
+ *   Unet net;  unet_declare(&p, &net, 32);       base width C = 32: about 0.5 M parameters
+ *   nn_params_alloc(&p, &rng);
+ *   AgTape tape = ag_tape(&arena, UNET_MAX_NODES);
+ *   AgNode *eps_hat = unet_forward(&tape, &p, &net, x, t, N);   x (N, 1, 28, 28), t (N) steps
+ *
+ * Layout (C = base width; every ResBlock is GN-SiLU-conv3x3, + time embedding per channel,
+ * GN-SiLU-conv3x3, plus a 1x1-conv skip when the width changes):
+ *   t -> sinusoidal(64) -> Linear 4C -> SiLU -> Linear 4C                       time embedding
+ *   x (1,28,28) -> conv3x3 -> C                                                  stem
+ *   down: ResBlock C->C @28 [skip s1] -> conv3x3 stride 2 -> @14
+ *         ResBlock C->2C @14 [skip s2] -> conv3x3 stride 2 -> @7
+ *   mid:  ResBlock 2C->2C @7
+ *   up:   upsample -> @14, concat s2 (2C+2C) -> ResBlock 4C->2C
+ *         upsample -> @28, concat s1 (2C+C)  -> ResBlock 3C->C
+ *   out:  GN-SiLU-conv3x3 C -> 1 (zero-initialised: eps_hat starts at 0)
+ * Group norm uses 8 groups. Ownership as in nn.h: the Unet only holds indices into a Params.
+ */
+#ifndef UNET_H
+#define UNET_H
+
+#include "autograd.h"
+#include "nn.h"
+
+enum { UNET_MAX_NODES = 512, UNET_TEMB = 64, UNET_GROUPS = 8 };
+
+typedef struct { int w, b; } Conv;                 /* indices of weight (Co, Ci, K, K) and bias (Co) */
+typedef struct { int gamma, beta; } GroupNorm;     /* indices of (C) scale and shift */
+
+typedef struct {
+    GroupNorm norm1, norm2;
+    Conv      conv1, conv2, skip;                  /* skip.w < 0: identity */
+    Linear    temb;                                /* time embedding -> (Cout) per channel */
+    int       cin, cout;
+} ResBlock;
+
+typedef struct {
+    int      C;                                    /* base width */
+    Linear   temb1, temb2;
+    Conv     stem, down1, down2, out;
+    GroupNorm out_norm;
+    ResBlock rb_down1, rb_down2, rb_mid, rb_up2, rb_up1;
+} Unet;
+
+void    unet_declare(Params *p, Unet *u, int C);
+/* eps_hat (N, 1, 28, 28) for images x (N*784 floats) at steps t (N floats). */
+AgNode *unet_forward(AgTape *t, Params *p, const Unet *u, const float *x, const float *steps, int N);
+
+#endif
