@@ -5,6 +5,9 @@
 #include <string.h>
 #include "autograd.h"
 #include "gemm.h"
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 /* ---- shapes -------------------------------------------------------------- */
 
@@ -216,28 +219,40 @@ static void col2im(float *dx, const float *col, int C, int H, int W, int K, int 
             }
 }
 
-/* dW += dy_n col_n^T, db += sum over positions of dy, dx_n += col2im(W^T dy_n). The im2col buffer is
- * rebuilt per sample (saved holds one sample's worth of scratch) rather than kept for the batch. */
+/* Samples are spread over the threads; each thread has its own im2col scratch (in saved) and its own
+ * dW and db accumulators, summed in thread order afterwards: the same bytes for a given thread count.
+ * Per sample n: dW += dy_n col_n^T, db += sum over positions of dy_n, dx_n += col2im(W^T dy_n). */
 static void conv2d_backward(AgNode *y) {
-    AgNode *x = y->in[0], *wn = y->in[1], *bn = y->in[2];
+    AgNode *x = y->in[0], *wn = y->in[1], *bn = y->n_in > 2 ? y->in[2] : NULL;
     int N = x->val.shape[0], C = x->val.shape[1], H = x->val.shape[2], W = x->val.shape[3];
     int Co = y->val.shape[1], Ho = y->val.shape[2], Wo = y->val.shape[3], K = y->iarg[0], S = y->iarg[1], P = y->iarg[2];
-    int CKK = C * K * K, HWo = Ho * Wo;
-    float *col = y->saved.data, *dcol = y->saved.data + (size_t)CKK * HWo;
-    for (int n = 0; n < N; n++) {
-        const float *dy = y->grad.data + (size_t)n * Co * HWo;
-        im2col(col, x->val.data + (size_t)n * C * H * W, C, H, W, K, S, P, Ho, Wo);
-        if (wn->needs_grad) gemm(wn->grad.data, dy, col, Co, CKK, HWo, 0, 1, 1.0f, 1.0f);
-        if (bn && bn->needs_grad)
+    int CKK = C * K * K, HWo = Ho * Wo, T = y->iarg[3];
+    size_t per_thread = (size_t)2 * CKK * HWo + (size_t)Co * CKK + Co;   /* col, dcol, dW, db */
+    #pragma omp parallel for schedule(static) num_threads(T)
+    for (int th = 0; th < T; th++) {
+        float *col = y->saved.data + th * per_thread, *dcol = col + (size_t)CKK * HWo;
+        float *dw = dcol + (size_t)CKK * HWo, *db = dw + (size_t)Co * CKK;
+        memset(dw, 0, sizeof(float) * ((size_t)Co * CKK + Co));
+        for (int n = th; n < N; n += T) {
+            const float *dy = y->grad.data + (size_t)n * Co * HWo;
+            im2col(col, x->val.data + (size_t)n * C * H * W, C, H, W, K, S, P, Ho, Wo);
+            gemm(dw, dy, col, Co, CKK, HWo, 0, 1, 1.0f, 1.0f);   /* inside a parallel region gemm runs on this thread */
             for (int o = 0; o < Co; o++) {
-                double s = 0.0;
-                for (int i = 0; i < HWo; i++) s += dy[(size_t)o * HWo + i];
-                bn->grad.data[o] += (float)s;
+                double sum = 0.0;
+                for (int i = 0; i < HWo; i++) sum += dy[(size_t)o * HWo + i];
+                db[o] += (float)sum;
             }
-        if (x->needs_grad) {
-            gemm(dcol, wn->val.data, dy, CKK, HWo, Co, 1, 0, 1.0f, 0.0f);
-            col2im(x->grad.data + (size_t)n * C * H * W, dcol, C, H, W, K, S, P, Ho, Wo);
+            if (x->needs_grad) {
+                memset(dcol, 0, sizeof(float) * (size_t)CKK * HWo);
+                gemm(dcol, wn->val.data, dy, CKK, HWo, Co, 1, 0, 1.0f, 1.0f);   /* inside a parallel region gemm runs on this thread */
+                col2im(x->grad.data + (size_t)n * C * H * W, dcol, C, H, W, K, S, P, Ho, Wo);
+            }
         }
+    }
+    for (int th = 0; th < T; th++) {   /* reduce the per-thread sums in a fixed order */
+        const float *dw = y->saved.data + th * per_thread + (size_t)2 * CKK * HWo, *db = dw + (size_t)Co * CKK;
+        if (wn->needs_grad) for (size_t i = 0; i < (size_t)Co * CKK; i++) wn->grad.data[i] += dw[i];
+        if (bn && bn->needs_grad) for (int o = 0; o < Co; o++) bn->grad.data[o] += db[o];
     }
 }
 /* 2D convolution: x (N, C, H, W), w (Cout, C, K, K), b (Cout) or NULL, stride S, zero padding P
@@ -251,13 +266,24 @@ AgNode *ag_conv2d(AgTape *t, AgNode *x, AgNode *w, AgNode *b, int stride, int pa
     int Ho = conv_out(H, K, stride, pad), Wo = conv_out(W, K, stride, pad);
     CHECK(Ho >= 1 && Wo >= 1, "ag_conv2d: empty output for H = %d, K = %d", H, K);
     AgNode *y = ag_node_new(t, 4, (int[]){ N, Co, Ho, Wo }, conv2d_backward, b ? 3 : 2, x, w, b);
-    y->iarg[0] = K; y->iarg[1] = stride; y->iarg[2] = pad;
-    int CKK = C * K * K, HWo = Ho * Wo;
-    y->saved = tensor_new(t->arena, 1, (int[]){ 2 * CKK * HWo });   /* col and dcol scratch for one sample */
+    int CKK = C * K * K, HWo = Ho * Wo, T = 1;
+#ifdef _OPENMP
+    T = omp_get_max_threads();
+#endif
+    if (T > N) T = N;
+    y->iarg[0] = K; y->iarg[1] = stride; y->iarg[2] = pad; y->iarg[3] = T;
+    size_t per_thread = (size_t)2 * CKK * HWo + (size_t)Co * CKK + Co;
+    y->saved = tensor_new(t->arena, 1, (int[]){ (int)(T * per_thread) });   /* scratch of every thread */
+    #pragma omp parallel for schedule(static) num_threads(T)
     for (int n = 0; n < N; n++) {
-        float *out = y->val.data + (size_t)n * Co * HWo;
-        im2col(y->saved.data, x->val.data + (size_t)n * C * H * W, C, H, W, K, stride, pad, Ho, Wo);
-        gemm(out, w->val.data, y->saved.data, Co, HWo, CKK, 0, 0, 1.0f, 0.0f);
+        int th = 0;
+#ifdef _OPENMP
+        th = omp_get_thread_num();
+#endif
+        float *col = y->saved.data + th * per_thread, *out = y->val.data + (size_t)n * Co * HWo;
+        im2col(col, x->val.data + (size_t)n * C * H * W, C, H, W, K, stride, pad, Ho, Wo);
+        memset(out, 0, sizeof(float) * (size_t)Co * HWo);
+        gemm(out, w->val.data, col, Co, HWo, CKK, 0, 0, 1.0f, 1.0f);   /* inside a parallel region gemm runs on this thread */
         if (b)
             for (int o = 0; o < Co; o++)
                 for (int i = 0; i < HWo; i++) out[(size_t)o * HWo + i] += b->val.data[o];

@@ -62,7 +62,7 @@ START_TEST(test_mu_from_eps_equals_mu_from_x0_2_8) {
 }
 END_TEST
 
-/* §2.5 KL(q(x_{t-1}|x_t,x0) || N(mu_theta, sigma_q^2)) = w_t (x0_hat - x0)^2, against the generic Gaussian KL. Tol 1e-9 relative. */
+/* §2.5 KL(q(x_{t-1}|x_t,x0) || N(mu_theta, sigma_q^2)) = w_t (x0_hat - x0)^2, against the generic Gaussian KL. */
 START_TEST(test_kl_is_weighted_x0_error_2_5) {
     Schedule s;
     sched_init(&s, SCHED_LINEAR, 1000);
@@ -73,7 +73,10 @@ START_TEST(test_kl_is_weighted_x0_error_2_5) {
         double var = ch2_posterior(&s, t, xt, x0, &mu);
         ch2_posterior(&s, t, xt, x0_hat, &mu_hat);
         double kl = ch2_kl_gauss(mu, var, mu_hat, var);
-        ck_assert_double_eq_tol(ch2_kl_weight_x0(&s, t) * (x0_hat - x0) * (x0_hat - x0), kl, 1e-9 * kl + 1e-300);
+        /* The generic formula computes (v + d^2)/v - 1, d = mu - mu_hat: it loses log10(1 + v/d^2) digits, so the
+         * tolerance is ~10 roundings (1e-15) times that condition number, with a factor 100 of room. */
+        double cond = 1.0 + var / ((mu - mu_hat) * (mu - mu_hat));
+        ck_assert_double_eq_tol(ch2_kl_weight_x0(&s, t) * (x0_hat - x0) * (x0_hat - x0), kl, 1e-13 * cond * kl);
     }
     sched_free(&s);
 }
@@ -105,9 +108,10 @@ START_TEST(test_oracle_sampler_recovers_gmm_2_7) {
 END_TEST
 
 /* A DDPM trained for a short fixed budget (1500 steps, seed 7) on the 2D mixture reaches a sliced W1 to the true law
- * below 0.08. Why this bound: N(0, I) itself is at ~0.35 from this law and the sampling noise floor at n = 2000 is
- * ~0.02; 0.08 = 4x the floor demands that the network learned the modes and their weights (a sampler that
- * puts equal weight on the three modes sits at ~0.1), while leaving room for an unconverged short run. */
+ * below 0.08. Why this bound (measured with 2000 points, 200 directions): N(0, I) itself is at 0.38-0.40 from this
+ * law, the same mixture with equal weights at ~0.16, and two independent sets of true draws at 0.015-0.03 (the
+ * noise floor). 0.08 is half the equal-weights distance: it demands the modes and their weights, while leaving
+ * room above the floor for an unconverged short run (measured: 0.044). */
 START_TEST(test_ddpm_short_training_reaches_gmm) {
     enum { NDATA = 5000, N = 2000, STEPS = 1500 };
     Schedule s;
