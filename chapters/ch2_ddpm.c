@@ -20,9 +20,14 @@
 #include "ch2_ddpm.h"
 #include "cli.h"
 #include "data.h"
+#include "fmnist.h"
+#include "image.h"
+#include "io.h"
+#include "optim.h"
 #include "plot.h"
 #include "schedule.h"
 #include "toymodel.h"
+#include "unet.h"
 
 /* The 1D mixture of TUTORIAL.md's figure: weights 0.3/0.7, means -2/+2, sd 0.3. */
 static Gmm gmm_1d(void) {
@@ -476,7 +481,7 @@ static int plot_reverse(Ctx *ctx, const char *data, const float *traj, int n, in
         for (int i = 0; i < n; i++) fprintf(plot_dat(&p), "%.5f %.5f\n", traj[(size_t)k * n * 2 + 2 * i], traj[(size_t)k * n * 2 + 2 * i + 1]);
     }
     plot_size(&p, 1500, 330);
-    plot_cmd(&p, "set multiplot layout 1,5 title 'Reverse process (ancestral sampling with the trained eps_theta, %s)'", data);
+    plot_cmd(&p, "set multiplot layout 1,5 title 'Reverse process (ancestral sampling with the trained ε_θ, %s)'", data);
     plot_cmd(&p, "set size ratio -1; set xrange [-2.5:2.5]; set yrange [-2.5:2.5]; unset key; set format x ''; set format y ''");
     for (int k = 0; k < 5; k++) {
         plot_cmd(&p, "set title 't = %d'", T - k * T / 4);
@@ -498,9 +503,11 @@ static int plot_losses(Ctx *ctx, float *const *curves, const char *const *names,
         }
     }
     plot_size(&p, 800, 450);
-    plot_cmd(&p, "set title 'Training loss ||eps_theta(x_t, t) - eps||^2 (moving average)'");
+    plot_cmd(&p, "set title 'Training loss ||ε_θ(x_t, t) - ε||^2 (moving average)'");
     plot_cmd(&p, "set xlabel 'step'; set ylabel 'loss'; set logscale y");
-    plot_cmd(&p, "plot for [k=0:%d] dat index k using 1:3 with lines lw 2 title columnheader(1)", n_curves - 1);
+    plot_cmd(&p, "array NAMES[%d]", n_curves);
+    for (int c = 0; c < n_curves; c++) plot_cmd(&p, "NAMES[%d] = '%s'", c + 1, names[c]);
+    plot_cmd(&p, "plot for [k=0:%d] dat index k using 1:3 with lines lw 2 title NAMES[k+1]", n_curves - 1);
     return plot_close(&p);
 }
 
@@ -629,27 +636,321 @@ static int cell_2_9_indi(Ctx *ctx) {
     return rc;
 }
 
+/* ---- 2.8 (images)  The same chain on Fashion-MNIST, with a U-Net ----------- */
+
+/* Images live in [-1, 1] (x = 2 pixel - 1), the range the N(0, I) prior is matched to. Checkpoint:
+ * checkpoints/ch2_fmnist.safetensors holds the U-Net ("model.*"), its EMA ("ema.*", used for sampling)
+ * and Adam's moments ("adam_m.*", "adam_v.*"), so that training resumes where it stopped. */
+enum { IMG_T = 250, IMG_WIDTH = 16, IMG_BATCH = 64, IMG = 28 * 28 };
+static const char *const IMG_CKPT = "checkpoints/ch2_fmnist.safetensors";
+
+typedef struct {
+    Params params;
+    Unet   unet;
+    Ema    ema;
+    Adam   adam;
+    long   step;
+} ImageModel;
+
+static void image_model_init(ImageModel *m, Rng *rng) {
+    memset(m, 0, sizeof *m);
+    nn_params_init(&m->params);
+    unet_declare(&m->params, &m->unet, IMG_WIDTH);
+    nn_params_alloc(&m->params, rng);
+    optim_adam_init(&m->adam, nn_params_count(&m->params), 2e-4f, 0.9f, 0.999f, 1e-8f, 0.0f);
+    optim_ema_init(&m->ema, m->params.data, nn_params_count(&m->params), 0.999f);
+}
+
+static void image_model_free(ImageModel *m) {
+    optim_ema_free(&m->ema);
+    optim_adam_free(&m->adam);
+    nn_params_free(&m->params);
+}
+
+/* The four blocks of a checkpoint, as one list of named tensors over the Params layout. */
+static int checkpoint_io(ImageModel *m, const char *path, int write) {
+    static const char *const prefix[4] = { "model", "ema", "adam_m", "adam_v" };
+    float *block[4] = { m->params.data, m->ema.shadow, m->adam.m, m->adam.v };
+    int n = m->params.n;
+    IoTensor *t = calloc((size_t)4 * n, sizeof(IoTensor));
+    char (*names)[NN_NAME_MAX + 8] = calloc((size_t)4 * n, sizeof *names);
+    for (int b = 0; b < 4; b++)
+        for (int i = 0; i < n; i++) {
+            const ParamEntry *e = &m->params.entry[i];
+            IoTensor *ti = &t[b * n + i];
+            snprintf(names[b * n + i], sizeof names[0], "%s.%s", prefix[b], e->name);
+            ti->name = names[b * n + i];
+            ti->ndim = e->ndim;
+            memcpy(ti->shape, e->shape, sizeof e->shape);
+            ti->data = block[b] + e->offset;
+        }
+    int rc;
+    if (write) {
+        char meta[128];
+        snprintf(meta, sizeof meta, "{\"step\": \"%ld\", \"T\": \"%d\", \"width\": \"%d\"}", m->step, IMG_T, IMG_WIDTH);
+        rc = io_safetensors_write(path, t, 4 * n, meta);
+    } else {
+        rc = io_safetensors_read_into(path, t, 4 * n);
+        char buf[32];
+        if (!rc && io_safetensors_metadata(path, "step", buf, sizeof buf) == 0) m->step = atol(buf);
+        m->adam.t = m->step;
+        m->ema.t = m->step;
+    }
+    free(names);
+    free(t);
+    return rc;
+}
+
+/* §2.8 one U-Net training step on a batch of images x0 (B, 784) in [-1, 1]; returns the loss. */
+static float image_train_step(ImageModel *m, const Schedule *s, const float *x0, int B, Rng *rng, Arena *arena) {
+    size_t mark = arena_pos(arena);
+    float *xt = arena_push_no_zero(arena, sizeof(float) * (size_t)B * IMG), *tt = arena_push_no_zero(arena, sizeof(float) * B);
+    Tensor eps = tensor_new(arena, 4, (int[]){ B, 1, 28, 28 });
+    rng_normal_fill(rng, eps.data, (long)B * IMG);
+    for (int i = 0; i < B; i++) {
+        int t = 1 + rng_int(rng, s->T);
+        double a = sqrt(s->alpha_bar[t]), b = sqrt(1 - s->alpha_bar[t]);
+        tt[i] = (float)t;
+        for (int k = 0; k < IMG; k++) xt[(size_t)i * IMG + k] = (float)(a * x0[(size_t)i * IMG + k] + b * eps.data[(size_t)i * IMG + k]);
+    }
+    AgTape tape = ag_tape(arena, UNET_MAX_NODES);
+    AgNode *loss = ag_mse(&tape, unet_forward(&tape, &m->params, &m->unet, xt, tt, B), ag_input(&tape, eps));
+    nn_params_zero_grad(&m->params);
+    ag_backward(&tape, loss);
+    float l = loss->val.data[0];
+    arena_pop_to(arena, mark);
+    return l;
+}
+
+/* ./ch2 --train-images [--steps N] [--resume]: trains the U-Net, checkpointing every 250 steps and on Ctrl-C.
+ * A NaN loss stops training at that step and leaves the last good checkpoint in place. */
+static int train_images(const Opts *opts) {
+    const char *path = opts->ckpt ? opts->ckpt : IMG_CKPT;
+    long steps = opts->steps > 0 ? opts->steps : 6000;
+    Fmnist fm;
+    if (fmnist_load(&fm, NULL, 1, 0)) return 1;
+    Rng rng = rng_stream(opts->seed, 1000);
+    ImageModel m;
+    image_model_init(&m, &rng);
+    if (opts->resume && checkpoint_io(&m, path, 0)) { image_model_free(&m); fmnist_free(&fm); return 1; }
+    if (io_mkdir_p("checkpoints")) { image_model_free(&m); fmnist_free(&fm); return 1; }
+    Schedule s;
+    sched_init(&s, SCHED_LINEAR, IMG_T);
+    Arena arena;
+    arena_init(&arena, (size_t)1 << 30);
+    float *batch = malloc(sizeof(float) * IMG_BATCH * IMG);
+    cli_catch_sigint();
+    printf("training the U-Net (%zu parameters) on %d images from step %ld to %ld, checkpoint %s\n",
+           nn_params_count(&m.params), fm.n, m.step, steps, path);
+    Progress bar = cli_progress_start("train U-Net", steps, opts->quiet);
+    int rc = 0;
+    double avg = 0;
+    while (m.step < steps && !cli_interrupted()) {
+        for (int i = 0; i < IMG_BATCH; i++) {
+            const float *img = fm.images + (size_t)rng_int(&rng, fm.n) * IMG;
+            for (int k = 0; k < IMG; k++) batch[(size_t)i * IMG + k] = 2.0f * img[k] - 1.0f;
+        }
+        float loss = image_train_step(&m, &s, batch, IMG_BATCH, &rng, &arena);
+        if (!isfinite(loss)) {
+            fprintf(stderr, "\nerror: loss is %f at step %ld; stopping, %s keeps the last good weights\n", loss, m.step + 1, path);
+            rc = 1;
+            break;
+        }
+        optim_adam_step(&m.adam, m.params.data, m.params.grad);
+        optim_ema_update(&m.ema, m.params.data);
+        m.step++;
+        avg = m.step == 1 ? loss : 0.99 * avg + 0.01 * loss;
+        cli_progress_update(&bar, m.step, avg);
+        if (m.step % 250 == 0 && checkpoint_io(&m, path, 1)) { rc = 1; break; }
+    }
+    if (!rc) {
+        cli_progress_end(&bar, m.step, avg);
+        rc = checkpoint_io(&m, path, 1);
+        if (!rc) printf("%s at step %ld%s\n", path, m.step, cli_interrupted() ? " (interrupted; --resume continues)" : "");
+    }
+    free(batch);
+    arena_free(&arena);
+    sched_free(&s);
+    image_model_free(&m);
+    fmnist_free(&fm);
+    return rc;
+}
+
+/* Radially averaged power spectrum of 28 x 28 images (orthonormal 2D DFT, computed separably), in
+ * NBAND bands of the frequency radius |k| in [0, 14 sqrt 2]: power[b] = mean |X(k)|^2 over images and k in band b. */
+enum { NBAND = 6 };
+static void power_spectrum(const float *imgs, int n, double *power) {
+    static double cs[28][28], sn[28][28];
+    for (int a = 0; a < 28; a++)
+        for (int b = 0; b < 28; b++) { cs[a][b] = cos(2 * PI * a * b / 28) / sqrt(28.0); sn[a][b] = -sin(2 * PI * a * b / 28) / sqrt(28.0); }
+    double count[NBAND] = {0};
+    for (int b = 0; b < NBAND; b++) power[b] = 0;
+    for (int i = 0; i < n; i++) {
+        double re[28][28], im[28][28], re2, im2;
+        const float *x = imgs + (size_t)i * IMG;
+        for (int r = 0; r < 28; r++)                   /* DFT along rows */
+            for (int k = 0; k < 28; k++) {
+                re[r][k] = im[r][k] = 0;
+                for (int c = 0; c < 28; c++) { re[r][k] += x[r * 28 + c] * cs[k][c]; im[r][k] += x[r * 28 + c] * sn[k][c]; }
+            }
+        for (int k = 0; k < 28; k++)                   /* then along columns, binned by radius */
+            for (int l = 0; l < 28; l++) {
+                re2 = im2 = 0;
+                for (int r = 0; r < 28; r++) {
+                    re2 += re[r][k] * cs[l][r] - im[r][k] * sn[l][r];
+                    im2 += re[r][k] * sn[l][r] + im[r][k] * cs[l][r];
+                }
+                int fk = k <= 14 ? k : 28 - k, fl = l <= 14 ? l : 28 - l;
+                int band = (int)(sqrt((double)(fk * fk + fl * fl)) / (14 * sqrt(2.0)) * NBAND);
+                if (band >= NBAND) band = NBAND - 1;
+                power[band] += re2 * re2 + im2 * im2;
+                count[band] += 1;
+            }
+    }
+    for (int b = 0; b < NBAND; b++) power[b] /= count[b];
+}
+
+static int cell_2_3i_images(Ctx *ctx) {
+    enum { NSPEC = 1000, NSTRIP = 9 };
+    Fmnist fm;
+    if (fmnist_load(&fm, NULL, 0, NSPEC)) { cli_say("skipped: Fashion-MNIST not available"); return 0; }
+    Schedule s;
+    sched_init(&s, SCHED_LINEAR, IMG_T);
+    cli_say("x_t = sqrt(abar) x0 + sqrt(1 - abar) eps on an image (pixels scaled to [-1, 1]), T = %d:", IMG_T);
+    float *x = malloc(sizeof(float) * NSPEC * IMG), *strip = malloc(sizeof(float) * NSTRIP * IMG);
+    for (long k = 0; k < (long)NSPEC * IMG; k++) x[k] = 2.0f * fm.images[k] - 1.0f;
+    for (int j = 0; j < NSTRIP; j++) {
+        int t = j * IMG_T / (NSTRIP - 1);
+        for (int k = 0; k < IMG; k++) strip[j * IMG + k] = (float)ch2_q_sample(x[k], s.alpha_bar[t], rng_normal(&ctx->rng));
+    }
+    char path[600];
+    snprintf(path, sizeof path, "%s/ch2_forward_strip.png", ctx->out);
+    int rc = image_grid_png(path, strip, NSTRIP, 1, 28, 28, NSTRIP, -1.0f, 1.0f, 3, 2);
+    if (!rc) cli_say("figure %s (t = 0, T/8, ..., T)", path);
+    /* The SNR of each frequency band: signal power abar P(f) against noise power (1 - abar), white eps. */
+    double power[NBAND], noise[NBAND];
+    power_spectrum(x, NSPEC, power);
+    rng_normal_fill(&ctx->rng, x, (long)NSPEC * IMG);
+    power_spectrum(x, NSPEC, noise);
+    for (int b = 0; b < NBAND; b++) {
+        char what[64];
+        snprintf(what, sizeof what, "white noise power in band %d (exact 1)", b);
+        /* each band averages >= 12 x 1000 coefficients whose power is chi^2_2/2-like with variance 1: 5 s.e. */
+        cli_check(ctx, what, noise[b], 1.0, 5.0 / sqrt(12.0 * NSPEC));
+    }
+    Plot p;
+    rc |= plot_open(&p, ctx->out, "ch2_fmnist_snr");
+    if (!rc) {
+        plot_block(&p, "t, SNR of each frequency band (low to high): abar_t P(f) / (1 - abar_t)");
+        for (int t = 1; t <= IMG_T; t++) {
+            fprintf(plot_dat(&p), "%d", t);
+            for (int b = 0; b < NBAND; b++) fprintf(plot_dat(&p), " %.5g", s.alpha_bar[t] * power[b] / (1 - s.alpha_bar[t]));
+            fprintf(plot_dat(&p), "\n");
+        }
+        plot_size(&p, 800, 450);
+        plot_cmd(&p, "set title 'Per-frequency SNR of the forward process on Fashion-MNIST (measured spectrum)'");
+        plot_cmd(&p, "set logscale y; set format y '10^{%%L}'; set xlabel 't'; set ylabel 'SNR'; set key top right");
+        plot_cmd(&p, "plot for [b=0:%d] dat using 1:(column(b+2)) with lines lw 2 title sprintf('band %%d of %d (|k| %%s)', b+1, b == 0 ? 'lowest' : b == %d ? 'highest' : ''), 1 with lines dt 2 lc rgb 'black' title 'SNR = 1'",
+                 NBAND - 1, NBAND, NBAND - 1);
+        rc = plot_close(&p);
+    }
+    cli_say("High frequencies carry little power, so their SNR falls below 1 first: noise erases detail");
+    cli_say("before shape. Band powers, low to high: %.3g %.3g %.3g %.3g %.3g %.3g", power[0], power[1], power[2], power[3], power[4], power[5]);
+    cli_check_le(ctx, "highest band power <= lowest band power", power[NBAND - 1], power[0]);
+    free(x);
+    free(strip);
+    sched_free(&s);
+    fmnist_free(&fm);
+    return rc;
+}
+
+/* §2.7 ancestral sampling of n images with the U-Net; strip (n_snap, n, 784) snapshots at snap_t if not NULL. */
+static void image_sample(ImageModel *m, const Schedule *s, float *x, int n, Rng *rng, Arena *arena,
+                         const int *snap_t, int n_snap, float *strip) {
+    rng_normal_fill(rng, x, (long)n * IMG);
+    float *tt = malloc(sizeof(float) * n);
+    for (int t = s->T, k = 0; t >= 1; t--) {
+        for (; k < n_snap && snap_t[k] == t; k++) memcpy(strip + (size_t)k * n * IMG, x, sizeof(float) * n * IMG);
+        for (int i = 0; i < n; i++) tt[i] = (float)t;
+        size_t mark = arena_pos(arena);
+        AgTape tape = ag_tape(arena, UNET_MAX_NODES);
+        const float *eps_hat = unet_forward(&tape, &m->params, &m->unet, x, tt, n)->val.data;
+        double sd = sqrt(sched_posterior_var(s, t));
+        for (long k2 = 0; k2 < (long)n * IMG; k2++) {   /* §2.8 mu = (x_t - (1-alpha_t)/sqrt(1-abar_t) eps_hat)/sqrt(alpha_t) */
+            double mu = ch2_mu_from_eps(s, t, x[k2], eps_hat[k2]);
+            x[k2] = (float)(mu + (t > 1 ? sd * rng_normal(rng) : 0.0));
+        }
+        arena_pop_to(arena, mark);
+    }
+    for (int k = 0; k < n_snap; k++)
+        if (snap_t[k] == 0) memcpy(strip + (size_t)k * n * IMG, x, sizeof(float) * n * IMG);
+    free(tt);
+}
+
+static int cell_2_8i_images(Ctx *ctx) {
+    enum { N = 36, NS = 6, NSNAP = 9 };
+    ImageModel m;
+    image_model_init(&m, &ctx->rng);
+    const char *path = ctx->opts->ckpt ? ctx->opts->ckpt : IMG_CKPT;
+    if (checkpoint_io(&m, path, 0)) {
+        cli_say("skipped: no usable image checkpoint (%s); train one with ./ch2 --train-images", path);
+        image_model_free(&m);
+        return 0;
+    }
+    memcpy(m.params.data, m.ema.shadow, sizeof(float) * nn_params_count(&m.params));   /* sample with the EMA weights */
+    Schedule s;
+    sched_init(&s, SCHED_LINEAR, IMG_T);
+    cli_say("U-Net eps_theta (%zu parameters, %ld training steps) -> ancestral sampling, T = %d, %d images.",
+            nn_params_count(&m.params), m.step, IMG_T, N);
+    int snap[NSNAP];
+    for (int k = 0; k < NSNAP; k++) snap[k] = IMG_T - k * IMG_T / (NSNAP - 1);
+    float *x = malloc(sizeof(float) * N * IMG), *strips = malloc(sizeof(float) * NSNAP * N * IMG);
+    double t0 = cli_seconds();
+    image_sample(&m, &s, x, N, &ctx->rng, ctx->arena, snap, NSNAP, strips);
+    cli_say("sampled in %.1f s", cli_seconds() - t0);
+    double mean = 0;
+    for (int k = 0; k < N * IMG; k++) mean += x[k];
+    cli_say("mean pixel of the samples %.3f (data: %.3f)", mean / (N * IMG) * 0.5 + 0.5, 0.286);
+    char p1[600], p2[600];
+    snprintf(p1, sizeof p1, "%s/ch2_fmnist_samples.png", ctx->out);
+    snprintf(p2, sizeof p2, "%s/ch2_fmnist_reverse.png", ctx->out);
+    int rc = image_grid_png(p1, x, N, 1, 28, 28, 6, -1.0f, 1.0f, 3, 2);
+    /* reverse strips: row = one sample, columns = t from T to 0 */
+    float *rows = malloc(sizeof(float) * NS * NSNAP * IMG);
+    for (int i = 0; i < NS; i++)
+        for (int k = 0; k < NSNAP; k++) memcpy(rows + ((size_t)i * NSNAP + k) * IMG, strips + ((size_t)k * N + i) * IMG, sizeof(float) * IMG);
+    rc |= image_grid_png(p2, rows, NS * NSNAP, 1, 28, 28, NSNAP, -1.0f, 1.0f, 3, 2);
+    if (!rc) cli_say("figures %s, %s", p1, p2);
+    free(rows); free(x); free(strips);
+    sched_free(&s);
+    image_model_free(&m);
+    return rc;
+}
+
 /* ---- the chapter, cell by cell ----------------------------------------- */
 
 static const Cell CELLS[] = {
     { "2.1", "chain",     "building blocks: the forward chain q(x_t | x_{t-1})",          cell_2_1_chain },
     { "2.2", "scalars",   "the magical scalars sqrt(alpha_t) and 1 - alpha_t",             cell_2_2_scalars },
     { "2.3", "marginal",  "the distribution q(x_t | x_0)",                                 cell_2_3_marginal },
+    { "2.3i","noising",   "q(x_t | x_0) on an image, and the per-frequency SNR",           cell_2_3i_images },
     { "2.4", "elbo",      "the ELBO of the chain and its per-step weights",                cell_2_4_elbo },
     { "2.5", "bayes",     "rewriting the consistency term with Bayes' rule",               cell_2_5_bayes },
     { "2.6", "posterior", "the posterior q(x_{t-1} | x_t, x_0)",                           cell_2_6_posterior },
     { "2.7", "oracle",    "inference with the ideal denoiser E[x_0 | x_t]",                cell_2_7_oracle },
     { "2.8", "eps",       "training on the noise vector, ancestral sampling (2D)",         cell_2_8_eps },
+    { "2.8i","images",    "sampling Fashion-MNIST with the trained U-Net",                 cell_2_8i_images },
     { "2.9", "indi",      "inversion by direct denoising (InDI), exact conditional mean",  cell_2_9_indi },
 };
 
 #ifndef CHAPTER_NO_MAIN
 int main(int argc, char **argv) {
     static const CliSpec spec = { "ch2", "Denoising diffusion probabilistic models (PDF chapter 2)",
-                                  CLI_DATA | CLI_STEPS | CLI_SAMPLES, DATA_TOY_NAMES };
+                                  CLI_DATA | CLI_STEPS | CLI_SAMPLES | CLI_TRAIN, DATA_TOY_NAMES };
     Opts opts;
     int rc = cli_parse(&opts, argc, argv, &spec);
     if (rc) return rc == CLI_DONE ? 0 : rc;
+    if (opts.train_images) return train_images(&opts);
     cli_catch_sigint();
     return cli_run(CELLS, COUNT_OF(CELLS), &opts);
 }

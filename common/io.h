@@ -28,4 +28,27 @@ void  io_atomic_abort(FILE *f, const char *tmp);
 /* The whole buffer, atomically. */
 int   io_write_atomic(const char *path, const void *data, size_t n) MUST_USE;
 
+/* ---- safetensors: 8-byte little-endian header length N, N bytes of JSON, raw little-endian data ----
+ *
+ *   IoTensor t[2] = { { "w", 2, { 3, 4 }, w }, { "b", 1, { 3 }, b } };
+ *   io_safetensors_write("m.safetensors", t, 2, "{\"step\": \"100\"}");   // metadata: NULL or a JSON object of strings
+ *   io_safetensors_read_into("m.safetensors", t, 2);                        // fills w and b by name
+ *
+ * Only F32 tensors. Reading validates everything and never trusts the file: the header length
+ * against the file size, the JSON syntax, dtype, shape against the request, data_offsets inside the
+ * data section, matching shape x 4 bytes and not overlapping. Any violation returns nonzero with a
+ * message naming the file, the tensor and what was expected. */
+typedef struct {
+    const char *name;
+    int         ndim;
+    int         shape[4];
+    float      *data;       /* numel floats, owned by the caller */
+} IoTensor;
+
+int io_safetensors_write(const char *path, const IoTensor *t, int n, const char *metadata_json) MUST_USE;
+/* Fill every requested tensor (name, ndim, shape given; data allocated by the caller) from the file. */
+int io_safetensors_read_into(const char *path, IoTensor *t, int n) MUST_USE;
+/* The string value of key in the file's __metadata__, into out (cap bytes). Nonzero if absent. */
+int io_safetensors_metadata(const char *path, const char *key, char *out, size_t cap) MUST_USE;
+
 #endif

@@ -1,0 +1,37 @@
+/* fmnist.h: the Fashion-MNIST images (Xiao, Rasul and Vollgraf, 2017) from Debian's
+ * dataset-fashion-mnist package, read from its gzip-compressed IDX files through zlib.
+ *
+ *   Fmnist fm;
+ *   if (fmnist_load(&fm, NULL, 1, 0)) return 1;     // training set, all 60000 images
+ *   float *img = fm.images + i * 28 * 28;            // pixel values in [0, 1]
+ *   printf("%s\n", fmnist_class_name(fm.labels[i]));
+ *   fmnist_free(&fm);
+ *
+ * IDX format: big-endian u32 magic (0x00000803 for images, 0x00000801 for labels), u32 counts
+ * (and rows, cols for images), then unsigned bytes. Everything is validated: magic numbers, 28 x 28
+ * images, equal image and label counts, labels in 0..9, the exact byte count (neither truncated nor
+ * followed by extra bytes). Uncompressed files are read as well (zlib passes them through).
+ * Errors return nonzero with a message naming the file and what was expected; a missing file's
+ * message names the Debian package. fmnist_load allocates; fmnist_free releases.
+ */
+#ifndef FMNIST_H
+#define FMNIST_H
+
+#include "base.h"
+
+#define FMNIST_DIR "/usr/share/datasets/fashion-mnist"
+
+typedef struct {
+    int            n, h, w;    /* n images of h x w = 28 x 28 */
+    float         *images;     /* (n, h, w) in [0, 1] */
+    unsigned char *labels;     /* (n) class 0..9 */
+} Fmnist;
+
+/* Load the training (train = 1) or test set from dir (NULL: FMNIST_DIR); max_n > 0 keeps the first max_n. */
+int         fmnist_load(Fmnist *fm, const char *dir, int train, int max_n) MUST_USE;
+/* Load one pair of IDX files given by path. */
+int         fmnist_load_files(Fmnist *fm, const char *images_path, const char *labels_path, int max_n) MUST_USE;
+void        fmnist_free(Fmnist *fm);
+const char *fmnist_class_name(int label);   /* "T-shirt/top", ..., "Ankle boot" */
+
+#endif

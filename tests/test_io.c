@@ -1,0 +1,130 @@
+/* Tests of common/io: atomic writes, safetensors round trip and rejection of damaged files. */
+#include <check.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include "io.h"
+#include "rng.h"
+
+static char dir[64];
+static void make_dir(void) { strcpy(dir, "/tmp/test_io_XXXXXX"); ck_assert_ptr_nonnull(mkdtemp(dir)); }
+
+static float w[12], b[3];
+static IoTensor pair(float *wd, float *bd, int i) {
+    IoTensor t[2] = { { "layer.weight", 2, { 3, 4 }, wd }, { "layer.bias", 1, { 3 }, bd } };
+    return t[i];
+}
+
+static void write_model(const char *path) {
+    Rng r = rng_seed(1);
+    rng_normal_fill(&r, w, 12);
+    rng_normal_fill(&r, b, 3);
+    IoTensor t[2] = { pair(w, b, 0), pair(w, b, 1) };
+    ck_assert_int_eq(io_safetensors_write(path, t, 2, "{\"step\": \"42\"}"), 0);
+}
+
+START_TEST(test_safetensors_round_trip_bitwise) {
+    make_dir();
+    char path[128];
+    snprintf(path, sizeof path, "%s/m.safetensors", dir);
+    write_model(path);
+    float w2[12] = {0}, b2[3] = {0};
+    IoTensor t[2] = { pair(w2, b2, 0), pair(w2, b2, 1) };
+    ck_assert_int_eq(io_safetensors_read_into(path, t, 2), 0);
+    ck_assert_int_eq(memcmp(w, w2, sizeof w), 0);
+    ck_assert_int_eq(memcmp(b, b2, sizeof b), 0);
+    char step[16];
+    ck_assert_int_eq(io_safetensors_metadata(path, "step", step, sizeof step), 0);
+    ck_assert_str_eq(step, "42");
+    ck_assert_int_ne(io_safetensors_metadata(path, "nope", step, sizeof step), 0);
+}
+END_TEST
+
+/* A missing tensor and a shape mismatch are reported, not papered over. */
+START_TEST(test_safetensors_rejects_missing_and_wrong_shape) {
+    make_dir();
+    char path[128];
+    snprintf(path, sizeof path, "%s/m.safetensors", dir);
+    write_model(path);
+    float buf[12];
+    IoTensor missing = { "other", 1, { 3 }, buf }, wrong = { "layer.weight", 2, { 4, 3 }, buf };
+    ck_assert_int_ne(io_safetensors_read_into(path, &missing, 1), 0);
+    ck_assert_int_ne(io_safetensors_read_into(path, &wrong, 1), 0);
+}
+END_TEST
+
+/* Every truncation of a valid file is rejected (the data section is exact), and flipping any single
+ * byte never crashes: the reader either rejects the file or reads values (a flipped data byte is valid). */
+START_TEST(test_safetensors_truncation_and_byte_flips) {
+    make_dir();
+    char path[128], bad[128];
+    snprintf(path, sizeof path, "%s/m.safetensors", dir);
+    snprintf(bad, sizeof bad, "%s/bad.safetensors", dir);
+    write_model(path);
+    FILE *f = fopen(path, "rb");
+    unsigned char file[4096];
+    size_t n = fread(file, 1, sizeof file, f);
+    fclose(f);
+    float w2[12], b2[3];
+    IoTensor t[2] = { pair(w2, b2, 0), pair(w2, b2, 1) };
+    for (size_t len = 0; len < n; len++) {
+        ck_assert_int_eq(io_write_atomic(bad, file, len), 0);
+        ck_assert_int_ne(io_safetensors_read_into(bad, t, 2), 0);
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char copy[4096];
+        memcpy(copy, file, n);
+        copy[i] ^= 0x5A;
+        ck_assert_int_eq(io_write_atomic(bad, copy, n), 0);
+        int rc = io_safetensors_read_into(bad, t, 2);
+        ck_assert(rc == 0 || rc == 1);
+        if (i < 8) ck_assert_int_ne(rc, 0);   /* a changed header length never passes */
+    }
+}
+END_TEST
+
+/* Overlapping data_offsets are rejected even when every size matches. */
+START_TEST(test_safetensors_rejects_overlap) {
+    make_dir();
+    char path[128];
+    snprintf(path, sizeof path, "%s/o.safetensors", dir);
+    const char *hdr = "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}";
+    unsigned char file[256] = {0};
+    size_t hl = strlen(hdr);
+    file[0] = (unsigned char)hl;
+    memcpy(file + 8, hdr, hl);
+    ck_assert_int_eq(io_write_atomic(path, file, 8 + hl + 12), 0);
+    float buf[2];
+    IoTensor t = { "a", 1, { 2 }, buf };
+    ck_assert_int_ne(io_safetensors_read_into(path, &t, 1), 0);
+}
+END_TEST
+
+/* Atomic writes: success leaves no temporary; a write into a missing directory fails cleanly. */
+START_TEST(test_atomic_write) {
+    make_dir();
+    char path[128], cmd[256];
+    snprintf(path, sizeof path, "%s/x.bin", dir);
+    ck_assert_int_eq(io_write_atomic(path, "abc", 3), 0);
+    snprintf(cmd, sizeof cmd, "test $(ls %s | wc -l) -eq 1", dir);
+    ck_assert_int_eq(system(cmd), 0);
+    snprintf(path, sizeof path, "%s/no/such/x.bin", dir);
+    ck_assert_int_ne(io_write_atomic(path, "abc", 3), 0);
+    snprintf(path, sizeof path, "%s/a/b/c", dir);
+    ck_assert_int_eq(io_mkdir_p(path), 0);
+    ck_assert_int_ne(io_mkdir_p("/proc/forbidden"), 0);
+}
+END_TEST
+
+Suite *suite_io(void) {
+    Suite *s = suite_create("io");
+    TCase *tc = tcase_create("safetensors");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_safetensors_round_trip_bitwise);
+    tcase_add_test(tc, test_safetensors_rejects_missing_and_wrong_shape);
+    tcase_add_test(tc, test_safetensors_truncation_and_byte_flips);
+    tcase_add_test(tc, test_safetensors_rejects_overlap);
+    tcase_add_test(tc, test_atomic_write);
+    suite_add_tcase(s, tc);
+    return s;
+}
