@@ -15,7 +15,7 @@
 
 CC      ?= gcc
 BUILD   ?= build
-OPT     ?= -O2 -march=native
+OPT     ?= -O3 -march=native
 CFLAGS  ?= $(OPT) -g
 CFLAGS  += -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Wshadow -Icommon -Ichapters
 LDLIBS  += -lz -lm
