@@ -17,6 +17,7 @@
  */
 #include <math.h>
 #include <string.h>
+#include <unistd.h>
 #include "ch2_ddpm.h"
 #include "cli.h"
 #include "data.h"
@@ -892,10 +893,15 @@ static int cell_2_8i_images(Ctx *ctx) {
     ImageModel m;
     image_model_init(&m, &ctx->rng);
     const char *path = ctx->opts->ckpt ? ctx->opts->ckpt : IMG_CKPT;
-    if (checkpoint_io(&m, path, 0)) {
-        cli_say("skipped: no usable image checkpoint (%s); train one with ./ch2 --train-images", path);
+    if (!ctx->opts->ckpt && access(path, F_OK) != 0) {   /* no checkpoint at the default place: not an error */
+        cli_say("skipped: no image checkpoint at %s; train one with ./ch2 --train-images", path);
         image_model_free(&m);
         return 0;
+    }
+    if (checkpoint_io(&m, path, 0)) {   /* present but unreadable, or asked for by --ckpt: a failure */
+        cli_say("failed: the image checkpoint %s cannot be used (see the error above)", path);
+        image_model_free(&m);
+        return 1;
     }
     memcpy(m.params.data, m.ema.shadow, sizeof(float) * nn_params_count(&m.params));   /* sample with the EMA weights */
     Schedule s;

@@ -57,6 +57,14 @@ static int known_data(const CliSpec *spec, const char *name) {
     return 0;
 }
 
+/* 1 if flag is an option of this program that takes a value. */
+static int takes_value(const CliSpec *spec, const char *flag) {
+    static const char *const common[] = { "--seed", "--threads", "--out", "--cell" };
+    for (int i = 0; i < 4; i++) if (!strcmp(flag, common[i])) return 1;
+    return ((spec->flags & CLI_DATA) && !strcmp(flag, "--data")) || ((spec->flags & CLI_STEPS) && !strcmp(flag, "--steps")) ||
+           ((spec->flags & CLI_SAMPLES) && !strcmp(flag, "--samples")) || ((spec->flags & CLI_TRAIN) && !strcmp(flag, "--ckpt"));
+}
+
 static int parse_one(Opts *o, const CliSpec *spec, const char *flag, const char *val) {
     long v;
     if (!strcmp(flag, "--seed"))    { if (parse_long(flag, val, 0, LONG_MAX, &v)) return 2; o->seed = (uint64_t)v; return 0; }
@@ -97,6 +105,7 @@ int cli_parse(Opts *o, int argc, char **argv, const CliSpec *spec) {
         }
         if (eq) { memcpy(flag, a, (size_t)(eq - a)); flag[eq - a] = '\0'; val = eq + 1; }
         else    { strcpy(flag, a); val = i + 1 < argc ? argv[++i] : NULL; }
+        if (!takes_value(spec, flag)) { fprintf(stderr, "error: unknown option '%s' (see ./%s --help)\n", flag, spec->prog); return 2; }
         if (!val) { fprintf(stderr, "error: %s needs a value (see ./%s --help)\n", flag, spec->prog); return 2; }
         if (parse_one(o, spec, flag, val)) return 2;
     }
