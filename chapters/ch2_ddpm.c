@@ -850,9 +850,9 @@ static int cell_2_3i_images(Ctx *ctx) {
         }
         plot_size(&p, 800, 450);
         plot_cmd(&p, "set title 'Per-frequency SNR of the forward process on Fashion-MNIST (measured spectrum)'");
-        plot_cmd(&p, "set logscale y; set format y '10^{%%L}'; set xlabel 't'; set ylabel 'SNR'; set key top right");
-        plot_cmd(&p, "plot for [b=0:%d] dat using 1:(column(b+2)) with lines lw 2 title sprintf('band %%d of %d (|k| %%s)', b+1, b == 0 ? 'lowest' : b == %d ? 'highest' : ''), 1 with lines dt 2 lc rgb 'black' title 'SNR = 1'",
-                 NBAND - 1, NBAND, NBAND - 1);
+        plot_cmd(&p, "set logscale y; set format y '10^{%%L}'; set xlabel 't'; set ylabel 'SNR'; set key top right title 'band 1 = lowest |k|'");
+        plot_cmd(&p, "plot for [b=0:%d] dat using 1:(column(b+2)) with lines lw 2 title sprintf('frequency band %%d of %d', b+1), \\", NBAND - 1, NBAND);
+        plot_cmd(&p, "     1 with lines dt 2 lc rgb 'black' title 'SNR = 1'");
         rc = plot_close(&p);
     }
     cli_say("High frequencies carry little power, so their SNR falls below 1 first: noise erases detail");
