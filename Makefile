@@ -92,10 +92,10 @@ test: $(BUILD)/test_runner
 figures: all
 	@for p in $(PROGRAMS); do echo "== ./$$p"; ./$$p --quiet || exit 1; done
 
-$(BUILD)/bench: $(BUILD)/bench/bench.o $(LIB)
+$(BUILD)/bench_run: $(BUILD)/bench/bench.o $(LIB)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS) -ldl
-bench: $(BUILD)/bench
-	./$(BUILD)/bench
+bench: $(BUILD)/bench_run
+	./$(BUILD)/bench_run
 
 sanitize:
 	$(MAKE) BUILD=build-san OPT="-O1 -fsanitize=address,undefined -fno-omit-frame-pointer" \
