@@ -644,6 +644,7 @@ static int cell_2_9_indi(Ctx *ctx) {
  * and Adam's moments ("adam_m.*", "adam_v.*"), so that training resumes where it stopped. */
 enum { IMG_T = 250, IMG_WIDTH = 16, IMG_BATCH = 64, IMG = 28 * 28 };
 static const char *const IMG_CKPT = "checkpoints/ch2_fmnist.safetensors";
+static const char *const IMG_LOSS = "checkpoints/ch2_fmnist_loss.dat";   /* "step loss" every 10 steps */
 
 typedef struct {
     Params params;
@@ -740,6 +741,8 @@ static int train_images(const Opts *opts) {
     Arena arena;
     arena_init(&arena, (size_t)1 << 30);
     float *batch = malloc(sizeof(float) * IMG_BATCH * IMG);
+    FILE *loss_log = fopen(IMG_LOSS, opts->resume ? "a" : "w");   /* a log, appended: a torn last line is harmless */
+    if (!loss_log) fprintf(stderr, "warning: cannot write %s; training goes on without a loss log\n", IMG_LOSS);
     cli_catch_sigint();
     printf("training the U-Net (%zu parameters) on %d images from step %ld to %ld, checkpoint %s\n",
            nn_params_count(&m.params), fm.n, m.step, steps, path);
@@ -762,6 +765,7 @@ static int train_images(const Opts *opts) {
         m.step++;
         avg = m.step == 1 ? loss : 0.99 * avg + 0.01 * loss;
         cli_progress_update(&bar, m.step, avg);
+        if (loss_log && m.step % 10 == 0) fprintf(loss_log, "%ld %.5f\n", m.step, avg);
         if (m.step % 250 == 0 && checkpoint_io(&m, path, 1)) { rc = 1; break; }
     }
     if (!rc) {
@@ -769,6 +773,7 @@ static int train_images(const Opts *opts) {
         rc = checkpoint_io(&m, path, 1);
         if (!rc) printf("%s at step %ld%s\n", path, m.step, cli_interrupted() ? " (interrupted; --resume continues)" : "");
     }
+    if (loss_log) fclose(loss_log);
     free(batch);
     arena_free(&arena);
     sched_free(&s);
@@ -888,6 +893,24 @@ static void image_sample(ImageModel *m, const Schedule *s, float *x, int n, Rng 
     free(tt);
 }
 
+/* The U-Net's training curve, from the log that ./ch2 --train-images keeps beside its checkpoint. */
+static int plot_image_loss(Ctx *ctx) {
+    FILE *f = fopen(IMG_LOSS, "r");
+    if (!f) { cli_say("no training log %s: no loss curve", IMG_LOSS); return 0; }
+    Plot p;
+    if (plot_open(&p, ctx->out, "ch2_fmnist_train_loss")) { fclose(f); return 1; }
+    plot_block(&p, "step, moving average of ||eps_theta - eps||^2 (U-Net, Fashion-MNIST)");
+    long step;
+    double loss;
+    while (fscanf(f, "%ld %lf", &step, &loss) == 2) fprintf(plot_dat(&p), "%ld %.5f\n", step, loss);
+    fclose(f);
+    plot_size(&p, 800, 450);
+    plot_cmd(&p, "set title 'U-Net training on Fashion-MNIST: ||ε_θ(x_t, t) - ε||^2 (moving average)'");
+    plot_cmd(&p, "set xlabel 'step (batch 64)'; set ylabel 'loss'; set logscale y; unset key");
+    plot_cmd(&p, "plot dat using 1:2 with lines lw 2");
+    return plot_close(&p);
+}
+
 static int cell_2_8i_images(Ctx *ctx) {
     enum { N = 36, NS = 6, NSNAP = 9 };
     ImageModel m;
@@ -927,6 +950,7 @@ static int cell_2_8i_images(Ctx *ctx) {
         for (int k = 0; k < NSNAP; k++) memcpy(rows + ((size_t)i * NSNAP + k) * IMG, strips + ((size_t)k * N + i) * IMG, sizeof(float) * IMG);
     rc |= image_grid_png(p2, rows, NS * NSNAP, 1, 28, 28, NSNAP, -1.0f, 1.0f, 3, 2);
     if (!rc) cli_say("figures %s, %s", p1, p2);
+    rc |= plot_image_loss(ctx);
     free(rows); free(x); free(strips);
     sched_free(&s);
     image_model_free(&m);
