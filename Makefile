@@ -6,7 +6,7 @@
 #   make figures    build everything and regenerate every figure in figures/
 #   make test       build and run every Check suite (CK_RUN_SUITE=ch2 make test for one)
 #   make bench      measure the kernels and training speeds (prints a table and JSON lines)
-#   make sanitize   run the whole test suite under AddressSanitizer + UBSan
+#   make sanitize   run the whole test suite under AddressSanitizer + UBSan (timeouts x10: it is slow)
 #   make valgrind   run a short chapter cell under valgrind (leak check)
 #   make debug      build everything with -O0 -g into build-debug/
 #   make deps       check (and, as root, install) the Debian packages we need
@@ -19,6 +19,7 @@ OPT     ?= -O3 -march=native
 CFLAGS  ?= $(OPT) -g
 CFLAGS  += -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Wshadow -Icommon -Ichapters
 LDLIBS  += -lz -lm
+LDFLAGS += $(SANITIZE_LD)
 ifndef NO_OMP
 CFLAGS  += -fopenmp
 LDFLAGS += -fopenmp
@@ -98,8 +99,8 @@ bench: $(BUILD)/bench_run
 	./$(BUILD)/bench_run
 
 sanitize:
-	$(MAKE) BUILD=build-san OPT="-O1 -fsanitize=address,undefined -fno-omit-frame-pointer" \
-	        LDFLAGS="-fsanitize=address,undefined" test
+	CK_TIMEOUT_MULTIPLIER=10 $(MAKE) BUILD=build-san OPT="-O1 -fsanitize=address,undefined -fno-omit-frame-pointer" \
+	        SANITIZE_LD="-fsanitize=address,undefined" test
 
 # valgrind cannot run AVX-512 code: this build targets x86-64-v3 (AVX2) in build-valgrind/.
 valgrind:
