@@ -765,7 +765,7 @@ static int train_images(const Opts *opts) {
         m.step++;
         avg = m.step == 1 ? loss : 0.99 * avg + 0.01 * loss;
         cli_progress_update(&bar, m.step, avg);
-        if (loss_log && m.step % 10 == 0) fprintf(loss_log, "%ld %.5f\n", m.step, avg);
+        if (loss_log && m.step % 10 == 0) { fprintf(loss_log, "%ld %.5f\n", m.step, avg); fflush(loss_log); }
         if (m.step % 250 == 0 && checkpoint_io(&m, path, 1)) { rc = 1; break; }
     }
     if (!rc) {
@@ -879,11 +879,15 @@ static void image_sample(ImageModel *m, const Schedule *s, float *x, int n, Rng 
         for (; k < n_snap && snap_t[k] == t; k++) memcpy(strip + (size_t)k * n * IMG, x, sizeof(float) * n * IMG);
         for (int i = 0; i < n; i++) tt[i] = (float)t;
         size_t mark = arena_pos(arena);
-        AgTape tape = ag_tape(arena, UNET_MAX_NODES);
+        AgTape tape = ag_tape_no_grad(arena, UNET_MAX_NODES);
         const float *eps_hat = unet_forward(&tape, &m->params, &m->unet, x, tt, n)->val.data;
-        double sd = sqrt(sched_posterior_var(s, t));
-        for (long k2 = 0; k2 < (long)n * IMG; k2++) {   /* §2.8 mu = (x_t - (1-alpha_t)/sqrt(1-abar_t) eps_hat)/sqrt(alpha_t) */
-            double mu = ch2_mu_from_eps(s, t, x[k2], eps_hat[k2]);
+        double sd = sqrt(sched_posterior_var(s, t)), ab = s->alpha_bar[t];
+        for (long k2 = 0; k2 < (long)n * IMG; k2++) {
+            /* §2.8 x0_hat = (x_t - sqrt(1 - abar) eps_hat) / sqrt(abar), kept inside the data's range [-1, 1]
+             * (pixels cannot be brighter than white), then §2.7 x_{t-1} = mu_q(x_t, x0_hat) + sigma_q z. */
+            double x0_hat = (x[k2] - sqrt(1 - ab) * eps_hat[k2]) / sqrt(ab), mu;
+            x0_hat = x0_hat < -1 ? -1 : x0_hat > 1 ? 1 : x0_hat;
+            ch2_posterior(s, t, x[k2], x0_hat, &mu);
             x[k2] = (float)(mu + (t > 1 ? sd * rng_normal(rng) : 0.0));
         }
         arena_pop_to(arena, mark);
@@ -902,8 +906,14 @@ static int plot_image_loss(Ctx *ctx) {
     plot_block(&p, "step, moving average of ||eps_theta - eps||^2 (U-Net, Fashion-MNIST)");
     long step;
     double loss;
-    while (fscanf(f, "%ld %lf", &step, &loss) == 2) fprintf(plot_dat(&p), "%ld %.5f\n", step, loss);
+    int rows = 0;
+    for (; fscanf(f, "%ld %lf", &step, &loss) == 2; rows++) fprintf(plot_dat(&p), "%ld %.5f\n", step, loss);
     fclose(f);
+    if (rows < 2) {
+        cli_say("training log %s has %d entries: no loss curve", IMG_LOSS, rows);
+        plot_abort(&p);
+        return 0;
+    }
     plot_size(&p, 800, 450);
     plot_cmd(&p, "set title 'U-Net training on Fashion-MNIST: ||ε_θ(x_t, t) - ε||^2 (moving average)'");
     plot_cmd(&p, "set xlabel 'step (batch 64)'; set ylabel 'loss'; set logscale y; unset key");

@@ -10,8 +10,20 @@
 
 AgTape ag_tape(Arena *a, int max_nodes) {
     CHECK(max_nodes > 0, "max_nodes = %d, expected > 0", max_nodes);
-    AgTape t = { a, arena_push(a, sizeof(AgNode) * (size_t)max_nodes), 0, max_nodes };
+    AgTape t = { a, arena_push(a, sizeof(AgNode) * (size_t)max_nodes), 0, max_nodes, 0 };
     return t;
+}
+
+AgTape ag_tape_no_grad(Arena *a, int max_nodes) {
+    AgTape t = ag_tape(a, max_nodes);
+    t.no_grad = 1;
+    return t;
+}
+
+/* A gradient buffer shaped like the value, or none on an inference tape. */
+static Tensor grad_for(AgTape *t, int ndim, const int *shape) {
+    if (t->no_grad) return tensor_wrap(NULL, ndim, shape);
+    return tensor_new(t->arena, ndim, shape);
 }
 
 static AgNode *node_push(AgTape *t) {
@@ -25,7 +37,7 @@ AgNode *ag_node_new(AgTape *t, int ndim, const int *shape, void (*backward)(AgNo
                     int n_in, AgNode *a, AgNode *b, AgNode *c) {
     AgNode *y = node_push(t);
     y->val = tensor_new(t->arena, ndim, shape);
-    y->grad = tensor_new(t->arena, ndim, shape);
+    y->grad = grad_for(t, ndim, shape);
     y->backward = backward;
     y->n_in = n_in;
     AgNode *ins[3] = { a, b, c };
@@ -48,7 +60,7 @@ static const int SCALAR_SHAPE[1] = { 1 };
 AgNode *ag_input(AgTape *t, Tensor x) {
     AgNode *y = node_push(t);
     y->val = x;
-    y->grad = tensor_new(t->arena, x.ndim, x.shape);
+    y->grad = grad_for(t, x.ndim, x.shape);
     return y;
 }
 
@@ -62,6 +74,7 @@ AgNode *ag_leaf(AgTape *t, float *val, float *grad, int ndim, const int *shape) 
 }
 
 void ag_backward(AgTape *t, AgNode *loss) {
+    CHECK(!t->no_grad, "ag_backward on an inference tape (ag_tape_no_grad)");
     CHECK(loss->val.numel == 1, "loss has %zu elements, expected 1", loss->val.numel);
     long idx = loss - t->nodes;
     CHECK(idx >= 0 && idx < t->n, "loss is not a node of this tape");

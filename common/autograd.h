@@ -51,12 +51,15 @@ typedef struct {
     Arena  *arena;                   /* step arena: nodes and their tensors live here */
     AgNode *nodes;                   /* (cap,) in creation order = topological order */
     int     n, cap;
+    int     no_grad;                 /* 1: inference only, nodes get no grad buffers, ag_backward refuses */
 } AgTape;
 
 /* ---- tape and leaves ----------------------------------------------------- */
 
 /* A tape of at most max_nodes nodes (leaves included), its node array pushed on the arena. */
 AgTape  ag_tape(Arena *a, int max_nodes);
+/* The same for inference (sampling): no gradient memory is allocated or zeroed. */
+AgTape  ag_tape_no_grad(Arena *a, int max_nodes);
 /* A constant leaf over x's data (not copied): data, targets, noise. */
 AgNode *ag_input(AgTape *t, Tensor x);
 /* A trainable leaf whose val and grad are caller memory (a parameter entry); backward does grad += ... */

@@ -37,7 +37,7 @@ static gzFile open_idx(const char *path, uint32_t magic, uint32_t *dims, int ndi
         fprintf(stderr, "error: cannot open %s: %s; hint: apt-get install dataset-fashion-mnist\n", path, strerror(errno));
         return NULL;
     }
-    uint32_t m;
+    uint32_t m = 0;
     if (read_u32(f, &m) || m != magic) {
         fprintf(stderr, "error: %s: magic number 0x%08x, expected 0x%08x (not an IDX %s file)\n", path, m, magic,
                 magic == 0x803 ? "image" : "label");

@@ -46,7 +46,7 @@ static AgNode *eps_forward(ToyModel *m, AgTape *tape, const float *x, const floa
 
 void toy_predict_eps(ToyModel *m, const float *x, int n, int t, float *eps_hat, Arena *arena) {
     size_t mark = arena_pos(arena);
-    AgTape tape = ag_tape(arena, 64);
+    AgTape tape = ag_tape_no_grad(arena, 64);
     float *tt = arena_push_no_zero(arena, sizeof(float) * (size_t)n);
     for (int i = 0; i < n; i++) tt[i] = (float)t;
     AgNode *out = eps_forward(m, &tape, x, tt, n);
