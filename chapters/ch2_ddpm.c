@@ -922,7 +922,7 @@ static int plot_image_loss(Ctx *ctx) {
 }
 
 static int cell_2_8i_images(Ctx *ctx) {
-    enum { N = 36, NS = 6, NSNAP = 9 };
+    enum { N = 25, NS = 6, NSNAP = 9 };
     ImageModel m;
     image_model_init(&m, &ctx->rng);
     const char *path = ctx->opts->ckpt ? ctx->opts->ckpt : IMG_CKPT;
@@ -953,7 +953,7 @@ static int cell_2_8i_images(Ctx *ctx) {
     char p1[600], p2[600];
     snprintf(p1, sizeof p1, "%s/ch2_fmnist_samples.png", ctx->out);
     snprintf(p2, sizeof p2, "%s/ch2_fmnist_reverse.png", ctx->out);
-    int rc = image_grid_png(p1, x, N, 1, 28, 28, 6, -1.0f, 1.0f, 3, 2);
+    int rc = image_grid_png(p1, x, N, 1, 28, 28, 5, -1.0f, 1.0f, 3, 2);
     /* reverse strips: row = one sample, columns = t from T to 0 */
     float *rows = malloc(sizeof(float) * NS * NSNAP * IMG);
     for (int i = 0; i < NS; i++)

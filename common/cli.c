@@ -209,6 +209,7 @@ Progress cli_progress_start(const char *label, long total, int quiet) {
     Progress p = {0};
     p.label = label;
     p.total = total;
+    p.first = -1;
     p.quiet = quiet;
     p.tty = isatty(2);
     p.t_start = p.t_last = cli_seconds();
@@ -217,13 +218,14 @@ Progress cli_progress_start(const char *label, long total, int quiet) {
 
 static void progress_print(Progress *p, long step, double loss, const char *end) {
     double el = cli_seconds() - p->t_start;
-    double rate = el > 0 ? step / el : 0.0;
+    double rate = el > 0 ? (step - p->first) / el : 0.0;
     double eta = rate > 0 ? (p->total - step) / rate : 0.0;
     fprintf(stderr, "%s   %s step %ld/%ld  loss %.5f  %.0f steps/s  ETA %.0f s   %s",
             p->tty ? "\r" : "", p->label, step, p->total, loss, rate, eta, end);
 }
 
 void cli_progress_update(Progress *p, long step, double loss) {
+    if (p->first < 0) p->first = step - 1;
     if (p->quiet) return;
     double now = cli_seconds();
     double every = p->tty ? 0.2 : 10.0;   /* redraw a terminal often; a log file rarely */
@@ -233,6 +235,7 @@ void cli_progress_update(Progress *p, long step, double loss) {
 }
 
 void cli_progress_end(Progress *p, long step, double loss) {
+    if (p->first < 0) p->first = step;
     if (p->quiet) return;
     progress_print(p, step, loss, "\n");
 }

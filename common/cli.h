@@ -96,6 +96,7 @@ void cli_figure(const char *dir, const char *name);
 typedef struct {
     const char *label;
     long   total;
+    long   first;           /* step of the first update (a resumed run starts late): rates count from it */
     double t_start, t_last;
     int    quiet, tty;
 } Progress;
