@@ -763,7 +763,7 @@ static int train_images(const Opts *opts) {
         optim_adam_step(&m.adam, m.params.data, m.params.grad);
         optim_ema_update(&m.ema, m.params.data);
         m.step++;
-        avg = m.step == 1 ? loss : 0.99 * avg + 0.01 * loss;
+        avg = avg == 0 ? loss : 0.99 * avg + 0.01 * loss;   /* moving average, started afresh by each run */
         cli_progress_update(&bar, m.step, avg);
         if (loss_log && m.step % 10 == 0) { fprintf(loss_log, "%ld %.5f\n", m.step, avg); fflush(loss_log); }
         if (m.step % 250 == 0 && checkpoint_io(&m, path, 1)) { rc = 1; break; }

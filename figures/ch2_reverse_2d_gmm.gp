@@ -3,7 +3,7 @@ if (!exists("outfile")) outfile = 'ch2_reverse_2d_gmm.png'
 set terminal pngcairo size 1500,330 enhanced font 'Sans,10'
 set output outfile
 dat = 'ch2_reverse_2d_gmm.dat'
-set multiplot layout 1,5 title 'Reverse process (ancestral sampling with the trained eps_theta, gmm)'
+set multiplot layout 1,5 title 'Reverse process (ancestral sampling with the trained ε_θ, gmm)'
 set size ratio -1; set xrange [-2.5:2.5]; set yrange [-2.5:2.5]; unset key; set format x ''; set format y ''
 set title 't = 200'
 plot dat index 0 using 1:2 with points pt 7 ps 0.2 lc rgb '#08519c'

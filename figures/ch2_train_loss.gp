@@ -3,6 +3,9 @@ if (!exists("outfile")) outfile = 'ch2_train_loss.png'
 set terminal pngcairo size 800,450 enhanced font 'Sans,10'
 set output outfile
 dat = 'ch2_train_loss.dat'
-set title 'Training loss ||eps_theta(x_t, t) - eps||^2 (moving average)'
+set title 'Training loss ||ε_θ(x_t, t) - ε||^2 (moving average)'
 set xlabel 'step'; set ylabel 'loss'; set logscale y
-plot for [k=0:1] dat index k using 1:3 with lines lw 2 title columnheader(1)
+array NAMES[2]
+NAMES[1] = 'gmm'
+NAMES[2] = 'swissroll'
+plot for [k=0:1] dat index k using 1:3 with lines lw 2 title NAMES[k+1]
