@@ -2,11 +2,19 @@
  * counts, gzip and plain), and on Debian's real test set. */
 #include <check.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 #include "fmnist.h"
 
 static char dir[64];
+
+/* Remove this test's temporary directory (tests leave nothing behind in /tmp). */
+static void remove_dir(void) {
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
 
 /* Write an IDX pair of n images; gz selects gzip; flaw 1 truncates, 2 bad magic, 3 one label fewer. */
 static void write_idx(int n, int gz, int flaw, char *ip, char *lp) {
@@ -39,6 +47,7 @@ START_TEST(test_good_files_load) {
     ck_assert_int_eq(fm.labels[2], 2);
     ck_assert_double_eq_tol(fm.images[784 + 5], ((784 + 5) % 256) / 255.0, 1e-7);
     fmnist_free(&fm);
+    if (dir[0]) remove_dir();
 }
 END_TEST
 
@@ -48,8 +57,11 @@ START_TEST(test_damaged_files_rejected) {
     for (int flaw = 1; flaw <= 3; flaw++) {
         write_idx(3, _i, flaw, ip, lp);
         ck_assert_int_ne(fmnist_load_files(&fm, ip, lp, 0), 0);
+        remove_dir();
     }
+    dir[0] = '\0';
     ck_assert_int_ne(fmnist_load_files(&fm, "/nonexistent/img", "/nonexistent/lbl", 0), 0);
+    if (dir[0]) remove_dir();
 }
 END_TEST
 
@@ -67,6 +79,7 @@ START_TEST(test_real_test_set) {
     printf("fmnist test set mean pixel %.4f\n", mean / (fm.n * 784.0));
     ck_assert_double_eq_tol(mean / (fm.n * 784.0), 0.286, 0.005);
     fmnist_free(&fm);
+    if (dir[0]) remove_dir();
 }
 END_TEST
 

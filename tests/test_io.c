@@ -1,12 +1,20 @@
 /* Tests of common/io: atomic writes, safetensors round trip and rejection of damaged files. */
 #include <check.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "io.h"
 #include "rng.h"
 
 static char dir[64];
+/* Remove this test's temporary directory (tests leave nothing behind in /tmp). */
+static void remove_dir(void) {
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
 static void make_dir(void) { strcpy(dir, "/tmp/test_io_XXXXXX"); ck_assert_ptr_nonnull(mkdtemp(dir)); }
 
 static float w[12], b[3];
@@ -37,6 +45,7 @@ START_TEST(test_safetensors_round_trip_bitwise) {
     ck_assert_int_eq(io_safetensors_metadata(path, "step", step, sizeof step), 0);
     ck_assert_str_eq(step, "42");
     ck_assert_int_ne(io_safetensors_metadata(path, "nope", step, sizeof step), 0);
+    if (dir[0]) remove_dir();
 }
 END_TEST
 
@@ -50,6 +59,7 @@ START_TEST(test_safetensors_rejects_missing_and_wrong_shape) {
     IoTensor missing = { "other", 1, { 3 }, buf }, wrong = { "layer.weight", 2, { 4, 3 }, buf };
     ck_assert_int_ne(io_safetensors_read_into(path, &missing, 1), 0);
     ck_assert_int_ne(io_safetensors_read_into(path, &wrong, 1), 0);
+    if (dir[0]) remove_dir();
 }
 END_TEST
 
@@ -80,6 +90,7 @@ START_TEST(test_safetensors_truncation_and_byte_flips) {
         ck_assert(rc == 0 || rc == 1);
         if (i < 8) ck_assert_int_ne(rc, 0);   /* a changed header length never passes */
     }
+    if (dir[0]) remove_dir();
 }
 END_TEST
 
@@ -97,6 +108,7 @@ START_TEST(test_safetensors_rejects_overlap) {
     float buf[2];
     IoTensor t = { "a", 1, { 2 }, buf };
     ck_assert_int_ne(io_safetensors_read_into(path, &t, 1), 0);
+    if (dir[0]) remove_dir();
 }
 END_TEST
 
@@ -113,6 +125,7 @@ START_TEST(test_atomic_write) {
     snprintf(path, sizeof path, "%s/a/b/c", dir);
     ck_assert_int_eq(io_mkdir_p(path), 0);
     ck_assert_int_ne(io_mkdir_p("/proc/forbidden"), 0);
+    if (dir[0]) remove_dir();
 }
 END_TEST
 
