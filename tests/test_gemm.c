@@ -1,0 +1,90 @@
+/* Tests of common/gemm against its three-loop twin gemm_ref, on awkward shapes and every transpose. */
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include "gemm.h"
+#include "autograd.h"
+#include "rng.h"
+
+/* C = alpha op(A) op(B) + beta C for M, N, K in {1, 7, 33, 130} and all four transposes. gemm_ref sums in
+ * double; gemm in float, so |error| <= K eps_f sum_k |a_ik b_kj| (the standard bound): tol = K 6e-8 S. */
+START_TEST(test_gemm_matches_reference) {
+    static const int sizes[4] = { 1, 7, 33, 130 };
+    Rng r = rng_seed(5);
+    int tA = _i & 1, tB = (_i >> 1) & 1;
+    for (int a = 0; a < 4; a++)
+        for (int b = 0; b < 4; b++)
+            for (int c = 0; c < 4; c++) {
+                int M = sizes[a], N = sizes[b], K = sizes[c];
+                float *A = malloc(sizeof(float) * M * K), *B = malloc(sizeof(float) * K * N);
+                float *C1 = malloc(sizeof(float) * M * N), *C2 = malloc(sizeof(float) * M * N);
+                rng_normal_fill(&r, A, (long)M * K);
+                rng_normal_fill(&r, B, (long)K * N);
+                rng_normal_fill(&r, C1, (long)M * N);
+                for (int i = 0; i < M * N; i++) C2[i] = C1[i];
+                gemm(C1, A, B, M, N, K, tA, tB, 0.7f, 0.3f);
+                gemm_ref(C2, A, B, M, N, K, tA, tB, 0.7f, 0.3f);
+                for (int i = 0; i < M * N; i++)
+                    ck_assert_double_eq_tol(C1[i], C2[i], 6e-8 * K * (4.0 * K) + 1e-6);   /* S < 4K here: E|ab| = 2/pi */
+                free(A); free(B); free(C1); free(C2);
+            }
+}
+END_TEST
+
+/* beta = 0 must ignore C entirely, even NaN in it. */
+START_TEST(test_gemm_beta_zero_ignores_c) {
+    float A[6] = { 1, 2, 3, 4, 5, 6 }, B[6] = { 1, 0, 0, 1, 1, 1 }, C[4] = { NAN, NAN, NAN, NAN };
+    gemm(C, A, B, 2, 2, 3, 0, 0, 1.0f, 0.0f);   /* (2,3) x (3,2) */
+    ck_assert_double_eq_tol(C[0], 1 + 3, 1e-6);
+    ck_assert_double_eq_tol(C[1], 2 + 3, 1e-6);
+    ck_assert_double_eq_tol(C[2], 4 + 6, 1e-6);
+    ck_assert_double_eq_tol(C[3], 5 + 6, 1e-6);
+}
+END_TEST
+
+/* ag_conv2d (im2col + gemm, threaded over samples) against the direct six-loop definition, on odd shapes:
+ * 1x1 and 3x3 kernels, stride 1 and 2, padding 0 and 1, C = 1 and 3, H != W. Tol as above with K = C k^2. */
+START_TEST(test_conv_matches_direct_loops) {
+    static const int cfg[4][4] = { { 3, 1, 1, 3 }, { 3, 2, 1, 1 }, { 1, 1, 0, 3 }, { 3, 2, 0, 1 } };   /* k, stride, pad, C */
+    int k = cfg[_i][0], S = cfg[_i][1], P = cfg[_i][2], C = cfg[_i][3], N = 3, H = 7, W = 9, Co = 5;
+    int Ho = (H + 2 * P - k) / S + 1, Wo = (W + 2 * P - k) / S + 1;
+    Rng r = rng_seed(9);
+    Arena a;
+    arena_init(&a, 1 << 24);
+    Tensor x = tensor_new(&a, 4, (int[]){ N, C, H, W }), w = tensor_new(&a, 4, (int[]){ Co, C, k, k }), b = tensor_new(&a, 1, (int[]){ Co });
+    rng_normal_fill(&r, x.data, (long)x.numel);
+    rng_normal_fill(&r, w.data, (long)w.numel);
+    rng_normal_fill(&r, b.data, (long)b.numel);
+    AgTape t = ag_tape_no_grad(&a, 8);
+    AgNode *y = ag_conv2d(&t, ag_input(&t, x), ag_input(&t, w), ag_input(&t, b), S, P);
+    ck_assert_int_eq(y->val.shape[2], Ho);
+    ck_assert_int_eq(y->val.shape[3], Wo);
+    for (int n = 0; n < N; n++)
+        for (int o = 0; o < Co; o++)
+            for (int i = 0; i < Ho; i++)
+                for (int j = 0; j < Wo; j++) {
+                    double acc = b.data[o];
+                    for (int c = 0; c < C; c++)
+                        for (int u = 0; u < k; u++)
+                            for (int v = 0; v < k; v++) {
+                                int h = i * S + u - P, ww = j * S + v - P;
+                                if (h >= 0 && h < H && ww >= 0 && ww < W)
+                                    acc += (double)w.data[((o * C + c) * k + u) * k + v] * x.data[((n * C + c) * H + h) * W + ww];
+                            }
+                    int K = C * k * k;
+                    ck_assert_double_eq_tol(y->val.data[((n * Co + o) * Ho + i) * Wo + j], acc, 6e-8 * K * (4.0 * K) + 1e-6);
+                }
+    arena_free(&a);
+}
+END_TEST
+
+Suite *suite_gemm(void) {
+    Suite *s = suite_create("gemm");
+    TCase *tc = tcase_create("reference");
+    tcase_set_timeout(tc, 60);
+    tcase_add_loop_test(tc, test_gemm_matches_reference, 0, 4);
+    tcase_add_test(tc, test_gemm_beta_zero_ignores_c);
+    tcase_add_loop_test(tc, test_conv_matches_direct_loops, 0, 4);
+    suite_add_tcase(s, tc);
+    return s;
+}
