@@ -644,7 +644,13 @@ static int cell_2_9_indi(Ctx *ctx) {
  * and Adam's moments ("adam_m.*", "adam_v.*"), so that training resumes where it stopped. */
 enum { IMG_T = 250, IMG_WIDTH = 16, IMG_BATCH = 64, IMG = 28 * 28 };
 static const char *const IMG_CKPT = "checkpoints/ch2_fmnist.safetensors";
-static const char *const IMG_LOSS = "checkpoints/ch2_fmnist_loss.dat";   /* "step loss" every 10 steps */
+
+/* The training log beside a checkpoint: NAME.safetensors -> NAME_loss.dat, lines "step loss" every 10 steps. */
+static void loss_log_path(const char *ckpt, char *out, size_t cap) {
+    size_t n = strlen(ckpt), ext = strlen(".safetensors");
+    if (n > ext && strcmp(ckpt + n - ext, ".safetensors") == 0) n -= ext;
+    snprintf(out, cap, "%.*s_loss.dat", (int)n, ckpt);
+}
 
 typedef struct {
     Params params;
@@ -741,8 +747,10 @@ static int train_images(const Opts *opts) {
     Arena arena;
     arena_init(&arena, (size_t)1 << 30);
     float *batch = malloc(sizeof(float) * IMG_BATCH * IMG);
-    FILE *loss_log = fopen(IMG_LOSS, opts->resume ? "a" : "w");   /* a log, appended: a torn last line is harmless */
-    if (!loss_log) fprintf(stderr, "warning: cannot write %s; training goes on without a loss log\n", IMG_LOSS);
+    char log_path[600];
+    loss_log_path(path, log_path, sizeof log_path);
+    FILE *loss_log = fopen(log_path, opts->resume ? "a" : "w");   /* a log, appended: a torn last line is harmless */
+    if (!loss_log) fprintf(stderr, "warning: cannot write %s; training goes on without a loss log\n", log_path);
     cli_catch_sigint();
     printf("training the U-Net (%zu parameters) on %d images from step %ld to %ld, checkpoint %s\n",
            nn_params_count(&m.params), fm.n, m.step, steps, path);
@@ -898,9 +906,11 @@ static void image_sample(ImageModel *m, const Schedule *s, float *x, int n, Rng 
 }
 
 /* The U-Net's training curve, from the log that ./ch2 --train-images keeps beside its checkpoint. */
-static int plot_image_loss(Ctx *ctx) {
-    FILE *f = fopen(IMG_LOSS, "r");
-    if (!f) { cli_say("no training log %s: no loss curve", IMG_LOSS); return 0; }
+static int plot_image_loss(Ctx *ctx, const char *ckpt) {
+    char log_path[600];
+    loss_log_path(ckpt, log_path, sizeof log_path);
+    FILE *f = fopen(log_path, "r");
+    if (!f) { cli_say("no training log %s: no loss curve", log_path); return 0; }
     Plot p;
     if (plot_open(&p, ctx->out, "ch2_fmnist_train_loss")) { fclose(f); return 1; }
     plot_block(&p, "step, moving average of ||eps_theta - eps||^2 (U-Net, Fashion-MNIST)");
@@ -910,7 +920,7 @@ static int plot_image_loss(Ctx *ctx) {
     for (; fscanf(f, "%ld %lf", &step, &loss) == 2; rows++) fprintf(plot_dat(&p), "%ld %.5f\n", step, loss);
     fclose(f);
     if (rows < 2) {
-        cli_say("training log %s has %d entries: no loss curve", IMG_LOSS, rows);
+        cli_say("training log %s has %d entries: no loss curve", log_path, rows);
         plot_abort(&p);
         return 0;
     }
@@ -960,7 +970,7 @@ static int cell_2_8i_images(Ctx *ctx) {
         for (int k = 0; k < NSNAP; k++) memcpy(rows + ((size_t)i * NSNAP + k) * IMG, strips + ((size_t)k * N + i) * IMG, sizeof(float) * IMG);
     rc |= image_grid_png(p2, rows, NS * NSNAP, 1, 28, 28, NSNAP, -1.0f, 1.0f, 3, 2);
     if (!rc) cli_say("figures %s, %s", p1, p2);
-    rc |= plot_image_loss(ctx);
+    rc |= plot_image_loss(ctx, path);
     free(rows); free(x); free(strips);
     sched_free(&s);
     image_model_free(&m);
