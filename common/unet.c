@@ -1,5 +1,9 @@
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include "io.h"
+#include "rng.h"
 #include "unet.h"
 
 /* ---- declaring the parameters ------------------------------------------- */
@@ -91,4 +95,59 @@ AgNode *unet_forward(AgTape *t, Params *p, const Unet *u, const float *x, const 
     h = block(t, p, &u->rb_up2, ag_concat_channels(t, ag_upsample2x(t, h), s2), tact);   /* (N, 2C, 14, 14) */
     h = block(t, p, &u->rb_up1, ag_concat_channels(t, ag_upsample2x(t, h), s1), tact);   /* (N, C, 28, 28) */
     return conv(t, p, u->out, norm_silu(t, p, u->out_norm, h), 1);           /* (N, 1, 28, 28) */
+}
+
+/* ---- the trained network of chapter 2 ------------------------------------ */
+
+int unet_model_load(UnetModel *m, const char *path) {
+    memset(m, 0, sizeof *m);
+    char buf[32];
+    if (access(path, R_OK) != 0) {
+        fprintf(stderr, "%s: no trained U-Net (make it with ./ch2 --train-images, see README)\n", path);
+        return 1;
+    }
+    if (io_safetensors_metadata(path, "width", buf, sizeof buf)) {
+        fprintf(stderr, "%s: not a checkpoint of ./ch2 --train-images (no \"width\" in its metadata)\n", path);
+        return 1;
+    }
+    int C = atoi(buf);
+    m->T = io_safetensors_metadata(path, "T", buf, sizeof buf) ? 0 : atoi(buf);
+    if (C <= 0 || C > 256 || C % UNET_GROUPS != 0 || m->T < 1 || m->T > 100000) {
+        fprintf(stderr, "%s: implausible metadata (width %d, T %d)\n", path, C, m->T);
+        return 1;
+    }
+    if (io_safetensors_metadata(path, "step", buf, sizeof buf) == 0) m->step = atol(buf);
+    nn_params_init(&m->params);
+    unet_declare(&m->params, &m->unet, C);
+    Rng rng = rng_seed(1);   /* the values are overwritten by the file */
+    nn_params_alloc(&m->params, &rng);
+    int n = m->params.n;
+    IoTensor *t = calloc(n, sizeof(IoTensor));
+    char (*names)[NN_NAME_MAX + 8] = calloc(n, sizeof *names);
+    for (int i = 0; i < n; i++) {
+        const ParamEntry *e = &m->params.entry[i];
+        snprintf(names[i], sizeof names[0], "ema.%s", e->name);
+        t[i].name = names[i];
+        t[i].ndim = e->ndim;
+        memcpy(t[i].shape, e->shape, sizeof e->shape);
+        t[i].data = m->params.data + e->offset;
+    }
+    int rc = io_safetensors_read_into(path, t, n);
+    free(names);
+    free(t);
+    if (rc) nn_params_free(&m->params);
+    return rc;
+}
+
+void unet_model_free(UnetModel *m) {
+    nn_params_free(&m->params);
+}
+
+void unet_model_eps(UnetModel *m, const float *x, int N, int t, float *eps_hat, Arena *arena) {
+    size_t mark = arena_pos(arena);
+    float *tt = arena_push_no_zero(arena, sizeof(float) * N);
+    for (int i = 0; i < N; i++) tt[i] = (float)t;
+    AgTape tape = ag_tape_no_grad(arena, UNET_MAX_NODES);
+    memcpy(eps_hat, unet_forward(&tape, &m->params, &m->unet, x, tt, N)->val.data, sizeof(float) * (size_t)N * 784);
+    arena_pop_to(arena, mark);
 }
