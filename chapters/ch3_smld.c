@@ -1,0 +1,1117 @@
+/* ch3_smld.c: PDF chapter 3, score-matching Langevin dynamics (SMLD).
+ *
+ *   make ch3 && ./ch3 --list          the cells, one per section
+ *   ./ch3                             the whole chapter (about 30 s)
+ *   ./ch3 --cell annealed --steps 6000
+ *
+ * Sections: 3.1 Langevin dynamics (a sampler from the score alone; step size; without noise it is
+ * gradient ascent) · 3.2 Stein's score function · 3.3 score-matching techniques (explicit, implicit,
+ * denoising; Tweedie) · 3.4 training and inference: noise-conditional scores and annealed Langevin,
+ * in 2D and on Fashion-MNIST with chapter 2's network read as a score.
+ * Figures (figures/): ch3_langevin_1d, ch3_langevin_gmm, ch3_grad_ascent_gmm, ch3_langevin_stepsize,
+ * ch3_score_field, ch3_dsm_pairs, ch3_learned_vs_true_score, ch3_ncsn_scores, ch3_annealed_langevin,
+ * ch3_mode_weights, ch3_fmnist_annealed.
+ * Uses: cli, plot, data (exact mixture scores), rng, nn/autograd/optim (the noise-conditional network),
+ * unet + schedule (chapter 2's Fashion-MNIST network), image.
+ *
+ * Shapes: n points, D data dimension (1 or 2; 784 for images), J bumps of the RBF score model,
+ * L noise levels.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "ch3_smld.h"
+#include "cli.h"
+#include "fmnist.h"
+#include "image.h"
+#include "nn.h"
+#include "optim.h"
+#include "plot.h"
+#include "schedule.h"
+#include "unet.h"
+
+/* The 1D and 2D mixtures of 3.1: modes close enough that Langevin crosses between them in a few
+ * thousand steps, so its histograms can be seen converging to p (weights unequal on purpose). */
+static Gmm gmm_1d(void) {
+    static const double w[2] = { 0.3, 0.7 }, mu[2] = { -1.5, 1.5 }, sd[2] = { 0.6, 0.6 };
+    return data_gmm_1d(2, w, mu, sd);
+}
+static Gmm gmm_2d(void) {
+    static const double w[3] = { 0.5, 0.3, 0.2 }, mu[6] = { -1.0, -0.6, 1.0, -0.6, 0.0, 1.0 }, sd[3] = { 0.45, 0.45, 0.45 };
+    return data_gmm_2d(3, w, mu, sd);
+}
+
+/* Density histogram of x (n values, stride apart) on [lo, hi) with `bins` bins. */
+static void histogram(const float *x, int n, double lo, double hi, int bins, double *dens) {
+    double width = (hi - lo) / bins;
+    for (int b = 0; b < bins; b++) dens[b] = 0.0;
+    for (int i = 0; i < n; i++) {
+        int b = (int)floor((x[i] - lo) / width);
+        if (b >= 0 && b < bins) dens[b] += 1.0 / (n * width);
+    }
+}
+
+/* Fraction of the points (n, D) whose nearest mixture mean is component k, for every k. */
+static void mode_fractions(const Gmm *g, const float *x, int n, double *frac) {
+    for (int k = 0; k < g->K; k++) frac[k] = 0;
+    for (int i = 0; i < n; i++) {
+        int best = 0;
+        double best_d2 = INFINITY;
+        for (int k = 0; k < g->K; k++) {
+            double d2 = 0;
+            for (int d = 0; d < g->D; d++) d2 += (x[i * g->D + d] - g->mu[k][d]) * (x[i * g->D + d] - g->mu[k][d]);
+            if (d2 < best_d2) { best_d2 = d2; best = k; }
+        }
+        frac[best] += 1.0 / n;
+    }
+}
+
+/* Largest |frac_k - w_k| over the components: how wrong the mode weights are. */
+static double weight_error(const Gmm *g, const float *x, int n) {
+    double frac[GMM_MAX], err = 0;
+    mode_fractions(g, x, n, frac);
+    for (int k = 0; k < g->K; k++) err = fmax(err, fabs(frac[k] - g->w[k]));
+    return err;
+}
+
+/* ---- 3.1  Langevin dynamics ------------------------------------------------ */
+
+void ch3_gmm_field(const void *model, const float *x, int n, float *s) {
+    const Gmm *g = model;
+    for (int i = 0; i < n; i++) {
+        double xi[2], si[2];
+        for (int d = 0; d < g->D; d++) xi[d] = x[i * g->D + d];
+        data_gmm_score(g, xi, si);
+        for (int d = 0; d < g->D; d++) s[i * g->D + d] = (float)si[d];
+    }
+}
+
+void ch3_langevin_step(Ch3Field *score, const void *model, float *x, int n, int D, double tau, int noise,
+                       float *s, Rng *rng) {
+    score(model, x, n, s);
+    double sd = noise ? sqrt(2.0 * tau) : 0.0;
+    for (long k = 0; k < (long)n * D; k++)
+        x[k] += (float)(tau * s[k] + (noise ? sd * rng_normal(rng) : 0.0));   /* §3.1 x + tau s(x) + sqrt(2 tau) z */
+}
+
+/* §3.1 for p = N(mu, s2) the chain is x' - mu = (1 - tau/s2)(x - mu) + sqrt(2 tau) z, an AR(1) with
+ * stationary variance v = 2 tau / (1 - (1 - tau/s2)^2) = s2 / (1 - tau / (2 s2)): biased by O(tau). */
+double ch3_langevin_stationary_var(double s2, double tau) {
+    return s2 / (1.0 - tau / (2.0 * s2));
+}
+
+static int cmp_float(const void *a, const void *b) {
+    float u = *(const float *)a, v = *(const float *)b;
+    return (u > v) - (u < v);
+}
+
+/* CDF of a 1D mixture: sum_k w_k Phi((x - mu_k) / sd_k). */
+static double gmm_cdf_1d(const Gmm *g, double x) {
+    double F = 0;
+    for (int k = 0; k < g->K; k++) F += g->w[k] * 0.5 * erfc(-(x - g->mu[k][0]) / sqrt(2.0 * g->cov[k][0][0]));
+    return F;
+}
+
+double ch3_ks_1d(const Gmm *g, const float *x, int n) {
+    float *y = malloc(sizeof(float) * n);
+    memcpy(y, x, sizeof(float) * n);
+    qsort(y, n, sizeof(float), cmp_float);
+    double ks = 0;
+    for (int i = 0; i < n; i++) {
+        double F = gmm_cdf_1d(g, y[i]);
+        ks = fmax(ks, fmax(fabs((i + 1.0) / n - F), fabs((double)i / n - F)));
+    }
+    free(y);
+    return ks;
+}
+
+static int cell_3_1_langevin_1d(Ctx *ctx) {
+    enum { N = 4000, STEPS = 5000, BINS = 60, NSNAP = 5 };
+    static const int snap[NSNAP] = { 0, 10, 100, 1000, 5000 };
+    const double tau = 0.02, lo = -6, hi = 5;
+    Gmm g = gmm_1d();
+    cli_say("Langevin dynamics x_{k+1} = x_k + tau grad log p(x_k) + sqrt(2 tau) z_k needs only the score.");
+    cli_say("Target p = 0.3 N(-1.5, 0.6^2) + 0.7 N(1.5, 0.6^2); all %d particles start at x = -5; tau = %.2f.", N, tau);
+    float *x = malloc(sizeof(float) * N), *s = malloc(sizeof(float) * N);
+    for (int i = 0; i < N; i++) x[i] = -5.0f;
+    Plot p;
+    if (plot_open(&p, ctx->out, "ch3_langevin_1d")) { free(x); free(s); return 1; }
+    double dens[BINS], ks = 1;
+    for (int k = 0, j = 0; k <= STEPS; k++) {
+        if (j < NSNAP && k == snap[j]) {
+            ks = ch3_ks_1d(&g, x, N);
+            histogram(x, N, lo, hi, BINS, dens);
+            char c[96];
+            snprintf(c, sizeof c, "k = %d: x, histogram of the particles, p(x)", k);
+            plot_block(&p, c);
+            for (int b = 0; b < BINS; b++) {
+                double xb = lo + (b + 0.5) * (hi - lo) / BINS;
+                fprintf(plot_dat(&p), "%.4f %.5f %.5f\n", xb, dens[b], exp(data_gmm_logpdf(&g, &xb)));
+            }
+            cli_say("  k = %4d   KS distance to p = %.3f", k, ks);
+            j++;
+        }
+        if (k < STEPS) ch3_langevin_step(ch3_gmm_field, &g, x, N, 1, tau, 1, s, &ctx->rng);
+    }
+    /* Tolerance: the KS statistic of N exact draws is ~ 0.87 / sqrt(N) at its median; the O(tau) bias of the
+     * discrete chain adds ~ tau / (4 s^2) = 0.014 to the variance ratio. 3 / sqrt(N) covers both. */
+    cli_check_le(ctx, "KS distance after 5000 steps", ks, 3.0 / sqrt(N));
+    plot_size(&p, 1100, 380);
+    plot_cmd(&p, "set multiplot layout 1,%d title 'Langevin with the exact score: particles (bars) converge to p (line)'", NSNAP);
+    plot_cmd(&p, "array K[%d] = [0, 10, 100, 1000, 5000]", NSNAP);
+    plot_cmd(&p, "set xrange [%g:%g]; set yrange [0:0.8]; set style fill solid 0.7 noborder; unset key; set xlabel 'x'", lo, hi);
+    for (int j = 0; j < NSNAP; j++) {
+        plot_cmd(&p, "set title sprintf('k = %%d', K[%d])", j + 1);
+        plot_cmd(&p, "plot dat index %d using 1:2 with boxes lc rgb '#9ecae1', '' index %d using 1:3 with lines lw 2 lc rgb '#d7301f'", j, j);
+    }
+    plot_cmd(&p, "unset multiplot");
+    free(x);
+    free(s);
+    return plot_close(&p);
+}
+
+/* Log-density heat map of a 2D mixture on [-r, r]^2 as one plot block (x y log p). */
+static void block_logpdf(Plot *p, const Gmm *g, double r, int res) {
+    plot_block(p, "x y log p(x, y) (heat map)");
+    for (int i = 0; i <= res; i++) {
+        for (int j = 0; j <= res; j++) {
+            double xy[2] = { -r + 2 * r * i / res, -r + 2 * r * j / res };
+            fprintf(plot_dat(p), "%.4f %.4f %.4f\n", xy[0], xy[1], fmax(data_gmm_logpdf(g, xy), -12.0));
+        }
+        fprintf(plot_dat(p), "\n");
+    }
+}
+
+/* Points (n, 2) as one plot block. */
+static void block_points(Plot *p, const char *what, const float *x, int n) {
+    plot_block(p, what);
+    for (int i = 0; i < n; i++) fprintf(plot_dat(p), "%.4f %.4f\n", x[2 * i], x[2 * i + 1]);
+}
+
+/* Particles from a uniform box run `steps` Langevin steps (noise 1) or gradient-ascent steps (noise 0) on the
+ * 2D mixture; snapshots at k = 0, 10, 100, steps and five single trajectories, as one figure. */
+static int langevin_2d_figure(Ctx *ctx, const char *name, int noise, float *x_final) {
+    enum { N = 2000, STEPS = 1000, NSNAP = 4, PATHS = 5, PATH_STEPS = 150 };
+    static const int snap[NSNAP] = { 0, 10, 100, STEPS };
+    const double tau = 0.01, r = 2.5;
+    Gmm g = gmm_2d();
+    float *x = malloc(sizeof(float) * 2 * N), *s = malloc(sizeof(float) * 2 * N);
+    float *path = malloc(sizeof(float) * 2 * PATHS * (PATH_STEPS + 1));
+    for (int i = 0; i < 2 * N; i++) x[i] = (float)(-r + 2 * r * rng_uniform(&ctx->rng));
+    Plot p;
+    if (plot_open(&p, ctx->out, name)) { free(x); free(s); free(path); return 1; }
+    block_logpdf(&p, &g, r, 100);
+    for (int k = 0, j = 0; k <= STEPS; k++) {
+        if (k <= PATH_STEPS) memcpy(path + (size_t)2 * PATHS * k, x, sizeof(float) * 2 * PATHS);
+        if (j < NSNAP && k == snap[j]) {
+            char c[64];
+            snprintf(c, sizeof c, "k = %d: particles", k);
+            block_points(&p, c, x, N);
+            j++;
+        }
+        if (k < STEPS) ch3_langevin_step(ch3_gmm_field, &g, x, N, 2, tau, noise, s, &ctx->rng);
+    }
+    for (int q = 0; q < PATHS; q++) {
+        plot_block(&p, "one trajectory x_0 .. x_K");
+        for (int k = 0; k <= PATH_STEPS; k++) fprintf(plot_dat(&p), "%.4f %.4f\n", path[(size_t)2 * PATHS * k + 2 * q], path[(size_t)2 * PATHS * k + 2 * q + 1]);
+    }
+    if (x_final) memcpy(x_final, x, sizeof(float) * 2 * N);
+    plot_size(&p, 1400, 400);
+    plot_cmd(&p, "set multiplot layout 1,%d title '%s (tau = %.2f, %d particles from a uniform box) over log p'", NSNAP,
+             noise ? "Langevin dynamics with the exact score" : "Without the noise: gradient ascent on log p", tau, N);
+    plot_cmd(&p, "array K[%d] = [0, 10, 100, %d]", NSNAP, STEPS);
+    plot_cmd(&p, "set size ratio -1; set xrange [-%g:%g]; set yrange [-%g:%g]; unset key; unset colorbox", r, r, r, r);
+    plot_cmd(&p, "set palette defined (0 'white', 1 '#c6dbef', 2 '#6baed6', 3 '#08519c'); set cbrange [-8:1]");
+    for (int j = 0; j < NSNAP; j++) {
+        plot_cmd(&p, "set title sprintf('k = %%d%s', K[%d])", j == NSNAP - 1 ? ", and 5 paths over k = 0..150" : "", j + 1);
+        plot_cmd(&p, "plot dat index 0 using 1:2:3 with image, '' index %d using 1:2 with points pt 7 ps 0.2 lc rgb '#d7301f'%s",
+                 j + 1, j == NSNAP - 1 ? ", \\" : "");
+        if (j == NSNAP - 1) plot_cmd(&p, "     for [q=0:%d] dat index %d+q using 1:2 with lines lw 1.2 lc q+1", PATHS - 1, NSNAP + 1);
+    }
+    plot_cmd(&p, "unset multiplot");
+    free(x);
+    free(s);
+    free(path);
+    return plot_close(&p);
+}
+
+static int cell_3_1_langevin_2d(Ctx *ctx) {
+    enum { N = 2000 };
+    Gmm g = gmm_2d();
+    cli_say("The same in 2D: p = 0.5/0.3/0.2 mixture of N(mu_k, 0.45^2 I); particles start uniform on [-2.5, 2.5]^2.");
+    float *x = malloc(sizeof(float) * 2 * N);
+    if (langevin_2d_figure(ctx, "ch3_langevin_gmm", 1, x)) { free(x); return 1; }
+    double frac[GMM_MAX];
+    mode_fractions(&g, x, N, frac);
+    cli_say("fraction of particles nearest each mode after 1000 steps: %.3f %.3f %.3f (p: 0.5 0.3 0.2)", frac[0], frac[1], frac[2]);
+    /* Tolerance: nearest-mean assignment of exact draws misassigns the overlap (~4% here) and the binomial
+     * noise is sqrt(0.25 / N) = 0.011; 0.05 allows both. */
+    cli_check_le(ctx, "largest mode-weight error", weight_error(&g, x, N), 0.05);
+    free(x);
+    return 0;
+}
+
+static int cell_3_1_ascent(Ctx *ctx) {
+    enum { N = 2000 };
+    Gmm g = gmm_2d();
+    cli_say("Drop the sqrt(2 tau) z term and the update is gradient ascent on log p: every particle");
+    cli_say("climbs to the nearest mode and stops. The noise is what turns an optimiser into a sampler.");
+    float *x = malloc(sizeof(float) * 2 * N);
+    if (langevin_2d_figure(ctx, "ch3_grad_ascent_gmm", 0, x)) { free(x); return 1; }
+    /* the spread around the modes: gradient ascent collapses it (to ~0), Langevin keeps the 0.45 of p */
+    double spread = 0;
+    for (int i = 0; i < N; i++) {
+        double xy[2] = { x[2 * i], x[2 * i + 1] }, sc[2];
+        data_gmm_score(&g, xy, sc);
+        spread += sqrt(sc[0] * sc[0] + sc[1] * sc[1]) / N;
+    }
+    cli_say("mean |grad log p| at the final points: %.2e (0 at a mode; exact draws give about 2.8)", spread);
+    cli_check_le(ctx, "gradient ascent ends at stationary points: mean |score|", spread, 0.05);
+    free(x);
+    return 0;
+}
+
+/* §3.1 the step size: too small mixes slowly, too large is biased. Two measurements per tau: the stationary
+ * variance for a Gaussian target against its exact AR(1) value, and the KS distance to the 1D mixture after
+ * a fixed budget of steps and after a long run. */
+static int cell_3_1_stepsize(Ctx *ctx) {
+    enum { N = 2000, NTAU = 8, SHORT = 100, LONG = 3000 };
+    static const double taus[NTAU] = { 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.4 };
+    Gmm g = gmm_1d();
+    const double s2 = 1.0;
+    static const double one = 1.0, zero = 0.0, sd1 = 1.0;
+    Gmm gauss = data_gmm_1d(1, &one, &zero, &sd1);
+    cli_say("Step size tau: the discrete chain's stationary law is p only as tau -> 0. For p = N(0, 1) the chain");
+    cli_say("is an AR(1) with stationary variance 1 / (1 - tau / 2), exactly; for the mixture we measure KS");
+    cli_say("after %d steps (mixing) and after %d steps (bias), %d particles from x = -5.", SHORT, LONG, N);
+    float *x = malloc(sizeof(float) * N), *s = malloc(sizeof(float) * N);
+    Plot p;
+    if (plot_open(&p, ctx->out, "ch3_langevin_stepsize")) { free(x); free(s); return 1; }
+    plot_block(&p, "tau, Gaussian: measured var, exact AR(1) var; mixture: KS after SHORT steps, KS after LONG steps");
+    cli_say("     tau    var (chain)   var (AR(1) formula)   KS @%d   KS @%d", SHORT, LONG);
+    int ok = 1;
+    for (int j = 0; j < NTAU; j++) {
+        double tau = taus[j];
+        /* Gaussian: start at stationarity of p, run 2/tau steps to forget, then average over 2000 more */
+        for (int i = 0; i < N; i++) x[i] = (float)rng_normal(&ctx->rng);
+        int burn = (int)(4.0 / tau), avg = 200;
+        double m2 = 0;
+        for (int k = 0; k < burn + avg; k++) {
+            ch3_langevin_step(ch3_gmm_field, &gauss, x, N, 1, tau, 1, s, &ctx->rng);
+            if (k >= burn) for (int i = 0; i < N; i++) m2 += (double)x[i] * x[i] / ((double)N * avg);
+        }
+        double v_exact = ch3_langevin_stationary_var(s2, tau);
+        /* Tol: 200 snapshots of N points, correlated over ~1/tau steps: effective samples >= N * max(1, 200 tau);
+         * 5 standard errors of a variance, 5 v sqrt(2 / n_eff). */
+        double n_eff = N * fmax(1.0, avg * tau / 2);
+        ok &= fabs(m2 - v_exact) < 5 * v_exact * sqrt(2.0 / n_eff);
+        double ks_short = 0, ks_long = 0;
+        for (int i = 0; i < N; i++) x[i] = -5.0f;
+        for (int k = 1; k <= LONG; k++) {
+            ch3_langevin_step(ch3_gmm_field, &g, x, N, 1, tau, 1, s, &ctx->rng);
+            if (k == SHORT) ks_short = ch3_ks_1d(&g, x, N);
+        }
+        ks_long = ch3_ks_1d(&g, x, N);
+        fprintf(plot_dat(&p), "%g %.5f %.5f %.4f %.4f\n", tau, m2, v_exact, ks_short, ks_long);
+        cli_say("  %6.3f   %10.4f   %10.4f          %.3f     %.3f", tau, m2, v_exact, ks_short, ks_long);
+    }
+    cli_check(ctx, "Gaussian target: chain variance within 5 s.e. of 1/(1 - tau/2) at every tau", ok, 1, 0.5);
+    plot_size(&p, 1100, 420);
+    plot_cmd(&p, "set multiplot layout 1,2 title 'Langevin step size: bias of the stationary law vs speed of mixing'");
+    plot_cmd(&p, "set logscale x; set xlabel 'step size tau'; set key top left");
+    plot_cmd(&p, "set title 'p = N(0,1): stationary variance of the chain'; set ylabel 'variance'");
+    plot_cmd(&p, "plot dat using 1:2 with points pt 7 ps 1.2 title 'measured', '' using 1:3 with lines lw 2 title '1/(1 - tau/2) (AR(1))', 1 with lines dt 2 lc 'black' title 'Var p = 1'");
+    plot_cmd(&p, "set title 'p = 1D mixture: KS distance to p'; set ylabel 'KS distance'; set logscale y; set key top right");
+    plot_cmd(&p, "plot dat using 1:4 with linespoints lw 2 pt 7 title 'after %d steps (too small tau: not mixed)', '' using 1:5 with linespoints lw 2 pt 5 title 'after %d steps (large tau: biased)', %g with lines dt 2 lc 'black' title 'KS of %d exact draws (typ.)'",
+             SHORT, LONG, 0.87 / sqrt(N), N);
+    plot_cmd(&p, "unset multiplot");
+    free(x);
+    free(s);
+    return plot_close(&p);
+}
+
+/* ---- 3.2  Stein's score function ------------------------------------------- */
+
+void ch3_gauss_score(int D, const double *x, const double *mu, double s2, double *s) {
+    for (int d = 0; d < D; d++) s[d] = -(x[d] - mu[d]) / s2;   /* §3.2 grad log N(x; mu, s2 I) = -(x - mu) / s2 */
+}
+
+/* Score arrows on a res x res grid over [-r, r]^2 as one block (x y dx dy), each scaled to length len. */
+static void block_arrows(Plot *p, Ch3Field *score, const void *model, double r, int res, double len) {
+    plot_block(p, "x y dx dy: the score direction, arrows of equal length");
+    for (int i = 0; i < res; i++)
+        for (int j = 0; j < res; j++) {
+            float xy[2] = { (float)(-r + 2 * r * (i + 0.5) / res), (float)(-r + 2 * r * (j + 0.5) / res) }, s[2] = { 0, 0 };
+            score(model, xy, 1, s);
+            double norm = sqrt((double)s[0] * s[0] + (double)s[1] * s[1]) + 1e-12;
+            fprintf(plot_dat(p), "%.4f %.4f %.4f %.4f\n", xy[0], xy[1], len * s[0] / norm, len * s[1] / norm);
+        }
+}
+
+static int cell_3_2_score(Ctx *ctx) {
+    Gmm g = gmm_2d();
+    static const double one = 1.0, mu0[2] = { 0.5, -0.3 }, sd = 0.8;
+    Gmm gauss = data_gmm_2d(1, &one, mu0, &sd);
+    cli_say("Stein's score s(x) = grad_x log p(x) points uphill in density. For N(mu, s^2 I) it is -(x - mu)/s^2;");
+    cli_say("for a mixture it is the responsibility-weighted sum of the components' scores. Both are checked");
+    cli_say("against central differences of log p (h = 1e-5) at 200 random points:");
+    double worst_g = 0, worst_m = 0;
+    for (int k = 0; k < 200; k++) {
+        double x[2] = { 3 * rng_normal(&ctx->rng), 3 * rng_normal(&ctx->rng) }, s[2], sm[2], h = 1e-5;
+        ch3_gauss_score(2, x, mu0, sd * sd, s);
+        data_gmm_score(&g, x, sm);
+        for (int d = 0; d < 2; d++) {
+            double xp[2] = { x[0], x[1] }, xm[2] = { x[0], x[1] };
+            xp[d] += h;
+            xm[d] -= h;
+            double fd_g = (data_gmm_logpdf(&gauss, xp) - data_gmm_logpdf(&gauss, xm)) / (2 * h);
+            double fd_m = (data_gmm_logpdf(&g, xp) - data_gmm_logpdf(&g, xm)) / (2 * h);
+            worst_g = fmax(worst_g, fabs(fd_g - s[d]) / (1 + fabs(s[d])));
+            worst_m = fmax(worst_m, fabs(fd_m - sm[d]) / (1 + fabs(sm[d])));
+        }
+    }
+    /* Tol: central differences err by h^2 |f'''| / 6 ~ 1e-10 (x scale 1) plus rounding eps |log p| / h ~ 1e-10. */
+    cli_check(ctx, "Gaussian score -(x - mu)/s^2 vs finite differences (rel.)", worst_g, 0, 1e-6);
+    cli_check(ctx, "mixture score vs finite differences (rel.)", worst_m, 0, 1e-6);
+    Plot p;
+    if (plot_open(&p, ctx->out, "ch3_score_field")) return 1;
+    const double r = 2.5;
+    block_logpdf(&p, &gauss, r, 100);
+    block_arrows(&p, ch3_gmm_field, &gauss, r, 20, 0.18);
+    block_logpdf(&p, &g, r, 100);
+    block_arrows(&p, ch3_gmm_field, &g, r, 20, 0.18);
+    plot_size(&p, 1100, 520);
+    plot_cmd(&p, "set multiplot layout 1,2 title 'The score grad log p(x) (arrows, normalised) over log p(x) (colour)'");
+    plot_cmd(&p, "set size ratio -1; set xrange [-%g:%g]; set yrange [-%g:%g]; unset key", r, r, r, r);
+    plot_cmd(&p, "set palette defined (0 'white', 1 '#c6dbef', 2 '#6baed6', 3 '#08519c'); set cbrange [-8:1]; set cblabel 'log p'");
+    plot_cmd(&p, "set title 'Gaussian N(mu, 0.8^2 I): -(x - mu)/s^2, straight to the mean'");
+    plot_cmd(&p, "plot dat index 0 using 1:2:3 with image, '' index 1 using 1:2:3:4 with vectors head size 0.06,20 filled lc rgb '#d7301f'");
+    plot_cmd(&p, "set title 'Mixture (weights 0.5/0.3/0.2): arrows split between the modes'");
+    plot_cmd(&p, "plot dat index 2 using 1:2:3 with image, '' index 3 using 1:2:3:4 with vectors head size 0.06,20 filled lc rgb '#d7301f'");
+    plot_cmd(&p, "unset multiplot");
+    return plot_close(&p);
+}
+
+/* ---- 3.3  Score-matching techniques ------------------------------------------- */
+
+void ch3_affine_score(const void *model, const double *x, double *s, double *div) {
+    const Ch3Affine *m = model;
+    for (int d = 0; d < 2; d++) s[d] = m->A[d][0] * x[0] + m->A[d][1] * x[1] + m->b[d];
+    if (div) *div = m->A[0][0] + m->A[1][1];
+}
+
+void ch3_rbf_init(Ch3Rbf *m, int g, double r) {
+    CHECK(g >= 2 && g * g <= CH3_RBF_MAX, "RBF grid %d x %d: at most %d bumps", g, g, CH3_RBF_MAX);
+    memset(m, 0, sizeof *m);
+    m->J = g * g;
+    m->h = 2 * r / (g - 1);
+    for (int i = 0; i < g; i++)
+        for (int j = 0; j < g; j++) {
+            m->c[i * g + j][0] = -r + m->h * i;
+            m->c[i * g + j][1] = -r + m->h * j;
+        }
+}
+
+/* psi_j(x) = exp(-|x - c_j|^2 / (2 h^2)) and its gradient d_d psi_j = -(x_d - c_jd) / h^2 psi_j. */
+static void rbf_features(const Ch3Rbf *m, const double *x, double *psi, double dpsi[2][CH3_RBF_MAX]) {
+    for (int j = 0; j < m->J; j++) {
+        double dx = x[0] - m->c[j][0], dy = x[1] - m->c[j][1];
+        psi[j] = exp(-(dx * dx + dy * dy) / (2 * m->h * m->h));
+        if (dpsi) {
+            dpsi[0][j] = -dx / (m->h * m->h) * psi[j];
+            dpsi[1][j] = -dy / (m->h * m->h) * psi[j];
+        }
+    }
+}
+
+void ch3_rbf_score(const void *model, const double *x, double *s, double *div) {
+    const Ch3Rbf *m = model;
+    double psi[CH3_RBF_MAX], dpsi[2][CH3_RBF_MAX];
+    rbf_features(m, x, psi, div ? dpsi : NULL);
+    s[0] = s[1] = 0;
+    if (div) *div = 0;
+    for (int j = 0; j < m->J; j++)
+        for (int d = 0; d < 2; d++) {
+            s[d] += m->W[d][j] * psi[j];
+            if (div) *div += m->W[d][j] * dpsi[d][j];
+        }
+}
+
+/* Solve (G) w = b in place for a symmetric positive definite J x J matrix G (Cholesky). Returns 1 if singular. */
+static int cholesky_solve(double *G, int J, double *b) {
+    for (int i = 0; i < J; i++) {
+        for (int j = 0; j <= i; j++) {
+            double sum = G[i * J + j];
+            for (int k = 0; k < j; k++) sum -= G[i * J + k] * G[j * J + k];
+            if (i == j) {
+                if (sum <= 0) return 1;
+                G[i * J + i] = sqrt(sum);
+            } else {
+                G[i * J + j] = sum / G[j * J + j];
+            }
+        }
+    }
+    for (int i = 0; i < J; i++) {                       /* L y = b */
+        for (int k = 0; k < i; k++) b[i] -= G[i * J + k] * b[k];
+        b[i] /= G[i * J + i];
+    }
+    for (int i = J - 1; i >= 0; i--) {                  /* L^T w = y */
+        for (int k = i + 1; k < J; k++) b[i] -= G[k * J + i] * b[k];
+        b[i] /= G[i * J + i];
+    }
+    return 0;
+}
+
+int ch3_rbf_fit(Ch3Rbf *m, int kind, const Gmm *g, const float *x, int n, double sigma, double ridge, Rng *rng) {
+    int J = m->J;
+    double *G = calloc((size_t)J * J, sizeof(double)), *b = calloc((size_t)2 * J, sizeof(double));
+    double psi[CH3_RBF_MAX], dpsi[2][CH3_RBF_MAX];
+    for (int i = 0; i < n; i++) {
+        double xi[2] = { x[2 * i], x[2 * i + 1] }, target[2] = { 0, 0 };
+        if (kind == CH3_DSM) {
+            double z[2] = { rng_normal(rng), rng_normal(rng) };
+            for (int d = 0; d < 2; d++) {
+                xi[d] += sigma * z[d];                     /* §3.3 DSM: x = x' + sigma z, target -z / sigma */
+                target[d] = -z[d] / sigma;
+            }
+        }
+        if (kind == CH3_ESM) data_gmm_score(g, xi, target);   /* §3.3 ESM: target grad log p(x) */
+        rbf_features(m, xi, psi, kind == CH3_ISM ? dpsi : NULL);
+        for (int j = 0; j < J; j++) {
+            for (int k = 0; k <= j; k++) G[j * J + k] += psi[j] * psi[k] / n;
+            for (int d = 0; d < 2; d++)   /* §3.3 ISM: E[1/2 |Psi W|^2 + W . grad psi] is minimised at G W_d = -E[d_d psi] */
+                b[d * J + j] += (kind == CH3_ISM ? -dpsi[d][j] : psi[j] * target[d]) / n;
+        }
+    }
+    for (int j = 0; j < J; j++) {
+        G[j * J + j] += ridge;
+        for (int k = 0; k < j; k++) G[k * J + j] = G[j * J + k];
+    }
+    double *L = malloc(sizeof(double) * J * J);
+    int rc = 0;
+    for (int d = 0; d < 2 && !rc; d++) {
+        memcpy(L, G, sizeof(double) * J * J);
+        rc = cholesky_solve(L, J, b + d * J);
+        for (int j = 0; j < J; j++) m->W[d][j] = b[d * J + j];
+    }
+    free(L);
+    free(G);
+    free(b);
+    return rc;
+}
+
+double ch3_esm_term(Ch3Model *f, const void *model, const Gmm *g, const double *x) {
+    double s[2], s_true[2], e = 0;
+    f(model, x, s, NULL);
+    data_gmm_score(g, x, s_true);
+    for (int d = 0; d < g->D; d++) e += 0.5 * (s[d] - s_true[d]) * (s[d] - s_true[d]);   /* §3.3 1/2 |s_theta - grad log p|^2 */
+    return e;
+}
+
+double ch3_ism_term(Ch3Model *f, const void *model, int D, const double *x) {
+    double s[2], div, e = 0;
+    f(model, x, s, &div);
+    for (int d = 0; d < D; d++) e += 0.5 * s[d] * s[d];
+    return e + div;                                                                        /* §3.3 1/2 |s_theta|^2 + tr grad s_theta */
+}
+
+double ch3_dsm_term(Ch3Model *f, const void *model, int D, const double *x0, const double *z, double sigma) {
+    double x[2] = { 0, 0 }, s[2], e = 0;
+    for (int d = 0; d < D; d++) x[d] = x0[d] + sigma * z[d];
+    f(model, x, s, NULL);
+    for (int d = 0; d < D; d++) e += 0.5 * (s[d] + z[d] / sigma) * (s[d] + z[d] / sigma);   /* §3.3 1/2 |s(x0 + sigma z) + z/sigma|^2 */
+    return e;
+}
+
+double ch3_dsm_esm_constant(const Gmm *g, double sigma, int n, Rng *rng) {
+    Gmm gs = data_gmm_noised(g, 1.0, sigma * sigma);
+    float x[2];
+    double sum = 0;
+    for (int i = 0; i < n; i++) {
+        double xi[2], s[2];
+        data_gmm_sample(&gs, rng, x, 1);
+        for (int d = 0; d < g->D; d++) xi[d] = x[d];
+        data_gmm_score(&gs, xi, s);
+        for (int d = 0; d < g->D; d++) sum += 0.5 * s[d] * s[d] / n;
+    }
+    return g->D / (2 * sigma * sigma) - sum;   /* §3.3 C = E 1/2 |z/sigma|^2 - E 1/2 |grad log p_sigma|^2 */
+}
+
+void ch3_tweedie(const Gmm *g, double sigma, const double *x, double *x0_hat) {
+    Gmm gs = data_gmm_noised(g, 1.0, sigma * sigma);
+    double s[2];
+    data_gmm_score(&gs, x, s);
+    for (int d = 0; d < g->D; d++) x0_hat[d] = x[d] + sigma * sigma * s[d];   /* §3.3 E[x0 | x] = x + sigma^2 grad log p_sigma(x) */
+}
+
+/* The exact score of a mixture as a score-matching model (no divergence: used by ESM and DSM only). */
+static void gmm_model(const void *model, const double *x, double *s, double *div) {
+    data_gmm_score(model, x, s);
+    if (div) *div = NAN;
+}
+
+/* The RBF model as a batch field, for drawing. */
+static void rbf_field(const void *model, const float *x, int n, float *s) {
+    for (int i = 0; i < n; i++) {
+        double xi[2] = { x[2 * i], x[2 * i + 1] }, si[2];
+        ch3_rbf_score(model, xi, si, NULL);
+        s[2 * i] = (float)si[0];
+        s[2 * i + 1] = (float)si[1];
+    }
+}
+
+static int cell_3_3_pairs(Ctx *ctx) {
+    enum { N = 60 };
+    const double sigma = 0.35;
+    Gmm g = gmm_2d();
+    cli_say("Denoising score matching (Vincent): perturb each clean x' to x = x' + sigma z and regress s_theta(x)");
+    cli_say("on -z / sigma = -(x - x') / sigma^2: the score of q(x | x') points from x back to the clean point.");
+    float x0[2 * N];
+    data_gmm_sample(&g, &ctx->rng, x0, N);
+    Plot p;
+    if (plot_open(&p, ctx->out, "ch3_dsm_pairs")) return 1;
+    block_logpdf(&p, &g, 2.5, 100);
+    plot_block(&p, "x' (clean), x = x' + sigma z, arrow sigma^2 (-z/sigma) = x' - x, Tweedie E[x'|x] - x");
+    for (int i = 0; i < N; i++) {
+        double z[2] = { rng_normal(&ctx->rng), rng_normal(&ctx->rng) }, x[2], m[2];
+        for (int d = 0; d < 2; d++) x[d] = x0[2 * i + d] + sigma * z[d];
+        ch3_tweedie(&g, sigma, x, m);
+        fprintf(plot_dat(&p), "%.4f %.4f %.4f %.4f %.4f %.4f %.4f %.4f\n", x0[2 * i], x0[2 * i + 1], x[0], x[1],
+                -sigma * z[0], -sigma * z[1], m[0] - x[0], m[1] - x[1]);
+    }
+    plot_size(&p, 700, 650);
+    plot_cmd(&p, "set title \"DSM pairs, σ = %.2f: clean x' (black), noisy x = x' + σ z (red), DSM's target direction -z/σ (grey)\\nand Tweedie's E[x' | x] - x = σ^2 ∇ log p_{σ}(x) (blue)\"", sigma);
+    plot_cmd(&p, "set size ratio -1; set xrange [-2.5:2.5]; set yrange [-2.5:2.5]; unset colorbox; set key bottom right");
+    plot_cmd(&p, "set palette defined (0 'white', 1 '#f0f0f0', 2 '#bdbdbd'); set cbrange [-8:1]");
+    plot_cmd(&p, "plot dat index 0 using 1:2:3 with image notitle, \\");
+    plot_cmd(&p, "     '' index 1 using 3:4:5:6 with vectors head size 0.05,20 lc rgb '#969696' title \"x -> x'\", \\");
+    plot_cmd(&p, "     '' index 1 using 3:4:7:8 with vectors head size 0.05,20 filled lw 2 lc rgb '#2171b5' title \"x -> E[x'|x]\", \\");
+    plot_cmd(&p, "     '' index 1 using 1:2 with points pt 7 ps 0.8 lc rgb 'black' title \"clean x'\", \\");
+    plot_cmd(&p, "     '' index 1 using 3:4 with points pt 7 ps 0.8 lc rgb '#d7301f' title 'noisy x'");
+    return plot_close(&p);
+}
+
+/* Mean and standard error of n values. */
+static void mean_se(const double *v, int n, double *mean, double *se) {
+    double s = 0, s2 = 0;
+    for (int i = 0; i < n; i++) { s += v[i]; s2 += v[i] * v[i]; }
+    *mean = s / n;
+    *se = sqrt(fmax(s2 / n - *mean * *mean, 0) / n);
+}
+
+static int cell_3_3_matching(Ctx *ctx) {
+    enum { N = 40000, NMODEL = 5 };
+    const double sigma = 0.3, ridge = 1e-6;
+    Gmm g = gmm_2d(), gs = data_gmm_noised(&g, 1.0, sigma * sigma);
+    cli_say("Three objectives for s_theta, the same minimiser (model: s_W(x) = sum_j W_j psi_j(x), 10 x 10 Gaussian bumps):");
+    cli_say("  explicit  J_ESM = E 1/2 |s_W(x) - grad log p(x)|^2          (needs the true score)");
+    cli_say("  implicit  J_ISM = E [1/2 |s_W(x)|^2 + tr grad_x s_W(x)]      (Hyvarinen: only samples)");
+    cli_say("  denoising J_DSM = E 1/2 |s_W(x' + sigma z) + z / sigma|^2    (Vincent: only samples)");
+    cli_say("All are quadratic in W: each minimiser is one linear solve. Here p = p_sigma, the mixture blurred by sigma = %.1f.", sigma);
+    float *clean = malloc(sizeof(float) * 2 * N), *noisy = malloc(sizeof(float) * 2 * N);
+    double *z = malloc(sizeof(double) * 2 * N);
+    data_gmm_sample(&g, &ctx->rng, clean, N);
+    for (int i = 0; i < 2 * N; i++) {
+        z[i] = rng_normal(&ctx->rng);
+        noisy[i] = (float)(clean[i] + sigma * z[i]);
+    }
+    static Ch3Rbf fit[3];
+    static const char *const kind_name[3] = { "ESM", "ISM", "DSM" };
+    for (int k = 0; k < 3; k++) {
+        ch3_rbf_init(&fit[k], 10, 2.5);
+        /* ESM and ISM see samples of p_sigma; DSM sees the clean points and adds its own noise */
+        if (ch3_rbf_fit(&fit[k], k, &gs, k == CH3_DSM ? clean : noisy, N, sigma, ridge, &ctx->rng)) {
+            fprintf(stderr, "ch3: the %s normal equations are singular\n", kind_name[k]);
+            free(clean); free(noisy); free(z);
+            return 1;
+        }
+    }
+    /* how far each fit is from the true score of p_sigma, weighted by p_sigma (fresh draws) */
+    double err[3] = { 0, 0, 0 }, norm = 0;
+    for (int i = 0; i < 4000; i++) {
+        float xf[2];
+        data_gmm_sample(&gs, &ctx->rng, xf, 1);
+        double x[2] = { xf[0], xf[1] }, st[2];
+        data_gmm_score(&gs, x, st);
+        norm += st[0] * st[0] + st[1] * st[1];
+        for (int k = 0; k < 3; k++) err[k] += 2 * ch3_esm_term(ch3_rbf_score, &fit[k], &gs, x);
+    }
+    for (int k = 0; k < 3; k++) cli_say("  %s fit: relative error E|s_W - s|^2 / E|s|^2 = %.4f", kind_name[k], err[k] / norm);
+    cli_check_le(ctx, "ISM fit as good as ESM (rel. error, <= ESM + 0.02)", err[CH3_ISM] / norm, err[CH3_ESM] / norm + 0.02);
+    cli_check_le(ctx, "DSM fit as good as ESM (rel. error, <= ESM + 0.02)", err[CH3_DSM] / norm, err[CH3_ESM] / norm + 0.02);
+
+    /* The theorem: J_DSM(theta) - J_ESM(theta) is the same constant for every theta. Evaluated on the same
+     * pairs (x' clean, x = x' + sigma z, so x ~ p_sigma), per point, for five unrelated models. */
+    cli_say("J_DSM - J_ESM for five unrelated models (same %d pairs); the theorem says: one constant C.", N);
+    Ch3Affine shrink = { { { -1, 0 }, { 0, -1 } }, { 0, 0 } }, shear = { { { -3, 1 }, { 0.5, -0.2 } }, { 1, -2 } };
+    static const Ch3Rbf zero_rbf;   /* s = 0 */
+    Ch3Model *f[NMODEL] = { ch3_rbf_score, ch3_affine_score, ch3_affine_score, ch3_rbf_score, gmm_model };
+    const void *mdl[NMODEL] = { &zero_rbf, &shrink, &shear, &fit[CH3_DSM], &gs };
+    static const char *const name[NMODEL] = { "s = 0", "s = -x", "s = A x + b (sheared)", "DSM fit", "true score of p_sigma" };
+    double C = ch3_dsm_esm_constant(&g, sigma, 400000, &ctx->rng);
+    double *dv = malloc(sizeof(double) * N), *iv = malloc(sizeof(double) * N);
+    int dsm_ok = 1, ism_ok = 1;
+    double ism_c = NAN;
+    for (int m = 0; m < NMODEL; m++) {
+        double jd = 0, je = 0, ji = 0;
+        for (int i = 0; i < N; i++) {
+            double xc[2] = { clean[2 * i], clean[2 * i + 1] }, xn[2] = { noisy[2 * i], noisy[2 * i + 1] };
+            double d = ch3_dsm_term(f[m], mdl[m], 2, xc, z + 2 * i, sigma), e = ch3_esm_term(f[m], mdl[m], &gs, xn);
+            jd += d / N;
+            je += e / N;
+            dv[i] = d - e;
+            if (m < NMODEL - 1) {
+                iv[i] = ch3_ism_term(f[m], mdl[m], 2, xn) - e;
+                ji += ch3_ism_term(f[m], mdl[m], 2, xn) / N;
+            }
+        }
+        double md, sd_, mi = NAN, si = NAN;
+        mean_se(dv, N, &md, &sd_);
+        dsm_ok &= fabs(md - C) < 5 * sd_ + 0.002;
+        if (m < NMODEL - 1) {
+            mean_se(iv, N, &mi, &si);
+            if (m == 0) ism_c = mi;
+            ism_ok &= fabs(mi - ism_c) < 5 * si * 1.5 + 0.002;
+            cli_say("  %-22s J_ESM %8.3f  J_DSM %8.3f  J_ISM %8.3f  DSM-ESM %7.3f +- %.3f  ISM-ESM %7.3f +- %.3f",
+                    name[m], je, jd, ji, md, sd_, mi, si);
+        } else {
+            cli_say("  %-22s J_ESM %8.3f  J_DSM %8.3f  (ISM needs div s)   DSM-ESM %7.3f +- %.3f", name[m], je, jd, md, sd_);
+        }
+    }
+    cli_say("C = D/(2 sigma^2) - E 1/2 |grad log p_sigma|^2 = %.3f (Monte Carlo, 4e5 draws)", C);
+    /* Tol: 5 standard errors of the per-point differences, plus 0.002 for the Monte Carlo error of C itself */
+    cli_check(ctx, "DSM - ESM equals C for every model (5 s.e.)", dsm_ok, 1, 0.5);
+    cli_check(ctx, "ISM - ESM is one constant -E 1/2 |grad log p|^2 for every model (7.5 s.e.)", ism_ok, 1, 0.5);
+
+    /* Tweedie: the optimal denoising score gives the posterior mean; exact, and through the DSM fit */
+    double worst = 0, fit_err = 0, wsum = 0;
+    for (int i = 0; i < 2000; i++) {
+        double x[2] = { noisy[2 * i], noisy[2 * i + 1] }, tw[2], pm[2], sf[2];
+        ch3_tweedie(&g, sigma, x, tw);
+        data_gmm_denoise(&g, 1.0, sigma * sigma, x, pm);
+        ch3_rbf_score(&fit[CH3_DSM], x, sf, NULL);
+        for (int d = 0; d < 2; d++) {
+            worst = fmax(worst, fabs(tw[d] - pm[d]));
+            fit_err += (x[d] + sigma * sigma * sf[d] - pm[d]) * (x[d] + sigma * sigma * sf[d] - pm[d]);
+        }
+        wsum += 1;
+    }
+    cli_say("Tweedie: x + sigma^2 grad log p_sigma(x) against the closed-form posterior mean E[x' | x] (Wiener filters):");
+    cli_check(ctx, "max |Tweedie - E[x'|x]|", worst, 0, 1e-12);
+    cli_say("with the DSM-fitted score instead: rms error of the denoiser %.4f (sigma = %.2f)", sqrt(fit_err / wsum), sigma);
+
+    /* Figure: the DSM-learned field beside the true one; the learned field fades where there is no data */
+    Plot p;
+    int rc = plot_open(&p, ctx->out, "ch3_learned_vs_true_score");
+    if (!rc) {
+        const double r = 2.5;
+        block_logpdf(&p, &gs, r, 100);
+        block_arrows(&p, ch3_gmm_field, &gs, r, 18, 0.2);
+        block_arrows(&p, rbf_field, &fit[CH3_DSM], r, 18, 0.2);
+        plot_block(&p, "x y |s_W - s| / |s| (relative error of the learned score)");
+        for (int i = 0; i <= 80; i++) {
+            for (int j = 0; j <= 80; j++) {
+                double x[2] = { -r + 2 * r * i / 80, -r + 2 * r * j / 80 }, st[2], sw[2];
+                data_gmm_score(&gs, x, st);
+                ch3_rbf_score(&fit[CH3_DSM], x, sw, NULL);
+                double e = hypot(sw[0] - st[0], sw[1] - st[1]) / (hypot(st[0], st[1]) + 1e-9);
+                fprintf(plot_dat(&p), "%.4f %.4f %.4f\n", x[0], x[1], fmin(e, 1.0));
+            }
+            fprintf(plot_dat(&p), "\n");
+        }
+        block_points(&p, "300 draws of p_sigma", noisy, 300);
+        plot_size(&p, 1500, 500);
+        plot_cmd(&p, "set multiplot layout 1,3 title 'Denoising score matching (sigma = %.1f, %d points): learned vs true score of p_{σ}'", sigma, N);
+        plot_cmd(&p, "set size ratio -1; set xrange [-%g:%g]; set yrange [-%g:%g]; unset key", r, r, r, r);
+        plot_cmd(&p, "set palette defined (0 'white', 1 '#c6dbef', 2 '#6baed6', 3 '#08519c'); set cbrange [-8:1]; unset colorbox");
+        plot_cmd(&p, "set title 'true score of p_{σ}'");
+        plot_cmd(&p, "plot dat index 0 using 1:2:3 with image, '' index 1 using 1:2:3:4 with vectors head size 0.06,20 filled lc rgb 'black'");
+        plot_cmd(&p, "set title 'learned s_W (DSM)'");
+        plot_cmd(&p, "plot dat index 0 using 1:2:3 with image, '' index 2 using 1:2:3:4 with vectors head size 0.06,20 filled lc rgb '#d7301f'");
+        plot_cmd(&p, "set title 'relative error |s_W - s| / |s|, with 300 draws of p_{σ}'; set colorbox; set cbrange [0:1]");
+        plot_cmd(&p, "set palette defined (0 'white', 1 '#fdae6b', 2 '#d94801', 3 '#7f2704')");
+        plot_cmd(&p, "plot dat index 3 using 1:2:3 with image, '' index 4 using 1:2 with points pt 7 ps 0.3 lc rgb 'black'");
+        plot_cmd(&p, "unset multiplot");
+        rc = plot_close(&p);
+    }
+    free(dv); free(iv); free(clean); free(noisy); free(z);
+    return rc;
+}
+
+/* ---- 3.4  Training and inference: noise levels and annealed Langevin ------------ */
+
+/* Song and Ermon's counter-example, scaled: two modes 14 standard deviations apart, weights 0.2 and 0.8.
+ * Between the modes p is ~e^-20: a score learned from samples is noise there, and Langevin never crosses. */
+static Gmm gmm_two_modes(void) {
+    static const double w[2] = { 0.2, 0.8 }, mu[4] = { -2.0, -2.0, 2.0, 2.0 }, sd[2] = { 0.4, 0.4 };
+    return data_gmm_2d(2, w, mu, sd);
+}
+
+void ch3_sigmas(double sigma_max, double sigma_min, int L, double *sigma) {
+    for (int i = 0; i < L; i++) sigma[i] = sigma_max * pow(sigma_min / sigma_max, (double)i / (L - 1));   /* §3.4 geometric */
+}
+
+/* A Ch3NoiseField at one fixed sigma is a Ch3Field: this adapter lets ch3_langevin_step run any level. */
+typedef struct { Ch3NoiseField *f; const void *model; double sigma; } AtSigma;
+static void at_sigma_field(const void *model, const float *x, int n, float *s) {
+    const AtSigma *a = model;
+    a->f(a->model, a->sigma, x, n, s);
+}
+
+void ch3_annealed_langevin(Ch3NoiseField *score, const void *model, const double *sigma, int L, int steps, double c,
+                           float *x, int n, int D, float *s, Rng *rng) {
+    for (int i = 0; i < L; i++) {
+        AtSigma a = { score, model, sigma[i] };
+        double tau = c * sigma[i] * sigma[i];   /* §3.4 tau_i proportional to sigma_i^2 (NCSN) */
+        for (int k = 0; k < steps; k++) ch3_langevin_step(at_sigma_field, &a, x, n, D, tau, 1, s, rng);
+    }
+}
+
+void ch3_gmm_noise_field(const void *model, double sigma, const float *x, int n, float *s) {
+    Gmm gs = data_gmm_noised(model, 1.0, sigma * sigma);   /* p_sigma = p * N(0, sigma^2 I), a mixture again */
+    ch3_gmm_field(&gs, x, n, s);
+}
+
+/* The noise-conditional score network s_theta(x, sigma) of NCSN: an MLP on
+ * [x / sqrt(v + sigma^2), sinusoidal embedding of log sigma] (v the data variance: the input has unit scale
+ * at every level) whose output o is read as sigma s_theta(x, sigma). */
+enum { NCSN_TEMB = 16, NCSN_HIDDEN = 128 };
+typedef struct {
+    Params params;
+    Mlp    mlp;
+    double sigma_min, sigma_max, data_var;
+    Arena *arena;          /* scratch for the forward passes of ncsn_noise_field */
+} Ncsn;
+
+static void ncsn_init(Ncsn *m, double sigma_min, double sigma_max, double data_var, Arena *arena, Rng *rng) {
+    memset(m, 0, sizeof *m);
+    m->sigma_min = sigma_min;
+    m->sigma_max = sigma_max;
+    m->data_var = data_var;
+    m->arena = arena;
+    const int widths[5] = { 2 + NCSN_TEMB, NCSN_HIDDEN, NCSN_HIDDEN, NCSN_HIDDEN, 2 };
+    nn_params_init(&m->params);
+    nn_mlp_declare(&m->params, &m->mlp, "score", 5, widths, NN_SILU);
+    nn_params_alloc(&m->params, rng);
+}
+
+/* o = sigma s_theta(x, sigma) on the tape, for n points x (n, 2) at noise levels sigma (n). */
+static AgNode *ncsn_forward(Ncsn *m, AgTape *tape, const float *x, const float *sigma, int n) {
+    enum { W = 2 + NCSN_TEMB };
+    Tensor in = tensor_new(tape->arena, 2, (int[]){ n, W });
+    float *t = arena_push_no_zero(tape->arena, sizeof(float) * n), *emb = arena_push_no_zero(tape->arena, sizeof(float) * n * NCSN_TEMB);
+    for (int i = 0; i < n; i++) t[i] = (float)(1000 * log(sigma[i] / m->sigma_min) / log(m->sigma_max / m->sigma_min));
+    nn_time_embedding(emb, t, n, NCSN_TEMB, 1000.0f);
+    for (int i = 0; i < n; i++) {
+        double c_in = 1 / sqrt(m->data_var + (double)sigma[i] * sigma[i]);
+        in.data[i * W] = (float)(c_in * x[2 * i]);
+        in.data[i * W + 1] = (float)(c_in * x[2 * i + 1]);
+        memcpy(in.data + i * W + 2, emb + i * NCSN_TEMB, sizeof(float) * NCSN_TEMB);
+    }
+    return nn_mlp_forward(tape, &m->params, &m->mlp, ag_input(tape, in));
+}
+
+static void ncsn_noise_field(const void *model, double sigma, const float *x, int n, float *s) {
+    Ncsn *m = (Ncsn *)model;
+    size_t mark = arena_pos(m->arena);
+    AgTape tape = ag_tape_no_grad(m->arena, 64);
+    float *sg = arena_push_no_zero(m->arena, sizeof(float) * n);
+    for (int i = 0; i < n; i++) sg[i] = (float)sigma;
+    const float *o = ncsn_forward(m, &tape, x, sg, n)->val.data;
+    for (int k = 0; k < 2 * n; k++) s[k] = (float)(o[k] / sigma);
+    arena_pop_to(m->arena, mark);
+}
+
+/* §3.4 NCSN's loss: sum_i lambda(sigma_i) E 1/2 |s_theta(x' + sigma_i z, sigma_i) + z / sigma_i|^2 with
+ * lambda = sigma^2, i.e. E 1/2 |o + z|^2 (every level weighs the same); a level drawn per point. Adam.
+ * Returns 0, or 1 if the loss turned NaN (the step is printed and the last good weights are kept). */
+static int ncsn_train(Ncsn *m, const double *sigma, int L, const float *data, int n_data, int steps, int batch,
+                      int quiet, Rng *rng) {
+    Adam adam;
+    size_t np = nn_params_count(&m->params);
+    optim_adam_init(&adam, np, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.0f);
+    float *last_good = malloc(sizeof(float) * np);
+    Progress bar = cli_progress_start("train s_theta(x, sigma) by DSM", steps, quiet);
+    int rc = 0;
+    float loss_avg = 0;
+    for (int step = 1; step <= steps; step++) {
+        size_t mark = arena_pos(m->arena);
+        AgTape tape = ag_tape(m->arena, 64);
+        float *xn = arena_push_no_zero(m->arena, sizeof(float) * 2 * batch), *sg = arena_push_no_zero(m->arena, sizeof(float) * batch);
+        Tensor minus_z = tensor_new(m->arena, 2, (int[]){ batch, 2 });
+        for (int i = 0; i < batch; i++) {
+            const float *x0 = data + 2 * rng_int(rng, n_data);
+            sg[i] = (float)sigma[rng_int(rng, L)];
+            for (int d = 0; d < 2; d++) {
+                double z = rng_normal(rng);
+                xn[2 * i + d] = (float)(x0[d] + sg[i] * z);
+                minus_z.data[2 * i + d] = (float)-z;
+            }
+        }
+        AgNode *loss = ag_mse(&tape, ncsn_forward(m, &tape, xn, sg, batch), ag_input(&tape, minus_z));
+        nn_params_zero_grad(&m->params);
+        ag_backward(&tape, loss);
+        float l = loss->val.data[0];
+        arena_pop_to(m->arena, mark);
+        if (!isfinite(l)) {
+            fprintf(stderr, "\nerror: DSM loss is %f at step %d; keeping the weights of step %d\n", l, step, step - 1);
+            memcpy(m->params.data, last_good, sizeof(float) * np);
+            rc = 1;
+            break;
+        }
+        memcpy(last_good, m->params.data, sizeof(float) * np);
+        adam.lr = optim_lr_warmup_cosine(step, 100, steps, 2e-3f, 1e-5f);
+        optim_adam_step(&adam, m->params.data, m->params.grad);
+        loss_avg = step == 1 ? l : 0.99f * loss_avg + 0.01f * l;
+        cli_progress_update(&bar, step, loss_avg);
+    }
+    if (!rc) cli_progress_end(&bar, steps, loss_avg);
+    free(last_good);
+    optim_adam_free(&adam);
+    return rc;
+}
+
+/* Arrows v = sigma s(x, sigma) of a noise-conditional field at one sigma on a res x res grid, drawn with length
+ * len |v| / (1 + |v|): true directions, lengths squashed so that far-away arrows stay on the page. */
+static void block_field_at(Plot *p, Ch3NoiseField *f, const void *model, double sigma, double r, int res, double len) {
+    plot_block(p, "x y dx dy: sigma s(x, sigma), length squashed to len |v| / (1 + |v|)");
+    for (int i = 0; i < res; i++)
+        for (int j = 0; j < res; j++) {
+            float xy[2] = { (float)(-r + 2 * r * (i + 0.5) / res), (float)(-r + 2 * r * (j + 0.5) / res) }, s[2] = { 0, 0 };
+            f(model, sigma, xy, 1, s);
+            double v0 = sigma * s[0], v1 = sigma * s[1], k = len / (1 + hypot(v0, v1));
+            fprintf(plot_dat(p), "%.4f %.4f %.4f %.4f\n", xy[0], xy[1], k * v0, k * v1);
+        }
+}
+
+/* E_{p_sigma} |s_theta - s|^2 / E_{p_sigma} |s|^2 over n fresh draws of p_sigma. */
+static double field_rel_error(Ch3NoiseField *f, const void *model, const Gmm *g, double sigma, int n, Rng *rng) {
+    Gmm gs = data_gmm_noised(g, 1.0, sigma * sigma);
+    float *x = malloc(sizeof(float) * 2 * n), *s = malloc(sizeof(float) * 2 * n), *st = malloc(sizeof(float) * 2 * n);
+    data_gmm_sample(&gs, rng, x, n);
+    f(model, sigma, x, n, s);
+    ch3_gmm_field(&gs, x, n, st);
+    double e = 0, norm = 0;
+    for (int k = 0; k < 2 * n; k++) {
+        e += ((double)s[k] - st[k]) * ((double)s[k] - st[k]);
+        norm += (double)st[k] * st[k];
+    }
+    free(x); free(s); free(st);
+    return e / norm;
+}
+
+static int cell_3_4_annealed(Ctx *ctx) {
+    enum { L = 10, N = 1000, N_DATA = 20000, PLAIN = 500, PER_LEVEL = 100 };
+    const double sigma_max = 6.0, sigma_min = 0.05, c = 0.1, r = 4.0;
+    long steps = ctx->opts->steps > 0 ? ctx->opts->steps : 3000;
+    Gmm g = gmm_two_modes();
+    double sigma[L];
+    ch3_sigmas(sigma_max, sigma_min, L, sigma);
+    cli_say("p = 0.2 N((-2,-2), 0.4^2 I) + 0.8 N((2,2), 0.4^2 I). Between the modes p ~ e^-20: samples never land");
+    cli_say("there, so a score learned from samples is wrong there, and Langevin cannot cross it anyway.");
+    cli_say("NCSN: one network s_theta(x, sigma) for L = %d levels sigma = %.1f ... %.2f (geometric), trained by", L, sigma_max, sigma_min);
+    cli_say("denoising score matching with weight sigma^2 (an MLP 3 x %d on [x scaled, embedding of log sigma]), %ld steps.", NCSN_HIDDEN, steps);
+    float *data = malloc(sizeof(float) * 2 * N_DATA);
+    data_gmm_sample(&g, &ctx->rng, data, N_DATA);
+    Ncsn m;
+    ncsn_init(&m, sigma_min, sigma_max, data_gmm_var(&g, 0), ctx->arena, &ctx->rng);
+    if (ncsn_train(&m, sigma, L, data, N_DATA, (int)steps, 128, ctx->opts->quiet, &ctx->rng)) {
+        nn_params_free(&m.params);
+        free(data);
+        return 1;
+    }
+    cli_say("learned vs exact score, E_{p_sigma} |s_theta - s|^2 / E |s|^2:");
+    static const int show[3] = { 0, 5, L - 1 };
+    for (int k = 0; k < 3; k++)
+        cli_say("  sigma = %5.2f   %.4f", sigma[show[k]], field_rel_error(ncsn_noise_field, &m, &g, sigma[show[k]], 4000, &ctx->rng));
+    /* Tol: a 50k-parameter MLP after a few thousand steps matches the score to a few percent where p lives. */
+    cli_check_le(ctx, "relative score error at sigma_max", field_rel_error(ncsn_noise_field, &m, &g, sigma[0], 4000, &ctx->rng), 0.05);
+
+    Plot p;
+    if (plot_open(&p, ctx->out, "ch3_ncsn_scores")) { nn_params_free(&m.params); free(data); return 1; }
+    for (int k = 0; k < 3; k++) {
+        Gmm gs = data_gmm_noised(&g, 1.0, sigma[show[k]] * sigma[show[k]]);
+        block_logpdf(&p, &gs, r, 90);
+        block_field_at(&p, ch3_gmm_noise_field, &g, sigma[show[k]], r, 16, 0.45);
+        block_field_at(&p, ncsn_noise_field, &m, sigma[show[k]], r, 16, 0.45);
+    }
+    plot_size(&p, 1500, 520);
+    plot_cmd(&p, "set multiplot layout 1,3 title 'Noise-conditional score: learned σ s_{θ}(x, σ) (red) vs exact σ ∇ log p_{σ} (black), over log p_{σ}'");
+    plot_cmd(&p, "set size ratio -1; set xrange [-%g:%g]; set yrange [-%g:%g]; unset key; unset colorbox", r, r, r, r);
+    plot_cmd(&p, "set palette defined (0 'white', 1 '#c6dbef', 2 '#6baed6', 3 '#08519c'); set cbrange [-12:1]");
+    for (int k = 0; k < 3; k++) {
+        plot_cmd(&p, "set title 'sigma = %.2f'", sigma[show[k]]);
+        plot_cmd(&p, "plot dat index %d using 1:2:3 with image, '' index %d using 1:2:3:4 with vectors head size 0.06,20 lw 2 lc rgb 'black', '' index %d using 1:2:3:4 with vectors head size 0.06,20 lc rgb '#d7301f'",
+                 3 * k, 3 * k + 1, 3 * k + 2);
+    }
+    plot_cmd(&p, "unset multiplot");
+    if (plot_close(&p)) { nn_params_free(&m.params); free(data); return 1; }
+
+    /* Four samplers from the same uniform start: plain Langevin (one score, the smallest sigma) and annealed
+     * Langevin, each with the exact and with the learned score. */
+    float *x = malloc(sizeof(float) * 2 * N), *s = malloc(sizeof(float) * 2 * N), *x0 = malloc(sizeof(float) * 2 * N);
+    float *plain = malloc(sizeof(float) * 2 * N), *snap = malloc(sizeof(float) * 2 * N * 4);
+    for (int i = 0; i < 2 * N; i++) x0[i] = (float)(-r + 2 * r * rng_uniform(&ctx->rng));
+    double err[4];
+    static const char *const label[4] = { "plain Langevin, exact score", "plain Langevin, learned score", "annealed, exact score", "annealed, learned score" };
+    for (int k = 0; k < 4; k++) {
+        int learned = k % 2, annealed = k / 2;
+        Ch3NoiseField *f = learned ? ncsn_noise_field : ch3_gmm_noise_field;
+        const void *model = learned ? (const void *)&m : (const void *)&g;
+        memcpy(x, x0, sizeof(float) * 2 * N);
+        if (!annealed) {
+            AtSigma a = { f, model, sigma_min };
+            for (int it = 0; it < PLAIN; it++) ch3_langevin_step(at_sigma_field, &a, x, N, 2, 0.01, 1, s, &ctx->rng);
+            if (learned) memcpy(plain, x, sizeof(float) * 2 * N);
+        } else {
+            for (int i = 0; i < L; i++) {   /* level by level, to keep snapshots for the figure */
+                ch3_annealed_langevin(f, model, sigma + i, 1, PER_LEVEL, c, x, N, 2, s, &ctx->rng);
+                if (learned && (i == 0 || i == 3 || i == 6 || i == L - 1))
+                    memcpy(snap + 2 * N * (i == 0 ? 0 : i == 3 ? 1 : i == 6 ? 2 : 3), x, sizeof(float) * 2 * N);
+            }
+        }
+        double frac[GMM_MAX];
+        mode_fractions(&g, x, N, frac);
+        err[k] = weight_error(&g, x, N);
+        cli_say("  %-30s weights %.3f / %.3f (p: 0.2 / 0.8)  error %.3f", label[k], frac[0], frac[1], err[k]);
+    }
+    /* Tol: the binomial s.e. of a fraction of N = 1000 is 0.013; 0.05 is 4 s.e. The plain chains split the uniform
+     * start by basin (about half and half): an error near 0.3, far above the tolerance. */
+    cli_check_le(ctx, "annealed Langevin, exact score: mode-weight error", err[2], 0.05);
+    cli_check_le(ctx, "annealed Langevin, learned score: mode-weight error", err[3], 0.05);
+    cli_check_le(ctx, "plain Langevin misses the weights: 0.15 <= its error (exact score)", 0.15, err[0]);
+
+    int rc = plot_open(&p, ctx->out, "ch3_annealed_langevin");
+    if (!rc) {
+        static const int lev[4] = { 0, 3, 6, L - 1 };
+        for (int k = 0; k < 4; k++) {
+            Gmm gs = data_gmm_noised(&g, 1.0, sigma[lev[k]] * sigma[lev[k]]);
+            block_logpdf(&p, &gs, r, 90);
+            block_points(&p, "particles after this level", snap + 2 * N * k, N);
+        }
+        plot_size(&p, 1600, 440);
+        plot_cmd(&p, "set multiplot layout 1,4 title 'Annealed Langevin with the learned s_{θ}(x, σ): particles after level i over log p_{σ_i}'");
+        plot_cmd(&p, "set size ratio -1; set xrange [-%g:%g]; set yrange [-%g:%g]; unset key; unset colorbox", r, r, r, r);
+        plot_cmd(&p, "set palette defined (0 'white', 1 '#c6dbef', 2 '#6baed6', 3 '#08519c'); set cbrange [-12:1]");
+        for (int k = 0; k < 4; k++) {
+            plot_cmd(&p, "set title 'level %d, sigma = %.2f'", lev[k] + 1, sigma[lev[k]]);
+            plot_cmd(&p, "plot dat index %d using 1:2:3 with image, '' index %d using 1:2 with points pt 7 ps 0.2 lc rgb '#d7301f'", 2 * k, 2 * k + 1);
+        }
+        plot_cmd(&p, "unset multiplot");
+        rc = plot_close(&p);
+    }
+    if (!rc) rc = plot_open(&p, ctx->out, "ch3_mode_weights");
+    if (!rc) {
+        block_logpdf(&p, &g, r, 90);
+        block_points(&p, "plain Langevin, learned score", plain, N);
+        block_points(&p, "annealed Langevin, learned score", x, N);
+        double fp[GMM_MAX], fa[GMM_MAX];
+        mode_fractions(&g, plain, N, fp);
+        mode_fractions(&g, x, N, fa);
+        plot_size(&p, 1100, 540);
+        plot_cmd(&p, "set multiplot layout 1,2 title 'Mode weights, p = 0.2 (lower left) / 0.8 (upper right); same start, same learned network'");
+        plot_cmd(&p, "set size ratio -1; set xrange [-%g:%g]; set yrange [-%g:%g]; unset key; unset colorbox", r, r, r, r);
+        plot_cmd(&p, "set palette defined (0 'white', 1 '#c6dbef', 2 '#6baed6', 3 '#08519c'); set cbrange [-12:1]");
+        plot_cmd(&p, "set title 'plain Langevin at σ_{min}: %.2f / %.2f'", fp[0], fp[1]);
+        plot_cmd(&p, "plot dat index 0 using 1:2:3 with image, '' index 1 using 1:2 with points pt 7 ps 0.25 lc rgb '#d7301f'");
+        plot_cmd(&p, "set title 'annealed Langevin, %d levels: %.2f / %.2f'", L, fa[0], fa[1]);
+        plot_cmd(&p, "plot dat index 0 using 1:2:3 with image, '' index 2 using 1:2 with points pt 7 ps 0.25 lc rgb '#d7301f'");
+        plot_cmd(&p, "unset multiplot");
+        rc = plot_close(&p);
+    }
+    free(x); free(s); free(x0); free(plain); free(snap); free(data);
+    nn_params_free(&m.params);
+    return rc;
+}
+
+/* ---- 3.4 (images)  Chapter 2's network is a noise-conditional score ---------------- */
+
+/* DDPM's eps_theta(x_t, t) as a score: grad log p_t(x) = -eps_hat(x, t) / sqrt(1 - abar_t). The level is named by
+ * its noise std sigma = sqrt(1 - abar_t) (x_t = sqrt(abar_t) x0 + sigma eps); the step t whose sigma is nearest. */
+typedef struct { UnetModel *net; Schedule sched; Arena *arena; } UnetScore;
+
+static int step_of_sigma(const Schedule *s, double sigma) {
+    int best = 1;
+    for (int t = 1; t <= s->T; t++)
+        if (fabs(sqrt(1 - s->alpha_bar[t]) - sigma) < fabs(sqrt(1 - s->alpha_bar[best]) - sigma)) best = t;
+    return best;
+}
+
+static void unet_noise_field(const void *model, double sigma, const float *x, int n, float *s) {
+    const UnetScore *u = model;
+    int t = step_of_sigma(&u->sched, sigma);
+    unet_model_eps(u->net, x, n, t, s, u->arena);
+    double scale = -1.0 / sqrt(1 - u->sched.alpha_bar[t]);
+    for (long k = 0; k < (long)n * 784; k++) s[k] = (float)(scale * s[k]);   /* §3.4 score = -eps_hat / sqrt(1 - abar_t) */
+}
+
+static int cell_3_4_images(Ctx *ctx) {
+    enum { N = 16, IMG = 784, L = 80, PER_LEVEL = 2 };
+    const double c = 0.5;
+    UnetModel net;
+    if (unet_model_load(&net, UNET_CH2_CKPT)) {
+        cli_say("no trained U-Net: skipping the image cell (./ch2 --train-images makes one)");
+        return 0;
+    }
+    UnetScore u = { &net, { 0 }, ctx->arena };
+    sched_init(&u.sched, SCHED_LINEAR, net.T);
+    cli_say("Chapter 2's U-Net predicts the noise: eps_theta(x_t, t). Read as -eps_theta / sqrt(1 - abar_t) it is the score");
+    cli_say("of p_t: DDPM and SMLD share one network. Annealed Langevin with it (no DDPM update anywhere):");
+    cli_say("L = %d levels, sigma_t = sqrt(1 - abar_t) geometric from t = %d to t = 1, %d Langevin steps each with", L, net.T, PER_LEVEL);
+    cli_say("tau = %.1f sigma_t^2 (large steps: a few per level must carry the noise down), then one Tweedie step", c);
+    cli_say("x0 = x + sigma^2 score (§3.3) to remove the last noise. %d images, %d network evaluations each.", N, L * PER_LEVEL + 1);
+    double sigma[L];
+    ch3_sigmas(sqrt(1 - u.sched.alpha_bar[net.T]), sqrt(1 - u.sched.alpha_bar[1]), L, sigma);
+    float *x = malloc(sizeof(float) * N * IMG), *s = malloc(sizeof(float) * N * IMG);
+    rng_normal_fill(&ctx->rng, x, (long)N * IMG);
+    double t0 = cli_seconds();
+    ch3_annealed_langevin(unet_noise_field, &u, sigma, L, PER_LEVEL, c, x, N, IMG, s, &ctx->rng);
+    unet_noise_field(&u, sigma[L - 1], x, N, s);
+    for (long k = 0; k < (long)N * IMG; k++) x[k] += (float)(sigma[L - 1] * sigma[L - 1] * s[k]);   /* §3.3 Tweedie at the last level */
+    cli_say("sampled in %.1f s", cli_seconds() - t0);
+    /* Clothing sits on a black background: about half of a Fashion-MNIST image's pixels are below 0.1; noise
+     * has ~5% there. Tol 0.2 separates the two and admits this sampler's bias: 160 network calls of annealed
+     * Langevin leave the garments brighter and larger than the data (0.41 vs 0.54 background here). */
+    Fmnist fm;
+    if (fmnist_load(&fm, NULL, 0, 1000) == 0) {
+        double bg_data = 0, bg_samples = 0;
+        for (long k = 0; k < 1000L * IMG; k++) bg_data += (fm.images[k] < 0.1f) / (1000.0 * IMG);
+        for (long k = 0; k < (long)N * IMG; k++) bg_samples += (0.5 * x[k] + 0.5 < 0.1) / ((double)N * IMG);
+        cli_check(ctx, "fraction of background pixels (< 0.1), samples vs 1000 test images", bg_samples, bg_data, 0.2);
+        fmnist_free(&fm);
+    }
+    char path[600];
+    snprintf(path, sizeof path, "%s/ch3_fmnist_annealed.png", ctx->out);
+    int rc = image_grid_png(path, x, N, 1, 28, 28, 4, -1.0f, 1.0f, 3, 2);
+    if (!rc) cli_figure(ctx->out, "ch3_fmnist_annealed");
+    free(x);
+    free(s);
+    sched_free(&u.sched);
+    unet_model_free(&net);
+    return rc;
+}
+
+/* ---- the chapter, cell by cell ----------------------------------------- */
+
+static const Cell CELLS[] = {
+    { "3.1",  "langevin",  "Langevin dynamics with the exact score: 1D histograms converge to p",  cell_3_1_langevin_1d },
+    { "3.1b", "langevin2d","Langevin in 2D: particles and trajectories over the density",          cell_3_1_langevin_2d },
+    { "3.1c", "ascent",    "without the noise: gradient ascent collapses onto the modes",          cell_3_1_ascent },
+    { "3.1d", "stepsize",  "the step size: bias of the stationary law vs speed of mixing",         cell_3_1_stepsize },
+    { "3.2",  "score",     "Stein's score function: Gaussian and mixture fields",                  cell_3_2_score },
+    { "3.3",  "pairs",     "denoising score matching: clean/noisy pairs and Tweedie",              cell_3_3_pairs },
+    { "3.3b", "matching",  "explicit, implicit and denoising score matching; DSM = ESM + C",        cell_3_3_matching },
+    { "3.4",  "annealed",  "noise-conditional scores (NCSN) and annealed Langevin: mode weights",  cell_3_4_annealed },
+    { "3.4i", "images",    "annealed Langevin on Fashion-MNIST with chapter 2's network as score", cell_3_4_images },
+};
+
+#ifndef CHAPTER_NO_MAIN
+int main(int argc, char **argv) {
+    static const CliSpec spec = { "ch3", "Score-matching Langevin dynamics (PDF chapter 3)", CLI_STEPS, NULL };
+    Opts opts;
+    int rc = cli_parse(&opts, argc, argv, &spec);
+    if (rc) return rc == CLI_DONE ? 0 : rc;
+    cli_catch_sigint();
+    return cli_run(CELLS, COUNT_OF(CELLS), &opts);
+}
+#endif
