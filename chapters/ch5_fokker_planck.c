@@ -563,6 +563,356 @@ static int cell_5_4_fp(Ctx *ctx) {
     return plot_close(&pl);
 }
 
+/* ---- 5.4b  Langevin dynamics and its stationary law exp(-U) ------------ */
+
+/* The grid's own stationary state: zero flux through every face, a_j p_j = b_j p_{j+1}, normalised to mass 1.
+ * For a drift -U' with D = 1 it is e^{-U} up to O(h^2): Scharfetter-Gummel gives p_{j+1}/p_j = e^{mu h}. */
+static void fp_discrete_stationary(double *p, int n, double lo, double h, const Ch5Sde *sde) {
+    double *a = malloc(sizeof(double) * 2 * n), *b = a + n, mass = 0;
+    fp_faces(n, lo, h, sde, 0.0, a, b);
+    p[0] = 1.0;
+    for (int j = 0; j + 1 < n; j++) p[j + 1] = p[j] * a[j] / b[j];
+    for (int i = 0; i < n; i++) mass += p[i] * h;
+    for (int i = 0; i < n; i++) p[i] /= mass;
+    free(a);
+}
+
+/* p_inf(x) = e^{-U(x)} / Z at the cell centres of [-3, 3], Z by the midpoint rule on the same cells. */
+static void stationary_cells(double *p, int n, double lo, double h) {
+    double Z = 0;
+    for (int i = 0; i < n; i++) Z += (p[i] = exp(-ch5_U(lo + (i + 0.5) * h))) * h;
+    for (int i = 0; i < n; i++) p[i] /= Z;
+}
+
+double ch5_stationary_residual(double h) {
+    const Ch5Sde dw = { ch5_langevin_mu, ch5_unit_D, NULL };
+    int n = (int)lround(6.0 / h);
+    double *p = calloc((size_t)2 * n, sizeof(double)), *r = p + n, worst = 0;
+    stationary_cells(p, n, -3.0, h);
+    ch5_fp_rhs(p, r, n, -3.0, h, &dw, 0.0);   /* §5.4 p ~ e^{-U} makes mu p - D p' = 0: the right side vanishes */
+    for (int i = 0; i < n; i++) worst = fmax(worst, fabs(r[i]));
+    free(p);
+    return worst;
+}
+
+/* Sum of |p - q| h over the grid. */
+static double l1_dist(const double *p, const double *q, int n, double h) {
+    double s = 0;
+    for (int i = 0; i < n; i++) s += fabs(p[i] - q[i]) * h;
+    return s;
+}
+
+/* Mass in the right well x > 0, of a grid density and of particles. */
+static double grid_right(const double *p, int n, double lo, double h) {
+    double s = 0;
+    for (int i = 0; i < n; i++) s += lo + (i + 0.5) * h > 0 ? p[i] * h : 0.0;
+    return s;
+}
+static double particles_right(const double *x, int n) {
+    int c = 0;
+    for (int i = 0; i < n; i++) c += x[i] > 0;
+    return (double)c / n;
+}
+
+/* Relaxation of the grid density towards p_inf: records at t = 0 and NT geometric times 0.01..10 (heat map),
+ * with the L1 distance to the grid's stationary state; checks that the late decay is one exponential. */
+static int stationary_relaxation(Ctx *ctx, const double *p0, const double *pinf, int n, double lo, double h) {
+    enum { NT = 120 };
+    const Ch5Sde dw = { ch5_langevin_mu, ch5_unit_D, NULL };
+    double *rec = malloc(sizeof(double) * n * (NT + 1)), tr[NT + 1], l1[NT + 1];
+    memcpy(rec, p0, sizeof(double) * n);
+    tr[0] = 0; l1[0] = l1_dist(p0, pinf, n, h);
+    for (int j = 1; j <= NT; j++) {
+        tr[j] = 0.01 * pow(1000.0, (j - 1.0) / (NT - 1));
+        memcpy(rec + j * n, rec + (j - 1) * n, sizeof(double) * n);
+        int steps = (int)fmax(1, lround((tr[j] - tr[j - 1]) / 1e-3));
+        ch5_fp_solve(rec + j * n, n, lo, h, &dw, tr[j - 1], tr[j], steps);
+        l1[j] = l1_dist(rec + j * n, pinf, n, h);
+    }
+    /* After the fast in-well relaxation only the slowest mode (hopping between wells) is left: L1 = c e^{-lambda t}.
+     * Fit lambda on [t1, t2] ~ [4, 8], predict t = 10. The next mode decays > 10 times faster: its share at
+     * t = 4 is below e^{-30}, so the prediction holds to the time step's O(lambda^2 dt) ~ 1e-4 relative; tol 1%. */
+    int j1 = 0, j2 = 0, jo = 0;
+    for (int j = 1; j <= NT; j++) { if (tr[j] <= 4) j1 = j; if (tr[j] <= 8) j2 = j; if (tr[j] <= 1.0001) jo = j; }
+    double lambda = -log(l1[j2] / l1[j1]) / (tr[j2] - tr[j1]), pred = l1[j2] * exp(-lambda * (tr[NT] - tr[j2]));
+    cli_say("L1(p_t, p_inf): %.3f at t = 0, %.3f at t = 1, %.2e at t = 10; late decay rate lambda = %.4f", l1[0], l1[jo], l1[NT], lambda);
+    cli_check(ctx, "L1(p_10, p_inf) / exponential prediction", l1[NT] / pred, 1.0, 0.01);
+    Plot p;
+    if (plot_open(&p, ctx->out, "ch5_fp_heatmap")) { free(rec); return 1; }
+    plot_block(&p, "t x p(x, t): the grid density (t > 0, every second cell)");
+    for (int j = 1; j <= NT; j++) {
+        for (int i = 0; i < n; i += 2) fprintf(plot_dat(&p), "%.5g %.3f %.5g\n", tr[j], lo + (i + 0.5) * h, rec[j * n + i]);
+        fprintf(plot_dat(&p), "\n");
+    }
+    plot_block(&p, "t, L1 distance to the grid's stationary state");
+    for (int j = 0; j <= NT; j++) fprintf(plot_dat(&p), "%.5g %.5g\n", tr[j], l1[j]);
+    plot_size(&p, 1300, 500);
+    plot_cmd(&p, "set multiplot layout 1,2 title 'Fokker-Planck density of Langevin dynamics in U = 2(x^2-1)^2, from p_0 = N(1.6, 0.3^2)'");
+    plot_cmd(&p, "set title 'p(x, t) (log time axis)'; set logscale x; set xlabel 't'; set ylabel 'x'; set yrange [-2:2.5]; set xrange [0.01:10]");
+    plot_cmd(&p, "set view map; set pm3d map; set palette defined (0 'white', 1 '#9ecae1', 2 '#3182bd', 3 '#08306b'); set cblabel 'p(x,t)'");
+    plot_cmd(&p, "set cbrange [0:1.5]; splot dat index 0 using 1:2:3 with pm3d notitle");
+    plot_cmd(&p, "set title 'L1 distance to the stationary law: fast in-well, slow between wells'; set logscale xy; set xrange [0.01:10]; set yrange [*:*]");
+    plot_cmd(&p, "set xlabel 't'; set ylabel '||p_t - p_{inf}||_1'; set format y '10^{%%L}'; unset colorbox");
+    plot_cmd(&p, "plot dat index 1 using 1:2 with lines lw 2 title 'grid', %g*exp(-%g*(x-%g)) with lines dt 2 lc rgb 'black' title sprintf('exp(-%%.3f t) fit on [4, 8]', %g)",
+             l1[j2], lambda, tr[j2], lambda);
+    plot_cmd(&p, "unset multiplot");
+    free(rec);
+    return plot_close(&p);
+}
+
+/* The filmstrip PNG and the animated GIF of the same frames, from one .gp (cd figures && gnuplot
+ * ch5_fp_animation.gp re-renders both). Block k: x, grid p, particle histogram, p_inf at time T[k]. */
+static int plot_animation(Ctx *ctx, const double *frames, const double *hist, const double *tf, int nf,
+                          int n, double lo, double h, const double *pinf, int bins, double blo, double bhi, int np) {
+    Plot p;
+    if (plot_open(&p, ctx->out, "ch5_fp_animation")) return 1;
+    for (int k = 0; k < nf; k++) {
+        char c[96];
+        snprintf(c, sizeof c, "t = %.4g: x, grid p, particle histogram, p_inf", tf[k]);
+        plot_block(&p, c);
+        for (int b = 0; b < bins; b++) {
+            double xc = blo + (b + 0.5) * (bhi - blo) / bins;
+            int i = (int)floor((xc - lo) / h);
+            fprintf(plot_dat(&p), "%.4f %.5g %.5g %.5g\n", xc, frames[k * n + i], hist[k * bins + b], pinf[i]);
+        }
+    }
+    plot_cmd(&p, "array T[%d]", nf);
+    for (int k = 0; k < nf; k++) plot_cmd(&p, "T[%d] = %.5g", k + 1, tf[k]);
+    plot_cmd(&p, "set xlabel 'x'; set ylabel 'p(x, t)'; set xrange [%g:%g]; set yrange [0:2.2]; set style fill transparent solid 0.35 noborder", blo, bhi);
+    plot_cmd(&p, "frame(k) = sprintf(\"plot dat index %%d using 1:3 with boxes lc rgb '#6baed6' title '%d particles', '' index %%d using 1:2 with lines lw 3 lc rgb '#d7301f' title 'Fokker-Planck grid', '' index %%d using 1:4 with lines dt 2 lw 2 lc rgb 'black' title 'e^{-U}/Z'\", k, k, k)", np);
+    plot_size(&p, 1400, 600);
+    plot_cmd(&p, "set multiplot layout 2,4 title 'Langevin dynamics in U = 2(x^2-1)^2: frames of the animated GIF written beside this figure'");
+    plot_cmd(&p, "set key top left font ',8'");
+    plot_cmd(&p, "do for [k in '0 11 21 31 41 46 51 %d'] { set title sprintf('t = %%.3g', T[int(k)+1]); eval frame(int(k)) }", nf - 1);
+    plot_cmd(&p, "unset multiplot");
+    plot_cmd(&p, "# the animation: written to a temporary, renamed when complete");
+    plot_cmd(&p, "set terminal gif animate delay 10 loop 0 optimize size 720,450 font 'Sans,10'");
+    plot_cmd(&p, "set output 'ch5_fp_animation.gif.tmp'");
+    plot_cmd(&p, "set key top left font ',10'");
+    plot_cmd(&p, "do for [k=0:%d] { set title sprintf('Fokker-Planck vs particles, t = %%.3f', T[k+1]); eval frame(k) }", nf - 1);
+    plot_cmd(&p, "set output");
+    plot_cmd(&p, "system('mv -f ch5_fp_animation.gif.tmp ch5_fp_animation.gif')");
+    return plot_close(&p);
+}
+
+/* Figure ch5_langevin_stationary: four snapshots (frames s[0..3]), the L1 distance, the right-well mass. */
+static int plot_stationary(Ctx *ctx, const double *frames, const double *hist, const double *tf, const double *right_g,
+                           const double *right_p, int nf, int n, double lo, double h, const double *pinf,
+                           int bins, double blo, double bhi, const int *s) {
+    Plot p;
+    if (plot_open(&p, ctx->out, "ch5_langevin_stationary")) return 1;
+    for (int k = 0; k < 4; k++) {
+        char c[96];
+        snprintf(c, sizeof c, "t = %.3g: x, grid p, particle histogram, p_inf", tf[s[k]]);
+        plot_block(&p, c);
+        for (int b = 0; b < bins; b++) {
+            double xc = blo + (b + 0.5) * (bhi - blo) / bins;
+            int i = (int)floor((xc - lo) / h);
+            fprintf(plot_dat(&p), "%.4f %.5g %.5g %.5g\n", xc, frames[s[k] * n + i], hist[s[k] * bins + b], pinf[i]);
+        }
+    }
+    plot_block(&p, "t, right-well mass: grid, particles");
+    for (int k = 1; k < nf; k++) fprintf(plot_dat(&p), "%.5g %.5f %.5f\n", tf[k], right_g[k], right_p[k]);
+    plot_size(&p, 1500, 420);
+    plot_cmd(&p, "set multiplot layout 1,5 title 'Langevin dx = -U''(x) dt + sqrt(2) dw, U = 2(x^2-1)^2: Fokker-Planck grid (red), particles (bars), e^{-U}/Z (dashed)'");
+    plot_cmd(&p, "set xlabel 'x'; set xrange [%g:%g]; set yrange [0:2.2]; set style fill transparent solid 0.35 noborder; unset key", blo, bhi);
+    for (int k = 0; k < 4; k++) {
+        plot_cmd(&p, "set title 't = %g'", tf[s[k]]);
+        plot_cmd(&p, "plot dat index %d using 1:3 with boxes lc rgb '#6baed6', '' index %d using 1:2 with lines lw 3 lc rgb '#d7301f', '' index %d using 1:4 with lines dt 2 lw 2 lc rgb 'black'", k, k, k);
+    }
+    plot_cmd(&p, "set title 'mass in the right well x > 0'; set logscale x; set xrange [0.01:10]; set yrange [0.4:1.02]; set xlabel 't'; set key center left");
+    plot_cmd(&p, "plot dat index 4 using 1:2 with lines lw 3 lc rgb '#d7301f' title 'grid', '' index 4 using 1:3 with points pt 7 ps 0.6 lc rgb '#3182bd' title 'particles', 0.5 with lines dt 2 lc rgb 'black' title 'p_{inf}: 1/2'");
+    plot_cmd(&p, "unset multiplot");
+    return plot_close(&p);
+}
+
+static int cell_5_4b_stationary(Ctx *ctx) {
+    enum { NF = 62, N = 10000, BINS = 100 };
+    const int n = 300;
+    const double lo = -3, h = 0.02, blo = -2.5, bhi = 2.5;
+    const Ch5Sde dw = { ch5_langevin_mu, ch5_unit_D, NULL };
+    cli_say("Langevin dynamics dx = -U'(x) dt + sqrt(2) dw = grad log p dt + sqrt(2) dw with p ~ e^{-U}:");
+    cli_say("p = e^{-U}/Z makes the flux -U' p - p' vanish, so it is stationary. U = 2 (x^2 - 1)^2, a double well.");
+    double r1 = ch5_stationary_residual(0.04), r2 = ch5_stationary_residual(0.02);
+    cli_say("max |FP operator applied to e^{-U}/Z|: %.3e (h = 0.04), %.3e (h = 0.02)", r1, r2);
+    /* second-order fluxes: the residual is O(h^2), up to the O(h^2) relative next term; tol 0.15 */
+    cli_check(ctx, "observed order of the stationary residual", observed_order(r1, r2, 0.04, 0.02), 2.0, 0.15);
+    double *pinf = malloc(sizeof(double) * n), *pex = malloc(sizeof(double) * n), *p0 = malloc(sizeof(double) * n);
+    fp_discrete_stationary(pinf, n, lo, h, &dw);
+    stationary_cells(pex, n, lo, h);
+    cli_say("the grid's own stationary state vs e^{-U}/Z: L1 = %.2e (O(h^2))", l1_dist(pinf, pex, n, h));
+    ch5_gauss_cells(p0, n, lo, h, 1.6, 0.09);
+    int rc = stationary_relaxation(ctx, p0, pinf, n, lo, h);
+    /* the frames: t = 0 and 0.01 * 10^{k/20}, k = 0..60; grid and particles side by side */
+    double *frames = malloc(sizeof(double) * n * NF), *hist = malloc(sizeof(double) * BINS * NF), *x = malloc(sizeof(double) * N);
+    double tf[NF], right_g[NF], right_p[NF];
+    memcpy(frames, p0, sizeof(double) * n);
+    for (int i = 0; i < N; i++) x[i] = 1.6 + 0.3 * rng_normal(&ctx->rng);
+    tf[0] = 0;
+    long steps_total = 0;
+    for (int k = 0; k < NF; k++) {
+        if (k) {
+            tf[k] = 0.01 * pow(10.0, (k - 1) / 20.0);
+            memcpy(frames + k * n, frames + (k - 1) * n, sizeof(double) * n);
+            int steps = (int)fmax(1, lround((tf[k] - tf[k - 1]) / 1e-3)), psteps = (int)fmax(1, ceil((tf[k] - tf[k - 1]) / 2e-3));
+            ch5_fp_solve(frames + k * n, n, lo, h, &dw, tf[k - 1], tf[k], steps);
+            ch5_langevin_particles(&ctx->rng, x, N, (tf[k] - tf[k - 1]) / psteps, psteps);
+            steps_total += steps;
+        }
+        histogram(x, N, blo, bhi, BINS, hist + k * BINS);
+        right_g[k] = grid_right(frames + k * n, n, lo, h);
+        right_p[k] = particles_right(x, N);
+    }
+    double mass0, pmin, gm, gv;
+    grid_stats(p0, n, lo, h, &mass0, &pmin, &gm, &gv);   /* N(1.6, 0.3^2) has 1.5e-6 of its mass beyond x = 3 */
+    check_mass_positive(ctx, "double well to t = 10", frames + (NF - 1) * n, n, lo, h, mass0, steps_total);
+    int k1 = 41;   /* t = 1: the wells are not yet balanced */
+    cli_check(ctx, "right-well mass at t = 1: particles vs grid (5 s.e.)", right_p[k1], right_g[k1],
+              5 * sqrt(right_g[k1] * (1 - right_g[k1]) / N));
+    /* long run: E[x^2] of the particles at t = 10 against e^{-U}/Z (tol 5 s.e. of the sample mean of x^2) */
+    double ex2 = 0, m, v, s4 = 0;
+    for (int i = 0; i < n; i++) { double xc = lo + (i + 0.5) * h; ex2 += xc * xc * pex[i] * h; }
+    for (int i = 0; i < N; i++) s4 += x[i] * x[i] * x[i] * x[i];
+    moments(x, N, &m, &v);
+    double px2 = v + m * m;
+    cli_check(ctx, "E[x^2] of particles at t = 10 vs e^{-U}/Z", px2, ex2, 5 * sqrt((s4 / N - px2 * px2) / N));
+    static const int snap[4] = { 0, 21, 41, 61 };   /* t = 0, 0.1, 1, 10 */
+    rc |= plot_stationary(ctx, frames, hist, tf, right_g, right_p, NF, n, lo, h, pinf, BINS, blo, bhi, snap);
+    rc |= plot_animation(ctx, frames, hist, tf, NF, n, lo, h, pinf, BINS, blo, bhi, N);
+    free(pinf); free(pex); free(p0); free(frames); free(hist); free(x);
+    return rc;
+}
+
+/* ---- 5.5  Back to diffusion models: the VP SDE --------------------------- */
+
+double ch5_vp_beta(double t) { return 0.1 + 19.9 * t; }   /* linear beta from 0.1 to 20 on t in [0, 1] */
+double ch5_vp_a(double t) { return exp(-0.5 * (0.1 * t + 0.5 * 19.9 * t * t)); }   /* §5.5 a(t) = exp(-1/2 int_0^t beta) */
+
+/* §5.5 VP SDE dx = -beta(t)/2 x dt + sqrt(beta(t)) dw: drift -beta x / 2, D = g^2 / 2 = beta / 2. */
+static double vp_mu(double x, double t, const void *par) { (void)par; return -0.5 * ch5_vp_beta(t) * x; }
+static double vp_D(double t, const void *par) { (void)par; return 0.5 * ch5_vp_beta(t); }
+static double zero_D(double t, const void *par) { (void)t; (void)par; return 0.0; }
+
+/* §5.5 probability-flow ODE velocity v = f - g^2/2 grad log p_t = -beta/2 (x + score_t(x)), with the exact score
+ * of p_t = the mixture noised by (a(t), 1 - a(t)^2). */
+static double pf_mu(double x, double t, const void *par) {
+    double a = ch5_vp_a(t), score;
+    Gmm gt = data_gmm_noised((const Gmm *)par, a, 1.0 - a * a);
+    data_gmm_score(&gt, &x, &score);
+    return -0.5 * ch5_vp_beta(t) * (x + score);
+}
+
+/* Cell averages of the mixture g at time t (exact: the noised mixture). */
+static void vp_exact_cells(const Gmm *g, double t, double *p, int n, double lo, double h) {
+    double a = ch5_vp_a(t), *tmp = malloc(sizeof(double) * n);
+    for (int i = 0; i < n; i++) p[i] = 0;
+    for (int k = 0; k < g->K; k++) {
+        ch5_gauss_cells(tmp, n, lo, h, a * g->mu[k][0], a * a * g->cov[k][0][0] + 1 - a * a);
+        for (int i = 0; i < n; i++) p[i] += g->w[k] * tmp[i];
+    }
+    free(tmp);
+}
+
+/* Advance the grid density from t0 to t1 with dt = h^2 / 2: the VP Fokker-Planck equation (ode = 0), or the
+ * continuity equation dp/dt = -d/dx [v p] of the probability-flow ODE (ode = 1, upwind fluxes). */
+static void vp_advance(const Gmm *g, int ode, double *p, int n, double lo, double h, double t0, double t1) {
+    const Ch5Sde fp = { vp_mu, vp_D, g }, pf = { pf_mu, zero_D, g };
+    ch5_fp_solve(p, n, lo, h, ode ? &pf : &fp, t0, t1, (int)fmax(1, lround(2 * (t1 - t0) / (h * h))));
+}
+
+void ch5_vp_grid_errors(const Gmm *g, double h, double t, double *err_fp, double *err_ode) {
+    int n = (int)lround(10.0 / h);
+    double lo = -5, *p = malloc(sizeof(double) * 3 * n), *q = p + n, *ex = p + 2 * n;
+    vp_exact_cells(g, 0.0, p, n, lo, h);
+    memcpy(q, p, sizeof(double) * n);
+    vp_advance(g, 0, p, n, lo, h, 0.0, t);
+    vp_advance(g, 1, q, n, lo, h, 0.0, t);
+    vp_exact_cells(g, t, ex, n, lo, h);
+    *err_fp = l1_dist(p, ex, n, h);
+    *err_ode = l1_dist(q, ex, n, h);
+    free(p);
+}
+
+/* The 1D mixture of chapter 2: weights 0.3/0.7, means -2/+2, sd 0.3. */
+static Gmm gmm_1d(void) {
+    static const double w[2] = { 0.3, 0.7 }, mu[2] = { -2.0, 2.0 }, sd[2] = { 0.3, 0.3 };
+    return data_gmm_1d(2, w, mu, sd);
+}
+
+static int cell_5_5_diffusion(Ctx *ctx) {
+    enum { NH = 3, NS = 4, N = 10000, BINS = 80, PSTEPS = 2000 };
+    const double hs[NH] = { 0.08, 0.04, 0.02 }, ts[NS] = { 0, 0.1, 0.3, 1.0 }, h = 0.02, lo = -5, te = 0.3;
+    const int n = 500;
+    Gmm g = gmm_1d();
+    cli_say("The forward process of chapter 2 in continuous time (chapter 4): the VP SDE dx = -beta/2 x dt + sqrt(beta) dw,");
+    cli_say("beta linear 0.1..20 on [0, 1]. Its Fokker-Planck equation moves p_0 = 0.3 N(-2, 0.3^2) + 0.7 N(2, 0.3^2)");
+    cli_say("to N(0, 1); the exact p_t is the noised mixture. The probability-flow ODE dx = -beta/2 (x + score) dt has");
+    cli_say("the same p_t: its continuity equation dp/dt = -d/dx[v p] is the Fokker-Planck equation rewritten.");
+    double efp[NH], eode[NH];
+    for (int k = 0; k < NH; k++) {
+        ch5_vp_grid_errors(&g, hs[k], te, &efp[k], &eode[k]);
+        cli_say("h = %-5g L1 error at t = %.1f: Fokker-Planck %.3e   PF-ODE continuity (upwind) %.3e", hs[k], te, efp[k], eode[k]);
+    }
+    /* Fokker-Planck: central fluxes, dt = h^2/2: order 2; continuity equation: upwind (order 1); tol 0.15 each
+     * for the O(h) relative next term at these coarse h */
+    cli_check(ctx, "observed order, VP Fokker-Planck grid (h 0.04 -> 0.02)", observed_order(efp[1], efp[2], hs[1], hs[2]), 2.0, 0.15);
+    cli_check(ctx, "observed order, PF-ODE continuity grid (h 0.04 -> 0.02)", observed_order(eode[1], eode[2], hs[1], hs[2]), 1.0, 0.15);
+    double *p = malloc(sizeof(double) * n * NS), *q = malloc(sizeof(double) * n * NS), *ex = malloc(sizeof(double) * n * NS);
+    double *x = malloc(sizeof(double) * N), hist[NS][BINS];
+    float *x0 = malloc(sizeof(float) * N);
+    data_gmm_sample(&g, &ctx->rng, x0, N);
+    for (int i = 0; i < N; i++) x[i] = x0[i];
+    vp_exact_cells(&g, 0.0, p, n, lo, h);
+    memcpy(q, p, sizeof(double) * n);
+    double dtp = 1.0 / PSTEPS;
+    for (int s = 0; s < NS; s++) {
+        if (s) {
+            memcpy(p + s * n, p + (s - 1) * n, sizeof(double) * n);
+            memcpy(q + s * n, q + (s - 1) * n, sizeof(double) * n);
+            vp_advance(&g, 0, p + s * n, n, lo, h, ts[s - 1], ts[s]);
+            vp_advance(&g, 1, q + s * n, n, lo, h, ts[s - 1], ts[s]);
+            for (long k = lround(ts[s - 1] / dtp); k < lround(ts[s] / dtp); k++) {
+                double beta = ch5_vp_beta(k * dtp);   /* §5.5 Euler-Maruyama for the VP SDE */
+                for (int i = 0; i < N; i++) x[i] += -0.5 * beta * x[i] * dtp + sqrt(beta * dtp) * rng_normal(&ctx->rng);
+            }
+        }
+        vp_exact_cells(&g, ts[s], ex + s * n, n, lo, h);
+        histogram(x, N, -4, 4, BINS, hist[s]);
+        if (ts[s] == te) {
+            double m, v, m4 = 0, a = ch5_vp_a(te);
+            Gmm gt = data_gmm_noised(&g, a, 1 - a * a);
+            moments(x, N, &m, &v);
+            for (int i = 0; i < N; i++) m4 += (x[i] - m) * (x[i] - m) * (x[i] - m) * (x[i] - m) / N;
+            double vt = data_gmm_var(&gt, 0);
+            /* tol: 5 s.e. (sqrt(v/N) for the mean, sqrt((m4 - v^2)/N) for the variance, m4 the sample 4th central
+             * moment) plus Euler-Maruyama's bias, at most beta dt / 4 <= 0.2% of the variance (the OU recursion) */
+            cli_check(ctx, "particle mean at t = 0.3 vs the noised mixture", m, data_gmm_mean(&gt, 0), 5 * sqrt(vt / N));
+            cli_check(ctx, "particle var at t = 0.3 vs the noised mixture", v, vt, 5 * sqrt((m4 - v * v) / N) + 0.002 * vt);
+        }
+    }
+    Plot pl;
+    if (plot_open(&pl, ctx->out, "ch5_vp_fp")) { free(p); free(q); free(ex); free(x); free(x0); return 1; }
+    for (int s = 0; s < NS; s++) {
+        plot_block(&pl, "x, FP grid, PF-ODE grid, exact p_t, particle histogram (at the bin centres)");
+        for (int b = 0; b < BINS; b++) {
+            double xc = -4 + (b + 0.5) * 8.0 / BINS;
+            int i = (int)floor((xc - lo) / h);
+            fprintf(plot_dat(&pl), "%.4f %.5g %.5g %.5g %.5g\n", xc, p[s * n + i], q[s * n + i], ex[s * n + i], hist[s][b]);
+        }
+    }
+    plot_size(&pl, 1500, 450);
+    plot_cmd(&pl, "set multiplot layout 1,%d title 'VP SDE forward process of a 1D mixture: Fokker-Planck grid (red), PF-ODE continuity grid (green), exact (dashed), %d particles (bars)'", NS, N);
+    plot_cmd(&pl, "set xlabel 'x'; set ylabel 'p_t(x)'; set xrange [-4:4]; set yrange [0:1.0]; set style fill transparent solid 0.35 noborder; set key top left font ',9'");
+    for (int s = 0; s < NS; s++) {
+        plot_cmd(&pl, "set title 't = %g, a(t) = %.3f'", ts[s], ch5_vp_a(ts[s]));
+        plot_cmd(&pl, "plot dat index %d using 1:5 with boxes lc rgb '#6baed6' title 'particles (EM)', '' index %d using 1:2 with lines lw 3 lc rgb '#d7301f' title 'FP grid', \\", s, s);
+        plot_cmd(&pl, "     '' index %d using 1:3 with lines lw 2 lc rgb '#1b9e77' title 'PF-ODE grid', '' index %d using 1:4 with lines dt 2 lw 2 lc rgb 'black' title 'exact'", s, s);
+    }
+    plot_cmd(&pl, "unset multiplot");
+    free(p); free(q); free(ex); free(x); free(x0);
+    return plot_close(&pl);
+}
+
 /* ---- the chapter, cell by cell ----------------------------------------- */
 
 static const Cell CELLS[] = {
@@ -570,6 +920,8 @@ static const Cell CELLS[] = {
     { "5.2",  "master",     "the master equation of a lattice random walk -> the heat equation",   cell_5_2_master },
     { "5.3",  "kramers",    "the Kramers-Moyal expansion: drift and diffusion from increments",     cell_5_3_kramers },
     { "5.4",  "fp",         "the Fokker-Planck equation on a grid: OU closed form, particles",      cell_5_4_fp },
+    { "5.4b", "stationary", "Langevin dynamics in a double well -> its stationary law exp(-U)",     cell_5_4b_stationary },
+    { "5.5",  "diffusion",  "back to diffusion models: the VP SDE's density and the PF-ODE",         cell_5_5_diffusion },
 };
 
 #ifndef CHAPTER_NO_MAIN

@@ -157,6 +157,64 @@ START_TEST(test_fp_ou_closed_form_and_order_5_4) {
 }
 END_TEST
 
+/* §5.4 Langevin stationary law: p = e^{-U}/Z makes the Fokker-Planck right side vanish; the discrete operator
+ * applied to it leaves an O(h^2) residual (second-order fluxes). Order between h = 0.04 and 0.02: 2, tol 0.15
+ * (the O(h^2) relative next term). */
+START_TEST(test_stationary_residual_vanishes_order_2_5_4) {
+    double r1 = ch5_stationary_residual(0.04), r2 = ch5_stationary_residual(0.02);
+    ck_assert_double_eq_tol(log(r1 / r2) / log(2.0), 2.0, 0.15);
+    ck_assert_double_lt(r2, r1);
+}
+END_TEST
+
+/* §5.4 long-run particles of dx = -U'(x) dt + sqrt(2) dw follow e^{-U}/Z: at t = 10 from x = 1, E[x^2] (tol 5 s.e.
+ * from the sample, plus Euler-Maruyama's O(dt) bias < 0.01) and the right-well mass 1/2 (tol 5 s.e. of a
+ * proportion plus the unrelaxed part e^{-0.45 * 10} / 2 < 0.006). */
+START_TEST(test_langevin_long_run_matches_exp_minus_U_5_4) {
+    enum { N = 4000 };
+    double x[N], ex2 = 0, Z = 0, s2 = 0, s4 = 0;
+    int right = 0;
+    Rng rng = rng_seed(55);
+    for (int i = 0; i < N; i++) x[i] = 1.0;
+    ch5_langevin_particles(&rng, x, N, 2e-3, 5000);
+    for (int i = -3000; i < 3000; i++) {   /* E[x^2] under e^{-U}/Z by the midpoint rule, h = 1e-3 (error ~1e-7) */
+        double xc = (i + 0.5) * 1e-3, w = exp(-ch5_U(xc));
+        Z += w; ex2 += xc * xc * w;
+    }
+    ex2 /= Z;
+    for (int i = 0; i < N; i++) { s2 += x[i] * x[i]; s4 += x[i] * x[i] * x[i] * x[i]; right += x[i] > 0; }
+    s2 /= N; s4 /= N;
+    ck_assert_double_eq_tol(s2, ex2, 5 * sqrt((s4 - s2 * s2) / N) + 0.01);
+    ck_assert_double_eq_tol((double)right / N, 0.5, 5 * sqrt(0.25 / N) + 0.006);
+}
+END_TEST
+
+/* §5.5 the VP SDE's Fokker-Planck equation and the continuity equation of the probability-flow ODE (velocity
+ * -beta/2 (x + exact score)) give the same p_t: both grid solutions converge to the exact noised mixture, the
+ * first at order 2 (central fluxes, dt = h^2/2), the second at order 1 (upwind). Tol 0.15 on each order. */
+START_TEST(test_pf_ode_continuity_matches_fokker_planck_5_5) {
+    static const double w[2] = { 0.3, 0.7 }, mu[2] = { -2.0, 2.0 }, sd[2] = { 0.3, 0.3 };
+    Gmm g = data_gmm_1d(2, w, mu, sd);
+    double f1, o1, f2, o2;
+    ch5_vp_grid_errors(&g, 0.08, 0.3, &f1, &o1);
+    ch5_vp_grid_errors(&g, 0.04, 0.3, &f2, &o2);
+    ck_assert_double_eq_tol(log(f1 / f2) / log(2.0), 2.0, 0.15);
+    ck_assert_double_eq_tol(log(o1 / o2) / log(2.0), 1.0, 0.15);
+}
+END_TEST
+
+/* §5.5 a(t) = exp(-1/2 int_0^t beta): d log a / dt = -beta(t)/2, by central differences (error O(eps^2) = 1e-10
+ * times |d^3 log a / dt^3| = 0, since log a is quadratic: only rounding, ~1e-16 / 1e-5 relative). */
+START_TEST(test_vp_signal_factor_5_5) {
+    const double e = 1e-5;
+    for (int k = 1; k < 10; k++) {
+        double t = 0.1 * k, d = (log(ch5_vp_a(t + e)) - log(ch5_vp_a(t - e))) / (2 * e);
+        ck_assert_double_eq_tol(d, -0.5 * ch5_vp_beta(t), 1e-8);
+    }
+    ck_assert_double_eq_tol(ch5_vp_a(0.0), 1.0, 1e-16);
+}
+END_TEST
+
 Suite *suite_ch5(void) {
     Suite *s = suite_create("ch5");
     TCase *tb = tcase_create("brownian_master_km");
@@ -172,6 +230,10 @@ Suite *suite_ch5(void) {
     tcase_add_test(tf, test_fp_mass_conservation_and_positivity_5_4);
     tcase_add_test(tf, test_bernoulli_identities_5_4);
     tcase_add_test(tf, test_fp_ou_closed_form_and_order_5_4);
+    tcase_add_test(tf, test_stationary_residual_vanishes_order_2_5_4);
+    tcase_add_test(tf, test_langevin_long_run_matches_exp_minus_U_5_4);
+    tcase_add_test(tf, test_pf_ode_continuity_matches_fokker_planck_5_5);
+    tcase_add_test(tf, test_vp_signal_factor_5_5);
     suite_add_tcase(s, tf);
     return s;
 }
