@@ -490,7 +490,7 @@ static int cell_5_4_fp(Ctx *ctx) {
     double err[NH];
     for (int k = 0; k < NH; k++) {
         err[k] = ch5_ou_grid_error(hs[k], 1.0);
-        cli_say("h = %-6g (dt = h^2/4)  L1 error at t = 1: %.3e%s", hs[k], err[k], k ? "" : "");
+        cli_say("h = %-6g (dt = h^2/4)  L1 error at t = 1: %.3e", hs[k], err[k]);
         if (k) cli_say("              observed order %.3f", observed_order(err[k - 1], err[k], hs[k - 1], hs[k]));
     }
     /* central fluxes + O(dt) = O(h^2) time error: order 2, up to the O(h^2) relative next term (~1% here) */
