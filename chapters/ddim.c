@@ -190,9 +190,12 @@ void ddim_invert(const DdimDenoiser *den, const Schedule *s, const int *ts, int 
     for (size_t j = 0; j < nd; j++) z[j] = x[j];    /* sigma = 0: z = x0 */
     for (int k = K; k > 0; k--) {
         double sigma = sched_sigma(s, ts[k]), sigma_up = sched_sigma(s, ts[k - 1]);
-        for (size_t j = 0; j < nd; j++) x[j] = (float)(z[j] / sqrt(1.0 + sigma_up * sigma_up));
-        ddim_eps(den, s, ts[k - 1], x, n, eps, arena);
-        /* §DDIM eta = 0 read upward: z' = z + (sigma' - sigma) eps_hat, eps_hat taken at the point we stand on */
+        int t_eval = ts[k] > 0 ? ts[k] : ts[k - 1];   /* eps_hat where we stand; at t = 0 there is none: use t' */
+        double sigma_eval = sched_sigma(s, t_eval);
+        for (size_t j = 0; j < nd; j++) x[j] = (float)(z[j] / sqrt(1.0 + sigma_eval * sigma_eval));
+        ddim_eps(den, s, t_eval, x, n, eps, arena);
+        /* §DDIM eta = 0 read upward: z' = z + (sigma' - sigma) eps_hat(z, sigma), an explicit Euler step of
+         * dz/dsigma = eps_hat, where sampling took the step from the other end */
         for (size_t j = 0; j < nd; j++) z[j] += (sigma_up - sigma) * eps[j];
     }
     double sigma_T = sched_sigma(s, ts[0]);
@@ -244,6 +247,27 @@ static double frac_within(const float *x, int n, const float *ref, int m, double
         for (int j = 0; j < m; j++)
             if (hypot(x[2 * i] - ref[2 * j], x[2 * i + 1] - ref[2 * j + 1]) < r) { hits++; break; }
     return (double)hits / n;
+}
+
+/* The noise floor at n samples: sliced W1 between two independent sets of n true draws. One pair alone
+ * scatters by ~30%, so 5 pairs give its mean and its standard deviation (sd, if not NULL): a sampler whose
+ * law is right lands within mean + 5 sd, whatever its own fluctuation. */
+static double noise_floor(const Gmm *g, int n, Rng *rng, double *sd) {
+    enum { PAIRS = 5 };
+    float *a = malloc(sizeof(float) * 2 * n), *b = malloc(sizeof(float) * 2 * n);
+    double sum = 0, sum2 = 0;
+    for (int r = 0; r < PAIRS; r++) {
+        data_gmm_sample(g, rng, a, n);
+        data_gmm_sample(g, rng, b, n);
+        double w = ddim_sliced_w1(a, b, n);
+        sum += w;
+        sum2 += w * w;
+    }
+    free(a);
+    free(b);
+    double mean = sum / PAIRS;
+    if (sd) *sd = sqrt(fmax(0.0, (sum2 - PAIRS * mean * mean) / (PAIRS - 1)));
+    return mean;
 }
 
 /* Write n points (n, 2) as a data block. */
@@ -413,8 +437,11 @@ static int cell_d_2_family(Ctx *ctx) {
             ddim_timesteps(s.T, K, 0, ts);
             ddim_sample(&exact, &s, ts, K, m == 0 ? 1.0 : 0.0, x, NP, &ctx->rng, ctx->arena, m < 2 ? traj : trajf);
             if (m == 1) memcpy(end0, x, sizeof(float) * nd);
-            if (m == 2) cli_say("eta = 0 with %d steps lands %.3f (mean distance) from the 1000-step endpoints: one map, coarser",
-                                KF, data_mean_nn_distance(x, NP, end0, NP, 2));
+            if (m == 2) {
+                double dsum = 0;
+                for (int i = 0; i < NP; i++) dsum += hypot(x[2 * i] - end0[2 * i], x[2 * i + 1] - end0[2 * i + 1]) / NP;
+                cli_say("eta = 0 with %d steps ends %.3f (mean, path by path) from the 1000-step endpoints: the same map, coarser", KF, dsum);
+            }
             for (int i = 0; i < NP; i++) {
                 plot_block(&p, "x y: one path");
                 const float *tr = m < 2 ? traj : trajf;
@@ -468,11 +495,10 @@ static int cell_d_3_eta(Ctx *ctx) {
     DdimDenoiser exact = { .kind = DDIM_GMM, .D = 2, .gmm = &g };
     Schedule s;
     sched_init(&s, SCHED_LINEAR, 1000);
-    float *x_T = malloc(sizeof(float) * 2 * n), *truth = malloc(sizeof(float) * 2 * n), *truth2 = malloc(sizeof(float) * 2 * n);
+    float *x_T = malloc(sizeof(float) * 2 * n), *truth = malloc(sizeof(float) * 2 * n);
     rng_normal_fill(&ctx->rng, x_T, 2L * n);
     data_gmm_sample(&g, &ctx->rng, truth, n);
-    data_gmm_sample(&g, &ctx->rng, truth2, n);
-    double floor_sw = ddim_sliced_w1(truth2, truth, n);
+    double floor_sd, floor_sw = noise_floor(&g, n, &ctx->rng, &floor_sd);
     cli_say("Sliced W1 to the mixture (%d samples, exact denoiser, T = 1000), K steps on a uniform or a", n);
     cli_say("quadratic sub-sequence (t_k ~ T (k/K)^2: more steps at low noise). Noise floor %.4f.", floor_sw);
     cli_say("    K   eta=0 unif  eta=0 quad  eta=.5 unif eta=.5 quad eta=1 unif  eta=1 quad");
@@ -503,16 +529,16 @@ static int cell_d_3_eta(Ctx *ctx) {
         plot_cmd(&p, "set key top right; set xrange [4:250]");
         plot_cmd(&p, "plot for [e=0:2] dat index 2*e using 1:2 with linespoints lw 2 pt 7 lc e+1 title sprintf('eta = %%.1f, uniform', e*0.5), \\");
         plot_cmd(&p, "     for [e=0:2] dat index 2*e+1 using 1:2 with linespoints lw 2 dt 2 pt 6 lc e+1 title sprintf('eta = %%.1f, quadratic', e*0.5), \\");
-        plot_cmd(&p, "     %g with lines lc rgb 'black' dt 3 title 'noise floor (two sets of true draws)'", floor_sw);
+        plot_cmd(&p, "     %g with lines lc rgb 'black' dt 3 title 'noise floor (two sets of true draws, mean of 5)'", floor_sw);
         rc = plot_close(&p);
     }
     cli_say("Few steps favour eta = 0: fresh noise must be removed again by later steps, and with few steps");
     cli_say("there are none left. With many steps every eta reaches the floor.");
-    /* both are distances between n-point samples of nearly the same law: within 2 x floor (as chapter 2's check) */
-    cli_check_le(ctx, "eta = 0, K = 200: sliced W1 <= 2 x floor", sw[NK - 1][0][0], 2 * floor_sw);
-    cli_check_le(ctx, "eta = 1, K = 200: sliced W1 <= 2 x floor", sw[NK - 1][2][0], 2 * floor_sw);
+    /* at K = 200 the sampler's law is (nearly) the data law: its distance is one more draw of the floor's */
+    cli_check_le(ctx, "eta = 0, K = 200: sliced W1 <= floor + 5 sd", sw[NK - 1][0][0], floor_sw + 5 * floor_sd);
+    cli_check_le(ctx, "eta = 1, K = 200: sliced W1 <= floor + 5 sd", sw[NK - 1][2][0], floor_sw + 5 * floor_sd);
     cli_check_le(ctx, "K = 10 uniform: eta = 0 closer than eta = 1", sw[1][0][0], sw[1][2][0]);
-    free(x_T); free(truth); free(truth2);
+    free(x_T); free(truth);
     sched_free(&s);
     return rc;
 }
@@ -570,23 +596,24 @@ static int cell_d_4_nfe(Ctx *ctx) {
     cli_say("same x_T: DDPM with Ho et al.'s other variance sigma^2 = beta (the DDIM paper's sigma-hat; with");
     cli_say("sigma_q^2 DDPM is exactly DDIM eta = 1, checked in d.2), DDIM eta = 1, eta = 0, and the");
     cli_say("accelerated sampler (gamma = 2: eps_av = 2 eps - eps_prev, a momentum / gradient estimate).");
-    float *truth = malloc(sizeof(float) * 2 * n), *truth2 = malloc(sizeof(float) * 2 * n);
+    float *truth = malloc(sizeof(float) * 2 * n);
     data_gmm_sample(&g, &ctx->rng, truth, n);
-    data_gmm_sample(&g, &ctx->rng, truth2, n);
-    double floor_e = ddim_sliced_w1(truth2, truth, n), floor_n = ddim_sliced_w1(truth2, truth, nn);
+    double sd_e, sd_n, floor_e = noise_floor(&g, n, &ctx->rng, &sd_e), floor_n = noise_floor(&g, nn, &ctx->rng, &sd_n);
     double swe[NKE][NSAMPLER], swn[NKN][NSAMPLER];
     cli_say("Exact denoiser, %d samples (noise floor %.4f):", n, floor_e);
     DdimDenoiser exact = { .kind = DDIM_GMM, .D = 2, .gmm = &g };
     nfe_sweep(ctx, &exact, &s, Ke, NKE, n, truth, swe);
-    cli_check_le(ctx, "exact, DDIM eta = 0, 1000 steps <= 2 x floor", swe[NKE - 1][SAMPLER_ETA0], 2 * floor_e);
-    cli_check_le(ctx, "exact, 10 steps: gamma = 2 beats DDIM eta = 0", swe[1][SAMPLER_ACCEL], swe[1][SAMPLER_ETA0]);
+    cli_say("(floor: mean of 5 pairs of true sets, sd %.4f)", sd_e);
+    cli_check_le(ctx, "exact, DDIM eta = 0, 1000 steps <= floor + 5 sd", swe[NKE - 1][SAMPLER_ETA0], floor_e + 5 * sd_e);
+    cli_check_le(ctx, "exact, 5 steps: gamma = 2 beats DDIM eta = 0", swe[0][SAMPLER_ACCEL], swe[0][SAMPLER_ETA0]);
     ToyModel *toy = trained_2d(ctx, &s);
-    if (!toy) { free(truth); free(truth2); sched_free(&s); return 1; }
+    if (!toy) { free(truth); sched_free(&s); return 1; }
     DdimDenoiser net = { .kind = DDIM_TOY, .D = 2, .toy = toy };
-    cli_say("Trained eps network, %d samples (noise floor %.4f), up to 200 steps (the 2D network costs", nn, floor_n);
+    cli_say("Trained eps network, %d samples (noise floor %.4f, sd %.4f), up to 200 steps (the 2D network costs", nn, floor_n, sd_n);
     cli_say("~3 ms per evaluation of %d points; 1000 steps x 4 samplers would double the run time):", nn);
     nfe_sweep(ctx, &net, &s, Kn, NKN, nn, truth, swn);
-    /* a trained model is not exact: within 3 x floor, chapter 2's bound for its trained sampler */
+    /* a trained model is not exact: it may sit above the floor by its learning error; 3 x floor is chapter 2's
+     * bound for its trained sampler (N(0, I) is at ~0.4, an equal-weights mixture at ~0.16) */
     cli_check_le(ctx, "network, DDIM eta = 0, 200 steps <= 3 x floor", swn[NKN - 1][SAMPLER_ETA0], 3 * floor_n);
     Plot p;
     int rc = plot_open(&p, ctx->out, "ddim_nfe");
@@ -606,7 +633,7 @@ static int cell_d_4_nfe(Ctx *ctx) {
         plot_cmd(&p, "unset multiplot");
         rc = plot_close(&p);
     }
-    free(truth); free(truth2);
+    free(truth);
     sched_free(&s);
     return rc;
 }
@@ -709,8 +736,8 @@ static int cell_d_5_inversion(Ctx *ctx) {
     Schedule s;
     sched_init(&s, SCHED_LINEAR, 1000);
     cli_say("DDIM eta = 0 is a deterministic map x_T -> x_0; run upward it maps data to noise (inversion):");
-    cli_say("z' = z + (sigma' - sigma) eps_hat, with eps_hat taken where we stand (the exact step would need it");
-    cli_say("at the point we are going to). The round trip x0 -> x_T -> x0 is exact only as K grows: O(1/K).");
+    cli_say("z' = z + (sigma' - sigma) eps_hat(z, sigma), eps_hat taken where we stand (sampling takes it at the");
+    cli_say("other end of the step). The round trip x0 -> x_T -> x0 is exact only as K grows: O(1/K).");
     float *x0 = malloc(sizeof(float) * 2 * n);
     data_gmm_sample(&g, &ctx->rng, x0, n);
     DdimDenoiser exact = { .kind = DDIM_GMM, .D = 2, .gmm = &g };
@@ -816,7 +843,7 @@ static int cell_d_6_optim(Ctx *ctx) {
     cli_check_le(ctx, "sigma = 0.1: |D - proj| = 1/(2a) + 1/(8a^2), max rel. err", worst_small, 1e-2);
     cli_say("Large sigma: I1/I0 = a/2 - a^3/16 + ..., D(z) = z/(2 sigma^2) + O(a^3): a shrink toward the mean.");
     /* alternating series with decreasing terms (a < 2): the remainder is below the first omitted term */
-    cli_check_le(ctx, "sigma = 2: |D - z/(2 sigma^2)| / (a^3/16), max", worst_large, 1.0);
+    cli_check_le(ctx, "sigma = 2: |D - z/(2 sigma^2)| / (a^3/16), max", worst_large, 1.001);   /* 1 + rounding room */
 
     cli_say("DDIM as descent: z' = z + (1 - sigma'/sigma)(D(z) - z) is gradient descent on dist(z, data)^2/2,");
     cli_say("step size 1 - sigma'/sigma. %d paths, %d geometric levels sigma = %.1f -> %.3f.", NTRAJ, KD, sig_from, sig_to);
@@ -866,13 +893,13 @@ static int cell_d_6_optim(Ctx *ctx) {
         plot_block(&p, "sigma, mean dist(z, circle)/sigma over the DDIM paths");
         for (int k = 0; k <= KD; k++) fprintf(plot_dat(&p), "%.6g %.6g\n", sig[k], ratio[k]);
         plot_size(&p, 1100, 1000);
-        plot_cmd(&p, "set multiplot layout 2,2 title 'The optimisation view (Permenter and Yuan): denoiser ~ projection, DDIM ~ gradient descent'");
+        plot_cmd(&p, "set multiplot layout 2,2 title 'The optimisation view (Permenter and Yuan): denoiser ≈ projection, DDIM ≈ gradient descent'");
         plot_cmd(&p, "set size ratio -1; unset key");
-        plot_cmd(&p, "set title 'sigma = 0.1: noisy z -> D(z) lands on the circle (projection)'; set xrange [-1.6:1.6]; set yrange [-1.6:1.6]");
+        plot_cmd(&p, "set title 'σ = 0.1: noisy z → D(z) lands on the circle (projection)'; set xrange [-1.6:1.6]; set yrange [-1.6:1.6]");
         plot_cmd(&p, "plot dat index 0 using 1:2 with lines lw 2 lc rgb '#636363', dat index 1 using 1:2:3:4 with vectors head filled size 0.03,20 lc rgb '#d7301f', dat index 1 using 1:2 with points pt 7 ps 0.4 lc rgb '#d7301f'");
-        plot_cmd(&p, "set title 'sigma = 2: D(z) ~ z/(2 sigma^2), pulled to the mean'; set xrange [-5:5]; set yrange [-5:5]");
+        plot_cmd(&p, "set title 'σ = 2: D(z) ≈ z/(2σ^2), pulled to the mean'; set xrange [-5:5]; set yrange [-5:5]");
         plot_cmd(&p, "plot dat index 0 using 1:2 with lines lw 2 lc rgb '#636363', dat index 2 using 1:2:3:4 with vectors head filled size 0.15,20 lc rgb '#2171b5', dat index 2 using 1:2 with points pt 7 ps 0.4 lc rgb '#2171b5'");
-        plot_cmd(&p, "set title 'DDIM paths (z form, sigma 2 -> 0.005): descent onto the circle'; set xrange [-3.5:3.5]; set yrange [-3.5:3.5]");
+        plot_cmd(&p, "set title 'DDIM paths (z form, σ 2 → 0.005): descent onto the circle'; set xrange [-3.5:3.5]; set yrange [-3.5:3.5]");
         plot_cmd(&p, "plot dat index 0 using 1:2 with lines lw 2 lc rgb '#636363', for [k=3:%d] dat index k using 1:2 with linespoints pt 7 ps 0.3 lw 1 lc k, \\", 2 + NSHOW);
         plot_cmd(&p, "     for [k=3:%d] dat index k every ::0::0 using 1:2 with points pt 6 ps 1.2 lc rgb 'black'", 2 + NSHOW);
         plot_cmd(&p, "set size noratio; set title 'distance to the data shrinks with sigma'; set logscale x; set xrange [0.004:2.5]; set yrange [0:1.2]");

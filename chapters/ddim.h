@@ -72,7 +72,7 @@ void   ddim_ddpm_sample(const DdimDenoiser *den, const Schedule *s, const int *t
 void   ddim_family_sample(const DdimDenoiser *den, const Schedule *s, const int *ts, int K, double gamma, double mu,
                           float *x, int n, Rng *rng, Arena *arena, float *traj);
 /* Deterministic inversion x_0 -> x_T: DDIM eta = 0 run upward along ts[K] = 0 < ... < ts[0] = T, the step
- * t -> t' > t using eps_hat of the current point at the level t' (there is no eps at t = 0). x in and out. */
+ * t -> t' > t using eps_hat of the current point at its level t (at t = 0, where there is none, at t'). x in and out. */
 void   ddim_invert(const DdimDenoiser *den, const Schedule *s, const int *ts, int K, float *x, int n, Arena *arena);
 
 /* Sliced W1 of two equal-size 2D samples with 200 directions drawn from a fixed seed (the same directions
