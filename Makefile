@@ -35,6 +35,8 @@ SRC_ch5  = chapters/ch5_fokker_planck.c
 SRC_ddim = chapters/ddim.c
 ALL_PROGRAMS = ch1 ch2 ddim ch3 ch4 ch5
 PROGRAMS = $(foreach p,$(ALL_PROGRAMS),$(if $(wildcard $(SRC_$(p))),$(p)))
+# A program that calls another chapter's functions links that chapter's main-less object.
+LINK_ddim = $(BUILD)/nomain/ch2_ddpm.o
 
 COMMON_SRC = $(wildcard common/*.c)
 COMMON_OBJ = $(COMMON_SRC:%.c=$(BUILD)/%.o)
@@ -71,7 +73,7 @@ $(BUILD)/nomain/%.o: chapters/%.c $(wildcard common/*.h chapters/*.h) | $(DEPS_O
 define PROGRAM_RULE
 $(1): $(BUILD)/$(1)
 	@cp $(BUILD)/$(1) $(1)
-$(BUILD)/$(1): $(BUILD)/$(SRC_$(1):.c=.o) $(LIB)
+$(BUILD)/$(1): $(BUILD)/$(SRC_$(1):.c=.o) $(LINK_$(1)) $(LIB)
 	$(CC) $(LDFLAGS) $$^ -o $$@ $(LDLIBS)
 endef
 $(foreach p,$(PROGRAMS),$(eval $(call PROGRAM_RULE,$(p))))
