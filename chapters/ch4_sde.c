@@ -1,0 +1,403 @@
+/* ch4_sde.c: PDF chapter 4, stochastic differential equations, on 1D and 2D Gaussian mixtures.
+ *
+ *   make ch4 && ./ch4 --list          the cells, one per section
+ *   ./ch4                             the whole chapter (about 30 s)
+ *   ./ch4 --cell solvers --steps 6000 train the 2D model of the solvers cell longer
+ *
+ * Sections: 4.1 motivating examples (gradient descent -> ODE, Langevin -> SDE, Brownian paths) ·
+ * 4.2 forward and reverse SDE (Anderson) · 4.3 the SDE of DDPM (variance preserving) · 4.4 the SDE of
+ * SMLD (variance exploding) · 4.5 numerical methods (Euler-Maruyama, predictor-corrector, probability-flow
+ * ODE with Euler and Heun; convergence orders; quality versus steps) · 4.5t trajectories of the reverse SDE
+ * and of the probability-flow ODE from the same noise.
+ * Figures (figures/): ch4_gd_vs_ode, ch4_brownian_paths, ch4_forward_reverse_1d, ch4_forward_reverse_hist,
+ * ch4_ddpm_vs_vp, ch4_vp_vs_ve, ch4_convergence_orders, ch4_solver_quality, ch4_solver_samples,
+ * ch4_sde_vs_pfode.
+ * Uses: cli, plot, data (exact noised mixtures and their scores), schedule, rng, tensor, toymodel.
+ *
+ * Shapes: n particles, D data dimension (1 or 2); particles are double arrays (n, D).
+ * Time: continuous t in [0, 1]; the VP SDE has beta(t) linear 0.1..20, the VE SDE sigma(t) = 0.01 (1000)^t.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "ch4_sde.h"
+#include "cli.h"
+#include "data.h"
+#include "plot.h"
+#include "schedule.h"
+#include "toymodel.h"
+
+/* The 1D mixture of TUTORIAL.md's figures (as chapter 2): weights 0.3/0.7, means -2/+2, sd 0.3. */
+static Gmm gmm_1d(void) {
+    static const double w[2] = { 0.3, 0.7 }, mu[2] = { -2.0, 2.0 }, sd[2] = { 0.3, 0.3 };
+    return data_gmm_1d(2, w, mu, sd);
+}
+
+/* Sample mean and variance of coordinate d of n points (n, D), accumulated in double. */
+static void moments(const double *x, int n, int D, int d, double *mean, double *var) {
+    double s = 0, s2 = 0;
+    for (int i = 0; i < n; i++) { s += x[i * D + d]; s2 += x[i * D + d] * x[i * D + d]; }
+    *mean = s / n;
+    *var = s2 / n - *mean * *mean;
+}
+
+/* Density histogram of n values on [lo, hi) with `bins` bins; values outside are dropped. */
+static void histogram(const double *x, int n, double lo, double hi, int bins, double *dens) {
+    double width = (hi - lo) / bins;
+    for (int b = 0; b < bins; b++) dens[b] = 0.0;
+    for (int i = 0; i < n; i++) {
+        int b = (int)floor((x[i] - lo) / width);
+        if (b >= 0 && b < bins) dens[b] += 1.0 / (n * width);
+    }
+}
+
+/* n draws (n, D) of the law of a x0 + sqrt(s2) eps, x0 ~ g: exactly p_t. */
+static void sample_noised(const Gmm *g, double a, double s2, double *x, int n, Rng *rng) {
+    Gmm gt = data_gmm_noised(g, a, s2);
+    float *tmp = malloc(sizeof(float) * (size_t)n * g->D);
+    data_gmm_sample(&gt, rng, tmp, n);
+    for (long i = 0; i < (long)n * g->D; i++) x[i] = tmp[i];
+    free(tmp);
+}
+
+/* The 1D mixture that is coordinate d of a 2D isotropic mixture (for heat maps of a 2D process). */
+static Gmm marginal_1d(const Gmm *g, int d) {
+    double w[GMM_MAX], mu[GMM_MAX], sd[GMM_MAX];
+    for (int k = 0; k < g->K; k++) { w[k] = g->w[k]; mu[k] = g->mu[k][d]; sd[k] = sqrt(g->cov[k][d][d]); }
+    return data_gmm_1d(g->K, w, mu, sd);
+}
+
+static double gmm_pdf_1d(const Gmm *g, double x) { return exp(data_gmm_logpdf(g, &x)); }
+
+/* ---- the two SDEs of the chapter ---------------------------------------- */
+
+Ch4Sde ch4_vp(void) { return (Ch4Sde){ CH4_VP, 0.1, 20.0, 0.0, 0.0 }; }
+Ch4Sde ch4_ve(void) { return (Ch4Sde){ CH4_VE, 0.0, 0.0, 0.01, 10.0 }; }
+
+double ch4_vp_beta(const Ch4Sde *sde, double t) {
+    return sde->beta_min + t * (sde->beta_max - sde->beta_min);   /* §4.3 beta(t), linear */
+}
+
+double ch4_vp_B(const Ch4Sde *sde, double t) {
+    return sde->beta_min * t + 0.5 * (sde->beta_max - sde->beta_min) * t * t;   /* §4.3 B(t) = int_0^t beta */
+}
+
+double ch4_ve_sigma(const Ch4Sde *sde, double t) {
+    return sde->sigma_min * pow(sde->sigma_max / sde->sigma_min, t);   /* §4.4 geometric noise levels */
+}
+
+double ch4_sde_drift(const Ch4Sde *sde, double t) {
+    return sde->kind == CH4_VP ? -0.5 * ch4_vp_beta(sde, t) : 0.0;   /* §4.3 f = -beta x / 2;  §4.4 f = 0 */
+}
+
+double ch4_sde_g2(const Ch4Sde *sde, double t) {
+    if (sde->kind == CH4_VP) return ch4_vp_beta(sde, t);              /* §4.3 g^2 = beta(t) */
+    double s = ch4_ve_sigma(sde, t);
+    return 2.0 * s * s * log(sde->sigma_max / sde->sigma_min);       /* §4.4 g^2 = d sigma^2 / dt */
+}
+
+void ch4_sde_marginal(const Ch4Sde *sde, double t, double *a, double *s2) {
+    if (sde->kind == CH4_VP) {   /* §4.3 mean x0 exp(-B/2), variance 1 - exp(-B) */
+        double B = ch4_vp_B(sde, t);
+        *a = exp(-0.5 * B);
+        *s2 = -expm1(-B);        /* 1 - exp(-B) without cancellation at small t */
+    } else {                     /* §4.4 mean x0, variance sigma(t)^2 - sigma(0)^2 */
+        double s = ch4_ve_sigma(sde, t);
+        *a = 1.0;
+        *s2 = s * s - sde->sigma_min * sde->sigma_min;
+    }
+}
+
+/* ---- the score of p_t: exact for a mixture, or a trained eps network ----- */
+
+void ch4_sched_vp(Schedule *s, const Ch4Sde *sde, int T) {
+    sched_init_linear(s, T, 1e-4, 0.02);   /* allocates; the values are replaced below */
+    for (int i = 1; i <= T; i++) {
+        /* alpha_bar[i] = exp(-B(i/T)), so alpha[i] = exp(-(B(i/T) - B((i-1)/T))): the VP SDE sampled at t = i/T */
+        s->alpha_bar[i] = exp(-ch4_vp_B(sde, (double)i / T));
+        s->alpha[i] = exp(-(ch4_vp_B(sde, (double)i / T) - ch4_vp_B(sde, (double)(i - 1) / T)));
+        s->beta[i] = 1.0 - s->alpha[i];
+    }
+}
+
+void ch4_score(Ch4Score *sc, const double *x, int n, int D, double t, double *score) {
+    sc->nfe++;
+    if (!sc->model) {   /* §4.2 exact: p_t = law of a(t) x0 + sqrt(s2(t)) eps, again a mixture */
+        double a, s2;
+        ch4_sde_marginal(sc->sde, t, &a, &s2);
+        Gmm gt = data_gmm_noised(sc->g, a, s2);
+        for (int i = 0; i < n; i++) data_gmm_score(&gt, x + (size_t)i * D, score + (size_t)i * D);
+        return;
+    }
+    /* learned: nearest discrete step of the schedule whose alpha_bar matches exp(-B(t)) */
+    int T = sc->sched->T, step = (int)lround(t * T);
+    if (step < 1) step = 1;
+    if (step > T) step = T;
+    size_t mark = arena_pos(sc->arena);
+    float *xf = arena_push_no_zero(sc->arena, sizeof(float) * (size_t)n * D);
+    float *eps_hat = arena_push_no_zero(sc->arena, sizeof(float) * (size_t)n * D);
+    for (size_t i = 0; i < (size_t)n * D; i++) xf[i] = (float)x[i];
+    toy_predict_eps(sc->model, xf, n, step, eps_hat, sc->arena);
+    double inv_sd = 1.0 / sqrt(1.0 - sc->sched->alpha_bar[step]);
+    for (size_t i = 0; i < (size_t)n * D; i++) score[i] = -eps_hat[i] * inv_sd;   /* §4.2 s = -eps_hat / sqrt(1 - abar) */
+    arena_pop_to(sc->arena, mark);
+}
+
+/* ---- solvers: forward Euler-Maruyama, and the reverse-time integrators ---- */
+
+const char *const CH4_SOLVER_NAMES[4] = { "Euler-Maruyama", "predictor-corrector", "PF-ODE Euler", "PF-ODE Heun" };
+
+int ch4_solver_nfe(Ch4Solver solver) { return solver == CH4_PC || solver == CH4_ODE_HEUN ? 2 : 1; }
+
+void ch4_forward_em(const Ch4Sde *sde, double *x, int n, int D, double t0, double t1, int steps, Rng *rng, double *traj) {
+    double h = (t1 - t0) / steps;
+    size_t nd = (size_t)n * D;
+    if (traj) memcpy(traj, x, sizeof(double) * nd);
+    for (int k = 0; k < steps; k++) {
+        double t = t0 + k * h, c = ch4_sde_drift(sde, t), g = sqrt(ch4_sde_g2(sde, t));
+        for (size_t i = 0; i < nd; i++)
+            x[i] += c * x[i] * h + g * sqrt(h) * rng_normal(rng);   /* §4.2 x_{t+h} = x_t + f h + g sqrt(h) z */
+        if (traj) memcpy(traj + (size_t)(k + 1) * nd, x, sizeof(double) * nd);
+    }
+}
+
+/* §4.2 v = f(x, t) - lambda g(t)^2 s(x, t): lambda = 1 is the reverse SDE's drift, lambda = 1/2 the PF-ODE's. */
+static void reverse_velocity(Ch4Score *sc, const double *x, int n, int D, double t, double lambda, double *s, double *v) {
+    ch4_score(sc, x, n, D, t, s);
+    double c = ch4_sde_drift(sc->sde, t), g2 = ch4_sde_g2(sc->sde, t);
+    for (size_t i = 0; i < (size_t)n * D; i++) v[i] = c * x[i] - lambda * g2 * s[i];
+}
+
+/* §4.2 one Euler-Maruyama step of the reverse SDE dx = [f - g^2 s] dt + g dw_bar, from t to t - h. */
+static void em_step(Ch4Score *sc, double *x, int n, int D, double t, double h, Rng *rng, double *s, double *v) {
+    reverse_velocity(sc, x, n, D, t, 1.0, s, v);
+    double g = sqrt(ch4_sde_g2(sc->sde, t));
+    for (size_t i = 0; i < (size_t)n * D; i++) x[i] += -v[i] * h + g * sqrt(h) * rng_normal(rng);
+}
+
+/* §4.5 Langevin corrector at fixed t: x += tau s + sqrt(2 tau) z. Step from Song et al.'s signal-to-noise rule
+ * tau = 2 (r |z| / |s|)^2, norms averaged over the batch, r = 0.16: the move stays a fixed fraction of the noise. */
+static void langevin_corrector(Ch4Score *sc, double *x, int n, int D, double t, Rng *rng, double *s, double *z) {
+    const double r = 0.16;
+    ch4_score(sc, x, n, D, t, s);
+    size_t nd = (size_t)n * D;
+    double zz = 0, ss = 0;
+    for (size_t i = 0; i < nd; i++) { z[i] = rng_normal(rng); zz += z[i] * z[i]; ss += s[i] * s[i]; }
+    double tau = 2.0 * r * r * zz / ss;
+    for (size_t i = 0; i < nd; i++) x[i] += tau * s[i] + sqrt(2.0 * tau) * z[i];
+}
+
+/* §4.5 Euler on the probability-flow ODE dx = [f - g^2 s / 2] dt, from t to t - h. */
+static void ode_euler_step(Ch4Score *sc, double *x, int n, int D, double t, double h, double *s, double *v) {
+    reverse_velocity(sc, x, n, D, t, 0.5, s, v);
+    for (size_t i = 0; i < (size_t)n * D; i++) x[i] -= v[i] * h;
+}
+
+/* §4.5 Heun (explicit trapezoid) on the probability-flow ODE: Euler predictor, then the average of both slopes. */
+static void ode_heun_step(Ch4Score *sc, double *x, int n, int D, double t, double h, double *s, double *v, double *x2, double *v2) {
+    size_t nd = (size_t)n * D;
+    reverse_velocity(sc, x, n, D, t, 0.5, s, v);
+    for (size_t i = 0; i < nd; i++) x2[i] = x[i] - v[i] * h;
+    reverse_velocity(sc, x2, n, D, t - h, 0.5, s, v2);
+    for (size_t i = 0; i < nd; i++) x[i] -= 0.5 * (v[i] + v2[i]) * h;
+}
+
+void ch4_reverse(Ch4Score *sc, Ch4Solver solver, double *x, int n, int D, double t_start, double t_end, int steps,
+                 Rng *rng, double *traj) {
+    size_t nd = (size_t)n * D;
+    double *s = malloc(sizeof(double) * nd * 4), *v = s + nd, *x2 = v + nd, *v2 = x2 + nd;   /* once per solve */
+    double h = (t_start - t_end) / steps;
+    if (traj) memcpy(traj, x, sizeof(double) * nd);
+    for (int k = 0; k < steps; k++) {
+        double t = t_start - k * h;
+        if (solver == CH4_EM) em_step(sc, x, n, D, t, h, rng, s, v);
+        else if (solver == CH4_PC) {
+            em_step(sc, x, n, D, t, h, rng, s, v);                  /* predictor: the reverse-SDE step */
+            langevin_corrector(sc, x, n, D, t - h, rng, s, v);      /* corrector: Langevin at the new time */
+        } else if (solver == CH4_ODE_EULER) ode_euler_step(sc, x, n, D, t, h, s, v);
+        else ode_heun_step(sc, x, n, D, t, h, s, v, x2, v2);
+        if (traj) memcpy(traj + (size_t)(k + 1) * nd, x, sizeof(double) * nd);
+    }
+    free(s);
+}
+
+/* ---- 4.1  Motivating examples ------------------------------------------- */
+
+/* The quadratic f(x) = 1/2 (A1 x^2 + A2 y^2) of this section; its ODE solution is x(t) = exp(-A t) x0. */
+enum { GD_A1 = 1, GD_A2 = 5 };
+
+double ch4_gd_error(double a1, double a2, const double *x0, double tau, double T) {
+    int n = (int)lround(T / tau);
+    double x = x0[0], y = x0[1];
+    for (int i = 0; i < n; i++) {
+        x -= tau * a1 * x;   /* §4.1 x_i = x_{i-1} - tau grad f(x_{i-1}) */
+        y -= tau * a2 * y;
+    }
+    double ex = x0[0] * exp(-a1 * T), ey = x0[1] * exp(-a2 * T);   /* §4.1 dx/dt = -grad f(x) */
+    return hypot(x - ex, y - ey);
+}
+
+/* Left panel of ch4_gd_vs_ode: level sets of f, the ODE path, gradient-descent iterates at two step sizes. */
+static void gd_blocks(Plot *p, const double *x0, const double *taus, int n_tau) {
+    plot_block(p, "x y: level sets f = 0.05, 0.2, 0.5, 1, 2, 3.5");
+    static const double lv[6] = { 0.05, 0.2, 0.5, 1.0, 2.0, 3.5 };
+    for (int l = 0; l < 6; l++) {
+        for (int k = 0; k <= 100; k++) {
+            double th = 2 * PI * k / 100;
+            fprintf(plot_dat(p), "%.5f %.5f\n", sqrt(2 * lv[l] / GD_A1) * cos(th), sqrt(2 * lv[l] / GD_A2) * sin(th));
+        }
+        fprintf(plot_dat(p), "\n");
+    }
+    plot_block(p, "x y: the gradient flow x(t) = exp(-A t) x0, t in [0, 3]");
+    for (int k = 0; k <= 300; k++)
+        fprintf(plot_dat(p), "%.5f %.5f\n", x0[0] * exp(-GD_A1 * k * 0.01), x0[1] * exp(-GD_A2 * k * 0.01));
+    for (int j = 0; j < n_tau; j++) {
+        plot_block(p, "x y: gradient-descent iterates");
+        double x = x0[0], y = x0[1];
+        for (int i = 0; i <= (int)lround(3.0 / taus[j]); i++) {
+            fprintf(plot_dat(p), "%.5f %.5f\n", x, y);
+            x -= taus[j] * GD_A1 * x;
+            y -= taus[j] * GD_A2 * y;
+        }
+    }
+}
+
+/* §4.1 Langevin x_i = x_{i-1} - tau grad f + sqrt(2 tau) z on the same f: the Euler-Maruyama step of
+ * dx = -grad f dt + sqrt(2) dw, whose stationary law is p(x) ~ exp(-f(x)). Writes 3 paths (blocks) and
+ * leaves the end points of n chains in end (n, 2). */
+static void langevin_run(Plot *p, const double *x0, double tau, int steps, double *end, int n, Rng *rng) {
+    for (int i = 0; i < n; i++) {
+        double x = x0[0], y = x0[1];
+        if (i < 3) plot_block(p, "x y: one Langevin path");
+        for (int k = 0; k < steps; k++) {
+            if (i < 3 && k < 400) fprintf(plot_dat(p), "%.5f %.5f\n", x, y);
+            x += -tau * GD_A1 * x + sqrt(2 * tau) * rng_normal(rng);
+            y += -tau * GD_A2 * y + sqrt(2 * tau) * rng_normal(rng);
+        }
+        end[2 * i] = x;
+        end[2 * i + 1] = y;
+    }
+}
+
+static int gd_figure(Ctx *ctx) {
+    enum { N = 5000, STEPS = 2000 };
+    const double x0[2] = { 2.0, 1.0 }, taus[2] = { 0.05, 0.35 }, tau_l = 0.01;
+    Plot p;
+    if (plot_open(&p, ctx->out, "ch4_gd_vs_ode")) return 1;
+    gd_blocks(&p, x0, taus, 2);
+    double *end = malloc(sizeof(double) * 2 * N);
+    langevin_run(&p, x0, tau_l, STEPS, end, N, &ctx->rng);
+    plot_block(&p, "x y: end points of Langevin chains (every 5th)");
+    for (int i = 0; i < N; i += 5) fprintf(plot_dat(&p), "%.5f %.5f\n", end[2 * i], end[2 * i + 1]);
+    /* The discrete chain is an AR(1) in each coordinate: stationary Var = 1 / (a (1 - tau a / 2)), exactly. */
+    for (int d = 0; d < 2; d++) {
+        double m, v, a = d == 0 ? GD_A1 : GD_A2, want = 1.0 / (a * (1 - tau_l * a / 2));
+        moments(end, N, 2, d, &m, &v);
+        cli_check(ctx, d == 0 ? "Langevin Var x vs 1/(a1 (1 - tau a1/2))" : "Langevin Var y vs 1/(a2 (1 - tau a2/2))",
+                  v, want, 5 * want * sqrt(2.0 / N));   /* 5 s.e. of a sample variance; (1 - tau a)^(2 STEPS) < 1e-8 */
+    }
+    plot_size(&p, 1200, 520);
+    plot_cmd(&p, "set multiplot layout 1,2 title 'Gradient descent is Euler on dx/dt = -grad f; Langevin is Euler-Maruyama on dx = -grad f dt + sqrt(2) dw'");
+    plot_cmd(&p, "set size ratio -1; set xrange [-2.6:2.6]; set yrange [-1.6:1.6]; set xlabel 'x'; set ylabel 'y'");
+    plot_cmd(&p, "set key bottom right font ',9' opaque");
+    plot_cmd(&p, "set title 'f(x) = (x^2 + 5 y^2)/2: iterates vs the ODE path'");
+    plot_cmd(&p, "plot dat index 0 with lines lc rgb '#bdbdbd' notitle, \\");
+    plot_cmd(&p, "     dat index 1 with lines lw 3 lc rgb '#000000' title 'ODE x(t)', \\");
+    plot_cmd(&p, "     dat index 2 with linespoints pt 7 ps 0.6 lc rgb '#3182bd' title 'GD, tau = %.2f', \\", taus[0]);
+    plot_cmd(&p, "     dat index 3 with linespoints pt 7 ps 0.8 lc rgb '#d7301f' title 'GD, tau = %.2f (zig-zag)'", taus[1]);
+    plot_cmd(&p, "set title 'Langevin, tau = %.2f: 3 paths and %d chain ends, law exp(-f)/Z'", tau_l, N / 5);
+    plot_cmd(&p, "plot dat index 0 with lines lc rgb '#bdbdbd' notitle, \\");
+    plot_cmd(&p, "     dat index 7 with points pt 7 ps 0.3 lc rgb '#9ecae1' title 'chain ends', \\");
+    plot_cmd(&p, "     for [k=4:6] dat index k with lines lw 1 lc k-2 title (k == 4 ? 'paths' : '')");
+    plot_cmd(&p, "unset multiplot");
+    free(end);
+    return plot_close(&p);
+}
+
+/* §4.1 the random walk x_i = x_{i-1} + sigma z with sigma^2 = 1/steps: Brownian motion w_t on [0, 1] as steps grows.
+ * Left panel: 20 paths and +-2 sqrt(t). Right: the VP SDE's paths from x0 = 2 with mean +- 2 sd. */
+static int brownian_figure(Ctx *ctx) {
+    enum { PATHS = 20000, STEPS = 1000, SHOW = 20 };
+    Plot p;
+    if (plot_open(&p, ctx->out, "ch4_brownian_paths")) return 1;
+    double *w_half = malloc(sizeof(double) * PATHS), *w_one = malloc(sizeof(double) * PATHS);
+    double sigma = sqrt(1.0 / STEPS);
+    for (int i = 0; i < PATHS; i++) {
+        double w = 0;
+        if (i < SHOW) { plot_block(&p, "t w_t: one Brownian path"); fprintf(plot_dat(&p), "0 0\n"); }
+        for (int k = 1; k <= STEPS; k++) {
+            w += sigma * rng_normal(&ctx->rng);   /* §4.1 x_i = x_{i-1} + sigma z */
+            if (i < SHOW && k % 2 == 0) fprintf(plot_dat(&p), "%.4f %.5f\n", (double)k / STEPS, w);
+            if (k == STEPS / 2) w_half[i] = w;
+        }
+        w_one[i] = w;
+    }
+    double m, v, cov = 0;
+    moments(w_one, PATHS, 1, 0, &m, &v);
+    for (int i = 0; i < PATHS; i++) cov += w_half[i] * w_one[i] / PATHS;
+    cli_check(ctx, "Var w_1 = 1", v, 1.0, 5 * sqrt(2.0 / PATHS));               /* 5 s.e. of a sample variance */
+    cli_check(ctx, "Cov(w_0.5, w_1) = min(0.5, 1)", cov, 0.5, 5 * sqrt(0.75 / PATHS));   /* Var(w_s w_t) = 3s^2 + s(t-s) - s^2 */
+    Ch4Sde vp = ch4_vp();
+    double x[SHOW], traj[(STEPS + 1) * SHOW];
+    for (int i = 0; i < SHOW; i++) x[i] = 2.0;
+    ch4_forward_em(&vp, x, SHOW, 1, 0.0, 1.0, STEPS, &ctx->rng, traj);
+    for (int i = 0; i < SHOW; i++) {
+        plot_block(&p, "t x_t: one VP-SDE path from x0 = 2");
+        for (int k = 0; k <= STEPS; k += 2) fprintf(plot_dat(&p), "%.4f %.5f\n", (double)k / STEPS, traj[k * SHOW + i]);
+    }
+    plot_block(&p, "t, VP mean 2 a(t), VP sd sqrt(s2(t)), Brownian sd sqrt(t)");
+    for (int k = 0; k <= 200; k++) {
+        double t = k / 200.0, a, s2;
+        ch4_sde_marginal(&vp, t, &a, &s2);
+        fprintf(plot_dat(&p), "%.4f %.5f %.5f %.5f\n", t, 2 * a, sqrt(s2), sqrt(t));
+    }
+    plot_size(&p, 1200, 450);
+    plot_cmd(&p, "set multiplot layout 1,2 title 'Simple forward SDEs: sample paths and their closed-form envelopes'");
+    plot_cmd(&p, "set xlabel 't'; set key top left font ',9'");
+    plot_cmd(&p, "set title 'Random walk x_i = x_{i-1} + z/sqrt(1000) -> Brownian motion'; set ylabel 'w_t'");
+    plot_cmd(&p, "plot for [k=0:%d] dat index k with lines lw 1 notitle, \\", SHOW - 1);
+    plot_cmd(&p, "     dat index %d using 1:(2*$4) with lines lw 3 dt 2 lc rgb 'black' title '+-2 sqrt(t)', '' index %d using 1:(-2*$4) with lines lw 3 dt 2 lc rgb 'black' notitle", 2 * SHOW, 2 * SHOW);
+    plot_cmd(&p, "set title 'VP SDE dx = -beta x/2 dt + sqrt(beta) dw from x_0 = 2'; set ylabel 'x_t'; set yrange [-3.5:3.5]");
+    plot_cmd(&p, "plot for [k=%d:%d] dat index k with lines lw 1 notitle, \\", SHOW, 2 * SHOW - 1);
+    plot_cmd(&p, "     dat index %d using 1:($2+2*$3) with lines lw 3 dt 2 lc rgb 'black' title 'mean +- 2 sd', '' index %d using 1:($2-2*$3) with lines lw 3 dt 2 lc rgb 'black' notitle", 2 * SHOW, 2 * SHOW);
+    plot_cmd(&p, "unset multiplot");
+    free(w_half);
+    free(w_one);
+    return plot_close(&p);
+}
+
+static int cell_4_1_motivating(Ctx *ctx) {
+    const double x0[2] = { 2.0, 1.0 };
+    cli_say("Gradient descent x_i = x_{i-1} - tau grad f(x_{i-1}) is Euler's method on the ODE dx/dt = -grad f(x):");
+    cli_say("after T/tau steps the iterate is within O(tau) of x(T). f = (x^2 + 5 y^2)/2, x0 = (2, 1), T = 1:");
+    double e[5];
+    static const double taus[5] = { 0.04, 0.02, 0.01, 0.005, 0.0025 };
+    for (int k = 0; k < 5; k++) {
+        e[k] = ch4_gd_error(GD_A1, GD_A2, x0, taus[k], 1.0);
+        cli_say("  tau = %-7g |x_{T/tau} - x(T)| = %.3e%s", taus[k], e[k], k ? "" : "");
+    }
+    /* error = C tau (1 + O(a2 tau)): the observed order from the two smallest tau is 1 within a2 tau = 0.025; tol 0.1 */
+    cli_check(ctx, "observed order of gradient descent -> ODE", log2(e[3] / e[4]), 1.0, 0.1);
+    cli_say("Adding sqrt(2 tau) z to each step gives Langevin: Euler-Maruyama on dx = -grad f dt + sqrt(2) dw.");
+    int rc = gd_figure(ctx);
+    cli_say("The simplest forward diffusion x_i = x_{i-1} + sigma z is a random walk; with sigma^2 = dt it is");
+    cli_say("Brownian motion: Var w_t = t, Cov(w_s, w_t) = min(s, t). 20000 paths of 1000 steps:");
+    rc |= brownian_figure(ctx);
+    return rc;
+}
+
+/* ---- the chapter, cell by cell ----------------------------------------- */
+
+static const Cell CELLS[] = {
+    { "4.1", "motivating", "motivating examples: gradient descent -> ODE, Langevin -> SDE, Brownian paths", cell_4_1_motivating },
+};
+
+#ifndef CHAPTER_NO_MAIN
+int main(int argc, char **argv) {
+    static const CliSpec spec = { "ch4", "Stochastic differential equations (PDF chapter 4)", CLI_STEPS | CLI_SAMPLES, NULL };
+    Opts opts;
+    int rc = cli_parse(&opts, argc, argv, &spec);
+    if (rc) return rc == CLI_DONE ? 0 : rc;
+    return cli_run(CELLS, COUNT_OF(CELLS), &opts);
+}
+#endif
