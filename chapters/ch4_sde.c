@@ -386,18 +386,164 @@ static int cell_4_1_motivating(Ctx *ctx) {
     return rc;
 }
 
-/* ---- the chapter, cell by cell ----------------------------------------- */
+/* ---- 4.2  Forward and backward iterations in SDE ------------------------ */
 
-static const Cell CELLS[] = {
-    { "4.1", "motivating", "motivating examples: gradient descent -> ODE, Langevin -> SDE, Brownian paths", cell_4_1_motivating },
-};
-
-#ifndef CHAPTER_NO_MAIN
-int main(int argc, char **argv) {
-    static const CliSpec spec = { "ch4", "Stochastic differential equations (PDF chapter 4)", CLI_STEPS | CLI_SAMPLES, NULL };
-    Opts opts;
-    int rc = cli_parse(&opts, argc, argv, &spec);
-    if (rc) return rc == CLI_DONE ? 0 : rc;
-    return cli_run(CELLS, COUNT_OF(CELLS), &opts);
+/* The exact law Euler-Maruyama gives a linear SDE dx = c(t) x dt + g(t) dw: from mean m and variance v,
+ * m' = (1 + c h) m, v' = (1 + c h)^2 v + g^2 h per step. Comparing it with the closed form gives the
+ * discretisation bias of the moments, which a Monte Carlo check must add to its standard errors. */
+static void em_moments(const Ch4Sde *sde, double t0, double t1, int steps, double *m, double *v) {
+    double h = (t1 - t0) / steps;
+    for (int k = 0; k < steps; k++) {
+        double t = t0 + k * h, c = 1.0 + ch4_sde_drift(sde, t) * h;
+        *m = c * *m;
+        *v = c * c * *v + ch4_sde_g2(sde, t) * h;
+    }
 }
-#endif
+
+/* Forward particles from t0 to t1 against the closed-form mixture p_t1: mean and variance within 5 standard
+ * errors plus the exact Euler-Maruyama bias of the moments (em_moments). */
+static void check_forward(Ctx *ctx, const Ch4Sde *sde, const Gmm *g, const double *x, int n, double t1, int steps) {
+    double a, s2, m, v, m_em = data_gmm_mean(g, 0), v_em = data_gmm_var(g, 0);
+    ch4_sde_marginal(sde, t1, &a, &s2);
+    Gmm gt = data_gmm_noised(g, a, s2);
+    double m_want = data_gmm_mean(&gt, 0), v_want = data_gmm_var(&gt, 0);
+    em_moments(sde, 0.0, t1, steps, &m_em, &v_em);
+    moments(x, n, 1, 0, &m, &v);
+    char what[96];
+    snprintf(what, sizeof what, "forward mean at t = %.2g vs closed form", t1);
+    cli_check(ctx, what, m, m_want, 5 * sqrt(v_want / n) + fabs(m_em - m_want));
+    snprintf(what, sizeof what, "forward var at t = %.2g vs closed form", t1);
+    cli_check(ctx, what, v, v_want, 5 * v_want * sqrt(2.0 / n) + fabs(v_em - v_want));
+}
+
+/* Heat map block of p_t(x) for t in [0, 1] (NT + 1 columns) and x in [lo, hi]: the exact noised mixture.
+ * With normalise, each column is divided by its maximum, so the shape is visible at every t. */
+static void density_block(Plot *p, const Ch4Sde *sde, const Gmm *g, double lo, double hi, int normalise) {
+    enum { NT = 100, NX = 200 };
+    plot_block(p, "t x p_t(x): exact marginal density (heat map)");
+    for (int it = 0; it <= NT; it++) {
+        double t = (double)it / NT, a, s2, col[NX + 1], peak = 0;
+        ch4_sde_marginal(sde, t, &a, &s2);
+        Gmm gt = data_gmm_noised(g, a, s2);
+        for (int ix = 0; ix <= NX; ix++) {
+            double x = lo + (hi - lo) * ix / NX;
+            col[ix] = exp(data_gmm_logpdf(&gt, &x));
+            if (col[ix] > peak) peak = col[ix];
+        }
+        for (int ix = 0; ix <= NX; ix++)
+            fprintf(plot_dat(p), "%.4f %.4f %.5g\n", t, lo + (hi - lo) * ix / NX, normalise ? col[ix] / peak : col[ix]);
+        fprintf(plot_dat(p), "\n");
+    }
+}
+
+/* Path blocks: one block per particle of traj (steps + 1, n, 1) between times t0 and t1, every `every` steps. */
+static void path_blocks(Plot *p, const double *traj, int n, int steps, double t0, double t1, int every, const char *what) {
+    for (int i = 0; i < n; i++) {
+        plot_block(p, what);
+        for (int k = 0; k <= steps; k += every)
+            fprintf(plot_dat(p), "%.4f %.5f\n", t0 + (t1 - t0) * k / steps, traj[(size_t)k * n + i]);
+    }
+}
+
+/* ch4_forward_reverse_1d: 30 forward and 30 reverse Euler-Maruyama paths over the exact density p_t. */
+static int forward_reverse_paths(Ctx *ctx, const Ch4Sde *sde, const Gmm *g, double t_end) {
+    enum { PATHS = 30, STEPS = 1000 };
+    double *x = malloc(sizeof(double) * PATHS), *traj = malloc(sizeof(double) * (STEPS + 1) * PATHS);
+    Plot p;
+    if (plot_open(&p, ctx->out, "ch4_forward_reverse_1d")) { free(x); free(traj); return 1; }
+    density_block(&p, sde, g, -4, 4, 0);
+    for (int i = 0; i < PATHS; i++) {   /* x0 from the data, sorted by nothing: the modes' weights show */
+        float f;
+        data_gmm_sample(g, &ctx->rng, &f, 1);
+        x[i] = f;
+    }
+    ch4_forward_em(sde, x, PATHS, 1, 0.0, 1.0, STEPS, &ctx->rng, traj);
+    path_blocks(&p, traj, PATHS, STEPS, 0.0, 1.0, 4, "t x: forward Euler-Maruyama path");
+    double a, s2;
+    ch4_sde_marginal(sde, 1.0, &a, &s2);
+    sample_noised(g, a, s2, x, PATHS, &ctx->rng);
+    Ch4Score sc = { sde, g, NULL, NULL, NULL, 0 };
+    ch4_reverse(&sc, CH4_EM, x, PATHS, 1, 1.0, t_end, STEPS, &ctx->rng, traj);
+    path_blocks(&p, traj, PATHS, STEPS, 1.0, t_end, 4, "t x: reverse-SDE path (exact score)");
+    plot_size(&p, 1300, 480);
+    plot_cmd(&p, "set multiplot layout 1,2 title 'VP SDE on a 1D mixture: the exact density p_t(x) and Euler-Maruyama paths (1000 steps)'");
+    plot_cmd(&p, "set yrange [-4:4]; set ylabel 'x'; set cbrange [0:1]; unset colorbox");
+    plot_cmd(&p, "set palette defined (0 'white', 1 '#9ecae1', 2 '#3182bd', 3 '#08306b')");
+    plot_cmd(&p, "set title 'forward: dx = -beta x/2 dt + sqrt(beta) dw, data -> noise'; set xlabel 't'; set xrange [0:1]");
+    plot_cmd(&p, "plot dat index 0 using 1:2:3 with image notitle, for [k=1:%d] dat index k with lines lw 1 lc rgb '#d7301f' notitle", PATHS);
+    plot_cmd(&p, "set title 'reverse: dx = [f - beta s(x,t)] dt + sqrt(beta) dw (time reversed), noise -> data'; set xlabel 't (running backwards)'; set xrange [1:0]");
+    plot_cmd(&p, "plot dat index 0 using 1:2:3 with image notitle, for [k=%d:%d] dat index k with lines lw 1 lc rgb '#fd8d3c' notitle", PATHS + 1, 2 * PATHS);
+    plot_cmd(&p, "unset multiplot");
+    free(x);
+    free(traj);
+    return plot_close(&p);
+}
+
+static int cell_4_2_reverse(Ctx *ctx) {
+    enum { N = 20000, SEG = 250, BINS = 80, NSNAP = 5 };
+    const double t_snap[NSNAP] = { 0.0, 0.25, 0.5, 0.75, 1.0 }, t_end = 1e-3, lo = -4, hi = 4;
+    Ch4Sde sde = ch4_vp();
+    Gmm g = gmm_1d();
+    cli_say("Forward SDE dx = f(x,t) dt + g(t) dw; Anderson's reverse-time SDE dx = [f - g^2 grad log p_t(x)] dt");
+    cli_say("+ g dw_bar has the same marginals p_t run backwards. VP SDE (beta 0.1..20), x0 ~ 0.3 N(-2, 0.3^2) +");
+    cli_say("0.7 N(2, 0.3^2): p_t is that mixture noised, so the score is exact. %d particles, 1000 EM steps each way.", N);
+    double *x = malloc(sizeof(double) * N), (*hist)[NSNAP][BINS] = malloc(sizeof(double) * 2 * NSNAP * BINS);
+    float *tmp = malloc(sizeof(float) * N);
+    data_gmm_sample(&g, &ctx->rng, tmp, N);
+    for (int i = 0; i < N; i++) x[i] = tmp[i];
+    histogram(x, N, lo, hi, BINS, hist[0][0]);
+    for (int k = 1; k < NSNAP; k++) {
+        ch4_forward_em(&sde, x, N, 1, t_snap[k - 1], t_snap[k], SEG, &ctx->rng, NULL);
+        histogram(x, N, lo, hi, BINS, hist[0][k]);
+        if (k == 2 || k == 4) check_forward(ctx, &sde, &g, x, N, t_snap[k], k * SEG);
+    }
+    double a, s2, m, v;
+    ch4_sde_marginal(&sde, 1.0, &a, &s2);
+    sample_noised(&g, a, s2, x, N, &ctx->rng);   /* the reverse starts from exact draws of p_1 */
+    histogram(x, N, lo, hi, BINS, hist[1][NSNAP - 1]);
+    Ch4Score sc = { &sde, &g, NULL, NULL, NULL, 0 };
+    for (int k = NSNAP - 1; k > 0; k--) {
+        double t1 = k == 1 ? t_end : t_snap[k - 1];
+        ch4_reverse(&sc, CH4_EM, x, N, 1, t_snap[k], t1, SEG, &ctx->rng, NULL);
+        histogram(x, N, lo, hi, BINS, hist[1][k - 1]);
+        if (k != 1 && k != 3) continue;
+        ch4_sde_marginal(&sde, t1, &a, &s2);
+        Gmm gt = data_gmm_noised(&g, a, s2);
+        double vt = data_gmm_var(&gt, 0);
+        moments(x, N, 1, 0, &m, &v);
+        char what[96];
+        /* 5 standard errors; the O(h) weak bias of 1000 EM steps is far smaller (see the solvers cell's table) */
+        snprintf(what, sizeof what, "reverse mean at t = %.2g vs closed form", t1);
+        cli_check(ctx, what, m, data_gmm_mean(&gt, 0), 5 * sqrt(vt / N));
+        snprintf(what, sizeof what, "reverse var at t = %.2g vs closed form", t1);
+        cli_check(ctx, what, v, vt, 5 * vt * sqrt(2.0 / N));
+    }
+    cli_say("The reverse SDE, fed the exact score, carries N(0,1)-like noise back to the two modes with their weights.");
+    int rc = forward_reverse_paths(ctx, &sde, &g, t_end);
+    Plot p;
+    if (plot_open(&p, ctx->out, "ch4_forward_reverse_hist")) rc = 1;
+    else {
+        for (int dir = 0; dir < 2; dir++)
+            for (int k = 0; k < NSNAP; k++) {
+                plot_block(&p, dir ? "x, histogram of the reverse SDE, exact p_t" : "x, histogram of the forward SDE, exact p_t");
+                ch4_sde_marginal(&sde, k == 0 && dir ? t_end : t_snap[k], &a, &s2);
+                Gmm gt = data_gmm_noised(&g, a, s2);
+                for (int b = 0; b < BINS; b++) {
+                    double xc = lo + (b + 0.5) * (hi - lo) / BINS;
+                    fprintf(plot_dat(&p), "%.4f %.5g %.5g\n", xc, hist[dir][k][b], gmm_pdf_1d(&gt, xc));
+                }
+            }
+        plot_size(&p, 1500, 600);
+        plot_cmd(&p, "set multiplot layout 2,5 title 'Histograms (bars) of the forward SDE (top, t increasing) and the reverse SDE (bottom, t decreasing) vs the exact p_t (line)'");
+        plot_cmd(&p, "set xrange [-4:4]; set yrange [0:1.0]; set style fill solid 0.8 noborder; unset key");
+        plot_cmd(&p, "array T[5] = [0, 0.25, 0.5, 0.75, 1]");
+        for (int k = 0; k < NSNAP; k++)
+            plot_cmd(&p, "set title sprintf('forward, t = %%g', T[%d]); plot dat index %d using 1:2 with boxes lc rgb '#9ecae1', '' index %d using 1:3 with lines lw 2 lc rgb '#d7301f'", k + 1, k, k);
+        for (int k = NSNAP - 1; k >= 0; k--)
+            plot_cmd(&p, "set title sprintf('reverse, t = %%g', T[%d]); plot dat index %d using 1:2 with boxes lc rgb '#fdd0a2', '' index %d using 1:3 with lines lw 2 lc rgb '#08519c'", k + 1, NSNAP + k, NSNAP + k);
+        plot_cmd(&p, "unset multiplot");
+        rc |= plot_close(&p);
+    }
+    free(x); free(hist); free(tmp);
+    return rc;
+}
