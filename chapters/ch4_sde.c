@@ -547,3 +547,130 @@ static int cell_4_2_reverse(Ctx *ctx) {
     free(x); free(hist); free(tmp);
     return rc;
 }
+
+/* ---- 4.3  SDE for DDPM: variance preserving ----------------------------- */
+
+double ch4_ddpm_alpha_bar(const Ch4Sde *sde, int N, int k) {
+    double ab = 1.0;
+    for (int i = 1; i <= k; i++) ab *= 1.0 - ch4_vp_beta(sde, (double)i / N) / N;   /* §4.3 beta_i = beta(i/N) / N */
+    return ab;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+double ch4_ddpm_em_gap(const Ch4Sde *sde, const Gmm *g, int N, int n, Rng *rng) {
+    double a, s2, gap = 0;
+    double *xd = malloc(sizeof(double) * 2 * n), *xe = xd + n;
+    ch4_sde_marginal(sde, 1.0, &a, &s2);
+    sample_noised(g, a, s2, xd, n, rng);
+    memcpy(xe, xd, sizeof(double) * n);
+    for (int i = N; i >= 1; i--) {
+        double t = (double)i / N, beta_i = ch4_vp_beta(sde, t) / N;
+        ch4_sde_marginal(sde, t, &a, &s2);
+        Gmm gt = data_gmm_noised(g, a, s2);
+        for (int j = 0; j < n; j++) {
+            double sd, se, z = rng_normal(rng);   /* both chains get the same z */
+            data_gmm_score(&gt, &xd[j], &sd);
+            data_gmm_score(&gt, &xe[j], &se);
+            xd[j] = (xd[j] + beta_i * sd) / sqrt(1.0 - beta_i) + sqrt(beta_i) * z;   /* §4.3 DDPM step, eps_hat = -sqrt(1-abar) s */
+            xe[j] = xe[j] + 0.5 * beta_i * xe[j] + beta_i * se + sqrt(beta_i) * z;    /* §4.3 EM on the reverse VP SDE */
+        }
+    }
+    /* the median, not the mean: the rare path that sits on the ridge between the modes can end in the other mode
+     * under either chain, and one such jump (size 4) outweighs thousands of typical differences */
+    for (int j = 0; j < n; j++) xd[j] = fabs(xd[j] - xe[j]);
+    qsort(xd, n, sizeof(double), cmp_double);
+    gap = 0.5 * (xd[(n - 1) / 2] + xd[n / 2]);
+    free(xd);
+    return gap;
+}
+
+/* Least-squares slope of log y against log x over n points. */
+static double loglog_slope(const double *x, const double *y, int n) {
+    double sx = 0, sy = 0, sxx = 0, sxy = 0;
+    for (int k = 0; k < n; k++) {
+        double lx = log(x[k]), ly = log(y[k]);
+        sx += lx; sy += ly; sxx += lx * lx; sxy += lx * ly;
+    }
+    return (n * sxy - sx * sy) / (n * sxx - sx * sx);
+}
+
+static int cell_4_3_vp(Ctx *ctx) {
+    enum { NL = 5, GAP_N = 2000, NP = 20000, NCHAIN = 1000 };
+    static const int Ns[NL] = { 50, 100, 200, 400, 800 };
+    Ch4Sde sde = ch4_vp();
+    Gmm g = gmm_1d();
+    cli_say("DDPM's chain x_i = sqrt(1 - beta_i) x_{i-1} + sqrt(beta_i) z with beta_i = beta(i/N)/N: since");
+    cli_say("sqrt(1 - beta_i) = 1 - beta_i/2 + O(1/N^2), x_i - x_{i-1} = -beta(t) x/2 dt + sqrt(beta(t) dt) z, the");
+    cli_say("Euler-Maruyama step of the VP SDE dx = -beta(t) x/2 dt + sqrt(beta(t)) dw. Its marginal: mean");
+    cli_say("x0 exp(-B(t)/2), variance 1 - exp(-B(t)), B(t) = int_0^t beta = 0.1 t + 9.95 t^2.");
+    double rel[NL], gap[NL], xs[NL], want = exp(-ch4_vp_B(&sde, 0.5));
+    for (int k = 0; k < NL; k++) {
+        xs[k] = Ns[k];
+        rel[k] = fabs(ch4_ddpm_alpha_bar(&sde, Ns[k], Ns[k] / 2) / want - 1.0);
+        gap[k] = ch4_ddpm_em_gap(&sde, &g, Ns[k], GAP_N, &ctx->rng);
+        cli_say("  N = %-4d  |prod(1 - beta_i) / exp(-B(0.5)) - 1| = %.3e   median |x_DDPM - x_EM| at t = 0: %.3e",
+                Ns[k], rel[k], gap[k]);
+    }
+    /* prod(1 - beta_i) is exp of a right Riemann sum of -beta, error O(1/N) with an O(1/N^2) next term: at N >= 400
+     * that term moves the observed order by ~ (beta_max - beta_min)/(2N) < 0.03; tol 0.1. */
+    cli_check(ctx, "order of prod(1 - beta_i) -> exp(-B)", log2(rel[NL - 2] / rel[NL - 1]), 1.0, 0.1);
+    /* The two reverse steps differ by O(beta_i^2) = O(1/N^2) per step, O(1/N) over N steps. Each gap is a median over
+     * 2000 paths (relative s.e. ~ 1.25 / sqrt(2000) ~ 3%), which moves a 5-level slope by ~0.03; tol 0.2 leaves room
+     * for the 1/N^2 terms, which are not small at N = 50 (beta_i up to 0.4). */
+    double order_gap = -loglog_slope(xs, gap, NL);
+    cli_check(ctx, "order of |DDPM step - EM step| -> 0", order_gap, 1.0, 0.2);
+    /* particles of the discrete chain against the SDE's closed form: 5 s.e. plus the chain's exact O(1/N) offset */
+    double *x = malloc(sizeof(double) * NP), m, v, a, s2;
+    float *tmp = malloc(sizeof(float) * NP);
+    data_gmm_sample(&g, &ctx->rng, tmp, NP);
+    for (int i = 0; i < NP; i++) x[i] = tmp[i];
+    for (int i = 1; i <= NCHAIN / 4; i++) {   /* DDPM's chain up to t = 1/4 */
+        double beta_i = ch4_vp_beta(&sde, (double)i / NCHAIN) / NCHAIN;
+        for (int j = 0; j < NP; j++) x[j] = sqrt(1 - beta_i) * x[j] + sqrt(beta_i) * rng_normal(&ctx->rng);   /* §4.3 */
+    }
+    double ab = ch4_ddpm_alpha_bar(&sde, NCHAIN, NCHAIN / 4);
+    Gmm g_chain = data_gmm_noised(&g, sqrt(ab), 1 - ab);
+    ch4_sde_marginal(&sde, 0.25, &a, &s2);
+    Gmm g_sde = data_gmm_noised(&g, a, s2);
+    moments(x, NP, 1, 0, &m, &v);
+    double vw = data_gmm_var(&g_sde, 0);
+    cli_check(ctx, "DDPM chain (N = 1000) mean at t = 1/4 vs VP SDE", m, data_gmm_mean(&g_sde, 0),
+              5 * sqrt(vw / NP) + fabs(data_gmm_mean(&g_chain, 0) - data_gmm_mean(&g_sde, 0)));
+    cli_check(ctx, "DDPM chain (N = 1000) var at t = 1/4 vs VP SDE", v, vw,
+              5 * vw * sqrt(2.0 / NP) + fabs(data_gmm_var(&g_chain, 0) - vw));
+    free(x); free(tmp);
+    Plot p;
+    if (plot_open(&p, ctx->out, "ch4_ddpm_vs_vp")) return 1;
+    plot_block(&p, "N, |prod(1-beta_i)/exp(-B(0.5)) - 1|, median |x_DDPM - x_EM| at t = 0");
+    for (int k = 0; k < NL; k++) fprintf(plot_dat(&p), "%d %.6g %.6g\n", Ns[k], rel[k], gap[k]);
+    plot_size(&p, 800, 500);
+    plot_cmd(&p, "set title 'DDPM -> VP SDE: discrete chain and Euler-Maruyama agree as N grows'");
+    plot_cmd(&p, "set logscale xy; set xlabel 'number of steps N'; set ylabel 'difference'; set key bottom left; set grid");
+    plot_cmd(&p, "set xrange [40:1000]");
+    plot_cmd(&p, "plot dat using 1:2 with linespoints pt 7 lw 2 title 'alpha-bar: |prod(1 - beta_i) / exp(-B(1/2)) - 1|', \\");
+    plot_cmd(&p, "     dat using 1:3 with linespoints pt 5 lw 2 title 'reverse: median |x_{DDPM} - x_{EM}| at t = 0 (same noise)', \\");
+    plot_cmd(&p, "     %g / x with lines dt 2 lc rgb 'black' title 'slope -1 (order 1)'", gap[0] * Ns[0] * 1.5);
+    return plot_close(&p);
+}
+
+/* ---- the chapter, cell by cell ----------------------------------------- */
+
+static const Cell CELLS[] = {
+    { "4.1", "motivating", "motivating examples: gradient descent -> ODE, Langevin -> SDE, Brownian paths", cell_4_1_motivating },
+    { "4.2", "reverse",    "forward and reverse SDE: Anderson's reverse-time SDE with the exact score",      cell_4_2_reverse },
+    { "4.3", "vp",         "the SDE of DDPM: variance preserving, and the discrete chain's limit",          cell_4_3_vp },
+};
+
+#ifndef CHAPTER_NO_MAIN
+int main(int argc, char **argv) {
+    static const CliSpec spec = { "ch4", "Stochastic differential equations (PDF chapter 4)", CLI_STEPS | CLI_SAMPLES, NULL };
+    Opts opts;
+    int rc = cli_parse(&opts, argc, argv, &spec);
+    if (rc) return rc == CLI_DONE ? 0 : rc;
+    return cli_run(CELLS, COUNT_OF(CELLS), &opts);
+}
+#endif

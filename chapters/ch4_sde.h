@@ -76,7 +76,7 @@ double ch4_gd_error(double a1, double a2, const double *x0, double tau, double T
 /* ---- 4.3 the DDPM chain in the limit ---- */
 /* §4.3 prod_{i<=k} (1 - beta_i) with beta_i = beta(i/N)/N: the discrete chain's alpha_bar at t = k/N. */
 double ch4_ddpm_alpha_bar(const Ch4Sde *sde, int N, int k);
-/* §4.3 mean |x_DDPM - x_EM| at t = 0 between DDPM's ancestral chain (sigma^2 = beta) and Euler-Maruyama on the
+/* §4.3 median over paths of |x_DDPM - x_EM| at t = 0 between DDPM's ancestral chain (sigma^2 = beta) and Euler-Maruyama on the
  * reverse VP SDE, N steps each, same start x (n, 1) from p_1, same noise, exact score of the 1D mixture g. */
 double ch4_ddpm_em_gap(const Ch4Sde *sde, const Gmm *g, int N, int n, Rng *rng);
 
