@@ -60,6 +60,22 @@ static void sample_noised(const Gmm *g, double a, double s2, double *x, int n, R
     free(tmp);
 }
 
+/* n draws (n, D) of the mixture g with exactly round(w_k n) points in component k: a reference sample without the
+ * multinomial noise of the counts per mode, which dominates sliced W1 between two small samples of a mixture. */
+static void sample_stratified(const Gmm *g, float *x, int n, Rng *rng) {
+    int start = 0;
+    for (int k = 0; k < g->K; k++) {
+        int nk = k == g->K - 1 ? n - start : (int)lround(g->w[k] * n);
+        Gmm one = *g;
+        one.K = 1;
+        one.w[0] = 1.0;
+        memcpy(one.mu[0], g->mu[k], sizeof one.mu[0]);
+        memcpy(one.cov[0], g->cov[k], sizeof one.cov[0]);
+        data_gmm_sample(&one, rng, x + (size_t)start * g->D, nk);
+        start += nk;
+    }
+}
+
 /* The 1D mixture that is coordinate d of a 2D isotropic mixture (for heat maps of a 2D process). */
 static Gmm marginal_1d(const Gmm *g, int d) {
     double w[GMM_MAX], mu[GMM_MAX], sd[GMM_MAX];
@@ -883,12 +899,191 @@ static int convergence_orders(Ctx *ctx, const Gmm *g) {
     return plot_close(&p);
 }
 
+/* Float copy of n points (n, D), for the float-based distances of data.h. */
+static float *to_float(const double *x, int n, int D) {
+    float *f = malloc(sizeof(float) * (size_t)n * D);
+    for (size_t i = 0; i < (size_t)n * D; i++) f[i] = (float)x[i];
+    return f;
+}
+
+/* Sliced W1 of each solver's samples to `truth` for each step count: sw (4, n_steps). x1 (n, 2) are the shared
+ * starting draws of p_1. Keeps the samples of step count keep_steps in keep (4, n, 2) if not NULL. */
+static void quality_sweep(Ch4Score *sc, const double *x1, int n, const int *steps, int n_steps, double t_end,
+                          const float *truth, Rng *rng, double *sw, int keep_steps, double *keep) {
+    double *x = malloc(sizeof(double) * 2 * n);
+    for (int s = 0; s < 4; s++)
+        for (int k = 0; k < n_steps; k++) {
+            memcpy(x, x1, sizeof(double) * 2 * n);
+            ch4_reverse(sc, (Ch4Solver)s, x, n, 2, 1.0, t_end, steps[k], rng, NULL);
+            float *xf = to_float(x, n, 2);
+            Rng proj = rng_seed(2024);   /* the same 200 directions for every solver and step count */
+            sw[s * n_steps + k] = data_sliced_wasserstein(xf, truth, n, 2, 200, &proj);
+            free(xf);
+            if (keep && steps[k] == keep_steps) memcpy(keep + (size_t)s * 2 * n, x, sizeof(double) * 2 * n);
+        }
+    free(x);
+}
+
+static void quality_table(const char *label, const int *steps, int n_steps, const double *sw) {
+    cli_say("%s: sliced W1 to the data (lower is better); NFE = steps x (1, 2, 1, 2)", label);
+    cli_say("  steps   EM        PC        ODE Euler ODE Heun");
+    for (int k = 0; k < n_steps; k++)
+        cli_say("  %5d   %.4f    %.4f    %.4f    %.4f", steps[k], sw[k], sw[n_steps + k], sw[2 * n_steps + k], sw[3 * n_steps + k]);
+}
+
+/* The trained eps network on the VP SDE's discrete schedule (T = 1000, alpha_bar[i] = exp(-B(i/1000))). */
+static int train_model(Ctx *ctx, ToyModel *m, Schedule *s, const Ch4Sde *sde, const Gmm *g) {
+    enum { NDATA = 20000 };
+    int steps = ctx->opts->steps > 0 ? (int)ctx->opts->steps : 2000;
+    ch4_sched_vp(s, sde, 1000);
+    float *data = malloc(sizeof(float) * 2 * NDATA);
+    data_gmm_sample(g, &ctx->rng, data, NDATA);
+    toy_init(m, 2, &ctx->rng);
+    double t0 = cli_seconds();
+    int rc = toy_train(m, s, data, NDATA, steps, 256, &ctx->rng, ctx->arena, ctx->opts->quiet, NULL);
+    cli_say("trained eps_theta (common/toymodel.c) for %d steps of batch 256 in %.1f s on the schedule", steps, cli_seconds() - t0);
+    cli_say("alpha_bar[i] = exp(-B(i/1000)), i = 1..1000: continuous t maps to the nearest step i = round(1000 t), and");
+    cli_say("score(x, t) = -eps_theta(x, i) / sqrt(1 - alpha_bar[i]).");
+    free(data);
+    return rc;
+}
+
+static int quality_figure(Ctx *ctx, const int *se, int ne, const double *sw_exact, const int *sm, int nm,
+                          const double *sw_model, const double *floor_sw) {
+    Plot p;
+    if (plot_open(&p, ctx->out, "ch4_solver_quality")) return 1;
+    for (int s = 0; s < 4; s++) {
+        plot_block(&p, CH4_SOLVER_NAMES[s]);   /* blocks 0..3 exact score: steps, NFE, SW */
+        for (int k = 0; k < ne; k++) fprintf(plot_dat(&p), "%d %d %.5f\n", se[k], se[k] * ch4_solver_nfe((Ch4Solver)s), sw_exact[s * ne + k]);
+    }
+    for (int s = 0; s < 4; s++) {
+        plot_block(&p, CH4_SOLVER_NAMES[s]);   /* blocks 4..7 trained model */
+        for (int k = 0; k < nm; k++) fprintf(plot_dat(&p), "%d %d %.5f\n", sm[k], sm[k] * ch4_solver_nfe((Ch4Solver)s), sw_model[s * nm + k]);
+    }
+    plot_size(&p, 1300, 500);
+    plot_cmd(&p, "set multiplot layout 1,2 title 'Sample quality vs number of score evaluations (VP SDE, 2D mixture; 4000 samples exact, 500 with the model)'");
+    plot_cmd(&p, "set logscale xy; set xlabel 'score evaluations (NFE)'; set ylabel 'sliced W1 to the data'; set grid; set key top right font ',9'");
+    plot_cmd(&p, "array NM[4] = ['Euler-Maruyama', 'predictor-corrector', 'PF-ODE Euler', 'PF-ODE Heun']");
+    plot_cmd(&p, "set yrange [0.005:1]; set xrange [8:1200]");
+    for (int k = 0; k < 2; k++) {
+        plot_cmd(&p, "set title '%s'", k ? "trained eps-network (toymodel), nearest discrete step" : "exact mixture score");
+        plot_cmd(&p, "plot for [s=0:3] dat index s+%d using 2:3 with linespoints pt 7 lw 2 title NM[s+1], %g with lines dt 2 lc rgb 'black' title 'noise floor (data vs data, mean of 10)'",
+                 4 * k, floor_sw[k]);
+    }
+    plot_cmd(&p, "unset multiplot");
+    return plot_close(&p);
+}
+
+/* Samples of the four solvers at one small step count, next to the data: ch4_solver_samples (+ .dat). */
+static int samples_figure(Ctx *ctx, const double *keep, int n, const float *truth, int steps) {
+    Plot p;
+    if (plot_open(&p, ctx->out, "ch4_solver_samples")) return 1;
+    for (int s = 0; s < 4; s++) {
+        plot_block(&p, CH4_SOLVER_NAMES[s]);
+        for (int i = 0; i < n; i++) fprintf(plot_dat(&p), "%.5f %.5f\n", keep[(size_t)s * 2 * n + 2 * i], keep[(size_t)s * 2 * n + 2 * i + 1]);
+    }
+    plot_block(&p, "data: exact draws of p_{t_end}");
+    for (int i = 0; i < n; i++) fprintf(plot_dat(&p), "%.5f %.5f\n", truth[2 * i], truth[2 * i + 1]);
+    plot_size(&p, 1500, 330);
+    plot_cmd(&p, "set multiplot layout 1,5 title 'Samples with the exact score after %d steps of each solver (VP SDE, t: 1 -> 0.001)'", steps);
+    plot_cmd(&p, "set size ratio -1; set xrange [-1.6:1.6]; set yrange [-1.6:1.6]; unset key; set format x ''; set format y ''");
+    plot_cmd(&p, "array NM[5] = ['Euler-Maruyama', 'predictor-corrector', 'PF-ODE Euler', 'PF-ODE Heun', 'data']");
+    for (int s = 0; s < 5; s++)
+        plot_cmd(&p, "set title NM[%d]; plot dat index %d using 1:2 with points pt 7 ps 0.2 lc rgb '%s'", s + 1, s, s == 4 ? "#636363" : "#d7301f");
+    plot_cmd(&p, "unset multiplot");
+    return plot_close(&p);
+}
+
+/* The noise floor of sliced W1 at sample size n: mean and standard deviation over REPS pairs (n iid draws of g,
+ * n stratified draws of g). A perfect sampler's distance to the stratified reference is distributed like this. */
+static void floor_stats(const Gmm *g, int n, Rng *rng, double *mean, double *sd) {
+    enum { REPS = 10 };
+    float *a = malloc(sizeof(float) * 2 * n), *b = malloc(sizeof(float) * 2 * n);
+    double s = 0, s2 = 0;
+    for (int r = 0; r < REPS; r++) {
+        data_gmm_sample(g, rng, a, n);
+        sample_stratified(g, b, n, rng);
+        Rng proj = rng_seed(2024);
+        double w = data_sliced_wasserstein(a, b, n, 2, 200, &proj);
+        s += w;
+        s2 += w * w;
+    }
+    *mean = s / REPS;
+    *sd = sqrt(fmax(s2 / REPS - *mean * *mean, 0.0) * REPS / (REPS - 1));
+    free(a);
+    free(b);
+}
+
+/* One quality sweep at sample size n from exact draws of p_1, against a fixed sample of p_{t_end}. */
+static void sweep_at(Ch4Score *sc, const Gmm *g, int n, const int *steps, int n_steps, Rng *rng, double *sw,
+                     int keep_steps, double *keep, float **truth_out) {
+    Ch4Sde sde = ch4_vp();
+    const double t_end = 1e-3;
+    double a, s2, *x1 = malloc(sizeof(double) * 2 * n);
+    float *truth = malloc(sizeof(float) * 2 * n);
+    ch4_sde_marginal(&sde, t_end, &a, &s2);
+    Gmm g_end = data_gmm_noised(g, a, s2);
+    sample_stratified(&g_end, truth, n, rng);
+    ch4_sde_marginal(&sde, 1.0, &a, &s2);
+    sample_noised(g, a, s2, x1, n, rng);
+    quality_sweep(sc, x1, n, steps, n_steps, t_end, truth, rng, sw, keep_steps, keep);
+    free(x1);
+    if (truth_out) *truth_out = truth;
+    else free(truth);
+}
+
+/* Sample quality versus steps, exact score and trained model: ch4_solver_quality, ch4_solver_samples. */
+static int solver_quality(Ctx *ctx, const Gmm *g) {
+    enum { NE = 6, NM = 4, KEEP = 20 };
+    static const int se[NE] = { 10, 20, 50, 100, 200, 500 }, sm[NM] = { 10, 20, 50, 100 };
+    int n = ctx->opts->samples > 0 ? (int)ctx->opts->samples : 4000, nm = n / 8;   /* the network costs ~100x the exact score */
+    Ch4Sde sde = ch4_vp();
+    double sw_exact[4 * NE], sw_model[4 * NM], fl[2], fl_sd[2];
+    double *keep = malloc(sizeof(double) * 4 * 2 * n);
+    float *truth;
+    Ch4Score sc = { &sde, g, NULL, NULL, NULL, 0 };
+    sweep_at(&sc, g, n, se, NE, &ctx->rng, sw_exact, KEEP, keep, &truth);
+    floor_stats(g, n, &ctx->rng, &fl[0], &fl_sd[0]);
+    quality_table("exact score", se, NE, sw_exact);
+    cli_say("noise floor (sliced W1, %d exact draws vs the stratified reference, 10 pairs): %.4f +- %.4f", n, fl[0], fl_sd[0]);
+    /* A sampler exact in law is distributed like the floor: mean + 4 sd bounds it (the floor's spread is estimated
+     * from 10 pairs, so 4 rather than 3). Discretisation error at 500 steps is well inside. */
+    for (int s = 0; s < 4; s++) {
+        char what[96];
+        snprintf(what, sizeof what, "%s, %d steps, exact: W1 <= floor + 4 sd", CH4_SOLVER_NAMES[s], se[NE - 1]);
+        cli_check_le(ctx, what, sw_exact[s * NE + NE - 1], fl[0] + 4 * fl_sd[0]);
+    }
+    cli_check_le(ctx, "EM, 10 steps, exact: W1 > floor + 4 sd (too few steps)", -sw_exact[0], -(fl[0] + 4 * fl_sd[0]));
+    int rc = samples_figure(ctx, keep, n, truth, KEEP);
+    ToyModel m;
+    Schedule s;
+    rc |= train_model(ctx, &m, &s, &sde, g);
+    Ch4Score scm = { &sde, NULL, &m, &s, ctx->arena, 0 };
+    double t0 = cli_seconds();
+    sweep_at(&scm, g, nm, sm, NM, &ctx->rng, sw_model, 0, NULL, NULL);
+    floor_stats(g, nm, &ctx->rng, &fl[1], &fl_sd[1]);
+    cli_say("(%ld network evaluations of %d points in %.1f s)", scm.nfe, nm, cli_seconds() - t0);
+    quality_table("trained model", sm, NM, sw_model);
+    cli_say("noise floor at %d points: %.4f +- %.4f", nm, fl[1], fl_sd[1]);
+    /* A trained model is not exact; bound it well below N(0, I)'s distance from this law (~0.35), as ch2 does. */
+    cli_check_le(ctx, "PF-ODE Heun, 100 steps, trained: W1 <= 3 x floor", sw_model[3 * NM + NM - 1], 3 * fl[1]);
+    rc |= quality_figure(ctx, se, NE, sw_exact, sm, NM, sw_model, fl);
+    toy_free(&m);
+    sched_free(&s);
+    free(keep); free(truth);
+    return rc;
+}
+
 static int cell_4_5_solvers(Ctx *ctx) {
     Gmm g = data_gmm_named("gmm");
     cli_say("Euler-Maruyama x_{k+1} = x_k + f h + g sqrt(h) z: strong error E|x_N - x(T)| (same Brownian path) and");
     cli_say("weak error |E phi(x_N) - E phi(x(T))|, measured where the solution is known in closed form:");
     cli_say("Ornstein-Uhlenbeck dx = -theta x dt + s dw, mean x0 e^{-theta t}, variance s^2 (1 - e^{-2 theta t}) / (2 theta).");
     int rc = convergence_orders(ctx, &g);
+    cli_say("Sampling the 2D mixture from t = 1 to 0.001 with four solvers: Euler-Maruyama on the reverse SDE;");
+    cli_say("predictor-corrector (that step + one Langevin step at the new t, step by Song et al.'s SNR rule r = 0.16);");
+    cli_say("Euler and Heun on the probability-flow ODE dx = [f - g^2 s / 2] dt.");
+    rc |= solver_quality(ctx, &g);
     return rc;
 }
 
