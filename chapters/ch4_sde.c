@@ -1087,6 +1087,86 @@ static int cell_4_5_solvers(Ctx *ctx) {
     return rc;
 }
 
+/* ---- 4.5t  Trajectories: reverse SDE vs probability-flow ODE ------------- */
+
+/* §4.2 the probability-flow ODE has the marginals p_t of the SDE: Heun from n exact draws of p_1, moments of both
+ * coordinates at t = 0.5, 0.25, t_end against the closed form, 5 standard errors (200 Heun steps: the ODE's own
+ * error, ~1e-4 by the orders above, is far below). */
+static void check_pfode_marginals(Ctx *ctx, const Ch4Sde *sde, const Gmm *g, double t_end) {
+    enum { N = 20000 };
+    static const double ts[4] = { 1.0, 0.5, 0.25, 0.0 };
+    static const int seg[3] = { 100, 50, 50 };
+    double a, s2, m, v, *x = malloc(sizeof(double) * 2 * N);
+    ch4_sde_marginal(sde, 1.0, &a, &s2);
+    sample_noised(g, a, s2, x, N, &ctx->rng);
+    Ch4Score sc = { sde, g, NULL, NULL, NULL, 0 };
+    for (int k = 0; k < 3; k++) {
+        double t1 = k == 2 ? t_end : ts[k + 1];
+        ch4_reverse(&sc, CH4_ODE_HEUN, x, N, 2, ts[k], t1, seg[k], &ctx->rng, NULL);
+        ch4_sde_marginal(sde, t1, &a, &s2);
+        Gmm gt = data_gmm_noised(g, a, s2);
+        for (int d = 0; d < 2; d++) {
+            char what[96];
+            double vt = data_gmm_var(&gt, d);
+            moments(x, N, 2, d, &m, &v);
+            snprintf(what, sizeof what, "PF-ODE mean x%d at t = %.3g vs p_t", d + 1, t1);
+            cli_check(ctx, what, m, data_gmm_mean(&gt, d), 5 * sqrt(vt / N));
+            snprintf(what, sizeof what, "PF-ODE var x%d at t = %.3g vs p_t", d + 1, t1);
+            cli_check(ctx, what, v, vt, 5 * vt * sqrt(3.0 / N));   /* kurtosis of a mixture < 3 + 1: sqrt(3/N) per var */
+        }
+    }
+    free(x);
+}
+
+static int cell_4_5t_trajectories(Ctx *ctx) {
+    enum { P = 12, STEPS = 500 };
+    const double t_end = 1e-3;
+    Ch4Sde sde = ch4_vp();
+    Gmm g = data_gmm_named("gmm");
+    cli_say("The same %d starting points x_1 ~ p_1 carried to t = 0 by the reverse SDE (Euler-Maruyama) and by the", P);
+    cli_say("probability-flow ODE dx = [f - g^2 s / 2] dt (Heun), %d steps, exact score of the 2D mixture. The SDE's", STEPS);
+    cli_say("paths jitter and can end in any mode; the ODE's are smooth and deterministic: x_1 fixes where they end.");
+    check_pfode_marginals(ctx, &sde, &g, t_end);
+    double a, s2, x1[2 * P], x[2 * P], *tr_sde = malloc(sizeof(double) * (STEPS + 1) * 2 * P), *tr_ode = malloc(sizeof(double) * (STEPS + 1) * 2 * P);
+    ch4_sde_marginal(&sde, 1.0, &a, &s2);
+    sample_noised(&g, a, s2, x1, P, &ctx->rng);
+    Ch4Score sc = { &sde, &g, NULL, NULL, NULL, 0 };
+    memcpy(x, x1, sizeof x);
+    ch4_reverse(&sc, CH4_EM, x, P, 2, 1.0, t_end, STEPS, &ctx->rng, tr_sde);
+    memcpy(x, x1, sizeof x);
+    ch4_reverse(&sc, CH4_ODE_HEUN, x, P, 2, 1.0, t_end, STEPS, &ctx->rng, tr_ode);
+    Plot p;
+    if (plot_open(&p, ctx->out, "ch4_sde_vs_pfode")) { free(tr_sde); free(tr_ode); return 1; }
+    Gmm g1 = marginal_1d(&g, 0);
+    density_block(&p, &sde, &g1, -2, 2, 0);                             /* block 0: p_t of the first coordinate */
+    for (int k = 0; k < 2; k++)                                         /* blocks 1..2P: t, x1, x2 of each path */
+        for (int i = 0; i < P; i++) {
+            const double *tr = k ? tr_ode : tr_sde;
+            plot_block(&p, k ? "t x1 x2: PF-ODE path" : "t x1 x2: reverse-SDE path");
+            for (int s = 0; s <= STEPS; s += 2)
+                fprintf(plot_dat(&p), "%.4f %.5f %.5f\n", 1.0 - (1.0 - t_end) * s / STEPS, tr[(size_t)s * 2 * P + 2 * i], tr[(size_t)s * 2 * P + 2 * i + 1]);
+        }
+    plot_block(&p, "x y: 1500 data points");
+    float pts[2 * 1500];
+    data_gmm_sample(&g, &ctx->rng, pts, 1500);
+    for (int i = 0; i < 1500; i++) fprintf(plot_dat(&p), "%.5f %.5f\n", pts[2 * i], pts[2 * i + 1]);
+    plot_size(&p, 1650, 520);
+    plot_cmd(&p, "set multiplot layout 1,3 title 'Same starting noise, exact score: reverse SDE (stochastic) vs probability-flow ODE (deterministic)'");
+    plot_cmd(&p, "set palette defined (0 'white', 1 '#9ecae1', 2 '#3182bd', 3 '#08306b'); unset colorbox");
+    plot_cmd(&p, "set xlabel 't (running backwards)'; set ylabel 'x_1 (first coordinate)'; set xrange [1:0]; set yrange [-2:2]");
+    plot_cmd(&p, "set title 'reverse SDE over p_t(x_1)'; plot dat index 0 using 1:2:3 with image notitle, for [k=1:%d] dat index k using 1:2 with lines lw 1.5 lc rgb '#d7301f' notitle", P);
+    plot_cmd(&p, "set title 'PF-ODE over p_t(x_1)'; plot dat index 0 using 1:2:3 with image notitle, for [k=%d:%d] dat index k using 1:2 with lines lw 1.5 lc rgb '#08519c' notitle", P + 1, 2 * P);
+    plot_cmd(&p, "set title 'in the plane: all ODE paths, 3 SDE paths'; set size ratio -1; set xrange [-2.2:2.2]; set yrange [-2.2:2.2]; set xlabel 'x_1'; set ylabel 'x_2'; set key bottom right font ',9' opaque");
+    plot_cmd(&p, "plot for [k=1:3] dat index k using 2:3 with lines lw 0.6 lc rgb '#fc9272' title (k == 1 ? 'reverse SDE (3 paths)' : ''), \\");
+    plot_cmd(&p, "     dat index %d with points pt 7 ps 0.2 lc rgb '#969696' title 'data', \\", 2 * P + 1);
+    plot_cmd(&p, "     for [k=%d:%d] dat index k using 2:3 with lines lw 2 lc rgb '#08519c' title (k == %d ? 'PF-ODE' : ''), \\", P + 1, 2 * P, P + 1);
+    plot_cmd(&p, "     for [k=1:%d] dat index k every ::0::0 using 2:3 with points pt 7 ps 1 lc rgb 'black' title (k == 1 ? 'x_1 (start)' : '')", P);
+    plot_cmd(&p, "unset multiplot");
+    free(tr_sde);
+    free(tr_ode);
+    return plot_close(&p);
+}
+
 /* ---- the chapter, cell by cell ----------------------------------------- */
 
 static const Cell CELLS[] = {
@@ -1095,6 +1175,7 @@ static const Cell CELLS[] = {
     { "4.3", "vp",         "the SDE of DDPM: variance preserving, and the discrete chain's limit",          cell_4_3_vp },
     { "4.4", "ve",         "the SDE of SMLD: variance exploding, and the VP / VE comparison",                cell_4_4_ve },
     { "4.5", "solvers",    "numerical methods: EM, predictor-corrector, PF-ODE; orders; quality vs steps",  cell_4_5_solvers },
+    { "4.5t","trajectories","the same noise through the reverse SDE and the probability-flow ODE",          cell_4_5t_trajectories },
 };
 
 #ifndef CHAPTER_NO_MAIN
