@@ -1,7 +1,7 @@
 /* ch4_sde.c: PDF chapter 4, stochastic differential equations, on 1D and 2D Gaussian mixtures.
  *
  *   make ch4 && ./ch4 --list          the cells, one per section
- *   ./ch4                             the whole chapter (about 30 s)
+ *   ./ch4                             the whole chapter (about 45 s on 2 busy cores, 26 s of CPU)
  *   ./ch4 --cell solvers --steps 6000 train the 2D model of the solvers cell longer
  *
  * Sections: 4.1 motivating examples (gradient descent -> ODE, Langevin -> SDE, Brownian paths) ·
@@ -967,7 +967,7 @@ static int quality_figure(Ctx *ctx, const int *se, int ne, const double *sw_exac
     plot_cmd(&p, "set yrange [0.005:1]; set xrange [8:1200]");
     for (int k = 0; k < 2; k++) {
         plot_cmd(&p, "set title '%s'", k ? "trained eps-network (toymodel), nearest discrete step" : "exact mixture score");
-        plot_cmd(&p, "plot for [s=0:3] dat index s+%d using 2:3 with linespoints pt 7 lw 2 title NM[s+1], %g with lines dt 2 lc rgb 'black' title 'noise floor (data vs data, mean of 10)'",
+        plot_cmd(&p, "plot for [s=0:3] dat index s+%d using 2:3 with linespoints pt 7 lw 2 title NM[s+1], %g with lines dt 2 lc rgb 'black' title 'noise floor (exact sampler, mean of 10)'",
                  4 * k, floor_sw[k]);
     }
     plot_cmd(&p, "unset multiplot");

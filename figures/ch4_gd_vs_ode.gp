@@ -11,7 +11,7 @@ plot dat index 0 with lines lc rgb '#bdbdbd' notitle, \
      dat index 1 with lines lw 3 lc rgb '#000000' title 'ODE x(t)', \
      dat index 2 with linespoints pt 7 ps 0.6 lc rgb '#3182bd' title 'GD, tau = 0.05', \
      dat index 3 with linespoints pt 7 ps 0.8 lc rgb '#d7301f' title 'GD, tau = 0.35 (zig-zag)'
-set title 'Langevin, tau = 0.01: 3 paths and 1000 chain ends ~ exp(-f)'
+set title 'Langevin, tau = 0.01: 3 paths and 1000 chain ends, law exp(-f)/Z'
 plot dat index 0 with lines lc rgb '#bdbdbd' notitle, \
      dat index 7 with points pt 7 ps 0.3 lc rgb '#9ecae1' title 'chain ends', \
      for [k=4:6] dat index k with lines lw 1 lc k-2 title (k == 4 ? 'paths' : '')
