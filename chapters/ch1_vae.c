@@ -1014,7 +1014,11 @@ static int train_images(const Opts *opts) {
     Rng rng = rng_stream(opts->seed, 1000);
     ImageVae m;
     image_vae_init(&m, &rng);
-    if ((opts->resume && checkpoint_io(&m, path, 0)) || io_mkdir_p("checkpoints")) { image_vae_free(&m); fmnist_free(&fm); return 1; }
+    char dir[600];   /* the checkpoint's directory, made if missing */
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash) *slash = '\0'; else snprintf(dir, sizeof dir, ".");
+    if ((opts->resume && checkpoint_io(&m, path, 0)) || io_mkdir_p(dir)) { image_vae_free(&m); fmnist_free(&fm); return 1; }
     Arena arena;
     arena_init(&arena, (size_t)1 << 30);
     float *batch = malloc(sizeof(float) * IMG_BATCH * IMG);
