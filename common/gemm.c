@@ -95,41 +95,72 @@ typedef struct { const float *p; long rs, cs; } View;
 
 /* ---- packing --------------------------------------------------------------- */
 
+/* dst[k ldd + j] = src[j lds + k] for j, k < 8: an 8 x 8 block transposed, the building block of the
+ * packings that must turn rows into columns. With AVX: eight rows in registers, three rounds of shuffles
+ * (pairs of floats, pairs of pairs, halves) leave the eight columns in them. */
+#if defined(__AVX2__)
+static void transpose_8x8(const float *src, long lds, float *dst, long ldd) {
+    __m256 r[8], t[8];
+    for (int j = 0; j < 8; j++) r[j] = _mm256_loadu_ps(src + j * lds);
+    for (int j = 0; j < 8; j += 2) {   /* t[j] = r[j]0 r[j+1]0 r[j]1 r[j+1]1 | same for 4, 5 */
+        t[j] = _mm256_unpacklo_ps(r[j], r[j + 1]);
+        t[j + 1] = _mm256_unpackhi_ps(r[j], r[j + 1]);
+    }
+    for (int j = 0; j < 8; j += 4) {   /* r[j + q] = column q (and q + 4) of rows j..j+3 */
+        r[j] = _mm256_shuffle_ps(t[j], t[j + 2], 0x44);
+        r[j + 1] = _mm256_shuffle_ps(t[j], t[j + 2], 0xEE);
+        r[j + 2] = _mm256_shuffle_ps(t[j + 1], t[j + 3], 0x44);
+        r[j + 3] = _mm256_shuffle_ps(t[j + 1], t[j + 3], 0xEE);
+    }
+    for (int q = 0; q < 4; q++) {      /* join the halves of rows 0..3 and 4..7 */
+        _mm256_storeu_ps(dst + q * ldd, _mm256_permute2f128_ps(r[q], r[q + 4], 0x20));
+        _mm256_storeu_ps(dst + (q + 4) * ldd, _mm256_permute2f128_ps(r[q], r[q + 4], 0x31));
+    }
+}
+#else
+static void transpose_8x8(const float *src, long lds, float *dst, long ldd) {
+    for (int k = 0; k < 8; k++)
+        for (int j = 0; j < 8; j++) dst[k * ldd + j] = src[j * lds + k];
+}
+#endif
+
 /* A block op(A)[i0 : i0+mc, k0 : k0+kc] -> slivers of MR rows; sliver s holds a[k MR + i] = op(A)(s MR + i, k)
- * for k < kc. Rows past mc are zero, so every tile the micro-kernel sees is whole. The loops read A
- * along its unit stride: row by row (A as stored), or k by k (A stored transposed). */
+ * for k < kc. Rows past mc are zero, so every tile the micro-kernel sees is whole. A stored transposed is
+ * read k by k, MR contiguous floats at a time; A as stored is transposed 8 x 8 when MR = 8, else row by row. */
 static void pack_a(float *ap, View A, int i0, int k0, int mc, int kc) {
     for (int s = 0; s < mc; s += MR, ap += (size_t)MR * kc) {
-        int m = mc - s < MR ? mc - s : MR;
+        int m = mc - s < MR ? mc - s : MR, k = 0;
         const float *src = A.p + (long)(i0 + s) * A.rs + (long)k0 * A.cs;
-        if (A.cs == 1)
-            for (int i = 0; i < m; i++)
-                for (int k = 0; k < kc; k++) ap[k * MR + i] = src[i * A.rs + k];
-        else
-            for (int k = 0; k < kc; k++)
+        if (A.cs != 1)
+            for (; k < kc; k++)
                 for (int i = 0; i < m; i++) ap[k * MR + i] = src[k * A.cs + i];
-        for (int k = 0; k < kc; k++)
-            for (int i = m; i < MR; i++) ap[k * MR + i] = 0.0f;
+        else if (MR == 8 && m == MR)
+            for (; k + 8 <= kc; k += 8) transpose_8x8(src + k, A.rs, ap + k * MR, MR);
+        for (int i = 0; i < m; i++)   /* what is left: k from where the fast loops stopped */
+            for (int kk = k; kk < kc; kk++) ap[kk * MR + i] = src[i * A.rs + kk * A.cs];
+        for (int kk = 0; kk < kc; kk++)
+            for (int i = m; i < MR; i++) ap[kk * MR + i] = 0.0f;
     }
 }
 
 /* B panel op(B)[k0 : k0+kc, j0 : j0+nc] -> slivers of NR columns; sliver s holds b[k NR + j] = op(B)(k, s NR + j)
- * for k < kc. Columns past nc are zero. The loops read B along its unit stride: a row of B as stored is
- * NR floats copied at once; B stored transposed is read column by column. */
+ * for k < kc. Columns past nc are zero. A row of B as stored is NR floats copied at once; B stored
+ * transposed is turned 8 x 8 blocks at a time. */
 static void pack_b(float *bp, View B, int k0, int j0, int kc, int nc) {
     for (int s = 0; s < nc; s += NR, bp += (size_t)NR * kc) {
-        int n = nc - s < NR ? nc - s : NR;
+        int n = nc - s < NR ? nc - s : NR, k = 0;
         const float *src = B.p + (long)k0 * B.rs + (long)(j0 + s) * B.cs;
-        if (B.cs == 1 && n == NR)
-            for (int k = 0; k < kc; k++) memcpy(bp + (size_t)k * NR, src + k * B.rs, sizeof(float) * NR);
-        else if (B.cs == 1)
-            for (int k = 0; k < kc; k++)
-                for (int j = 0; j < n; j++) bp[k * NR + j] = src[k * B.rs + j];
-        else
-            for (int j = 0; j < n; j++)
-                for (int k = 0; k < kc; k++) bp[k * NR + j] = src[j * B.cs + k];
-        for (int k = 0; k < kc; k++)
-            for (int j = n; j < NR; j++) bp[k * NR + j] = 0.0f;
+        if (B.cs == 1)
+            for (; k < kc; k++)
+                if (n == NR) memcpy(bp + (size_t)k * NR, src + k * B.rs, sizeof(float) * NR);
+                else for (int j = 0; j < n; j++) bp[k * NR + j] = src[k * B.rs + j];
+        else if (n == NR)
+            for (; k + 8 <= kc; k += 8)
+                for (int j = 0; j < NR; j += 8) transpose_8x8(src + j * B.cs + k, B.cs, bp + k * NR + j, NR);
+        for (int j = 0; j < n; j++)   /* what is left: k from where the fast loops stopped */
+            for (int kk = k; kk < kc; kk++) bp[kk * NR + j] = src[kk * B.rs + j * B.cs];
+        for (int kk = 0; kk < kc; kk++)
+            for (int j = n; j < NR; j++) bp[kk * NR + j] = 0.0f;
     }
 }
 
