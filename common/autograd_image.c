@@ -119,36 +119,46 @@ AgNode *ag_avgpool2x(AgTape *t, AgNode *x) {
 /* ---- group normalisation ------------------------------------------------- */
 
 /* Group norm (Wu and He, 2018): channels split into G groups; per sample and group,
- * xhat = (x - mean) / sqrt(var + eps), y = gamma[c] xhat + beta[c]. saved holds xhat, iarg[0] = G,
- * scalar = eps; the per-group 1/sqrt(var + eps) is recomputed from xhat in the backward:
- * dx = rstd (dxhat - mean(dxhat) - xhat mean(dxhat xhat)), dxhat = dy gamma. */
+ * xhat = (x - mean) / sqrt(var + eps), y = gamma[c] xhat + beta[c]. iarg[0] = G, scalar = eps.
+ * saved holds xhat (N, C, H, W), then rstd = 1/sqrt(var + eps) per (n, g), then room for the backward's
+ * per-(n, c) sums. The backward is
+ *   dx = rstd (dxhat - mean(dxhat) - xhat mean(dxhat xhat)), dxhat = dy gamma,
+ *   dgamma[c] = sum_{n,hw} dy xhat,  dbeta[c] = sum_{n,hw} dy.
+ * The (n, g) groups are independent and spread over the threads; dgamma and dbeta are first summed per
+ * (n, c), then over n in a fixed order, so the bytes do not depend on the thread count. */
 static void group_norm_backward(AgNode *y) {
     int N = y->val.shape[0], C = y->val.shape[1], HW = y->val.shape[2] * y->val.shape[3], G = y->iarg[0], Cg = C / G;
-    const float *x = y->in[0]->val.data, *xhat = y->saved.data, *gamma = y->in[1]->val.data;
+    const float *xhat = y->saved.data, *rstd = xhat + y->val.numel, *gamma = y->in[1]->val.data, *dy = y->grad.data;
+    float *part = y->saved.data + y->val.numel + (size_t)N * G;   /* (N, C, 2): sum dy xhat, sum dy */
     float *dx = y->in[0]->grad.data, *dgamma = y->in[1]->grad.data, *dbeta = y->in[2]->grad.data;
-    size_t M = (size_t)Cg * HW;
-    for (int n = 0; n < N; n++)
-        for (int g = 0; g < G; g++) {
-            size_t base = ((size_t)n * C + (size_t)g * Cg) * HW;
-            double mean = 0, var = 0, s1 = 0, s2 = 0;
-            for (size_t i = 0; i < M; i++) mean += x[base + i];
-            mean /= M;
-            for (size_t i = 0; i < M; i++) var += (x[base + i] - mean) * (x[base + i] - mean);
-            double rstd = 1.0 / sqrt(var / M + y->scalar);
-            for (size_t i = 0; i < M; i++) {
-                int c = g * Cg + (int)(i / HW);
-                double dxh = y->grad.data[base + i] * gamma[c];
-                s1 += dxh;
-                s2 += dxh * xhat[base + i];
-                dgamma[c] += y->grad.data[base + i] * xhat[base + i];
-                dbeta[c] += y->grad.data[base + i];
+    double M = (double)Cg * HW;
+    #pragma omp parallel for schedule(static)
+    for (int ng = 0; ng < N * G; ng++) {
+        int n = ng / G, c0 = (ng % G) * Cg;
+        double s1 = 0, s2 = 0;   /* sums of dxhat and dxhat xhat over the group */
+        for (int c = c0; c < c0 + Cg; c++) {
+            const float *dyc = dy + ((size_t)n * C + c) * HW, *xhc = xhat + ((size_t)n * C + c) * HW;
+            double sg = 0, sb = 0;
+            for (int i = 0; i < HW; i++) {
+                sg += dyc[i] * xhc[i];
+                sb += dyc[i];
             }
-            s1 /= M; s2 /= M;
-            for (size_t i = 0; i < M; i++) {
-                int c = g * Cg + (int)(i / HW);
-                double dxh = y->grad.data[base + i] * gamma[c];
-                dx[base + i] += (float)(rstd * (dxh - s1 - xhat[base + i] * s2));
-            }
+            part[2 * ((size_t)n * C + c)] = (float)sg;
+            part[2 * ((size_t)n * C + c) + 1] = (float)sb;
+            s1 += gamma[c] * sb;
+            s2 += gamma[c] * sg;
+        }
+        float m1 = (float)(s1 / M), m2 = (float)(s2 / M), r = rstd[ng];
+        for (int c = c0; c < c0 + Cg; c++) {
+            const float *dyc = dy + ((size_t)n * C + c) * HW, *xhc = xhat + ((size_t)n * C + c) * HW;
+            float *dxc = dx + ((size_t)n * C + c) * HW;
+            for (int i = 0; i < HW; i++) dxc[i] += r * (dyc[i] * gamma[c] - m1 - xhc[i] * m2);
+        }
+    }
+    for (int n = 0; n < N; n++)   /* fixed order over samples */
+        for (int c = 0; c < C; c++) {
+            dgamma[c] += part[2 * ((size_t)n * C + c)];
+            dbeta[c] += part[2 * ((size_t)n * C + c) + 1];
         }
 }
 AgNode *ag_group_norm(AgTape *t, AgNode *x, AgNode *gamma, AgNode *beta, int G) {
@@ -157,26 +167,33 @@ AgNode *ag_group_norm(AgTape *t, AgNode *x, AgNode *gamma, AgNode *beta, int G) 
     CHECK(G >= 1 && C % G == 0, "ag_group_norm: C = %d not divisible into G = %d groups", C, G);
     CHECK(gamma->val.numel == (size_t)C && beta->val.numel == (size_t)C, "ag_group_norm: gamma/beta need C = %d", C);
     AgNode *y = ag_node_new(t, 4, x->val.shape, group_norm_backward, 3, x, gamma, beta);
-    y->saved = tensor_new(t->arena, 4, x->val.shape);
+    size_t n_saved = x->val.numel + (size_t)N * G + (size_t)2 * N * C;   /* xhat, rstd, backward's sums */
+    y->saved = tensor_wrap(arena_push_no_zero(t->arena, sizeof(float) * n_saved), 1, (int[]){ (int)n_saved });
     y->iarg[0] = G;
     y->scalar = 1e-5f;   /* eps: keeps a constant group finite */
     int Cg = C / G, HW = H * W;
-    size_t M = (size_t)Cg * HW;
-    for (int n = 0; n < N; n++)
-        for (int g = 0; g < G; g++) {
-            size_t base = ((size_t)n * C + (size_t)g * Cg) * HW;
-            double mean = 0, var = 0;
-            for (size_t i = 0; i < M; i++) mean += x->val.data[base + i];
-            mean /= M;
-            for (size_t i = 0; i < M; i++) var += (x->val.data[base + i] - mean) * (x->val.data[base + i] - mean);
-            double rstd = 1.0 / sqrt(var / M + y->scalar);
-            for (size_t i = 0; i < M; i++) {
-                int c = g * Cg + (int)(i / HW);
-                float xh = (float)((x->val.data[base + i] - mean) * rstd);
-                y->saved.data[base + i] = xh;
-                y->val.data[base + i] = gamma->val.data[c] * xh + beta->val.data[c];
+    double M = (double)Cg * HW;
+    float *xhat = y->saved.data, *rstd = xhat + x->val.numel;
+    #pragma omp parallel for schedule(static)
+    for (int ng = 0; ng < N * G; ng++) {
+        size_t base = (size_t)ng * Cg * HW;   /* the group's Cg channels are contiguous */
+        const float *xg = x->val.data + base;
+        double mean = 0, var = 0;
+        for (size_t i = 0; i < (size_t)Cg * HW; i++) mean += xg[i];
+        mean /= M;
+        for (size_t i = 0; i < (size_t)Cg * HW; i++) var += (xg[i] - mean) * (xg[i] - mean);
+        double r = 1.0 / sqrt(var / M + y->scalar);
+        rstd[ng] = (float)r;
+        for (int c = 0; c < Cg; c++) {
+            int ch = (ng % G) * Cg + c;
+            for (int i = 0; i < HW; i++) {
+                size_t k = base + (size_t)c * HW + i;
+                float xh = (float)((x->val.data[k] - mean) * r);
+                xhat[k] = xh;
+                y->val.data[k] = gamma->val.data[ch] * xh + beta->val.data[ch];
             }
         }
+    }
     return y;
 }
 
