@@ -5,9 +5,10 @@
  *
  *   gemm           split C's columns (or rows) into one strip per thread (OpenMP)
  *   gemm_blocked   for jc over N in steps of NC:                      B panel  (KC x NC) -> L3
- *                    for pc over K in steps of KC:  pack_b
+ *                    for pc over K in steps of KC:
  *                      for ic over M in steps of MC:  pack_a          A block  (MC x KC) -> L2
  *   macro_kernel         for jr over the NC columns in steps of NR:   B sliver (KC x NR) -> L1
+ *                          (first ic only: pack_b this sliver)
  *                          for ir over the MC rows in steps of MR:
  *   micro_kernel             C[MR x NR] += A sliver (MR x KC) B sliver (KC x NR), in registers
  *   edge_tile                (a tile cut by the edge of C goes through a full-size scratch tile)
@@ -218,12 +219,15 @@ static void edge_tile(int m, int n, int kc, const float *a, const float *b, floa
 /* ---- the loop nest ----------------------------------------------------------- */
 
 /* C[0:mc, 0:nc] = alpha Ablock Bpanel + beta C, from a packed A block and B panel: tile by tile,
- * each B sliver (in L1) meets every A sliver of the block (in L2). */
-static void macro_kernel(int mc, int nc, int kc, const float *ap, const float *bp, float *c, long ldc,
-                         float alpha, float beta) {
+ * each B sliver (in L1) meets every A sliver of the block (in L2). With B given (the first A block of a
+ * k-block), each B sliver is packed just before its first use, while it is hot: when M fits in one A
+ * block (the convolutions' small Cout), op(B) is then read once and the packed panel never leaves L1. */
+static void macro_kernel(int mc, int nc, int kc, const float *ap, float *bp, const View *B, int k0, int j0,
+                         float *c, long ldc, float alpha, float beta) {
     for (int jr = 0; jr < nc; jr += NR) {
-        const float *b = bp + (size_t)jr * kc;
+        float *b = bp + (size_t)jr * kc;
         int n = nc - jr < NR ? nc - jr : NR;
+        if (B) pack_b(b, *B, k0, j0 + jr, kc, n);
         for (int ir = 0; ir < mc; ir += MR) {
             const float *a = ap + (size_t)ir * kc;
             int m = mc - ir < MR ? mc - ir : MR;
@@ -262,11 +266,10 @@ static void gemm_blocked(float *C, long ldc, View A, View B, int m, int n, int k
         for (int pc = 0; pc < k; pc += KC) {
             int kc = min_int(KC, k - pc);
             float beta_k = pc == 0 ? beta : 1.0f;   /* later k-blocks add to what the first wrote */
-            pack_b(bp, B, pc, jc, kc, nc);
             for (int ic = 0; ic < m; ic += MC) {
                 int mc = min_int(MC, m - ic);
                 pack_a(ap, A, ic, pc, mc, kc);
-                macro_kernel(mc, nc, kc, ap, bp, C + ic * ldc + jc, ldc, alpha, beta_k);
+                macro_kernel(mc, nc, kc, ap, bp, ic == 0 ? &B : NULL, pc, jc, C + ic * ldc + jc, ldc, alpha, beta_k);
             }
         }
     }
