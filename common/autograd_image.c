@@ -216,7 +216,12 @@ static void valid_range(int n_out, int n_in, int off, int S, int *lo, int *hi) {
 /* im2col: col[(c K + i) K + j][oh Wo + ow] = x[c][oh S + i - P][ow S + j - P] (0 outside), so the
  * convolution of one sample is the matrix product W (Cout, C K K) col (C K K, Ho Wo). Each output row
  * is zeros, a (strided) copy of an input row, zeros: the bounds are worked out once per row, not per pixel. */
+static void im2col_same(float *col, const float *x, int C, int H, int W, int K, int P);
 static void im2col(float *col, const float *x, int C, int H, int W, int K, int S, int P, int Ho, int Wo) {
+    if (S == 1 && Ho == H && Wo == W) {
+        im2col_same(col, x, C, H, W, K, P);
+        return;
+    }
     for (int c = 0; c < C; c++)
         for (int i = 0; i < K; i++)
             for (int j = 0; j < K; j++) {
@@ -235,6 +240,33 @@ static void im2col(float *col, const float *x, int C, int H, int W, int K, int S
                     if (S == 1) memcpy(out + lo, in + lo + j - P, sizeof(float) * (hi - lo));
                     else for (int ow = lo; ow < hi; ow++) out[ow] = in[ow * S + j - P];
                     for (int ow = hi; ow < Wo; ow++) out[ow] = 0.0f;
+                }
+            }
+}
+
+/* im2col of a "same" convolution (stride 1, output H x W): row (c, i, j) of col is channel c of x shifted by
+ * (i - P, j - P), so the part inside x is ONE contiguous copy, x[c] from (i - P) W + j - P on; then the rows
+ * that fall off the top or bottom and the columns that wrapped around the left or right edge are zeroed. */
+static void im2col_same(float *col, const float *x, int C, int H, int W, int K, int P) {
+    long HW = (long)H * W;
+    for (int c = 0; c < C; c++)
+        for (int i = 0; i < K; i++)
+            for (int j = 0; j < K; j++) {
+                float *row = col + ((size_t)(c * K + i) * K + j) * HW;
+                const float *xc = x + (size_t)c * HW;
+                int h_lo, h_hi, lo, hi;   /* output rows and columns that read inside x */
+                valid_range(H, H, i - P, 1, &h_lo, &h_hi);
+                valid_range(W, W, j - P, 1, &lo, &hi);
+                long src = (long)(h_lo + i - P) * W + j - P, d0 = 0, d1 = (long)(h_hi - h_lo) * W;
+                if (src < 0) d0 = -src;                   /* only wrapped columns lie before x[c] ... */
+                if (src + d1 > HW) d1 = HW - src;         /* ... or after it: they are zeroed below */
+                float *out = row + (long)h_lo * W;
+                memset(row, 0, sizeof(float) * h_lo * W);
+                if (d1 > d0) memcpy(out + d0, xc + src + d0, sizeof(float) * (d1 - d0));
+                memset(row + (long)h_hi * W, 0, sizeof(float) * (H - h_hi) * W);
+                for (int oh = h_lo; oh < h_hi; oh++) {
+                    for (int ow = 0; ow < lo; ow++) row[(long)oh * W + ow] = 0.0f;
+                    for (int ow = hi; ow < W; ow++) row[(long)oh * W + ow] = 0.0f;
                 }
             }
 }
