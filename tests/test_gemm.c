@@ -31,6 +31,34 @@ START_TEST(test_gemm_matches_reference) {
 }
 END_TEST
 
+/* The same claim on shapes that cross the block sizes of common/gemm.c (MC = 192 rows, KC = 256 deep,
+ * NC = 4096 columns) and are large enough (M N K >= 64^3) to be split over the threads, by rows (M > N) or
+ * by columns: every k-block after the first must add to C, not apply beta again. Each shape runs with
+ * beta = 0.3 and with beta = 0 over a C full of NaN (which must be ignored). Tol as above. */
+START_TEST(test_gemm_blocks_and_threads) {
+    static const int shapes[5][3] = { { 200, 70, 300 }, { 70, 200, 300 }, { 130, 130, 520 }, { 9, 4100, 3 }, { 1, 1, 600 } };
+    Rng r = rng_seed(7);
+    int tA = _i & 1, tB = (_i >> 1) & 1;
+    for (int s = 0; s < 5; s++)
+        for (int bz = 0; bz < 2; bz++) {
+            int M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
+            float beta = bz ? 0.0f : 0.3f;
+            float *A = malloc(sizeof(float) * M * K), *B = malloc(sizeof(float) * K * N);
+            float *C1 = malloc(sizeof(float) * M * N), *C2 = malloc(sizeof(float) * M * N);
+            rng_normal_fill(&r, A, (long)M * K);
+            rng_normal_fill(&r, B, (long)K * N);
+            rng_normal_fill(&r, C1, (long)M * N);
+            for (int i = 0; i < M * N; i++) C2[i] = C1[i];
+            if (bz) for (int i = 0; i < M * N; i++) C1[i] = NAN;
+            gemm(C1, A, B, M, N, K, tA, tB, 0.7f, beta);
+            gemm_ref(C2, A, B, M, N, K, tA, tB, 0.7f, beta);
+            for (int i = 0; i < M * N; i++)
+                ck_assert_double_eq_tol(C1[i], C2[i], 6e-8 * K * (4.0 * K) + 1e-6);
+            free(A); free(B); free(C1); free(C2);
+        }
+}
+END_TEST
+
 /* beta = 0 must ignore C entirely, even NaN in it. */
 START_TEST(test_gemm_beta_zero_ignores_c) {
     float A[6] = { 1, 2, 3, 4, 5, 6 }, B[6] = { 1, 0, 0, 1, 1, 1 }, C[4] = { NAN, NAN, NAN, NAN };
@@ -135,6 +163,7 @@ Suite *suite_gemm(void) {
     TCase *tc = tcase_create("reference");
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, test_gemm_matches_reference, 0, 4);
+    tcase_add_loop_test(tc, test_gemm_blocks_and_threads, 0, 4);
     tcase_add_test(tc, test_gemm_beta_zero_ignores_c);
     tcase_add_loop_test(tc, test_conv_matches_direct_loops, 0, 4);
     tcase_add_loop_test(tc, test_conv_backward_matches_direct_loops, 0, 7);
