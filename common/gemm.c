@@ -172,10 +172,12 @@ static void pack_b(float *bp, View B, int k0, int j0, int kc, int nc) {
 #if defined(__AVX2__) && defined(__FMA__)
 static void micro_kernel(int kc, const float *restrict a, const float *restrict b, float *restrict c, long ldc,
                          float alpha, float beta) {
-    Vec acc[MR][2];
+    Vec acc[MR][2];   /* the loops over i are unrolled (also at -O2), so acc lives in registers */
+    #pragma GCC unroll 16
     for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = vec_zero();
     for (int k = 0; k < kc; k++, a += MR, b += NR) {
         Vec b0 = vec_load(b), b1 = vec_load(b + VL);   /* row k of the B sliver */
+        #pragma GCC unroll 16
         for (int i = 0; i < MR; i++) {
             Vec ai = vec_set1(a[i]);                  /* a(i, k) broadcast */
             acc[i][0] = vec_fmadd(ai, b0, acc[i][0]);
@@ -183,6 +185,7 @@ static void micro_kernel(int kc, const float *restrict a, const float *restrict 
         }
     }
     Vec va = vec_set1(alpha), vb = vec_set1(beta);
+    #pragma GCC unroll 16
     for (int i = 0; i < MR; i++, c += ldc) {
         if (beta == 0.0f) {
             vec_storeu(c, vec_mul(va, acc[i][0]));
