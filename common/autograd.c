@@ -234,14 +234,18 @@ static float sigmoidf(float x) {
     return e / (1.0f + e);
 }
 
-/* SiLU y = x s, s = sigma(x);  dy/dx = s (1 + x (1 - s)). saved = s. */
+/* SiLU y = x s, s = sigma(x);  dy/dx = s (1 + x (1 - s)). saved = s. Elementwise, so a large tensor (the
+ * U-Net's activations) is split over the threads with no effect on the result; a small one stays serial. */
+enum { SILU_PARALLEL_MIN = 1 << 16 };
 static void silu_backward(AgNode *y) {
     const float *x = y->in[0]->val.data, *s = y->saved.data;
     float *dx = y->in[0]->grad.data;
+    #pragma omp parallel for schedule(static) if (y->val.numel >= SILU_PARALLEL_MIN)
     for (size_t i = 0; i < y->val.numel; i++) dx[i] += y->grad.data[i] * s[i] * (1.0f + x[i] * (1.0f - s[i]));
 }
 AgNode *ag_silu(AgTape *t, AgNode *x) {
     AgNode *y = node_like(t, x, silu_backward, 1);
+    #pragma omp parallel for schedule(static) if (y->val.numel >= SILU_PARALLEL_MIN)
     for (size_t i = 0; i < y->val.numel; i++) {
         y->saved.data[i] = sigmoidf(x->val.data[i]);
         y->val.data[i] = x->val.data[i] * y->saved.data[i];

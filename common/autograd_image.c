@@ -119,36 +119,46 @@ AgNode *ag_avgpool2x(AgTape *t, AgNode *x) {
 /* ---- group normalisation ------------------------------------------------- */
 
 /* Group norm (Wu and He, 2018): channels split into G groups; per sample and group,
- * xhat = (x - mean) / sqrt(var + eps), y = gamma[c] xhat + beta[c]. saved holds xhat, iarg[0] = G,
- * scalar = eps; the per-group 1/sqrt(var + eps) is recomputed from xhat in the backward:
- * dx = rstd (dxhat - mean(dxhat) - xhat mean(dxhat xhat)), dxhat = dy gamma. */
+ * xhat = (x - mean) / sqrt(var + eps), y = gamma[c] xhat + beta[c]. iarg[0] = G, scalar = eps.
+ * saved holds xhat (N, C, H, W), then rstd = 1/sqrt(var + eps) per (n, g), then room for the backward's
+ * per-(n, c) sums. The backward is
+ *   dx = rstd (dxhat - mean(dxhat) - xhat mean(dxhat xhat)), dxhat = dy gamma,
+ *   dgamma[c] = sum_{n,hw} dy xhat,  dbeta[c] = sum_{n,hw} dy.
+ * The (n, g) groups are independent and spread over the threads; dgamma and dbeta are first summed per
+ * (n, c), then over n in a fixed order, so the bytes do not depend on the thread count. */
 static void group_norm_backward(AgNode *y) {
     int N = y->val.shape[0], C = y->val.shape[1], HW = y->val.shape[2] * y->val.shape[3], G = y->iarg[0], Cg = C / G;
-    const float *x = y->in[0]->val.data, *xhat = y->saved.data, *gamma = y->in[1]->val.data;
+    const float *xhat = y->saved.data, *rstd = xhat + y->val.numel, *gamma = y->in[1]->val.data, *dy = y->grad.data;
+    float *part = y->saved.data + y->val.numel + (size_t)N * G;   /* (N, C, 2): sum dy xhat, sum dy */
     float *dx = y->in[0]->grad.data, *dgamma = y->in[1]->grad.data, *dbeta = y->in[2]->grad.data;
-    size_t M = (size_t)Cg * HW;
-    for (int n = 0; n < N; n++)
-        for (int g = 0; g < G; g++) {
-            size_t base = ((size_t)n * C + (size_t)g * Cg) * HW;
-            double mean = 0, var = 0, s1 = 0, s2 = 0;
-            for (size_t i = 0; i < M; i++) mean += x[base + i];
-            mean /= M;
-            for (size_t i = 0; i < M; i++) var += (x[base + i] - mean) * (x[base + i] - mean);
-            double rstd = 1.0 / sqrt(var / M + y->scalar);
-            for (size_t i = 0; i < M; i++) {
-                int c = g * Cg + (int)(i / HW);
-                double dxh = y->grad.data[base + i] * gamma[c];
-                s1 += dxh;
-                s2 += dxh * xhat[base + i];
-                dgamma[c] += y->grad.data[base + i] * xhat[base + i];
-                dbeta[c] += y->grad.data[base + i];
+    double M = (double)Cg * HW;
+    #pragma omp parallel for schedule(static)
+    for (int ng = 0; ng < N * G; ng++) {
+        int n = ng / G, c0 = (ng % G) * Cg;
+        double s1 = 0, s2 = 0;   /* sums of dxhat and dxhat xhat over the group */
+        for (int c = c0; c < c0 + Cg; c++) {
+            const float *dyc = dy + ((size_t)n * C + c) * HW, *xhc = xhat + ((size_t)n * C + c) * HW;
+            double sg = 0, sb = 0;
+            for (int i = 0; i < HW; i++) {
+                sg += dyc[i] * xhc[i];
+                sb += dyc[i];
             }
-            s1 /= M; s2 /= M;
-            for (size_t i = 0; i < M; i++) {
-                int c = g * Cg + (int)(i / HW);
-                double dxh = y->grad.data[base + i] * gamma[c];
-                dx[base + i] += (float)(rstd * (dxh - s1 - xhat[base + i] * s2));
-            }
+            part[2 * ((size_t)n * C + c)] = (float)sg;
+            part[2 * ((size_t)n * C + c) + 1] = (float)sb;
+            s1 += gamma[c] * sb;
+            s2 += gamma[c] * sg;
+        }
+        float m1 = (float)(s1 / M), m2 = (float)(s2 / M), r = rstd[ng];
+        for (int c = c0; c < c0 + Cg; c++) {
+            const float *dyc = dy + ((size_t)n * C + c) * HW, *xhc = xhat + ((size_t)n * C + c) * HW;
+            float *dxc = dx + ((size_t)n * C + c) * HW;
+            for (int i = 0; i < HW; i++) dxc[i] += r * (dyc[i] * gamma[c] - m1 - xhc[i] * m2);
+        }
+    }
+    for (int n = 0; n < N; n++)   /* fixed order over samples */
+        for (int c = 0; c < C; c++) {
+            dgamma[c] += part[2 * ((size_t)n * C + c)];
+            dbeta[c] += part[2 * ((size_t)n * C + c) + 1];
         }
 }
 AgNode *ag_group_norm(AgTape *t, AgNode *x, AgNode *gamma, AgNode *beta, int G) {
@@ -157,26 +167,33 @@ AgNode *ag_group_norm(AgTape *t, AgNode *x, AgNode *gamma, AgNode *beta, int G) 
     CHECK(G >= 1 && C % G == 0, "ag_group_norm: C = %d not divisible into G = %d groups", C, G);
     CHECK(gamma->val.numel == (size_t)C && beta->val.numel == (size_t)C, "ag_group_norm: gamma/beta need C = %d", C);
     AgNode *y = ag_node_new(t, 4, x->val.shape, group_norm_backward, 3, x, gamma, beta);
-    y->saved = tensor_new(t->arena, 4, x->val.shape);
+    size_t n_saved = x->val.numel + (size_t)N * G + (size_t)2 * N * C;   /* xhat, rstd, backward's sums */
+    y->saved = tensor_wrap(arena_push_no_zero(t->arena, sizeof(float) * n_saved), 1, (int[]){ (int)n_saved });
     y->iarg[0] = G;
     y->scalar = 1e-5f;   /* eps: keeps a constant group finite */
     int Cg = C / G, HW = H * W;
-    size_t M = (size_t)Cg * HW;
-    for (int n = 0; n < N; n++)
-        for (int g = 0; g < G; g++) {
-            size_t base = ((size_t)n * C + (size_t)g * Cg) * HW;
-            double mean = 0, var = 0;
-            for (size_t i = 0; i < M; i++) mean += x->val.data[base + i];
-            mean /= M;
-            for (size_t i = 0; i < M; i++) var += (x->val.data[base + i] - mean) * (x->val.data[base + i] - mean);
-            double rstd = 1.0 / sqrt(var / M + y->scalar);
-            for (size_t i = 0; i < M; i++) {
-                int c = g * Cg + (int)(i / HW);
-                float xh = (float)((x->val.data[base + i] - mean) * rstd);
-                y->saved.data[base + i] = xh;
-                y->val.data[base + i] = gamma->val.data[c] * xh + beta->val.data[c];
+    double M = (double)Cg * HW;
+    float *xhat = y->saved.data, *rstd = xhat + x->val.numel;
+    #pragma omp parallel for schedule(static)
+    for (int ng = 0; ng < N * G; ng++) {
+        size_t base = (size_t)ng * Cg * HW;   /* the group's Cg channels are contiguous */
+        const float *xg = x->val.data + base;
+        double mean = 0, var = 0;
+        for (size_t i = 0; i < (size_t)Cg * HW; i++) mean += xg[i];
+        mean /= M;
+        for (size_t i = 0; i < (size_t)Cg * HW; i++) var += (xg[i] - mean) * (xg[i] - mean);
+        double r = 1.0 / sqrt(var / M + y->scalar);
+        rstd[ng] = (float)r;
+        for (int c = 0; c < Cg; c++) {
+            int ch = (ng % G) * Cg + c;
+            for (int i = 0; i < HW; i++) {
+                size_t k = base + (size_t)c * HW + i;
+                float xh = (float)((x->val.data[k] - mean) * r);
+                xhat[k] = xh;
+                y->val.data[k] = gamma->val.data[ch] * xh + beta->val.data[ch];
             }
         }
+    }
     return y;
 }
 
@@ -185,19 +202,71 @@ AgNode *ag_group_norm(AgTape *t, AgNode *x, AgNode *gamma, AgNode *beta, int G) 
 /* Output size of a K x K convolution with stride S and zero padding P: Ho = (H + 2P - K)/S + 1. */
 static int conv_out(int H, int K, int S, int P) { return (H + 2 * P - K) / S + 1; }
 
+/* A 1x1 convolution with stride 1 and no padding: its im2col matrix (C, H W) is the sample itself. */
+static int is_pointwise(int K, int S, int P) { return K == 1 && S == 1 && P == 0; }
+
+/* The outputs o in [lo, hi) of a strided row that read inside the input: 0 <= o S + off < n_in. */
+static void valid_range(int n_out, int n_in, int off, int S, int *lo, int *hi) {
+    *lo = off >= 0 ? 0 : (-off + S - 1) / S;
+    *hi = n_in - 1 - off < 0 ? 0 : (n_in - 1 - off) / S + 1;
+    if (*hi > n_out) *hi = n_out;
+    if (*lo > *hi) *lo = *hi;
+}
+
 /* im2col: col[(c K + i) K + j][oh Wo + ow] = x[c][oh S + i - P][ow S + j - P] (0 outside), so the
- * convolution of one sample is the matrix product W (Cout, C K K) col (C K K, Ho Wo). */
+ * convolution of one sample is the matrix product W (Cout, C K K) col (C K K, Ho Wo). Each output row
+ * is zeros, a (strided) copy of an input row, zeros: the bounds are worked out once per row, not per pixel. */
+static void im2col_same(float *col, const float *x, int C, int H, int W, int K, int P);
 static void im2col(float *col, const float *x, int C, int H, int W, int K, int S, int P, int Ho, int Wo) {
+    if (S == 1 && Ho == H && Wo == W) {
+        im2col_same(col, x, C, H, W, K, P);
+        return;
+    }
     for (int c = 0; c < C; c++)
         for (int i = 0; i < K; i++)
             for (int j = 0; j < K; j++) {
                 float *row = col + ((size_t)(c * K + i) * K + j) * Ho * Wo;
+                int lo, hi;
+                valid_range(Wo, W, j - P, S, &lo, &hi);
                 for (int oh = 0; oh < Ho; oh++) {
+                    float *out = row + (size_t)oh * Wo;
                     int h = oh * S + i - P;
-                    for (int ow = 0; ow < Wo; ow++) {
-                        int w = ow * S + j - P;
-                        row[oh * Wo + ow] = (h >= 0 && h < H && w >= 0 && w < W) ? x[((size_t)c * H + h) * W + w] : 0.0f;
+                    if (h < 0 || h >= H) {
+                        memset(out, 0, sizeof(float) * Wo);
+                        continue;
                     }
+                    const float *in = x + ((size_t)c * H + h) * W;
+                    for (int ow = 0; ow < lo; ow++) out[ow] = 0.0f;
+                    if (S == 1) memcpy(out + lo, in + lo + j - P, sizeof(float) * (hi - lo));
+                    else for (int ow = lo; ow < hi; ow++) out[ow] = in[ow * S + j - P];
+                    for (int ow = hi; ow < Wo; ow++) out[ow] = 0.0f;
+                }
+            }
+}
+
+/* im2col of a "same" convolution (stride 1, output H x W): row (c, i, j) of col is channel c of x shifted by
+ * (i - P, j - P), so the part inside x is ONE contiguous copy, x[c] from (i - P) W + j - P on; then the rows
+ * that fall off the top or bottom and the columns that wrapped around the left or right edge are zeroed. */
+static void im2col_same(float *col, const float *x, int C, int H, int W, int K, int P) {
+    long HW = (long)H * W;
+    for (int c = 0; c < C; c++)
+        for (int i = 0; i < K; i++)
+            for (int j = 0; j < K; j++) {
+                float *row = col + ((size_t)(c * K + i) * K + j) * HW;
+                const float *xc = x + (size_t)c * HW;
+                int h_lo, h_hi, lo, hi;   /* output rows and columns that read inside x */
+                valid_range(H, H, i - P, 1, &h_lo, &h_hi);
+                valid_range(W, W, j - P, 1, &lo, &hi);
+                long src = (long)(h_lo + i - P) * W + j - P, d0 = 0, d1 = (long)(h_hi - h_lo) * W;
+                if (src < 0) d0 = -src;                   /* only wrapped columns lie before x[c] ... */
+                if (src + d1 > HW) d1 = HW - src;         /* ... or after it: they are zeroed below */
+                float *out = row + (long)h_lo * W;
+                memset(row, 0, sizeof(float) * h_lo * W);
+                if (d1 > d0) memcpy(out + d0, xc + src + d0, sizeof(float) * (d1 - d0));
+                memset(row + (long)h_hi * W, 0, sizeof(float) * (H - h_hi) * W);
+                for (int oh = h_lo; oh < h_hi; oh++) {
+                    for (int ow = 0; ow < lo; ow++) row[(long)oh * W + ow] = 0.0f;
+                    for (int ow = hi; ow < W; ow++) row[(long)oh * W + ow] = 0.0f;
                 }
             }
 }
@@ -208,49 +277,81 @@ static void col2im(float *dx, const float *col, int C, int H, int W, int K, int 
         for (int i = 0; i < K; i++)
             for (int j = 0; j < K; j++) {
                 const float *row = col + ((size_t)(c * K + i) * K + j) * Ho * Wo;
+                int lo, hi;
+                valid_range(Wo, W, j - P, S, &lo, &hi);
                 for (int oh = 0; oh < Ho; oh++) {
                     int h = oh * S + i - P;
                     if (h < 0 || h >= H) continue;
-                    for (int ow = 0; ow < Wo; ow++) {
-                        int w = ow * S + j - P;
-                        if (w >= 0 && w < W) dx[((size_t)c * H + h) * W + w] += row[oh * Wo + ow];
-                    }
+                    const float *in = row + (size_t)oh * Wo;
+                    float *out = dx + ((size_t)c * H + h) * W;
+                    for (int ow = lo; ow < hi; ow++) out[ow * S + j - P] += in[ow];
                 }
             }
 }
 
-/* Samples are spread over the threads; each thread has its own im2col scratch (in saved) and its own
+/* Scratch of one thread, in floats: the im2col matrix of x (C K K, Ho Wo) or of dy (Cout K K, H W), dcol
+ * (C K K, Ho Wo) for the strided dx, and the thread's dW (Cout, C K K) and db (Cout) sums. */
+static size_t conv_scratch(int C, int Co, int K, int H, int W, int HWo) {
+    size_t col_x = (size_t)C * K * K * HWo, col_dy = (size_t)Co * K * K * H * W;
+    return (col_x > col_dy ? col_x : col_dy) + col_x + (size_t)Co * C * K * K + Co;
+}
+
+/* For stride 1 and P <= K - 1, dx is itself a convolution: dx[c] = sum_o conv(dy[o], w[o, c] rotated by 180
+ * degrees) with padding K - 1 - P. wf (C, Cout, K, K) holds those rotated, transposed weights. */
+static int conv_dx_is_conv(int K, int S, int P) { return S == 1 && P <= K - 1; }
+static void conv_flip_weights(float *wf, const float *w, int Co, int C, int K) {
+    for (int o = 0; o < Co; o++)
+        for (int c = 0; c < C; c++)
+            for (int i = 0; i < K; i++)
+                for (int j = 0; j < K; j++)
+                    wf[((size_t)(c * Co + o) * K + i) * K + j] = w[((size_t)(o * C + c) * K + (K - 1 - i)) * K + (K - 1 - j)];
+}
+
+/* Samples are spread over the threads; each thread has its own scratch (in saved, after wf) and its own
  * dW and db accumulators, summed in thread order afterwards: the same bytes for a given thread count.
- * Per sample n: dW += dy_n col_n^T, db += sum over positions of dy_n, dx_n += col2im(W^T dy_n). */
+ * Per sample n: dW += dy_n col_n^T, db += sum over positions of dy_n, and dx_n += either the convolution
+ * of dy_n with the flipped weights (stride 1: one gemm with depth Cout K K, added straight into dx), or
+ * col2im(W^T dy_n) (stride 2). A 1x1 convolution's im2col is the sample itself and is not copied. */
 static void conv2d_backward(AgNode *y) {
     AgNode *x = y->in[0], *wn = y->in[1], *bn = y->n_in > 2 ? y->in[2] : NULL;
     int N = x->val.shape[0], C = x->val.shape[1], H = x->val.shape[2], W = x->val.shape[3];
     int Co = y->val.shape[1], Ho = y->val.shape[2], Wo = y->val.shape[3], K = y->iarg[0], S = y->iarg[1], P = y->iarg[2];
     int CKK = C * K * K, HWo = Ho * Wo, T = y->iarg[3];
-    size_t per_thread = (size_t)2 * CKK * HWo + (size_t)Co * CKK + Co;   /* col, dcol, dW, db */
+    int dx_conv = conv_dx_is_conv(K, S, P);
+    size_t per_thread = conv_scratch(C, Co, K, H, W, HWo);
+    size_t col_size = per_thread - (size_t)CKK * HWo - (size_t)Co * CKK - Co;
+    float *wf = y->saved.data;   /* (C, Cout, K, K) */
+    if (x->needs_grad && dx_conv) conv_flip_weights(wf, wn->val.data, Co, C, K);
     #pragma omp parallel for schedule(static) num_threads(T)
     for (int th = 0; th < T; th++) {
-        float *col = y->saved.data + th * per_thread, *dcol = col + (size_t)CKK * HWo;
+        float *col = y->saved.data + (size_t)Co * CKK + th * per_thread, *dcol = col + col_size;
         float *dw = dcol + (size_t)CKK * HWo, *db = dw + (size_t)Co * CKK;
         memset(dw, 0, sizeof(float) * ((size_t)Co * CKK + Co));
         for (int n = th; n < N; n += T) {
-            const float *dy = y->grad.data + (size_t)n * Co * HWo;
-            im2col(col, x->val.data + (size_t)n * C * H * W, C, H, W, K, S, P, Ho, Wo);
-            gemm(dw, dy, col, Co, CKK, HWo, 0, 1, 1.0f, 1.0f);   /* inside a parallel region gemm runs on this thread */
+            const float *dy = y->grad.data + (size_t)n * Co * HWo, *xn = x->val.data + (size_t)n * C * H * W;
+            float *dxn = x->grad.data + (size_t)n * C * H * W;
+            const float *cn = is_pointwise(K, S, P) ? xn : col;   /* a 1x1 convolution's col is x itself */
+            if (cn == col) im2col(col, xn, C, H, W, K, S, P, Ho, Wo);
+            gemm(dw, dy, cn, Co, CKK, HWo, 0, 1, 1.0f, 1.0f);   /* inside a parallel region gemm runs on this thread */
             for (int o = 0; o < Co; o++) {
                 double sum = 0.0;
                 for (int i = 0; i < HWo; i++) sum += dy[(size_t)o * HWo + i];
                 db[o] += (float)sum;
             }
-            if (x->needs_grad) {
-                memset(dcol, 0, sizeof(float) * (size_t)CKK * HWo);
-                gemm(dcol, wn->val.data, dy, CKK, HWo, Co, 1, 0, 1.0f, 1.0f);   /* inside a parallel region gemm runs on this thread */
-                col2im(x->grad.data + (size_t)n * C * H * W, dcol, C, H, W, K, S, P, Ho, Wo);
+            if (!x->needs_grad) continue;
+            if (dx_conv) {   /* dx_n += wf (C, Cout K K) im2col(dy_n) (Cout K K, H W) */
+                const float *cdy = is_pointwise(K, S, P) ? dy : col;
+                if (cdy == col) im2col(col, dy, Co, Ho, Wo, K, 1, K - 1 - P, H, W);
+                gemm(dxn, wf, cdy, C, H * W, Co * K * K, 0, 0, 1.0f, 1.0f);
+            } else {
+                gemm(dcol, wn->val.data, dy, CKK, HWo, Co, 1, 0, 1.0f, 0.0f);   /* beta = 0: dcol is overwritten */
+                col2im(dxn, dcol, C, H, W, K, S, P, Ho, Wo);
             }
         }
     }
     for (int th = 0; th < T; th++) {   /* reduce the per-thread sums in a fixed order */
-        const float *dw = y->saved.data + th * per_thread + (size_t)2 * CKK * HWo, *db = dw + (size_t)Co * CKK;
+        const float *dw = y->saved.data + (size_t)Co * CKK + th * per_thread + col_size + (size_t)CKK * HWo;
+        const float *db = dw + (size_t)Co * CKK;
         if (wn->needs_grad) for (size_t i = 0; i < (size_t)Co * CKK; i++) wn->grad.data[i] += dw[i];
         if (bn && bn->needs_grad) for (int o = 0; o < Co; o++) bn->grad.data[o] += db[o];
     }
@@ -272,21 +373,23 @@ AgNode *ag_conv2d(AgTape *t, AgNode *x, AgNode *w, AgNode *b, int stride, int pa
 #endif
     if (T > N) T = N;
     y->iarg[0] = K; y->iarg[1] = stride; y->iarg[2] = pad; y->iarg[3] = T;
-    size_t per_thread = (size_t)2 * CKK * HWo + (size_t)Co * CKK + Co;
-    y->saved = tensor_new(t->arena, 1, (int[]){ (int)(T * per_thread) });   /* scratch of every thread */
+    size_t per_thread = conv_scratch(C, Co, K, H, W, HWo), n_saved = (size_t)Co * CKK + T * per_thread;
+    y->saved = tensor_wrap(arena_push_no_zero(t->arena, sizeof(float) * n_saved), 1,
+                           (int[]){ (int)n_saved });   /* wf, then each thread's scratch: written before read */
     #pragma omp parallel for schedule(static) num_threads(T)
     for (int n = 0; n < N; n++) {
         int th = 0;
 #ifdef _OPENMP
         th = omp_get_thread_num();
 #endif
-        float *col = y->saved.data + th * per_thread, *out = y->val.data + (size_t)n * Co * HWo;
-        im2col(col, x->val.data + (size_t)n * C * H * W, C, H, W, K, stride, pad, Ho, Wo);
-        memset(out, 0, sizeof(float) * (size_t)Co * HWo);
-        gemm(out, w->val.data, col, Co, HWo, CKK, 0, 0, 1.0f, 1.0f);   /* inside a parallel region gemm runs on this thread */
-        if (b)
+        float *col = y->saved.data + (size_t)Co * CKK + th * per_thread, *out = y->val.data + (size_t)n * Co * HWo;
+        const float *xn = x->val.data + (size_t)n * C * H * W;
+        const float *cn = is_pointwise(K, stride, pad) ? xn : col;   /* a 1x1 convolution's col is x itself */
+        if (cn == col) im2col(col, xn, C, H, W, K, stride, pad, Ho, Wo);
+        if (b)   /* out starts as the bias and the product is added to it (beta = 1) */
             for (int o = 0; o < Co; o++)
-                for (int i = 0; i < HWo; i++) out[(size_t)o * HWo + i] += b->val.data[o];
+                for (int i = 0; i < HWo; i++) out[(size_t)o * HWo + i] = b->val.data[o];
+        gemm(out, w->val.data, cn, Co, HWo, CKK, 0, 0, 1.0f, b ? 1.0f : 0.0f);   /* inside a parallel region gemm runs on this thread */
     }
     return y;
 }

@@ -1,6 +1,46 @@
+/* gemm.c: C = alpha op(A) op(B) + beta C in single precision, row-major (see gemm.h).
+ *
+ * gemm_ref is the definition. gemm is the same product organised as in GotoBLAS and BLIS
+ * (Goto & van de Geijn, "Anatomy of high-performance matrix multiplication", 2008):
+ *
+ *   gemm           split C's columns (or rows) into one strip per thread (OpenMP)
+ *   gemm_blocked   for jc over N in steps of NC:                      B panel  (KC x NC) -> L3
+ *                    for pc over K in steps of KC:
+ *                      for ic over M in steps of MC:  pack_a          A block  (MC x KC) -> L2
+ *   macro_kernel         for jr over the NC columns in steps of NR:   B sliver (KC x NR) -> L1
+ *                          (first ic only: pack_b this sliver)
+ *                          for ir over the MC rows in steps of MR:
+ *   micro_kernel             C[MR x NR] += A sliver (MR x KC) B sliver (KC x NR), in registers
+ *   edge_tile                (a tile cut by the edge of C goes through a full-size scratch tile)
+ *
+ * Packing copies op(A) and op(B) into contiguous slivers, zero-padded to whole tiles, in the order
+ * the micro-kernel reads them: A sliver k by k, MR values each (A's column k of the tile), B sliver
+ * k by k, NR values each (B's row k). So the micro-kernel streams two arrays with unit stride, and
+ * the transposes are handled once, by the packing, for all four combinations.
+ *
+ * The micro-kernel keeps the MR x NR tile of C in vector registers: per k it loads NR values of B
+ * (two vectors), broadcasts each of the MR values of A, and does 2 MR fused multiply-adds.
+ *   AVX-512 (32 registers of 16 floats): MR = 8, NR = 32, 16 accumulators.
+ *   AVX2    (16 registers of  8 floats): MR = 6, NR = 16, 12 accumulators.
+ *   Portable C (no AVX2/FMA at compile time): MR = 4, NR = 8, plain loops.
+ * Block sizes for this machine (AMD EPYC Zen 5: L1d 48 KB, L2 1 MB per core, large shared L3):
+ *   KC = 256: a B sliver (KC x NR floats, 32 KB at NR = 32) stays in L1 while the ir loop sweeps
+ *             the A block past it;
+ *   MC = 192: an A block (MC x KC floats, 192 KB) stays in L2 while the jr loop reuses it for
+ *             every B sliver of the panel;
+ *   NC = 4096: a B panel (KC x NC, 4 MB) lives in L3; the thread strips are usually narrower.
+ * Each k-block adds its partial product to C: the first applies beta, the later ones beta = 1.
+ * beta = 0 never reads C, so NaN in C is ignored as in gemm_ref. */
 #include <stdlib.h>
+#include <string.h>
 #include "base.h"
 #include "gemm.h"
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
 
 void gemm_ref(float *C, const float *A, const float *B, int M, int N, int K,
               int transA, int transB, float alpha, float beta) {
@@ -18,38 +58,250 @@ void gemm_ref(float *C, const float *A, const float *B, int M, int N, int K,
         }
 }
 
-/* B^T is copied once per call into a per-thread buffer, so the inner loop always streams a row of B
- * (K, N) and a row of C: unit stride, vectorised by the compiler at -O3. The buffer grows as needed
- * and is kept for the next call (still reachable at exit, not a leak). */
-static _Thread_local float *bt_buf;
-static _Thread_local size_t bt_cap;
+/* ---- tile and block sizes ------------------------------------------------- */
 
-static const float *transpose_b(const float *B, int N, int K) {
-    size_t need = (size_t)N * K;
-    if (need > bt_cap) {
-        free(bt_buf);
-        bt_buf = malloc(sizeof(float) * need);
-        CHECK(bt_buf != NULL, "out of memory for a %d x %d transpose", K, N);
-        bt_cap = need;
+#if defined(__AVX512F__)
+typedef __m512 Vec;
+enum { VL = 16, MR = 8 };
+static Vec vec_zero(void) { return _mm512_setzero_ps(); }
+static Vec vec_set1(float x) { return _mm512_set1_ps(x); }
+static Vec vec_load(const float *p) { return _mm512_load_ps(p); }        /* packed B: 64-byte aligned */
+static Vec vec_loadu(const float *p) { return _mm512_loadu_ps(p); }
+static void vec_storeu(float *p, Vec v) { _mm512_storeu_ps(p, v); }
+static Vec vec_fmadd(Vec a, Vec b, Vec c) { return _mm512_fmadd_ps(a, b, c); }
+static Vec vec_mul(Vec a, Vec b) { return _mm512_mul_ps(a, b); }
+#elif defined(__AVX2__) && defined(__FMA__)
+typedef __m256 Vec;
+enum { VL = 8, MR = 6 };
+static Vec vec_zero(void) { return _mm256_setzero_ps(); }
+static Vec vec_set1(float x) { return _mm256_set1_ps(x); }
+static Vec vec_load(const float *p) { return _mm256_load_ps(p); }
+static Vec vec_loadu(const float *p) { return _mm256_loadu_ps(p); }
+static void vec_storeu(float *p, Vec v) { _mm256_storeu_ps(p, v); }
+static Vec vec_fmadd(Vec a, Vec b, Vec c) { return _mm256_fmadd_ps(a, b, c); }
+static Vec vec_mul(Vec a, Vec b) { return _mm256_mul_ps(a, b); }
+#else
+enum { VL = 4, MR = 4 };   /* portable: NR = 8 columns, plain C */
+#endif
+enum {
+    NR = 2 * VL,   /* two vectors of B per k */
+    KC = 256,      /* depth of a packed block: B sliver KC x NR in L1 */
+    MC = 192,      /* rows of a packed A block (multiple of MR = 4, 6, 8): MC x KC in L2 */
+    NC = 4096,     /* columns of a packed B panel (multiple of NR): KC x NC in L3 */
+    ALIGN = 64     /* packed buffers start on a cache line (and a 64-byte vector) */
+};
+
+/* op(X)(r, c) = X[r rs + c cs]: a matrix seen through its two strides, so that a transpose is a swap. */
+typedef struct { const float *p; long rs, cs; } View;
+
+/* ---- packing --------------------------------------------------------------- */
+
+/* dst[k ldd + j] = src[j lds + k] for j, k < 8: an 8 x 8 block transposed, the building block of the
+ * packings that must turn rows into columns. With AVX: eight rows in registers, three rounds of shuffles
+ * (pairs of floats, pairs of pairs, halves) leave the eight columns in them. */
+#if defined(__AVX2__)
+static void transpose_8x8(const float *src, long lds, float *dst, long ldd) {
+    __m256 r[8], t[8];
+    for (int j = 0; j < 8; j++) r[j] = _mm256_loadu_ps(src + j * lds);
+    for (int j = 0; j < 8; j += 2) {   /* t[j] = r[j]0 r[j+1]0 r[j]1 r[j+1]1 | same for 4, 5 */
+        t[j] = _mm256_unpacklo_ps(r[j], r[j + 1]);
+        t[j + 1] = _mm256_unpackhi_ps(r[j], r[j + 1]);
     }
-    for (int j = 0; j < N; j++)
-        for (int k = 0; k < K; k++) bt_buf[(size_t)k * N + j] = B[(size_t)j * K + k];
-    return bt_buf;
+    for (int j = 0; j < 8; j += 4) {   /* r[j + q] = column q (and q + 4) of rows j..j+3 */
+        r[j] = _mm256_shuffle_ps(t[j], t[j + 2], 0x44);
+        r[j + 1] = _mm256_shuffle_ps(t[j], t[j + 2], 0xEE);
+        r[j + 2] = _mm256_shuffle_ps(t[j + 1], t[j + 3], 0x44);
+        r[j + 3] = _mm256_shuffle_ps(t[j + 1], t[j + 3], 0xEE);
+    }
+    for (int q = 0; q < 4; q++) {      /* join the halves of rows 0..3 and 4..7 */
+        _mm256_storeu_ps(dst + q * ldd, _mm256_permute2f128_ps(r[q], r[q + 4], 0x20));
+        _mm256_storeu_ps(dst + (q + 4) * ldd, _mm256_permute2f128_ps(r[q], r[q + 4], 0x31));
+    }
+}
+#else
+static void transpose_8x8(const float *src, long lds, float *dst, long ldd) {
+    for (int k = 0; k < 8; k++)
+        for (int j = 0; j < 8; j++) dst[k * ldd + j] = src[j * lds + k];
+}
+#endif
+
+/* A block op(A)[i0 : i0+mc, k0 : k0+kc] -> slivers of MR rows; sliver s holds a[k MR + i] = op(A)(s MR + i, k)
+ * for k < kc. Rows past mc are zero, so every tile the micro-kernel sees is whole. A stored transposed is
+ * read k by k, MR contiguous floats at a time; A as stored is transposed 8 x 8 when MR = 8, else row by row. */
+static void pack_a(float *ap, View A, int i0, int k0, int mc, int kc) {
+    for (int s = 0; s < mc; s += MR, ap += (size_t)MR * kc) {
+        int m = mc - s < MR ? mc - s : MR, k = 0;
+        const float *src = A.p + (long)(i0 + s) * A.rs + (long)k0 * A.cs;
+        if (A.cs != 1)
+            for (; k < kc; k++)
+                for (int i = 0; i < m; i++) ap[k * MR + i] = src[k * A.cs + i];
+        else if (MR == 8 && m == MR)
+            for (; k + 8 <= kc; k += 8) transpose_8x8(src + k, A.rs, ap + k * MR, MR);
+        for (int i = 0; i < m; i++)   /* what is left: k from where the fast loops stopped */
+            for (int kk = k; kk < kc; kk++) ap[kk * MR + i] = src[i * A.rs + kk * A.cs];
+        for (int kk = 0; kk < kc; kk++)
+            for (int i = m; i < MR; i++) ap[kk * MR + i] = 0.0f;
+    }
 }
 
-/* i-k-j loop order: the inner loop is c[i, :] += a[i, k] * b[k, :], rows of C split over threads. */
+/* B panel op(B)[k0 : k0+kc, j0 : j0+nc] -> slivers of NR columns; sliver s holds b[k NR + j] = op(B)(k, s NR + j)
+ * for k < kc. Columns past nc are zero. A row of B as stored is NR floats copied at once; B stored
+ * transposed is turned 8 x 8 blocks at a time. */
+static void pack_b(float *bp, View B, int k0, int j0, int kc, int nc) {
+    for (int s = 0; s < nc; s += NR, bp += (size_t)NR * kc) {
+        int n = nc - s < NR ? nc - s : NR, k = 0;
+        const float *src = B.p + (long)k0 * B.rs + (long)(j0 + s) * B.cs;
+        if (B.cs == 1)
+            for (; k < kc; k++)
+                if (n == NR) memcpy(bp + (size_t)k * NR, src + k * B.rs, sizeof(float) * NR);
+                else for (int j = 0; j < n; j++) bp[k * NR + j] = src[k * B.rs + j];
+        else if (n == NR)
+            for (; k + 8 <= kc; k += 8)
+                for (int j = 0; j < NR; j += 8) transpose_8x8(src + j * B.cs + k, B.cs, bp + k * NR + j, NR);
+        for (int j = 0; j < n; j++)   /* what is left: k from where the fast loops stopped */
+            for (int kk = k; kk < kc; kk++) bp[kk * NR + j] = src[kk * B.rs + j * B.cs];
+        for (int kk = 0; kk < kc; kk++)
+            for (int j = n; j < NR; j++) bp[kk * NR + j] = 0.0f;
+    }
+}
+
+/* ---- micro-kernel: one MR x NR tile of C ------------------------------------- */
+
+/* C[0:MR, 0:NR] (row stride ldc) = alpha a b + beta C, a an A sliver (kc x MR), b a B sliver (kc x NR).
+ * The tile lives in 2 MR vector registers; beta = 0 writes C without reading it. */
+#if defined(__AVX2__) && defined(__FMA__)
+static void micro_kernel(int kc, const float *restrict a, const float *restrict b, float *restrict c, long ldc,
+                         float alpha, float beta) {
+    Vec acc[MR][2];   /* the loops over i are unrolled (also at -O2), so acc lives in registers */
+    #pragma GCC unroll 16
+    for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = vec_zero();
+    for (int k = 0; k < kc; k++, a += MR, b += NR) {
+        Vec b0 = vec_load(b), b1 = vec_load(b + VL);   /* row k of the B sliver */
+        #pragma GCC unroll 16
+        for (int i = 0; i < MR; i++) {
+            Vec ai = vec_set1(a[i]);                  /* a(i, k) broadcast */
+            acc[i][0] = vec_fmadd(ai, b0, acc[i][0]);
+            acc[i][1] = vec_fmadd(ai, b1, acc[i][1]);
+        }
+    }
+    Vec va = vec_set1(alpha), vb = vec_set1(beta);
+    #pragma GCC unroll 16
+    for (int i = 0; i < MR; i++, c += ldc) {
+        if (beta == 0.0f) {
+            vec_storeu(c, vec_mul(va, acc[i][0]));
+            vec_storeu(c + VL, vec_mul(va, acc[i][1]));
+        } else {
+            vec_storeu(c, vec_fmadd(va, acc[i][0], vec_mul(vb, vec_loadu(c))));
+            vec_storeu(c + VL, vec_fmadd(va, acc[i][1], vec_mul(vb, vec_loadu(c + VL))));
+        }
+    }
+}
+#else
+static void micro_kernel(int kc, const float *restrict a, const float *restrict b, float *restrict c, long ldc,
+                         float alpha, float beta) {
+    float acc[MR][NR] = { { 0 } };
+    for (int k = 0; k < kc; k++, a += MR, b += NR)
+        for (int i = 0; i < MR; i++)
+            for (int j = 0; j < NR; j++) acc[i][j] += a[i] * b[j];
+    for (int i = 0; i < MR; i++, c += ldc)
+        for (int j = 0; j < NR; j++) c[j] = alpha * acc[i][j] + (beta == 0.0f ? 0.0f : beta * c[j]);
+}
+#endif
+
+/* A tile of C cut by its edge (m < MR rows or n < NR columns): the micro-kernel writes the whole
+ * tile into a scratch tile, and only the m x n part that exists is added to C. */
+static void edge_tile(int m, int n, int kc, const float *a, const float *b, float *c, long ldc, float alpha,
+                      float beta) {
+    _Alignas(ALIGN) float t[MR * NR];
+    micro_kernel(kc, a, b, t, NR, 1.0f, 0.0f);
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++)
+            c[i * ldc + j] = alpha * t[i * NR + j] + (beta == 0.0f ? 0.0f : beta * c[i * ldc + j]);
+}
+
+/* ---- the loop nest ----------------------------------------------------------- */
+
+/* C[0:mc, 0:nc] = alpha Ablock Bpanel + beta C, from a packed A block and B panel: tile by tile,
+ * each B sliver (in L1) meets every A sliver of the block (in L2). With B given (the first A block of a
+ * k-block), each B sliver is packed just before its first use, while it is hot: when M fits in one A
+ * block (the convolutions' small Cout), op(B) is then read once and the packed panel never leaves L1. */
+static void macro_kernel(int mc, int nc, int kc, const float *ap, float *bp, const View *B, int k0, int j0,
+                         float *c, long ldc, float alpha, float beta) {
+    for (int jr = 0; jr < nc; jr += NR) {
+        float *b = bp + (size_t)jr * kc;
+        int n = nc - jr < NR ? nc - jr : NR;
+        if (B) pack_b(b, *B, k0, j0 + jr, kc, n);
+        for (int ir = 0; ir < mc; ir += MR) {
+            const float *a = ap + (size_t)ir * kc;
+            int m = mc - ir < MR ? mc - ir : MR;
+            float *ct = c + ir * ldc + jr;
+            if (m == MR && n == NR) micro_kernel(kc, a, b, ct, ldc, alpha, beta);
+            else edge_tile(m, n, kc, a, b, ct, ldc, alpha, beta);
+        }
+    }
+}
+
+/* Packing buffers, one pair per thread, grown as needed and kept for the next call (still reachable
+ * at exit, not a leak). Sizes are rounded up to whole tiles (packing pads with zeros). */
+static _Thread_local float *a_buf, *b_buf;
+static _Thread_local size_t a_cap, b_cap;
+
+static float *buffer_reserve(float **buf, size_t *cap, size_t need) {
+    if (need > *cap) {
+        free(*buf);
+        size_t bytes = (sizeof(float) * need + ALIGN - 1) / ALIGN * ALIGN;   /* aligned_alloc wants a multiple */
+        *buf = aligned_alloc(ALIGN, bytes);
+        CHECK(*buf != NULL, "out of memory for a %zu-float gemm packing buffer", need);
+        *cap = need;
+    }
+    return *buf;
+}
+
+static int round_up(int x, int r) { return (x + r - 1) / r * r; }
+static int min_int(int a, int b) { return a < b ? a : b; }
+
+/* C (m x n, row stride ldc) = alpha op(A) op(B) + beta C on the calling thread: the three outer loops. */
+static void gemm_blocked(float *C, long ldc, View A, View B, int m, int n, int k, float alpha, float beta) {
+    float *ap = buffer_reserve(&a_buf, &a_cap, (size_t)round_up(min_int(m, MC), MR) * min_int(k, KC));
+    float *bp = buffer_reserve(&b_buf, &b_cap, (size_t)round_up(min_int(n, NC), NR) * min_int(k, KC));
+    for (int jc = 0; jc < n; jc += NC) {
+        int nc = min_int(NC, n - jc);
+        for (int pc = 0; pc < k; pc += KC) {
+            int kc = min_int(KC, k - pc);
+            float beta_k = pc == 0 ? beta : 1.0f;   /* later k-blocks add to what the first wrote */
+            for (int ic = 0; ic < m; ic += MC) {
+                int mc = min_int(MC, m - ic);
+                pack_a(ap, A, ic, pc, mc, kc);
+                macro_kernel(mc, nc, kc, ap, bp, ic == 0 ? &B : NULL, pc, jc, C + ic * ldc + jc, ldc, alpha, beta_k);
+            }
+        }
+    }
+}
+
+/* Threads share the work by strips of C: column strips (whole multiples of NR) when C is at least as
+ * wide as tall, else row strips (multiples of MR). Each thread packs its own A and B, so threads never
+ * wait on each other. Inside a parallel region, or for a small product, gemm runs on the caller's thread. */
 void gemm(float *C, const float *A, const float *B, int M, int N, int K,
           int transA, int transB, float alpha, float beta) {
     CHECK(M > 0 && N > 0 && K > 0, "gemm sizes M=%d N=%d K=%d", M, N, K);
-    if (transB) B = transpose_b(B, N, K);
-    #pragma omp parallel for schedule(static) if ((long)M * N * K > 100000)
-    for (int i = 0; i < M; i++) {
-        float *c = C + (long)i * N;
-        for (int j = 0; j < N; j++) c[j] = beta == 0.0f ? 0.0f : beta * c[j];
-        for (int k = 0; k < K; k++) {
-            float a = alpha * (transA ? A[(long)k * M + i] : A[(long)i * K + k]);
-            const float *b = B + (long)k * N;
-            for (int j = 0; j < N; j++) c[j] += a * b[j];
+    View a = transA ? (View){ A, 1, M } : (View){ A, K, 1 };   /* A stored (K, M) or (M, K) */
+    View b = transB ? (View){ B, 1, K } : (View){ B, N, 1 };   /* B stored (N, K) or (K, N) */
+    int T = 1;
+#ifdef _OPENMP
+    if (!omp_in_parallel() && (double)M * N * K >= 64.0 * 64 * 64) T = omp_get_max_threads();
+#endif
+    int by_cols = N >= M;
+    int strip = by_cols ? round_up((N + T - 1) / T, NR) : round_up((M + T - 1) / T, MR);
+    #pragma omp parallel for schedule(static) num_threads(T) if (T > 1)
+    for (int t = 0; t < T; t++) {
+        int lo = t * strip, hi = min_int(by_cols ? N : M, lo + strip);
+        if (lo >= hi) continue;
+        if (by_cols) {
+            View bs = { b.p + (long)lo * b.cs, b.rs, b.cs };
+            gemm_blocked(C + lo, N, a, bs, M, hi - lo, K, alpha, beta);
+        } else {
+            View as = { a.p + (long)lo * a.rs, a.rs, a.cs };
+            gemm_blocked(C + (long)lo * N, N, as, b, hi - lo, N, K, alpha, beta);
         }
     }
 }

@@ -6,9 +6,14 @@
  *
  * gemm_ref is the three-loop definition, a few lines long: read it first, it
  * is also the oracle the tests compare gemm against. gemm is the fast version
- * (blocked, vectorised, parallel over the machine's cores with OpenMP); it
- * gives the same result up to float rounding. Neither allocates on the
- * caller's behalf nor can fail; bad sizes are a CHECK.
+ * (packed, blocked, register-tiled and vectorised as in GotoBLAS/BLIS: the loop
+ * nest and block sizes are explained at the top of gemm.c); it gives the same
+ * result up to float rounding. It splits C over the machine's cores with OpenMP,
+ * except inside a parallel region (or for a product under 64^3 multiply-adds),
+ * where it runs on the calling thread: callers may parallelise over their own
+ * loop and call gemm from each thread. Neither allocates on the caller's behalf
+ * (gemm keeps per-thread packing buffers of its own, a few MB, reused across
+ * calls) nor can fail; bad sizes are a CHECK.
  */
 #ifndef GEMM_H
 #define GEMM_H

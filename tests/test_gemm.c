@@ -31,6 +31,34 @@ START_TEST(test_gemm_matches_reference) {
 }
 END_TEST
 
+/* The same claim on shapes that cross the block sizes of common/gemm.c (MC = 192 rows, KC = 256 deep,
+ * NC = 4096 columns) and are large enough (M N K >= 64^3) to be split over the threads, by rows (M > N) or
+ * by columns: every k-block after the first must add to C, not apply beta again. Each shape runs with
+ * beta = 0.3 and with beta = 0 over a C full of NaN (which must be ignored). Tol as above. */
+START_TEST(test_gemm_blocks_and_threads) {
+    static const int shapes[5][3] = { { 200, 70, 300 }, { 70, 200, 300 }, { 130, 130, 520 }, { 9, 4100, 3 }, { 1, 1, 600 } };
+    Rng r = rng_seed(7);
+    int tA = _i & 1, tB = (_i >> 1) & 1;
+    for (int s = 0; s < 5; s++)
+        for (int bz = 0; bz < 2; bz++) {
+            int M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
+            float beta = bz ? 0.0f : 0.3f;
+            float *A = malloc(sizeof(float) * M * K), *B = malloc(sizeof(float) * K * N);
+            float *C1 = malloc(sizeof(float) * M * N), *C2 = malloc(sizeof(float) * M * N);
+            rng_normal_fill(&r, A, (long)M * K);
+            rng_normal_fill(&r, B, (long)K * N);
+            rng_normal_fill(&r, C1, (long)M * N);
+            for (int i = 0; i < M * N; i++) C2[i] = C1[i];
+            if (bz) for (int i = 0; i < M * N; i++) C1[i] = NAN;
+            gemm(C1, A, B, M, N, K, tA, tB, 0.7f, beta);
+            gemm_ref(C2, A, B, M, N, K, tA, tB, 0.7f, beta);
+            for (int i = 0; i < M * N; i++)
+                ck_assert_double_eq_tol(C1[i], C2[i], 6e-8 * K * (4.0 * K) + 1e-6);
+            free(A); free(B); free(C1); free(C2);
+        }
+}
+END_TEST
+
 /* beta = 0 must ignore C entirely, even NaN in it. */
 START_TEST(test_gemm_beta_zero_ignores_c) {
     float A[6] = { 1, 2, 3, 4, 5, 6 }, B[6] = { 1, 0, 0, 1, 1, 1 }, C[4] = { NAN, NAN, NAN, NAN };
@@ -78,13 +106,67 @@ START_TEST(test_conv_matches_direct_loops) {
 }
 END_TEST
 
+/* The backward of ag_conv2d against direct loops: with loss = sum(y r), dy = r and
+ *   dx[n,c,h,w] = sum w[o,c,i,j] r[n,o,oh,ow] over oh S + i - P = h, ow S + j - P = w,
+ *   dw[o,c,i,j] = sum_{n,oh,ow} r[n,o,oh,ow] x[n,c,oh S + i - P, ow S + j - P],   db[o] = sum_{n,oh,ow} r[n,o,oh,ow].
+ * The shapes reach every path of conv2d_backward: stride 1 with P = 0, 1, K - 1 (dx as a convolution with the
+ * flipped weights), 1x1 stride 1 (no im2col), stride 2 (col2im), 5x5; N = 3 samples over the threads. Tol as above,
+ * with K = the number of terms of each sum: Cout k^2 for dx, N Ho Wo for dw and db. */
+START_TEST(test_conv_backward_matches_direct_loops) {
+    static const int cfg[7][4] = { { 3, 1, 1, 3 }, { 3, 1, 0, 2 }, { 3, 1, 2, 1 }, { 1, 1, 0, 3 },
+                                   { 3, 2, 1, 2 }, { 1, 2, 0, 3 }, { 5, 1, 2, 2 } };   /* k, stride, pad, C */
+    int k = cfg[_i][0], S = cfg[_i][1], P = cfg[_i][2], C = cfg[_i][3], N = 3, H = 7, W = 9, Co = 5;
+    int Ho = (H + 2 * P - k) / S + 1, Wo = (W + 2 * P - k) / S + 1;
+    Rng rng = rng_seed(11);
+    Arena a;
+    arena_init(&a, 1 << 24);
+    int nx = N * C * H * W, nw = Co * C * k * k, ny = N * Co * Ho * Wo;
+    float *x = calloc(nx, sizeof(float)), *gx = calloc(nx, sizeof(float)), *w = calloc(nw, sizeof(float));
+    float *gw = calloc(nw, sizeof(float)), b[5], gb[5] = { 0 };
+    double *dx = calloc(nx, sizeof(double)), *dw = calloc(nw, sizeof(double)), db[5] = { 0 };
+    rng_normal_fill(&rng, x, nx);
+    rng_normal_fill(&rng, w, nw);
+    rng_normal_fill(&rng, b, Co);
+    Tensor r = tensor_new(&a, 4, (int[]){ N, Co, Ho, Wo });
+    rng_normal_fill(&rng, r.data, ny);
+    AgTape t = ag_tape(&a, 16);
+    AgNode *xn = ag_leaf(&t, x, gx, 4, (int[]){ N, C, H, W }), *wn = ag_leaf(&t, w, gw, 4, (int[]){ Co, C, k, k });
+    AgNode *y = ag_conv2d(&t, xn, wn, ag_leaf(&t, b, gb, 1, (int[]){ Co }), S, P);
+    ag_backward(&t, ag_sum(&t, ag_mul(&t, y, ag_input(&t, r))));
+    for (int n = 0; n < N; n++)
+        for (int o = 0; o < Co; o++)
+            for (int oh = 0; oh < Ho; oh++)
+                for (int ow = 0; ow < Wo; ow++) {
+                    double ry = r.data[((n * Co + o) * Ho + oh) * Wo + ow];
+                    db[o] += ry;
+                    for (int c = 0; c < C; c++)
+                        for (int i = 0; i < k; i++)
+                            for (int j = 0; j < k; j++) {
+                                int h = oh * S + i - P, ww = ow * S + j - P, iw = ((o * C + c) * k + i) * k + j;
+                                if (h < 0 || h >= H || ww < 0 || ww >= W) continue;
+                                int ix = ((n * C + c) * H + h) * W + ww;
+                                dx[ix] += w[iw] * ry;
+                                dw[iw] += x[ix] * ry;
+                            }
+                }
+    double kx = Co * k * k, kw = N * Ho * Wo;
+    for (int i = 0; i < nx; i++) ck_assert_double_eq_tol(gx[i], dx[i], 6e-8 * kx * (4.0 * kx) + 1e-6);
+    for (int i = 0; i < nw; i++) ck_assert_double_eq_tol(gw[i], dw[i], 6e-8 * kw * (4.0 * kw) + 1e-6);
+    for (int o = 0; o < Co; o++) ck_assert_double_eq_tol(gb[o], db[o], 6e-8 * kw * (4.0 * kw) + 1e-6);
+    free(x); free(gx); free(w); free(gw); free(dx); free(dw);
+    arena_free(&a);
+}
+END_TEST
+
 Suite *suite_gemm(void) {
     Suite *s = suite_create("gemm");
     TCase *tc = tcase_create("reference");
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, test_gemm_matches_reference, 0, 4);
+    tcase_add_loop_test(tc, test_gemm_blocks_and_threads, 0, 4);
     tcase_add_test(tc, test_gemm_beta_zero_ignores_c);
     tcase_add_loop_test(tc, test_conv_matches_direct_loops, 0, 4);
+    tcase_add_loop_test(tc, test_conv_backward_matches_direct_loops, 0, 7);
     suite_add_tcase(s, tc);
     return s;
 }
