@@ -128,7 +128,31 @@ static void bench_conv(Arena *a, int N, int C, int H, int Co, int K, int stride,
 
 /* ---- training steps ------------------------------------------------------ */
 
-static void bench_unet(Arena *a, int B) {
+/* Convolution FLOPs of one U-Net training step (forward, dx and dw: 3x the forward, but the stem's input
+ * needs no dx) for batch B and width C, from unet.h's layout; the rest of the step (norms, activations,
+ * Adam) is not counted, so the ratio to peak is that of the useful arithmetic. */
+static double unet_step_flops(int B, int C) {
+    /* (ci, co, k, output side) of every convolution, widths written out for base width C */
+    const int L[][4] = {
+        { 1, C, 3, 28 },                                       /* stem */
+        { C, C, 3, 28 }, { C, C, 3, 28 },                      /* down1 block */
+        { C, C, 3, 14 },                                       /* down1 sample (stride 2) */
+        { C, 2 * C, 3, 14 }, { 2 * C, 2 * C, 3, 14 }, { C, 2 * C, 1, 14 },          /* down2 block + skip */
+        { 2 * C, 2 * C, 3, 7 },                                /* down2 sample */
+        { 2 * C, 2 * C, 3, 7 }, { 2 * C, 2 * C, 3, 7 },        /* mid block */
+        { 4 * C, 2 * C, 3, 14 }, { 2 * C, 2 * C, 3, 14 }, { 4 * C, 2 * C, 1, 14 },  /* up2 block + skip */
+        { 3 * C, C, 3, 28 }, { C, C, 3, 28 }, { 3 * C, C, 1, 28 },                  /* up1 block + skip */
+        { C, 1, 3, 28 },                                       /* out */
+    };
+    double f = 0;
+    for (int i = 0; i < (int)COUNT_OF(L); i++) {
+        double fwd = 2.0 * B * L[i][1] * L[i][3] * L[i][3] * L[i][0] * L[i][2] * L[i][2];
+        f += (i == 0 ? 2 : 3) * fwd;
+    }
+    return f;
+}
+
+static void bench_unet(Arena *a, int B, double peak) {
     Rng rng = rng_seed(1);
     Params p;
     nn_params_init(&p);
@@ -156,6 +180,8 @@ static void bench_unet(Arena *a, int B) {
     double sps = steps / (cli_seconds() - t0);
     report("U-Net (ch2, width 16) training steps/s, batch 64", sps, "steps/s");
     report("U-Net (ch2, width 16) training images/s", sps * B, "images/s");
+    report("U-Net training, convolution GFLOP/s", sps * unet_step_flops(B, 16) / 1e9, "GFLOP/s");
+    report("U-Net training, convolution GFLOP/s / peak", sps * unet_step_flops(B, 16) / 1e9 / peak, "x");
     free(x); free(tt);
     optim_adam_free(&adam);
     nn_params_free(&p);
@@ -235,7 +261,7 @@ int main(void) {
     bench_conv(&arena, 64, 48, 28, 16, 1, 1, peak);
 
     printf("\n-- training --\n");
-    bench_unet(&arena, 64);
+    bench_unet(&arena, 64, peak);
     bench_toy_mlp(&arena);
 
     printf("\n");
