@@ -1,7 +1,7 @@
 /* ch3_smld.c: PDF chapter 3, score-matching Langevin dynamics (SMLD).
  *
  *   make ch3 && ./ch3 --list          the cells, one per section
- *   ./ch3                             the whole chapter (about 30 s)
+ *   ./ch3                             the whole chapter (about 20 s on 2 cores)
  *   ./ch3 --cell annealed --steps 6000
  *
  * Sections: 3.1 Langevin dynamics (a sampler from the score alone; step size; without noise it is
