@@ -20,6 +20,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "ch3_smld.h"
 #include "cli.h"
 #include "fmnist.h"
@@ -1049,9 +1050,10 @@ static int cell_3_4_images(Ctx *ctx) {
     enum { N = 16, IMG = 784, L = 80, PER_LEVEL = 2 };
     const double c = 0.5;
     UnetModel net;
-    if (unet_model_load(&net, UNET_CH2_CKPT)) {
-        cli_say("no trained U-Net: skipping the image cell (./ch2 --train-images makes one)");
-        return 0;
+    if (unet_model_load(&net, UNET_CH2_CKPT)) {   /* the loader said why in one line */
+        int missing = access(UNET_CH2_CKPT, F_OK) != 0;
+        cli_say("skipping the image cell: %s", missing ? "no trained U-Net (./ch2 --train-images makes one)" : "the checkpoint is unreadable");
+        return missing ? 0 : 1;
     }
     UnetScore u = { &net, { 0 }, ctx->arena };
     sched_init(&u.sched, SCHED_LINEAR, net.T);
