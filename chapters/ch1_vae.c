@@ -872,11 +872,7 @@ double ch1_vae_grad_check(Ch1Vae *v, const float *x, const float *eps, int N, in
 }
 
 /* The image model's training log beside its checkpoint: NAME.safetensors -> NAME_loss.dat. */
-static void loss_log_path(const char *ckpt, char *out, size_t cap) {
-    size_t n = strlen(ckpt), ext = strlen(".safetensors");
-    if (n > ext && strcmp(ckpt + n - ext, ".safetensors") == 0) n -= ext;
-    snprintf(out, cap, "%.*s_loss.dat", (int)n, ckpt);
-}
+static void loss_log_path(const char *ckpt, char *out, size_t cap) { io_sibling_path(ckpt, "_loss.dat", out, cap); }
 
 static const char *const IMG_CKPT = "checkpoints/ch1_fmnist_vae.safetensors";
 
@@ -974,33 +970,15 @@ static void image_vae_free(ImageVae *m) {
 static int checkpoint_io(ImageVae *m, const char *path, int write) {
     static const char *const prefix[3] = { "model", "adam_m", "adam_v" };
     Params *p = &m->vae.params;
-    float *block[3] = { p->data, m->adam.m, m->adam.v };
-    int n = p->n;
-    IoTensor *t = calloc((size_t)3 * n, sizeof(IoTensor));
-    char (*names)[NN_NAME_MAX + 8] = calloc((size_t)3 * n, sizeof *names);
-    for (int b = 0; b < 3; b++)
-        for (int i = 0; i < n; i++) {
-            const ParamEntry *e = &p->entry[i];
-            IoTensor *ti = &t[b * n + i];
-            snprintf(names[b * n + i], sizeof names[0], "%s.%s", prefix[b], e->name);
-            ti->name = names[b * n + i];
-            ti->ndim = e->ndim;
-            memcpy(ti->shape, e->shape, sizeof e->shape);
-            ti->data = block[b] + e->offset;
-        }
-    int rc;
-    if (write) {
-        char meta[128];
-        snprintf(meta, sizeof meta, "{\"step\": \"%ld\", \"latent\": \"%d\", \"hidden\": \"%d,%d\"}", m->step, IMG_Z, IMG_HIDDEN[0], IMG_HIDDEN[1]);
-        rc = io_safetensors_write(path, t, 3 * n, meta);
-    } else {
-        rc = io_safetensors_read_into(path, t, 3 * n);
-        char buf[32];
-        if (!rc && io_safetensors_metadata(path, "step", buf, sizeof buf) == 0) m->step = atol(buf);
+    float *const block[3] = { p->data, m->adam.m, m->adam.v };
+    char meta[128];
+    snprintf(meta, sizeof meta, "{\"step\": \"%ld\", \"latent\": \"%d\", \"hidden\": \"%d,%d\"}", m->step, IMG_Z, IMG_HIDDEN[0], IMG_HIDDEN[1]);
+    int rc = nn_params_checkpoint(p, path, block, prefix, 3, write, meta);
+    char buf[32];
+    if (!write && !rc && io_safetensors_metadata(path, "step", buf, sizeof buf) == 0) {
+        m->step = atol(buf);
         m->adam.t = m->step;
     }
-    free(names);
-    free(t);
     return rc;
 }
 
@@ -1014,11 +992,7 @@ static int train_images(const Opts *opts) {
     Rng rng = rng_stream(opts->seed, 1000);
     ImageVae m;
     image_vae_init(&m, &rng);
-    char dir[600];   /* the checkpoint's directory, made if missing */
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash) *slash = '\0'; else snprintf(dir, sizeof dir, ".");
-    if ((opts->resume && checkpoint_io(&m, path, 0)) || io_mkdir_p(dir)) { image_vae_free(&m); fmnist_free(&fm); return 1; }
+    if ((opts->resume && checkpoint_io(&m, path, 0)) || io_mkdir_for(path)) {   /* the checkpoint's directory, made if missing */ image_vae_free(&m); fmnist_free(&fm); return 1; }
     Arena arena;
     arena_init(&arena, (size_t)1 << 30);
     float *batch = malloc(sizeof(float) * IMG_BATCH * IMG);

@@ -646,11 +646,7 @@ enum { IMG_T = 250, IMG_WIDTH = 16, IMG_BATCH = 64, IMG = 28 * 28 };
 static const char *const IMG_CKPT = "checkpoints/ch2_fmnist.safetensors";
 
 /* The training log beside a checkpoint: NAME.safetensors -> NAME_loss.dat, lines "step loss" every 10 steps. */
-static void loss_log_path(const char *ckpt, char *out, size_t cap) {
-    size_t n = strlen(ckpt), ext = strlen(".safetensors");
-    if (n > ext && strcmp(ckpt + n - ext, ".safetensors") == 0) n -= ext;
-    snprintf(out, cap, "%.*s_loss.dat", (int)n, ckpt);
-}
+static void loss_log_path(const char *ckpt, char *out, size_t cap) { io_sibling_path(ckpt, "_loss.dat", out, cap); }
 
 typedef struct {
     Params params;
@@ -675,37 +671,19 @@ static void image_model_free(ImageModel *m) {
     nn_params_free(&m->params);
 }
 
-/* The four blocks of a checkpoint, as one list of named tensors over the Params layout. */
+/* The four blocks of a checkpoint, each a copy of the Params layout under its own prefix. */
 static int checkpoint_io(ImageModel *m, const char *path, int write) {
     static const char *const prefix[4] = { "model", "ema", "adam_m", "adam_v" };
-    float *block[4] = { m->params.data, m->ema.shadow, m->adam.m, m->adam.v };
-    int n = m->params.n;
-    IoTensor *t = calloc((size_t)4 * n, sizeof(IoTensor));
-    char (*names)[NN_NAME_MAX + 8] = calloc((size_t)4 * n, sizeof *names);
-    for (int b = 0; b < 4; b++)
-        for (int i = 0; i < n; i++) {
-            const ParamEntry *e = &m->params.entry[i];
-            IoTensor *ti = &t[b * n + i];
-            snprintf(names[b * n + i], sizeof names[0], "%s.%s", prefix[b], e->name);
-            ti->name = names[b * n + i];
-            ti->ndim = e->ndim;
-            memcpy(ti->shape, e->shape, sizeof e->shape);
-            ti->data = block[b] + e->offset;
-        }
-    int rc;
-    if (write) {
-        char meta[128];
-        snprintf(meta, sizeof meta, "{\"step\": \"%ld\", \"T\": \"%d\", \"width\": \"%d\"}", m->step, IMG_T, IMG_WIDTH);
-        rc = io_safetensors_write(path, t, 4 * n, meta);
-    } else {
-        rc = io_safetensors_read_into(path, t, 4 * n);
-        char buf[32];
-        if (!rc && io_safetensors_metadata(path, "step", buf, sizeof buf) == 0) m->step = atol(buf);
+    float *const block[4] = { m->params.data, m->ema.shadow, m->adam.m, m->adam.v };
+    char meta[128];
+    snprintf(meta, sizeof meta, "{\"step\": \"%ld\", \"T\": \"%d\", \"width\": \"%d\"}", m->step, IMG_T, IMG_WIDTH);
+    int rc = nn_params_checkpoint(&m->params, path, block, prefix, 4, write, meta);
+    char buf[32];
+    if (!write && !rc && io_safetensors_metadata(path, "step", buf, sizeof buf) == 0) {
+        m->step = atol(buf);
         m->adam.t = m->step;
         m->ema.t = m->step;
     }
-    free(names);
-    free(t);
     return rc;
 }
 
@@ -741,7 +719,7 @@ static int train_images(const Opts *opts) {
     ImageModel m;
     image_model_init(&m, &rng);
     if (opts->resume && checkpoint_io(&m, path, 0)) { image_model_free(&m); fmnist_free(&fm); return 1; }
-    if (io_mkdir_p("checkpoints")) { image_model_free(&m); fmnist_free(&fm); return 1; }
+    if (io_mkdir_for(path)) { image_model_free(&m); fmnist_free(&fm); return 1; }   /* the checkpoint's directory */
     Schedule s;
     sched_init(&s, SCHED_LINEAR, IMG_T);
     Arena arena;

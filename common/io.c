@@ -327,3 +327,19 @@ int io_safetensors_metadata(const char *path, const char *key, char *out, size_t
     st_close(&f);
     return rc;
 }
+
+void io_sibling_path(const char *path, const char *suffix, char *out, size_t cap) {
+    const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path, *dot = strrchr(base, '.');
+    size_t n = strlen(path);
+    if (dot && dot > base) n = (size_t)(dot - path);   /* a leading dot names a hidden file, not an extension */
+    snprintf(out, cap, "%.*s%s", (int)n, path, suffix);
+}
+
+int io_mkdir_for(const char *path) {
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash) return 0;
+    *slash = '\0';
+    return dir[0] ? io_mkdir_p(dir) : 0;
+}

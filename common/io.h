@@ -19,6 +19,8 @@
 
 /* Create dir and its parents (like mkdir -p) and check it is writable. */
 int   io_mkdir_p(const char *dir) MUST_USE;
+/* io_mkdir_p of the directory that file `path` lives in ("." for a bare name). */
+int   io_mkdir_for(const char *path) MUST_USE;
 /* Open a temporary beside path for writing; its name goes into tmp_out. NULL on failure. */
 FILE *io_atomic_open(const char *path, char *tmp_out, size_t cap);
 /* Flush and close f, then rename tmp over path. */
@@ -27,6 +29,9 @@ int   io_atomic_commit(FILE *f, const char *tmp, const char *path) MUST_USE;
 void  io_atomic_abort(FILE *f, const char *tmp);
 /* The whole buffer, atomically. */
 int   io_write_atomic(const char *path, const void *data, size_t n) MUST_USE;
+/* A file beside another one: "dir/NAME.ext" with suffix "_loss.dat" -> "dir/NAME_loss.dat" (the last extension
+ * is replaced; a path without one gets the suffix appended). */
+void  io_sibling_path(const char *path, const char *suffix, char *out, size_t cap);
 
 /* ---- safetensors: 8-byte little-endian header length N, N bytes of JSON, raw little-endian data ----
  *

@@ -1,7 +1,9 @@
 /* nn.c: the parameter block, Linear, Mlp and the sinusoidal time embedding. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include "io.h"
 #include "nn.h"
 
 /* ---- parameter block ------------------------------------------------------ */
@@ -157,4 +159,27 @@ void nn_time_embedding(float *out, const float *t, int N, int dim, float max_per
             out[(size_t)n * dim + i] = (float)sin(t[n] * f);
             out[(size_t)n * dim + half + i] = (float)cos(t[n] * f);
         }
+}
+
+/* ---- checkpoints ------------------------------------------------------------------- */
+
+int nn_params_checkpoint(const Params *p, const char *path, float *const *block, const char *const *prefix, int k,
+                         int write, const char *metadata_json) {
+    int n = p->n;
+    IoTensor *t = calloc((size_t)k * n, sizeof(IoTensor));
+    char (*names)[NN_NAME_MAX + 16] = calloc((size_t)k * n, sizeof *names);
+    for (int b = 0; b < k; b++)
+        for (int i = 0; i < n; i++) {
+            const ParamEntry *e = &p->entry[i];
+            IoTensor *ti = &t[b * n + i];
+            snprintf(names[b * n + i], sizeof names[0], "%s.%s", prefix[b], e->name);
+            ti->name = names[b * n + i];
+            ti->ndim = e->ndim;
+            memcpy(ti->shape, e->shape, sizeof e->shape);
+            ti->data = block[b] + e->offset;
+        }
+    int rc = write ? io_safetensors_write(path, t, k * n, metadata_json) : io_safetensors_read_into(path, t, k * n);
+    free(names);
+    free(t);
+    return rc;
 }

@@ -121,20 +121,9 @@ int unet_model_load(UnetModel *m, const char *path) {
     unet_declare(&m->params, &m->unet, C);
     Rng rng = rng_seed(1);   /* the values are overwritten by the file */
     nn_params_alloc(&m->params, &rng);
-    int n = m->params.n;
-    IoTensor *t = calloc(n, sizeof(IoTensor));
-    char (*names)[NN_NAME_MAX + 8] = calloc(n, sizeof *names);
-    for (int i = 0; i < n; i++) {
-        const ParamEntry *e = &m->params.entry[i];
-        snprintf(names[i], sizeof names[0], "ema.%s", e->name);
-        t[i].name = names[i];
-        t[i].ndim = e->ndim;
-        memcpy(t[i].shape, e->shape, sizeof e->shape);
-        t[i].data = m->params.data + e->offset;
-    }
-    int rc = io_safetensors_read_into(path, t, n);
-    free(names);
-    free(t);
+    static const char *const prefix[1] = { "ema" };   /* sampling uses the EMA of the weights */
+    float *const block[1] = { m->params.data };
+    int rc = nn_params_checkpoint(&m->params, path, block, prefix, 1, 0, NULL);
     if (rc) nn_params_free(&m->params);
     return rc;
 }

@@ -125,7 +125,22 @@ START_TEST(test_atomic_write) {
     snprintf(path, sizeof path, "%s/a/b/c", dir);
     ck_assert_int_eq(io_mkdir_p(path), 0);
     ck_assert_int_ne(io_mkdir_p("/proc/forbidden"), 0);
+    snprintf(path, sizeof path, "%s/d/e/f.bin", dir);
+    ck_assert_int_eq(io_mkdir_for(path), 0);
+    ck_assert_int_eq(io_write_atomic(path, "abc", 3), 0);
+    ck_assert_int_eq(io_mkdir_for("bare_name.bin"), 0);
     if (dir[0]) remove_dir();
+}
+END_TEST
+
+START_TEST(test_sibling_path) {
+    char out[128];
+    io_sibling_path("checkpoints/ch2_fmnist.safetensors", "_loss.dat", out, sizeof out);
+    ck_assert_str_eq(out, "checkpoints/ch2_fmnist_loss.dat");
+    io_sibling_path("a.b/model", "_loss.dat", out, sizeof out);      /* a dot in a directory is not an extension */
+    ck_assert_str_eq(out, "a.b/model_loss.dat");
+    io_sibling_path(".hidden", "_x", out, sizeof out);
+    ck_assert_str_eq(out, ".hidden_x");
 }
 END_TEST
 
@@ -138,6 +153,7 @@ Suite *suite_io(void) {
     tcase_add_test(tc, test_safetensors_truncation_and_byte_flips);
     tcase_add_test(tc, test_safetensors_rejects_overlap);
     tcase_add_test(tc, test_atomic_write);
+    tcase_add_test(tc, test_sibling_path);
     suite_add_tcase(s, tc);
     return s;
 }

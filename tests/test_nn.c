@@ -2,6 +2,8 @@
  * against hand-written loops, its gradients through the block by finite differences, and the
  * sinusoidal time embedding against its formula. */
 #include <check.h>
+#include <stdlib.h>
+#include <string.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -180,12 +182,45 @@ START_TEST(test_time_embedding_matches_formula) {
 }
 END_TEST
 
+/* A checkpoint of two blocks (weights and a second copy, as EMA) round-trips bit for bit; a file written for
+ * another layout (a wider MLP) is refused. */
+START_TEST(test_params_checkpoint_round_trip) {
+    char dir[] = "/tmp/test_nn_XXXXXX", path[96], cmd[128];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/m.safetensors", dir);
+    Rng rng = rng_seed(3);
+    Params p, q, wide;
+    Mlp m, mq, mw;
+    nn_params_init(&p); nn_params_init(&q); nn_params_init(&wide);
+    nn_mlp_declare(&p, &m, "net", 3, (int[]){ 2, 8, 2 }, NN_SILU);
+    nn_mlp_declare(&q, &mq, "net", 3, (int[]){ 2, 8, 2 }, NN_SILU);
+    nn_mlp_declare(&wide, &mw, "net", 3, (int[]){ 2, 9, 2 }, NN_SILU);
+    nn_params_alloc(&p, &rng); nn_params_alloc(&q, &rng); nn_params_alloc(&wide, &rng);
+    size_t n = nn_params_count(&p);
+    float *ema = malloc(sizeof(float) * n), *ema_back = malloc(sizeof(float) * n);
+    for (size_t i = 0; i < n; i++) ema[i] = 0.5f * p.data[i] + 1.0f;
+    static const char *const prefix[2] = { "model", "ema" };
+    float *const out[2] = { p.data, ema }, *const in[2] = { q.data, ema_back };
+    ck_assert_int_eq(nn_params_checkpoint(&p, path, out, prefix, 2, 1, "{\"step\": \"7\"}"), 0);
+    ck_assert_int_eq(nn_params_checkpoint(&q, path, in, prefix, 2, 0, NULL), 0);
+    ck_assert_int_eq(memcmp(p.data, q.data, sizeof(float) * n), 0);
+    ck_assert_int_eq(memcmp(ema, ema_back, sizeof(float) * n), 0);
+    float *const wide_in[2] = { wide.data, wide.data };
+    ck_assert_int_ne(nn_params_checkpoint(&wide, path, wide_in, prefix, 1, 0, NULL), 0);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+    free(ema); free(ema_back);
+    nn_params_free(&p); nn_params_free(&q); nn_params_free(&wide);
+}
+END_TEST
+
 Suite *suite_nn(void) {
     Suite *s = suite_create("nn");
     TCase *tc = tcase_create("params");
     tcase_add_test(tc, test_mlp_4_16_128x4_16_2_has_53890_parameters);
     tcase_add_test(tc, test_params_layout_and_names);
     tcase_add_test(tc, test_uniform_init_bound_is_one_over_sqrt_fan_in);
+    tcase_add_test(tc, test_params_checkpoint_round_trip);
     suite_add_tcase(s, tc);
     TCase *tf = tcase_create("forward");
     tcase_add_loop_test(tf, test_mlp_forward_matches_loops, 0, 4);
