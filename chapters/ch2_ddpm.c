@@ -36,16 +36,6 @@ static Gmm gmm_1d(void) {
     return data_gmm_1d(2, w, mu, sd);
 }
 
-/* Density histogram of x (n values) on [lo, hi) with `bins` bins; values outside are dropped. */
-static void histogram(const float *x, int n, double lo, double hi, int bins, double *dens) {
-    double width = (hi - lo) / bins;
-    for (int b = 0; b < bins; b++) dens[b] = 0.0;
-    for (int i = 0; i < n; i++) {
-        int b = (int)floor((x[i] - lo) / width);
-        if (b >= 0 && b < bins) dens[b] += 1.0 / (n * width);
-    }
-}
-
 /* Sample mean and variance of n floats, accumulated in double. */
 static void moments(const float *x, int n, int stride, double *mean, double *var) {
     double s = 0, s2 = 0;
@@ -135,7 +125,7 @@ static int cell_2_2_scalars(Ctx *ctx) {
                 for (int i = 0; i < N; i++) x[i] = (float)(a[sch] * x[i] + b[sch] * rng_normal(&ctx->rng));
             Gmm gt = affine_chain_law(&g, a[sch], b[sch], t);
             double lo = -8, hi = 8;
-            histogram(x, N, lo, hi, BINS, dens);
+            data_histogram(x, N, lo, hi, BINS, dens);
             char c[96];
             snprintf(c, sizeof c, "scheme %d, t = %d: x, histogram, exact density", sch, t);
             plot_block(&p, c);
@@ -203,7 +193,7 @@ static int cell_2_3_marginal(Ctx *ctx) {
         for (; t < snap[k]; t++)
             for (int i = 0; i < N; i++) x[i] = (float)forward_step(x[i], s.alpha[t + 1], rng_normal(&ctx->rng));
         Gmm gt = data_gmm_noised(&g, sqrt(s.alpha_bar[t]), 1 - s.alpha_bar[t]);
-        histogram(x, N, lo, hi, BINS, dens);
+        data_histogram(x, N, lo, hi, BINS, dens);
         char c[64];
         snprintf(c, sizeof c, "t = %d: x, histogram of the chain, exact mixture density", t);
         plot_block(&p, c);
@@ -363,7 +353,7 @@ static int cell_2_6_posterior(Ctx *ctx) {
     Plot p;
     if (plot_open(&p, ctx->out, "ch2_posterior")) { free(kept); free(kept_xt); sched_free(&s); return 1; }
     double dens[BINS], lo = mu_q - 5 * sqrt(v_want), hi = mu_q + 5 * sqrt(v_want);
-    histogram(kept, n, lo, hi, BINS, dens);
+    data_histogram(kept, n, lo, hi, BINS, dens);
     plot_block(&p, "x_{t-1}, histogram of kept samples, N(mu_q, sigma_q^2)");
     for (int b = 0; b < BINS; b++) {
         double xc = lo + (b + 0.5) * (hi - lo) / BINS;

@@ -42,16 +42,6 @@ static Gmm gmm_2d(void) {
     return data_gmm_2d(3, w, mu, sd);
 }
 
-/* Density histogram of x (n values, stride apart) on [lo, hi) with `bins` bins. */
-static void histogram(const float *x, int n, double lo, double hi, int bins, double *dens) {
-    double width = (hi - lo) / bins;
-    for (int b = 0; b < bins; b++) dens[b] = 0.0;
-    for (int i = 0; i < n; i++) {
-        int b = (int)floor((x[i] - lo) / width);
-        if (b >= 0 && b < bins) dens[b] += 1.0 / (n * width);
-    }
-}
-
 /* Fraction of the points (n, D) whose nearest mixture mean is component k, for every k. */
 static void mode_fractions(const Gmm *g, const float *x, int n, double *frac) {
     for (int k = 0; k < g->K; k++) frac[k] = 0;
@@ -141,7 +131,7 @@ static int cell_3_1_langevin_1d(Ctx *ctx) {
     for (int k = 0, j = 0; k <= STEPS; k++) {
         if (j < NSNAP && k == snap[j]) {
             ks = ch3_ks_1d(&g, x, N);
-            histogram(x, N, lo, hi, BINS, dens);
+            data_histogram(x, N, lo, hi, BINS, dens);
             char c[96];
             snprintf(c, sizeof c, "k = %d: x, histogram of the particles, p(x)", k);
             plot_block(&p, c);

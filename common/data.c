@@ -255,6 +255,17 @@ void data_points_denoise(const float *pts, int n, int D, double a, double s2, co
     for (int j = 0; j < D; j++) x0_hat[j] /= z;
 }
 
+/* ---- looking at a sample ------------------------------------------------ */
+
+void data_histogram(const float *x, int n, double lo, double hi, int bins, double *dens) {
+    double width = (hi - lo) / bins;
+    for (int b = 0; b < bins; b++) dens[b] = 0.0;
+    for (int i = 0; i < n; i++) {
+        int b = (int)floor((x[i] - lo) / width);
+        if (b >= 0 && b < bins) dens[b] += 1.0 / (n * width);
+    }
+}
+
 /* ---- comparing two samples --------------------------------------------- */
 
 static int cmp_double(const void *p, const void *q) {

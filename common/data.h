@@ -67,6 +67,11 @@ int    data_toy_sample(const char *name, Rng *rng, float *x, int n) MUST_USE;
  * on the points, x0_hat(x) = sum_i softmax_i(-|x - a p_i|^2 / (2 s2)) p_i. Needs no training. */
 void   data_points_denoise(const float *pts, int n, int D, double a, double s2, const double *x, double *x0_hat);
 
+/* ---- looking at a sample ---- */
+/* Density histogram of n values x on [lo, hi) with `bins` bins: dens[b] = count_b / (n width); values outside
+ * are dropped (so the bars integrate to the fraction inside). */
+void   data_histogram(const float *x, int n, double lo, double hi, int bins, double *dens);
+
 /* ---- comparing two samples ---- */
 /* Sliced Wasserstein-1 distance between two equal-size samples (n, D): the mean over n_proj random
  * unit directions of the 1D W1 distance of the projections (sorted matching). Allocates scratch. */

@@ -125,6 +125,28 @@ START_TEST(test_sliced_wasserstein_shift) {
 }
 END_TEST
 
+/* The histogram is a density: on exact draws of a 1D mixture it integrates to the fraction inside [lo, hi)
+ * and matches the density within 5 binomial standard errors per bin. */
+START_TEST(test_histogram_is_a_density) {
+    enum { N = 200000, BINS = 40 };
+    static const double w[2] = { 0.4, 0.6 }, mu[2] = { -1, 1.5 }, sd[2] = { 0.5, 0.7 };
+    Gmm g = data_gmm_1d(2, w, mu, sd);
+    Rng rng = rng_seed(5);
+    static float x[N];
+    data_gmm_sample(&g, &rng, x, N);
+    double dens[BINS], lo = -3, hi = 4, width = (hi - lo) / BINS, mass = 0;
+    data_histogram(x, N, lo, hi, BINS, dens);
+    for (int b = 0; b < BINS; b++) {
+        double xb = lo + (b + 0.5) * width, p = exp(data_gmm_logpdf(&g, &xb)) * width;
+        mass += dens[b] * width;
+        /* bin probability p; count ~ Binomial(N, p); the mid-point rule adds width^2 |p''| / 24 */
+        ck_assert_double_eq_tol(dens[b] * width, p, 5 * sqrt(p * (1 - p) / N) + 2e-3 * width);
+    }
+    ck_assert_double_le(mass, 1.0 + 1e-12);
+    ck_assert_double_ge(mass, 0.99);
+}
+END_TEST
+
 Suite *suite_data(void) {
     Suite *s = suite_create("data");
     TCase *tc = tcase_create("mixtures");
@@ -136,6 +158,7 @@ Suite *suite_data(void) {
     tcase_add_test(tc, test_points_denoise_is_dirac_mixture_mean);
     tcase_add_test(tc, test_toys_in_range);
     tcase_add_test(tc, test_sliced_wasserstein_shift);
+    tcase_add_test(tc, test_histogram_is_a_density);
     suite_add_tcase(s, tc);
     return s;
 }
