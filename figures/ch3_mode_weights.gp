@@ -6,8 +6,8 @@ dat = 'ch3_mode_weights.dat'
 set multiplot layout 1,2 title 'Mode weights, p = 0.2 (lower left) / 0.8 (upper right); same start, same learned network'
 set size ratio -1; set xrange [-4:4]; set yrange [-4:4]; unset key; unset colorbox
 set palette defined (0 'white', 1 '#c6dbef', 2 '#6baed6', 3 '#08519c'); set cbrange [-12:1]
-set title 'plain Langevin at σ_{min}: 0.66 / 0.34'
+set title 'plain Langevin at σ_{min}: 0.42 / 0.58'
 plot dat index 0 using 1:2:3 with image, '' index 1 using 1:2 with points pt 7 ps 0.25 lc rgb '#d7301f'
-set title 'annealed Langevin, 10 levels: 0.22 / 0.78'
+set title 'annealed Langevin, 10 levels: 0.20 / 0.80'
 plot dat index 0 using 1:2:3 with image, '' index 2 using 1:2 with points pt 7 ps 0.25 lc rgb '#d7301f'
 unset multiplot
