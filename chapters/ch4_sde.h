@@ -53,8 +53,8 @@ void   ch4_score(Ch4Score *sc, const double *x, int n, int D, double t, double *
 void   ch4_sched_vp(Schedule *s, const Ch4Sde *sde, int T);
 
 /* ---- solvers ---- */
-typedef enum { CH4_EM, CH4_PC, CH4_ODE_EULER, CH4_ODE_HEUN } Ch4Solver;
-extern const char *const CH4_SOLVER_NAMES[4];
+typedef enum { CH4_EM, CH4_PC, CH4_ODE_EULER, CH4_ODE_HEUN, CH4_ODE_RK4 } Ch4Solver;
+extern const char *const CH4_SOLVER_NAMES[5];
 
 /* §4.2 forward Euler-Maruyama from t0 to t1 in `steps` steps: x += f h + g sqrt(h) z. traj (steps+1, n, D) or NULL. */
 void   ch4_forward_em(const Ch4Sde *sde, double *x, int n, int D, double t0, double t1, int steps, Rng *rng, double *traj);
@@ -63,10 +63,11 @@ void   ch4_forward_em(const Ch4Sde *sde, double *x, int n, int D, double t0, dou
  *   PC:        the EM step, then one Langevin corrector x += tau s + sqrt(2 tau) z at the new time
  *   ODE_EULER: x -= [f - g^2 s / 2] h                      (probability-flow ODE, Euler)
  *   ODE_HEUN:  the same, Heun's predictor-corrector average (second order)
+ *   ODE_RK4:   the same, classical Runge-Kutta (fourth order; used for the order study and as a reference)
  * traj (steps+1, n, D) or NULL. rng is unused by the ODE solvers. */
 void   ch4_reverse(Ch4Score *sc, Ch4Solver solver, double *x, int n, int D, double t_start, double t_end, int steps,
                    Rng *rng, double *traj);
-/* NFE per step of each solver: 1, 2, 1, 2. */
+/* NFE per step of each solver: 1, 2, 1, 2, 4. */
 int    ch4_solver_nfe(Ch4Solver solver);
 
 /* ---- 4.1 gradient descent and its ODE, on f(x) = 1/2 (a1 x^2 + a2 y^2) ---- */

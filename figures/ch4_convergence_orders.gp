@@ -11,7 +11,9 @@ plot dat index 0 using 1:2:3 with yerrorlines pt 7 lw 2 title 'strong E|x_N - x(
      dat index 0 using 1:6 with linespoints pt 9 lw 2 title 'weak |E x_N^2 - E x(1)^2|, OU', \
      1.15788 * sqrt(x) with lines dt 2 lc rgb 'black' title 'slope 1/2', 0.249219 * x with lines dt 3 lc rgb 'black' title 'slope 1'
 set xrange [0.0007:0.08]
-set title 'Probability-flow ODE, 2D mixture, exact score (median |x_N - x_{ref}|, ref = 4096 Heun steps)'
+set title 'Probability-flow ODE, 2D mixture, exact score (median |x_N - x_{ref}|, ref = 4096 RK4 steps)'
 plot dat index 1 using 1:2 with linespoints pt 7 lw 2 title 'Euler', dat index 1 using 1:3 with linespoints pt 5 lw 2 title 'Heun', \
-     0.259601 * x with lines dt 3 lc rgb 'black' title 'slope 1', 3.79058 * x**2 with lines dt 2 lc rgb 'black' title 'slope 2'
+     dat index 1 using 1:4 with linespoints pt 9 lw 2 title 'RK4', \
+     0.259414 * x with lines dt 3 lc rgb 'black' title 'slope 1', 4.04435 * x**2 with lines dt 2 lc rgb 'black' title 'slope 2', \
+     28.1717 * x**4 with lines dt 4 lc rgb 'black' title 'slope 4'
 unset multiplot
