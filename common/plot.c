@@ -75,13 +75,27 @@ static int write_script(Plot *p, const char *gp_path) {
     return io_atomic_commit(f, tmp, gp_path);
 }
 
-/* gnuplot writes NAME.png.tmp, which is renamed only when it succeeded. */
+/* Copy a file to stderr (gnuplot's messages, shown only when it failed). */
+static void show_file(const char *path) {
+    FILE *f = fopen(path, "r");
+    if (!f) return;
+    char line[512];
+    while (fgets(line, sizeof line, f)) fputs(line, stderr);
+    fclose(f);
+}
+
+/* gnuplot writes NAME.png.tmp, which is renamed only when it succeeded. Its chatter (warnings, "62 frames in
+ * animation sequence") goes to NAME.gp.err, printed only if gnuplot fails, then removed. */
 static int render(Plot *p) {
-    char cmd[1600], png[700], png_tmp[720];
+    char cmd[1800], png[700], png_tmp[720], err[720];
     snprintf(png, sizeof png, "%s/%s.png", p->dir, p->name);
     snprintf(png_tmp, sizeof png_tmp, "%s/%s.png.tmp", p->dir, p->name);
-    snprintf(cmd, sizeof cmd, "cd '%s' && gnuplot -e \"outfile='%s.png.tmp'\" '%s.gp'", p->dir, p->name, p->name);
-    if (system(cmd) != 0) {
+    snprintf(err, sizeof err, "%s/%s.gp.err", p->dir, p->name);
+    snprintf(cmd, sizeof cmd, "cd '%s' && gnuplot -e \"outfile='%s.png.tmp'\" '%s.gp' 2>'%s.gp.err'", p->dir, p->name, p->name, p->name);
+    int failed = system(cmd) != 0;
+    if (failed) show_file(err);
+    unlink(err);
+    if (failed) {
         unlink(png_tmp);
         fprintf(stderr, "error: gnuplot failed on %s/%s.gp\n", p->dir, p->name);
         return 1;
