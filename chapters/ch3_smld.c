@@ -173,11 +173,6 @@ static void block_logpdf(Plot *p, const Gmm *g, double r, int res) {
     }
 }
 
-/* Points (n, 2) as one plot block. */
-static void block_points(Plot *p, const char *what, const float *x, int n) {
-    plot_block(p, what);
-    for (int i = 0; i < n; i++) fprintf(plot_dat(p), "%.4f %.4f\n", x[2 * i], x[2 * i + 1]);
-}
 
 /* Particles from a uniform box run `steps` Langevin steps (noise 1) or gradient-ascent steps (noise 0) on the
  * 2D mixture; snapshots at k = 0, 10, 100, steps and five single trajectories, as one figure. */
@@ -197,7 +192,7 @@ static int langevin_2d_figure(Ctx *ctx, const char *name, int noise, float *x_fi
         if (j < NSNAP && k == snap[j]) {
             char c[64];
             snprintf(c, sizeof c, "k = %d: particles", k);
-            block_points(&p, c, x, N);
+            plot_points(&p, c, x, N);
             j++;
         }
         if (k < STEPS) ch3_langevin_step(ch3_gmm_field, &g, x, N, 2, tau, noise, s, &ctx->rng);
@@ -710,7 +705,7 @@ static int cell_3_3_matching(Ctx *ctx) {
             }
             fprintf(plot_dat(&p), "\n");
         }
-        block_points(&p, "300 draws of p_sigma", noisy, 300);
+        plot_points(&p, "300 draws of p_sigma", noisy, 300);
         plot_size(&p, 1500, 500);
         plot_cmd(&p, "set multiplot layout 1,3 title 'Denoising score matching (sigma = %.1f, %d points): learned vs true score of p_{σ}'", sigma, N);
         plot_cmd(&p, "set size ratio -1; set xrange [-%g:%g]; set yrange [-%g:%g]; unset key", r, r, r, r);
@@ -987,7 +982,7 @@ static int cell_3_4_annealed(Ctx *ctx) {
         for (int k = 0; k < 4; k++) {
             Gmm gs = data_gmm_noised(&g, 1.0, sigma[lev[k]] * sigma[lev[k]]);
             block_logpdf(&p, &gs, r, 90);
-            block_points(&p, "particles after this level", snap + 2 * N * k, N);
+            plot_points(&p, "particles after this level", snap + 2 * N * k, N);
         }
         plot_size(&p, 1600, 440);
         plot_cmd(&p, "set multiplot layout 1,4 title 'Annealed Langevin with the learned s_{θ}(x, σ): particles after level i over log p_{σ_i}'");
@@ -1003,8 +998,8 @@ static int cell_3_4_annealed(Ctx *ctx) {
     if (!rc) rc = plot_open(&p, ctx->out, "ch3_mode_weights");
     if (!rc) {
         block_logpdf(&p, &g, r, 90);
-        block_points(&p, "plain Langevin, learned score", plain, N);
-        block_points(&p, "annealed Langevin, learned score", x, N);
+        plot_points(&p, "plain Langevin, learned score", plain, N);
+        plot_points(&p, "annealed Langevin, learned score", x, N);
         double fp[GMM_MAX], fa[GMM_MAX];
         mode_fractions(&g, plain, N, fp);
         mode_fractions(&g, x, N, fa);
@@ -1082,9 +1077,9 @@ static int cell_3_4_swissroll(Ctx *ctx) {
     Plot p;
     int rc = plot_open(&p, ctx->out, "ch3_annealed_swissroll");
     if (!rc) {
-        block_points(&p, "data", data, N);
-        block_points(&p, "annealed Langevin", x, N);
-        block_points(&p, "plain Langevin at sigma_min", plain, N);
+        plot_points(&p, "data", data, N);
+        plot_points(&p, "annealed Langevin", x, N);
+        plot_points(&p, "plain Langevin at sigma_min", plain, N);
         plot_size(&p, 1500, 520);
         plot_cmd(&p, "set multiplot layout 1,3 title 'NCSN on the swiss roll: one learned s_{θ}(x, σ), two samplers from the same uniform start'");
         plot_cmd(&p, "set size ratio -1; set xrange [-%g:%g]; set yrange [-%g:%g]; unset key", r, r, r, r);

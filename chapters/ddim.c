@@ -270,11 +270,6 @@ static double noise_floor(const Gmm *g, int n, Rng *rng, double *sd) {
     return mean;
 }
 
-/* Write n points (n, 2) as a data block. */
-static void block_points(Plot *p, const char *comment, const float *x, int n) {
-    plot_block(p, comment);
-    for (int i = 0; i < n; i++) fprintf(plot_dat(p), "%.5f %.5f\n", x[2 * i], x[2 * i + 1]);
-}
 
 /* ---- d.1  The exact testbed: ideal denoisers, and memorisation --------------- */
 
@@ -337,10 +332,10 @@ static int cell_d_1_testbed(Ctx *ctx) {
     cli_say("minimiser of the training loss would only copy the training set.");
     Plot p;
     if (!rc && !(rc = plot_open(&p, ctx->out, "ddim_memorisation"))) {
-        block_points(&p, "x y: the training points", pts, NP);
-        block_points(&p, "x y: DDIM with the ideal denoiser of the training points", xe, n);
-        block_points(&p, "x y: DDIM with the trained network", xn, n);
-        block_points(&p, "x y: the mixture (many draws)", law, 2000);
+        plot_points(&p, "x y: the training points", pts, NP);
+        plot_points(&p, "x y: DDIM with the ideal denoiser of the training points", xe, n);
+        plot_points(&p, "x y: DDIM with the trained network", xn, n);
+        plot_points(&p, "x y: the mixture (many draws)", law, 2000);
         plot_size(&p, 1500, 520);
         plot_cmd(&p, "set multiplot layout 1,3 title 'Memorisation: the ideal denoiser of %d points only reproduces them (DDIM, %d steps)'", NP, K);
         plot_cmd(&p, "set size ratio -1; set xrange [-1.3:1.3]; set yrange [-1.3:1.3]; set key bottom right font ',9'");
@@ -429,7 +424,7 @@ static int cell_d_2_family(Ctx *ctx) {
     Plot p;
     int rc = plot_open(&p, ctx->out, "ddim_traj_2d");
     if (!rc) {
-        block_points(&p, "x y: the data law (draws)", truth, 2000);
+        plot_points(&p, "x y: the data law (draws)", truth, 2000);
         float *end0 = malloc(sizeof(float) * nd);
         for (int m = 0; m < 3; m++) {
             memcpy(x, x_T, sizeof(float) * nd);

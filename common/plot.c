@@ -40,6 +40,11 @@ void plot_block(Plot *p, const char *comment) {
     p->blocks++;
 }
 
+void plot_points(Plot *p, const char *comment, const float *xy, int n) {
+    plot_block(p, comment);
+    for (int i = 0; i < n; i++) fprintf(p->dat, "%.5f %.5f\n", xy[2 * i], xy[2 * i + 1]);
+}
+
 void plot_cmd(Plot *p, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);

@@ -42,6 +42,7 @@ typedef struct {
 int   plot_open(Plot *p, const char *dir, const char *name) MUST_USE;
 FILE *plot_dat(Plot *p);                                  /* the data stream */
 void  plot_block(Plot *p, const char *comment);           /* start data block `index k` */
+void  plot_points(Plot *p, const char *comment, const float *xy, int n);   /* a block of n 2D points (n, 2): "x y" lines */
 void  plot_cmd(Plot *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void  plot_size(Plot *p, int width, int height);
 int   plot_close(Plot *p) MUST_USE;                       /* write, render, announce */
