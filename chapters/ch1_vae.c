@@ -541,7 +541,7 @@ static int cell_1_2g_gmm(Ctx *ctx) {
     plot_cmd(&p, "set title 'p(x) = sum_k w_k N(x; mu_k, s_k^2)'; set ylabel 'density'");
     plot_cmd(&p, "plot dat using 1:2 with lines lw 3 lc rgb 'black' title 'p(x)', \\");
     plot_cmd(&p, "     for [k=1:3] dat using 1:(column(2+k)) with lines lw 2 dt 2 lc k title sprintf('w_%%d N_%%d(x)', k, k)");
-    plot_cmd(&p, "set title 'exact posterior p(z = k | x) = w_k N_k(x) / p(x)'; set ylabel 'probability'; set yrange [0:1.05]; set key at graph 0.98, graph 0.35");
+    plot_cmd(&p, "set title 'exact posterior p(z = k | x) = w_k N_k(x) / p(x)'; set ylabel 'probability'; set yrange [0:1.05]; set key left center");
     plot_cmd(&p, "plot for [k=1:3] dat using 1:(column(5+k)) with lines lw 2 lc k title sprintf('p(z = %%d | x)', k)");
     plot_cmd(&p, "set title 'Theorem 1.1: log p(x) = ELBO(q) + KL(q || p(z|x))'; set ylabel 'nats'; set yrange [-9:0]; set key bottom center");
     plot_cmd(&p, "plot dat using 1:9 with lines lw 4 lc rgb 'black' title 'log p(x) = ELBO(posterior)', \\");
