@@ -6,11 +6,12 @@
  *
  * Sections: 2.1 building blocks (the chain) · 2.2 the magical scalars · 2.3 q(x_t | x_0) ·
  * 2.4 the ELBO and its weights · 2.5 rewriting the consistency term (Bayes) · 2.6 the posterior
- * q(x_{t-1} | x_t, x_0) · 2.7 inference with the ideal denoiser · 2.8 training on the noise
- * vector and ancestral sampling · 2.9 InDI.
+ * q(x_{t-1} | x_t, x_0) · 2.7 inference with the ideal denoiser, and the PDF's own training algorithm
+ * (predict x0, cell 2.7t) against DDPM's · 2.8 training on the noise vector and ancestral sampling ·
+ * 2.9 InDI, in 2D and on Fashion-MNIST (cell 2.9i).
  * Figures (figures/): ch2_forward_trajectories, ch2_magic_scalars, ch2_forward_marginals,
- * ch2_elbo_weights, ch2_posterior, ch2_oracle_samples, ch2_train_loss, ch2_reverse_2d,
- * ch2_samples_<data> (+ .dat of the samples), ch2_indi_2d.
+ * ch2_elbo_weights, ch2_posterior, ch2_oracle_samples, ch2_x0_vs_eps, ch2_train_loss, ch2_reverse_2d,
+ * ch2_samples_<data> (+ .dat of the samples), ch2_indi_2d, ch2_indi_strip.
  * Uses: cli, plot, data, schedule, rng, tensor, toymodel (the eps_theta network and its training).
  *
  * Shapes: N batch, D data dimension (1 or 2), T number of diffusion steps.
@@ -597,6 +598,8 @@ static int cell_2_7t_x0(Ctx *ctx) {
      * a trained model may sit above. The 2.8 bound (3 x floor) is the claim that both learned the law. */
     cli_check_le(ctx, "eps model: mean sliced W1 <= 3 x floor", q[0], 3 * q[4]);
     cli_check_le(ctx, "x0 model: mean sliced W1 <= 3 x floor", q[2], 3 * q[4]);
+    cli_say("x0 model - eps model: %+.4f +- %.4f (standard error of the difference of the two means)",
+            q[2] - q[0], sqrt((q[1] * q[1] + q[3] * q[3]) / R));
     cli_say("Look at the samples too: the x0 model's error in noise units at t = 1 is %.1fx the eps model's, and the", loss[0][3] / loss[0][1]);
     cli_say("last, low-noise steps shape the fine detail of each mode (figure ch2_x0_vs_eps).");
     int rc = plot_x0_vs_eps(ctx, &s, (const double (*)[4])loss, ts, NT, samples, n, q, data);
