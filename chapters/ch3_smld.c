@@ -1198,6 +1198,12 @@ static const Cell CELLS[] = {
     { "3.4i", "images",    "annealed Langevin on Fashion-MNIST with chapter 2's network as score", cell_3_4_images },
 };
 
+/* The cell table, for tests/test_tutorial.c: every `./ch3 --cell X` that tutorial.md names must be in it. */
+const Cell *ch3_cells(int *n) {
+    *n = (int)COUNT_OF(CELLS);
+    return CELLS;
+}
+
 #ifndef CHAPTER_NO_MAIN
 int main(int argc, char **argv) {
     static const CliSpec spec = { "ch3", "Score-matching Langevin dynamics (PDF chapter 3)", CLI_STEPS, NULL };
