@@ -83,7 +83,7 @@ $(foreach p,$(PROGRAMS),$(eval $(call PROGRAM_RULE,$(p))))
 $(BUILD)/suites.h: $(TEST_SRC)
 	@mkdir -p $(BUILD)
 	@sh tools/gen_suites.sh $(TEST_SRC) > $@
-$(BUILD)/tests/main.o: tests/main.c $(BUILD)/suites.h
+$(BUILD)/tests/main.o: tests/main.c $(BUILD)/suites.h | $(DEPS_OK)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -I$(BUILD) -c $< -o $@
 $(BUILD)/test_runner: $(TEST_OBJ) $(NOMAIN_OBJ) $(LIB)
