@@ -1432,6 +1432,12 @@ static const Cell CELLS[] = {
     { "1.2g", "gmm",      "Example 1.1: a Gaussian mixture, the component as latent; Theorem 1.1", cell_1_2g_gmm },
 };
 
+/* The cell table, for tests/test_tutorial.c: every `./ch1 --cell X` that tutorial.md names must be in it. */
+const Cell *ch1_cells(int *n) {
+    *n = (int)COUNT_OF(CELLS);
+    return CELLS;
+}
+
 #ifndef CHAPTER_NO_MAIN
 int main(int argc, char **argv) {
     static const CliSpec spec = { "ch1", "The variational auto-encoder and the ELBO (PDF chapter 1)",

@@ -483,17 +483,15 @@ static void step_losses(ToyModel *m, const Schedule *s, int t, const float *x0, 
 /* Sliced W1 of R fresh sample sets (n each, new x_T, new reference draws) to the data law: mean and standard deviation. */
 static void quality_draws(Ctx *ctx, ToyModel *m, const Schedule *s, const char *data, int n, int R, double *mean, double *sd) {
     float *x = malloc(sizeof(float) * 2 * n), *ref = malloc(sizeof(float) * 2 * n);
-    double sum = 0, sum2 = 0;
+    DataStat st = { 0 };
     for (int r = 0; r < R; r++) {
         if (m) ch2_sample(m, NULL, s, x, n, &ctx->rng, ctx->arena, NULL, 0, NULL);
         else CHECK(data_toy_sample(data, &ctx->rng, x, n) == 0, "data set %s", data);   /* m NULL: the floor */
         CHECK(data_toy_sample(data, &ctx->rng, ref, n) == 0, "data set %s", data);
-        double w = data_sliced_wasserstein(x, ref, n, 2, 200, &ctx->rng);
-        sum += w;
-        sum2 += w * w;
+        data_stat_add(&st, data_sliced_wasserstein(x, ref, n, 2, 200, &ctx->rng));
     }
-    *mean = sum / R;
-    *sd = sqrt(fmax(0.0, (sum2 - R * *mean * *mean) / (R - 1)));
+    *mean = data_stat_mean(&st);
+    *sd = data_stat_sd(&st);
     free(x);
     free(ref);
 }
@@ -720,9 +718,8 @@ double ch2_mu_from_eps(const Schedule *s, int t, double xt, double eps) {
 
 /* ---- 2.9  Inversion by direct denoising (InDI) ------------------------- */
 
-/* §2.9 one InDI step back from t to t - delta: x_{t-delta} = (delta/t) F(x_t, t) + (1 - delta/t) x_t */
-void ch2_indi_step(float *x, const double *F, double t, double delta, int D) {
-    for (int d = 0; d < D; d++) x[d] = (float)((delta / t) * F[d] + (1 - delta / t) * x[d]);
+double ch2_indi_step(double xt, double F, double t, double delta) {
+    return (delta / t) * F + (1 - delta / t) * xt;   /* §2.9 x_{t-delta} = (delta/t) F(x_t, t) + (1 - delta/t) x_t */
 }
 
 static int cell_2_9_indi(Ctx *ctx) {
@@ -750,7 +747,7 @@ static int cell_2_9_indi(Ctx *ctx) {
         for (int i = 0; i < N; i++) {
             double xt[2] = { x[2 * i], x[2 * i + 1] }, F[2];
             data_gmm_denoise(&g, 1.0, (t * noise) * (t * noise), xt, F);
-            ch2_indi_step(x + 2 * i, F, t, delta, 2);
+            for (int d = 0; d < 2; d++) x[2 * i + d] = (float)ch2_indi_step(x[2 * i + d], F[d], t, delta);
         }
     }
     double sw, floor_sw;
@@ -1103,11 +1100,10 @@ static int cell_2_8i_images(Ctx *ctx) {
 double ch2_indi_gauss_gain(double v, double s, int K) {
     /* §2.9 x ~ N(0, v), y = x + s n: x_t = x + t s n and F(x_t, t) = E[x | x_t] = v / (v + t^2 s^2) x_t (linear, exact).
      * K InDI steps of delta = 1/K from x_1 = y map y to P_K y; run them on y = 1. */
-    float x = 1.0f;
-    double delta = 1.0 / K;
+    double x = 1.0, delta = 1.0 / K;
     for (int k = 0; k < K; k++) {
-        double t = 1.0 - k * delta, F = v / (v + t * t * s * s) * x;
-        ch2_indi_step(&x, &F, t, delta, 1);
+        double t = 1.0 - k * delta;
+        x = ch2_indi_step(x, v / (v + t * t * s * s) * x, t, delta);
     }
     return x;
 }
@@ -1181,7 +1177,7 @@ static int cell_2_9i_indi_images(Ctx *ctx) {
             double t = 1.0 - k * delta;
             for (int j = 0; j < IMG; j++) xd[j] = x[j];
             data_points_denoise(set, INDI_SET, IMG, 1.0, (t * sn) * (t * sn), xd, F);   /* x_t = x + t sn n */
-            ch2_indi_step(x, F, t, delta, IMG);
+            for (int j = 0; j < IMG; j++) x[j] = (float)ch2_indi_step(x[j], F[j], t, delta);
             if ((k + 1) % (INDI_K / 4) == 0) memcpy(fr + (size_t)(2 + (k + 1) / (INDI_K / 4) - 1) * IMG, x, sizeof(float) * IMG);
         }
         int nearest = 0;
@@ -1231,6 +1227,12 @@ static const Cell CELLS[] = {
     { "2.9i","indi-images", "InDI on Fashion-MNIST with the exact finite-set denoiser; Gaussian closed form", cell_2_9i_indi_images },
     { "2.7t","x0",        "the PDF's training algorithm: predict x0; same objective as eps up to SNR(t)", cell_2_7t_x0 },
 };
+
+/* The cell table, for tests/test_tutorial.c: every `./ch2 --cell X` that tutorial.md names must be in it. */
+const Cell *ch2_cells(int *n) {
+    *n = (int)COUNT_OF(CELLS);
+    return CELLS;
+}
 
 #ifndef CHAPTER_NO_MAIN
 int main(int argc, char **argv) {
