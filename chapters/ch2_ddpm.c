@@ -496,6 +496,46 @@ static void quality_draws(Ctx *ctx, ToyModel *m, const Schedule *s, const char *
     free(ref);
 }
 
+/* Train an eps model (m[0]) and an x0 model (m[1]) from the same initial weights and the same batches: only the
+ * regression target differs. Returns 1 (after freeing both) if a training broke. ctx->rng continues after m[0]'s. */
+static int train_pair(Ctx *ctx, const Schedule *s, const char *data, const float *train, int ndata, int steps, ToyModel *m) {
+    Rng start = ctx->rng;
+    for (int k = 0; k < 2; k++) {
+        Rng r = start;
+        toy_init(&m[k], 2, &r);
+        m[k].target = k ? TOY_TARGET_X0 : TOY_TARGET_EPS;
+        double t0 = cli_seconds();
+        if (toy_train(&m[k], s, train, ndata, steps, 256, &r, ctx->arena, ctx->opts->quiet, NULL)) {
+            toy_free(&m[0]);
+            if (k) toy_free(&m[1]);
+            return 1;
+        }
+        cli_say("trained the %s model on %s: %d steps of batch 256 in %.1f s", k ? "x0" : "eps", data, steps, cli_seconds() - t0);
+        if (k == 0) ctx->rng = r;
+    }
+    return 0;
+}
+
+/* Per-step losses of both models at the steps ts (nt), each step on one fresh batch shared by the two: loss[k] =
+ * (eps model L_x0, L_eps, x0 model L_x0, L_eps). Returns max |L_x0 - SNR^-1 L_eps| / L_x0, the §2.8 identity. */
+static double loss_table(Ctx *ctx, ToyModel *m, const Schedule *s, const char *data, const int *ts, int nt, double (*loss)[4]) {
+    enum { NB = 4000 };
+    float *x0 = malloc(sizeof(float) * 2 * NB), *eps = malloc(sizeof(float) * 2 * NB);
+    float *xt = malloc(sizeof(float) * 2 * NB), *out = malloc(sizeof(float) * 2 * NB);
+    double worst = 0;
+    for (int k = 0; k < nt; k++) {
+        CHECK(data_toy_sample(data, &ctx->rng, x0, NB) == 0, "data set %s", data);
+        rng_normal_fill(&ctx->rng, eps, 2L * NB);
+        for (int mdl = 0; mdl < 2; mdl++) {
+            double *l = loss[k] + 2 * mdl, snr_inv = (1 - s->alpha_bar[ts[k]]) / s->alpha_bar[ts[k]];
+            step_losses(&m[mdl], s, ts[k], x0, eps, NB, xt, out, ctx->arena, &l[0], &l[1]);
+            worst = fmax(worst, fabs(l[0] - snr_inv * l[1]) / l[0]);
+        }
+    }
+    free(x0); free(eps); free(xt); free(out);
+    return worst;
+}
+
 static int plot_x0_vs_eps(Ctx *ctx, const Schedule *s, const double (*loss)[4], const int *ts, int nt,
                           const float *samples, int n, const double *q, const char *data) {
     Plot p;
@@ -526,7 +566,7 @@ static int plot_x0_vs_eps(Ctx *ctx, const Schedule *s, const double (*loss)[4], 
 }
 
 static int cell_2_7t_x0(Ctx *ctx) {
-    enum { NDATA = 20000, NB = 4000, NT = 24, R = 8, NFLOOR = 50 };
+    enum { NDATA = 20000, NT = 24, R = 8, NFLOOR = 50 };
     static const int ts[NT] = { 1, 2, 3, 5, 7, 10, 15, 20, 30, 40, 50, 60, 80, 100, 120, 140, 160, 170, 180, 185, 190, 194, 197, 200 };
     const char *data = ctx->opts->data ? ctx->opts->data : "gmm";
     int steps = ctx->opts->steps > 0 ? (int)ctx->opts->steps : 1500;
@@ -545,33 +585,8 @@ static int cell_2_7t_x0(Ctx *ctx) {
     float *train = malloc(sizeof(float) * 2 * NDATA);
     CHECK(data_toy_sample(data, &ctx->rng, train, NDATA) == 0, "data set %s", data);
     ToyModel m[2];
-    Rng start = ctx->rng;   /* both models: the same initial weights and the same batches; only the target differs */
-    for (int k = 0; k < 2; k++) {
-        Rng r = start;
-        toy_init(&m[k], 2, &r);
-        m[k].target = k ? TOY_TARGET_X0 : TOY_TARGET_EPS;
-        double t0 = cli_seconds();
-        if (toy_train(&m[k], &s, train, NDATA, steps, 256, &r, ctx->arena, ctx->opts->quiet, NULL)) {
-            toy_free(&m[0]); if (k) toy_free(&m[1]);
-            free(train); sched_free(&s);
-            return 1;
-        }
-        cli_say("trained the %s model on %s: %d steps of batch 256 in %.1f s", k ? "x0" : "eps", data, steps, cli_seconds() - t0);
-        if (k == 0) ctx->rng = r;
-    }
-    /* the identity on the networks' own outputs, per step, on one fresh batch shared by both models */
-    float *x0 = malloc(sizeof(float) * 2 * NB), *eps = malloc(sizeof(float) * 2 * NB);
-    float *xt = malloc(sizeof(float) * 2 * NB), *out = malloc(sizeof(float) * 2 * NB);
-    double loss[NT][4], worst_id = 0;
-    for (int k = 0; k < NT; k++) {
-        CHECK(data_toy_sample(data, &ctx->rng, x0, NB) == 0, "data set %s", data);
-        rng_normal_fill(&ctx->rng, eps, 2L * NB);
-        for (int mdl = 0; mdl < 2; mdl++) {
-            double *l = loss[k] + 2 * mdl, snr_inv = (1 - s.alpha_bar[ts[k]]) / s.alpha_bar[ts[k]];
-            step_losses(&m[mdl], &s, ts[k], x0, eps, NB, xt, out, ctx->arena, &l[0], &l[1]);
-            worst_id = fmax(worst_id, fabs(l[0] - snr_inv * l[1]) / l[0]);
-        }
-    }
+    if (train_pair(ctx, &s, data, train, NDATA, steps, m)) { free(train); sched_free(&s); return 1; }
+    double loss[NT][4], worst_id = loss_table(ctx, m, &s, data, ts, NT, loss);
     /* float outputs, converted and summed in double: the identity is exact up to ~1e-13 relative, except that the
      * conversions cancel (x_t - sqrt(abar) x0_hat where abar -> 1, x_t - sqrt(1 - abar) eps_hat where abar -> 0, by
      * up to 1/sqrt(1 - abar_1) ~ 60 or 1/sqrt(abar_T) ~ 4e3 here): 1e-11 is that condition number times ~30 roundings */
@@ -601,7 +616,7 @@ static int cell_2_7t_x0(Ctx *ctx) {
     cli_say("Look at the samples too: the x0 model's error in noise units at t = 1 is %.1fx the eps model's, and the", loss[0][3] / loss[0][1]);
     cli_say("last, low-noise steps shape the fine detail of each mode (figure ch2_x0_vs_eps).");
     int rc = plot_x0_vs_eps(ctx, &s, (const double (*)[4])loss, ts, NT, samples, n, q, data);
-    free(samples); free(x0); free(eps); free(xt); free(out); free(train);
+    free(samples); free(train);
     toy_free(&m[0]);
     toy_free(&m[1]);
     sched_free(&s);
@@ -1141,18 +1156,23 @@ static double rms(const float *a, const float *b) {
     return sqrt(s / IMG);
 }
 
-static int cell_2_9i_indi_images(Ctx *ctx) {
-    const double sn = 2.0, v = 0.5, s_g = 1.0;
-    Fmnist tr, te;
+/* The case with a closed form first: Gaussian x ~ N(0, 0.5), y = x + n, the walk's variance error and its order. */
+static void indi_gauss_check(Ctx *ctx) {
+    const double v = 0.5, s_g = 1.0, P = sqrt(v / (v + s_g * s_g));
     cli_say("First the case with a closed form: x ~ N(0, %.1f), y = x + %.0f n. Then F(x_t, t) = v/(v + t^2 s^2) x_t is", v, s_g);
     cli_say("exact and K InDI steps map y to P_K y; the exact flow gives P = sqrt(v/(v + s^2)), i.e. x_0 ~ N(0, v) again.");
-    double P = sqrt(v / (v + s_g * s_g));
     for (int K = 40; K <= 640; K *= 4) {
         double PK = ch2_indi_gauss_gain(v, s_g, K);
         cli_say("  K = %3d: Var(x_0)/v - 1 = %+.5f (first order in delta = 1/K)", K, PK * PK / (P * P) - 1);
     }
     double e1 = ch2_indi_gauss_gain(v, s_g, 160) / P - 1, e2 = ch2_indi_gauss_gain(v, s_g, 320) / P - 1;
     cli_check(ctx, "Gaussian InDI: error ratio K = 160 vs 320 (first order: 2)", e1 / e2, 2.0, 0.05);   /* O(delta) of 2 */
+}
+
+static int cell_2_9i_indi_images(Ctx *ctx) {
+    const double sn = 2.0;
+    Fmnist tr, te;
+    indi_gauss_check(ctx);
     if (fmnist_load(&tr, NULL, 1, INDI_SET)) { cli_say("skipped: Fashion-MNIST not available"); return 0; }
     if (fmnist_load(&te, NULL, 0, INDI_TEST)) { fmnist_free(&tr); cli_say("skipped: Fashion-MNIST test set not available"); return 0; }
     cli_say("Images: the data set is %d training images (pixels in [-1, 1]); x uniform on it has an exact", INDI_SET);
