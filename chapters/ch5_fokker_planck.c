@@ -27,24 +27,6 @@
 /* N(x; m, v), the Gaussian density. */
 static double normal_pdf(double x, double m, double v) { return exp(-0.5 * (x - m) * (x - m) / v) / sqrt(2 * PI * v); }
 
-/* Density histogram of x (n values, stride apart) on [lo, hi) with `bins` bins; values outside are dropped. */
-static void histogram(const double *x, int n, double lo, double hi, int bins, double *dens) {
-    double width = (hi - lo) / bins;
-    for (int b = 0; b < bins; b++) dens[b] = 0.0;
-    for (int i = 0; i < n; i++) {
-        int b = (int)floor((x[i] - lo) / width);
-        if (b >= 0 && b < bins) dens[b] += 1.0 / (n * width);
-    }
-}
-
-/* Sample mean and variance of n doubles. */
-static void moments(const double *x, int n, double *mean, double *var) {
-    double s = 0, s2 = 0;
-    for (int i = 0; i < n; i++) { s += x[i]; s2 += x[i] * x[i]; }
-    *mean = s / n;
-    *var = s2 / n - *mean * *mean;
-}
-
 /* Observed order of convergence between two step sizes h1 > h2 with errors e1, e2. */
 static double observed_order(double e1, double e2, double h1, double h2) { return log(e1 / e2) / log(h1 / h2); }
 
@@ -97,13 +79,13 @@ static int cell_5_1_brownian(Ctx *ctx) {
     for (int k = 0; k <= K; k += 5) {
         double m, v;
         for (int i = 0; i < N; i++) col[i] = x[(size_t)i * (K + 1) + k];
-        moments(col, N, &m, &v);
+        data_moments_d(col, N, 1, &m, &v);
         fprintf(plot_dat(&p), "%.4f %.5f %.5f\n", k * dt, v, 2 * D * k * dt);
     }
     static const int snap[3] = { K / 10, K / 2, K };
     for (int s = 0; s < 3; s++) {
         for (int i = 0; i < N; i++) col[i] = x[(size_t)i * (K + 1) + snap[s]];
-        histogram(col, N, -4, 4, BINS, dens);
+        data_histogram_d(col, N, -4, 4, BINS, dens);
         plot_block(&p, "x, histogram of x_t, N(0, 2 D t)");
         for (int b = 0; b < BINS; b++) {
             double xc = -4 + (b + 0.5) * 8.0 / BINS;
@@ -201,7 +183,7 @@ static int cell_5_2_master(Ctx *ctx) {
         w[i] = pos * dx;
     }
     double m, v;
-    moments(w, WALKERS, &m, &v);
+    data_moments_d(w, WALKERS, 1, &m, &v);
     cli_check(ctx, "variance of 20000 walkers: 2 D t (5 s.e.)", v, 2 * D * t, 5 * 2 * D * t * sqrt(2.0 / WALKERS));
     Plot pl;
     if (plot_open(&pl, ctx->out, "ch5_master_convergence")) { free(p); free(w); return 1; }
@@ -512,11 +494,11 @@ static int cell_5_4_fp(Ctx *ctx) {
             for (int i = 0; i < N; i++)
                 for (int j = 0; j < k; j++) x[i] += -x[i] * 1e-3 + sqrt(2e-3) * rng_normal(&ctx->rng);   /* §5.4 Euler-Maruyama */
         }
-        histogram(x, N, -2, 5, BINS, hist[s]);
+        data_histogram_d(x, N, -2, 5, BINS, hist[s]);
         if (ts[s] == 1.0) {
             double mass, pmin, gm, gv, pm, pv;
             grid_stats(p + s * n, n, lo, h, &mass, &pmin, &gm, &gv);
-            moments(x, N, &pm, &pv);
+            data_moments_d(x, N, 1, &pm, &pv);
             cli_check(ctx, "particle mean vs grid mean at t = 1 (5 s.e.)", pm, gm, 5 * sqrt(gv / N));
             cli_check(ctx, "particle var vs grid var at t = 1 (5 s.e.)", pv, gv, 5 * gv * sqrt(2.0 / N));
         }
@@ -759,7 +741,7 @@ static int cell_5_4b_stationary(Ctx *ctx) {
             ch5_langevin_particles(&ctx->rng, x, N, (tf[k] - tf[k - 1]) / psteps, psteps);
             steps_total += steps;
         }
-        histogram(x, N, blo, bhi, BINS, hist + k * BINS);
+        data_histogram_d(x, N, blo, bhi, BINS, hist + k * BINS);
         right_g[k] = grid_right(frames + k * n, n, lo, h);
         right_p[k] = particles_right(x, N);
     }
@@ -773,7 +755,7 @@ static int cell_5_4b_stationary(Ctx *ctx) {
     double ex2 = 0, m, v, s4 = 0;
     for (int i = 0; i < n; i++) { double xc = lo + (i + 0.5) * h; ex2 += xc * xc * pex[i] * h; }
     for (int i = 0; i < N; i++) s4 += x[i] * x[i] * x[i] * x[i];
-    moments(x, N, &m, &v);
+    data_moments_d(x, N, 1, &m, &v);
     double px2 = v + m * m;
     cli_check(ctx, "E[x^2] of particles at t = 10 vs e^{-U}/Z", px2, ex2, 5 * sqrt((s4 / N - px2 * px2) / N));
     static const int snap[4] = { 0, 21, 41, 61 };   /* t = 0, 0.1, 1, 10 */
@@ -833,17 +815,11 @@ void ch5_vp_grid_errors(const Gmm *g, double h, double t, double *err_fp, double
     free(p);
 }
 
-/* The 1D mixture of chapter 2: weights 0.3/0.7, means -2/+2, sd 0.3. */
-static Gmm gmm_1d(void) {
-    static const double w[2] = { 0.3, 0.7 }, mu[2] = { -2.0, 2.0 }, sd[2] = { 0.3, 0.3 };
-    return data_gmm_1d(2, w, mu, sd);
-}
-
 static int cell_5_5_diffusion(Ctx *ctx) {
     enum { NH = 3, NS = 4, N = 10000, BINS = 80, PSTEPS = 2000 };
     const double hs[NH] = { 0.08, 0.04, 0.02 }, ts[NS] = { 0, 0.1, 0.3, 1.0 }, h = 0.02, lo = -5, te = 0.3;
     const int n = 500;
-    Gmm g = gmm_1d();
+    Gmm g = data_gmm_tutorial_1d();
     cli_say("The forward process of chapter 2 in continuous time (chapter 4): the VP SDE dx = -beta/2 x dt + sqrt(beta) dw,");
     cli_say("beta linear 0.1..20 on [0, 1]. Its Fokker-Planck equation moves p_0 = 0.3 N(-2, 0.3^2) + 0.7 N(2, 0.3^2)");
     cli_say("to N(0, 1); the exact p_t is the noised mixture. The probability-flow ODE dx = -beta/2 (x + score) dt has");
@@ -877,11 +853,11 @@ static int cell_5_5_diffusion(Ctx *ctx) {
             }
         }
         vp_exact_cells(&g, ts[s], ex + s * n, n, lo, h);
-        histogram(x, N, -4, 4, BINS, hist[s]);
+        data_histogram_d(x, N, -4, 4, BINS, hist[s]);
         if (ts[s] == te) {
             double m, v, m4 = 0, a = ch5_vp_a(te);
             Gmm gt = data_gmm_noised(&g, a, 1 - a * a);
-            moments(x, N, &m, &v);
+            data_moments_d(x, N, 1, &m, &v);
             for (int i = 0; i < N; i++) m4 += (x[i] - m) * (x[i] - m) * (x[i] - m) * (x[i] - m) / N;
             double vt = data_gmm_var(&gt, 0);
             /* tol: 5 s.e. (sqrt(v/N) for the mean, sqrt((m4 - v^2)/N) for the variance, m4 the sample 4th central

@@ -25,6 +25,7 @@
 #include "cli.h"
 #include "data.h"
 #include "ddim.h"
+#include "denoiser.h"
 #include "fmnist.h"
 #include "image.h"
 #include "plot.h"
@@ -32,36 +33,9 @@
 #include "toymodel.h"
 #include "unet.h"
 
-/* ---- the denoisers, exact and trained ------------------------------------ */
-
-void ddim_eps(const DdimDenoiser *den, const Schedule *s, int t, const float *xt, int n, double *eps_hat, Arena *arena) {
-    CHECK(t >= 1 && t <= s->T, "t = %d outside 1..%d", t, s->T);
-    int D = den->D;
-    double ab = s->alpha_bar[t], a = sqrt(ab), b = sqrt(1.0 - ab);
-    size_t nd = (size_t)n * D;
-    if (den->kind == DDIM_TOY || den->kind == DDIM_UNET) {
-        size_t mark = arena_pos(arena);
-        float *e = arena_push_no_zero(arena, sizeof(float) * nd);
-        if (den->kind == DDIM_TOY) toy_predict_eps(den->toy, xt, n, t, e, arena);
-        else unet_model_eps(den->unet, xt, n, t, e, arena);
-        for (size_t j = 0; j < nd; j++) eps_hat[j] = e[j];
-        arena_pop_to(arena, mark);
-        if (den->clip)   /* pixels live in [-1, 1]: clamp x0_hat there and re-derive the eps it implies */
-            for (size_t j = 0; j < nd; j++) {
-                double x0 = (xt[j] - b * eps_hat[j]) / a;   /* §2.8 x0_hat = (x_t - sqrt(1-abar) eps_hat)/sqrt(abar) */
-                x0 = x0 < -1 ? -1 : x0 > 1 ? 1 : x0;
-                eps_hat[j] = (xt[j] - a * x0) / b;
-            }
-        return;
-    }
-    CHECK(D <= 2, "exact denoisers are for D <= 2 (D = %d)", D);
-    #pragma omp parallel for schedule(static)
-    for (int i = 0; i < n; i++) {
-        double x[2] = { xt[i * D], D == 2 ? xt[i * D + 1] : 0.0 }, x0[2];
-        if (den->kind == DDIM_GMM) data_gmm_denoise(den->gmm, a, 1.0 - ab, x, x0);
-        else data_points_denoise(den->pts, den->n_pts, D, a, 1.0 - ab, x, x0);
-        for (int d = 0; d < D; d++) eps_hat[i * D + d] = (x[d] - a * x0[d]) / b;   /* §2.8 eps from x0 */
-    }
+/* eps_hat (n, D) of any denoiser (denoiser.h) at the VP step t of s, for the float state x_t (n, D). */
+static void eps_at(const Denoiser *den, const Schedule *s, int t, const float *xt, int n, double *eps_hat, Arena *arena) {
+    den_predict_f(den, den_level_vp(s, t), xt, n, NULL, eps_hat, arena);
 }
 
 /* ---- timesteps ------------------------------------------------------------ */
@@ -81,22 +55,22 @@ void ddim_timesteps(int T, int K, int quadratic, int *ts) {
 
 double ddim_noise_scale(const Schedule *s, int t, int s_prev, double eta) {
     double ab_t = s->alpha_bar[t], ab_s = s->alpha_bar[s_prev];
-    /* §DDIM c = eta sqrt((1 - abar_s)/(1 - abar_t)) sqrt(1 - abar_t/abar_s) */
+    /* §d.2 c = eta sqrt((1 - abar_s)/(1 - abar_t)) sqrt(1 - abar_t/abar_s) */
     return eta * sqrt((1.0 - ab_s) / (1.0 - ab_t)) * sqrt(1.0 - ab_t / ab_s);
 }
 
 double ddim_step(const Schedule *s, int t, int s_prev, double eta, double xt, double eps_hat, double w) {
-    double ab_t = s->alpha_bar[t], ab_s = s->alpha_bar[s_prev];
+    double ab_s = s->alpha_bar[s_prev];
     double c = ddim_noise_scale(s, t, s_prev, eta);
-    double x0_hat = (xt - sqrt(1.0 - ab_t) * eps_hat) / sqrt(ab_t);   /* §2.8 */
+    double x0_hat = den_x0_from_eps(den_level_vp(s, t), xt, eps_hat);   /* §2.8 */
     double dir = 1.0 - ab_s - c * c;                                   /* >= 0 for eta <= 1; rounding at s = 0 */
-    /* §DDIM x_s = sqrt(abar_s) x0_hat + sqrt(1 - abar_s - c^2) eps_hat + c w */
+    /* §d.2 x_s = sqrt(abar_s) x0_hat + sqrt(1 - abar_s - c^2) eps_hat + c w */
     return sqrt(ab_s) * x0_hat + sqrt(dir > 0 ? dir : 0.0) * eps_hat + c * w;
 }
 
 double ddim_ddpm_step(const Schedule *s, int t, int s_prev, double xt, double eps_hat, double w) {
     double ab_t = s->alpha_bar[t], ab_s = s->alpha_bar[s_prev], alpha_ts = ab_t / ab_s;
-    double x0_hat = (xt - sqrt(1.0 - ab_t) * eps_hat) / sqrt(ab_t);
+    double x0_hat = den_x0_from_eps(den_level_vp(s, t), xt, eps_hat);   /* §2.8 */
     /* §2.6 on the re-spaced chain: mu_q = [sqrt(alpha_ts)(1 - abar_s) x_t + sqrt(abar_s)(1 - alpha_ts) x0] / (1 - abar_t) */
     double mu = (sqrt(alpha_ts) * (1.0 - ab_s) * xt + sqrt(ab_s) * (1.0 - alpha_ts) * x0_hat) / (1.0 - ab_t);
     return mu + (s_prev > 0 ? sqrt(1.0 - alpha_ts) * w : 0.0);       /* sigma^2 = beta_ts, not sigma_q^2 */
@@ -111,7 +85,7 @@ static double family_sigma_p(double sigma, double sigma_next, double mu) {
 double ddim_family_step(double sigma, double sigma_next, double mu, double z, double eps_av, double w) {
     double sigma_p = family_sigma_p(sigma, sigma_next, mu);
     double fresh = sigma_next * sigma_next - sigma_p * sigma_p;
-    /* §DDIM z' = z - (sigma - sigma_p) eps_av + sqrt(sigma_next^2 - sigma_p^2) w */
+    /* §d.2 z' = z - (sigma - sigma_p) eps_av + sqrt(sigma_next^2 - sigma_p^2) w */
     return z - (sigma - sigma_p) * eps_av + sqrt(fresh > 0 ? fresh : 0.0) * w;
 }
 
@@ -121,7 +95,7 @@ static void snapshot(float *traj, int k, const float *x, size_t nd) {
     if (traj) memcpy(traj + (size_t)k * nd, x, sizeof(float) * nd);
 }
 
-void ddim_sample(const DdimDenoiser *den, const Schedule *s, const int *ts, int K, double eta,
+void ddim_sample(const Denoiser *den, const Schedule *s, const int *ts, int K, double eta,
                  float *x, int n, Rng *rng, Arena *arena, float *traj) {
     size_t nd = (size_t)n * den->D, mark = arena_pos(arena);
     double *eps = arena_push_no_zero(arena, sizeof(double) * nd), *xd = arena_push_no_zero(arena, sizeof(double) * nd);
@@ -129,7 +103,7 @@ void ddim_sample(const DdimDenoiser *den, const Schedule *s, const int *ts, int 
     snapshot(traj, 0, x, nd);
     for (int k = 0; k < K; k++) {
         int t = ts[k], sp = ts[k + 1];
-        ddim_eps(den, s, t, x, n, eps, arena);
+        eps_at(den, s, t, x, n, eps, arena);
         int noisy = ddim_noise_scale(s, t, sp, eta) > 0;
         for (size_t j = 0; j < nd; j++) {
             xd[j] = ddim_step(s, t, sp, eta, xd[j], eps[j], noisy ? rng_normal(rng) : 0.0);
@@ -140,7 +114,7 @@ void ddim_sample(const DdimDenoiser *den, const Schedule *s, const int *ts, int 
     arena_pop_to(arena, mark);
 }
 
-void ddim_ddpm_sample(const DdimDenoiser *den, const Schedule *s, const int *ts, int K,
+void ddim_ddpm_sample(const Denoiser *den, const Schedule *s, const int *ts, int K,
                       float *x, int n, Rng *rng, Arena *arena, float *traj) {
     size_t nd = (size_t)n * den->D, mark = arena_pos(arena);
     double *eps = arena_push_no_zero(arena, sizeof(double) * nd), *xd = arena_push_no_zero(arena, sizeof(double) * nd);
@@ -148,7 +122,7 @@ void ddim_ddpm_sample(const DdimDenoiser *den, const Schedule *s, const int *ts,
     snapshot(traj, 0, x, nd);
     for (int k = 0; k < K; k++) {
         int t = ts[k], sp = ts[k + 1];
-        ddim_eps(den, s, t, x, n, eps, arena);
+        eps_at(den, s, t, x, n, eps, arena);
         for (size_t j = 0; j < nd; j++) {
             xd[j] = ddim_ddpm_step(s, t, sp, xd[j], eps[j], sp > 0 ? rng_normal(rng) : 0.0);
             x[j] = (float)xd[j];
@@ -158,7 +132,7 @@ void ddim_ddpm_sample(const DdimDenoiser *den, const Schedule *s, const int *ts,
     arena_pop_to(arena, mark);
 }
 
-void ddim_family_sample(const DdimDenoiser *den, const Schedule *s, const int *ts, int K, double gamma, double mu,
+void ddim_family_sample(const Denoiser *den, const Schedule *s, const int *ts, int K, double gamma, double mu,
                         float *x, int n, Rng *rng, Arena *arena, float *traj) {
     size_t nd = (size_t)n * den->D, mark = arena_pos(arena);
     double *z = arena_push_no_zero(arena, sizeof(double) * nd);
@@ -168,7 +142,7 @@ void ddim_family_sample(const DdimDenoiser *den, const Schedule *s, const int *t
     snapshot(traj, 0, x, nd);
     for (int k = 0; k < K; k++) {
         double sigma = sched_sigma(s, ts[k]), sigma_next = sched_sigma(s, ts[k + 1]);
-        ddim_eps(den, s, ts[k], x, n, eps, arena);          /* x holds z / sqrt(1 + sigma^2): the network's input */
+        eps_at(den, s, ts[k], x, n, eps, arena);          /* x holds z / sqrt(1 + sigma^2): the network's input */
         double sigma_p = family_sigma_p(sigma, sigma_next, mu);
         int noisy = sigma_next * sigma_next - sigma_p * sigma_p > 0;
         for (size_t j = 0; j < nd; j++) {
@@ -183,7 +157,7 @@ void ddim_family_sample(const DdimDenoiser *den, const Schedule *s, const int *t
     arena_pop_to(arena, mark);
 }
 
-void ddim_invert(const DdimDenoiser *den, const Schedule *s, const int *ts, int K, float *x, int n, Arena *arena) {
+void ddim_invert(const Denoiser *den, const Schedule *s, const int *ts, int K, float *x, int n, Arena *arena) {
     size_t nd = (size_t)n * den->D, mark = arena_pos(arena);
     double *z = arena_push_no_zero(arena, sizeof(double) * nd), *eps = arena_push_no_zero(arena, sizeof(double) * nd);
     CHECK(ts[K] == 0, "inversion starts from clean data, ts[K] = %d", ts[K]);
@@ -193,19 +167,14 @@ void ddim_invert(const DdimDenoiser *den, const Schedule *s, const int *ts, int 
         int t_eval = ts[k] > 0 ? ts[k] : ts[k - 1];   /* eps_hat where we stand; at t = 0 there is none: use t' */
         double sigma_eval = sched_sigma(s, t_eval);
         for (size_t j = 0; j < nd; j++) x[j] = (float)(z[j] / sqrt(1.0 + sigma_eval * sigma_eval));
-        ddim_eps(den, s, t_eval, x, n, eps, arena);
-        /* §DDIM eta = 0 read upward: z' = z + (sigma' - sigma) eps_hat(z, sigma), an explicit Euler step of
+        eps_at(den, s, t_eval, x, n, eps, arena);
+        /* §d.5 eta = 0 read upward: z' = z + (sigma' - sigma) eps_hat(z, sigma), an explicit Euler step of
          * dz/dsigma = eps_hat, where sampling took the step from the other end */
         for (size_t j = 0; j < nd; j++) z[j] += (sigma_up - sigma) * eps[j];
     }
     double sigma_T = sched_sigma(s, ts[0]);
     for (size_t j = 0; j < nd; j++) x[j] = (float)(z[j] / sqrt(1.0 + sigma_T * sigma_T));
     arena_pop_to(arena, mark);
-}
-
-double ddim_sliced_w1(const float *a, const float *b, int n) {
-    Rng proj = rng_seed(20240318);   /* the same 200 directions every time */
-    return data_sliced_wasserstein(a, b, n, 2, 200, &proj);
 }
 
 /* ---- helpers shared by the cells ------------------------------------------- */
@@ -259,7 +228,7 @@ static double noise_floor(const Gmm *g, int n, Rng *rng, double *sd) {
     for (int r = 0; r < PAIRS; r++) {
         data_gmm_sample(g, rng, a, n);
         data_gmm_sample(g, rng, b, n);
-        double w = ddim_sliced_w1(a, b, n);
+        double w = data_sliced_w1_fixed(a, b, n);
         sum += w;
         sum2 += w * w;
     }
@@ -283,15 +252,15 @@ static int cell_d_1_testbed(Ctx *ctx) {
     cli_say("Wiener filters, data_gmm_denoise); every sampler below runs on it before it runs on a network,");
     cli_say("so discretisation error is seen apart from learning error. It is the conditional mean because its");
     cli_say("residual x0 - D(x_t) is orthogonal to every function of x_t; Monte Carlo, %d pairs, t = 300:", NMC);
-    DdimDenoiser exact = { .kind = DDIM_GMM, .D = 2, .gmm = &g };
+    Denoiser exact = den_gmm(&g);
     double ab = s.alpha_bar[300], sum[3] = {0}, sum2[3] = {0};
     for (int i = 0; i < NMC; i++) {
         float x0[2], xt[2];
         data_gmm_sample(&g, &ctx->rng, x0, 1);
         for (int d = 0; d < 2; d++) xt[d] = (float)(sqrt(ab) * x0[d] + sqrt(1 - ab) * rng_normal(&ctx->rng));
         double e[2];
-        ddim_eps(&exact, &s, 300, xt, 1, e, ctx->arena);
-        double r = x0[0] - (xt[0] - sqrt(1 - ab) * e[0]) / sqrt(ab);   /* residual of the first coordinate */
+        eps_at(&exact, &s, 300, xt, 1, e, ctx->arena);
+        double r = x0[0] - den_x0_from_eps(den_level_vp(&s, 300), xt[0], e[0]);   /* residual of the first coordinate */
         double gv[3] = { 1.0, xt[0], tanh(3.0 * xt[1]) };
         for (int k = 0; k < 3; k++) { sum[k] += r * gv[k]; sum2[k] += r * r * gv[k] * gv[k]; }
     }
@@ -310,8 +279,8 @@ static int cell_d_1_testbed(Ctx *ctx) {
     ToyModel net;
     toy_init(&net, 2, &ctx->rng);
     int rc = toy_train(&net, &s, pts, NP, STEPS, 256, &ctx->rng, ctx->arena, ctx->opts->quiet, NULL);
-    DdimDenoiser memo = { .kind = DDIM_POINTS, .D = 2, .pts = pts, .n_pts = NP };
-    DdimDenoiser trained = { .kind = DDIM_TOY, .D = 2, .toy = &net };
+    Denoiser memo = den_points(pts, NP, 2);
+    Denoiser trained = den_toy(&net, &s);
     int ts[K + 1];
     ddim_timesteps(s.T, K, 1, ts);   /* quadratic: the last steps are at sigma ~ 0.01 */
     rng_normal_fill(&ctx->rng, xe, 2 * n);
@@ -323,7 +292,7 @@ static int cell_d_1_testbed(Ctx *ctx) {
     cli_say("DDIM (eta = 0, %d quadratic steps), %d samples from the same x_T:", K, n);
     cli_say("  ideal denoiser of the set: mean distance to the nearest training point %.4f, %.0f%% within 0.01", d_e, 100 * f_e);
     cli_say("  eps network (%d steps on the %d points): %.4f, %.0f%% within 0.01; sliced W1 to the law %.4f (ideal: %.4f)", STEPS, NP, d_n, 100 * f_n,
-            ddim_sliced_w1(xn, law, n), ddim_sliced_w1(xe, law, n));
+            data_sliced_w1_fixed(xn, law, n), data_sliced_w1_fixed(xe, law, n));
     /* The last step returns D(x) at sigma(ts[K-1]) = sigma(1) ~ 0.01: a softmax over points within ~sigma of x,
      * so a memorised sample sits within sigma of a training point unless two points are closer than that. */
     cli_check_le(ctx, "ideal denoiser: mean distance to the training set <= sigma_1", d_e, sched_sigma(&s, ts[K - 1]));
@@ -367,7 +336,7 @@ static double family_vs_dedicated(const Schedule *s, Rng *rng) {
         double sig = sched_sigma(s, t), sig_s = sched_sigma(s, sp), z = xt / sqrt(s->alpha_bar[t]), mu;
         double d0 = sqrt(s->alpha_bar[sp]) * ddim_family_step(sig, sig_s, 0.0, z, e, w) - ddim_step(s, t, sp, 0.0, xt, e, w);
         double d1 = sqrt(s->alpha_bar[sp]) * ddim_family_step(sig, sig_s, 0.5, z, e, w) - ddim_step(s, t, sp, 1.0, xt, e, w);
-        double var = ch2_posterior(s, t, xt, (xt - sqrt(1 - s->alpha_bar[t]) * e) / sqrt(s->alpha_bar[t]), &mu);
+        double var = ch2_posterior(s, t, xt, den_x0_from_eps(den_level_vp(s, t), xt, e), &mu);
         double d2 = ddim_step(s, t, t - 1, 1.0, xt, e, w) - (mu + sqrt(var) * w);
         worst = fmax(worst, fmax(fabs(d0), fmax(fabs(d1), fabs(d2))));
     }
@@ -383,7 +352,7 @@ static double max_abs_diff(const float *a, const float *b, size_t n) {
 static int cell_d_2_family(Ctx *ctx) {
     enum { NP = 14, NCMP = 500, KF = 10 };
     Gmm g = data_gmm_named("gmm");
-    DdimDenoiser exact = { .kind = DDIM_GMM, .D = 2, .gmm = &g };
+    Denoiser exact = den_gmm(&g);
     Schedule s;
     sched_init(&s, SCHED_LINEAR, 1000);
     cli_say("DDIM (alpha_bar form): x_s = sqrt(abar_s) x0_hat + sqrt(1 - abar_s - c^2) eps_hat + c w,");
@@ -401,7 +370,8 @@ static int cell_d_2_family(Ctx *ctx) {
     int *ts = malloc(sizeof(int) * (s.T + 1));
     ddim_timesteps(s.T, s.T, 0, ts);
     Rng ra = rng_stream(ctx->opts->seed, 200), rb = rng_stream(ctx->opts->seed, 200);
-    ch2_sample(NULL, &g, &s, xa, NCMP, &ra, ctx->arena, NULL, 0, NULL);
+    Denoiser oracle = den_gmm(&g);
+    ch2_sample(&oracle, &s, xa, NCMP, &ra, ctx->arena, NULL, 0, NULL);
     rng_normal_fill(&rb, xb, 2 * NCMP);
     ddim_sample(&exact, &s, ts, s.T, 1.0, xb, NCMP, &rb, ctx->arena, NULL);
     /* tol: each path rounds x to float at each of the 1000 steps, in different expressions (2^-24 relative);
@@ -468,14 +438,14 @@ static int cell_d_2_family(Ctx *ctx) {
 /* ---- d.3  eta and step skipping -------------------------------------------- */
 
 /* Sliced W1 to truth (n, 2) of DDIM with eta over K steps (uniform or quadratic), from the noise in x_T (n, 2). */
-static double ddim_quality(const DdimDenoiser *den, const Schedule *s, int K, int quadratic, double eta,
+static double ddim_quality(const Denoiser *den, const Schedule *s, int K, int quadratic, double eta,
                            const float *x_T, const float *truth, int n, Ctx *ctx) {
     int *ts = malloc(sizeof(int) * (K + 1));
     float *x = malloc(sizeof(float) * 2 * n);
     memcpy(x, x_T, sizeof(float) * 2 * n);
     ddim_timesteps(s->T, K, quadratic, ts);
     ddim_sample(den, s, ts, K, eta, x, n, &ctx->rng, ctx->arena, NULL);
-    double sw = ddim_sliced_w1(x, truth, n);
+    double sw = data_sliced_w1_fixed(x, truth, n);
     free(ts);
     free(x);
     return sw;
@@ -487,7 +457,7 @@ static int cell_d_3_eta(Ctx *ctx) {
     static const double etas[NE] = { 0.0, 0.5, 1.0 };
     int n = n_samples(ctx, 2000);
     Gmm g = data_gmm_named("gmm");
-    DdimDenoiser exact = { .kind = DDIM_GMM, .D = 2, .gmm = &g };
+    Denoiser exact = den_gmm(&g);
     Schedule s;
     sched_init(&s, SCHED_LINEAR, 1000);
     float *x_T = malloc(sizeof(float) * 2 * n), *truth = malloc(sizeof(float) * 2 * n);
@@ -544,7 +514,7 @@ enum { SAMPLER_DDPM, SAMPLER_ETA1, SAMPLER_ETA0, SAMPLER_ACCEL, NSAMPLER };
 static const char *const SAMPLER_NAMES[NSAMPLER] = {
     "DDPM ancestral (sigma^2 = beta)", "DDIM eta = 1 (= chapter 2)", "DDIM eta = 0", "accelerated (gamma = 2)" };
 
-static void run_sampler(int which, const DdimDenoiser *den, const Schedule *s, const int *ts, int K,
+static void run_sampler(int which, const Denoiser *den, const Schedule *s, const int *ts, int K,
                         float *x, int n, Rng *rng, Arena *arena) {
     if (which == SAMPLER_DDPM) ddim_ddpm_sample(den, s, ts, K, x, n, rng, arena, NULL);
     else if (which == SAMPLER_ETA1) ddim_sample(den, s, ts, K, 1.0, x, n, rng, arena, NULL);
@@ -553,7 +523,7 @@ static void run_sampler(int which, const DdimDenoiser *den, const Schedule *s, c
 }
 
 /* The sweep: sliced W1 of each sampler at each K (uniform steps), all from the same x_T; writes sw[k][sampler]. */
-static void nfe_sweep(Ctx *ctx, const DdimDenoiser *den, const Schedule *s, const int *Ks, int nk, int n,
+static void nfe_sweep(Ctx *ctx, const Denoiser *den, const Schedule *s, const int *Ks, int nk, int n,
                       const float *truth, double sw[][NSAMPLER]) {
     float *x_T = malloc(sizeof(float) * 2 * n), *x = malloc(sizeof(float) * 2 * n);
     int *ts = malloc(sizeof(int) * (s->T + 1));
@@ -564,7 +534,7 @@ static void nfe_sweep(Ctx *ctx, const DdimDenoiser *den, const Schedule *s, cons
         for (int m = 0; m < NSAMPLER; m++) {
             memcpy(x, x_T, sizeof(float) * 2 * n);
             run_sampler(m, den, s, ts, Ks[k], x, n, &ctx->rng, ctx->arena);
-            sw[k][m] = ddim_sliced_w1(x, truth, n);
+            sw[k][m] = data_sliced_w1_fixed(x, truth, n);
         }
         cli_say("  %5d  %10.4f  %10.4f  %10.4f  %8.4f", Ks[k], sw[k][0], sw[k][1], sw[k][2], sw[k][3]);
     }
@@ -596,14 +566,14 @@ static int cell_d_4_nfe(Ctx *ctx) {
     double sd_e, sd_n, floor_e = noise_floor(&g, n, &ctx->rng, &sd_e), floor_n = noise_floor(&g, nn, &ctx->rng, &sd_n);
     double swe[NKE][NSAMPLER], swn[NKN][NSAMPLER];
     cli_say("Exact denoiser, %d samples (noise floor %.4f):", n, floor_e);
-    DdimDenoiser exact = { .kind = DDIM_GMM, .D = 2, .gmm = &g };
+    Denoiser exact = den_gmm(&g);
     nfe_sweep(ctx, &exact, &s, Ke, NKE, n, truth, swe);
     cli_say("(floor: mean of 5 pairs of true sets, sd %.4f)", sd_e);
     cli_check_le(ctx, "exact, DDIM eta = 0, 1000 steps <= floor + 5 sd", swe[NKE - 1][SAMPLER_ETA0], floor_e + 5 * sd_e);
     cli_check_le(ctx, "exact, 5 steps: gamma = 2 beats DDIM eta = 0", swe[0][SAMPLER_ACCEL], swe[0][SAMPLER_ETA0]);
     ToyModel *toy = trained_2d(ctx, &s);
     if (!toy) { free(truth); sched_free(&s); return 1; }
-    DdimDenoiser net = { .kind = DDIM_TOY, .D = 2, .toy = toy };
+    Denoiser net = den_toy(toy, &s);
     cli_say("Trained eps network, %d samples (noise floor %.4f, sd %.4f), up to 200 steps (the 2D network costs", nn, floor_n, sd_n);
     cli_say("~3 ms per evaluation of %d points; 1000 steps x 4 samplers would double the run time):", nn);
     nfe_sweep(ctx, &net, &s, Kn, NKN, nn, truth, swn);
@@ -637,7 +607,7 @@ static int cell_d_4_nfe(Ctx *ctx) {
 
 /* Invert x0 (n, D) with K uniform steps, then run DDIM eta = 0 back. Returns the RMS error per coordinate;
  * x_T and recon (n, D) receive the latent and the reconstruction when not NULL. */
-static double round_trip(const DdimDenoiser *den, const Schedule *s, int K, const float *x0, int n,
+static double round_trip(const Denoiser *den, const Schedule *s, int K, const float *x0, int n,
                          float *x_T, float *recon, Ctx *ctx) {
     size_t nd = (size_t)n * den->D;
     float *x = malloc(sizeof(float) * nd);
@@ -655,7 +625,7 @@ static double round_trip(const DdimDenoiser *den, const Schedule *s, int K, cons
     return sqrt(se / nd);
 }
 
-/* §DDIM slerp(a, b; lambda) = sin((1 - lambda) theta)/sin(theta) a + sin(lambda theta)/sin(theta) b, cos theta = a.b/|a||b|:
+/* §d.5 slerp(a, b; lambda) = sin((1 - lambda) theta)/sin(theta) a + sin(lambda theta)/sin(theta) b, cos theta = a.b/|a||b|:
  * stays on the sphere where Gaussian noise lives (|x_T| ~ sqrt(D)); the straight line cuts inside it. */
 static void slerp(const float *a, const float *b, int D, double lambda, float *out) {
     double ab = 0, aa = 0, bb = 0;
@@ -678,12 +648,12 @@ static const int KI[NKI] = { 10, 20, 50 };
  * between the latents of two pairs of images (slerp, and the straight line for contrast). err receives the errors. */
 static int inversion_images(Ctx *ctx, double *err) {
     UnetModel u;
-    if (unet_model_load(&u, UNET_CH2_CKPT)) { cli_say("skipped the images: no U-Net checkpoint"); return -1; }
+    if (unet_model_load(&u, CH2_UNET_CKPT)) { cli_say("skipped the images: no U-Net checkpoint"); return -1; }
     Fmnist fm;
     if (fmnist_load(&fm, NULL, 0, NINV)) { cli_say("skipped the images: Fashion-MNIST not available"); unet_model_free(&u); return -1; }
     Schedule s;
     sched_init(&s, SCHED_LINEAR, u.T);
-    DdimDenoiser net = { .kind = DDIM_UNET, .D = IMG, .unet = &u, .clip = 0 };   /* no clamp: it would break the inverse */
+    Denoiser net = den_unet(&u, &s, 0);   /* no clamp: it would break the inverse */
     float *x0 = malloc(sizeof(float) * NINV * IMG), *grid = malloc(sizeof(float) * (2 + NKI) * NINV * IMG);
     float *x_T = malloc(sizeof(float) * NINV * IMG);
     for (int j = 0; j < NINV * IMG; j++) x0[j] = 2.0f * fm.images[j] - 1.0f;
@@ -735,7 +705,7 @@ static int cell_d_5_inversion(Ctx *ctx) {
     cli_say("other end of the step). The round trip x0 -> x_T -> x0 is exact only as K grows: O(1/K).");
     float *x0 = malloc(sizeof(float) * 2 * n);
     data_gmm_sample(&g, &ctx->rng, x0, n);
-    DdimDenoiser exact = { .kind = DDIM_GMM, .D = 2, .gmm = &g };
+    Denoiser exact = den_gmm(&g);
     double ee[NKE], en[NKN], ei[NKI];
     cli_say("2D mixture, exact denoiser, %d points: RMS error per coordinate", n);
     for (int k = 0; k < NKE; k++) {
@@ -746,7 +716,7 @@ static int cell_d_5_inversion(Ctx *ctx) {
     cli_check_le(ctx, "exact: error(1000) <= error(100) / 4", ee[NKE - 1], ee[4] / 4);
     ToyModel *toy = trained_2d(ctx, &s);
     if (!toy) { free(x0); sched_free(&s); return 1; }
-    DdimDenoiser net = { .kind = DDIM_TOY, .D = 2, .toy = toy };
+    Denoiser net = den_toy(toy, &s);
     cli_say("2D mixture, trained network, %d points:", nn);
     for (int k = 0; k < NKN; k++) {
         en[k] = round_trip(&net, &s, Kn[k], x0, nn, NULL, NULL, ctx);
@@ -913,10 +883,10 @@ static int cell_d_7_images(Ctx *ctx) {
     enum { N = 8, NR = 4 };
     static const int Ks[NR] = { 10, 20, 50, 250 };
     UnetModel u;
-    if (unet_model_load(&u, UNET_CH2_CKPT)) { cli_say("skipped: no U-Net checkpoint"); return 0; }
+    if (unet_model_load(&u, CH2_UNET_CKPT)) { cli_say("skipped: no U-Net checkpoint"); return 0; }
     Schedule s;
     sched_init(&s, SCHED_LINEAR, u.T);
-    DdimDenoiser net = { .kind = DDIM_UNET, .D = IMG, .unet = &u, .clip = 1 };
+    Denoiser net = den_unet(&u, &s, 1);
     cli_say("Chapter 2's U-Net was trained with T = %d, so 'all the steps' is %d here (not 1000).", u.T, u.T);
     cli_say("DDIM eta = 0 from the same %d x_T at K = 10, 20, 50, %d (x0_hat kept in [-1, 1], as chapter 2).", N, u.T);
     float *x_T = malloc(sizeof(float) * N * IMG), *grid = malloc(sizeof(float) * NR * N * IMG);
