@@ -3,6 +3,7 @@
 #ifndef CH2_DDPM_H
 #define CH2_DDPM_H
 
+#include "cli.h"
 #include "data.h"
 #include "denoiser.h"
 #include "rng.h"
@@ -24,10 +25,17 @@ double ch2_kl_weight_x0(const Schedule *s, int t);
 /* §2.4 KL between two 1D Gaussians, the generic formula the weight is checked against. */
 double ch2_kl_gauss(double m1, double v1, double m2, double v2);
 
+/* §2.9 one InDI step from t back to t - delta: x_{t-delta} = (delta/t) F(x_t, t) + (1 - delta/t) x_t, one coordinate */
+double ch2_indi_step(double xt, double F, double t, double delta);
+
 /* §2.7 ancestral sampling from x_T ~ N(0, I) with any denoiser (denoiser.h: the exact mixture, a 2D network,
  * the U-Net): x (n, den->D) out; traj (n_snap, n, D) snapshots if not NULL at the steps listed in snap_t
  * (descending, 0 = the result). The levels are the VP steps of s. */
 void   ch2_sample(const Denoiser *den, const Schedule *s, float *x, int n, Rng *rng, Arena *arena,
                   const int *snap_t, int n_snap, float *traj);
+
+/* The program's cells (the table --list prints), n receives their number: tests/test_tutorial.c looks up
+ * every `./ch2 --cell X` of tutorial.md in it with cli_find_cell. */
+const Cell *ch2_cells(int *n);
 
 #endif

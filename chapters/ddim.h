@@ -15,6 +15,7 @@
 #ifndef DDIM_H
 #define DDIM_H
 
+#include "cli.h"
 #include "data.h"
 #include "denoiser.h"
 #include "rng.h"
@@ -54,5 +55,13 @@ void   ddim_family_sample(const Denoiser *den, const Schedule *s, const int *ts,
 /* Deterministic inversion x_0 -> x_T: DDIM eta = 0 run upward along ts[K] = 0 < ... < ts[0] = T, the step
  * t -> t' > t using eps_hat of the current point at its level t (at t = 0, where there is none, at t'). x in and out. */
 void   ddim_invert(const Denoiser *den, const Schedule *s, const int *ts, int K, float *x, int n, Arena *arena);
+
+/* §d.6 the ideal denoiser of the uniform law on the unit circle in the noise-level form, D(z, sigma) =
+ * E[x0 | x0 + sigma eps = z] = (z/|z|) I1(a)/I0(a), a = |z|/sigma^2 (closed form, Bessel series). */
+void   ddim_circle_denoise(double sigma, const double *z, double *out);
+
+/* The program's cells (the table --list prints), n receives their number: tests/test_tutorial.c looks up
+ * every `./ddim --cell X` of tutorial.md in it with cli_find_cell. */
+const Cell *ddim_cells(int *n);
 
 #endif
