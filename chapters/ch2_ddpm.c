@@ -103,10 +103,10 @@ static int cell_2_2_scalars(Ctx *ctx) {
     cli_say("Why sqrt(alpha_t) and sqrt(1 - alpha_t)? With them Var(x_t) = alpha Var(x_{t-1}) + 1 - alpha,");
     cli_say("so the variance goes to 1 whatever x0 was: |Var(x_t) - 1| = alpha^t |Var(x0) - 1|. Without them");
     cli_say("it grows without bound or collapses. alpha = %.2f, %d particles, t up to 100.", alpha, N);
-    float *x = malloc(sizeof(float) * N);
+    float *x = cli_alloc(ctx, sizeof(float) * N);
     double dens[BINS];
     Plot p;
-    if (plot_open(&p, ctx->out, "ch2_magic_scalars")) { free(x); return 1; }
+    if (plot_open(&p, ctx->out, "ch2_magic_scalars")) return 1;
     for (int sch = 0; sch < 3; sch++) {
         data_gmm_sample(&g, &ctx->rng, x, N);
         int t = 0;
@@ -148,7 +148,6 @@ static int cell_2_2_scalars(Ctx *ctx) {
         plot_cmd(&p, "     for [k=0:5] dat index %d+k using 1:3 with lines lw 2 lc k+1 title sprintf('t = %%d', T[k+1])", 6 * sch);
     }
     plot_cmd(&p, "unset multiplot");
-    free(x);
     return plot_close(&p);
 }
 
@@ -166,7 +165,7 @@ static int cell_2_3_marginal(Ctx *ctx) {
     sched_init(&s, SCHED_LINEAR, 1000);
     cli_say("Iterating the transition t times equals one jump: q(x_t | x0) = N(sqrt(abar_t) x0, (1 - abar_t) I).");
     cli_say("Check from a fixed x0 = 1.5 (t steps of the chain vs the closed form), then for the mixture:");
-    float *x = malloc(sizeof(float) * N);
+    float *x = cli_alloc(ctx, sizeof(float) * N);
     for (int i = 0; i < N; i++) x[i] = 1.5f;
     for (int t = 1; t <= 100; t++)
         for (int i = 0; i < N; i++) x[i] = (float)forward_step(x[i], s.alpha[t], rng_normal(&ctx->rng));
@@ -175,7 +174,7 @@ static int cell_2_3_marginal(Ctx *ctx) {
     cli_check(ctx, "mean of x_100 | x0 = 1.5: sqrt(abar) x0", m, ch2_q_sample(1.5, ab, 0.0), 5 * sqrt((1 - ab) / N));
     cli_check(ctx, "var of x_100 | x0 = 1.5: 1 - abar", v, 1 - ab, 5 * (1 - ab) * sqrt(2.0 / N));
     Plot p;
-    if (plot_open(&p, ctx->out, "ch2_forward_marginals")) { free(x); sched_free(&s); return 1; }
+    if (plot_open(&p, ctx->out, "ch2_forward_marginals")) { sched_free(&s); return 1; }
     data_gmm_sample(&g, &ctx->rng, x, N);
     int t = 0;
     double dens[BINS], lo = -4, hi = 4;
@@ -205,7 +204,6 @@ static int cell_2_3_marginal(Ctx *ctx) {
         plot_cmd(&p, "plot dat index %d using 1:2 with boxes lc rgb '#9ecae1', '' index %d using 1:3 with lines lw 2 lc rgb '#d7301f'", k, k);
     }
     plot_cmd(&p, "unset multiplot");
-    free(x);
     sched_free(&s);
     return plot_close(&p);
 }
@@ -322,7 +320,7 @@ static int cell_2_6_posterior(Ctx *ctx) {
     const double x0 = 1.0, xt_lo = 0.49, xt_hi = 0.51;
     cli_say("Simulate x_{t-1} ~ q(x_{t-1} | x0), x_t ~ q(x_t | x_{t-1}) for x0 = %.1f, t = %d; keep the pairs", x0, t);
     cli_say("with x_t in [%.2f, %.2f]: the kept x_{t-1} follow q(x_{t-1} | x_t, x0) of §2.6.", xt_lo, xt_hi);
-    float *kept = malloc(sizeof(float) * N), *kept_xt = malloc(sizeof(float) * N);
+    float *kept = cli_alloc(ctx, sizeof(float) * N), *kept_xt = cli_alloc(ctx, sizeof(float) * N);
     int n = 0;
     for (int i = 0; i < N; i++) {
         double xp = ch2_q_sample(x0, s.alpha_bar[t - 1], rng_normal(&ctx->rng));
@@ -341,7 +339,7 @@ static int cell_2_6_posterior(Ctx *ctx) {
     cli_check(ctx, "mean of x_{t-1} | x_t in bin vs mu_q(mean x_t)", m, mu_q, 5 * sqrt(v_want / n));
     cli_check(ctx, "var of x_{t-1} | x_t in bin vs sigma_q^2 + c^2 Var x_t", v, v_want, 5 * v_want * sqrt(2.0 / n));
     Plot p;
-    if (plot_open(&p, ctx->out, "ch2_posterior")) { free(kept); free(kept_xt); sched_free(&s); return 1; }
+    if (plot_open(&p, ctx->out, "ch2_posterior")) { sched_free(&s); return 1; }
     double dens[BINS], lo = mu_q - 5 * sqrt(v_want), hi = mu_q + 5 * sqrt(v_want);
     data_histogram(kept, n, lo, hi, BINS, dens);
     plot_block(&p, "x_{t-1}, histogram of kept samples, N(mu_q, sigma_q^2)");
@@ -353,8 +351,6 @@ static int cell_2_6_posterior(Ctx *ctx) {
     plot_cmd(&p, "set title 'q(x_{t-1} | x_t, x_0) by simulation (bars) and the closed form (line), t = %d, x_0 = %.1f, x_t = %.1f'", t, x0, 0.5 * (xt_lo + xt_hi));
     plot_cmd(&p, "set xlabel 'x_{t-1}'; set ylabel 'density'; set style fill solid 0.4 noborder");
     plot_cmd(&p, "plot dat using 1:2 with boxes lc rgb '#6baed6' title 'simulated, x_t in bin', '' using 1:3 with lines lw 2 lc rgb '#d7301f' title 'N(mu_q, sigma_q^2)'");
-    free(kept);
-    free(kept_xt);
     sched_free(&s);
     return plot_close(&p);
 }
@@ -408,12 +404,11 @@ static int plot_samples(Ctx *ctx, const char *name, const char *title, const flo
 
 /* Sliced W1 of samples to the data law, and the noise floor: the same distance between two sets of true draws. */
 static void quality(Ctx *ctx, const char *data, const float *samples, float *truth, int n, double *sw, double *floor_sw) {
-    float *truth2 = malloc(sizeof(float) * 2 * n);
+    float *truth2 = cli_alloc(ctx, sizeof(float) * 2 * n);
     CHECK(data_toy_sample(data, &ctx->rng, truth, n) == 0, "data set %s", data);
     CHECK(data_toy_sample(data, &ctx->rng, truth2, n) == 0, "data set %s", data);
     *sw = data_sliced_wasserstein(samples, truth, n, 2, 200, &ctx->rng);
     *floor_sw = data_sliced_wasserstein(truth2, truth, n, 2, 200, &ctx->rng);
-    free(truth2);
 }
 
 static int cell_2_7_oracle(Ctx *ctx) {
@@ -424,7 +419,7 @@ static int cell_2_7_oracle(Ctx *ctx) {
     cli_say("Inference (§2.7): x_T ~ N(0, I), then x_{t-1} = mu_q(x_t, x0_hat(x_t)) + sigma_q(t) z.");
     cli_say("First with the ideal denoiser x0_hat = E[x0 | x_t], exact for a mixture: no network, so any");
     cli_say("error left is the sampler's. %d samples, T = %d.", n, s.T);
-    float *x = malloc(sizeof(float) * 2 * n), *truth = malloc(sizeof(float) * 2 * n);
+    float *x = cli_alloc(ctx, sizeof(float) * 2 * n), *truth = cli_alloc(ctx, sizeof(float) * 2 * n);
     Denoiser den = den_gmm(&g);
     ch2_sample(&den, &s, x, n, &ctx->rng, ctx->arena, NULL, 0, NULL);
     double sw, floor_sw;
@@ -434,8 +429,6 @@ static int cell_2_7_oracle(Ctx *ctx) {
      * floor only by sampling fluctuation; twice the floor is a 5-sigma-safe margin at n = 2000. */
     cli_check_le(ctx, "sliced W1 of the oracle sampler <= 2 x floor", sw, 2 * floor_sw);
     int rc = plot_samples(ctx, "ch2_oracle_samples_gmm", "Ancestral sampling with the ideal denoiser E[x_0 | x_t] (gmm)", x, truth, n);
-    free(x);
-    free(truth);
     sched_free(&s);
     return rc;
 }
@@ -490,8 +483,8 @@ static int train_and_sample(Ctx *ctx, const char *data, int steps, int n, float 
     Schedule s;
     sched_init(&s, SCHED_COSINE, 200);
     enum { NDATA = 20000 };
-    float *train = malloc(sizeof(float) * 2 * NDATA), *x = malloc(sizeof(float) * 2 * n);
-    float *truth = malloc(sizeof(float) * 2 * n), *traj = malloc(sizeof(float) * 5 * 2 * n);
+    float *train = cli_alloc(ctx, sizeof(float) * 2 * NDATA), *x = cli_alloc(ctx, sizeof(float) * 2 * n);
+    float *truth = cli_alloc(ctx, sizeof(float) * 2 * n), *traj = cli_alloc(ctx, sizeof(float) * 5 * 2 * n);
     CHECK(data_toy_sample(data, &ctx->rng, train, NDATA) == 0, "data set %s", data);
     ToyModel m;
     toy_init(&m, 2, &ctx->rng);
@@ -518,7 +511,6 @@ static int train_and_sample(Ctx *ctx, const char *data, int steps, int n, float 
     rc |= plot_samples(ctx, name, title, x, truth, n);
     rc |= plot_reverse(ctx, data, traj, n, s.T);
     toy_free(&m);
-    free(train); free(x); free(truth); free(traj);
     sched_free(&s);
     return rc;
 }
@@ -536,11 +528,10 @@ static int cell_2_8_eps(Ctx *ctx) {
     float *curves[2];
     int rc = 0;
     for (int k = 0; k < n_sets; k++) {
-        curves[k] = malloc(sizeof(float) * steps);
+        curves[k] = cli_alloc(ctx, sizeof(float) * steps);
         rc |= train_and_sample(ctx, sets[k], steps, n, curves[k]);
     }
     rc |= plot_losses(ctx, curves, sets, n_sets, steps);
-    for (int k = 0; k < n_sets; k++) free(curves[k]);
     return rc;
 }
 
@@ -562,7 +553,7 @@ static int cell_2_9_indi(Ctx *ctx) {
     cli_say("InDI: a clean x and a degraded y = x + %.1f n are joined by x_t = (1 - t) x + t y = x + t %.1f n;", noise, noise);
     cli_say("F(x_t, t) = E[x | x_t] (exact here: the mixture's posterior mean at noise t*%.1f) and", noise);
     cli_say("x_{t-d} = (d/t) F + (1 - d/t) x_t walks from y (t = 1) to a restored x (t = 0) in %d steps.", STEPS);
-    float *x = malloc(sizeof(float) * 2 * N), *truth = malloc(sizeof(float) * 2 * N), *snaps = malloc(sizeof(float) * 5 * 2 * N);
+    float *x = cli_alloc(ctx, sizeof(float) * 2 * N), *truth = cli_alloc(ctx, sizeof(float) * 2 * N), *snaps = cli_alloc(ctx, sizeof(float) * 5 * 2 * N);
     Denoiser den = den_gmm(&g);
     double *F = arena_push(ctx->arena, sizeof(double) * 2 * N);
     data_gmm_sample(&g, &ctx->rng, x, N);
@@ -605,7 +596,6 @@ static int cell_2_9_indi(Ctx *ctx) {
         plot_cmd(&p, "unset multiplot");
         rc = plot_close(&p);
     }
-    free(x); free(truth); free(snaps);
     return rc;
 }
 
@@ -781,7 +771,7 @@ static int cell_2_3i_images(Ctx *ctx) {
     Schedule s;
     sched_init(&s, SCHED_LINEAR, IMG_T);
     cli_say("x_t = sqrt(abar) x0 + sqrt(1 - abar) eps on an image (pixels scaled to [-1, 1]), T = %d:", IMG_T);
-    float *x = malloc(sizeof(float) * NSPEC * IMG), *strip = malloc(sizeof(float) * NSTRIP * IMG);
+    float *x = cli_alloc(ctx, sizeof(float) * NSPEC * IMG), *strip = cli_alloc(ctx, sizeof(float) * NSTRIP * IMG);
     for (long k = 0; k < (long)NSPEC * IMG; k++) x[k] = 2.0f * fm.images[k] - 1.0f;
     for (int j = 0; j < NSTRIP; j++) {
         int t = j * IMG_T / (NSTRIP - 1);
@@ -821,8 +811,6 @@ static int cell_2_3i_images(Ctx *ctx) {
     cli_say("High frequencies carry little power, so their SNR falls below 1 first: noise erases detail");
     cli_say("before shape. Band powers, low to high: %.3g %.3g %.3g %.3g %.3g %.3g", power[0], power[1], power[2], power[3], power[4], power[5]);
     cli_check_le(ctx, "highest band power <= lowest band power", power[NBAND - 1], power[0]);
-    free(x);
-    free(strip);
     sched_free(&s);
     fmnist_free(&fm);
     return rc;
@@ -872,7 +860,7 @@ static int cell_2_8i_images(Ctx *ctx) {
             nn_params_count(&m.params), m.step, m.T, N);
     int snap[NSNAP];
     for (int k = 0; k < NSNAP; k++) snap[k] = m.T - k * m.T / (NSNAP - 1);
-    float *x = malloc(sizeof(float) * N * IMG), *strips = malloc(sizeof(float) * NSNAP * N * IMG);
+    float *x = cli_alloc(ctx, sizeof(float) * N * IMG), *strips = cli_alloc(ctx, sizeof(float) * NSNAP * N * IMG);
     double t0 = cli_seconds();
     Denoiser den = den_unet(&m, &s, 1);   /* x0_hat kept inside the pixels' range [-1, 1] */
     ch2_sample(&den, &s, x, N, &ctx->rng, ctx->arena, snap, NSNAP, strips);
@@ -885,13 +873,12 @@ static int cell_2_8i_images(Ctx *ctx) {
     snprintf(p2, sizeof p2, "%s/ch2_fmnist_reverse.png", ctx->out);
     int rc = image_grid_png(p1, x, N, 1, 28, 28, 5, -1.0f, 1.0f, 3, 2);
     /* reverse strips: row = one sample, columns = t from T to 0 */
-    float *rows = malloc(sizeof(float) * NS * NSNAP * IMG);
+    float *rows = cli_alloc(ctx, sizeof(float) * NS * NSNAP * IMG);
     for (int i = 0; i < NS; i++)
         for (int k = 0; k < NSNAP; k++) memcpy(rows + ((size_t)i * NSNAP + k) * IMG, strips + ((size_t)k * N + i) * IMG, sizeof(float) * IMG);
     rc |= image_grid_png(p2, rows, NS * NSNAP, 1, 28, 28, NSNAP, -1.0f, 1.0f, 3, 2);
     if (!rc) cli_say("figures %s, %s", p1, p2);
     rc |= plot_image_loss(ctx, path);
-    free(rows); free(x); free(strips);
     sched_free(&s);
     unet_model_free(&m);
     return rc;

@@ -126,10 +126,10 @@ static int cell_3_1_langevin_1d(Ctx *ctx) {
     Denoiser den = den_gmm(&g);   /* its score at level sigma = 0 is p's own */
     cli_say("Langevin dynamics x_{k+1} = x_k + tau grad log p(x_k) + sqrt(2 tau) z_k needs only the score.");
     cli_say("Target p = 0.3 N(-1.5, 0.6^2) + 0.7 N(1.5, 0.6^2); all %d particles start at x = -5; tau = %.2f.", N, tau);
-    float *x = malloc(sizeof(float) * N);
+    float *x = cli_alloc(ctx, sizeof(float) * N);
     for (int i = 0; i < N; i++) x[i] = -5.0f;
     Plot p;
-    if (plot_open(&p, ctx->out, "ch3_langevin_1d")) { free(x); return 1; }
+    if (plot_open(&p, ctx->out, "ch3_langevin_1d")) return 1;
     double dens[BINS], ks = 1;
     for (int k = 0, j = 0; k <= STEPS; k++) {
         if (j < NSNAP && k == snap[j]) {
@@ -159,7 +159,6 @@ static int cell_3_1_langevin_1d(Ctx *ctx) {
         plot_cmd(&p, "plot dat index %d using 1:2 with boxes lc rgb '#9ecae1', '' index %d using 1:3 with lines lw 2 lc rgb '#d7301f'", j, j);
     }
     plot_cmd(&p, "unset multiplot");
-    free(x);
     return plot_close(&p);
 }
 
@@ -184,11 +183,11 @@ static int langevin_2d_figure(Ctx *ctx, const char *name, int noise, float *x_fi
     const double tau = 0.01, r = 2.5;
     Gmm g = gmm_2d();
     Denoiser den = den_gmm(&g);   /* its score at level sigma = 0 is p's own */
-    float *x = malloc(sizeof(float) * 2 * N);
-    float *path = malloc(sizeof(float) * 2 * PATHS * (PATH_STEPS + 1));
+    float *x = cli_alloc(ctx, sizeof(float) * 2 * N);
+    float *path = cli_alloc(ctx, sizeof(float) * 2 * PATHS * (PATH_STEPS + 1));
     for (int i = 0; i < 2 * N; i++) x[i] = (float)(-r + 2 * r * rng_uniform(&ctx->rng));
     Plot p;
-    if (plot_open(&p, ctx->out, name)) { free(x); free(path); return 1; }
+    if (plot_open(&p, ctx->out, name)) return 1;
     block_logpdf(&p, &g, r, 100);
     for (int k = 0, j = 0; k <= STEPS; k++) {
         if (k <= PATH_STEPS) memcpy(path + (size_t)2 * PATHS * k, x, sizeof(float) * 2 * PATHS);
@@ -218,8 +217,6 @@ static int langevin_2d_figure(Ctx *ctx, const char *name, int noise, float *x_fi
         if (j == NSNAP - 1) plot_cmd(&p, "     for [q=0:%d] dat index %d+q using 1:2 with lines lw 1.2 lc q+1", PATHS - 1, NSNAP + 1);
     }
     plot_cmd(&p, "unset multiplot");
-    free(x);
-    free(path);
     return plot_close(&p);
 }
 
@@ -227,15 +224,14 @@ static int cell_3_1_langevin_2d(Ctx *ctx) {
     enum { N = 2000 };
     Gmm g = gmm_2d();
     cli_say("The same in 2D: p = 0.5/0.3/0.2 mixture of N(mu_k, 0.45^2 I); particles start uniform on [-2.5, 2.5]^2.");
-    float *x = malloc(sizeof(float) * 2 * N);
-    if (langevin_2d_figure(ctx, "ch3_langevin_gmm", 1, x)) { free(x); return 1; }
+    float *x = cli_alloc(ctx, sizeof(float) * 2 * N);
+    if (langevin_2d_figure(ctx, "ch3_langevin_gmm", 1, x)) return 1;
     double frac[GMM_MAX];
     mode_fractions(&g, x, N, frac);
     cli_say("fraction of particles nearest each mode after 1000 steps: %.3f %.3f %.3f (p: 0.5 0.3 0.2)", frac[0], frac[1], frac[2]);
     /* Tolerance: nearest-mean assignment of exact draws misassigns the overlap (~4% here) and the binomial
      * noise is sqrt(0.25 / N) = 0.011; 0.05 allows both. */
     cli_check_le(ctx, "largest mode-weight error", weight_error(&g, x, N), 0.05);
-    free(x);
     return 0;
 }
 
@@ -244,8 +240,8 @@ static int cell_3_1_ascent(Ctx *ctx) {
     Gmm g = gmm_2d();
     cli_say("Drop the sqrt(2 tau) z term and the update is gradient ascent on log p: every particle");
     cli_say("climbs to the nearest mode and stops. The noise is what turns an optimiser into a sampler.");
-    float *x = malloc(sizeof(float) * 2 * N);
-    if (langevin_2d_figure(ctx, "ch3_grad_ascent_gmm", 0, x)) { free(x); return 1; }
+    float *x = cli_alloc(ctx, sizeof(float) * 2 * N);
+    if (langevin_2d_figure(ctx, "ch3_grad_ascent_gmm", 0, x)) return 1;
     /* the spread around the modes: gradient ascent collapses it (to ~0), Langevin keeps the 0.45 of p */
     double spread = 0;
     for (int i = 0; i < N; i++) {
@@ -255,7 +251,6 @@ static int cell_3_1_ascent(Ctx *ctx) {
     }
     cli_say("mean |grad log p| at the final points: %.2e (0 at a mode; exact draws give about 2.8)", spread);
     cli_check_le(ctx, "gradient ascent ends at stationary points: mean |score|", spread, 0.05);
-    free(x);
     return 0;
 }
 
@@ -273,9 +268,9 @@ static int cell_3_1_stepsize(Ctx *ctx) {
     cli_say("Step size tau: the discrete chain's stationary law is p only as tau -> 0. For p = N(0, 1) the chain");
     cli_say("is an AR(1) with stationary variance 1 / (1 - tau / 2), exactly; for the mixture we measure KS");
     cli_say("after %d steps (mixing) and after %d steps (bias), %d particles from x = -5.", SHORT, LONG, N);
-    float *x = malloc(sizeof(float) * N);
+    float *x = cli_alloc(ctx, sizeof(float) * N);
     Plot p;
-    if (plot_open(&p, ctx->out, "ch3_langevin_stepsize")) { free(x); return 1; }
+    if (plot_open(&p, ctx->out, "ch3_langevin_stepsize")) return 1;
     plot_block(&p, "tau, Gaussian: measured var, exact AR(1) var; mixture: KS after SHORT steps, KS after LONG steps");
     cli_say("     tau    var (chain)   var (AR(1) formula)   KS @%d   KS @%d", SHORT, LONG);
     int ok = 1;
@@ -314,7 +309,6 @@ static int cell_3_1_stepsize(Ctx *ctx) {
     plot_cmd(&p, "plot dat using 1:4 with linespoints lw 2 pt 7 title 'after %d steps (too small tau: not mixed)', '' using 1:5 with linespoints lw 2 pt 5 title 'after %d steps (large tau: biased)', %g with lines dt 2 lc 'black' title 'KS of %d exact draws (typ.)'",
              SHORT, LONG, 0.87 / sqrt(N), N);
     plot_cmd(&p, "unset multiplot");
-    free(x);
     return plot_close(&p);
 }
 
@@ -593,8 +587,8 @@ static int cell_3_3_matching(Ctx *ctx) {
     cli_say("  implicit  J_ISM = E [1/2 |s_W(x)|^2 + tr grad_x s_W(x)]      (Hyvarinen: only samples)");
     cli_say("  denoising J_DSM = E 1/2 |s_W(x' + sigma z) + z / sigma|^2    (Vincent: only samples)");
     cli_say("All are quadratic in W: each minimiser is one linear solve. Here p = p_sigma, the mixture blurred by sigma = %.1f.", sigma);
-    float *clean = malloc(sizeof(float) * 2 * N), *noisy = malloc(sizeof(float) * 2 * N);
-    double *z = malloc(sizeof(double) * 2 * N);
+    float *clean = cli_alloc(ctx, sizeof(float) * 2 * N), *noisy = cli_alloc(ctx, sizeof(float) * 2 * N);
+    double *z = cli_alloc(ctx, sizeof(double) * 2 * N);
     data_gmm_sample(&g, &ctx->rng, clean, N);
     for (int i = 0; i < 2 * N; i++) {
         z[i] = rng_normal(&ctx->rng);
@@ -607,13 +601,12 @@ static int cell_3_3_matching(Ctx *ctx) {
         /* ESM and ISM see samples of p_sigma; DSM sees the clean points and adds its own noise */
         if (ch3_rbf_fit(&fit[k], k, &gs, k == CH3_DSM ? clean : noisy, N, sigma, ridge, &ctx->rng)) {
             fprintf(stderr, "ch3: the %s normal equations are singular\n", kind_name[k]);
-            free(clean); free(noisy); free(z);
             return 1;
         }
     }
     /* how far each fit is from the true score of p_sigma, weighted by p_sigma (fresh draws) */
     enum { NE = 4000 };
-    double err[3] = { 0, 0, 0 }, norm = 0, *dsm_sq = malloc(sizeof(double) * NE);
+    double err[3] = { 0, 0, 0 }, norm = 0, *dsm_sq = cli_alloc(ctx, sizeof(double) * NE);
     for (int i = 0; i < NE; i++) {
         float xf[2];
         data_gmm_sample(&gs, &ctx->rng, xf, 1);
@@ -626,7 +619,6 @@ static int cell_3_3_matching(Ctx *ctx) {
     for (int k = 0; k < 3; k++) cli_say("  %s fit: relative error E|s_W - s|^2 / E|s|^2 = %.4f", kind_name[k], err[k] / norm);
     double fisher, fisher_se;   /* E_{p_sigma} |s_W - s|^2 of the DSM fit: the Fisher divergence the figure maps */
     mean_se(dsm_sq, NE, &fisher, &fisher_se);
-    free(dsm_sq);
     cli_check_le(ctx, "ISM fit as good as ESM (rel. error, <= ESM + 0.02)", err[CH3_ISM] / norm, err[CH3_ESM] / norm + 0.02);
     cli_check_le(ctx, "DSM fit as good as ESM (rel. error, <= ESM + 0.02)", err[CH3_DSM] / norm, err[CH3_ESM] / norm + 0.02);
 
@@ -639,7 +631,7 @@ static int cell_3_3_matching(Ctx *ctx) {
     const void *mdl[NMODEL] = { &zero_rbf, &shrink, &shear, &fit[CH3_DSM], &gs };
     static const char *const name[NMODEL] = { "s = 0", "s = -x", "s = A x + b (sheared)", "DSM fit", "true score of p_sigma" };
     double C = ch3_dsm_esm_constant(&g, sigma, 400000, &ctx->rng);
-    double *dv = malloc(sizeof(double) * N), *iv = malloc(sizeof(double) * N);
+    double *dv = cli_alloc(ctx, sizeof(double) * N), *iv = cli_alloc(ctx, sizeof(double) * N);
     int dsm_ok = 1, ism_ok = 1;
     double ism_c = NAN;
     for (int m = 0; m < NMODEL; m++) {
@@ -737,7 +729,6 @@ static int cell_3_3_matching(Ctx *ctx) {
         plot_cmd(&p, "unset multiplot");
         rc = plot_close(&p);
     }
-    free(dv); free(iv); free(clean); free(noisy); free(z);
     return rc;
 }
 
@@ -923,13 +914,12 @@ static int cell_3_4_annealed(Ctx *ctx) {
     cli_say("there, so a score learned from samples is wrong there, and Langevin cannot cross it anyway.");
     cli_say("NCSN: one network s_theta(x, sigma) for L = %d levels sigma = %.1f ... %.2f (geometric), trained by", L, sigma_max, sigma_min);
     cli_say("denoising score matching with weight sigma^2 (an MLP 3 x %d on [x scaled, embedding of log sigma]), %ld steps.", NCSN_HIDDEN, steps);
-    float *data = malloc(sizeof(float) * 2 * N_DATA);
+    float *data = cli_alloc(ctx, sizeof(float) * 2 * N_DATA);
     data_gmm_sample(&g, &ctx->rng, data, N_DATA);
     Ncsn m;
     ncsn_init(&m, sigma_min, sigma_max, data_gmm_var(&g, 0), ctx->arena, &ctx->rng);
     if (ncsn_train(&m, sigma, L, data, N_DATA, (int)steps, 128, ctx->opts->quiet, &ctx->rng)) {
         nn_params_free(&m.params);
-        free(data);
         return 1;
     }
     Denoiser learned_den = den_score_fn(ncsn_score, &m, 2), exact = den_gmm(&g);
@@ -941,7 +931,7 @@ static int cell_3_4_annealed(Ctx *ctx) {
     cli_check_le(ctx, "relative score error at sigma_max", field_rel_error(&learned_den, &g, sigma[0], 4000, &ctx->rng, ctx->arena), 0.05);
 
     Plot p;
-    if (plot_open(&p, ctx->out, "ch3_ncsn_scores")) { nn_params_free(&m.params); free(data); return 1; }
+    if (plot_open(&p, ctx->out, "ch3_ncsn_scores")) { nn_params_free(&m.params); return 1; }
     for (int k = 0; k < 3; k++) {
         Gmm gs = data_gmm_noised(&g, 1.0, sigma[show[k]] * sigma[show[k]]);
         block_logpdf(&p, &gs, r, 90);
@@ -958,12 +948,12 @@ static int cell_3_4_annealed(Ctx *ctx) {
                  3 * k, 3 * k + 1, 3 * k + 2);
     }
     plot_cmd(&p, "unset multiplot");
-    if (plot_close(&p)) { nn_params_free(&m.params); free(data); return 1; }
+    if (plot_close(&p)) { nn_params_free(&m.params); return 1; }
 
     /* Four samplers from the same uniform start: plain Langevin (one score, the smallest sigma) and annealed
      * Langevin, each with the exact and with the learned score. */
-    float *x = malloc(sizeof(float) * 2 * N), *x0 = malloc(sizeof(float) * 2 * N);
-    float *plain = malloc(sizeof(float) * 2 * N), *snap = malloc(sizeof(float) * 2 * N * 4);
+    float *x = cli_alloc(ctx, sizeof(float) * 2 * N), *x0 = cli_alloc(ctx, sizeof(float) * 2 * N);
+    float *plain = cli_alloc(ctx, sizeof(float) * 2 * N), *snap = cli_alloc(ctx, sizeof(float) * 2 * N * 4);
     for (int i = 0; i < 2 * N; i++) x0[i] = (float)(-r + 2 * r * rng_uniform(&ctx->rng));
     double err[4];
     static const char *const label[4] = { "plain Langevin, exact score", "plain Langevin, learned score", "annealed, exact score", "annealed, learned score" };
@@ -1030,7 +1020,6 @@ static int cell_3_4_annealed(Ctx *ctx) {
         plot_cmd(&p, "unset multiplot");
         rc = plot_close(&p);
     }
-    free(x); free(x0); free(plain); free(snap); free(data);
     nn_params_free(&m.params);
     return rc;
 }
@@ -1055,9 +1044,8 @@ static int cell_3_4_swissroll(Ctx *ctx) {
     long steps = ctx->opts->steps > 0 ? ctx->opts->steps : 4000;
     double sigma[L];
     ch3_sigmas(sigma_max, sigma_min, L, sigma);
-    float *data = malloc(sizeof(float) * 2 * N_DATA), *fresh = malloc(sizeof(float) * 2 * N);
+    float *data = cli_alloc(ctx, sizeof(float) * 2 * N_DATA), *fresh = cli_alloc(ctx, sizeof(float) * 2 * N);
     if (data_toy_sample("swissroll", &ctx->rng, data, N_DATA) || data_toy_sample("swissroll", &ctx->rng, fresh, N)) {
-        free(data); free(fresh);
         return 1;
     }
     cli_say("The swiss roll has no closed-form score: everything here is learned. NCSN with L = %d levels", L);
@@ -1067,10 +1055,9 @@ static int cell_3_4_swissroll(Ctx *ctx) {
     ncsn_init(&m, sigma_min, sigma_max, mean_coord_var(data, N_DATA), ctx->arena, &ctx->rng);
     if (ncsn_train(&m, sigma, L, data, N_DATA, (int)steps, 128, ctx->opts->quiet, &ctx->rng)) {
         nn_params_free(&m.params);
-        free(data); free(fresh);
         return 1;
     }
-    float *x = malloc(sizeof(float) * 2 * N), *plain = malloc(sizeof(float) * 2 * N);
+    float *x = cli_alloc(ctx, sizeof(float) * 2 * N), *plain = cli_alloc(ctx, sizeof(float) * 2 * N);
     for (int i = 0; i < 2 * N; i++) x[i] = plain[i] = (float)(-r + 2 * r * rng_uniform(&ctx->rng));
     Denoiser learned = den_score_fn(ncsn_score, &m, 2);
     ch3_annealed_langevin(&learned, NULL, sigma, L, PER_LEVEL, c, x, N, &ctx->rng, ctx->arena);
@@ -1108,7 +1095,6 @@ static int cell_3_4_swissroll(Ctx *ctx) {
         plot_cmd(&p, "unset multiplot");
         rc = plot_close(&p);
     }
-    free(x); free(plain); free(data); free(fresh);
     nn_params_free(&m.params);
     return rc;
 }
@@ -1135,7 +1121,7 @@ static int cell_3_4_images(Ctx *ctx) {
     cli_say("x0 = x + sigma^2 score (§3.3) to remove the last noise. %d images, %d network evaluations each.", N, L * PER_LEVEL + 1);
     double sigma[L];
     ch3_sigmas(sqrt(1 - sched.alpha_bar[net.T]), sqrt(1 - sched.alpha_bar[1]), L, sigma);
-    float *x = malloc(sizeof(float) * N * IMG), *s = malloc(sizeof(float) * N * IMG);
+    float *x = cli_alloc(ctx, sizeof(float) * N * IMG), *s = cli_alloc(ctx, sizeof(float) * N * IMG);
     rng_normal_fill(&ctx->rng, x, (long)N * IMG);
     double t0 = cli_seconds();
     ch3_annealed_langevin(&den, &sched, sigma, L, PER_LEVEL, c, x, N, &ctx->rng, ctx->arena);
@@ -1158,8 +1144,6 @@ static int cell_3_4_images(Ctx *ctx) {
     snprintf(path, sizeof path, "%s/ch3_fmnist_annealed.png", ctx->out);
     int rc = image_grid_png(path, x, N, 1, 28, 28, 4, -1.0f, 1.0f, 3, 2);
     if (!rc) cli_figure(ctx->out, "ch3_fmnist_annealed");
-    free(x);
-    free(s);
     sched_free(&sched);
     unet_model_free(&net);
     return rc;

@@ -299,7 +299,7 @@ static int gd_figure(Ctx *ctx) {
     Plot p;
     if (plot_open(&p, ctx->out, "ch4_gd_vs_ode")) return 1;
     gd_blocks(&p, x0, taus, 2);
-    double *end = malloc(sizeof(double) * 2 * N);
+    double *end = cli_alloc(ctx, sizeof(double) * 2 * N);
     langevin_run(&p, x0, tau_l, STEPS, end, N, &ctx->rng);
     plot_block(&p, "x y: end points of Langevin chains (every 5th)");
     for (int i = 0; i < N; i += 5) fprintf(plot_dat(&p), "%.5f %.5f\n", end[2 * i], end[2 * i + 1]);
@@ -324,7 +324,6 @@ static int gd_figure(Ctx *ctx) {
     plot_cmd(&p, "     dat index 7 with points pt 7 ps 0.3 lc rgb '#9ecae1' title 'chain ends', \\");
     plot_cmd(&p, "     for [k=4:6] dat index k with lines lw 1 lc k-2 title (k == 4 ? 'paths' : '')");
     plot_cmd(&p, "unset multiplot");
-    free(end);
     return plot_close(&p);
 }
 
@@ -334,7 +333,7 @@ static int brownian_figure(Ctx *ctx) {
     enum { PATHS = 20000, STEPS = 1000, SHOW = 20 };
     Plot p;
     if (plot_open(&p, ctx->out, "ch4_brownian_paths")) return 1;
-    double *w_half = malloc(sizeof(double) * PATHS), *w_one = malloc(sizeof(double) * PATHS);
+    double *w_half = cli_alloc(ctx, sizeof(double) * PATHS), *w_one = cli_alloc(ctx, sizeof(double) * PATHS);
     double sigma = sqrt(1.0 / STEPS);
     for (int i = 0; i < PATHS; i++) {
         double w = 0;
@@ -375,8 +374,6 @@ static int brownian_figure(Ctx *ctx) {
     plot_cmd(&p, "plot for [k=%d:%d] dat index k with lines lw 1 notitle, \\", SHOW, 2 * SHOW - 1);
     plot_cmd(&p, "     dat index %d using 1:($2+2*$3) with lines lw 3 dt 2 lc rgb 'black' title 'mean +- 2 sd', '' index %d using 1:($2-2*$3) with lines lw 3 dt 2 lc rgb 'black' notitle", 2 * SHOW, 2 * SHOW);
     plot_cmd(&p, "unset multiplot");
-    free(w_half);
-    free(w_one);
     return plot_close(&p);
 }
 
@@ -462,9 +459,9 @@ static void path_blocks(Plot *p, const double *traj, int n, int steps, double t0
 /* ch4_forward_reverse_1d: 30 forward and 30 reverse Euler-Maruyama paths over the exact density p_t. */
 static int forward_reverse_paths(Ctx *ctx, const Ch4Sde *sde, const Gmm *g, double t_end) {
     enum { PATHS = 30, STEPS = 1000 };
-    double *x = malloc(sizeof(double) * PATHS), *traj = malloc(sizeof(double) * (STEPS + 1) * PATHS);
+    double *x = cli_alloc(ctx, sizeof(double) * PATHS), *traj = cli_alloc(ctx, sizeof(double) * (STEPS + 1) * PATHS);
     Plot p;
-    if (plot_open(&p, ctx->out, "ch4_forward_reverse_1d")) { free(x); free(traj); return 1; }
+    if (plot_open(&p, ctx->out, "ch4_forward_reverse_1d")) return 1;
     density_block(&p, sde, g, -4, 4, 0);
     for (int i = 0; i < PATHS; i++) {   /* x0 from the data, sorted by nothing: the modes' weights show */
         float f;
@@ -488,8 +485,6 @@ static int forward_reverse_paths(Ctx *ctx, const Ch4Sde *sde, const Gmm *g, doub
     plot_cmd(&p, "set title 'reverse: dx = [f - beta s(x,t)] dt + sqrt(beta) dw (time reversed), noise -> data'; set xlabel 't (running backwards)'; set xrange [1:0]");
     plot_cmd(&p, "plot dat index 0 using 1:2:3 with image notitle, for [k=%d:%d] dat index k with lines lw 1 lc rgb '#fd8d3c' notitle", PATHS + 1, 2 * PATHS);
     plot_cmd(&p, "unset multiplot");
-    free(x);
-    free(traj);
     return plot_close(&p);
 }
 
@@ -501,8 +496,8 @@ static int cell_4_2_reverse(Ctx *ctx) {
     cli_say("Forward SDE dx = f(x,t) dt + g(t) dw; Anderson's reverse-time SDE dx = [f - g^2 grad log p_t(x)] dt");
     cli_say("+ g dw_bar has the same marginals p_t run backwards. VP SDE (beta 0.1..20), x0 ~ 0.3 N(-2, 0.3^2) +");
     cli_say("0.7 N(2, 0.3^2): p_t is that mixture noised, so the score is exact. %d particles, 1000 EM steps each way.", N);
-    double *x = malloc(sizeof(double) * N), (*hist)[NSNAP][BINS] = malloc(sizeof(double) * 2 * NSNAP * BINS);
-    float *tmp = malloc(sizeof(float) * N);
+    double *x = cli_alloc(ctx, sizeof(double) * N), (*hist)[NSNAP][BINS] = cli_alloc(ctx, sizeof(double) * 2 * NSNAP * BINS);
+    float *tmp = cli_alloc(ctx, sizeof(float) * N);
     data_gmm_sample(&g, &ctx->rng, tmp, N);
     for (int i = 0; i < N; i++) x[i] = tmp[i];
     data_histogram_d(x, N, lo, hi, BINS, hist[0][0]);
@@ -558,7 +553,7 @@ static int cell_4_2_reverse(Ctx *ctx) {
         plot_cmd(&p, "unset multiplot");
         rc |= plot_close(&p);
     }
-    free(x); free(hist); free(tmp);
+    free(hist);
     return rc;
 }
 
@@ -638,8 +633,8 @@ static int cell_4_3_vp(Ctx *ctx) {
     double order_gap = -loglog_slope(xs, gap, NL);
     cli_check(ctx, "order of |DDPM step - EM step| -> 0", order_gap, 1.0, 0.2);
     /* particles of the discrete chain against the SDE's closed form: 5 s.e. plus the chain's exact O(1/N) offset */
-    double *x = malloc(sizeof(double) * NP), m, v, a, s2;
-    float *tmp = malloc(sizeof(float) * NP);
+    double *x = cli_alloc(ctx, sizeof(double) * NP), m, v, a, s2;
+    float *tmp = cli_alloc(ctx, sizeof(float) * NP);
     data_gmm_sample(&g, &ctx->rng, tmp, NP);
     for (int i = 0; i < NP; i++) x[i] = tmp[i];
     for (int i = 1; i <= NCHAIN / 4; i++) {   /* DDPM's chain up to t = 1/4 */
@@ -656,7 +651,6 @@ static int cell_4_3_vp(Ctx *ctx) {
               5 * sqrt(vw / NP) + fabs(data_gmm_mean(&g_chain, 0) - data_gmm_mean(&g_sde, 0)));
     cli_check(ctx, "DDPM chain (N = 1000) var at t = 1/4 vs VP SDE", v, vw,
               5 * vw * sqrt(2.0 / NP) + fabs(data_gmm_var(&g_chain, 0) - vw));
-    free(x); free(tmp);
     Plot p;
     if (plot_open(&p, ctx->out, "ch4_ddpm_vs_vp")) return 1;
     plot_block(&p, "N, |prod(1-beta_i)/exp(-B(0.5)) - 1|, median |x_DDPM - x_EM| at t = 0");
@@ -721,8 +715,8 @@ static int cell_4_4_ve(Ctx *ctx) {
     cli_say("the increment has variance d[sigma^2](t) dt: the VE SDE dx = sqrt(d[sigma^2]/dt) dw. sigma(t) = 0.01 (1000)^t,");
     cli_say("so g^2 = 2 sigma^2 log(1000). Marginal: x0 + N(0, sigma(t)^2 - sigma(0)^2), mean never shrinks.");
     /* the discrete SMLD chain is a sum of independent Gaussians: exact in law for any number of levels */
-    double *x = malloc(sizeof(double) * NP), m, v;
-    float *tmp = malloc(sizeof(float) * NP);
+    double *x = cli_alloc(ctx, sizeof(double) * NP), m, v;
+    float *tmp = cli_alloc(ctx, sizeof(float) * NP);
     data_gmm_sample(&g, &ctx->rng, tmp, NP);
     for (int i = 0; i < NP; i++) x[i] = tmp[i];
     for (int i = 1; i <= LEVELS; i++) {
@@ -736,7 +730,6 @@ static int cell_4_4_ve(Ctx *ctx) {
     data_moments_d(x, NP, 1, &m, &v);
     cli_check(ctx, "SMLD chain (100 levels) mean at t = 1", m, data_gmm_mean(&g1, 0), 5 * sqrt(vw / NP));   /* 5 s.e. */
     cli_check(ctx, "SMLD chain var at t = 1: Var x0 + 100 - 1e-4", v, vw, 5 * vw * sqrt(2.0 / NP));
-    free(x); free(tmp);
     /* Euler-Maruyama adds g(t_k)^2 h per step, a left Riemann sum of d[sigma^2]/dt: relative error ~ c h / 2 with
      * c = 2 log(1000) = 13.8; the observed order at N = 1000 vs 2000 is 1 within c h ~ 0.014. tol 0.1. */
     double err[2];
@@ -946,7 +939,7 @@ static int train_model(Ctx *ctx, ToyModel *m, Schedule *s, const Ch4Sde *sde, co
     enum { NDATA = 20000 };
     int steps = ctx->opts->steps > 0 ? (int)ctx->opts->steps : 2000;
     ch4_sched_vp(s, sde, 1000);
-    float *data = malloc(sizeof(float) * 2 * NDATA);
+    float *data = cli_alloc(ctx, sizeof(float) * 2 * NDATA);
     data_gmm_sample(g, &ctx->rng, data, NDATA);
     toy_init(m, 2, &ctx->rng);
     double t0 = cli_seconds();
@@ -954,7 +947,6 @@ static int train_model(Ctx *ctx, ToyModel *m, Schedule *s, const Ch4Sde *sde, co
     cli_say("trained eps_theta (common/toymodel.c) for %d steps of batch 256 in %.1f s on the schedule", steps, cli_seconds() - t0);
     cli_say("alpha_bar[i] = exp(-B(i/1000)), i = 1..1000: continuous t maps to the nearest step i = round(1000 t), and");
     cli_say("score(x, t) = -eps_theta(x, i) / sqrt(1 - alpha_bar[i]).");
-    free(data);
     return rc;
 }
 
@@ -1063,7 +1055,7 @@ static int solver_quality(Ctx *ctx, const Gmm *g) {
     int n = ctx->opts->samples > 0 ? (int)ctx->opts->samples : 4000, nm = n / 8;   /* the network costs ~100x the exact score */
     Ch4Sde sde = ch4_vp();
     DataStat sw_exact[4 * NE], sw_model[4 * NM], fl[2];
-    double *keep = malloc(sizeof(double) * 4 * 2 * n);
+    double *keep = cli_alloc(ctx, sizeof(double) * 4 * 2 * n);
     float *truth = NULL;
     Denoiser exact = den_gmm(g);
     sweep_at(&exact, g, n, se, NE, QUALITY_REPS_EXACT, &ctx->rng, ctx->arena, sw_exact, KEEP, keep, &truth);
@@ -1099,7 +1091,7 @@ static int solver_quality(Ctx *ctx, const Gmm *g) {
     rc |= quality_figure(ctx, se, NE, sw_exact, sm, NM, sw_model, fl, ns, reps);
     toy_free(&m);
     sched_free(&s);
-    free(keep); free(truth);
+    free(truth);
     return rc;
 }
 
@@ -1125,7 +1117,7 @@ static void check_pfode_marginals(Ctx *ctx, const Ch4Sde *sde, const Gmm *g, dou
     enum { N = 20000 };
     static const double ts[4] = { 1.0, 0.5, 0.25, 0.0 };
     static const int seg[3] = { 100, 50, 50 };
-    double a, s2, m, v, *x = malloc(sizeof(double) * 2 * N);
+    double a, s2, m, v, *x = cli_alloc(ctx, sizeof(double) * 2 * N);
     ch4_sde_marginal(sde, 1.0, &a, &s2);
     sample_noised(g, a, s2, x, N, &ctx->rng);
     Denoiser den = den_gmm(g);
@@ -1144,7 +1136,6 @@ static void check_pfode_marginals(Ctx *ctx, const Ch4Sde *sde, const Gmm *g, dou
             cli_check(ctx, what, v, vt, 5 * vt * sqrt(3.0 / N));   /* kurtosis of a mixture < 3 + 1: sqrt(3/N) per var */
         }
     }
-    free(x);
 }
 
 static int cell_4_5t_trajectories(Ctx *ctx) {
@@ -1156,7 +1147,7 @@ static int cell_4_5t_trajectories(Ctx *ctx) {
     cli_say("probability-flow ODE dx = [f - g^2 s / 2] dt (Heun), %d steps, exact score of the 2D mixture. The SDE's", STEPS);
     cli_say("paths jitter and can end in any mode; the ODE's are smooth and deterministic: x_1 fixes where they end.");
     check_pfode_marginals(ctx, &sde, &g, t_end);
-    double a, s2, x1[2 * P], x[2 * P], *tr_sde = malloc(sizeof(double) * (STEPS + 1) * 2 * P), *tr_ode = malloc(sizeof(double) * (STEPS + 1) * 2 * P);
+    double a, s2, x1[2 * P], x[2 * P], *tr_sde = cli_alloc(ctx, sizeof(double) * (STEPS + 1) * 2 * P), *tr_ode = cli_alloc(ctx, sizeof(double) * (STEPS + 1) * 2 * P);
     ch4_sde_marginal(&sde, 1.0, &a, &s2);
     sample_noised(&g, a, s2, x1, P, &ctx->rng);
     Denoiser den = den_gmm(&g);
@@ -1165,7 +1156,7 @@ static int cell_4_5t_trajectories(Ctx *ctx) {
     memcpy(x, x1, sizeof x);
     ch4_reverse(&den, &sde, CH4_ODE_HEUN, x, P, 1.0, t_end, STEPS, &ctx->rng, ctx->arena, tr_ode);
     Plot p;
-    if (plot_open(&p, ctx->out, "ch4_sde_vs_pfode")) { free(tr_sde); free(tr_ode); return 1; }
+    if (plot_open(&p, ctx->out, "ch4_sde_vs_pfode")) return 1;
     Gmm g1 = marginal_1d(&g, 0);
     density_block(&p, &sde, &g1, -2, 2, 0);                             /* block 0: p_t of the first coordinate */
     for (int k = 0; k < 2; k++)                                         /* blocks 1..2P: t, x1, x2 of each path */
@@ -1191,8 +1182,6 @@ static int cell_4_5t_trajectories(Ctx *ctx) {
     plot_cmd(&p, "     for [k=%d:%d] dat index k using 2:3 with lines lw 2 lc rgb '#08519c' title (k == %d ? 'PF-ODE' : ''), \\", P + 1, 2 * P, P + 1);
     plot_cmd(&p, "     for [k=1:%d] dat index k every ::0::0 using 2:3 with points pt 7 ps 1 lc rgb 'black' title (k == 1 ? 'x_1 (start)' : '')", P);
     plot_cmd(&p, "unset multiplot");
-    free(tr_sde);
-    free(tr_ode);
     return plot_close(&p);
 }
 

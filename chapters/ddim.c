@@ -190,12 +190,11 @@ static ToyModel *trained_2d(Ctx *ctx, const Schedule *s) {
     int steps = ctx->opts->steps > 0 ? (int)ctx->opts->steps : 3000;
     Rng rng = rng_stream(ctx->opts->seed, 100);
     Gmm g = data_gmm_named("gmm");
-    float *data = malloc(sizeof(float) * 2 * NDATA);
+    float *data = cli_alloc(ctx, sizeof(float) * 2 * NDATA);
     data_gmm_sample(&g, &rng, data, NDATA);
     toy_init(&shared_toy, 2, &rng);
     double t0 = cli_seconds();
     int rc = toy_train(&shared_toy, s, data, NDATA, steps, 256, &rng, ctx->arena, ctx->opts->quiet, NULL);
-    free(data);
     if (rc) { toy_free(&shared_toy); return NULL; }
     cli_say("trained the 2D eps network (as chapter 2's cell 2.8, T = %d linear): %d steps in %.1f s", s->T, steps, cli_seconds() - t0);
     shared_toy_ready = 1;
@@ -268,8 +267,8 @@ static int cell_d_1_testbed(Ctx *ctx) {
 
     cli_say("For a finite training set the ideal denoiser is a softmax-weighted mean of the points");
     cli_say("(data_points_denoise): a perfect model of %d draws of the mixture can only give those points back.", NP);
-    float *pts = malloc(sizeof(float) * 2 * NP), *law = malloc(sizeof(float) * 2 * NROLL);
-    float *xe = malloc(sizeof(float) * 2 * n), *xn = malloc(sizeof(float) * 2 * n);
+    float *pts = cli_alloc(ctx, sizeof(float) * 2 * NP), *law = cli_alloc(ctx, sizeof(float) * 2 * NROLL);
+    float *xe = cli_alloc(ctx, sizeof(float) * 2 * n), *xn = cli_alloc(ctx, sizeof(float) * 2 * n);
     data_gmm_sample(&g, &ctx->rng, pts, NP);
     data_gmm_sample(&g, &ctx->rng, law, NROLL);
     ToyModel net;
@@ -314,7 +313,6 @@ static int cell_d_1_testbed(Ctx *ctx) {
         rc = plot_close(&p);
     }
     toy_free(&net);
-    free(pts); free(law); free(xe); free(xn);
     sched_free(&s);
     return rc;
 }
@@ -362,8 +360,8 @@ static int cell_d_2_family(Ctx *ctx) {
     cli_check(ctx, "max |family step - dedicated step| (2000 draws)", family_vs_dedicated(&s, &ctx->rng), 0.0, 1e-10);
 
     cli_say("Whole paths, from the same x_T and the same noise stream (%d points, exact denoiser):", NCMP);
-    float *xa = malloc(sizeof(float) * 2 * NCMP), *xb = malloc(sizeof(float) * 2 * NCMP);
-    int *ts = malloc(sizeof(int) * (s.T + 1));
+    float *xa = cli_alloc(ctx, sizeof(float) * 2 * NCMP), *xb = cli_alloc(ctx, sizeof(float) * 2 * NCMP);
+    int *ts = cli_alloc(ctx, sizeof(int) * (s.T + 1));
     ddim_timesteps(s.T, s.T, 0, ts);
     Rng ra = rng_stream(ctx->opts->seed, 200), rb = rng_stream(ctx->opts->seed, 200);
     Denoiser oracle = den_gmm(&g);
@@ -383,15 +381,15 @@ static int cell_d_2_family(Ctx *ctx) {
 
     /* the figure: paths from the same x_T, DDPM-like (eta = 1), deterministic (eta = 0), and 10 skipping steps */
     size_t nd = 2 * NP;
-    float *x = malloc(sizeof(float) * nd), *x_T = malloc(sizeof(float) * nd), *truth = malloc(sizeof(float) * 4000);
-    float *traj = malloc(sizeof(float) * (size_t)(s.T + 1) * nd), *trajf = malloc(sizeof(float) * (KF + 1) * nd);
+    float *x = cli_alloc(ctx, sizeof(float) * nd), *x_T = cli_alloc(ctx, sizeof(float) * nd), *truth = cli_alloc(ctx, sizeof(float) * 4000);
+    float *traj = cli_alloc(ctx, sizeof(float) * (size_t)(s.T + 1) * nd), *trajf = cli_alloc(ctx, sizeof(float) * (KF + 1) * nd);
     rng_normal_fill(&ctx->rng, x_T, (long)nd);
     data_gmm_sample(&g, &ctx->rng, truth, 2000);
     Plot p;
     int rc = plot_open(&p, ctx->out, "ddim_traj_2d");
     if (!rc) {
         plot_points(&p, "x y: the data law (draws)", truth, 2000);
-        float *end0 = malloc(sizeof(float) * nd);
+        float *end0 = cli_alloc(ctx, sizeof(float) * nd);
         for (int m = 0; m < 3; m++) {
             memcpy(x, x_T, sizeof(float) * nd);
             int K = m < 2 ? s.T : KF;
@@ -410,7 +408,6 @@ static int cell_d_2_family(Ctx *ctx) {
                     fprintf(plot_dat(&p), "%.5f %.5f\n", tr[(size_t)k * nd + 2 * i], tr[(size_t)k * nd + 2 * i + 1]);
             }
         }
-        free(end0);
         plot_size(&p, 1500, 520);
         plot_cmd(&p, "set multiplot layout 1,3 title 'Reverse paths from the same x_T with the exact denoiser (gmm): DDPM vs DDIM'");
         plot_cmd(&p, "set size ratio -1; set xrange [-2.6:2.6]; set yrange [-2.6:2.6]; unset key");
@@ -426,7 +423,6 @@ static int cell_d_2_family(Ctx *ctx) {
     }
     cli_say("Open circles are the shared starting points x_T. eta = 1 wanders; eta = 0 follows smooth curves");
     cli_say("(the probability-flow ODE), so skipping steps changes little: the map x_T -> x_0 is fixed.");
-    free(xa); free(xb); free(ts); free(x); free(x_T); free(truth); free(traj); free(trajf);
     sched_free(&s);
     return rc;
 }
@@ -467,7 +463,7 @@ static int cell_d_3_eta(Ctx *ctx) {
     Denoiser exact = den_gmm(&g);
     Schedule s;
     sched_init(&s, SCHED_LINEAR, 1000);
-    float *x_T = malloc(sizeof(float) * 2 * n), *truth = malloc(sizeof(float) * 2 * n);
+    float *x_T = cli_alloc(ctx, sizeof(float) * 2 * n), *truth = cli_alloc(ctx, sizeof(float) * 2 * n);
     DataStat floor = noise_floor(&g, n, &ctx->rng), sw[NK][NE][2];
     memset(sw, 0, sizeof sw);
     for (int r = 0; r < ETA_REPS; r++) {
@@ -521,7 +517,6 @@ static int cell_d_3_eta(Ctx *ctx) {
     cli_check(ctx, "eta = 1, K = 200: mean sliced W1 = floor (5 s.e.)", data_stat_mean(&sw[NK - 1][2][0]), data_stat_mean(&floor),
               floor_tolerance(&sw[NK - 1][2][0], &floor));
     cli_check_le(ctx, "K = 10 uniform: eta = 0 closer than eta = 1", data_stat_mean(&sw[1][0][0]), data_stat_mean(&sw[1][2][0]));
-    free(x_T); free(truth);
     sched_free(&s);
     return rc;
 }
@@ -544,8 +539,8 @@ static void run_sampler(int which, const Denoiser *den, const Schedule *s, const
  * samplers and all K share each pair's x_T. Accumulates sw[k][sampler]. */
 static void nfe_sweep(Ctx *ctx, const Denoiser *den, const Schedule *s, const Gmm *g, const int *Ks, int nk, int n,
                       int reps, DataStat sw[][NSAMPLER]) {
-    float *x_T = malloc(sizeof(float) * 2 * n), *x = malloc(sizeof(float) * 2 * n), *truth = malloc(sizeof(float) * 2 * n);
-    int *ts = malloc(sizeof(int) * (s->T + 1));
+    float *x_T = cli_alloc(ctx, sizeof(float) * 2 * n), *x = cli_alloc(ctx, sizeof(float) * 2 * n), *truth = cli_alloc(ctx, sizeof(float) * 2 * n);
+    int *ts = cli_alloc(ctx, sizeof(int) * (s->T + 1));
     memset(sw, 0, sizeof(DataStat) * NSAMPLER * (size_t)nk);
     for (int r = 0; r < reps; r++) {
         rng_normal_fill(&ctx->rng, x_T, 2L * n);
@@ -567,7 +562,6 @@ static void nfe_sweep(Ctx *ctx, const Denoiser *den, const Schedule *s, const Gm
             len += snprintf(line + len, sizeof line - len, "  %.4f+-%.4f", data_stat_mean(&sw[k][m]), data_stat_se(&sw[k][m]));
         cli_say("%s", line);
     }
-    free(x_T); free(x); free(ts); free(truth);
 }
 
 static void nfe_blocks(Plot *p, const char *label, const int *Ks, int nk, DataStat sw[][NSAMPLER]) {
@@ -696,8 +690,8 @@ static int inversion_images(Ctx *ctx, double *err) {
     Schedule s;
     sched_init(&s, SCHED_LINEAR, u.T);
     Denoiser net = den_unet(&u, &s, 0);   /* no clamp: it would break the inverse */
-    float *x0 = malloc(sizeof(float) * NINV * IMG), *grid = malloc(sizeof(float) * (2 + NKI) * NINV * IMG);
-    float *x_T = malloc(sizeof(float) * NINV * IMG);
+    float *x0 = cli_alloc(ctx, sizeof(float) * NINV * IMG), *grid = cli_alloc(ctx, sizeof(float) * (2 + NKI) * NINV * IMG);
+    float *x_T = cli_alloc(ctx, sizeof(float) * NINV * IMG);
     for (int j = 0; j < NINV * IMG; j++) x0[j] = 2.0f * fm.images[j] - 1.0f;
     memcpy(grid, x0, sizeof(float) * NINV * IMG);
     cli_say("Fashion-MNIST, chapter 2's U-Net (T = %d), %d test images: RMS error per pixel (range [-1, 1]):", u.T, NINV);
@@ -711,7 +705,7 @@ static int inversion_images(Ctx *ctx, double *err) {
     int rc = image_grid_png(path, grid, (2 + NKI) * NINV, 1, 28, 28, NINV, -1.0f, 1.0f, 3, 2);
     if (!rc) cli_say("figure %s (rows: image, its inverted x_T (K = 50, grey = 0, range +-3), reconstructions K = 10, 20, 50)", path);
     /* interpolation: rows slerp(0,1), straight line (0,1), slerp(2,3), all decoded with DDIM eta = 0, 50 steps */
-    float *lerp = malloc(sizeof(float) * 3 * NLERP * IMG);
+    float *lerp = cli_alloc(ctx, sizeof(float) * 3 * NLERP * IMG);
     for (int r = 0; r < 3; r++)
         for (int i = 0; i < NLERP; i++) {
             double lam = (double)i / (NLERP - 1);
@@ -728,7 +722,6 @@ static int inversion_images(Ctx *ctx, double *err) {
     snprintf(path, sizeof path, "%s/ddim_fmnist_slerp.png", ctx->out);
     rc |= image_grid_png(path, lerp, 3 * NLERP, 1, 28, 28, NLERP, -1.0f, 1.0f, 3, 2);
     if (!rc) cli_say("figure %s (rows: slerp between images 1 and 2, straight line between them, slerp 3 -> 4)", path);
-    free(lerp); free(x0); free(grid); free(x_T);
     sched_free(&s);
     fmnist_free(&fm);
     unet_model_free(&u);
@@ -745,7 +738,7 @@ static int cell_d_5_inversion(Ctx *ctx) {
     cli_say("DDIM eta = 0 is a deterministic map x_T -> x_0; run upward it maps data to noise (inversion):");
     cli_say("z' = z + (sigma' - sigma) eps_hat(z, sigma), eps_hat taken where we stand (sampling takes it at the");
     cli_say("other end of the step). The round trip x0 -> x_T -> x0 is exact only as K grows: O(1/K).");
-    float *x0 = malloc(sizeof(float) * 2 * n);
+    float *x0 = cli_alloc(ctx, sizeof(float) * 2 * n);
     data_gmm_sample(&g, &ctx->rng, x0, n);
     Denoiser exact = den_gmm(&g);
     double ee[NKE], en[NKN], ei[NKI];
@@ -757,7 +750,7 @@ static int cell_d_5_inversion(Ctx *ctx) {
     /* first order: a factor 10 in K divides the error by 10; ask for 4, for the pre-asymptotic range */
     cli_check_le(ctx, "exact: error(1000) <= error(100) / 4", ee[NKE - 1], ee[4] / 4);
     ToyModel *toy = trained_2d(ctx, &s);
-    if (!toy) { free(x0); sched_free(&s); return 1; }
+    if (!toy) { sched_free(&s); return 1; }
     Denoiser net = den_toy(toy, &s);
     cli_say("2D mixture, trained network, %d points:", nn);
     for (int k = 0; k < NKN; k++) {
@@ -784,7 +777,6 @@ static int cell_d_5_inversion(Ctx *ctx) {
         plot_cmd(&p, "     [5:1000] %g * 100 / x with lines dt 2 lc rgb 'black' title 'slope 1/K'", ee[4]);
         rc = plot_close(&p);
     }
-    free(x0);
     sched_free(&s);
     return rc;
 }
@@ -874,9 +866,9 @@ static int cell_d_6_optim(Ctx *ctx) {
 
     cli_say("DDIM as descent: z' = z + (1 - sigma'/sigma)(D(z) - z) is gradient descent on dist(z, data)^2/2,");
     cli_say("step size 1 - sigma'/sigma. %d paths, %d geometric levels sigma = %.1f -> %.3f.", NTRAJ, KD, sig_from, sig_to);
-    double *zz = malloc(sizeof(double) * 2 * NTRAJ), *z0 = malloc(sizeof(double) * 2 * NTRAJ);
+    double *zz = cli_alloc(ctx, sizeof(double) * 2 * NTRAJ), *z0 = cli_alloc(ctx, sizeof(double) * 2 * NTRAJ);
     double sig[KD + 1], sig2[KD / 2 + 1], ratio[KD + 1], ratio2[KD / 2 + 1];
-    float *path = malloc(sizeof(float) * (KD + 1) * NSHOW * 2), *path2 = malloc(sizeof(float) * (KD / 2 + 1) * NSHOW * 2);
+    float *path = cli_alloc(ctx, sizeof(float) * (KD + 1) * NSHOW * 2), *path2 = cli_alloc(ctx, sizeof(float) * (KD / 2 + 1) * NSHOW * 2);
     for (int k = 0; k <= KD; k++) sig[k] = sig_from * pow(sig_to / sig_from, (double)k / KD);
     for (int k = 0; k <= KD / 2; k++) sig2[k] = sig[2 * k];
     for (int i = 0; i < NTRAJ; i++) {   /* start exactly in the law of x0 + sigma_0 eps */
@@ -935,7 +927,6 @@ static int cell_d_6_optim(Ctx *ctx) {
         plot_cmd(&p, "unset multiplot");
         rc = plot_close(&p);
     }
-    free(zz); free(z0); free(path); free(path2);
     return rc;
 }
 
@@ -951,8 +942,8 @@ static int cell_d_7_images(Ctx *ctx) {
     Denoiser net = den_unet(&u, &s, 1);
     cli_say("Chapter 2's U-Net was trained with T = %d, so 'all the steps' is %d here (not 1000).", u.T, u.T);
     cli_say("DDIM eta = 0 from the same %d x_T at K = 10, 20, 50, %d (x0_hat kept in [-1, 1], as chapter 2).", N, u.T);
-    float *x_T = malloc(sizeof(float) * N * IMG), *grid = malloc(sizeof(float) * NR * N * IMG);
-    int *ts = malloc(sizeof(int) * (u.T + 1));
+    float *x_T = cli_alloc(ctx, sizeof(float) * N * IMG), *grid = cli_alloc(ctx, sizeof(float) * NR * N * IMG);
+    int *ts = cli_alloc(ctx, sizeof(int) * (u.T + 1));
     rng_normal_fill(&ctx->rng, x_T, (long)N * IMG);
     for (int r = 0; r < NR; r++) {
         float *x = grid + (size_t)r * N * IMG;
@@ -974,7 +965,6 @@ static int cell_d_7_images(Ctx *ctx) {
     snprintf(path, sizeof path, "%s/ddim_fmnist_steps.png", ctx->out);
     int rc = image_grid_png(path, grid, NR * N, 1, 28, 28, N, -1.0f, 1.0f, 3, 2);
     if (!rc) cli_say("figure %s (rows: K = 10, 20, 50, %d; columns: the same x_T)", path, u.T);
-    free(x_T); free(grid); free(ts);
     sched_free(&s);
     unet_model_free(&u);
     return rc;
