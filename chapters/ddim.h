@@ -56,6 +56,12 @@ void   ddim_family_sample(const Denoiser *den, const Schedule *s, const int *ts,
  * t -> t' > t using eps_hat of the current point at its level t (at t = 0, where there is none, at t'). x in and out. */
 void   ddim_invert(const Denoiser *den, const Schedule *s, const int *ts, int K, float *x, int n, Arena *arena);
 
+/* ---- the optimisation view ---- */
+/* §d.6 soft-min squared distance to the points x_i (n, D): f_sigma(z) = -sigma^2 log((1/n) sum_i exp(-|z - x_i|^2 /
+ * (2 sigma^2))) = -sigma^2 log p_sigma(z) + const. Its gradient is z - D_sigma(z), D_sigma the ideal denoiser
+ * (data_points_denoise with a = 1, s2 = sigma^2), and dist^2/2 <= f_sigma <= dist^2/2 + sigma^2 log n. */
+double ddim_soft_dist2(const float *pts, int n, int D, double sigma, const double *z);
+
 /* §d.6 the ideal denoiser of the uniform law on the unit circle in the noise-level form, D(z, sigma) =
  * E[x0 | x0 + sigma eps = z] = (z/|z|) I1(a)/I0(a), a = |z|/sigma^2 (closed form, Bessel series). */
 void   ddim_circle_denoise(double sigma, const double *z, double *out);
