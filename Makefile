@@ -109,10 +109,11 @@ sanitize:
 	CK_TIMEOUT_MULTIPLIER=10 $(MAKE) BUILD=build-san OPT="-O1 -fsanitize=address,undefined -fno-omit-frame-pointer" \
 	        SANITIZE_LD="-fsanitize=address,undefined" test
 
-# valgrind cannot run AVX-512 code: this build targets x86-64-v3 (AVX2) in build-valgrind/.
+# valgrind cannot run AVX-512 code: this build targets x86-64-v3 (AVX2) in build-valgrind/. The wait policy is
+# set so that the program does not re-execute itself (common/cli.c), which would leave valgrind behind.
 valgrind:
 	$(MAKE) BUILD=build-valgrind OPT="-O2 -march=x86-64-v3" build-valgrind/ch2
-	valgrind --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=1 \
+	OMP_WAIT_POLICY=passive valgrind --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=1 \
 	        ./build-valgrind/ch2 --cell 2.5 --out /tmp/valgrind-figures --quiet
 
 debug:

@@ -3,7 +3,8 @@
 # Runs a 2D cell (./ch2 --cell 2.8: trains the toy eps-network, samples) and an image cell (./ch2 --cell 2.8i:
 # samples with the U-Net) alone and beside one CPU-bound busy loop, on 2 threads and on 1, each the best of
 # RUNS runs (default 3), with the default OpenMP wait policy of the programs (passive, see common/cli.c) and
-# with OMP_WAIT_POLICY=active (spinning: what they did before). Usage: sh tools/shared_bench.sh [RUNS]
+# with OMP_WAIT_POLICY=active (spinning: what they did before).
+# Usage: sh tools/shared_bench.sh [RUNS]     (CELLS="2.8" sh tools/shared_bench.sh 1 for one cell, one run)
 #
 # Fair share: beside one busy loop on 2 cores, 3 runnable threads share 2 cores, so a perfectly parallel
 # 2-thread program gets 2/3 of the machine and takes 1.5x as long as alone. The issue asks for at most 1.5x
@@ -33,7 +34,7 @@ best_of() {
 echo "shared_bench: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the start, best of $RUNS runs"
 printf '%-5s %-8s %9s %9s %9s %9s  %16s  %s\n' cell policy "alone 2t" "alone 1t" "busy 2t" "busy 1t" \
        "busy/(1.5 alone)" "2t/1t alone, busy"
-for cell in 2.8 2.8i; do
+for cell in ${CELLS:-2.8 2.8i}; do
     for policy in default active; do
         if [ "$policy" = default ]; then pol=""; else pol="OMP_WAIT_POLICY=active"; fi
         a2=$(best_of $pol OMP_NUM_THREADS=2 ./ch2 --cell $cell)
