@@ -568,7 +568,7 @@ double ch2_mu_from_eps(const Schedule *s, int t, double xt, double eps) {
 /* ---- 2.9  Inversion by direct denoising (InDI) ------------------------- */
 
 /* §2.9 one InDI step back from t to t - delta: x_{t-delta} = (delta/t) F(x_t, t) + (1 - delta/t) x_t */
-static void indi_step(float *x, const double *F, double t, double delta, int D) {
+void ch2_indi_step(float *x, const double *F, double t, double delta, int D) {
     for (int d = 0; d < D; d++) x[d] = (float)((delta / t) * F[d] + (1 - delta / t) * x[d]);
 }
 
@@ -597,7 +597,7 @@ static int cell_2_9_indi(Ctx *ctx) {
         for (int i = 0; i < N; i++) {
             double xt[2] = { x[2 * i], x[2 * i + 1] }, F[2];
             data_gmm_denoise(&g, 1.0, (t * noise) * (t * noise), xt, F);
-            indi_step(x + 2 * i, F, t, delta, 2);
+            ch2_indi_step(x + 2 * i, F, t, delta, 2);
         }
     }
     double sw, floor_sw;
