@@ -1278,6 +1278,12 @@ static const Cell CELLS[] = {
     { "1.5",  "inference", "inference: samples, latent grid, encoded test set, IWAE log p(x)", cell_1_5_inference },
 };
 
+/* The cell table, for tests/test_tutorial.c: every `./ch1 --cell X` that tutorial.md names must be in it. */
+const Cell *ch1_cells(int *n) {
+    *n = (int)COUNT_OF(CELLS);
+    return CELLS;
+}
+
 #ifndef CHAPTER_NO_MAIN
 int main(int argc, char **argv) {
     static const CliSpec spec = { "ch1", "The variational auto-encoder and the ELBO (PDF chapter 1)",

@@ -6,6 +6,7 @@
 #ifndef CH1_VAE_H
 #define CH1_VAE_H
 
+#include "cli.h"
 #include "autograd.h"
 #include "nn.h"
 #include "rng.h"
@@ -101,5 +102,9 @@ void       ch1_vae_log_weights(Ch1Vae *v, const float *x, int N, int K, Rng *rng
 /* §1.4 gradient check of -ELBO through z = mu + sigma eps (eps fixed): for n_probe parameters spread over the
  * block, max |g_tape - g_fd| / max(1, |g_fd|), g_fd the central difference with step h (in double from the float loss). */
 double     ch1_vae_grad_check(Ch1Vae *v, const float *x, const float *eps, int N, int n_probe, float h, Arena *a);
+
+/* The program's cells (the table --list prints), n receives their number: tests/test_tutorial.c looks up
+ * every `./ch1 --cell X` of tutorial.md in it with cli_find_cell. */
+const Cell *ch1_cells(int *n);
 
 #endif

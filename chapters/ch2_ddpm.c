@@ -567,9 +567,8 @@ double ch2_mu_from_eps(const Schedule *s, int t, double xt, double eps) {
 
 /* ---- 2.9  Inversion by direct denoising (InDI) ------------------------- */
 
-/* §2.9 one InDI step back from t to t - delta: x_{t-delta} = (delta/t) F(x_t, t) + (1 - delta/t) x_t */
-void ch2_indi_step(float *x, const double *F, double t, double delta, int D) {
-    for (int d = 0; d < D; d++) x[d] = (float)((delta / t) * F[d] + (1 - delta / t) * x[d]);
+double ch2_indi_step(double xt, double F, double t, double delta) {
+    return (delta / t) * F + (1 - delta / t) * xt;   /* §2.9 x_{t-delta} = (delta/t) F(x_t, t) + (1 - delta/t) x_t */
 }
 
 static int cell_2_9_indi(Ctx *ctx) {
@@ -597,7 +596,7 @@ static int cell_2_9_indi(Ctx *ctx) {
         for (int i = 0; i < N; i++) {
             double xt[2] = { x[2 * i], x[2 * i + 1] }, F[2];
             data_gmm_denoise(&g, 1.0, (t * noise) * (t * noise), xt, F);
-            ch2_indi_step(x + 2 * i, F, t, delta, 2);
+            for (int d = 0; d < 2; d++) x[2 * i + d] = (float)ch2_indi_step(x[2 * i + d], F[d], t, delta);
         }
     }
     double sw, floor_sw;
@@ -960,6 +959,12 @@ static const Cell CELLS[] = {
     { "2.8i","images",    "sampling Fashion-MNIST with the trained U-Net",                 cell_2_8i_images },
     { "2.9", "indi",      "inversion by direct denoising (InDI), exact conditional mean",  cell_2_9_indi },
 };
+
+/* The cell table, for tests/test_tutorial.c: every `./ch2 --cell X` that tutorial.md names must be in it. */
+const Cell *ch2_cells(int *n) {
+    *n = (int)COUNT_OF(CELLS);
+    return CELLS;
+}
 
 #ifndef CHAPTER_NO_MAIN
 int main(int argc, char **argv) {

@@ -3,6 +3,7 @@
 #ifndef CH2_DDPM_H
 #define CH2_DDPM_H
 
+#include "cli.h"
 #include "data.h"
 #include "rng.h"
 #include "schedule.h"
@@ -20,13 +21,16 @@ double ch2_kl_weight_x0(const Schedule *s, int t);
 /* KL between two 1D Gaussians, the generic formula the weight is checked against. */
 double ch2_kl_gauss(double m1, double v1, double m2, double v2);
 
-/* §2.9 one InDI step back from t to t - delta, in place on x (D): x_{t-delta} = (delta/t) F + (1 - delta/t) x_t,
- * F = E[x | x_t] (D) the conditional mean. (flow.c checks that it is the Euler step of the rectified flow.) */
-void   ch2_indi_step(float *x, const double *F, double t, double delta, int D);
+/* §2.9 one InDI step from t back to t - delta: x_{t-delta} = (delta/t) F(x_t, t) + (1 - delta/t) x_t, one coordinate */
+double ch2_indi_step(double xt, double F, double t, double delta);
 
 /* §2.7 ancestral sampling from x_T ~ N(0, I): x (n, D) in, samples out; traj (n_snap, n, D) snapshots if not NULL
  * at the steps listed in snap_t (descending). With m == NULL uses the exact denoiser of the mixture g (oracle). */
 void   ch2_sample(ToyModel *m, const Gmm *g, const Schedule *s, float *x, int n, Rng *rng, Arena *arena,
                   const int *snap_t, int n_snap, float *traj);
+
+/* The program's cells (the table --list prints), n receives their number: tests/test_tutorial.c looks up
+ * every `./ch2 --cell X` of tutorial.md in it with cli_find_cell. */
+const Cell *ch2_cells(int *n);
 
 #endif

@@ -11,6 +11,7 @@
 #ifndef CH3_SMLD_H
 #define CH3_SMLD_H
 
+#include "cli.h"
 #include "data.h"
 #include "rng.h"
 
@@ -82,5 +83,9 @@ void   ch3_sigmas(double sigma_max, double sigma_min, int L, double *sigma);
  * with tau_i = c sigma_i^2, each starting where the last level ended. s is scratch (n, D). */
 void   ch3_annealed_langevin(Ch3NoiseField *score, const void *model, const double *sigma, int L, int steps, double c,
                              float *x, int n, int D, float *s, Rng *rng);
+
+/* The program's cells (the table --list prints), n receives their number: tests/test_tutorial.c looks up
+ * every `./ch3 --cell X` of tutorial.md in it with cli_find_cell. */
+const Cell *ch3_cells(int *n);
 
 #endif

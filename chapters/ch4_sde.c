@@ -931,10 +931,10 @@ static float *to_float(const double *x, int n, int D) {
     return f;
 }
 
-/* Sliced W1 of each solver's samples to `truth` for each step count: sw (4, n_steps). x1 (n, 2) are the shared
- * starting draws of p_1. Keeps the samples of step count keep_steps in keep (4, n, 2) if not NULL. */
+/* Sliced W1 of each solver's samples to `truth` for each step count, added to sw (4, n_steps). x1 (n, 2) are the
+ * shared starting draws of p_1. Keeps the samples of step count keep_steps in keep (4, n, 2) if not NULL. */
 static void quality_sweep(Ch4Score *sc, const double *x1, int n, const int *steps, int n_steps, double t_end,
-                          const float *truth, Rng *rng, double *sw, int keep_steps, double *keep) {
+                          const float *truth, Rng *rng, DataStat *sw, int keep_steps, double *keep) {
     double *x = malloc(sizeof(double) * 2 * n);
     for (int s = 0; s < 4; s++)
         for (int k = 0; k < n_steps; k++) {
@@ -942,18 +942,19 @@ static void quality_sweep(Ch4Score *sc, const double *x1, int n, const int *step
             ch4_reverse(sc, (Ch4Solver)s, x, n, 2, 1.0, t_end, steps[k], rng, NULL);
             float *xf = to_float(x, n, 2);
             Rng proj = rng_seed(2024);   /* the same 200 directions for every solver and step count */
-            sw[s * n_steps + k] = data_sliced_wasserstein(xf, truth, n, 2, 200, &proj);
+            data_stat_add(&sw[s * n_steps + k], data_sliced_wasserstein(xf, truth, n, 2, 200, &proj));
             free(xf);
             if (keep && steps[k] == keep_steps) memcpy(keep + (size_t)s * 2 * n, x, sizeof(double) * 2 * n);
         }
     free(x);
 }
 
-static void quality_table(const char *label, const int *steps, int n_steps, const double *sw) {
-    cli_say("%s: sliced W1 to the data (lower is better); NFE = steps x (1, 2, 1, 2)", label);
-    cli_say("  steps   EM        PC        ODE Euler ODE Heun");
+static void quality_table(const char *label, const int *steps, int n_steps, const DataStat *sw, int reps) {
+    cli_say("%s: sliced W1 to the data (lower is better), mean over %d (x_1, reference) pairs; NFE = steps x (1, 2, 1, 2)", label, reps);
+    cli_say("  steps   EM        PC        ODE Euler ODE Heun  (s.e. of each about %.4f)", data_stat_se(&sw[n_steps - 1]));
     for (int k = 0; k < n_steps; k++)
-        cli_say("  %5d   %.4f    %.4f    %.4f    %.4f", steps[k], sw[k], sw[n_steps + k], sw[2 * n_steps + k], sw[3 * n_steps + k]);
+        cli_say("  %5d   %.4f    %.4f    %.4f    %.4f", steps[k], data_stat_mean(&sw[k]), data_stat_mean(&sw[n_steps + k]),
+                data_stat_mean(&sw[2 * n_steps + k]), data_stat_mean(&sw[3 * n_steps + k]));
 }
 
 /* The trained eps network on the VP SDE's discrete schedule (T = 1000, alpha_bar[i] = exp(-B(i/1000))). */
@@ -973,27 +974,32 @@ static int train_model(Ctx *ctx, ToyModel *m, Schedule *s, const Ch4Sde *sde, co
     return rc;
 }
 
-static int quality_figure(Ctx *ctx, const int *se, int ne, const double *sw_exact, const int *sm, int nm,
-                          const double *sw_model, const double *floor_sw) {
+static int quality_figure(Ctx *ctx, const int *se, int ne, const DataStat *sw_exact, const int *sm, int nm,
+                          const DataStat *sw_model, const DataStat *floor, const int *n, const int *reps) {
+    static const double nudge[4] = { 0.94, 0.98, 1.02, 1.06 };   /* side by side, so error bars do not overlap */
     Plot p;
     if (plot_open(&p, ctx->out, "ch4_solver_quality")) return 1;
-    for (int s = 0; s < 4; s++) {
-        plot_block(&p, CH4_SOLVER_NAMES[s]);   /* blocks 0..3 exact score: steps, NFE, SW */
-        for (int k = 0; k < ne; k++) fprintf(plot_dat(&p), "%d %d %.5f\n", se[k], se[k] * ch4_solver_nfe((Ch4Solver)s), sw_exact[s * ne + k]);
-    }
-    for (int s = 0; s < 4; s++) {
-        plot_block(&p, CH4_SOLVER_NAMES[s]);   /* blocks 4..7 trained model */
-        for (int k = 0; k < nm; k++) fprintf(plot_dat(&p), "%d %d %.5f\n", sm[k], sm[k] * ch4_solver_nfe((Ch4Solver)s), sw_model[s * nm + k]);
-    }
-    plot_size(&p, 1300, 500);
-    plot_cmd(&p, "set multiplot layout 1,2 title 'Sample quality vs number of score evaluations (VP SDE, 2D mixture; 4000 samples exact, 500 with the model)'");
+    for (int k = 0; k < 2; k++)
+        for (int s = 0; s < 4; s++) {
+            int nk = k ? nm : ne;
+            const int *st = k ? sm : se;
+            const DataStat *sw = k ? sw_model : sw_exact;
+            plot_block(&p, k ? "trained model: steps, NFE (nudged), mean sliced W1, s.e." : "exact score: steps, NFE (nudged), mean sliced W1, s.e.");
+            for (int j = 0; j < nk; j++)
+                fprintf(plot_dat(&p), "%d %.3f %.5f %.5f\n", st[j], st[j] * ch4_solver_nfe((Ch4Solver)s) * nudge[s],
+                        data_stat_mean(&sw[s * nk + j]), data_stat_se(&sw[s * nk + j]));
+        }
+    plot_size(&p, 1300, 520);
+    plot_cmd(&p, "set multiplot layout 1,2 title 'Sample quality vs number of score evaluations (VP SDE, 2D mixture): mean ± s.e. over (x_1, reference) pairs'");
     plot_cmd(&p, "set logscale xy; set xlabel 'score evaluations (NFE)'; set ylabel 'sliced W1 to the data'; set grid; set key top right font ',9'");
     plot_cmd(&p, "array NM[4] = ['Euler-Maruyama', 'predictor-corrector', 'PF-ODE Euler', 'PF-ODE Heun']");
     plot_cmd(&p, "set yrange [0.005:1]; set xrange [8:1200]");
     for (int k = 0; k < 2; k++) {
-        plot_cmd(&p, "set title '%s'", k ? "trained eps-network (toymodel), nearest discrete step" : "exact mixture score");
-        plot_cmd(&p, "plot for [s=0:3] dat index s+%d using 2:3 with linespoints pt 7 lw 2 title NM[s+1], %g with lines dt 2 lc rgb 'black' title 'noise floor (exact sampler, mean of 10)'",
-                 4 * k, floor_sw[k]);
+        plot_cmd(&p, "set title '%s, n = %d, %d pairs'", k ? "trained eps-network (toymodel), nearest discrete step" : "exact mixture score", n[k], reps[k]);
+        plot_cmd(&p, "fl = %g; fsd = %g", data_stat_mean(&floor[k]), data_stat_sd(&floor[k]));
+        plot_cmd(&p, "plot '+' using 1:(fl-fsd):(fl+fsd) with filledcurves lc rgb '#dddddd' title 'noise floor ± sd of one pair (%d pairs)', \\", floor[k].n);
+        plot_cmd(&p, "     fl with lines dt 2 lc rgb 'black' notitle, \\");
+        plot_cmd(&p, "     for [s=0:3] dat index s+%d using 2:3:4 with yerrorlines pt 7 ps 0.7 lw 2 title NM[s+1]", 4 * k);
     }
     plot_cmd(&p, "unset multiplot");
     return plot_close(&p);
@@ -1011,7 +1017,7 @@ static int samples_figure(Ctx *ctx, const double *keep, int n, const float *trut
     for (int i = 0; i < n; i++) fprintf(plot_dat(&p), "%.5f %.5f\n", truth[2 * i], truth[2 * i + 1]);
     plot_size(&p, 1500, 330);
     plot_cmd(&p, "set multiplot layout 1,5 title 'Samples with the exact score after %d steps of each solver (VP SDE, t: 1 -> 0.001)'", steps);
-    plot_cmd(&p, "set size ratio -1; set xrange [-1.6:1.6]; set yrange [-1.6:1.6]; unset key; set format x ''; set format y ''");
+    plot_cmd(&p, "set size ratio -1; set xrange [-1.6:1.6]; set yrange [-1.6:1.6]; unset key; set xtics 1 font ',9'; set ytics 1 font ',9'");
     plot_cmd(&p, "array NM[5] = ['Euler-Maruyama', 'predictor-corrector', 'PF-ODE Euler', 'PF-ODE Heun', 'data']");
     for (int s = 0; s < 5; s++)
         plot_cmd(&p, "set title NM[%d]; plot dat index %d using 1:2 with points pt 7 ps 0.2 lc rgb '%s'", s + 1, s, s == 4 ? "#636363" : "#d7301f");
@@ -1019,80 +1025,90 @@ static int samples_figure(Ctx *ctx, const double *keep, int n, const float *trut
     return plot_close(&p);
 }
 
-/* The noise floor of sliced W1 at sample size n: mean and standard deviation over REPS pairs (n iid draws of g,
- * n stratified draws of g). A perfect sampler's distance to the stratified reference is distributed like this. */
-static void floor_stats(const Gmm *g, int n, Rng *rng, double *mean, double *sd) {
-    enum { REPS = 10 };
+/* The noise floor of sliced W1 at sample size n over FLOOR_PAIRS pairs (n iid draws of g, n stratified draws of g):
+ * a perfect sampler's distance to the stratified reference is distributed like this. One pair scatters by ~25%,
+ * so the mean needs many. */
+enum { FLOOR_PAIRS = 100 };
+static DataStat floor_stats(const Gmm *g, int n, Rng *rng) {
     float *a = malloc(sizeof(float) * 2 * n), *b = malloc(sizeof(float) * 2 * n);
-    double s = 0, s2 = 0;
-    for (int r = 0; r < REPS; r++) {
+    DataStat st = { 0 };
+    for (int r = 0; r < FLOOR_PAIRS; r++) {
         data_gmm_sample(g, rng, a, n);
         sample_stratified(g, b, n, rng);
         Rng proj = rng_seed(2024);
-        double w = data_sliced_wasserstein(a, b, n, 2, 200, &proj);
-        s += w;
-        s2 += w * w;
+        data_stat_add(&st, data_sliced_wasserstein(a, b, n, 2, 200, &proj));
     }
-    *mean = s / REPS;
-    *sd = sqrt(fmax(s2 / REPS - *mean * *mean, 0.0) * REPS / (REPS - 1));
     free(a);
     free(b);
+    return st;
 }
 
-/* One quality sweep at sample size n from exact draws of p_1, against a fixed sample of p_{t_end}. */
-static void sweep_at(Ch4Score *sc, const Gmm *g, int n, const int *steps, int n_steps, Rng *rng, double *sw,
+/* `reps` quality sweeps at sample size n, each from fresh exact draws of p_1 against a fresh stratified sample of
+ * p_{t_end}: sw (4, n_steps) accumulates. Keeps the first sweep's samples at keep_steps and its reference. */
+static void sweep_at(Ch4Score *sc, const Gmm *g, int n, const int *steps, int n_steps, int reps, Rng *rng, DataStat *sw,
                      int keep_steps, double *keep, float **truth_out) {
     Ch4Sde sde = ch4_vp();
     const double t_end = 1e-3;
-    double a, s2, *x1 = malloc(sizeof(double) * 2 * n);
+    double a_end, s2_end, a1, s21, *x1 = malloc(sizeof(double) * 2 * n);
     float *truth = malloc(sizeof(float) * 2 * n);
-    ch4_sde_marginal(&sde, t_end, &a, &s2);
-    Gmm g_end = data_gmm_noised(g, a, s2);
-    sample_stratified(&g_end, truth, n, rng);
-    ch4_sde_marginal(&sde, 1.0, &a, &s2);
-    sample_noised(g, a, s2, x1, n, rng);
-    quality_sweep(sc, x1, n, steps, n_steps, t_end, truth, rng, sw, keep_steps, keep);
+    ch4_sde_marginal(&sde, t_end, &a_end, &s2_end);
+    ch4_sde_marginal(&sde, 1.0, &a1, &s21);
+    Gmm g_end = data_gmm_noised(g, a_end, s2_end);
+    memset(sw, 0, sizeof(DataStat) * 4 * (size_t)n_steps);
+    for (int r = 0; r < reps; r++) {
+        sample_stratified(&g_end, truth, n, rng);
+        sample_noised(g, a1, s21, x1, n, rng);
+        quality_sweep(sc, x1, n, steps, n_steps, t_end, truth, rng, sw, keep_steps, r == 0 ? keep : NULL);
+        if (r == 0 && truth_out) { *truth_out = truth; truth = malloc(sizeof(float) * 2 * n); }
+    }
     free(x1);
-    if (truth_out) *truth_out = truth;
-    else free(truth);
+    free(truth);
 }
 
-/* Sample quality versus steps, exact score and trained model: ch4_solver_quality, ch4_solver_samples. */
+/* Sample quality versus steps, exact score and trained model: ch4_solver_quality, ch4_solver_samples. Each point
+ * is a mean over fresh (x_1, reference) pairs: the probability-flow ODE maps one x_1 to one output set, so a
+ * single draw repeats one value of the scatter at every step count. */
+enum { QUALITY_REPS_EXACT = 10, QUALITY_REPS_MODEL = 6 };
 static int solver_quality(Ctx *ctx, const Gmm *g) {
     enum { NE = 6, NM = 4, KEEP = 20 };
     static const int se[NE] = { 10, 20, 50, 100, 200, 500 }, sm[NM] = { 10, 20, 50, 100 };
     int n = ctx->opts->samples > 0 ? (int)ctx->opts->samples : 4000, nm = n / 8;   /* the network costs ~100x the exact score */
     Ch4Sde sde = ch4_vp();
-    double sw_exact[4 * NE], sw_model[4 * NM], fl[2], fl_sd[2];
+    DataStat sw_exact[4 * NE], sw_model[4 * NM], fl[2];
     double *keep = malloc(sizeof(double) * 4 * 2 * n);
-    float *truth;
+    float *truth = NULL;
     Ch4Score sc = { &sde, g, NULL, NULL, NULL, 0 };
-    sweep_at(&sc, g, n, se, NE, &ctx->rng, sw_exact, KEEP, keep, &truth);
-    floor_stats(g, n, &ctx->rng, &fl[0], &fl_sd[0]);
-    quality_table("exact score", se, NE, sw_exact);
-    cli_say("noise floor (sliced W1, %d exact draws vs the stratified reference, 10 pairs): %.4f +- %.4f", n, fl[0], fl_sd[0]);
-    /* A sampler exact in law is distributed like the floor: mean + 4 sd bounds it (the floor's spread is estimated
-     * from 10 pairs, so 4 rather than 3). Discretisation error at 500 steps is well inside. */
+    sweep_at(&sc, g, n, se, NE, QUALITY_REPS_EXACT, &ctx->rng, sw_exact, KEEP, keep, &truth);
+    fl[0] = floor_stats(g, n, &ctx->rng);
+    quality_table("exact score", se, NE, sw_exact, QUALITY_REPS_EXACT);
+    cli_say("noise floor (sliced W1, %d exact draws vs the stratified reference, %d pairs): %.4f, sd of one pair %.4f",
+            n, FLOOR_PAIRS, data_stat_mean(&fl[0]), data_stat_sd(&fl[0]));
+    /* A sampler exact in law is distributed like the floor, so their means agree within 5 standard errors of the
+     * difference; discretisation error at 500 steps is well inside. */
     for (int s = 0; s < 4; s++) {
         char what[96];
-        snprintf(what, sizeof what, "%s, %d steps, exact: W1 <= floor + 4 sd", CH4_SOLVER_NAMES[s], se[NE - 1]);
-        cli_check_le(ctx, what, sw_exact[s * NE + NE - 1], fl[0] + 4 * fl_sd[0]);
+        const DataStat *w = &sw_exact[s * NE + NE - 1];
+        double se_diff = sqrt(data_stat_se(w) * data_stat_se(w) + data_stat_se(&fl[0]) * data_stat_se(&fl[0]));
+        snprintf(what, sizeof what, "%s, %d steps, exact: mean W1 = floor (5 s.e.)", CH4_SOLVER_NAMES[s], se[NE - 1]);
+        cli_check(ctx, what, data_stat_mean(w), data_stat_mean(&fl[0]), 5 * se_diff);
     }
-    cli_check_le(ctx, "EM, 10 steps, exact: W1 > floor + 4 sd (too few steps)", -sw_exact[0], -(fl[0] + 4 * fl_sd[0]));
+    cli_check_le(ctx, "EM, 10 steps, exact: mean W1 > floor + 4 sd (too few steps)", -data_stat_mean(&sw_exact[0]),
+                 -(data_stat_mean(&fl[0]) + 4 * data_stat_sd(&fl[0])));
     int rc = samples_figure(ctx, keep, n, truth, KEEP);
     ToyModel m;
     Schedule s;
     rc |= train_model(ctx, &m, &s, &sde, g);
     Ch4Score scm = { &sde, NULL, &m, &s, ctx->arena, 0 };
     double t0 = cli_seconds();
-    sweep_at(&scm, g, nm, sm, NM, &ctx->rng, sw_model, 0, NULL, NULL);
-    floor_stats(g, nm, &ctx->rng, &fl[1], &fl_sd[1]);
+    sweep_at(&scm, g, nm, sm, NM, QUALITY_REPS_MODEL, &ctx->rng, sw_model, 0, NULL, NULL);
+    fl[1] = floor_stats(g, nm, &ctx->rng);
     cli_say("(%ld network evaluations of %d points in %.1f s)", scm.nfe, nm, cli_seconds() - t0);
-    quality_table("trained model", sm, NM, sw_model);
-    cli_say("noise floor at %d points: %.4f +- %.4f", nm, fl[1], fl_sd[1]);
+    quality_table("trained model", sm, NM, sw_model, QUALITY_REPS_MODEL);
+    cli_say("noise floor at %d points: %.4f, sd of one pair %.4f", nm, data_stat_mean(&fl[1]), data_stat_sd(&fl[1]));
     /* A trained model is not exact; bound it well below N(0, I)'s distance from this law (~0.35), as ch2 does. */
-    cli_check_le(ctx, "PF-ODE Heun, 100 steps, trained: W1 <= 3 x floor", sw_model[3 * NM + NM - 1], 3 * fl[1]);
-    rc |= quality_figure(ctx, se, NE, sw_exact, sm, NM, sw_model, fl);
+    cli_check_le(ctx, "PF-ODE Heun, 100 steps, trained: mean W1 <= 3 x floor", data_stat_mean(&sw_model[3 * NM + NM - 1]), 3 * data_stat_mean(&fl[1]));
+    const int ns[2] = { n, nm }, reps[2] = { QUALITY_REPS_EXACT, QUALITY_REPS_MODEL };
+    rc |= quality_figure(ctx, se, NE, sw_exact, sm, NM, sw_model, fl, ns, reps);
     toy_free(&m);
     sched_free(&s);
     free(keep); free(truth);
@@ -1202,6 +1218,12 @@ static const Cell CELLS[] = {
     { "4.5", "solvers",    "numerical methods: EM, predictor-corrector, PF-ODE; orders; quality vs steps",  cell_4_5_solvers },
     { "4.5t","trajectories","the same noise through the reverse SDE and the probability-flow ODE",          cell_4_5t_trajectories },
 };
+
+/* The cell table, for tests/test_tutorial.c: every `./ch4 --cell X` that tutorial.md names must be in it. */
+const Cell *ch4_cells(int *n) {
+    *n = (int)COUNT_OF(CELLS);
+    return CELLS;
+}
 
 #ifndef CHAPTER_NO_MAIN
 int main(int argc, char **argv) {

@@ -7,6 +7,7 @@
 #ifndef CH4_SDE_H
 #define CH4_SDE_H
 
+#include "cli.h"
 #include "data.h"
 #include "rng.h"
 #include "schedule.h"
@@ -96,5 +97,9 @@ void   ch4_em_strong_errors(int gbm, double theta_or_mu, double s, double x0, do
 double ch4_em_weak_error_ou(double theta, double s, double x0, double T, int steps);
 /* Least-squares slope of log err against log h (h = T/steps). */
 double ch4_fit_order(const int *steps, const double *err, int n);
+
+/* The program's cells (the table --list prints), n receives their number: tests/test_tutorial.c looks up
+ * every `./ch4 --cell X` of tutorial.md in it with cli_find_cell. */
+const Cell *ch4_cells(int *n);
 
 #endif

@@ -924,6 +924,12 @@ static const Cell CELLS[] = {
     { "5.5",  "diffusion",  "back to diffusion models: the VP SDE's density and the PF-ODE",         cell_5_5_diffusion },
 };
 
+/* The cell table, for tests/test_tutorial.c: every `./ch5 --cell X` that tutorial.md names must be in it. */
+const Cell *ch5_cells(int *n) {
+    *n = (int)COUNT_OF(CELLS);
+    return CELLS;
+}
+
 #ifndef CHAPTER_NO_MAIN
 int main(int argc, char **argv) {
     static const CliSpec spec = { "ch5", "Langevin and Fokker-Planck equations (PDF chapter 5)", 0, NULL };

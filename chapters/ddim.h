@@ -13,6 +13,7 @@
 #ifndef DDIM_H
 #define DDIM_H
 
+#include "cli.h"
 #include "data.h"
 #include "rng.h"
 #include "schedule.h"
@@ -78,5 +79,13 @@ void   ddim_invert(const DdimDenoiser *den, const Schedule *s, const int *ts, in
 /* Sliced W1 of two equal-size 2D samples with 200 directions drawn from a fixed seed (the same directions
  * for every call: curves compare samplers, not projection noise). */
 double ddim_sliced_w1(const float *a, const float *b, int n);
+
+/* §d.6 the ideal denoiser of the uniform law on the unit circle in the noise-level form, D(z, sigma) =
+ * E[x0 | x0 + sigma eps = z] = (z/|z|) I1(a)/I0(a), a = |z|/sigma^2 (closed form, Bessel series). */
+void   ddim_circle_denoise(double sigma, const double *z, double *out);
+
+/* The program's cells (the table --list prints), n receives their number: tests/test_tutorial.c looks up
+ * every `./ddim --cell X` of tutorial.md in it with cli_find_cell. */
+const Cell *ddim_cells(int *n);
 
 #endif

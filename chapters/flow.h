@@ -10,6 +10,7 @@
 #ifndef FLOW_H
 #define FLOW_H
 
+#include "cli.h"
 #include "denoiser.h"
 #include "rng.h"
 #include "tensor.h"
@@ -48,5 +49,9 @@ double flow_straightness(const Denoiser *den, int K, const double *x1, int n, Ar
  * independent of x0). loss_curve (steps) may be NULL. Returns 0, or 1 if the loss turned NaN/inf. */
 int    flow_train(ToyModel *m, const float *x0, const float *eps, int n, int steps, int batch, Rng *rng,
                   Arena *arena, int quiet, float *loss_curve);
+
+/* The program's cells (the table --list prints), n receives their number: tests/test_tutorial.c looks up
+ * every `./flow --cell X` of tutorial.md in it with cli_find_cell. */
+const Cell *flow_cells(int *n);
 
 #endif

@@ -348,3 +348,16 @@ double data_mean_nn_distance(const float *x, int n, const float *ref, int m, int
     free(dist);
     return total / n;
 }
+
+void data_stat_add(DataStat *st, double v) {
+    st->n++;
+    double d = v - st->mean;   /* Welford's update: sum - n mean^2 would cancel to noise when the spread is small */
+    st->mean += d / st->n;
+    st->m2 += d * (v - st->mean);
+}
+
+double data_stat_mean(const DataStat *st) { return st->n ? st->mean : NAN; }
+
+double data_stat_sd(const DataStat *st) { return st->n < 2 ? NAN : sqrt(st->m2 / (st->n - 1)); }
+
+double data_stat_se(const DataStat *st) { return st->n < 2 ? NAN : data_stat_sd(st) / sqrt((double)st->n); }

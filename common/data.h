@@ -86,4 +86,14 @@ double data_sliced_wasserstein(const float *a, const float *b, int n, int D, int
  * close 1D projections, but not close supports. Brute force, O(n m). */
 double data_mean_nn_distance(const float *x, int n, const float *ref, int m, int D);
 
+/* ---- repeated measurements ---- */
+/* Mean and spread of a quantity measured on several independent draws (a sliced W1 over many (sample,
+ * reference) pairs): DataStat st = {0}; data_stat_add(&st, w) per draw; then the mean, the standard
+ * deviation of one draw (n - 1 in the denominator) and the standard error of the mean, sd / sqrt(n). */
+typedef struct { double mean, m2; int n; } DataStat;   /* Welford: m2 = sum of squared deviations, no cancellation */
+void   data_stat_add(DataStat *st, double v);
+double data_stat_mean(const DataStat *st);
+double data_stat_sd(const DataStat *st);
+double data_stat_se(const DataStat *st);
+
 #endif

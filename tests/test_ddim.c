@@ -238,6 +238,43 @@ START_TEST(test_timesteps_are_decreasing) {
 }
 END_TEST
 
+/* §d.6 the ideal denoiser of 512 equally spaced points on the unit circle against the closed form of the uniform
+ * law on the circle, (z/|z|) I1(a)/I0(a), a = |z|/sigma^2, at sigma from 0.1 (near projection) to 2 (shrink).
+ * The finite set's softmax mean is the trapezoid rule of the circle's integral, exact to exp(-(2 pi sigma / h)^2 / 2)
+ * for spacing h = 2 pi / 512 (negligible); the points are floats, which moves each softmax exponent by about
+ * a * 2^-24 <= 1.5e-5 at sigma = 0.1, so |D| moves by at most that times the weights' spread (~sigma): tol 1e-5. */
+START_TEST(test_circle_denoiser_closed_form_d_6) {
+    enum { NP = 512, NZ = 200 };
+    static const double sigmas[4] = { 0.1, 0.3, 1.0, 2.0 };
+    float pts[2 * NP];
+    for (int i = 0; i < NP; i++) { pts[2 * i] = (float)cos(2 * PI * i / NP); pts[2 * i + 1] = (float)sin(2 * PI * i / NP); }
+    Rng rng = rng_seed(6);
+    double sigma = sigmas[_i], worst = 0;
+    for (int k = 0; k < NZ; k++) {
+        double th = 2 * PI * rng_uniform(&rng), z[2], got[2], want[2];
+        z[0] = cos(th) + sigma * rng_normal(&rng);
+        z[1] = sin(th) + sigma * rng_normal(&rng);
+        data_points_denoise(pts, NP, 2, 1.0, sigma * sigma, z, got);
+        ddim_circle_denoise(sigma, z, want);
+        worst = fmax(worst, hypot(got[0] - want[0], got[1] - want[1]));
+    }
+    ck_assert_double_eq_tol(worst, 0.0, 1e-5);
+}
+END_TEST
+
+/* §d.6 the closed form itself, at its two ends: small sigma, |D - z/|z|| = 1/(2a) + 1/(8a^2) + O(a^-3); large sigma,
+ * D = z/(2 sigma^2) (1 - a^2/8 + O(a^4)). Tol: the first omitted term of each series, times 2. */
+START_TEST(test_circle_denoiser_limits_d_6) {
+    double z[2] = { 0.6, 0.8 }, d[2];   /* |z| = 1 */
+    double sig = 0.05, a = 1 / (sig * sig);
+    ddim_circle_denoise(sig, z, d);
+    ck_assert_double_eq_tol(hypot(d[0] - z[0], d[1] - z[1]), 1 / (2 * a) + 1 / (8 * a * a), 2 / (8 * a * a * a));
+    sig = 5.0, a = 1 / (sig * sig);
+    ddim_circle_denoise(sig, z, d);
+    ck_assert_double_eq_tol(hypot(d[0], d[1]), 1 / (2 * sig * sig) * (1 - a * a / 8), 2 * a * a * a * a * a / 96);
+}
+END_TEST
+
 Suite *suite_ddim(void) {
     Suite *s = suite_create("ddim");
     TCase *tc = tcase_create("closed_forms");
@@ -249,6 +286,8 @@ Suite *suite_ddim(void) {
     tcase_add_test(tc, test_eta1_full_sequence_is_ch2_ancestral);
     tcase_add_test(tc, test_ddim_exact_denoiser_recovers_gmm);
     tcase_add_test(tc, test_inversion_round_trip_improves_with_steps);
+    tcase_add_loop_test(tc, test_circle_denoiser_closed_form_d_6, 0, 4);
+    tcase_add_test(tc, test_circle_denoiser_limits_d_6);
     suite_add_tcase(s, tc);
     return s;
 }
