@@ -707,7 +707,7 @@ static int cell_f_4_reflow(Ctx *ctx) {
     Rng rng = rng_stream(ctx->opts->seed, 103);
     toy_init(&rf2, 2, &rng);
     memcpy(rf2.params.data, net->params.data, sizeof(float) * nn_params_count(&net->params));   /* start from the 1-rectified weights */
-    int steps = train_steps(ctx) / 2;
+    int steps = train_steps(ctx) / 2 > 101 ? train_steps(ctx) / 2 : 101;   /* half the budget, past the warm-up */
     double t0 = cli_seconds();
     int rc = flow_train(&rf2, pxf, pef, NPAIR, steps, BATCH, &rng, ctx->arena, ctx->opts->quiet, NULL);
     cli_say("2-rectified network: %d steps on the pairs, from the 1-rectified weights, in %.1f s", steps, cli_seconds() - t0);
@@ -1006,6 +1006,10 @@ int main(int argc, char **argv) {
     Opts opts;
     int rc = cli_parse(&opts, argc, argv, &spec);
     if (rc) return rc == CLI_DONE ? 0 : rc;
+    if (opts.steps > 0 && opts.steps <= 100) {   /* both trainings warm the learning rate up over 100 steps */
+        fprintf(stderr, "error: --steps %ld: flow trains for at least 101 steps (the warm-up is 100)\n", opts.steps);
+        return 2;
+    }
     cli_catch_sigint();
     rc = cli_run(CELLS, COUNT_OF(CELLS), &opts);
     shared_free();
