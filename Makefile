@@ -11,9 +11,8 @@
 #   make debug      build everything with -O0 -g into build-debug/
 #   make deps       check (and, as root, install) the Debian packages we need
 #   make clean      remove build outputs (never figures/ or checkpoints/)
-# NO_OMP=1 gives a serial build. Never -Ofast / -ffast-math: they make isnan() false.
+# CC is make's own default (cc; make CC=clang to change it). NO_OMP=1 gives a serial build. Never -Ofast / -ffast-math: they make isnan() false.
 
-CC      ?= gcc
 BUILD   ?= build
 OPT     ?= -O3 -march=native
 CFLAGS  ?= $(OPT) -g
@@ -38,7 +37,7 @@ ALL_PROGRAMS = ch1 ch2 ddim ch3 ch4 ch5 flow
 PROGRAMS = $(foreach p,$(ALL_PROGRAMS),$(if $(wildcard $(SRC_$(p))),$(p)))
 # A program that calls another chapter's functions links that chapter's main-less object.
 LINK_ddim = $(BUILD)/nomain/ch2_ddpm.o
-LINK_flow = $(BUILD)/nomain/ch2_ddpm.o $(BUILD)/nomain/ddim.o
+LINK_flow = $(BUILD)/nomain/ch2_ddpm.o
 
 COMMON_SRC = $(wildcard common/*.c)
 COMMON_OBJ = $(COMMON_SRC:%.c=$(BUILD)/%.o)

@@ -13,8 +13,8 @@
  * against DDIM · f.4 rectified flow (reflow) · f.5 InDI and DDIM are Euler steps of the flow · f.6 exact likelihood.
  * Figures (figures/): flow_velocity_field, flow_fm_samples, flow_nfe, flow_reflow, flow_likelihood_order.
  * Uses: denoiser (every velocity: exact mixture, velocity network, DDPM eps network), toymodel (the 2D MLP, here
- * also as a velocity network), data, schedule, optim, plot, cli; ddim_sliced_w1 (ddim.c), chapter 2's InDI step
- * and ELBO weights.
+ * also as a velocity network), data (data_sliced_w1_fixed: the fixed projections every program uses), schedule,
+ * optim, plot, cli; chapter 2's InDI step and ELBO weights.
  *
  * Shapes: n points, D = 2 coordinates, K steps, T diffusion steps. Notation: x_t = (1 - t) x0 + t eps, t in [0, 1],
  * t = 0 data, t = 1 noise; v(x, t) = E[eps - x0 | x_t = x] = eps_hat - x0_hat; a VP level abar corresponds to
@@ -27,7 +27,6 @@
 #include "ch2_ddpm.h"
 #include "cli.h"
 #include "data.h"
-#include "ddim.h"
 #include "denoiser.h"
 #include "flow.h"
 #include "optim.h"
@@ -439,7 +438,7 @@ static int cell_f_2_fm(Ctx *ctx) {
             rt2[2 * i] = (float)(mean[0] + l00 * z0);
             rt2[2 * i + 1] = (float)(mean[1] + l10 * z0 + l11 * z1);
         }
-        double sw_r = ddim_sliced_w1(rs, rt, m), sw_b = ddim_sliced_w1(rt2, rt, m);
+        double sw_r = data_sliced_w1_fixed(rs, rt, m), sw_b = data_sliced_w1_fixed(rt2, rt, m);
         double nn_r = data_mean_nn_distance(rs, m, rt, m, 2), nn_b = data_mean_nn_distance(rt2, m, rt, m, 2);
         cli_say("swiss roll, RK4 with 16 steps, %d samples: sliced W1 %.4f (a Gaussian blob with the roll's moments:", m, sw_r);
         cli_say("%.4f); mean distance to the nearest data point %.4f (the blob: %.4f).", sw_b, nn_r, nn_b);
@@ -542,7 +541,7 @@ static double quality(const Sampler *sp, int nfe, const Gmm *g, int n, int R, Rn
         if (sp) sampler_run(sp, nfe, rng, a, n, arena);
         else data_gmm_sample(g, rng, a, n);
         data_gmm_sample(g, rng, b, n);
-        data_stat_add(&st, ddim_sliced_w1(a, b, n));
+        data_stat_add(&st, data_sliced_w1_fixed(a, b, n));
     }
     free(a); free(b);
     if (se) *se = R > 1 ? data_stat_se(&st) : 0.0;

@@ -24,6 +24,10 @@ DenLevel den_level(double a, double b) {
     return (DenLevel){ .a = a, .b = b, .s2 = b * b, .t = -1 };
 }
 
+DenLevel den_level_s2(double a, double s2) {
+    return (DenLevel){ .a = a, .b = sqrt(s2), .s2 = s2, .t = -1 };
+}
+
 double den_flow_time(DenLevel l) { return l.b / (l.a + l.b); }                      /* §flow t = b / (a + b) */
 
 double den_flow_abar(double t) {
@@ -47,6 +51,10 @@ Denoiser den_unet(UnetModel *m, const Schedule *sched, int clip) {
 }
 
 Denoiser den_toy_flow(ToyModel *m) { return (Denoiser){ .kind = DEN_TOY_FLOW, .D = m->D, .toy = m }; }
+
+Denoiser den_score_fn(DenScoreFn *fn, const void *model, int D) {
+    return (Denoiser){ .kind = DEN_SCORE_FN, .D = D, .score_fn = fn, .model = model };
+}
 
 /* ---- the networks: eps_hat at the step of their schedule nearest to the level ---- */
 
@@ -106,8 +114,11 @@ void den_predict(const Denoiser *den, DenLevel l, const double *x, int n, double
     double *eps = eps_hat ? eps_hat : arena_push_no_zero(arena, sizeof(double) * nd);
     if (flow_net) {
         network_flow(den, l, x, n, x0, eps, arena);
-    } else if (den->kind == DEN_TOY || den->kind == DEN_UNET) {
-        network_eps(den, l, x, n, eps, arena);
+    } else if (den->kind == DEN_TOY || den->kind == DEN_UNET || den->kind == DEN_SCORE_FN) {
+        if (den->kind == DEN_SCORE_FN) {
+            den->score_fn(den->model, l, x, n, eps, arena);
+            for (size_t j = 0; j < nd; j++) eps[j] = den_eps_from_score(l, eps[j]);   /* §3.3 eps_hat = -b score */
+        } else network_eps(den, l, x, n, eps, arena);
         for (size_t j = 0; j < nd; j++) {
             x0[j] = den_x0_from_eps(l, x[j], eps[j]);          /* §2.8 x0_hat = (x - b eps_hat) / a */
             if (den->clip) {                                    /* pixels live in [-1, 1]: clamp, re-derive eps */
@@ -133,7 +144,22 @@ void den_predict(const Denoiser *den, DenLevel l, const double *x, int n, double
     arena_pop_to(arena, mark);
 }
 
+void den_predict_f(const Denoiser *den, DenLevel l, const float *x, int n, double *x0_hat, double *eps_hat, Arena *arena) {
+    size_t nd = (size_t)n * den->D, mark = arena_pos(arena);
+    double *xd = arena_push_no_zero(arena, sizeof(double) * nd);
+    for (size_t j = 0; j < nd; j++) xd[j] = x[j];
+    den_predict(den, l, xd, n, x0_hat, eps_hat, arena);
+    arena_pop_to(arena, mark);
+}
+
 void den_score(const Denoiser *den, DenLevel l, const double *x, int n, double *score, Arena *arena) {
+    if (den->kind == DEN_SCORE_FN) { den->score_fn(den->model, l, x, n, score, arena); return; }
+    if (den->kind == DEN_GMM) {   /* p_l is the mixture noised by (a, s2): its gradient in closed form */
+        CHECK(den->D <= 2, "the exact mixture score is for D <= 2 (D = %d)", den->D);
+        Gmm gl = data_gmm_noised(den->gmm, l.a, l.s2);
+        for (int i = 0; i < n; i++) data_gmm_score(&gl, x + (size_t)i * den->D, score + (size_t)i * den->D);
+        return;
+    }
     den_predict(den, l, x, n, NULL, score, arena);
     for (size_t j = 0; j < (size_t)n * den->D; j++) score[j] = den_score_from_eps(l, score[j]);   /* §3.3 */
 }

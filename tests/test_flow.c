@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include "ch2_ddpm.h"
-#include "ddim.h"
 #include "flow.h"
 
 /* §flow d p_t / dt + div(p_t v) = 0 for the exact velocity, p_t the closed-form law of (1 - t) x0 + t eps.
@@ -148,12 +147,12 @@ START_TEST(test_ode_sampler_recovers_mixture) {
     for (int r = 0; r < 5; r++) {
         data_gmm_sample(&g, &rng, a, n);
         data_gmm_sample(&g, &rng, b, n);
-        double w = ddim_sliced_w1(a, b, n);
+        double w = data_sliced_w1_fixed(a, b, n);
         s += w; s2 += w * w;
     }
     double m = s / 5, sd = sqrt((s2 - 5 * m * m) / 4);
     data_gmm_sample(&g, &rng, a, n);
-    ck_assert_double_le(ddim_sliced_w1(xf, a, n), m + 5 * sd);
+    ck_assert_double_le(data_sliced_w1_fixed(xf, a, n), m + 5 * sd);
     free(x); free(xf); free(a); free(b);
     arena_free(&arena);
 }
