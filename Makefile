@@ -1,8 +1,8 @@
 # The diffusion tutorial companion. Start with:  make figures  and  make test
 #
 # Every target, and when to use it:
-#   make all        build every chapter program (ch1 ch2 ch3 ch4 ch5 ddim) that exists
-#   make chN, ddim  build one chapter program: make ch3 && ./ch3 --list
+#   make all        build every chapter program (ch1 ch2 ch3 ch4 ch5 ddim flow) that exists
+#   make chN, ddim, flow  build one chapter program: make ch3 && ./ch3 --list
 #   make figures    build everything and regenerate every figure in figures/
 #   make test       build and run every Check suite (CK_RUN_SUITE=ch2 make test for one)
 #   make bench      measure the kernels and training speeds (prints a table and JSON lines)
@@ -32,10 +32,12 @@ SRC_ch3  = chapters/ch3_smld.c
 SRC_ch4  = chapters/ch4_sde.c
 SRC_ch5  = chapters/ch5_fokker_planck.c
 SRC_ddim = chapters/ddim.c
-ALL_PROGRAMS = ch1 ch2 ddim ch3 ch4 ch5
+SRC_flow = chapters/flow.c
+ALL_PROGRAMS = ch1 ch2 ddim ch3 ch4 ch5 flow
 PROGRAMS = $(foreach p,$(ALL_PROGRAMS),$(if $(wildcard $(SRC_$(p))),$(p)))
 # A program that calls another chapter's functions links that chapter's main-less object.
 LINK_ddim = $(BUILD)/nomain/ch2_ddpm.o
+LINK_flow = $(BUILD)/nomain/ch2_ddpm.o
 
 COMMON_SRC = $(wildcard common/*.c)
 COMMON_OBJ = $(COMMON_SRC:%.c=$(BUILD)/%.o)
