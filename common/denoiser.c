@@ -128,7 +128,7 @@ void den_predict(const Denoiser *den, DenLevel l, const double *x, int n, double
         }
     } else {
         CHECK(den->kind == DEN_POINTS || D <= 2, "the exact mixture denoiser is for D <= 2 (D = %d)", D);
-        #pragma omp parallel for schedule(static)
+        #pragma omp parallel for schedule(static) if (n >= 64)   /* one point: no thread team */
         for (int i = 0; i < n; i++) {
             const double *xi = x + (size_t)i * D;
             if (l.b == 0) {                                     /* the clean end of a smooth density */
