@@ -170,14 +170,16 @@ static int cell_1_1_setting(Ctx *ctx) {
     cli_say("relative error |x_hat - x| / |x| with k = 8, 16, 32, 64, 128: %.3f %.3f %.3f %.3f %.3f",
             err[0], err[1], err[2], err[3], err[4]);
     cli_check_le(ctx, "k = 128 of 1024 coefficients already give < 10% error", err[4], 0.10);
-    plot_size(&p, 1400, 330);
-    plot_cmd(&p, "set multiplot layout 1,7 title 'The 8x8 block DCT as an encoder: x -> z (64 coefficients per block) -> decode from the k largest'");
+    plot_size(&p, 1400, 360);
+    plot_cmd(&p, "set multiplot layout 1,7 title \"The 8x8 block DCT as an encoder: x -> z (64 coefficients per block) -> decode from the k largest of 1024\\n"
+                 "err = |x_{hat} - x| / |x|, the relative L2 error of the decoded image\"");
     plot_cmd(&p, "set size ratio -1; unset key; unset tics; unset colorbox; set xrange [-0.5:31.5]; set yrange [-0.5:31.5]");
     plot_cmd(&p, "set palette grey; set cbrange [0:1]");
     plot_cmd(&p, "set title 'x'; plot dat index 0 using 1:2:3 with image");
     plot_cmd(&p, "set title 'log_{10}|z|'; set palette defined (0 'white', 1 '#3182bd', 2 '#08306b'); set cbrange [-3:1]");
+    plot_cmd(&p, "set colorbox horizontal user origin 0.16, 0.1 size 0.11, 0.035; set cbtics 1 font ',8' scale 0.5");
     plot_cmd(&p, "plot dat index 1 using 1:2:3 with image");
-    plot_cmd(&p, "set palette grey; set cbrange [0:1]");
+    plot_cmd(&p, "unset colorbox; set palette grey; set cbrange [0:1]");
     for (int j = 0; j < NK - 1; j++)
         plot_cmd(&p, "set title 'k = %d (err %.2f)'; plot dat index %d using 1:2:3 with image", ks[j], err[j], j + 2);
     plot_cmd(&p, "unset multiplot");
