@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "autograd.h"
+#include "data.h"
 #include "nn.h"
 #include "rng.h"
 #include "tensor.h"
@@ -47,6 +48,19 @@ double   ch1_kl_gauss(const Ch1Gauss *q, const Ch1Gauss *p);
 double   ch1_gauss_logpdf(const Ch1Gauss *q, const double *z);
 /* z = m + L eps, L L^T = S (the reparameterisation, in k dimensions). */
 void     ch1_gauss_sample(const Ch1Gauss *q, Rng *rng, double *z);
+
+/* ---- Example 1.1: a Gaussian mixture as a latent-variable model (§1.2) ---------------------- */
+
+/* The latent is the component: z in {0..K-1}, p(z = k) = w_k, x | z = k ~ N(mu_k, C_k) (a Gmm of data.h, D = 1
+ * or 2). A q over z is a categorical vector q (K), q_k >= 0, sum 1; terms with q_k = 0 count 0 (0 log 0 = 0). */
+/* §1.2 log N(x; mu_k, C_k), the decoder p(x | z = k). */
+double ch1_gmm_log_lik(const Gmm *g, int k, const double *x);
+/* §1.2 ELBO(q) = sum_k q_k [log w_k + log N(x; mu_k, C_k) - log q_k]. */
+double ch1_gmm_elbo(const Gmm *g, const double *x, const double *q);
+/* §1.2 the second form: E_q log p(x | z) - KL(q || p(z)) = sum_k q_k log N_k(x) - sum_k q_k log(q_k / w_k). */
+double ch1_gmm_elbo_recon_prior(const Gmm *g, const double *x, const double *q);
+/* KL(q || p) = sum_k q_k log(q_k / p_k) between two categorical vectors of length K. */
+double ch1_kl_categorical(const double *q, const double *p, int K);
 
 /* ---- the loss function (§1.4) ------------------------------------------------------------ */
 

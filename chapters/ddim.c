@@ -9,9 +9,10 @@
  *
  * Cells: d.1 the exact testbed (ideal denoisers, memorisation) · d.2 one sampler family in two notations ·
  * d.3 eta and step skipping · d.4 quality against cost · d.5 inversion (2D and Fashion-MNIST) ·
- * d.6 the optimisation view · d.7 Fashion-MNIST samples at 10, 20, 50 and 250 steps.
+ * d.6 the optimisation view, and d.6m its identity (the denoiser is a gradient step on a soft-min distance) ·
+ * d.7 Fashion-MNIST samples at 10, 20, 50 and 250 steps.
  * Figures (figures/): ddim_memorisation, ddim_traj_2d, ddim_eta_spacing, ddim_nfe, ddim_inversion_error,
- * ddim_fmnist_inversion, ddim_fmnist_slerp, ddim_optim_view, ddim_fmnist_steps.
+ * ddim_fmnist_inversion, ddim_fmnist_slerp, ddim_optim_view, ddim_softmin, ddim_fmnist_steps.
  * Uses: cli, plot, image, data, schedule, rng, tensor, toymodel (2D eps network), unet (chapter 2's
  * shipped U-Net), fmnist; chapter 2's ch2_sample / ch2_posterior for the comparisons.
  *
@@ -969,6 +970,99 @@ static int cell_d_6_optim(Ctx *ctx) {
     return rc;
 }
 
+/* ---- d.6  The identity behind the view: the denoiser is a gradient step on a soft-min distance ---- */
+
+double ddim_soft_dist2(const float *pts, int n, int D, double sigma, const double *z) {
+    /* §DDIM f_sigma(z) = -sigma^2 log( (1/n) sum_i exp(-|z - x_i|^2 / (2 sigma^2)) ), by log-sum-exp */
+    double m = INFINITY, s = 0;
+    for (int i = 0; i < n; i++) {   /* pass 1: the smallest squared distance, the log-sum-exp shift */
+        double d2 = 0;
+        for (int j = 0; j < D; j++) { double d = z[j] - pts[i * D + j]; d2 += d * d; }
+        m = fmin(m, d2);
+    }
+    for (int i = 0; i < n; i++) {
+        double d2 = 0;
+        for (int j = 0; j < D; j++) { double d = z[j] - pts[i * D + j]; d2 += d * d; }
+        s += exp(-(d2 - m) / (2 * sigma * sigma));
+    }
+    return m / 2 - sigma * sigma * log(s / n);
+}
+
+/* Central finite difference of f_sigma at z (2D) along both axes, step h. */
+static void soft_dist2_grad_fd(const float *pts, int n, double sigma, const double *z, double h, double *g) {
+    for (int c = 0; c < 2; c++) {
+        double zp[2] = { z[0], z[1] }, zm[2] = { z[0], z[1] };
+        zp[c] += h;
+        zm[c] -= h;
+        g[c] = (ddim_soft_dist2(pts, n, 2, sigma, zp) - ddim_soft_dist2(pts, n, 2, sigma, zm)) / (2 * h);
+    }
+}
+
+static int cell_d_6m_softmin(Ctx *ctx) {
+    enum { NP = 512, NCHK = 400, NSIG = 4, NLINE = 401 };
+    static const double sigs[NSIG] = { 0.05, 0.2, 0.5, 1.0 };
+    float pts[2 * NP];
+    for (int i = 0; i < NP; i++) { pts[2 * i] = (float)cos(2 * PI * i / NP); pts[2 * i + 1] = (float)sin(2 * PI * i / NP); }
+    cli_say("Why the denoiser 'projects': for data x_1..x_n (uniform), the noised law p_sigma = (1/n) sum_i N(x_i, sigma^2 I)");
+    cli_say("and Tweedie's D_sigma(z) = z + sigma^2 grad log p_sigma(z). Write the soft-min squared distance");
+    cli_say("  f_sigma(z) = -sigma^2 log( (1/n) sum_i exp(-|z - x_i|^2 / (2 sigma^2)) ) = -sigma^2 log p_sigma(z) + const,");
+    cli_say("so z - D_sigma(z) = grad f_sigma(z) = sigma^2 grad_z[-log sum_i exp(-|z - x_i|^2/(2 sigma^2))]:");
+    cli_say("D_sigma is one gradient step of size 1 on f_sigma, and dist^2/2 <= f_sigma <= dist^2/2 + sigma^2 log n,");
+    cli_say("dist = min_i |z - x_i|: f_sigma is a smoothed Moreau envelope dist^2/2 of the data set, whose gradient");
+    cli_say("step z - grad(dist^2/2) is the projection. Checked on the %d points of the unit circle:", NP);
+    double worst_fd = 0, worst_abs = 0, worst_lo = INFINITY, worst_hi = -INFINITY;
+    for (int k = 0; k < NSIG; k++)
+        for (int i = 0; i < NCHK; i++) {
+            double th = 2 * PI * rng_uniform(&ctx->rng), rad = 2.5 * rng_uniform(&ctx->rng);
+            double z[2] = { rad * cos(th), rad * sin(th) }, d[2], g[2], h = 1e-4 * sigs[k];
+            data_points_denoise(pts, NP, 2, 1.0, sigs[k] * sigs[k], z, d);
+            soft_dist2_grad_fd(pts, NP, sigs[k], z, h, g);
+            /* central differences: error h^2/6 |f'''| + rounding 2 eps |f|/h; f''' <= R^3 / sigma^4 (R = 2, the
+             * data's diameter: it is the third cumulant of u.x_i under the softmax weights, over sigma^4) */
+            double f = ddim_soft_dist2(pts, NP, 2, sigs[k], z), tol = h * h / 6 * 8 / pow(sigs[k], 4) + 4.4e-16 * fabs(f) / h;
+            double err = hypot(g[0] - (z[0] - d[0]), g[1] - (z[1] - d[1]));
+            worst_fd = fmax(worst_fd, err / tol);
+            worst_abs = fmax(worst_abs, err);
+            double dist = 1e300;
+            for (int j = 0; j < NP; j++) dist = fmin(dist, hypot(z[0] - pts[2 * j], z[1] - pts[2 * j + 1]));
+            worst_lo = fmin(worst_lo, f - dist * dist / 2);                                   /* >= 0 */
+            worst_hi = fmax(worst_hi, f - dist * dist / 2 - sigs[k] * sigs[k] * log(NP));    /* <= 0 */
+        }
+    cli_check_le(ctx, "|finite-difference grad f_sigma - (z - D_sigma(z))| / (FD error bound), max", worst_fd, 1.0);
+    cli_say("largest |finite difference - (z - D_sigma(z))| over the %d points and 4 sigmas: %.2g", NSIG * NCHK, worst_abs);
+    cli_check_le(ctx, "max of dist^2/2 - f_sigma <= 0 (lower sandwich)", -worst_lo, 1e-12);
+    cli_check_le(ctx, "max of f_sigma - dist^2/2 - sigma^2 log n <= 0 (upper sandwich)", worst_hi, 1e-12);
+    cli_say("Small sigma: f_sigma hugs dist^2/2 and its gradient is z - proj(z) (the projection, with the kink at the");
+    cli_say("centre smoothed); large sigma: f_sigma is convex with its minimum at the data's mean (D shrinks to it).");
+    Plot p;
+    if (plot_open(&p, ctx->out, "ddim_softmin")) return 1;
+    for (int k = 0; k < NSIG; k++) {
+        char c[128];
+        snprintf(c, sizeof c, "sigma = %g: u, f_sigma(u, 0), dist^2/2, d/du f by finite differences, u - D_sigma(u, 0)_x", sigs[k]);
+        plot_block(&p, c);
+        for (int i = 0; i < NLINE; i++) {
+            double z[2] = { -2.0 + 4.0 * i / (NLINE - 1), 0.0 }, d[2], g[2];
+            data_points_denoise(pts, NP, 2, 1.0, sigs[k] * sigs[k], z, d);
+            soft_dist2_grad_fd(pts, NP, sigs[k], z, 1e-4 * sigs[k], g);
+            double dist = fabs(fabs(z[0]) - 1.0);
+            fprintf(plot_dat(&p), "%.4f %.7g %.7g %.7g %.7g\n", z[0], ddim_soft_dist2(pts, NP, 2, sigs[k], z), dist * dist / 2, g[0], z[0] - d[0]);
+        }
+    }
+    plot_size(&p, 1300, 500);
+    plot_cmd(&p, "set multiplot layout 1,2 title 'The denoiser is a gradient step: z - D_σ(z) = ∇f_σ(z), f_σ = -σ^2 log mean_i exp(-|z - x_i|^2/2σ^2) (unit circle, z = (u, 0))'");
+    plot_cmd(&p, "array S[%d] = [%g, %g, %g, %g]", NSIG, sigs[0], sigs[1], sigs[2], sigs[3]);
+    plot_cmd(&p, "set xlabel 'u'; set xrange [-2:2]; set key top center font ',9'");
+    plot_cmd(&p, "set title 'soft-min squared distance f_σ vs dist^2/2 (the Moreau envelope)'; set ylabel 'f'; set yrange [0:1.6]");
+    plot_cmd(&p, "plot dat index 0 using 1:3 with lines lw 4 lc rgb 'black' title 'dist(z, data)^2 / 2', \\");
+    plot_cmd(&p, "     for [k=0:%d] dat index k using 1:2 with lines lw 2 lc k+1 title sprintf('f_σ, σ = %%g', S[k+1])", NSIG - 1);
+    plot_cmd(&p, "set title 'gradient: finite differences of f_σ (lines) = z - D_σ(z) (points)'; set ylabel 'x-component'; set yrange [-1.3:1.3]; set key bottom right");
+    plot_cmd(&p, "plot for [k=0:%d] dat index k using 1:4 with lines lw 2 lc k+1 title sprintf('∂f_σ/∂u, σ = %%g', S[k+1]), \\", NSIG - 1);
+    plot_cmd(&p, "     for [k=0:%d] dat index k every 12 using 1:5 with points pt 6 ps 0.9 lc k+1 notitle, \\", NSIG - 1);
+    plot_cmd(&p, "     dat index 0 using 1:($1 - ($1 > 0 ? 1 : -1)) with lines dt 2 lw 2 lc rgb 'black' title 'z - proj(z)'");
+    plot_cmd(&p, "unset multiplot");
+    return plot_close(&p);
+}
+
 /* ---- d.7  Images: the same noise at 10, 20, 50 and 250 steps -------------------- */
 
 static int cell_d_7_images(Ctx *ctx) {
@@ -1020,6 +1114,8 @@ static const Cell CELLS[] = {
     { "d.5", "inversion", "inversion x0 -> x_T -> x0, 2D and Fashion-MNIST; slerp",         cell_d_5_inversion },
     { "d.6", "optim",     "the optimisation view: projection and descent",                  cell_d_6_optim },
     { "d.7", "images",    "Fashion-MNIST from the same noise at 10, 20, 50 and 250 steps",  cell_d_7_images },
+    /* appended, not inserted after d.6: each cell's random stream is seeded by its index in this table */
+    { "d.6m", "softmin",  "the denoiser is a gradient step on a soft-min distance (Moreau envelope)", cell_d_6m_softmin },
 };
 
 /* The cell table, for tests/test_tutorial.c: every `./ddim --cell X` that tutorial.md names must be in it. */

@@ -76,6 +76,12 @@ void   ddim_family_sample(const DdimDenoiser *den, const Schedule *s, const int 
  * t -> t' > t using eps_hat of the current point at its level t (at t = 0, where there is none, at t'). x in and out. */
 void   ddim_invert(const DdimDenoiser *den, const Schedule *s, const int *ts, int K, float *x, int n, Arena *arena);
 
+/* ---- the optimisation view ---- */
+/* §DDIM soft-min squared distance to the points x_i (n, D): f_sigma(z) = -sigma^2 log((1/n) sum_i exp(-|z - x_i|^2 /
+ * (2 sigma^2))) = -sigma^2 log p_sigma(z) + const. Its gradient is z - D_sigma(z), D_sigma the ideal denoiser
+ * (data_points_denoise with a = 1, s2 = sigma^2), and dist^2/2 <= f_sigma <= dist^2/2 + sigma^2 log n. */
+double ddim_soft_dist2(const float *pts, int n, int D, double sigma, const double *z);
+
 /* Sliced W1 of two equal-size 2D samples with 200 directions drawn from a fixed seed (the same directions
  * for every call: curves compare samplers, not projection noise). */
 double ddim_sliced_w1(const float *a, const float *b, int n);

@@ -275,11 +275,44 @@ START_TEST(test_circle_denoiser_limits_d_6) {
 }
 END_TEST
 
+/* §DDIM the optimisation view's identity: with f_sigma(z) = -sigma^2 log((1/n) sum_i exp(-|z - x_i|^2 / (2 sigma^2))),
+ * the finite-set ideal denoiser satisfies z - D_sigma(z) = grad f_sigma(z), and dist^2/2 <= f_sigma <= dist^2/2 + sigma^2
+ * log n. 40 random points in [-1, 1]^2 (diameter R <= 2 sqrt 2), z anywhere in [-2, 2]^2, four sigmas. The gradient is
+ * taken by central differences with h = 1e-4 sigma: error <= h^2/6 sup|f3| + 2 eps |f| / h, where f3, the third
+ * derivative along a unit u, is the third cumulant of u.x_i under the softmax weights over sigma^4, at most R^3 / sigma^4. */
+START_TEST(test_denoiser_is_gradient_of_soft_min) {
+    enum { NP = 40 };
+    static const double sigs[4] = { 0.03, 0.1, 0.5, 2.0 };
+    double sigma = sigs[_i], h = 1e-4 * sigma, R = 2 * sqrt(2.0);
+    Rng rng = rng_seed(31);
+    float pts[2 * NP];
+    for (int i = 0; i < 2 * NP; i++) pts[i] = (float)(2 * rng_uniform(&rng) - 1);
+    for (int rep = 0; rep < 300; rep++) {
+        double z[2] = { 4 * rng_uniform(&rng) - 2, 4 * rng_uniform(&rng) - 2 }, d[2];
+        data_points_denoise(pts, NP, 2, 1.0, sigma * sigma, z, d);
+        double f = ddim_soft_dist2(pts, NP, 2, sigma, z);
+        double tol = h * h / 6 * R * R * R / pow(sigma, 4) + 4.4e-16 * fabs(f) / h;
+        for (int c = 0; c < 2; c++) {
+            double zp[2] = { z[0], z[1] }, zm[2] = { z[0], z[1] };
+            zp[c] += h;
+            zm[c] -= h;
+            double g = (ddim_soft_dist2(pts, NP, 2, sigma, zp) - ddim_soft_dist2(pts, NP, 2, sigma, zm)) / (2 * h);
+            ck_assert_double_eq_tol(g, z[c] - d[c], tol);
+        }
+        double dist2 = INFINITY;
+        for (int i = 0; i < NP; i++) dist2 = fmin(dist2, (z[0] - pts[2 * i]) * (z[0] - pts[2 * i]) + (z[1] - pts[2 * i + 1]) * (z[1] - pts[2 * i + 1]));
+        ck_assert_double_ge(f, dist2 / 2 - 1e-12);
+        ck_assert_double_le(f, dist2 / 2 + sigma * sigma * log(NP) + 1e-12);
+    }
+}
+END_TEST
+
 Suite *suite_ddim(void) {
     Suite *s = suite_create("ddim");
     TCase *tc = tcase_create("closed_forms");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_timesteps_are_decreasing);
+    tcase_add_loop_test(tc, test_denoiser_is_gradient_of_soft_min, 0, 4);
     tcase_add_test(tc, test_exact_denoisers_are_conditional_means_2_7);
     tcase_add_test(tc, test_family_step_equals_dedicated_steps);
     tcase_add_test(tc, test_family_sampler_matches_ddim_path);
