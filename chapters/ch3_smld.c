@@ -903,23 +903,19 @@ static int ncsn_train(Ncsn *m, const double *sigma, int L, const float *data, in
     return rc;
 }
 
-/* Arrows of v = sigma s(x, sigma) of a noise-conditional field at one sigma on a res x res grid: unit directions
- * drawn with length 0.8 of the grid spacing (so no two arrows touch), the magnitude |v| as colour, an RGB integer
- * from light orange (|v| <= 0.1) to dark red (|v| >= 100) on a log scale (the column gnuplot reads with
- * `lc rgb variable`). */
+/* Arrows of v = sigma s(x, sigma) of a noise-conditional field at one sigma on a res x res grid, centred on the grid
+ * points: unit directions drawn with length 0.8 of the grid spacing (so no two arrows touch), and |v| in column 5,
+ * which the figure turns into the arrow's colour. */
 static void block_field_at(Plot *p, Ch3NoiseField *f, const void *model, double sigma, double r, int res) {
-    static const double stops[3][3] = { { 253, 212, 158 }, { 239, 101, 72 }, { 127, 0, 0 } };
     const double len = 0.8 * 2 * r / res;
-    plot_block(p, "x y dx dy rgb: direction of sigma s(x, sigma) (unit, times 0.8 spacing), colour = log10 |sigma s| in [-1, 2]");
+    plot_block(p, "x y dx dy |v|: direction of v = sigma s(x, sigma) (unit, times 0.8 spacing), its length |v|");
     for (int i = 0; i < res; i++)
         for (int j = 0; j < res; j++) {
             float xy[2] = { (float)(-r + 2 * r * (i + 0.5) / res), (float)(-r + 2 * r * (j + 0.5) / res) }, s[2] = { 0, 0 };
             f(model, sigma, xy, 1, s);
             double v0 = sigma * s[0], v1 = sigma * s[1], mag = hypot(v0, v1) + 1e-12;
-            double u = fmin(fmax((log10(mag) + 1) / 3, 0.0), 1.0) * 2;   /* position on the two-segment ramp */
-            int seg = u >= 1 ? 1 : 0, rgb = 0;
-            for (int c = 0; c < 3; c++) rgb = rgb * 256 + (int)lround(stops[seg][c] + (u - seg) * (stops[seg + 1][c] - stops[seg][c]));
-            fprintf(plot_dat(p), "%.4f %.4f %.4f %.4f %d\n", xy[0] - len * v0 / mag / 2, xy[1] - len * v1 / mag / 2, len * v0 / mag, len * v1 / mag, rgb);
+            fprintf(plot_dat(p), "%.4f %.4f %.4f %.4f %.5g\n", xy[0] - len * v0 / mag / 2, xy[1] - len * v1 / mag / 2,
+                    len * v0 / mag, len * v1 / mag, mag);
         }
 }
 
@@ -976,13 +972,17 @@ static int cell_3_4_annealed(Ctx *ctx) {
     }
     plot_size(&p, 1400, 960);
     plot_cmd(&p, "set multiplot layout 2,3 title \"Noise-conditional score σ s(x, σ) over log p_{σ} (grey): exact (top) and learned (bottom)\\n"
-                 "arrows: unit direction; colour: |σ s| from light orange (≤ 0.1) through red (3) to dark red (≥ 100), log scale\"");
+                 "arrows: unit direction; colour: |σ s| from yellow (≤ 0.03) through orange (0.3) to dark red (≥ 3), log scale\"");
+    plot_cmd(&p, "u(m) = (m < 0.03 ? 0 : m > 3 ? 1 : (log10(m) + 1.5) / 2)   # |v| -> [0, 1] on the log scale");
+    plot_cmd(&p, "ramp(u, a, b) = int(a + u * (b - a) + 0.5)");
+    plot_cmd(&p, "col(m) = u(m) < 0.5 ? 65536 * ramp(2 * u(m), 254, 240) + 256 * ramp(2 * u(m), 217, 101) + ramp(2 * u(m), 118, 72) : \\");
+    plot_cmd(&p, "                      65536 * ramp(2 * u(m) - 1, 240, 103) + 256 * ramp(2 * u(m) - 1, 101, 0) + ramp(2 * u(m) - 1, 72, 13)");
     plot_cmd(&p, "set size ratio -1; set xrange [-%g:%g]; set yrange [-%g:%g]; unset key; unset colorbox", r, r, r, r);
     plot_cmd(&p, "set xtics 2; set ytics 2; set palette defined (0 'white', 1 '#f0f0f0', 2 '#bdbdbd', 3 '#737373'); set cbrange [-12:1]");
     for (int row = 0; row < 2; row++)
         for (int k = 0; k < 3; k++) {
             plot_cmd(&p, "set title '%s, sigma = %.2f'", row ? "learned σ s_θ(x, σ)" : "exact σ ∇ log p_σ", sigma[show[k]]);
-            plot_cmd(&p, "plot dat index %d using 1:2:3 with image, '' index %d using 1:2:3:4:5 with vectors head size 0.09,25 filled lw 1.5 lc rgb variable",
+            plot_cmd(&p, "plot dat index %d using 1:2:3 with image, '' index %d using 1:2:3:4:(col($5)) with vectors head size 0.09,25 filled lw 1.5 lc rgb variable",
                      3 * k, 3 * k + 1 + row);
         }
     plot_cmd(&p, "unset multiplot");
