@@ -11,9 +11,8 @@
 #   make debug      build everything with -O0 -g into build-debug/
 #   make deps       check (and, as root, install) the Debian packages we need
 #   make clean      remove build outputs (never figures/ or checkpoints/)
-# NO_OMP=1 gives a serial build. Never -Ofast / -ffast-math: they make isnan() false.
+# CC is make's own default (cc; make CC=clang to change it). NO_OMP=1 gives a serial build. Never -Ofast / -ffast-math: they make isnan() false.
 
-CC      ?= gcc
 BUILD   ?= build
 OPT     ?= -O3 -march=native
 CFLAGS  ?= $(OPT) -g

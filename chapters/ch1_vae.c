@@ -1127,7 +1127,7 @@ static int checkpoint_io(ImageVae *m, const char *path, int write) {
     float *const block[3] = { p->data, m->adam.m, m->adam.v };
     char meta[128];
     snprintf(meta, sizeof meta, "{\"step\": \"%ld\", \"latent\": \"%d\", \"hidden\": \"%d,%d\"}", m->step, IMG_Z, IMG_HIDDEN[0], IMG_HIDDEN[1]);
-    int rc = nn_params_checkpoint(p, path, block, prefix, 3, write, meta);
+    int rc = write ? nn_params_save(p, path, block, prefix, 3, meta) : nn_params_load(p, path, block, prefix, 3);
     char buf[32];
     if (!write && !rc && io_safetensors_metadata(path, "step", buf, sizeof buf) == 0) {
         m->step = atol(buf);

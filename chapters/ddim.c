@@ -26,6 +26,7 @@
 #include "cli.h"
 #include "data.h"
 #include "ddim.h"
+#include "denoiser.h"
 #include "fmnist.h"
 #include "image.h"
 #include "plot.h"
@@ -33,36 +34,9 @@
 #include "toymodel.h"
 #include "unet.h"
 
-/* ---- the denoisers, exact and trained ------------------------------------ */
-
-void ddim_eps(const DdimDenoiser *den, const Schedule *s, int t, const float *xt, int n, double *eps_hat, Arena *arena) {
-    CHECK(t >= 1 && t <= s->T, "t = %d outside 1..%d", t, s->T);
-    int D = den->D;
-    double ab = s->alpha_bar[t], a = sqrt(ab), b = sqrt(1.0 - ab);
-    size_t nd = (size_t)n * D;
-    if (den->kind == DDIM_TOY || den->kind == DDIM_UNET) {
-        size_t mark = arena_pos(arena);
-        float *e = arena_push_no_zero(arena, sizeof(float) * nd);
-        if (den->kind == DDIM_TOY) toy_predict_eps(den->toy, xt, n, t, e, arena);
-        else unet_model_eps(den->unet, xt, n, t, e, arena);
-        for (size_t j = 0; j < nd; j++) eps_hat[j] = e[j];
-        arena_pop_to(arena, mark);
-        if (den->clip)   /* pixels live in [-1, 1]: clamp x0_hat there and re-derive the eps it implies */
-            for (size_t j = 0; j < nd; j++) {
-                double x0 = (xt[j] - b * eps_hat[j]) / a;   /* §2.8 x0_hat = (x_t - sqrt(1-abar) eps_hat)/sqrt(abar) */
-                x0 = x0 < -1 ? -1 : x0 > 1 ? 1 : x0;
-                eps_hat[j] = (xt[j] - a * x0) / b;
-            }
-        return;
-    }
-    CHECK(D <= 2, "exact denoisers are for D <= 2 (D = %d)", D);
-    #pragma omp parallel for schedule(static)
-    for (int i = 0; i < n; i++) {
-        double x[2] = { xt[i * D], D == 2 ? xt[i * D + 1] : 0.0 }, x0[2];
-        if (den->kind == DDIM_GMM) data_gmm_denoise(den->gmm, a, 1.0 - ab, x, x0);
-        else data_points_denoise(den->pts, den->n_pts, D, a, 1.0 - ab, x, x0);
-        for (int d = 0; d < D; d++) eps_hat[i * D + d] = (x[d] - a * x0[d]) / b;   /* §2.8 eps from x0 */
-    }
+/* eps_hat (n, D) of any denoiser (denoiser.h) at the VP step t of s, for the float state x_t (n, D). */
+static void eps_at(const Denoiser *den, const Schedule *s, int t, const float *xt, int n, double *eps_hat, Arena *arena) {
+    den_predict_f(den, den_level_vp(s, t), xt, n, NULL, eps_hat, arena);
 }
 
 /* ---- timesteps ------------------------------------------------------------ */
@@ -82,22 +56,22 @@ void ddim_timesteps(int T, int K, int quadratic, int *ts) {
 
 double ddim_noise_scale(const Schedule *s, int t, int s_prev, double eta) {
     double ab_t = s->alpha_bar[t], ab_s = s->alpha_bar[s_prev];
-    /* §DDIM c = eta sqrt((1 - abar_s)/(1 - abar_t)) sqrt(1 - abar_t/abar_s) */
+    /* §d.2 c = eta sqrt((1 - abar_s)/(1 - abar_t)) sqrt(1 - abar_t/abar_s) */
     return eta * sqrt((1.0 - ab_s) / (1.0 - ab_t)) * sqrt(1.0 - ab_t / ab_s);
 }
 
 double ddim_step(const Schedule *s, int t, int s_prev, double eta, double xt, double eps_hat, double w) {
-    double ab_t = s->alpha_bar[t], ab_s = s->alpha_bar[s_prev];
+    double ab_s = s->alpha_bar[s_prev];
     double c = ddim_noise_scale(s, t, s_prev, eta);
-    double x0_hat = (xt - sqrt(1.0 - ab_t) * eps_hat) / sqrt(ab_t);   /* §2.8 */
+    double x0_hat = den_x0_from_eps(den_level_vp(s, t), xt, eps_hat);   /* §2.8 */
     double dir = 1.0 - ab_s - c * c;                                   /* >= 0 for eta <= 1; rounding at s = 0 */
-    /* §DDIM x_s = sqrt(abar_s) x0_hat + sqrt(1 - abar_s - c^2) eps_hat + c w */
+    /* §d.2 x_s = sqrt(abar_s) x0_hat + sqrt(1 - abar_s - c^2) eps_hat + c w */
     return sqrt(ab_s) * x0_hat + sqrt(dir > 0 ? dir : 0.0) * eps_hat + c * w;
 }
 
 double ddim_ddpm_step(const Schedule *s, int t, int s_prev, double xt, double eps_hat, double w) {
     double ab_t = s->alpha_bar[t], ab_s = s->alpha_bar[s_prev], alpha_ts = ab_t / ab_s;
-    double x0_hat = (xt - sqrt(1.0 - ab_t) * eps_hat) / sqrt(ab_t);
+    double x0_hat = den_x0_from_eps(den_level_vp(s, t), xt, eps_hat);   /* §2.8 */
     /* §2.6 on the re-spaced chain: mu_q = [sqrt(alpha_ts)(1 - abar_s) x_t + sqrt(abar_s)(1 - alpha_ts) x0] / (1 - abar_t) */
     double mu = (sqrt(alpha_ts) * (1.0 - ab_s) * xt + sqrt(ab_s) * (1.0 - alpha_ts) * x0_hat) / (1.0 - ab_t);
     return mu + (s_prev > 0 ? sqrt(1.0 - alpha_ts) * w : 0.0);       /* sigma^2 = beta_ts, not sigma_q^2 */
@@ -112,7 +86,7 @@ static double family_sigma_p(double sigma, double sigma_next, double mu) {
 double ddim_family_step(double sigma, double sigma_next, double mu, double z, double eps_av, double w) {
     double sigma_p = family_sigma_p(sigma, sigma_next, mu);
     double fresh = sigma_next * sigma_next - sigma_p * sigma_p;
-    /* §DDIM z' = z - (sigma - sigma_p) eps_av + sqrt(sigma_next^2 - sigma_p^2) w */
+    /* §d.2 z' = z - (sigma - sigma_p) eps_av + sqrt(sigma_next^2 - sigma_p^2) w */
     return z - (sigma - sigma_p) * eps_av + sqrt(fresh > 0 ? fresh : 0.0) * w;
 }
 
@@ -122,7 +96,7 @@ static void snapshot(float *traj, int k, const float *x, size_t nd) {
     if (traj) memcpy(traj + (size_t)k * nd, x, sizeof(float) * nd);
 }
 
-void ddim_sample(const DdimDenoiser *den, const Schedule *s, const int *ts, int K, double eta,
+void ddim_sample(const Denoiser *den, const Schedule *s, const int *ts, int K, double eta,
                  float *x, int n, Rng *rng, Arena *arena, float *traj) {
     size_t nd = (size_t)n * den->D, mark = arena_pos(arena);
     double *eps = arena_push_no_zero(arena, sizeof(double) * nd), *xd = arena_push_no_zero(arena, sizeof(double) * nd);
@@ -130,7 +104,7 @@ void ddim_sample(const DdimDenoiser *den, const Schedule *s, const int *ts, int 
     snapshot(traj, 0, x, nd);
     for (int k = 0; k < K; k++) {
         int t = ts[k], sp = ts[k + 1];
-        ddim_eps(den, s, t, x, n, eps, arena);
+        eps_at(den, s, t, x, n, eps, arena);
         int noisy = ddim_noise_scale(s, t, sp, eta) > 0;
         for (size_t j = 0; j < nd; j++) {
             xd[j] = ddim_step(s, t, sp, eta, xd[j], eps[j], noisy ? rng_normal(rng) : 0.0);
@@ -141,7 +115,7 @@ void ddim_sample(const DdimDenoiser *den, const Schedule *s, const int *ts, int 
     arena_pop_to(arena, mark);
 }
 
-void ddim_ddpm_sample(const DdimDenoiser *den, const Schedule *s, const int *ts, int K,
+void ddim_ddpm_sample(const Denoiser *den, const Schedule *s, const int *ts, int K,
                       float *x, int n, Rng *rng, Arena *arena, float *traj) {
     size_t nd = (size_t)n * den->D, mark = arena_pos(arena);
     double *eps = arena_push_no_zero(arena, sizeof(double) * nd), *xd = arena_push_no_zero(arena, sizeof(double) * nd);
@@ -149,7 +123,7 @@ void ddim_ddpm_sample(const DdimDenoiser *den, const Schedule *s, const int *ts,
     snapshot(traj, 0, x, nd);
     for (int k = 0; k < K; k++) {
         int t = ts[k], sp = ts[k + 1];
-        ddim_eps(den, s, t, x, n, eps, arena);
+        eps_at(den, s, t, x, n, eps, arena);
         for (size_t j = 0; j < nd; j++) {
             xd[j] = ddim_ddpm_step(s, t, sp, xd[j], eps[j], sp > 0 ? rng_normal(rng) : 0.0);
             x[j] = (float)xd[j];
@@ -159,7 +133,7 @@ void ddim_ddpm_sample(const DdimDenoiser *den, const Schedule *s, const int *ts,
     arena_pop_to(arena, mark);
 }
 
-void ddim_family_sample(const DdimDenoiser *den, const Schedule *s, const int *ts, int K, double gamma, double mu,
+void ddim_family_sample(const Denoiser *den, const Schedule *s, const int *ts, int K, double gamma, double mu,
                         float *x, int n, Rng *rng, Arena *arena, float *traj) {
     size_t nd = (size_t)n * den->D, mark = arena_pos(arena);
     double *z = arena_push_no_zero(arena, sizeof(double) * nd);
@@ -169,7 +143,7 @@ void ddim_family_sample(const DdimDenoiser *den, const Schedule *s, const int *t
     snapshot(traj, 0, x, nd);
     for (int k = 0; k < K; k++) {
         double sigma = sched_sigma(s, ts[k]), sigma_next = sched_sigma(s, ts[k + 1]);
-        ddim_eps(den, s, ts[k], x, n, eps, arena);          /* x holds z / sqrt(1 + sigma^2): the network's input */
+        eps_at(den, s, ts[k], x, n, eps, arena);          /* x holds z / sqrt(1 + sigma^2): the network's input */
         double sigma_p = family_sigma_p(sigma, sigma_next, mu);
         int noisy = sigma_next * sigma_next - sigma_p * sigma_p > 0;
         for (size_t j = 0; j < nd; j++) {
@@ -184,7 +158,7 @@ void ddim_family_sample(const DdimDenoiser *den, const Schedule *s, const int *t
     arena_pop_to(arena, mark);
 }
 
-void ddim_invert(const DdimDenoiser *den, const Schedule *s, const int *ts, int K, float *x, int n, Arena *arena) {
+void ddim_invert(const Denoiser *den, const Schedule *s, const int *ts, int K, float *x, int n, Arena *arena) {
     size_t nd = (size_t)n * den->D, mark = arena_pos(arena);
     double *z = arena_push_no_zero(arena, sizeof(double) * nd), *eps = arena_push_no_zero(arena, sizeof(double) * nd);
     CHECK(ts[K] == 0, "inversion starts from clean data, ts[K] = %d", ts[K]);
@@ -194,19 +168,14 @@ void ddim_invert(const DdimDenoiser *den, const Schedule *s, const int *ts, int 
         int t_eval = ts[k] > 0 ? ts[k] : ts[k - 1];   /* eps_hat where we stand; at t = 0 there is none: use t' */
         double sigma_eval = sched_sigma(s, t_eval);
         for (size_t j = 0; j < nd; j++) x[j] = (float)(z[j] / sqrt(1.0 + sigma_eval * sigma_eval));
-        ddim_eps(den, s, t_eval, x, n, eps, arena);
-        /* §DDIM eta = 0 read upward: z' = z + (sigma' - sigma) eps_hat(z, sigma), an explicit Euler step of
+        eps_at(den, s, t_eval, x, n, eps, arena);
+        /* §d.5 eta = 0 read upward: z' = z + (sigma' - sigma) eps_hat(z, sigma), an explicit Euler step of
          * dz/dsigma = eps_hat, where sampling took the step from the other end */
         for (size_t j = 0; j < nd; j++) z[j] += (sigma_up - sigma) * eps[j];
     }
     double sigma_T = sched_sigma(s, ts[0]);
     for (size_t j = 0; j < nd; j++) x[j] = (float)(z[j] / sqrt(1.0 + sigma_T * sigma_T));
     arena_pop_to(arena, mark);
-}
-
-double ddim_sliced_w1(const float *a, const float *b, int n) {
-    Rng proj = rng_seed(20240318);   /* the same 200 directions every time */
-    return data_sliced_wasserstein(a, b, n, 2, 200, &proj);
 }
 
 /* ---- helpers shared by the cells ------------------------------------------- */
@@ -222,12 +191,11 @@ static ToyModel *trained_2d(Ctx *ctx, const Schedule *s) {
     int steps = ctx->opts->steps > 0 ? (int)ctx->opts->steps : 3000;
     Rng rng = rng_stream(ctx->opts->seed, 100);
     Gmm g = data_gmm_named("gmm");
-    float *data = malloc(sizeof(float) * 2 * NDATA);
+    float *data = cli_alloc(ctx, sizeof(float) * 2 * NDATA);
     data_gmm_sample(&g, &rng, data, NDATA);
     toy_init(&shared_toy, 2, &rng);
     double t0 = cli_seconds();
     int rc = toy_train(&shared_toy, s, data, NDATA, steps, 256, &rng, ctx->arena, ctx->opts->quiet, NULL);
-    free(data);
     if (rc) { toy_free(&shared_toy); return NULL; }
     cli_say("trained the 2D eps network (as chapter 2's cell 2.8, T = %d linear): %d steps in %.1f s", s->T, steps, cli_seconds() - t0);
     shared_toy_ready = 1;
@@ -260,7 +228,7 @@ static DataStat noise_floor(const Gmm *g, int n, Rng *rng) {
     for (int r = 0; r < FLOOR_PAIRS; r++) {
         data_gmm_sample(g, rng, a, n);
         data_gmm_sample(g, rng, b, n);
-        data_stat_add(&st, ddim_sliced_w1(a, b, n));
+        data_stat_add(&st, data_sliced_w1_fixed(a, b, n));
     }
     free(a);
     free(b);
@@ -280,15 +248,15 @@ static int cell_d_1_testbed(Ctx *ctx) {
     cli_say("Wiener filters, data_gmm_denoise); every sampler below runs on it before it runs on a network,");
     cli_say("so discretisation error is seen apart from learning error. It is the conditional mean because its");
     cli_say("residual x0 - D(x_t) is orthogonal to every function of x_t; Monte Carlo, %d pairs, t = 300:", NMC);
-    DdimDenoiser exact = { .kind = DDIM_GMM, .D = 2, .gmm = &g };
+    Denoiser exact = den_gmm(&g);
     double ab = s.alpha_bar[300], sum[3] = {0}, sum2[3] = {0};
     for (int i = 0; i < NMC; i++) {
         float x0[2], xt[2];
         data_gmm_sample(&g, &ctx->rng, x0, 1);
         for (int d = 0; d < 2; d++) xt[d] = (float)(sqrt(ab) * x0[d] + sqrt(1 - ab) * rng_normal(&ctx->rng));
         double e[2];
-        ddim_eps(&exact, &s, 300, xt, 1, e, ctx->arena);
-        double r = x0[0] - (xt[0] - sqrt(1 - ab) * e[0]) / sqrt(ab);   /* residual of the first coordinate */
+        eps_at(&exact, &s, 300, xt, 1, e, ctx->arena);
+        double r = x0[0] - den_x0_from_eps(den_level_vp(&s, 300), xt[0], e[0]);   /* residual of the first coordinate */
         double gv[3] = { 1.0, xt[0], tanh(3.0 * xt[1]) };
         for (int k = 0; k < 3; k++) { sum[k] += r * gv[k]; sum2[k] += r * r * gv[k] * gv[k]; }
     }
@@ -300,15 +268,15 @@ static int cell_d_1_testbed(Ctx *ctx) {
 
     cli_say("For a finite training set the ideal denoiser is a softmax-weighted mean of the points");
     cli_say("(data_points_denoise): a perfect model of %d draws of the mixture can only give those points back.", NP);
-    float *pts = malloc(sizeof(float) * 2 * NP), *law = malloc(sizeof(float) * 2 * NROLL);
-    float *xe = malloc(sizeof(float) * 2 * n), *xn = malloc(sizeof(float) * 2 * n);
+    float *pts = cli_alloc(ctx, sizeof(float) * 2 * NP), *law = cli_alloc(ctx, sizeof(float) * 2 * NROLL);
+    float *xe = cli_alloc(ctx, sizeof(float) * 2 * n), *xn = cli_alloc(ctx, sizeof(float) * 2 * n);
     data_gmm_sample(&g, &ctx->rng, pts, NP);
     data_gmm_sample(&g, &ctx->rng, law, NROLL);
     ToyModel net;
     toy_init(&net, 2, &ctx->rng);
     int rc = toy_train(&net, &s, pts, NP, STEPS, 256, &ctx->rng, ctx->arena, ctx->opts->quiet, NULL);
-    DdimDenoiser memo = { .kind = DDIM_POINTS, .D = 2, .pts = pts, .n_pts = NP };
-    DdimDenoiser trained = { .kind = DDIM_TOY, .D = 2, .toy = &net };
+    Denoiser memo = den_points(pts, NP, 2);
+    Denoiser trained = den_toy(&net, &s);
     int ts[K + 1];
     ddim_timesteps(s.T, K, 1, ts);   /* quadratic: the last steps are at sigma ~ 0.01 */
     rng_normal_fill(&ctx->rng, xe, 2 * n);
@@ -320,7 +288,7 @@ static int cell_d_1_testbed(Ctx *ctx) {
     cli_say("DDIM (eta = 0, %d quadratic steps), %d samples from the same x_T:", K, n);
     cli_say("  ideal denoiser of the set: mean distance to the nearest training point %.4f, %.0f%% within 0.01", d_e, 100 * f_e);
     cli_say("  eps network (%d steps on the %d points): %.4f, %.0f%% within 0.01; sliced W1 to the law %.4f (ideal: %.4f)", STEPS, NP, d_n, 100 * f_n,
-            ddim_sliced_w1(xn, law, n), ddim_sliced_w1(xe, law, n));
+            data_sliced_w1_fixed(xn, law, n), data_sliced_w1_fixed(xe, law, n));
     /* The last step returns D(x) at sigma(ts[K-1]) = sigma(1) ~ 0.01: a softmax over points within ~sigma of x,
      * so a memorised sample sits within sigma of a training point unless two points are closer than that. */
     cli_check_le(ctx, "ideal denoiser: mean distance to the training set <= sigma_1", d_e, sched_sigma(&s, ts[K - 1]));
@@ -346,7 +314,6 @@ static int cell_d_1_testbed(Ctx *ctx) {
         rc = plot_close(&p);
     }
     toy_free(&net);
-    free(pts); free(law); free(xe); free(xn);
     sched_free(&s);
     return rc;
 }
@@ -364,7 +331,7 @@ static double family_vs_dedicated(const Schedule *s, Rng *rng) {
         double sig = sched_sigma(s, t), sig_s = sched_sigma(s, sp), z = xt / sqrt(s->alpha_bar[t]), mu;
         double d0 = sqrt(s->alpha_bar[sp]) * ddim_family_step(sig, sig_s, 0.0, z, e, w) - ddim_step(s, t, sp, 0.0, xt, e, w);
         double d1 = sqrt(s->alpha_bar[sp]) * ddim_family_step(sig, sig_s, 0.5, z, e, w) - ddim_step(s, t, sp, 1.0, xt, e, w);
-        double var = ch2_posterior(s, t, xt, (xt - sqrt(1 - s->alpha_bar[t]) * e) / sqrt(s->alpha_bar[t]), &mu);
+        double var = ch2_posterior(s, t, xt, den_x0_from_eps(den_level_vp(s, t), xt, e), &mu);
         double d2 = ddim_step(s, t, t - 1, 1.0, xt, e, w) - (mu + sqrt(var) * w);
         worst = fmax(worst, fmax(fabs(d0), fmax(fabs(d1), fabs(d2))));
     }
@@ -380,7 +347,7 @@ static double max_abs_diff(const float *a, const float *b, size_t n) {
 static int cell_d_2_family(Ctx *ctx) {
     enum { NP = 14, NCMP = 500, KF = 10 };
     Gmm g = data_gmm_named("gmm");
-    DdimDenoiser exact = { .kind = DDIM_GMM, .D = 2, .gmm = &g };
+    Denoiser exact = den_gmm(&g);
     Schedule s;
     sched_init(&s, SCHED_LINEAR, 1000);
     cli_say("DDIM (alpha_bar form): x_s = sqrt(abar_s) x0_hat + sqrt(1 - abar_s - c^2) eps_hat + c w,");
@@ -394,11 +361,12 @@ static int cell_d_2_family(Ctx *ctx) {
     cli_check(ctx, "max |family step - dedicated step| (2000 draws)", family_vs_dedicated(&s, &ctx->rng), 0.0, 1e-10);
 
     cli_say("Whole paths, from the same x_T and the same noise stream (%d points, exact denoiser):", NCMP);
-    float *xa = malloc(sizeof(float) * 2 * NCMP), *xb = malloc(sizeof(float) * 2 * NCMP);
-    int *ts = malloc(sizeof(int) * (s.T + 1));
+    float *xa = cli_alloc(ctx, sizeof(float) * 2 * NCMP), *xb = cli_alloc(ctx, sizeof(float) * 2 * NCMP);
+    int *ts = cli_alloc(ctx, sizeof(int) * (s.T + 1));
     ddim_timesteps(s.T, s.T, 0, ts);
     Rng ra = rng_stream(ctx->opts->seed, 200), rb = rng_stream(ctx->opts->seed, 200);
-    ch2_sample(NULL, &g, &s, xa, NCMP, &ra, ctx->arena, NULL, 0, NULL);
+    Denoiser oracle = den_gmm(&g);
+    ch2_sample(&oracle, &s, xa, NCMP, &ra, ctx->arena, NULL, 0, NULL);
     rng_normal_fill(&rb, xb, 2 * NCMP);
     ddim_sample(&exact, &s, ts, s.T, 1.0, xb, NCMP, &rb, ctx->arena, NULL);
     /* tol: each path rounds x to float at each of the 1000 steps, in different expressions (2^-24 relative);
@@ -414,15 +382,15 @@ static int cell_d_2_family(Ctx *ctx) {
 
     /* the figure: paths from the same x_T, DDPM-like (eta = 1), deterministic (eta = 0), and 10 skipping steps */
     size_t nd = 2 * NP;
-    float *x = malloc(sizeof(float) * nd), *x_T = malloc(sizeof(float) * nd), *truth = malloc(sizeof(float) * 4000);
-    float *traj = malloc(sizeof(float) * (size_t)(s.T + 1) * nd), *trajf = malloc(sizeof(float) * (KF + 1) * nd);
+    float *x = cli_alloc(ctx, sizeof(float) * nd), *x_T = cli_alloc(ctx, sizeof(float) * nd), *truth = cli_alloc(ctx, sizeof(float) * 4000);
+    float *traj = cli_alloc(ctx, sizeof(float) * (size_t)(s.T + 1) * nd), *trajf = cli_alloc(ctx, sizeof(float) * (KF + 1) * nd);
     rng_normal_fill(&ctx->rng, x_T, (long)nd);
     data_gmm_sample(&g, &ctx->rng, truth, 2000);
     Plot p;
     int rc = plot_open(&p, ctx->out, "ddim_traj_2d");
     if (!rc) {
         plot_points(&p, "x y: the data law (draws)", truth, 2000);
-        float *end0 = malloc(sizeof(float) * nd);
+        float *end0 = cli_alloc(ctx, sizeof(float) * nd);
         for (int m = 0; m < 3; m++) {
             memcpy(x, x_T, sizeof(float) * nd);
             int K = m < 2 ? s.T : KF;
@@ -441,7 +409,6 @@ static int cell_d_2_family(Ctx *ctx) {
                     fprintf(plot_dat(&p), "%.5f %.5f\n", tr[(size_t)k * nd + 2 * i], tr[(size_t)k * nd + 2 * i + 1]);
             }
         }
-        free(end0);
         plot_size(&p, 1500, 520);
         plot_cmd(&p, "set multiplot layout 1,3 title 'Reverse paths from the same x_T with the exact denoiser (gmm): DDPM vs DDIM'");
         plot_cmd(&p, "set size ratio -1; set xrange [-2.6:2.6]; set yrange [-2.6:2.6]; unset key");
@@ -457,7 +424,6 @@ static int cell_d_2_family(Ctx *ctx) {
     }
     cli_say("Open circles are the shared starting points x_T. eta = 1 wanders; eta = 0 follows smooth curves");
     cli_say("(the probability-flow ODE), so skipping steps changes little: the map x_T -> x_0 is fixed.");
-    free(xa); free(xb); free(ts); free(x); free(x_T); free(truth); free(traj); free(trajf);
     sched_free(&s);
     return rc;
 }
@@ -465,14 +431,14 @@ static int cell_d_2_family(Ctx *ctx) {
 /* ---- d.3  eta and step skipping -------------------------------------------- */
 
 /* Sliced W1 to truth (n, 2) of DDIM with eta over K steps (uniform or quadratic), from the noise in x_T (n, 2). */
-static double ddim_quality(const DdimDenoiser *den, const Schedule *s, int K, int quadratic, double eta,
+static double ddim_quality(const Denoiser *den, const Schedule *s, int K, int quadratic, double eta,
                            const float *x_T, const float *truth, int n, Ctx *ctx) {
     int *ts = malloc(sizeof(int) * (K + 1));
     float *x = malloc(sizeof(float) * 2 * n);
     memcpy(x, x_T, sizeof(float) * 2 * n);
     ddim_timesteps(s->T, K, quadratic, ts);
     ddim_sample(den, s, ts, K, eta, x, n, &ctx->rng, ctx->arena, NULL);
-    double sw = ddim_sliced_w1(x, truth, n);
+    double sw = data_sliced_w1_fixed(x, truth, n);
     free(ts);
     free(x);
     return sw;
@@ -495,10 +461,10 @@ static int cell_d_3_eta(Ctx *ctx) {
     static const double etas[NE] = { 0.0, 0.5, 1.0 };
     int n = n_samples(ctx, 2000);
     Gmm g = data_gmm_named("gmm");
-    DdimDenoiser exact = { .kind = DDIM_GMM, .D = 2, .gmm = &g };
+    Denoiser exact = den_gmm(&g);
     Schedule s;
     sched_init(&s, SCHED_LINEAR, 1000);
-    float *x_T = malloc(sizeof(float) * 2 * n), *truth = malloc(sizeof(float) * 2 * n);
+    float *x_T = cli_alloc(ctx, sizeof(float) * 2 * n), *truth = cli_alloc(ctx, sizeof(float) * 2 * n);
     DataStat floor = noise_floor(&g, n, &ctx->rng), sw[NK][NE][2];
     memset(sw, 0, sizeof sw);
     for (int r = 0; r < ETA_REPS; r++) {
@@ -552,7 +518,6 @@ static int cell_d_3_eta(Ctx *ctx) {
     cli_check(ctx, "eta = 1, K = 200: mean sliced W1 = floor (5 s.e.)", data_stat_mean(&sw[NK - 1][2][0]), data_stat_mean(&floor),
               floor_tolerance(&sw[NK - 1][2][0], &floor));
     cli_check_le(ctx, "K = 10 uniform: eta = 0 closer than eta = 1", data_stat_mean(&sw[1][0][0]), data_stat_mean(&sw[1][2][0]));
-    free(x_T); free(truth);
     sched_free(&s);
     return rc;
 }
@@ -563,7 +528,7 @@ enum { SAMPLER_DDPM, SAMPLER_ETA1, SAMPLER_ETA0, SAMPLER_ACCEL, NSAMPLER };
 static const char *const SAMPLER_NAMES[NSAMPLER] = {
     "DDPM ancestral (sigma^2 = beta)", "DDIM eta = 1 (= chapter 2)", "DDIM eta = 0", "accelerated (gamma = 2)" };
 
-static void run_sampler(int which, const DdimDenoiser *den, const Schedule *s, const int *ts, int K,
+static void run_sampler(int which, const Denoiser *den, const Schedule *s, const int *ts, int K,
                         float *x, int n, Rng *rng, Arena *arena) {
     if (which == SAMPLER_DDPM) ddim_ddpm_sample(den, s, ts, K, x, n, rng, arena, NULL);
     else if (which == SAMPLER_ETA1) ddim_sample(den, s, ts, K, 1.0, x, n, rng, arena, NULL);
@@ -573,10 +538,10 @@ static void run_sampler(int which, const DdimDenoiser *den, const Schedule *s, c
 
 /* The sweep: sliced W1 of each sampler at each K (uniform steps), over `reps` fresh (x_T, reference) pairs; all
  * samplers and all K share each pair's x_T. Accumulates sw[k][sampler]. */
-static void nfe_sweep(Ctx *ctx, const DdimDenoiser *den, const Schedule *s, const Gmm *g, const int *Ks, int nk, int n,
+static void nfe_sweep(Ctx *ctx, const Denoiser *den, const Schedule *s, const Gmm *g, const int *Ks, int nk, int n,
                       int reps, DataStat sw[][NSAMPLER]) {
-    float *x_T = malloc(sizeof(float) * 2 * n), *x = malloc(sizeof(float) * 2 * n), *truth = malloc(sizeof(float) * 2 * n);
-    int *ts = malloc(sizeof(int) * (s->T + 1));
+    float *x_T = cli_alloc(ctx, sizeof(float) * 2 * n), *x = cli_alloc(ctx, sizeof(float) * 2 * n), *truth = cli_alloc(ctx, sizeof(float) * 2 * n);
+    int *ts = cli_alloc(ctx, sizeof(int) * (s->T + 1));
     memset(sw, 0, sizeof(DataStat) * NSAMPLER * (size_t)nk);
     for (int r = 0; r < reps; r++) {
         rng_normal_fill(&ctx->rng, x_T, 2L * n);
@@ -586,7 +551,7 @@ static void nfe_sweep(Ctx *ctx, const DdimDenoiser *den, const Schedule *s, cons
             for (int m = 0; m < NSAMPLER; m++) {
                 memcpy(x, x_T, sizeof(float) * 2 * n);
                 run_sampler(m, den, s, ts, Ks[k], x, n, &ctx->rng, ctx->arena);
-                data_stat_add(&sw[k][m], ddim_sliced_w1(x, truth, n));
+                data_stat_add(&sw[k][m], data_sliced_w1_fixed(x, truth, n));
             }
         }
     }
@@ -598,7 +563,6 @@ static void nfe_sweep(Ctx *ctx, const DdimDenoiser *den, const Schedule *s, cons
             len += snprintf(line + len, sizeof line - len, "  %.4f+-%.4f", data_stat_mean(&sw[k][m]), data_stat_se(&sw[k][m]));
         cli_say("%s", line);
     }
-    free(x_T); free(x); free(ts); free(truth);
 }
 
 static void nfe_blocks(Plot *p, const char *label, const int *Ks, int nk, DataStat sw[][NSAMPLER]) {
@@ -631,7 +595,7 @@ static int cell_d_4_nfe(Ctx *ctx) {
     DataStat swe[NKE][NSAMPLER], swn[NKN][NSAMPLER];
     cli_say("Exact denoiser, %d samples, %d pairs; noise floor %.4f (sd of one pair %.4f, %d pairs):", n, NFE_REPS_EXACT,
             data_stat_mean(&floor_e), data_stat_sd(&floor_e), FLOOR_PAIRS);
-    DdimDenoiser exact = { .kind = DDIM_GMM, .D = 2, .gmm = &g };
+    Denoiser exact = den_gmm(&g);
     nfe_sweep(ctx, &exact, &s, &g, Ke, NKE, n, NFE_REPS_EXACT, swe);
     for (int m = 0; m < NSAMPLER; m++) {
         char what[128];
@@ -641,7 +605,7 @@ static int cell_d_4_nfe(Ctx *ctx) {
     cli_check_le(ctx, "exact, 5 steps: gamma = 2 beats DDIM eta = 0", data_stat_mean(&swe[0][SAMPLER_ACCEL]), data_stat_mean(&swe[0][SAMPLER_ETA0]));
     ToyModel *toy = trained_2d(ctx, &s);
     if (!toy) { sched_free(&s); return 1; }
-    DdimDenoiser net = { .kind = DDIM_TOY, .D = 2, .toy = toy };
+    Denoiser net = den_toy(toy, &s);
     cli_say("Trained eps network, %d samples, %d pairs; noise floor %.4f (sd %.4f); up to 200 steps (the 2D network", nn,
             NFE_REPS_NET, data_stat_mean(&floor_n), data_stat_sd(&floor_n));
     cli_say("costs ~3 ms per evaluation of %d points; 1000 steps x 4 samplers would double the run time):", nn);
@@ -680,7 +644,7 @@ static int cell_d_4_nfe(Ctx *ctx) {
 
 /* Invert x0 (n, D) with K uniform steps, then run DDIM eta = 0 back. Returns the RMS error per coordinate;
  * x_T and recon (n, D) receive the latent and the reconstruction when not NULL. */
-static double round_trip(const DdimDenoiser *den, const Schedule *s, int K, const float *x0, int n,
+static double round_trip(const Denoiser *den, const Schedule *s, int K, const float *x0, int n,
                          float *x_T, float *recon, Ctx *ctx) {
     size_t nd = (size_t)n * den->D;
     float *x = malloc(sizeof(float) * nd);
@@ -698,7 +662,7 @@ static double round_trip(const DdimDenoiser *den, const Schedule *s, int K, cons
     return sqrt(se / nd);
 }
 
-/* §DDIM slerp(a, b; lambda) = sin((1 - lambda) theta)/sin(theta) a + sin(lambda theta)/sin(theta) b, cos theta = a.b/|a||b|:
+/* §d.5 slerp(a, b; lambda) = sin((1 - lambda) theta)/sin(theta) a + sin(lambda theta)/sin(theta) b, cos theta = a.b/|a||b|:
  * stays on the sphere where Gaussian noise lives (|x_T| ~ sqrt(D)); the straight line cuts inside it. */
 static void slerp(const float *a, const float *b, int D, double lambda, float *out) {
     double ab = 0, aa = 0, bb = 0;
@@ -721,14 +685,14 @@ static const int KI[NKI] = { 10, 20, 50 };
  * between the latents of two pairs of images (slerp, and the straight line for contrast). err receives the errors. */
 static int inversion_images(Ctx *ctx, double *err) {
     UnetModel u;
-    if (unet_model_load(&u, UNET_CH2_CKPT)) { cli_say("skipped the images: no U-Net checkpoint"); return -1; }
+    if (unet_model_load(&u, CH2_UNET_CKPT)) { cli_say("skipped the images: no U-Net checkpoint"); return -1; }
     Fmnist fm;
     if (fmnist_load(&fm, NULL, 0, NINV)) { cli_say("skipped the images: Fashion-MNIST not available"); unet_model_free(&u); return -1; }
     Schedule s;
     sched_init(&s, SCHED_LINEAR, u.T);
-    DdimDenoiser net = { .kind = DDIM_UNET, .D = IMG, .unet = &u, .clip = 0 };   /* no clamp: it would break the inverse */
-    float *x0 = malloc(sizeof(float) * NINV * IMG), *grid = malloc(sizeof(float) * (2 + NKI) * NINV * IMG);
-    float *x_T = malloc(sizeof(float) * NINV * IMG);
+    Denoiser net = den_unet(&u, &s, 0);   /* no clamp: it would break the inverse */
+    float *x0 = cli_alloc(ctx, sizeof(float) * NINV * IMG), *grid = cli_alloc(ctx, sizeof(float) * (2 + NKI) * NINV * IMG);
+    float *x_T = cli_alloc(ctx, sizeof(float) * NINV * IMG);
     for (int j = 0; j < NINV * IMG; j++) x0[j] = 2.0f * fm.images[j] - 1.0f;
     memcpy(grid, x0, sizeof(float) * NINV * IMG);
     cli_say("Fashion-MNIST, chapter 2's U-Net (T = %d), %d test images: RMS error per pixel (range [-1, 1]):", u.T, NINV);
@@ -742,7 +706,7 @@ static int inversion_images(Ctx *ctx, double *err) {
     int rc = image_grid_png(path, grid, (2 + NKI) * NINV, 1, 28, 28, NINV, -1.0f, 1.0f, 3, 2);
     if (!rc) cli_say("figure %s (rows: image, its inverted x_T (K = 50, grey = 0, range +-3), reconstructions K = 10, 20, 50)", path);
     /* interpolation: rows slerp(0,1), straight line (0,1), slerp(2,3), all decoded with DDIM eta = 0, 50 steps */
-    float *lerp = malloc(sizeof(float) * 3 * NLERP * IMG);
+    float *lerp = cli_alloc(ctx, sizeof(float) * 3 * NLERP * IMG);
     for (int r = 0; r < 3; r++)
         for (int i = 0; i < NLERP; i++) {
             double lam = (double)i / (NLERP - 1);
@@ -759,7 +723,6 @@ static int inversion_images(Ctx *ctx, double *err) {
     snprintf(path, sizeof path, "%s/ddim_fmnist_slerp.png", ctx->out);
     rc |= image_grid_png(path, lerp, 3 * NLERP, 1, 28, 28, NLERP, -1.0f, 1.0f, 3, 2);
     if (!rc) cli_say("figure %s (rows: slerp between images 1 and 2, straight line between them, slerp 3 -> 4)", path);
-    free(lerp); free(x0); free(grid); free(x_T);
     sched_free(&s);
     fmnist_free(&fm);
     unet_model_free(&u);
@@ -776,9 +739,9 @@ static int cell_d_5_inversion(Ctx *ctx) {
     cli_say("DDIM eta = 0 is a deterministic map x_T -> x_0; run upward it maps data to noise (inversion):");
     cli_say("z' = z + (sigma' - sigma) eps_hat(z, sigma), eps_hat taken where we stand (sampling takes it at the");
     cli_say("other end of the step). The round trip x0 -> x_T -> x0 is exact only as K grows: O(1/K).");
-    float *x0 = malloc(sizeof(float) * 2 * n);
+    float *x0 = cli_alloc(ctx, sizeof(float) * 2 * n);
     data_gmm_sample(&g, &ctx->rng, x0, n);
-    DdimDenoiser exact = { .kind = DDIM_GMM, .D = 2, .gmm = &g };
+    Denoiser exact = den_gmm(&g);
     double ee[NKE], en[NKN], ei[NKI];
     cli_say("2D mixture, exact denoiser, %d points: RMS error per coordinate", n);
     for (int k = 0; k < NKE; k++) {
@@ -788,8 +751,8 @@ static int cell_d_5_inversion(Ctx *ctx) {
     /* first order: a factor 10 in K divides the error by 10; ask for 4, for the pre-asymptotic range */
     cli_check_le(ctx, "exact: error(1000) <= error(100) / 4", ee[NKE - 1], ee[4] / 4);
     ToyModel *toy = trained_2d(ctx, &s);
-    if (!toy) { free(x0); sched_free(&s); return 1; }
-    DdimDenoiser net = { .kind = DDIM_TOY, .D = 2, .toy = toy };
+    if (!toy) { sched_free(&s); return 1; }
+    Denoiser net = den_toy(toy, &s);
     cli_say("2D mixture, trained network, %d points:", nn);
     for (int k = 0; k < NKN; k++) {
         en[k] = round_trip(&net, &s, Kn[k], x0, nn, NULL, NULL, ctx);
@@ -815,7 +778,6 @@ static int cell_d_5_inversion(Ctx *ctx) {
         plot_cmd(&p, "     [5:1000] %g * 100 / x with lines dt 2 lc rgb 'black' title 'slope 1/K'", ee[4]);
         rc = plot_close(&p);
     }
-    free(x0);
     sched_free(&s);
     return rc;
 }
@@ -905,9 +867,9 @@ static int cell_d_6_optim(Ctx *ctx) {
 
     cli_say("DDIM as descent: z' = z + (1 - sigma'/sigma)(D(z) - z) is gradient descent on dist(z, data)^2/2,");
     cli_say("step size 1 - sigma'/sigma. %d paths, %d geometric levels sigma = %.1f -> %.3f.", NTRAJ, KD, sig_from, sig_to);
-    double *zz = malloc(sizeof(double) * 2 * NTRAJ), *z0 = malloc(sizeof(double) * 2 * NTRAJ);
+    double *zz = cli_alloc(ctx, sizeof(double) * 2 * NTRAJ), *z0 = cli_alloc(ctx, sizeof(double) * 2 * NTRAJ);
     double sig[KD + 1], sig2[KD / 2 + 1], ratio[KD + 1], ratio2[KD / 2 + 1];
-    float *path = malloc(sizeof(float) * (KD + 1) * NSHOW * 2), *path2 = malloc(sizeof(float) * (KD / 2 + 1) * NSHOW * 2);
+    float *path = cli_alloc(ctx, sizeof(float) * (KD + 1) * NSHOW * 2), *path2 = cli_alloc(ctx, sizeof(float) * (KD / 2 + 1) * NSHOW * 2);
     for (int k = 0; k <= KD; k++) sig[k] = sig_from * pow(sig_to / sig_from, (double)k / KD);
     for (int k = 0; k <= KD / 2; k++) sig2[k] = sig[2 * k];
     for (int i = 0; i < NTRAJ; i++) {   /* start exactly in the law of x0 + sigma_0 eps */
@@ -966,14 +928,13 @@ static int cell_d_6_optim(Ctx *ctx) {
         plot_cmd(&p, "unset multiplot");
         rc = plot_close(&p);
     }
-    free(zz); free(z0); free(path); free(path2);
     return rc;
 }
 
 /* ---- d.6  The identity behind the view: the denoiser is a gradient step on a soft-min distance ---- */
 
 double ddim_soft_dist2(const float *pts, int n, int D, double sigma, const double *z) {
-    /* §DDIM f_sigma(z) = -sigma^2 log( (1/n) sum_i exp(-|z - x_i|^2 / (2 sigma^2)) ), by log-sum-exp */
+    /* §d.6 f_sigma(z) = -sigma^2 log( (1/n) sum_i exp(-|z - x_i|^2 / (2 sigma^2)) ), by log-sum-exp */
     double m = INFINITY, s = 0;
     for (int i = 0; i < n; i++) {   /* pass 1: the smallest squared distance, the log-sum-exp shift */
         double d2 = 0;
@@ -1069,14 +1030,14 @@ static int cell_d_7_images(Ctx *ctx) {
     enum { N = 8, NR = 4 };
     static const int Ks[NR] = { 10, 20, 50, 250 };
     UnetModel u;
-    if (unet_model_load(&u, UNET_CH2_CKPT)) { cli_say("skipped: no U-Net checkpoint"); return 0; }
+    if (unet_model_load(&u, CH2_UNET_CKPT)) { cli_say("skipped: no U-Net checkpoint"); return 0; }
     Schedule s;
     sched_init(&s, SCHED_LINEAR, u.T);
-    DdimDenoiser net = { .kind = DDIM_UNET, .D = IMG, .unet = &u, .clip = 1 };
+    Denoiser net = den_unet(&u, &s, 1);
     cli_say("Chapter 2's U-Net was trained with T = %d, so 'all the steps' is %d here (not 1000).", u.T, u.T);
     cli_say("DDIM eta = 0 from the same %d x_T at K = 10, 20, 50, %d (x0_hat kept in [-1, 1], as chapter 2).", N, u.T);
-    float *x_T = malloc(sizeof(float) * N * IMG), *grid = malloc(sizeof(float) * NR * N * IMG);
-    int *ts = malloc(sizeof(int) * (u.T + 1));
+    float *x_T = cli_alloc(ctx, sizeof(float) * N * IMG), *grid = cli_alloc(ctx, sizeof(float) * NR * N * IMG);
+    int *ts = cli_alloc(ctx, sizeof(int) * (u.T + 1));
     rng_normal_fill(&ctx->rng, x_T, (long)N * IMG);
     for (int r = 0; r < NR; r++) {
         float *x = grid + (size_t)r * N * IMG;
@@ -1098,7 +1059,6 @@ static int cell_d_7_images(Ctx *ctx) {
     snprintf(path, sizeof path, "%s/ddim_fmnist_steps.png", ctx->out);
     int rc = image_grid_png(path, grid, NR * N, 1, 28, 28, N, -1.0f, 1.0f, 3, 2);
     if (!rc) cli_say("figure %s (rows: K = 10, 20, 50, %d; columns: the same x_T)", path, u.T);
-    free(x_T); free(grid); free(ts);
     sched_free(&s);
     unet_model_free(&u);
     return rc;

@@ -23,6 +23,10 @@ DenLevel den_level(double a, double b) {
     return (DenLevel){ .a = a, .b = b, .s2 = b * b, .t = -1 };
 }
 
+DenLevel den_level_s2(double a, double s2) {
+    return (DenLevel){ .a = a, .b = sqrt(s2), .s2 = s2, .t = -1 };
+}
+
 /* ---- constructors ---------------------------------------------------------- */
 
 Denoiser den_gmm(const Gmm *g) { return (Denoiser){ .kind = DEN_GMM, .D = g->D, .gmm = g }; }
@@ -37,6 +41,10 @@ Denoiser den_toy(ToyModel *m, const Schedule *sched) {
 
 Denoiser den_unet(UnetModel *m, const Schedule *sched, int clip) {
     return (Denoiser){ .kind = DEN_UNET, .D = 784, .unet = m, .sched = sched, .clip = clip };
+}
+
+Denoiser den_score_fn(DenScoreFn *fn, const void *model, int D) {
+    return (Denoiser){ .kind = DEN_SCORE_FN, .D = D, .score_fn = fn, .model = model };
 }
 
 /* ---- the networks: eps_hat at the step of their schedule nearest to the level ---- */
@@ -71,8 +79,11 @@ void den_predict(const Denoiser *den, DenLevel l, const double *x, int n, double
     size_t nd = (size_t)n * D, mark = arena_pos(arena);
     double *x0 = x0_hat ? x0_hat : arena_push_no_zero(arena, sizeof(double) * nd);
     double *eps = eps_hat ? eps_hat : arena_push_no_zero(arena, sizeof(double) * nd);
-    if (den->kind == DEN_TOY || den->kind == DEN_UNET) {
-        network_eps(den, l, x, n, eps, arena);
+    if (den->kind == DEN_TOY || den->kind == DEN_UNET || den->kind == DEN_SCORE_FN) {
+        if (den->kind == DEN_SCORE_FN) {
+            den->score_fn(den->model, l, x, n, eps, arena);
+            for (size_t j = 0; j < nd; j++) eps[j] = den_eps_from_score(l, eps[j]);   /* §3.3 eps_hat = -b score */
+        } else network_eps(den, l, x, n, eps, arena);
         for (size_t j = 0; j < nd; j++) {
             x0[j] = den_x0_from_eps(l, x[j], eps[j]);          /* §2.8 x0_hat = (x - b eps_hat) / a */
             if (den->clip) {                                    /* pixels live in [-1, 1]: clamp, re-derive eps */
@@ -94,7 +105,22 @@ void den_predict(const Denoiser *den, DenLevel l, const double *x, int n, double
     arena_pop_to(arena, mark);
 }
 
+void den_predict_f(const Denoiser *den, DenLevel l, const float *x, int n, double *x0_hat, double *eps_hat, Arena *arena) {
+    size_t nd = (size_t)n * den->D, mark = arena_pos(arena);
+    double *xd = arena_push_no_zero(arena, sizeof(double) * nd);
+    for (size_t j = 0; j < nd; j++) xd[j] = x[j];
+    den_predict(den, l, xd, n, x0_hat, eps_hat, arena);
+    arena_pop_to(arena, mark);
+}
+
 void den_score(const Denoiser *den, DenLevel l, const double *x, int n, double *score, Arena *arena) {
+    if (den->kind == DEN_SCORE_FN) { den->score_fn(den->model, l, x, n, score, arena); return; }
+    if (den->kind == DEN_GMM) {   /* p_l is the mixture noised by (a, s2): its gradient in closed form */
+        CHECK(den->D <= 2, "the exact mixture score is for D <= 2 (D = %d)", den->D);
+        Gmm gl = data_gmm_noised(den->gmm, l.a, l.s2);
+        for (int i = 0; i < n; i++) data_gmm_score(&gl, x + (size_t)i * den->D, score + (size_t)i * den->D);
+        return;
+    }
     den_predict(den, l, x, n, NULL, score, arena);
     for (size_t j = 0; j < (size_t)n * den->D; j++) score[j] = den_score_from_eps(l, score[j]);   /* §3.3 */
 }

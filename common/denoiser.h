@@ -53,11 +53,13 @@ DenLevel den_level_ve(double sigma);
 DenLevel den_level_flow(double t);
 /* Any (a, b), s2 = b^2, no network time. */
 DenLevel den_level(double a, double b);
+/* Any (a, s2), b = sqrt(s2): for a process that gives the variance (§4.2 SDE marginals), kept exact. */
+DenLevel den_level_s2(double a, double s2);
 
 /* ---- the conversions, scalar, written once ---- */
 static inline double den_x0_from_eps(DenLevel l, double x, double eps)  { return (x - l.b * eps) / l.a; }   /* §2.8 */
 static inline double den_eps_from_x0(DenLevel l, double x, double x0)   { return (x - l.a * x0) / l.b; }   /* §2.8 */
-static inline double den_score_from_eps(DenLevel l, double eps)         { return -eps / l.b; }             /* §3.3 */
+static inline double den_score_from_eps(DenLevel l, double eps)         { return -eps * (1.0 / l.b); }    /* §3.3 */
 static inline double den_eps_from_score(DenLevel l, double score)       { return -l.b * score; }           /* §3.3 */
 static inline double den_velocity_from(double x0, double eps)           { return eps - x0; }               /* §flow */
 
@@ -66,8 +68,12 @@ typedef enum {
     DEN_GMM,      /* exact E[x0 | x] of a Gaussian mixture (data_gmm_denoise) */
     DEN_POINTS,   /* exact E[x0 | x] when x0 is uniform on a finite set: a softmax-weighted mean */
     DEN_TOY,      /* a trained 2D eps network (toymodel.h) on the VP schedule `sched` */
-    DEN_UNET      /* a trained Fashion-MNIST eps U-Net (unet.h) on the VP schedule `sched` */
+    DEN_UNET,     /* a trained Fashion-MNIST eps U-Net (unet.h) on the VP schedule `sched` */
+    DEN_SCORE_FN  /* any model that gives the score itself (chapter 3's noise-conditional network) */
 } DenKind;
+
+/* A score model: score (n, D) = grad log p_l(x) at level l for x (n, D); temporaries from the arena. */
+typedef void DenScoreFn(const void *model, DenLevel l, const double *x, int n, double *score, Arena *arena);
 
 typedef struct {
     DenKind         kind;
@@ -78,6 +84,8 @@ typedef struct {
     ToyModel       *toy;     /* DEN_TOY */
     UnetModel      *unet;    /* DEN_UNET */
     const Schedule *sched;   /* DEN_TOY, DEN_UNET: the schedule the network was trained on */
+    DenScoreFn     *score_fn;   /* DEN_SCORE_FN, with its model */
+    const void     *model;
     int             clip;    /* 1: keep x0_hat inside [-1, 1] (pixels) and re-derive eps_hat from it */
 } Denoiser;
 
@@ -85,10 +93,14 @@ Denoiser den_gmm(const Gmm *g);
 Denoiser den_points(const float *pts, int n_pts, int D);
 Denoiser den_toy(ToyModel *m, const Schedule *sched);
 Denoiser den_unet(UnetModel *m, const Schedule *sched, int clip);
+Denoiser den_score_fn(DenScoreFn *fn, const void *model, int D);
 
 /* x0_hat and eps_hat (n, D) for x (n, D) at level l; either output may be NULL. */
 void den_predict(const Denoiser *den, DenLevel l, const double *x, int n, double *x0_hat, double *eps_hat, Arena *arena);
-/* §3.3 score (n, D) = grad log p_l(x) = -eps_hat / b. */
+/* The same for a float state x (n, D), the samplers' usual one (converted to double without loss). */
+void den_predict_f(const Denoiser *den, DenLevel l, const float *x, int n, double *x0_hat, double *eps_hat, Arena *arena);
+/* §3.3 score (n, D) = grad log p_l(x) = -eps_hat / b. The mixture's is its closed-form gradient (the same
+ * number up to rounding, and defined at b = 0 too: the clean law's score); a DEN_SCORE_FN model's is its own. */
 void den_score(const Denoiser *den, DenLevel l, const double *x, int n, double *score, Arena *arena);
 /* §flow velocity (n, D) = eps_hat - x0_hat; meaningful on the flow path (l from den_level_flow). */
 void den_velocity(const Denoiser *den, DenLevel l, const double *x, int n, double *v, Arena *arena);

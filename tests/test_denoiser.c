@@ -8,7 +8,8 @@ enum { N = 7 };
 static const double XS[N][2] = { { 0.1, -0.3 }, { 1.2, 0.4 }, { -0.8, 0.9 }, { 0, 0 }, { 2.5, -1.7 }, { -0.2, 0.05 }, { 0.6, 0.6 } };
 
 /* §3.3 Tweedie: the score of the noised mixture, grad log p(x) for x = a x0 + b eps, equals -eps_hat / b
- * from the ideal denoiser. data_gmm_score of data_gmm_noised(g, a, b^2) is an independent closed form.
+ * from the ideal denoiser. den_score of a mixture is the closed-form gradient (data_gmm_score of
+ * data_gmm_noised(g, a, b^2)), den_predict's eps_hat comes from the Wiener filters: independent routes.
  * Tol 1e-10: both are a few dozen double operations on O(1) numbers. Levels: VP, VE and flow. */
 START_TEST(test_score_is_tweedie) {
     Gmm g = data_gmm_named("gmm");
@@ -22,12 +23,17 @@ START_TEST(test_score_is_tweedie) {
     for (int k = 0; k < COUNT_OF(levels); k++) {
         DenLevel l = levels[k];
         double score[N * 2];
+        double eps[N * 2];
         den_score(&den, l, &XS[0][0], N, score, &arena);
+        den_predict(&den, l, &XS[0][0], N, NULL, eps, &arena);
         Gmm gt = data_gmm_noised(&g, l.a, l.s2);
         for (int i = 0; i < N; i++) {
             double want[2];
             data_gmm_score(&gt, XS[i], want);
-            for (int d = 0; d < 2; d++) ck_assert_double_eq_tol(score[2 * i + d], want[d], 1e-10 * (1 + fabs(want[d])));
+            for (int d = 0; d < 2; d++) {
+                ck_assert(score[2 * i + d] == want[d]);   /* the closed form itself */
+                ck_assert_double_eq_tol(den_score_from_eps(l, eps[2 * i + d]), want[d], 1e-10 * (1 + fabs(want[d])));
+            }
         }
     }
     ck_assert_uint_eq(arena_pos(&arena), 0);   /* every temporary popped */
@@ -136,6 +142,44 @@ START_TEST(test_network_behind_denoiser) {
 }
 END_TEST
 
+/* A model that gives the score (DEN_SCORE_FN) is a denoiser like the others: for standard Gaussian data,
+ * p_l = N(0, (a^2 + b^2) I) and s(x) = -x / (a^2 + b^2); through eps_hat = -b s its x0_hat must be the exact
+ * E[x0 | x] of the one-component mixture N(0, I). Also: the mixture's score at b = 0 is the clean law's own,
+ * and den_predict_f is den_predict on the same (float) numbers. Tol 1e-12 (a few roundings). */
+static void gauss_score(const void *model, DenLevel l, const double *x, int n, double *s, Arena *arena) {
+    (void)model; (void)arena;
+    for (int j = 0; j < 2 * n; j++) s[j] = -x[j] / (l.a * l.a + l.s2);
+}
+START_TEST(test_score_models_and_float_states) {
+    static const double w = 1.0, mu[2] = { 0, 0 }, sd = 1.0;
+    Gmm one = data_gmm_2d(1, &w, mu, &sd), g = data_gmm_named("gmm");
+    Denoiser fn = den_score_fn(gauss_score, NULL, 2), exact = den_gmm(&one), mix = den_gmm(&g);
+    Arena arena;
+    arena_init(&arena, 1 << 20);
+    DenLevel levels[] = { den_level_ve(0.7), den_level_flow(0.3), den_level_s2(0.8, 0.36) };
+    for (int k = 0; k < COUNT_OF(levels); k++) {
+        double x0a[N * 2], x0b[N * 2];
+        den_predict(&fn, levels[k], &XS[0][0], N, x0a, NULL, &arena);
+        den_predict(&exact, levels[k], &XS[0][0], N, x0b, NULL, &arena);
+        for (int j = 0; j < N * 2; j++) ck_assert_double_eq_tol(x0a[j], x0b[j], 1e-12);
+    }
+    double s0[N * 2], want[2];
+    den_score(&mix, den_level_ve(0.0), &XS[0][0], N, s0, &arena);
+    for (int i = 0; i < N; i++) {
+        data_gmm_score(&g, XS[i], want);
+        for (int d = 0; d < 2; d++) ck_assert(s0[2 * i + d] == want[d]);
+    }
+    float xf[N * 2];
+    double xd[N * 2], ea[N * 2], eb[N * 2];
+    for (int j = 0; j < N * 2; j++) xd[j] = xf[j] = (float)(&XS[0][0])[j];
+    den_predict_f(&mix, den_level_ve(0.4), xf, N, NULL, ea, &arena);
+    den_predict(&mix, den_level_ve(0.4), xd, N, NULL, eb, &arena);
+    for (int j = 0; j < N * 2; j++) ck_assert(ea[j] == eb[j]);
+    ck_assert_uint_eq(arena_pos(&arena), 0);
+    arena_free(&arena);
+}
+END_TEST
+
 Suite *suite_denoiser(void) {
     Suite *s = suite_create("denoiser");
     TCase *tc = tcase_create("views");
@@ -144,6 +188,7 @@ Suite *suite_denoiser(void) {
     tcase_add_test(tc, test_levels_differ_by_scale);
     tcase_add_test(tc, test_points_is_degenerate_gmm);
     tcase_add_test(tc, test_network_behind_denoiser);
+    tcase_add_test(tc, test_score_models_and_float_states);
     suite_add_tcase(s, tc);
     return s;
 }
