@@ -171,14 +171,16 @@ static int cell_1_1_setting(Ctx *ctx) {
     cli_say("relative error |x_hat - x| / |x| with k = 8, 16, 32, 64, 128: %.3f %.3f %.3f %.3f %.3f",
             err[0], err[1], err[2], err[3], err[4]);
     cli_check_le(ctx, "k = 128 of 1024 coefficients already give < 10% error", err[4], 0.10);
-    plot_size(&p, 1400, 330);
-    plot_cmd(&p, "set multiplot layout 1,7 title 'The 8x8 block DCT as an encoder: x -> z (64 coefficients per block) -> decode from the k largest'");
+    plot_size(&p, 1400, 360);
+    plot_cmd(&p, "set multiplot layout 1,7 title \"The 8x8 block DCT as an encoder: x -> z (64 coefficients per block) -> decode from the k largest of 1024\\n"
+                 "err = |x_{hat} - x| / |x|, the relative L2 error of the decoded image\"");
     plot_cmd(&p, "set size ratio -1; unset key; unset tics; unset colorbox; set xrange [-0.5:31.5]; set yrange [-0.5:31.5]");
     plot_cmd(&p, "set palette grey; set cbrange [0:1]");
     plot_cmd(&p, "set title 'x'; plot dat index 0 using 1:2:3 with image");
     plot_cmd(&p, "set title 'log_{10}|z|'; set palette defined (0 'white', 1 '#3182bd', 2 '#08306b'); set cbrange [-3:1]");
+    plot_cmd(&p, "set colorbox horizontal user origin 0.16, 0.1 size 0.11, 0.035; set cbtics 1 font ',8' scale 0.5");
     plot_cmd(&p, "plot dat index 1 using 1:2:3 with image");
-    plot_cmd(&p, "set palette grey; set cbrange [0:1]");
+    plot_cmd(&p, "unset colorbox; set palette grey; set cbrange [0:1]");
     for (int j = 0; j < NK - 1; j++)
         plot_cmd(&p, "set title 'k = %d (err %.2f)'; plot dat index %d using 1:2:3 with image", ks[j], err[j], j + 2);
     plot_cmd(&p, "unset multiplot");
@@ -1376,6 +1378,99 @@ static int measure_iwae(Ctx *ctx, Ch1Vae *v, const float *x) {
     return rc;
 }
 
+/* §1.5 the aggregate posterior q(z) = (1/M) sum_m q_phi(z | x_m) over M images, at n points z (n, 2): log q(z) - log p(z),
+ * p = N(0, I). Where it is very negative the prior draws z that almost no image encodes to: a hole. */
+static void aggregate_log_ratio(Ch1Vae *v, const float *x, int M, const float *z, int n, double *log_ratio, Arena *a) {
+    float *mu = malloc(sizeof(float) * M * IMG_Z), *lv = malloc(sizeof(float) * M * IMG_Z);
+    for (int i0 = 0; i0 < M; i0 += 1000) {
+        int nb = M - i0 < 1000 ? M - i0 : 1000;
+        ch1_vae_encode(v, x + (size_t)i0 * IMG, nb, mu + (size_t)i0 * IMG_Z, lv + (size_t)i0 * IMG_Z, a);
+    }
+    for (int i = 0; i < n; i++) {
+        double best = -INFINITY, sum = 0, lp = -log(2 * PI) - 0.5 * (z[2 * i] * z[2 * i] + z[2 * i + 1] * z[2 * i + 1]);
+        for (int pass = 0; pass < 2; pass++)   /* log-sum-exp: find the largest term, then sum relative to it */
+            for (int m = 0; m < M; m++) {
+                double l = -log(2 * PI) - 0.5 * (lv[2 * m] + lv[2 * m + 1]);
+                for (int d = 0; d < 2; d++) l -= 0.5 * (z[2 * i + d] - mu[2 * m + d]) * (z[2 * i + d] - mu[2 * m + d]) / exp(lv[2 * m + d]);
+                if (pass == 0) best = fmax(best, l);
+                else sum += exp(l - best);
+            }
+        log_ratio[i] = best + log(sum / M) - lp;
+    }
+    free(mu);
+    free(lv);
+}
+
+/* ch1_prior_holes and ch1_samples_by_density: where the faint prior samples come from. The NS prior draws zs (NS, 2) and
+ * their decoded images are ranked by log q(z)/p(z); the figure puts them over the encoded test set mu (n_mu, 2). */
+static int prior_holes_figures(Ctx *ctx, Ch1Vae *v, const float *images, const float *mu, int n_mu, const float *zs,
+                               const float *decoded, int NS) {
+    enum { M = 5000 };
+    double *lr = malloc(sizeof(double) * NS), ink_hole = 0, ink_rest = 0;
+    int *order = malloc(sizeof(int) * NS), n_hole = 0;
+    aggregate_log_ratio(v, images, M, zs, NS, lr, ctx->arena);
+    for (int i = 0; i < NS; i++) order[i] = i;
+    for (int i = 1; i < NS; i++)   /* insertion sort by log ratio, lowest (deepest hole) first */
+        for (int j = i; j > 0 && lr[order[j]] < lr[order[j - 1]]; j--) { int t = order[j]; order[j] = order[j - 1]; order[j - 1] = t; }
+    float *sorted = malloc(sizeof(float) * NS * IMG);
+    for (int i = 0; i < NS; i++) {
+        memcpy(sorted + (size_t)i * IMG, decoded + (size_t)order[i] * IMG, sizeof(float) * IMG);
+        double ink = 0;
+        for (int k = 0; k < IMG; k++) ink += decoded[(size_t)order[i] * IMG + k] / IMG;
+        if (lr[order[i]] < log(1e-6)) { ink_hole += ink; n_hole++; } else ink_rest += ink;
+    }
+    cli_say("The faint samples: the aggregate posterior q(z) = mean over %d test images of q_phi(z|x) leaves holes that", M);
+    cli_say("the prior N(0, I) still covers, near the origin where p(z) is largest. %d of %d prior draws land where", n_hole, NS);
+    cli_say("q(z)/p(z) < 1e-6; their decoded images have mean pixel %.3f against %.3f for the others: faint blends.",
+            n_hole ? ink_hole / n_hole : NAN, NS > n_hole ? ink_rest / (NS - n_hole) : NAN);
+    char lab[10][24];
+    const char *rows[10];
+    for (int r = 0; r < 10 && r * 10 < NS; r++) {
+        snprintf(lab[r], sizeof lab[r], "q/p %.2g..%.2g", exp(lr[order[r * 10]]), exp(lr[order[r * 10 + 9 < NS ? r * 10 + 9 : NS - 1]]));
+        rows[r] = lab[r];
+    }
+    PlotGridStyle st = { .title = "The 100 prior samples of ch1 samples, sorted by q(z)/p(z) (aggregate posterior / prior): holes first",
+                         .row_labels = rows, .lo = 0, .hi = 1, .scale = 2, .pad = 2, .width = 900, .height = 760 };
+    int rc = plot_image_grid(ctx->out, "ch1_samples_by_density", sorted, NS, 28, 28, 10, &st);
+    Plot p;
+    if (!rc && !plot_open(&p, ctx->out, "ch1_prior_holes")) {
+        plot_block(&p, "z1 z2: mu_phi(x) of test images");
+        for (int i = 0; i < n_mu; i++) fprintf(plot_dat(&p), "%.4f %.4f\n", mu[2 * i], mu[2 * i + 1]);
+        plot_block(&p, "z1 z2 log10 q(z)/p(z): the prior draws of ch1_samples.png");
+        for (int i = 0; i < NS; i++) fprintf(plot_dat(&p), "%.4f %.4f %.4f\n", zs[2 * i], zs[2 * i + 1], lr[i] / log(10.0));
+        plot_size(&p, 900, 760);
+        plot_cmd(&p, "set title \"Where the faint samples come from: prior draws z from N(0, I) (circles, colour log_{10} q(z)/p(z))\\n"
+                     "over the encoded test set (grey). Red circles sit in holes of the aggregate posterior q(z); dashed: |z| = 2.\" font ',10'");
+        plot_cmd(&p, "set size ratio -1; set xrange [-3.5:3.5]; set yrange [-3.5:3.5]; set xlabel 'z_1'; set ylabel 'z_2'; set key bottom right");
+        plot_cmd(&p, "set palette defined (-3 '#b2182b', -1 '#ef8a62', 0 '#f7f7f7', 1 '#67a9cf', 2 '#2166ac'); set cbrange [-3:2]");
+        plot_cmd(&p, "set cblabel 'log_{10} q(z)/p(z)'; set object 1 circle at 0,0 size 2 fs empty border lc rgb '#999999' dt 2");
+        plot_cmd(&p, "plot dat index 0 using 1:2 with points pt 7 ps 0.25 lc rgb '#cccccc' title 'test codes mu_φ(x)', \\");
+        plot_cmd(&p, "     dat index 1 using 1:2:3 with points pt 7 ps 1.3 lc palette title 'prior draws', \\");
+        plot_cmd(&p, "     dat index 1 using 1:2 with points pt 6 ps 1.3 lc rgb 'black' notitle");
+        rc = plot_close(&p);
+    }
+    free(lr); free(order); free(sorted);
+    return rc;
+}
+
+/* ch1_latent_grid: decoder means over a grid of z (NG x NG tiles, z1 left to right, z2 top to bottom, both
+ * -2.5 .. 2.5), labelled with the z of every other tile. */
+static int latent_grid_figure(Ctx *ctx, const float *tiles, int NG) {
+    char lab[2][32][12];
+    const char *cols[32], *rows[32];
+    CHECK(NG <= 32, "grid of %d tiles per side", NG);
+    for (int k = 0; k < NG; k++) {
+        snprintf(lab[0][k], 12, "%.2g", -2.5 + 5.0 * k / (NG - 1));
+        snprintf(lab[1][k], 12, "%.2g", 2.5 - 5.0 * k / (NG - 1));
+        cols[k] = k % 3 == 0 || k == NG - 1 ? lab[0][k] : "";
+        rows[k] = k % 3 == 0 || k == NG - 1 ? lab[1][k] : "";
+    }
+    PlotGridStyle st = { .title = "Decoder means m_θ(z) on a grid of the 2D latent z (tile centres labelled)",
+                         .xlabel = "z_1", .ylabel = "z_2", .col_labels = cols, .row_labels = rows,
+                         .lo = 0, .hi = 1, .scale = 1, .pad = 1, .width = 800, .height = 800 };
+    return plot_image_grid(ctx->out, "ch1_latent_grid", tiles, NG * NG, 28, 28, NG, &st);
+}
+
 static int cell_1_5_inference(Ctx *ctx) {
     enum { NS = 100, NG = 20, NREC = 16 };
     ImageVae m;
@@ -1393,14 +1488,16 @@ static int cell_1_5_inference(Ctx *ctx) {
     ch1_vae_decode(v, z, NS, out, lv, ctx->arena);
     snprintf(path, sizeof path, "%s/ch1_samples.png", ctx->out);
     int rc = image_grid_png(path, out, NS, 1, 28, 28, 10, 0.0f, 1.0f, 2, 2);
+    float *zs = malloc(sizeof(float) * NS * IMG_Z), *samples = malloc(sizeof(float) * NS * IMG);   /* kept for the holes */
+    memcpy(zs, z, sizeof(float) * NS * IMG_Z);
+    memcpy(samples, out, sizeof(float) * NS * IMG);
     for (int i = 0; i < NG; i++)        /* row i = z2 from +2.5 (top) to -2.5, column j = z1 from -2.5 to +2.5 */
         for (int j = 0; j < NG; j++) {
             z[(i * NG + j) * IMG_Z] = (float)(-2.5 + 5.0 * j / (NG - 1));
             z[(i * NG + j) * IMG_Z + 1] = (float)(2.5 - 5.0 * i / (NG - 1));
         }
     ch1_vae_decode(v, z, NG * NG, out, lv, ctx->arena);
-    snprintf(path, sizeof path, "%s/ch1_latent_grid.png", ctx->out);
-    rc |= image_grid_png(path, out, NG * NG, 1, 28, 28, NG, 0.0f, 1.0f, 1, 1);
+    rc |= latent_grid_figure(ctx, out, NG);
     /* reconstructions: rows of 8 inputs, each followed by the row of their x_hat = decoder(mu_phi(x)) */
     float *mu = malloc(sizeof(float) * fm.n * IMG_Z), *rows = malloc(sizeof(float) * 2 * NREC * IMG);
     encode_all(v, fm.images, fm.n, mu, ctx->arena);
@@ -1410,8 +1507,10 @@ static int cell_1_5_inference(Ctx *ctx) {
             memcpy(rows + ((size_t)(2 * b) * 8 + j) * IMG, fm.images + (size_t)(8 * b + j) * IMG, sizeof(float) * IMG);
             memcpy(rows + ((size_t)(2 * b + 1) * 8 + j) * IMG, out + (size_t)(8 * b + j) * IMG, sizeof(float) * IMG);
         }
-    snprintf(path, sizeof path, "%s/ch1_reconstructions.png", ctx->out);
-    rc |= image_grid_png(path, rows, 2 * NREC, 1, 28, 28, 8, 0.0f, 1.0f, 3, 2);
+    static const char *const rec_rows[4] = { "test image x", "decoder(mu_φ(x))", "test image x", "decoder(mu_φ(x))" };
+    PlotGridStyle rec = { .title = "Reconstructions: rows 1 and 3 are test images, rows 2 and 4 decode their codes mu_φ(x)",
+                          .row_labels = rec_rows, .lo = 0, .hi = 1, .scale = 3, .pad = 2, .width = 900 };
+    rc |= plot_image_grid(ctx->out, "ch1_reconstructions", rows, 2 * NREC, 28, 28, 8, &rec);
     if (!rc) cli_say("figures ch1_samples.png (prior samples), ch1_latent_grid.png (z in [-2.5, 2.5]^2), ch1_reconstructions.png");
     double m1 = 0, m2 = 0, v1 = 0, v2 = 0;
     for (int i = 0; i < fm.n; i++) { m1 += mu[2 * i]; m2 += mu[2 * i + 1]; v1 += mu[2 * i] * mu[2 * i]; v2 += mu[2 * i + 1] * mu[2 * i + 1]; }
@@ -1420,6 +1519,8 @@ static int cell_1_5_inference(Ctx *ctx) {
             m1, m2, v1 / fm.n - m1 * m1, v2 / fm.n - m2 * m2);
     cli_say("the prior also draws z in the gaps between the class clusters, where few images encode: the faint samples.");
     rc |= plot_latent_test(ctx, mu, fm.labels, 5000);
+    rc |= prior_holes_figures(ctx, v, fm.images, mu, 5000, zs, samples, NS);
+    free(zs); free(samples);
     rc |= measure_iwae(ctx, v, fm.images + (size_t)5000 * IMG);   /* images not shown above */
     free(mu); free(rows); free(z); free(out); free(lv);
     fmnist_free(&fm);

@@ -626,8 +626,8 @@ static int plot_reverse(Ctx *ctx, const char *data, const float *traj, int n, in
         for (int i = 0; i < n; i++) fprintf(plot_dat(&p), "%.5f %.5f\n", traj[(size_t)k * n * 2 + 2 * i], traj[(size_t)k * n * 2 + 2 * i + 1]);
     }
     plot_size(&p, 1500, 330);
-    plot_cmd(&p, "set multiplot layout 1,5 title 'Reverse process (ancestral sampling with the trained ε_θ, %s)'", data);
-    plot_cmd(&p, "set size ratio -1; set xrange [-2.5:2.5]; set yrange [-2.5:2.5]; unset key; set format x ''; set format y ''");
+    plot_cmd(&p, "set multiplot layout 1,5 title 'Reverse process (ancestral sampling with the trained ε_θ, %s, T = %d)'", data, T);
+    plot_cmd(&p, "set size ratio -1; set xrange [-2.5:2.5]; set yrange [-2.5:2.5]; unset key; set xtics 1 font ',9'; set ytics 1 font ',9'");
     for (int k = 0; k < 5; k++) {
         plot_cmd(&p, "set title 't = %d'", T - k * T / 4);
         plot_cmd(&p, "plot dat index %d using 1:2 with points pt 7 ps 0.2 lc rgb '#08519c'", k);
@@ -766,7 +766,7 @@ static int cell_2_9_indi(Ctx *ctx) {
         }
         plot_size(&p, 1500, 330);
         plot_cmd(&p, "set multiplot layout 1,5 title 'InDI with the exact conditional mean: from y = x + 0.5 n (t = 1) to x (t = 0)'");
-        plot_cmd(&p, "set size ratio -1; set xrange [-2:2]; set yrange [-2:2]; unset key; set format x ''; set format y ''");
+        plot_cmd(&p, "set size ratio -1; set xrange [-2:2]; set yrange [-2:2]; unset key; set xtics 1 font ',9'; set ytics 1 font ',9'");
         for (int k = 0; k < 5; k++) {
             plot_cmd(&p, "set title 't = %.2f'", 1.0 - 0.25 * k);
             plot_cmd(&p, "plot dat index %d using 1:2 with points pt 7 ps 0.2 lc rgb '#238b45'", k);
@@ -942,6 +942,27 @@ static void power_spectrum(const float *imgs, int n, double *power) {
     for (int b = 0; b < NBAND; b++) power[b] /= count[b];
 }
 
+/* n frame times 0 = t_0 < ... < t_{n-1} = T at which the signal amplitude sqrt(abar_t) has fallen to 1, 1 - 1/(n-1),
+ * ..., 0: evenly spaced in what is left of the image, so that a strip shows the change instead of n - 2 frames of
+ * pure noise (with the linear schedule sqrt(abar) is below 0.1 for the last half of the steps). */
+static void visible_times(const Schedule *s, int n, int *t) {
+    t[0] = 0;
+    for (int j = 1; j < n; j++) {
+        double a = 1.0 - (double)j / (n - 1);
+        int k = t[j - 1] + 1;
+        while (k < s->T && sqrt(s->alpha_bar[k]) > a) k++;
+        t[j] = j == n - 1 ? s->T : k;
+    }
+}
+
+/* Labels "t = ..." under the frames of a strip (n frames), into buf (n, 16). */
+static void time_labels(const int *t, int n, char (*buf)[16], const char **labels) {
+    for (int j = 0; j < n; j++) {
+        snprintf(buf[j], 16, "t = %d", t[j]);
+        labels[j] = buf[j];
+    }
+}
+
 static int cell_2_3i_images(Ctx *ctx) {
     enum { NSPEC = 1000, NSTRIP = 9 };
     Fmnist fm;
@@ -951,14 +972,17 @@ static int cell_2_3i_images(Ctx *ctx) {
     cli_say("x_t = sqrt(abar) x0 + sqrt(1 - abar) eps on an image (pixels scaled to [-1, 1]), T = %d:", IMG_T);
     float *x = cli_alloc(ctx, sizeof(float) * NSPEC * IMG), *strip = cli_alloc(ctx, sizeof(float) * NSTRIP * IMG);
     for (long k = 0; k < (long)NSPEC * IMG; k++) x[k] = 2.0f * fm.images[k] - 1.0f;
-    for (int j = 0; j < NSTRIP; j++) {
-        int t = j * IMG_T / (NSTRIP - 1);
-        for (int k = 0; k < IMG; k++) strip[j * IMG + k] = (float)ch2_q_sample(x[k], s.alpha_bar[t], rng_normal(&ctx->rng));
-    }
-    char path[600];
-    snprintf(path, sizeof path, "%s/ch2_forward_strip.png", ctx->out);
-    int rc = image_grid_png(path, strip, NSTRIP, 1, 28, 28, NSTRIP, -1.0f, 1.0f, 3, 2);
-    if (!rc) cli_say("figure %s (t = 0, T/8, ..., T)", path);
+    int ts[NSTRIP];
+    visible_times(&s, NSTRIP, ts);
+    for (int j = 0; j < NSTRIP; j++)
+        for (int k = 0; k < IMG; k++) strip[j * IMG + k] = (float)ch2_q_sample(x[k], s.alpha_bar[ts[j]], rng_normal(&ctx->rng));
+    char tl[NSTRIP][16];
+    const char *labels[NSTRIP];
+    time_labels(ts, NSTRIP, tl, labels);
+    char title[160];
+    snprintf(title, sizeof title, "q(x_t | x_0) on one image, T = %d: frames where sqrt(ᾱ_t) = 1, 7/8, ..., 1/8, then t = T", IMG_T);
+    PlotGridStyle st = { .title = title, .col_labels = labels, .lo = -1, .hi = 1, .scale = 3, .pad = 2, .width = 1000, .height = 230 };
+    int rc = plot_image_grid(ctx->out, "ch2_forward_strip", strip, NSTRIP, 28, 28, NSTRIP, &st);
     /* The SNR of each frequency band: signal power abar P(f) against noise power (1 - abar), white eps. */
     double power[NBAND], noise[NBAND];
     power_spectrum(x, NSPEC, power);
@@ -1036,8 +1060,9 @@ static int cell_2_8i_images(Ctx *ctx) {
     sched_init(&s, SCHED_LINEAR, m.T);
     cli_say("U-Net eps_theta (%zu parameters, %ld training steps) -> ancestral sampling, T = %d, %d images.",
             nn_params_count(&m.params), m.step, m.T, N);
-    int snap[NSNAP];
-    for (int k = 0; k < NSNAP; k++) snap[k] = m.T - k * m.T / (NSNAP - 1);
+    int snap[NSNAP], up[NSNAP];
+    visible_times(&s, NSNAP, up);
+    for (int k = 0; k < NSNAP; k++) snap[k] = up[NSNAP - 1 - k];   /* descending: the sampler meets them in this order */
     float *x = cli_alloc(ctx, sizeof(float) * N * IMG), *strips = cli_alloc(ctx, sizeof(float) * NSNAP * N * IMG);
     double t0 = cli_seconds();
     Denoiser den = den_unet(&m, &s, 1);   /* x0_hat kept inside the pixels' range [-1, 1] */
@@ -1046,16 +1071,20 @@ static int cell_2_8i_images(Ctx *ctx) {
     double mean = 0;
     for (int k = 0; k < N * IMG; k++) mean += x[k];
     cli_say("mean pixel of the samples %.3f (data: %.3f)", mean / (N * IMG) * 0.5 + 0.5, 0.286);
-    char p1[600], p2[600];
+    char p1[600];
     snprintf(p1, sizeof p1, "%s/ch2_fmnist_samples.png", ctx->out);
-    snprintf(p2, sizeof p2, "%s/ch2_fmnist_reverse.png", ctx->out);
     int rc = image_grid_png(p1, x, N, 1, 28, 28, 5, -1.0f, 1.0f, 3, 2);
     /* reverse strips: row = one sample, columns = t from T to 0 */
     float *rows = cli_alloc(ctx, sizeof(float) * NS * NSNAP * IMG);
     for (int i = 0; i < NS; i++)
         for (int k = 0; k < NSNAP; k++) memcpy(rows + ((size_t)i * NSNAP + k) * IMG, strips + ((size_t)k * N + i) * IMG, sizeof(float) * IMG);
-    rc |= image_grid_png(p2, rows, NS * NSNAP, 1, 28, 28, NSNAP, -1.0f, 1.0f, 3, 2);
-    if (!rc) cli_say("figures %s, %s", p1, p2);
+    char tl[NSNAP][16];
+    const char *labels[NSNAP];
+    time_labels(snap, NSNAP, tl, labels);
+    PlotGridStyle st = { .title = "Reverse process with the U-Net (T = 250): each row one sample, x_t at the times below",
+                         .col_labels = labels, .lo = -1, .hi = 1, .scale = 3, .pad = 2, .width = 1000, .height = 700 };
+    rc |= plot_image_grid(ctx->out, "ch2_fmnist_reverse", rows, NS * NSNAP, 28, 28, NSNAP, &st);
+    if (!rc) cli_say("figures %s, %s/ch2_fmnist_reverse.png", p1, ctx->out);
     rc |= plot_image_loss(ctx, path);
     sched_free(&s);
     unet_model_free(&m);
