@@ -163,11 +163,12 @@ void nn_time_embedding(float *out, const float *t, int N, int dim, float max_per
 
 /* ---- checkpoints ------------------------------------------------------------------- */
 
-int nn_params_checkpoint(const Params *p, const char *path, float *const *block, const char *const *prefix, int k,
-                         int write, const char *metadata_json) {
+/* The k x n tensors of a checkpoint, named "<prefix[b]>.<entry name>"; free(*t) and free(*names) after use. */
+static IoTensor *checkpoint_tensors(const Params *p, float *const *block, const char *const *prefix, int k, void **names_out) {
     int n = p->n;
     IoTensor *t = calloc((size_t)k * n, sizeof(IoTensor));
     char (*names)[NN_NAME_MAX + 16] = calloc((size_t)k * n, sizeof *names);
+    CHECK(t && names, "out of memory for %d tensors", k * n);
     for (int b = 0; b < k; b++)
         for (int i = 0; i < n; i++) {
             const ParamEntry *e = &p->entry[i];
@@ -178,7 +179,24 @@ int nn_params_checkpoint(const Params *p, const char *path, float *const *block,
             memcpy(ti->shape, e->shape, sizeof e->shape);
             ti->data = block[b] + e->offset;
         }
-    int rc = write ? io_safetensors_write(path, t, k * n, metadata_json) : io_safetensors_read_into(path, t, k * n);
+    *names_out = names;
+    return t;
+}
+
+int nn_params_checkpoint(const Params *p, const char *path, float *const *block, const char *const *prefix, int k,
+                         int write, const char *metadata_json) {
+    void *names;
+    IoTensor *t = checkpoint_tensors(p, block, prefix, k, &names);
+    int rc = write ? io_safetensors_write(path, t, k * p->n, metadata_json) : io_safetensors_read_into(path, t, k * p->n);
+    free(names);
+    free(t);
+    return rc;
+}
+
+int nn_params_read(const Params *p, const IoSafetensors *st, float *const *block, const char *const *prefix, int k) {
+    void *names;
+    IoTensor *t = checkpoint_tensors(p, block, prefix, k, &names);
+    int rc = io_safetensors_tensors(st, t, k * p->n);
     free(names);
     free(t);
     return rc;

@@ -27,6 +27,7 @@
 
 #include <stddef.h>
 #include "autograd.h"
+#include "io.h"
 #include "rng.h"
 
 /* ---- parameter block ------------------------------------------------------ */
@@ -78,6 +79,8 @@ AgNode *nn_params_leaf(AgTape *t, Params *p, int idx);
  * fills the blocks from the file, checking every name and shape. Returns 0, or nonzero after a message. */
 int     nn_params_checkpoint(const Params *p, const char *path, float *const *block, const char *const *prefix, int k,
                              int write, const char *metadata_json) MUST_USE;
+/* The read half of nn_params_checkpoint, from a file already open (io_safetensors_open: read and parsed once). */
+int     nn_params_read(const Params *p, const IoSafetensors *st, float *const *block, const char *const *prefix, int k) MUST_USE;
 
 /* ---- layers ----------------------------------------------------------------- */
 
