@@ -9,6 +9,7 @@
 #   make sanitize   run the whole test suite under AddressSanitizer + UBSan (timeouts x10: it is slow)
 #   make valgrind   run a short chapter cell under valgrind (leak check)
 #   make debug      build everything with -O0 -g into build-debug/
+#   make fuzz       fuzz the loaders (safetensors, IDX, flags) for FUZZ_SECONDS each (default 60): fuzz/run.sh
 #   make deps       check (and, as root, install) the Debian packages we need
 #   make clean      remove build outputs (never figures/ or checkpoints/)
 # NO_OMP=1 gives a serial build. Never -Ofast / -ffast-math: they make isnan() false.
@@ -47,7 +48,7 @@ TEST_OBJ   = $(TEST_SRC:%.c=$(BUILD)/%.o) $(BUILD)/tests/main.o
 NOMAIN_OBJ = $(foreach p,$(PROGRAMS),$(BUILD)/nomain/$(notdir $(SRC_$(p):.c=.o)))
 DEPS_OK    = $(BUILD)/.deps-ok
 
-.PHONY: all figures test bench sanitize valgrind debug deps clean $(ALL_PROGRAMS)
+.PHONY: all figures test bench sanitize valgrind debug deps clean fuzz $(ALL_PROGRAMS)
 .DEFAULT_GOAL := all
 
 all: $(PROGRAMS)
@@ -89,6 +90,11 @@ $(BUILD)/tests/main.o: tests/main.c $(BUILD)/suites.h
 $(BUILD)/test_runner: $(TEST_OBJ) $(NOMAIN_OBJ) $(LIB)
 	$(CC) $(LDFLAGS) $^ -o $@ $(CHECK_LIBS) $(LDLIBS)
 
+# The fuzz targets are linked into the test runner: tests/test_fuzz.c replays fuzz/corpus/ and fuzz/regressions/.
+$(BUILD)/test_runner: $(BUILD)/fuzz/targets.o
+$(BUILD)/fuzz/targets.o $(BUILD)/tests/test_fuzz.o: CFLAGS += -Ifuzz
+$(BUILD)/fuzz/targets.o: fuzz/targets.h
+
 test: $(BUILD)/test_runner
 	CK_DEFAULT_TIMEOUT=300 ./$(BUILD)/test_runner
 
@@ -110,8 +116,11 @@ valgrind:
 	valgrind --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=1 \
 	        ./build-valgrind/ch2 --cell 2.5 --out /tmp/valgrind-figures --quiet
 
+fuzz:
+	sh fuzz/run.sh
+
 debug:
 	$(MAKE) BUILD=build-debug OPT="-O0" all
 
 clean:
-	rm -rf build build-san build-debug build-valgrind $(ALL_PROGRAMS)
+	rm -rf build build-san build-debug build-valgrind build-fuzz $(ALL_PROGRAMS)
