@@ -6,7 +6,7 @@
 #   make figures    build everything and regenerate every figure in figures/
 #   make test       build and run every Check suite (CK_RUN_SUITE=ch2 make test for one)
 #   make bench      measure the kernels and training speeds (prints a table and JSON lines)
-#   make sanitize   run the whole test suite under AddressSanitizer + UBSan (timeouts x10: it is slow)
+#   make sanitize   run the whole test suite under AddressSanitizer + UBSan (heavy cases with fewer samples)
 #   make valgrind   run a short chapter cell under valgrind (leak check)
 #   make debug      build everything with -O0 -g into build-debug/
 #   make fuzz       fuzz the loaders (safetensors, IDX, flags) for FUZZ_SECONDS each (default 60): fuzz/run.sh
@@ -94,6 +94,8 @@ $(BUILD)/test_runner: $(TEST_OBJ) $(NOMAIN_OBJ) $(LIB)
 $(BUILD)/test_runner: $(BUILD)/fuzz/targets.o
 $(BUILD)/fuzz/targets.o $(BUILD)/tests/test_fuzz.o: CFLAGS += -Ifuzz
 $(BUILD)/fuzz/targets.o: fuzz/targets.h
+# tests/test_determinism.c runs the programs built beside the runner.
+$(BUILD)/test_runner: | $(foreach p,$(PROGRAMS),$(BUILD)/$(p))
 
 test: $(BUILD)/test_runner
 	CK_DEFAULT_TIMEOUT=300 ./$(BUILD)/test_runner
@@ -106,9 +108,12 @@ $(BUILD)/bench_run: $(BUILD)/bench/bench.o $(LIB)
 bench: $(BUILD)/bench_run
 	./$(BUILD)/bench_run
 
+# Every sanitizer report is fatal (-fno-sanitize-recover); GCC's "undefined" omits float-cast-overflow, so it is named.
+# -DTEST_SANITIZE: the heaviest statistical tests draw fewer samples (tests/heavy.h); make test keeps them all.
+SAN_FLAGS = -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all
 sanitize:
-	CK_TIMEOUT_MULTIPLIER=10 $(MAKE) BUILD=build-san OPT="-O1 -fsanitize=address,undefined -fno-omit-frame-pointer" \
-	        SANITIZE_LD="-fsanitize=address,undefined" test
+	CK_TIMEOUT_MULTIPLIER=10 $(MAKE) BUILD=build-san OPT="-O1 $(SAN_FLAGS) -fno-omit-frame-pointer -DTEST_SANITIZE" \
+	        SANITIZE_LD="$(SAN_FLAGS)" test
 
 # valgrind cannot run AVX-512 code: this build targets x86-64-v3 (AVX2) in build-valgrind/.
 valgrind:
