@@ -94,8 +94,10 @@ $(BUILD)/test_runner: $(TEST_OBJ) $(NOMAIN_OBJ) $(LIB)
 $(BUILD)/test_runner: $(BUILD)/fuzz/targets.o
 $(BUILD)/fuzz/targets.o $(BUILD)/tests/test_fuzz.o: CFLAGS += -Ifuzz
 $(BUILD)/fuzz/targets.o: fuzz/targets.h
-# tests/test_determinism.c runs the programs built beside the runner.
+# tests/test_programs.c runs the programs built beside the runner (not under make sanitize, which skips it).
+ifeq (,$(findstring TEST_SANITIZE,$(OPT)))
 $(BUILD)/test_runner: | $(foreach p,$(PROGRAMS),$(BUILD)/$(p))
+endif
 
 test: $(BUILD)/test_runner
 	CK_DEFAULT_TIMEOUT=300 ./$(BUILD)/test_runner

@@ -100,7 +100,7 @@ static size_t splice_in(uint8_t *b, size_t n, size_t at, size_t del, const uint8
     if (del > n - at) del = n - at;
     if (n - del + n_ins > MAX_LEN) return n;
     memmove(b + at + n_ins, b + at + del, n - at - del);
-    memcpy(b + at, ins, n_ins);
+    if (n_ins) memcpy(b + at, ins, n_ins);
     return n - del + n_ins;
 }
 

@@ -3,23 +3,25 @@
 #   libFuzzer (coverage-guided) through clang when `clang -fsanitize=fuzzer` links, else fuzz/mutate.c with gcc.
 #   FUZZ_SECONDS=30 make fuzz          shorter runs (CI)
 #   FUZZ_TARGETS="idx" make fuzz       one driver
+#   FUZZ_ENGINE=builtin make fuzz      the built-in mutator even where clang is present
 # Inputs: the committed seeds fuzz/corpus/<target>/ and dictionaries fuzz/<target>.dict; inputs libFuzzer finds
-# go to build-fuzz/corpus/<target>/ (never committed). A crash input is written to fuzz/regressions/<target>/:
+# go to build-fuzz/libfuzzer/corpus/<target>/ (never committed). A crash input is written to fuzz/regressions/<target>/:
 # commit it; tests/test_fuzz.c replays every file there in make test. Exit 1 if any driver crashed.
 set -u
 cd "$(dirname "$0")/.."
 SECONDS_EACH=${FUZZ_SECONDS:-60}
 TARGETS=${FUZZ_TARGETS:-"safetensors idx cli"}
-B=build-fuzz
 SAN="-fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all -fno-omit-frame-pointer"
+B=build-fuzz   # the probe; each engine then builds in its own directory
 mkdir -p $B
-if command -v clang >/dev/null 2>&1 && echo 'int LLVMFuzzerTestOneInput(const char *d, long n){return 0;}' > $B/probe.c &&
+if [ "${FUZZ_ENGINE:-}" != builtin ] && command -v clang >/dev/null 2>&1 && echo 'int LLVMFuzzerTestOneInput(const char *d, long n){return 0;}' > $B/probe.c &&
    clang -fsanitize=fuzzer $B/probe.c -o $B/probe 2>/dev/null; then
     ENGINE=libfuzzer; CC=clang; LIBFLAGS="-fsanitize=fuzzer-no-link"; DRIVER=fuzz/libfuzzer.c; LINK="-fsanitize=fuzzer"
 else
     ENGINE=builtin; CC=${CC:-gcc}; LIBFLAGS=""; DRIVER=fuzz/mutate.c; LINK=""
     [ "$CC" = cc ] && CC=gcc
 fi
+B=build-fuzz/$ENGINE
 echo "fuzz: engine $ENGINE ($CC), $SECONDS_EACH s per driver, targets: $TARGETS"
 # the library, instrumented, in its own build directory (serial: OpenMP adds nothing to a loader)
 make -s BUILD=$B CC=$CC NO_OMP=1 OPT="-O1 -g $SAN $LIBFLAGS" $B/libcommon.a || exit 1
