@@ -75,11 +75,12 @@ AgNode *nn_params_leaf(AgTape *t, Params *p, int idx);
 
 /* A checkpoint of k blocks laid out like p's values (the weights, and e.g. their EMA and Adam's moments),
  * as safetensors tensors named "<prefix[b]>.<entry name>" ("model.up1.conv1.weight", "ema.up1...").
- * write = 1 writes the file atomically with the metadata (a JSON object of strings, or NULL); write = 0
- * fills the blocks from the file, checking every name and shape. Returns 0, or nonzero after a message. */
-int     nn_params_checkpoint(const Params *p, const char *path, float *const *block, const char *const *prefix, int k,
-                             int write, const char *metadata_json) MUST_USE;
-/* The read half of nn_params_checkpoint, from a file already open (io_safetensors_open: read and parsed once). */
+ * nn_params_save writes the file atomically with the metadata (a JSON object of strings, or NULL);
+ * nn_params_load fills the blocks from the file, checking every name and shape. Return 0, or nonzero after a message. */
+int     nn_params_save(const Params *p, const char *path, float *const *block, const char *const *prefix, int k,
+                       const char *metadata_json) MUST_USE;
+int     nn_params_load(const Params *p, const char *path, float *const *block, const char *const *prefix, int k) MUST_USE;
+/* nn_params_load from a file already open (io_safetensors_open: read and parsed once, metadata read from it too). */
 int     nn_params_read(const Params *p, const IoSafetensors *st, float *const *block, const char *const *prefix, int k) MUST_USE;
 
 /* ---- layers ----------------------------------------------------------------- */

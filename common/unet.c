@@ -97,19 +97,19 @@ AgNode *unet_forward(AgTape *t, Params *p, const Unet *u, const float *x, const 
     return conv(t, p, u->out, norm_silu(t, p, u->out_norm, h), 1);           /* (N, 1, 28, 28) */
 }
 
-/* ---- the trained network of chapter 2 ------------------------------------ */
+/* ---- a trained network, for sampling -------------------------------------- */
 
 int unet_model_load(UnetModel *m, const char *path) {
     memset(m, 0, sizeof *m);
     char buf[32];
     if (access(path, F_OK) != 0) {
-        fprintf(stderr, "%s: no trained U-Net (make it with ./ch2 --train-images, see README)\n", path);
+        fprintf(stderr, "%s: no trained U-Net checkpoint there (README says how to make one)\n", path);
         return 1;
     }
     IoSafetensors st;   /* the file is read and its header parsed once, for the metadata and the weights */
     if (io_safetensors_open(&st, path)) return 1;
     if (io_safetensors_meta(&st, "width", buf, sizeof buf)) {
-        fprintf(stderr, "%s: not a checkpoint of ./ch2 --train-images (no \"width\" in its metadata)\n", path);
+        fprintf(stderr, "%s: not a U-Net checkpoint (no \"width\" in its metadata)\n", path);
         io_safetensors_close(&st);
         return 1;
     }
