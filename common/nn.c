@@ -205,10 +205,9 @@ int nn_params_read(const Params *p, const IoSafetensors *st, float *const *block
 }
 
 int nn_params_load(const Params *p, const char *path, float *const *block, const char *const *prefix, int k) {
-    char (*names)[NN_NAME_MAX + 16];
-    IoTensor *t = checkpoint_tensors(p, block, prefix, k, &names);
-    int rc = io_safetensors_read_into(path, t, k * p->n);
-    free(names);
-    free(t);
+    IoSafetensors st;
+    if (io_safetensors_open(&st, path)) return 1;
+    int rc = nn_params_read(p, &st, block, prefix, k);
+    io_safetensors_close(&st);
     return rc;
 }

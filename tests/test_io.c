@@ -32,6 +32,15 @@ static void write_model(const char *path) {
     ck_assert_int_eq(io_safetensors_write(path, t, 2, "{\"step\": \"42\"}"), 0);
 }
 
+/* The bytes of a small file, into buf (cap bytes); returns the length. */
+static size_t read_file(const char *path, unsigned char *buf, size_t cap) {
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    size_t n = fread(buf, 1, cap, f);
+    fclose(f);
+    return n;
+}
+
 START_TEST(test_safetensors_round_trip_bitwise) {
     make_dir();
     char path[128];
@@ -72,10 +81,8 @@ START_TEST(test_safetensors_truncation_and_byte_flips) {
     snprintf(path, sizeof path, "%s/m.safetensors", dir);
     snprintf(bad, sizeof bad, "%s/bad.safetensors", dir);
     write_model(path);
-    FILE *f = fopen(path, "rb");
     unsigned char file[4096];
-    size_t n = fread(file, 1, sizeof file, f);
-    fclose(f);
+    size_t n = read_file(path, file, sizeof file);
     float w2[12], b2[3];
     IoTensor t[2] = { pair(w2, b2, 0), pair(w2, b2, 1) };
     for (size_t len = 0; len < n; len++) {
@@ -163,10 +170,8 @@ START_TEST(test_safetensors_rejects_shifted_header_length) {
     snprintf(path, sizeof path, "%s/m.safetensors", dir);
     snprintf(bad, sizeof bad, "%s/bad.safetensors", dir);
     write_model(path);
-    FILE *f = fopen(path, "rb");
     unsigned char file[4096];
-    size_t n = fread(file, 1, sizeof file, f);
-    fclose(f);
+    size_t n = read_file(path, file, sizeof file);
     float w2[12], b2[3];
     IoTensor t[2] = { pair(w2, b2, 0), pair(w2, b2, 1) };
     for (int delta = -8; delta <= 8; delta++) {
