@@ -1051,7 +1051,7 @@ enum { QUALITY_REPS_EXACT = 10, QUALITY_REPS_MODEL = 6 };
 static int solver_quality(Ctx *ctx, const Gmm *g) {
     enum { NE = 6, NM = 4, KEEP = 20 };
     static const int se[NE] = { 10, 20, 50, 100, 200, 500 }, sm[NM] = { 10, 20, 50, 100 };
-    int n = ctx->opts->samples > 0 ? (int)ctx->opts->samples : 4000, nm = n / 8;   /* the network costs ~100x the exact score */
+    int n = ctx->opts->samples > 0 ? (int)ctx->opts->samples : 4000, nm = (n + 7) / 8;   /* the network costs ~100x the exact score; rounded up, >= 1 */
     Ch4Sde sde = ch4_vp();
     DataStat sw_exact[4 * NE], sw_model[4 * NM], fl[2];
     double *keep = cli_alloc(ctx, sizeof(double) * 4 * 2 * n);

@@ -581,7 +581,7 @@ enum { NFE_REPS_EXACT = 8, NFE_REPS_NET = 4 };
 static int cell_d_4_nfe(Ctx *ctx) {
     enum { NKE = 8, NKN = 6 };
     static const int Ke[NKE] = { 5, 10, 20, 50, 100, 200, 500, 1000 }, Kn[NKN] = { 5, 10, 20, 50, 100, 200 };
-    int n = n_samples(ctx, 2000), nn = n / 2;
+    int n = n_samples(ctx, 2000), nn = (n + 1) / 2;   /* rounded up: --samples 1 still gives one network sample */
     Gmm g = data_gmm_named("gmm");
     Schedule s;
     sched_init(&s, SCHED_LINEAR, 1000);
@@ -732,7 +732,7 @@ static int inversion_images(Ctx *ctx, double *err) {
 static int cell_d_5_inversion(Ctx *ctx) {
     enum { NKE = 8, NKN = 6 };
     static const int Ke[NKE] = { 5, 10, 20, 50, 100, 200, 500, 1000 }, Kn[NKN] = { 5, 10, 20, 50, 100, 200 };
-    int n = n_samples(ctx, 1000), nn = n / 2;
+    int n = n_samples(ctx, 1000), nn = (n + 1) / 2;   /* rounded up: --samples 1 still gives one */
     Gmm g = data_gmm_named("gmm");
     Schedule s;
     sched_init(&s, SCHED_LINEAR, 1000);

@@ -123,7 +123,7 @@ int cli_parse(Opts *o, int argc, char **argv, const CliSpec *spec) {
         if (eq) { memcpy(flag, a, (size_t)(eq - a)); flag[eq - a] = '\0'; val = eq + 1; }
         else    { strcpy(flag, a); val = i + 1 < argc ? argv[++i] : NULL; }
         if (!takes_value(spec, flag)) { fprintf(stderr, "error: unknown option '%s' (see ./%s --help)\n", flag, spec->prog); return 2; }
-        if (!val) { fprintf(stderr, "error: %s needs a value (see ./%s --help)\n", flag, spec->prog); return 2; }
+        if (!val || !val[0]) { fprintf(stderr, "error: %s needs a value, got '%s' (see ./%s --help)\n", flag, val ? val : "", spec->prog); return 2; }
         if (parse_one(o, spec, flag, val)) return 2;
     }
 #ifdef _OPENMP

@@ -4,11 +4,12 @@
 #include "base.h"
 #include "ch2_ddpm.h"
 #include "tensor.h"
+#include "heavy.h"
 
 /* §2.3 q(x_t | x0) = N(sqrt(abar) x0, (1 - abar)): iterate the one-step transition t times and compare
  * moments with the one-shot marginal. Tol: 5 standard errors, sqrt(v/N) for the mean, v sqrt(2/N) for the variance. */
 START_TEST(test_forward_marginal_moments_2_3) {
-    enum { N = 200000 };
+    enum { N = HEAVY(200000) };
     static const int ts[3] = { 10, 100, 500 };
     Schedule s;
     sched_init(&s, SCHED_LINEAR, 1000);
@@ -87,7 +88,7 @@ END_TEST
  * within 5 standard errors plus the T = 200 discretisation (the oracle sampler is exact in law only as the
  * posterior variance choice is exact: sigma_q^2 is, so no bias term is needed). */
 START_TEST(test_oracle_sampler_recovers_gmm_2_7) {
-    enum { N = 20000 };
+    enum { N = HEAVY(20000) };
     Gmm g = data_gmm_named("gmm");
     Schedule s;
     sched_init(&s, SCHED_LINEAR, 200);
