@@ -89,7 +89,9 @@ $(BUILD)/tests/main.o: tests/main.c $(BUILD)/suites.h
 $(BUILD)/test_runner: $(TEST_OBJ) $(NOMAIN_OBJ) $(LIB)
 	$(CC) $(LDFLAGS) $^ -o $@ $(CHECK_LIBS) $(LDLIBS)
 
-test: $(BUILD)/test_runner
+# tests/test_train.c runs the built programs (NaN guard, Ctrl-C) from $(BUILD)/.
+$(BUILD)/tests/test_train.o: CFLAGS += -DBUILD_DIR='"$(BUILD)"'
+test: $(BUILD)/test_runner $(PROGRAMS:%=$(BUILD)/%)
 	CK_DEFAULT_TIMEOUT=300 ./$(BUILD)/test_runner
 
 figures: all

@@ -1082,7 +1082,10 @@ static int solver_quality(Ctx *ctx, const Gmm *g) {
     int rc = samples_figure(ctx, keep, n, truth, KEEP);
     ToyModel m;
     Schedule s;
-    rc |= train_model(ctx, &m, &s, &sde, g);
+    if (train_model(ctx, &m, &s, &sde, g)) {   /* NaN (named, last good weights kept) or Ctrl-C: stop here */
+        toy_free(&m); sched_free(&s); free(keep); free(truth);
+        return 1;
+    }
     Ch4Score scm = { &sde, NULL, &m, &s, ctx->arena, 0 };
     double t0 = cli_seconds();
     sweep_at(&scm, g, nm, sm, NM, &ctx->rng, sw_model, 0, NULL, NULL);
@@ -1205,7 +1208,7 @@ static const Cell CELLS[] = {
 
 #ifndef CHAPTER_NO_MAIN
 int main(int argc, char **argv) {
-    static const CliSpec spec = { "ch4", "Stochastic differential equations (PDF chapter 4)", CLI_STEPS | CLI_SAMPLES, NULL };
+    static const CliSpec spec = { "ch4", "Stochastic differential equations (PDF chapter 4)", CLI_STEPS | CLI_SAMPLES, NULL, NULL };
     Opts opts;
     int rc = cli_parse(&opts, argc, argv, &spec);
     if (rc) return rc == CLI_DONE ? 0 : rc;
