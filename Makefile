@@ -11,9 +11,8 @@
 #   make debug      build everything with -O0 -g into build-debug/
 #   make deps       check (and, as root, install) the Debian packages we need
 #   make clean      remove build outputs (never figures/ or checkpoints/)
-# NO_OMP=1 gives a serial build. Never -Ofast / -ffast-math: they make isnan() false.
+# CC is make's own default (cc; make CC=clang to change it). NO_OMP=1 gives a serial build. Never -Ofast / -ffast-math: they make isnan() false.
 
-CC      ?= gcc
 BUILD   ?= build
 OPT     ?= -O3 -march=native
 CFLAGS  ?= $(OPT) -g
@@ -83,7 +82,7 @@ $(foreach p,$(PROGRAMS),$(eval $(call PROGRAM_RULE,$(p))))
 $(BUILD)/suites.h: $(TEST_SRC)
 	@mkdir -p $(BUILD)
 	@sh tools/gen_suites.sh $(TEST_SRC) > $@
-$(BUILD)/tests/main.o: tests/main.c $(BUILD)/suites.h
+$(BUILD)/tests/main.o: tests/main.c $(BUILD)/suites.h | $(DEPS_OK)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -I$(BUILD) -c $< -o $@
 $(BUILD)/test_runner: $(TEST_OBJ) $(NOMAIN_OBJ) $(LIB)

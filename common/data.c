@@ -37,6 +37,11 @@ int data_toy_is_gmm(const char *name) {
     return !strcmp(name, "gmm") || !strcmp(name, "8gaussians");
 }
 
+Gmm data_gmm_tutorial_1d(void) {
+    static const double w[2] = { 0.3, 0.7 }, mu[2] = { -2.0, 2.0 }, sd[2] = { 0.3, 0.3 };
+    return data_gmm_1d(2, w, mu, sd);
+}
+
 Gmm data_gmm_named(const char *name) {
     if (!strcmp(name, "8gaussians")) {
         double w[8], mu[16], sd[8];
@@ -257,13 +262,36 @@ void data_points_denoise(const float *pts, int n, int D, double a, double s2, co
 
 /* ---- looking at a sample ------------------------------------------------ */
 
+/* Adds value v to the density histogram dens of n values (bin width `width` from lo). */
+static void histogram_add(double v, int n, double lo, double width, int bins, double *dens) {
+    int b = (int)floor((v - lo) / width);
+    if (b >= 0 && b < bins) dens[b] += 1.0 / (n * width);
+}
+
 void data_histogram(const float *x, int n, double lo, double hi, int bins, double *dens) {
     double width = (hi - lo) / bins;
     for (int b = 0; b < bins; b++) dens[b] = 0.0;
-    for (int i = 0; i < n; i++) {
-        int b = (int)floor((x[i] - lo) / width);
-        if (b >= 0 && b < bins) dens[b] += 1.0 / (n * width);
-    }
+    for (int i = 0; i < n; i++) histogram_add(x[i], n, lo, width, bins, dens);
+}
+
+void data_histogram_d(const double *x, int n, double lo, double hi, int bins, double *dens) {
+    double width = (hi - lo) / bins;
+    for (int b = 0; b < bins; b++) dens[b] = 0.0;
+    for (int i = 0; i < n; i++) histogram_add(x[i], n, lo, width, bins, dens);
+}
+
+void data_moments(const float *x, int n, int stride, double *mean, double *var) {
+    double s = 0, s2 = 0;
+    for (int i = 0; i < n; i++) { double v = x[(size_t)i * stride]; s += v; s2 += v * v; }
+    *mean = s / n;
+    *var = s2 / n - *mean * *mean;
+}
+
+void data_moments_d(const double *x, int n, int stride, double *mean, double *var) {
+    double s = 0, s2 = 0;
+    for (int i = 0; i < n; i++) { double v = x[(size_t)i * stride]; s += v; s2 += v * v; }
+    *mean = s / n;
+    *var = s2 / n - *mean * *mean;
 }
 
 /* ---- comparing two samples --------------------------------------------- */
@@ -271,6 +299,11 @@ void data_histogram(const float *x, int n, double lo, double hi, int bins, doubl
 static int cmp_double(const void *p, const void *q) {
     double a = *(const double *)p, b = *(const double *)q;
     return (a > b) - (a < b);
+}
+
+double data_sliced_w1_fixed(const float *a, const float *b, int n) {
+    Rng proj = rng_seed(20240318);   /* the same 200 directions every time */
+    return data_sliced_wasserstein(a, b, n, 2, 200, &proj);
 }
 
 double data_sliced_wasserstein(const float *a, const float *b, int n, int D, int n_proj, Rng *rng) {
@@ -320,3 +353,16 @@ double data_mean_nn_distance(const float *x, int n, const float *ref, int m, int
     free(dist);
     return total / n;
 }
+
+void data_stat_add(DataStat *st, double v) {
+    st->n++;
+    double d = v - st->mean;   /* Welford's update: sum - n mean^2 would cancel to noise when the spread is small */
+    st->mean += d / st->n;
+    st->m2 += d * (v - st->mean);
+}
+
+double data_stat_mean(const DataStat *st) { return st->n ? st->mean : NAN; }
+
+double data_stat_sd(const DataStat *st) { return st->n < 2 ? NAN : sqrt(st->m2 / (st->n - 1)); }
+
+double data_stat_se(const DataStat *st) { return st->n < 2 ? NAN : data_stat_sd(st) / sqrt((double)st->n); }

@@ -103,7 +103,7 @@ int train_load(Trainer *tr, const char *path) {
     float *block[4];
     const char *prefix[4];
     int k = blocks(tr, block, prefix);
-    if (nn_params_checkpoint(tr->params, path, block, prefix, k, 0, NULL)) return 1;
+    if (nn_params_load(tr->params, path, block, prefix, k)) return 1;
     if (train_checkpoint_step(path, &tr->step)) return 1;
     tr->adam.t = tr->step;
     tr->ema.t = tr->step;
@@ -162,7 +162,7 @@ int train_save(Trainer *tr, const char *path) {
     rng_format(tr->rng_live ? tr->rng_live : &tr->rng, rng, sizeof rng);
     snprintf(meta, sizeof meta, "{\"step\": \"%ld\", \"rng\": \"%s\", \"loss_avg\": \"%.17g %.17g %.17g %.17g\"%s%s}", tr->step, rng,
              tr->avg[0], tr->avg[1], tr->avg[2], tr->avg[3], tr->c.meta ? ", " : "", tr->c.meta ? tr->c.meta : "");
-    return nn_params_checkpoint(tr->params, path, block, prefix, k, 1, meta);
+    return nn_params_save(tr->params, path, block, prefix, k, meta);
 }
 
 /* ---- the loss log ---------------------------------------------------------------------------- */

@@ -147,6 +147,24 @@ START_TEST(test_histogram_is_a_density) {
 }
 END_TEST
 
+/* DataStat on values with known moments: 1..10 has mean 5.5 and sample sd sqrt(55/6) = 3.0277 (n - 1 in the
+ * denominator); s.e. = sd / sqrt(10). A constant has sd 0 (not a tiny negative under the square root); one value
+ * has no sd. Tol: rounding of sums of ten small integers, 1e-12. */
+START_TEST(test_stat_mean_sd_se) {
+    DataStat st = { 0 };
+    for (int i = 1; i <= 10; i++) data_stat_add(&st, i);
+    ck_assert_double_eq_tol(data_stat_mean(&st), 5.5, 1e-12);
+    ck_assert_double_eq_tol(data_stat_sd(&st), sqrt(55.0 / 6.0), 1e-12);
+    ck_assert_double_eq_tol(data_stat_se(&st), sqrt(55.0 / 6.0) / sqrt(10.0), 1e-12);
+    DataStat c = { 0 };
+    for (int i = 0; i < 7; i++) data_stat_add(&c, 0.1);
+    ck_assert_double_eq_tol(data_stat_sd(&c), 0.0, 1e-12);
+    DataStat one = { 0 };
+    data_stat_add(&one, 2.0);
+    ck_assert(isnan(data_stat_sd(&one)));
+}
+END_TEST
+
 Suite *suite_data(void) {
     Suite *s = suite_create("data");
     TCase *tc = tcase_create("mixtures");
@@ -159,6 +177,7 @@ Suite *suite_data(void) {
     tcase_add_test(tc, test_toys_in_range);
     tcase_add_test(tc, test_sliced_wasserstein_shift);
     tcase_add_test(tc, test_histogram_is_a_density);
+    tcase_add_test(tc, test_stat_mean_sd_se);
     suite_add_tcase(s, tc);
     return s;
 }

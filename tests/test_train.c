@@ -259,11 +259,11 @@ START_TEST(test_checkpoint_step_is_validated) {
     long step = -1;
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
         snprintf(meta, sizeof meta, "{\"step\": \"%s\"}", bad[k]);
-        ck_assert_int_eq(nn_params_checkpoint(&t.p, path, block, prefix, 4, 1, meta), 0);
+        ck_assert_int_eq(nn_params_save(&t.p, path, block, prefix, 4, meta), 0);
         ck_assert_msg(train_checkpoint_step(path, &step) == 1, "step '%s' accepted", bad[k]);
         ck_assert_int_eq(train_load(&tr, path), 1);
     }
-    ck_assert_int_eq(nn_params_checkpoint(&t.p, path, block, prefix, 4, 1, "{\"step\": \"42\"}"), 0);
+    ck_assert_int_eq(nn_params_save(&t.p, path, block, prefix, 4, "{\"step\": \"42\"}"), 0);
     ck_assert_int_eq(train_checkpoint_step(path, &step), 0);
     ck_assert_int_eq(step, 42);
     train_free(&tr);

@@ -1,0 +1,134 @@
+/* denoiser.c: one denoiser, four implementations behind it (see denoiser.h). */
+#include <math.h>
+#include <string.h>
+#include "denoiser.h"
+
+/* ---- noise levels ---------------------------------------------------------- */
+
+DenLevel den_level_vp(const Schedule *s, int t) {
+    CHECK(t >= 1 && t <= s->T, "t = %d outside 1..%d", t, s->T);
+    double ab = s->alpha_bar[t];
+    return (DenLevel){ .a = sqrt(ab), .b = sqrt(1.0 - ab), .s2 = 1.0 - ab, .t = t };   /* §2.3 */
+}
+
+DenLevel den_level_ve(double sigma) {
+    return (DenLevel){ .a = 1.0, .b = sigma, .s2 = sigma * sigma, .t = -1 };           /* §3.4 */
+}
+
+DenLevel den_level_flow(double t) {
+    return (DenLevel){ .a = 1.0 - t, .b = t, .s2 = t * t, .t = -1 };                   /* §flow */
+}
+
+DenLevel den_level(double a, double b) {
+    return (DenLevel){ .a = a, .b = b, .s2 = b * b, .t = -1 };
+}
+
+DenLevel den_level_s2(double a, double s2) {
+    return (DenLevel){ .a = a, .b = sqrt(s2), .s2 = s2, .t = -1 };
+}
+
+/* ---- constructors ---------------------------------------------------------- */
+
+Denoiser den_gmm(const Gmm *g) { return (Denoiser){ .kind = DEN_GMM, .D = g->D, .gmm = g }; }
+
+Denoiser den_points(const float *pts, int n_pts, int D) {
+    return (Denoiser){ .kind = DEN_POINTS, .D = D, .pts = pts, .n_pts = n_pts };
+}
+
+Denoiser den_toy(ToyModel *m, const Schedule *sched) {
+    return (Denoiser){ .kind = DEN_TOY, .D = m->D, .toy = m, .sched = sched };
+}
+
+Denoiser den_unet(UnetModel *m, const Schedule *sched, int clip) {
+    return (Denoiser){ .kind = DEN_UNET, .D = 784, .unet = m, .sched = sched, .clip = clip };
+}
+
+Denoiser den_score_fn(DenScoreFn *fn, const void *model, int D) {
+    return (Denoiser){ .kind = DEN_SCORE_FN, .D = D, .score_fn = fn, .model = model };
+}
+
+/* ---- the networks: eps_hat at the step of their schedule nearest to the level ---- */
+
+/* The step t of s whose alpha_bar is nearest to abar = a^2 / (a^2 + b^2) (alpha_bar decreases in t). */
+static int nearest_step(const Schedule *s, double abar) {
+    int best = 1;
+    for (int t = 2; t <= s->T; t++)
+        if (fabs(s->alpha_bar[t] - abar) < fabs(s->alpha_bar[best] - abar)) best = t;
+    return best;
+}
+
+/* eps_hat (n, D) of a VP eps network. The input is x / sqrt(a^2 + b^2), the VP-scaled x (eps and x0 do not
+ * change under the scaling); for a level made by den_level_vp, a^2 + b^2 = 1 up to rounding and x goes in as it is. */
+static void network_eps(const Denoiser *den, DenLevel l, const double *x, int n, double *eps_hat, Arena *arena) {
+    size_t nd = (size_t)n * den->D, mark = arena_pos(arena);
+    double c = l.t >= 0 ? 1.0 : sqrt(l.a * l.a + l.s2);
+    int t = l.t >= 0 ? (int)l.t : nearest_step(den->sched, l.a * l.a / (c * c));
+    float *xin = arena_push_no_zero(arena, sizeof(float) * nd), *e = arena_push_no_zero(arena, sizeof(float) * nd);
+    for (size_t j = 0; j < nd; j++) xin[j] = (float)(c == 1.0 ? x[j] : x[j] / c);
+    if (den->kind == DEN_TOY) toy_predict_eps(den->toy, xin, n, t, e, arena);
+    else unet_model_eps(den->unet, xin, n, t, e, arena);
+    for (size_t j = 0; j < nd; j++) eps_hat[j] = e[j];
+    arena_pop_to(arena, mark);
+}
+
+/* ---- the three views ------------------------------------------------------- */
+
+void den_predict(const Denoiser *den, DenLevel l, const double *x, int n, double *x0_hat, double *eps_hat, Arena *arena) {
+    CHECK(l.b > 0 && l.a > 0, "level a = %g, b = %g: both must be > 0", l.a, l.b);
+    int D = den->D;
+    size_t nd = (size_t)n * D, mark = arena_pos(arena);
+    double *x0 = x0_hat ? x0_hat : arena_push_no_zero(arena, sizeof(double) * nd);
+    double *eps = eps_hat ? eps_hat : arena_push_no_zero(arena, sizeof(double) * nd);
+    if (den->kind == DEN_TOY || den->kind == DEN_UNET || den->kind == DEN_SCORE_FN) {
+        if (den->kind == DEN_SCORE_FN) {
+            den->score_fn(den->model, l, x, n, eps, arena);
+            for (size_t j = 0; j < nd; j++) eps[j] = den_eps_from_score(l, eps[j]);   /* §3.3 eps_hat = -b score */
+        } else network_eps(den, l, x, n, eps, arena);
+        for (size_t j = 0; j < nd; j++) {
+            x0[j] = den_x0_from_eps(l, x[j], eps[j]);          /* §2.8 x0_hat = (x - b eps_hat) / a */
+            if (den->clip) {                                    /* pixels live in [-1, 1]: clamp, re-derive eps */
+                x0[j] = x0[j] < -1 ? -1 : x0[j] > 1 ? 1 : x0[j];
+                eps[j] = den_eps_from_x0(l, x[j], x0[j]);
+            }
+        }
+    } else {
+        CHECK(den->kind == DEN_POINTS || D <= 2, "the exact mixture denoiser is for D <= 2 (D = %d)", D);
+        #pragma omp parallel for schedule(static)
+        for (int i = 0; i < n; i++) {
+            const double *xi = x + (size_t)i * D;
+            if (den->kind == DEN_GMM) data_gmm_denoise(den->gmm, l.a, l.s2, xi, x0 + (size_t)i * D);
+            else data_points_denoise(den->pts, den->n_pts, D, l.a, l.s2, xi, x0 + (size_t)i * D);
+            for (int d = 0; d < D; d++)                         /* §2.8 eps_hat = (x - a x0_hat) / b */
+                eps[(size_t)i * D + d] = den_eps_from_x0(l, xi[d], x0[(size_t)i * D + d]);
+        }
+    }
+    arena_pop_to(arena, mark);
+}
+
+void den_predict_f(const Denoiser *den, DenLevel l, const float *x, int n, double *x0_hat, double *eps_hat, Arena *arena) {
+    size_t nd = (size_t)n * den->D, mark = arena_pos(arena);
+    double *xd = arena_push_no_zero(arena, sizeof(double) * nd);
+    for (size_t j = 0; j < nd; j++) xd[j] = x[j];
+    den_predict(den, l, xd, n, x0_hat, eps_hat, arena);
+    arena_pop_to(arena, mark);
+}
+
+void den_score(const Denoiser *den, DenLevel l, const double *x, int n, double *score, Arena *arena) {
+    if (den->kind == DEN_SCORE_FN) { den->score_fn(den->model, l, x, n, score, arena); return; }
+    if (den->kind == DEN_GMM) {   /* p_l is the mixture noised by (a, s2): its gradient in closed form */
+        CHECK(den->D <= 2, "the exact mixture score is for D <= 2 (D = %d)", den->D);
+        Gmm gl = data_gmm_noised(den->gmm, l.a, l.s2);
+        for (int i = 0; i < n; i++) data_gmm_score(&gl, x + (size_t)i * den->D, score + (size_t)i * den->D);
+        return;
+    }
+    den_predict(den, l, x, n, NULL, score, arena);
+    for (size_t j = 0; j < (size_t)n * den->D; j++) score[j] = den_score_from_eps(l, score[j]);   /* §3.3 */
+}
+
+void den_velocity(const Denoiser *den, DenLevel l, const double *x, int n, double *v, Arena *arena) {
+    size_t nd = (size_t)n * den->D, mark = arena_pos(arena);
+    double *x0 = arena_push_no_zero(arena, sizeof(double) * nd);
+    den_predict(den, l, x, n, x0, v, arena);
+    for (size_t j = 0; j < nd; j++) v[j] = den_velocity_from(x0[j], v[j]);   /* §flow v = eps_hat - x0_hat */
+    arena_pop_to(arena, mark);
+}

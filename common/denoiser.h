@@ -1,0 +1,108 @@
+/* denoiser.h: the tutorial's central object. A denoiser, a noise predictor and a score are one thing seen
+ * three ways (§2.8, §3.3 Tweedie); every sampler in the project takes a `const Denoiser *` and a noise level.
+ *
+ *   Gmm g = data_gmm_named("gmm");
+ *   Denoiser den = den_gmm(&g);                         exact E[x0 | x_t] of a mixture (or den_points,
+ *                                                       den_toy, den_unet: switching is one argument)
+ *   DenLevel l = den_level_vp(&sched, t);               x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) eps
+ *   den_predict(&den, l, x, n, x0_hat, eps_hat, &arena); both views at once (either may be NULL)
+ *   den_score(&den, l, x, n, score, &arena);            grad log p_t(x) = -eps_hat / b
+ *
+ * The noise level. Every forward process in the tutorial puts x = a x0 + b eps, eps ~ N(0, I):
+ *   DDPM, VP (§2.3):  a = sqrt(abar_t), b = sqrt(1 - abar_t)
+ *   SMLD, VE (§3.4):  a = 1,            b = sigma
+ *   flow (§flow):     a = 1 - t,        b = t
+ * Dividing by a gives x / a = x0 + (b / a) eps, so the pairs differ only by a scale: a denoiser that knows
+ * E[x0 | x] for one of them knows it for all. The exact denoisers take (a, b) as they are. A network trained
+ * on a VP schedule `sched` is fed x / sqrt(a^2 + b^2) (the VP-scaled input) at its own time input `t`:
+ * den_level_vp sets t to the step, den_level(a, b) leaves t < 0 and the network uses the step of its
+ * schedule whose alpha_bar is nearest to a^2 / (a^2 + b^2). eps and x0 do not change under the scaling.
+ *
+ * The three (four) views of one prediction, for x = a x0 + b eps, written once below:
+ *   x0_hat  = (x - b eps_hat) / a                  §2.8
+ *   eps_hat = (x - a x0_hat) / b                   §2.8
+ *   score   = -eps_hat / b = (a x0_hat - x) / b^2  §3.3 Tweedie
+ *   v_hat   = eps_hat - x0_hat                     §flow velocity d x_t / dt on the path a = 1 - t, b = t
+ *
+ * Ownership: a Denoiser only points at what it uses (the mixture, the points, the network); the caller owns
+ * them and keeps them alive. Temporaries come from the arena passed in and are popped before returning.
+ * Inputs and outputs are double (n, D): a float state converts to double and back without loss, and the
+ * exact denoisers work in double. Programmer errors (a level with b <= 0, D > 2 for the exact ones) CHECK.
+ */
+#ifndef DENOISER_H
+#define DENOISER_H
+
+#include "data.h"
+#include "schedule.h"
+#include "tensor.h"
+#include "toymodel.h"
+#include "unet.h"
+
+/* ---- the noise level ---- */
+typedef struct {
+    double a, b;   /* x = a x0 + b eps */
+    double s2;     /* b^2, kept as the equations write it (1 - abar_t, sigma^2): the exact denoisers use it */
+    double t;      /* the network's time input (a step of its schedule), or < 0: nearest step by alpha_bar */
+} DenLevel;
+
+/* §2.3 VP step t of schedule s: a = sqrt(alpha_bar[t]), s2 = 1 - alpha_bar[t], b = sqrt(s2), t = t. */
+DenLevel den_level_vp(const Schedule *s, int t);
+/* §3.4 VE noise level sigma: a = 1, b = sigma. */
+DenLevel den_level_ve(double sigma);
+/* §flow time t in (0, 1]: a = 1 - t, b = t. */
+DenLevel den_level_flow(double t);
+/* Any (a, b), s2 = b^2, no network time. */
+DenLevel den_level(double a, double b);
+/* Any (a, s2), b = sqrt(s2): for a process that gives the variance (§4.2 SDE marginals), kept exact. */
+DenLevel den_level_s2(double a, double s2);
+
+/* ---- the conversions, scalar, written once ---- */
+static inline double den_x0_from_eps(DenLevel l, double x, double eps)  { return (x - l.b * eps) / l.a; }   /* §2.8 */
+static inline double den_eps_from_x0(DenLevel l, double x, double x0)   { return (x - l.a * x0) / l.b; }   /* §2.8 */
+static inline double den_score_from_eps(DenLevel l, double eps)         { return -eps * (1.0 / l.b); }    /* §3.3 */
+static inline double den_eps_from_score(DenLevel l, double score)       { return -l.b * score; }           /* §3.3 */
+static inline double den_velocity_from(double x0, double eps)           { return eps - x0; }               /* §flow */
+
+/* ---- the denoiser ---- */
+typedef enum {
+    DEN_GMM,      /* exact E[x0 | x] of a Gaussian mixture (data_gmm_denoise) */
+    DEN_POINTS,   /* exact E[x0 | x] when x0 is uniform on a finite set: a softmax-weighted mean */
+    DEN_TOY,      /* a trained 2D eps network (toymodel.h) on the VP schedule `sched` */
+    DEN_UNET,     /* a trained Fashion-MNIST eps U-Net (unet.h) on the VP schedule `sched` */
+    DEN_SCORE_FN  /* any model that gives the score itself (chapter 3's noise-conditional network) */
+} DenKind;
+
+/* A score model: score (n, D) = grad log p_l(x) at level l for x (n, D); temporaries from the arena. */
+typedef void DenScoreFn(const void *model, DenLevel l, const double *x, int n, double *score, Arena *arena);
+
+typedef struct {
+    DenKind         kind;
+    int             D;       /* numbers per sample: 1 or 2 for points, 784 for images */
+    const Gmm      *gmm;     /* DEN_GMM */
+    const float    *pts;     /* DEN_POINTS: (n_pts, D) */
+    int             n_pts;
+    ToyModel       *toy;     /* DEN_TOY */
+    UnetModel      *unet;    /* DEN_UNET */
+    const Schedule *sched;   /* DEN_TOY, DEN_UNET: the schedule the network was trained on */
+    DenScoreFn     *score_fn;   /* DEN_SCORE_FN, with its model */
+    const void     *model;
+    int             clip;    /* 1: keep x0_hat inside [-1, 1] (pixels) and re-derive eps_hat from it */
+} Denoiser;
+
+Denoiser den_gmm(const Gmm *g);
+Denoiser den_points(const float *pts, int n_pts, int D);
+Denoiser den_toy(ToyModel *m, const Schedule *sched);
+Denoiser den_unet(UnetModel *m, const Schedule *sched, int clip);
+Denoiser den_score_fn(DenScoreFn *fn, const void *model, int D);
+
+/* x0_hat and eps_hat (n, D) for x (n, D) at level l; either output may be NULL. */
+void den_predict(const Denoiser *den, DenLevel l, const double *x, int n, double *x0_hat, double *eps_hat, Arena *arena);
+/* The same for a float state x (n, D), the samplers' usual one (converted to double without loss). */
+void den_predict_f(const Denoiser *den, DenLevel l, const float *x, int n, double *x0_hat, double *eps_hat, Arena *arena);
+/* §3.3 score (n, D) = grad log p_l(x) = -eps_hat / b. The mixture's is its closed-form gradient (the same
+ * number up to rounding, and defined at b = 0 too: the clean law's score); a DEN_SCORE_FN model's is its own. */
+void den_score(const Denoiser *den, DenLevel l, const double *x, int n, double *score, Arena *arena);
+/* §flow velocity (n, D) = eps_hat - x0_hat; meaningful on the flow path (l from den_level_flow). */
+void den_velocity(const Denoiser *den, DenLevel l, const double *x, int n, double *v, Arena *arena);
+
+#endif

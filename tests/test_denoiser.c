@@ -1,0 +1,194 @@
+/* Tests of common/denoiser: the views x0_hat, eps_hat, score and velocity of one prediction agree with
+ * each other and with the closed forms of an exact Gaussian mixture (§2.8, §3.3, §flow). */
+#include <check.h>
+#include <math.h>
+#include "denoiser.h"
+
+enum { N = 7 };
+static const double XS[N][2] = { { 0.1, -0.3 }, { 1.2, 0.4 }, { -0.8, 0.9 }, { 0, 0 }, { 2.5, -1.7 }, { -0.2, 0.05 }, { 0.6, 0.6 } };
+
+/* §3.3 Tweedie: the score of the noised mixture, grad log p(x) for x = a x0 + b eps, equals -eps_hat / b
+ * from the ideal denoiser. den_score of a mixture is the closed-form gradient (data_gmm_score of
+ * data_gmm_noised(g, a, b^2)), den_predict's eps_hat comes from the Wiener filters: independent routes.
+ * Tol 1e-10: both are a few dozen double operations on O(1) numbers. Levels: VP, VE and flow. */
+START_TEST(test_score_is_tweedie) {
+    Gmm g = data_gmm_named("gmm");
+    Denoiser den = den_gmm(&g);
+    Schedule s;
+    sched_init(&s, SCHED_LINEAR, 200);
+    DenLevel levels[] = { den_level_vp(&s, 1), den_level_vp(&s, 60), den_level_vp(&s, 200),
+                          den_level_ve(0.3), den_level_ve(4.0), den_level_flow(0.05), den_level_flow(0.7) };
+    Arena arena;
+    arena_init(&arena, 1 << 20);
+    for (int k = 0; k < COUNT_OF(levels); k++) {
+        DenLevel l = levels[k];
+        double score[N * 2];
+        double eps[N * 2];
+        den_score(&den, l, &XS[0][0], N, score, &arena);
+        den_predict(&den, l, &XS[0][0], N, NULL, eps, &arena);
+        Gmm gt = data_gmm_noised(&g, l.a, l.s2);
+        for (int i = 0; i < N; i++) {
+            double want[2];
+            data_gmm_score(&gt, XS[i], want);
+            for (int d = 0; d < 2; d++) {
+                ck_assert(score[2 * i + d] == want[d]);   /* the closed form itself */
+                ck_assert_double_eq_tol(den_score_from_eps(l, eps[2 * i + d]), want[d], 1e-10 * (1 + fabs(want[d])));
+            }
+        }
+    }
+    ck_assert_uint_eq(arena_pos(&arena), 0);   /* every temporary popped */
+    arena_free(&arena);
+    sched_free(&s);
+}
+END_TEST
+
+/* §2.8 the two views of one prediction: x = a x0_hat + b eps_hat exactly, and the scalar conversions are
+ * inverse to each other. §flow v = eps_hat - x0_hat. Tol 1e-12 (a few roundings). */
+START_TEST(test_views_are_consistent) {
+    Gmm g = data_gmm_named("gmm");
+    Denoiser den = den_gmm(&g);
+    DenLevel l = den_level_flow(0.4);
+    Arena arena;
+    arena_init(&arena, 1 << 20);
+    double x0[N * 2], eps[N * 2], v[N * 2];
+    den_predict(&den, l, &XS[0][0], N, x0, eps, &arena);
+    den_velocity(&den, l, &XS[0][0], N, v, &arena);
+    for (int j = 0; j < N * 2; j++) {
+        double x = (&XS[0][0])[j];
+        ck_assert_double_eq_tol(l.a * x0[j] + l.b * eps[j], x, 1e-12);
+        ck_assert_double_eq_tol(den_x0_from_eps(l, x, den_eps_from_x0(l, x, x0[j])), x0[j], 1e-12);
+        ck_assert_double_eq_tol(den_eps_from_score(l, den_score_from_eps(l, eps[j])), eps[j], 1e-12);
+        ck_assert_double_eq_tol(v[j], eps[j] - x0[j], 1e-12);
+    }
+    arena_free(&arena);
+}
+END_TEST
+
+/* The level's scale does not matter: x = a x0 + b eps and c x = (c a) x0 + (c b) eps have the same x0_hat and
+ * eps_hat. This is what lets VP, VE and flow share one denoiser. The VP level at abar and the VE level at
+ * sigma = sqrt((1 - abar)/abar) with x / sqrt(abar): same predictions. Tol 1e-10. */
+START_TEST(test_levels_differ_by_scale) {
+    Gmm g = data_gmm_named("8gaussians");
+    Denoiser den = den_gmm(&g);
+    Schedule s;
+    sched_init(&s, SCHED_COSINE, 100);
+    Arena arena;
+    arena_init(&arena, 1 << 20);
+    for (int t = 5; t <= 100; t += 19) {
+        DenLevel vp = den_level_vp(&s, t), ve = den_level_ve(sched_sigma(&s, t));
+        double z[N * 2], x0a[N * 2], x0b[N * 2], ea[N * 2], eb[N * 2];
+        for (int j = 0; j < N * 2; j++) z[j] = (&XS[0][0])[j] / vp.a;
+        den_predict(&den, vp, &XS[0][0], N, x0a, ea, &arena);
+        den_predict(&den, ve, z, N, x0b, eb, &arena);
+        for (int j = 0; j < N * 2; j++) {
+            ck_assert_double_eq_tol(x0a[j], x0b[j], 1e-10);
+            ck_assert_double_eq_tol(ea[j], eb[j], 1e-10);
+        }
+    }
+    arena_free(&arena);
+    sched_free(&s);
+}
+END_TEST
+
+/* The finite-set denoiser is the mixture denoiser of equal-weight components with zero variance: with
+ * the points of 8gaussians' centres, E[x0 | x] agrees with a mixture whose sd is tiny (1e-6). Tol 1e-8. */
+START_TEST(test_points_is_degenerate_gmm) {
+    Gmm g = data_gmm_named("8gaussians");
+    float pts[64];
+    double mu[64], w[32], sd[32];
+    for (int k = 0; k < g.K; k++) {
+        w[k] = 1.0 / g.K;
+        sd[k] = 1e-6;
+        for (int d = 0; d < 2; d++) { pts[2 * k + d] = (float)g.mu[k][d]; mu[2 * k + d] = pts[2 * k + d]; }
+    }
+    Gmm sharp = data_gmm_2d(g.K, w, mu, sd);
+    Denoiser a = den_points(pts, g.K, 2), b = den_gmm(&sharp);
+    Arena arena;
+    arena_init(&arena, 1 << 20);
+    double x0a[N * 2], x0b[N * 2];
+    den_predict(&a, den_level_ve(0.5), &XS[0][0], N, x0a, NULL, &arena);
+    den_predict(&b, den_level_ve(0.5), &XS[0][0], N, x0b, NULL, &arena);
+    for (int j = 0; j < N * 2; j++) ck_assert_double_eq_tol(x0a[j], x0b[j], 1e-8);
+    arena_free(&arena);
+}
+END_TEST
+
+/* A network behind the denoiser: at a VP level it is the network itself (eps_hat bit for bit), and at the same
+ * level scaled by c (x -> c x, a -> c a, b -> c b, no time given) it finds the same step and the same input
+ * up to one rounding of x / c: eps_hat equal to 1e-5 (float network, O(1) outputs). */
+START_TEST(test_network_behind_denoiser) {
+    Rng rng = rng_seed(5);
+    ToyModel m;
+    toy_init(&m, 2, &rng);
+    Schedule s;
+    sched_init(&s, SCHED_LINEAR, 200);
+    Denoiser den = den_toy(&m, &s);
+    Arena arena;
+    arena_init(&arena, 4 << 20);
+    float xf[N * 2], ef[N * 2];
+    double xs[N * 2], eps[N * 2];
+    for (int j = 0; j < N * 2; j++) { xf[j] = (float)(&XS[0][0])[j]; xs[j] = 3.0 * xf[j]; }
+    toy_predict_eps(&m, xf, N, 37, ef, &arena);
+    DenLevel l = den_level_vp(&s, 37);
+    double xd[N * 2];
+    for (int j = 0; j < N * 2; j++) xd[j] = xf[j];
+    den_predict(&den, l, xd, N, NULL, eps, &arena);
+    for (int j = 0; j < N * 2; j++) ck_assert(eps[j] == ef[j]);
+    den_predict(&den, den_level(3.0 * l.a, 3.0 * l.b), xs, N, NULL, eps, &arena);
+    for (int j = 0; j < N * 2; j++) ck_assert_double_eq_tol(eps[j], ef[j], 1e-5);
+    arena_free(&arena);
+    sched_free(&s);
+    toy_free(&m);
+}
+END_TEST
+
+/* A model that gives the score (DEN_SCORE_FN) is a denoiser like the others: for standard Gaussian data,
+ * p_l = N(0, (a^2 + b^2) I) and s(x) = -x / (a^2 + b^2); through eps_hat = -b s its x0_hat must be the exact
+ * E[x0 | x] of the one-component mixture N(0, I). Also: the mixture's score at b = 0 is the clean law's own,
+ * and den_predict_f is den_predict on the same (float) numbers. Tol 1e-12 (a few roundings). */
+static void gauss_score(const void *model, DenLevel l, const double *x, int n, double *s, Arena *arena) {
+    (void)model; (void)arena;
+    for (int j = 0; j < 2 * n; j++) s[j] = -x[j] / (l.a * l.a + l.s2);
+}
+START_TEST(test_score_models_and_float_states) {
+    static const double w = 1.0, mu[2] = { 0, 0 }, sd = 1.0;
+    Gmm one = data_gmm_2d(1, &w, mu, &sd), g = data_gmm_named("gmm");
+    Denoiser fn = den_score_fn(gauss_score, NULL, 2), exact = den_gmm(&one), mix = den_gmm(&g);
+    Arena arena;
+    arena_init(&arena, 1 << 20);
+    DenLevel levels[] = { den_level_ve(0.7), den_level_flow(0.3), den_level_s2(0.8, 0.36) };
+    for (int k = 0; k < COUNT_OF(levels); k++) {
+        double x0a[N * 2], x0b[N * 2];
+        den_predict(&fn, levels[k], &XS[0][0], N, x0a, NULL, &arena);
+        den_predict(&exact, levels[k], &XS[0][0], N, x0b, NULL, &arena);
+        for (int j = 0; j < N * 2; j++) ck_assert_double_eq_tol(x0a[j], x0b[j], 1e-12);
+    }
+    double s0[N * 2], want[2];
+    den_score(&mix, den_level_ve(0.0), &XS[0][0], N, s0, &arena);
+    for (int i = 0; i < N; i++) {
+        data_gmm_score(&g, XS[i], want);
+        for (int d = 0; d < 2; d++) ck_assert(s0[2 * i + d] == want[d]);
+    }
+    float xf[N * 2];
+    double xd[N * 2], ea[N * 2], eb[N * 2];
+    for (int j = 0; j < N * 2; j++) xd[j] = xf[j] = (float)(&XS[0][0])[j];
+    den_predict_f(&mix, den_level_ve(0.4), xf, N, NULL, ea, &arena);
+    den_predict(&mix, den_level_ve(0.4), xd, N, NULL, eb, &arena);
+    for (int j = 0; j < N * 2; j++) ck_assert(ea[j] == eb[j]);
+    ck_assert_uint_eq(arena_pos(&arena), 0);
+    arena_free(&arena);
+}
+END_TEST
+
+Suite *suite_denoiser(void) {
+    Suite *s = suite_create("denoiser");
+    TCase *tc = tcase_create("views");
+    tcase_add_test(tc, test_score_is_tweedie);
+    tcase_add_test(tc, test_views_are_consistent);
+    tcase_add_test(tc, test_levels_differ_by_scale);
+    tcase_add_test(tc, test_points_is_degenerate_gmm);
+    tcase_add_test(tc, test_network_behind_denoiser);
+    tcase_add_test(tc, test_score_models_and_float_states);
+    suite_add_tcase(s, tc);
+    return s;
+}
