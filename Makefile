@@ -1,8 +1,8 @@
 # The diffusion tutorial companion. Start with:  make figures  and  make test
 #
 # Every target, and when to use it:
-#   make all        build every chapter program (ch1 ch2 ch3 ch4 ch5 ddim) that exists
-#   make chN, ddim  build one chapter program: make ch3 && ./ch3 --list
+#   make all        build every chapter program (ch1 ch2 ch3 ch4 ch5 ddim flow) that exists
+#   make chN, ddim, flow  build one chapter program: make ch3 && ./ch3 --list
 #   make figures    build everything and regenerate every figure in figures/
 #   make test       build and run every Check suite (CK_RUN_SUITE=ch2 make test for one)
 #   make bench      measure the kernels and training speeds (prints a table and JSON lines)
@@ -32,10 +32,12 @@ SRC_ch3  = chapters/ch3_smld.c
 SRC_ch4  = chapters/ch4_sde.c
 SRC_ch5  = chapters/ch5_fokker_planck.c
 SRC_ddim = chapters/ddim.c
-ALL_PROGRAMS = ch1 ch2 ddim ch3 ch4 ch5
+SRC_flow = chapters/flow.c
+ALL_PROGRAMS = ch1 ch2 ddim ch3 ch4 ch5 flow
 PROGRAMS = $(foreach p,$(ALL_PROGRAMS),$(if $(wildcard $(SRC_$(p))),$(p)))
 # A program that calls another chapter's functions links that chapter's main-less object.
 LINK_ddim = $(BUILD)/nomain/ch2_ddpm.o
+LINK_flow = $(BUILD)/nomain/ch2_ddpm.o
 
 COMMON_SRC = $(wildcard common/*.c)
 COMMON_OBJ = $(COMMON_SRC:%.c=$(BUILD)/%.o)
@@ -58,6 +60,8 @@ $(DEPS_OK): tools/deps.sh
 
 # stb_image_write is compiled in one file only, with its own relaxed warnings.
 $(BUILD)/common/image.o: CFLAGS += -Wno-missing-field-initializers -Wno-sign-compare -Wno-unused-parameter -Wno-shadow
+# Adam's loop vectorises only without errno from sqrtf (its argument is >= 0; results are the same bits).
+$(BUILD)/common/optim.o: CFLAGS += -fno-math-errno
 $(BUILD)/%.o: %.c $(wildcard common/*.h chapters/*.h) | $(DEPS_OK)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
@@ -98,21 +102,26 @@ figures: all
 
 $(BUILD)/bench_run: $(BUILD)/bench/bench.o $(LIB)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS) -ldl
+# The full bench on this build, then the GEMM table of an AVX2 build (x86-64-v3) when the CPU has AVX2.
 bench: $(BUILD)/bench_run
 	./$(BUILD)/bench_run
+	@if grep -q avx2 /proc/cpuinfo; then \
+	    $(MAKE) --no-print-directory BUILD=build-v3 OPT="-O3 -march=x86-64-v3" build-v3/bench_run >/dev/null && \
+	    echo && echo "== the same GEMM, AVX2 build (-march=x86-64-v3) ==" && ./build-v3/bench_run --only gemm; fi
 
 sanitize:
 	CK_TIMEOUT_MULTIPLIER=10 $(MAKE) BUILD=build-san OPT="-O1 -fsanitize=address,undefined -fno-omit-frame-pointer" \
 	        SANITIZE_LD="-fsanitize=address,undefined" test
 
-# valgrind cannot run AVX-512 code: this build targets x86-64-v3 (AVX2) in build-valgrind/.
+# valgrind cannot run AVX-512 code: this build targets x86-64-v3 (AVX2) in build-valgrind/. The wait policy is
+# set so that the program does not re-execute itself (common/cli.c), which would leave valgrind behind.
 valgrind:
 	$(MAKE) BUILD=build-valgrind OPT="-O2 -march=x86-64-v3" build-valgrind/ch2
-	valgrind --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=1 \
+	OMP_WAIT_POLICY=passive valgrind --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=1 \
 	        ./build-valgrind/ch2 --cell 2.5 --out /tmp/valgrind-figures --quiet
 
 debug:
 	$(MAKE) BUILD=build-debug OPT="-O0" all
 
 clean:
-	rm -rf build build-san build-debug build-valgrind $(ALL_PROGRAMS)
+	rm -rf build build-san build-debug build-valgrind build-v3 $(ALL_PROGRAMS)

@@ -248,8 +248,8 @@ static int cell_2_4_elbo(Ctx *ctx) {
         double rel = fabs(ch2_kl_weight_x0(&s, t) * (x0_hat - xs) * (x0_hat - xs) - kl) / kl / cond;
         if (rel > worst) worst = rel;
         /* the same KL through the noise: eps = (x_t - sqrt(abar) x0)/sqrt(1 - abar) */
-        double eps = (xt - sqrt(s.alpha_bar[t]) * xs) / sqrt(1 - s.alpha_bar[t]);
-        double eps_hat = (xt - sqrt(s.alpha_bar[t]) * x0_hat) / sqrt(1 - s.alpha_bar[t]);
+        DenLevel l = den_level_vp(&s, t);
+        double eps = den_eps_from_x0(l, xt, xs), eps_hat = den_eps_from_x0(l, xt, x0_hat);
         double rel2 = fabs(kl_weight_eps(&s, t) * (eps_hat - eps) * (eps_hat - eps) - kl) / kl / cond;
         if (rel2 > worst_eps) worst_eps = rel2;
     }

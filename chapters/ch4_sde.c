@@ -553,7 +553,6 @@ static int cell_4_2_reverse(Ctx *ctx) {
         plot_cmd(&p, "unset multiplot");
         rc |= plot_close(&p);
     }
-    free(hist);
     return rc;
 }
 

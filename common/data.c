@@ -158,6 +158,34 @@ void data_gmm_denoise(const Gmm *g, double a, double s2, const double *x, double
     }
 }
 
+void data_gmm_posterior_cov(const Gmm *g, double a, double s2, const double *x, double cov[2][2]) {
+    Gmm h = data_gmm_noised(g, a, s2);
+    double r[GMM_MAX], m[2] = { 0, 0 }, second[2][2] = { { 0, 0 }, { 0, 0 } };
+    data_gmm_resp(&h, x, r);
+    for (int k = 0; k < g->K; k++) {
+        /* component k: mean m_k = mu_k + a C_k A^{-1} (x - a mu_k), covariance P_k = C_k - a^2 C_k A^{-1} C_k, A = a^2 C_k + s2 I */
+        double inv[2][2], logdet, d[2] = { 0, 0 }, mk[2], CA[2][2] = { { 0, 0 }, { 0, 0 } };
+        cov_inv(h.cov[k], g->D, inv, &logdet);
+        for (int i = 0; i < g->D; i++) d[i] = x[i] - a * g->mu[k][i];
+        for (int i = 0; i < g->D; i++)
+            for (int j = 0; j < g->D; j++)
+                for (int l = 0; l < g->D; l++) CA[i][j] += g->cov[k][i][l] * inv[l][j];
+        for (int i = 0; i < g->D; i++) {
+            mk[i] = g->mu[k][i];
+            for (int j = 0; j < g->D; j++) mk[i] += a * CA[i][j] * d[j];
+            m[i] += r[k] * mk[i];
+        }
+        for (int i = 0; i < g->D; i++)
+            for (int j = 0; j < g->D; j++) {
+                double P = g->cov[k][i][j];
+                for (int l = 0; l < g->D; l++) P -= a * a * CA[i][l] * g->cov[k][l][j];
+                second[i][j] += r[k] * (P + mk[i] * mk[j]);
+            }
+    }
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 2; j++) cov[i][j] = i < g->D && j < g->D ? second[i][j] - m[i] * m[j] : 0.0;
+}
+
 void data_gmm_sample(const Gmm *g, Rng *rng, float *x, int n) {
     for (int s = 0; s < n; s++) {
         /* pick a component by its weight */

@@ -53,6 +53,10 @@ void   data_gmm_resp(const Gmm *g, const double *x, double *r);       /* respons
 Gmm    data_gmm_noised(const Gmm *g, double a, double s2);
 /* §2.7 ideal denoiser E[x0 | a x0 + sqrt(s2) eps = x] = sum_k r_k(x) (mu_k + a C_k (a^2 C_k + s2 I)^{-1} (x - a mu_k)). */
 void   data_gmm_denoise(const Gmm *g, double a, double s2, const double *x, double *x0_hat);
+/* §flow posterior covariance Cov[x0 | a x0 + sqrt(s2) eps = x] (D, D; unused entries 0) of the mixture:
+ * sum_k r_k(x) (P_k + m_k m_k^T) - m m^T with m_k the Wiener filter above, P_k = C_k - a^2 C_k (a^2 C_k + s2 I)^{-1} C_k.
+ * It is the ideal denoiser's Jacobian up to a factor: d x0_hat / dx = (a / s2) Cov (second-order Tweedie). */
+void   data_gmm_posterior_cov(const Gmm *g, double a, double s2, const double *x, double cov[2][2]);
 void   data_gmm_sample(const Gmm *g, Rng *rng, float *x, int n);
 double data_gmm_mean(const Gmm *g, int d);        /* E[x_d] */
 double data_gmm_var(const Gmm *g, int d);         /* Var[x_d] */

@@ -2,6 +2,8 @@
  * each other and with the closed forms of an exact Gaussian mixture (§2.8, §3.3, §flow). */
 #include <check.h>
 #include <math.h>
+#include <string.h>
+#include "autograd.h"
 #include "denoiser.h"
 
 enum { N = 7 };
@@ -142,6 +144,136 @@ START_TEST(test_network_behind_denoiser) {
 }
 END_TEST
 
+/* §flow the map between rectified-flow time and the VP schedule: t = b / (a + b) of a VP step, and back
+ * abar = (1 - t)^2 / ((1 - t)^2 + t^2); the VP level and the flow level at x / (a + b) give the same x0_hat and
+ * eps_hat. Tol 1e-14 for the scalar map (a few roundings), 1e-10 for predictions (a = 0.006 divides at t = T). */
+START_TEST(test_flow_time_is_vp_level) {
+    Gmm g = data_gmm_named("gmm");
+    Denoiser den = den_gmm(&g);
+    Schedule s;
+    sched_init(&s, SCHED_LINEAR, 1000);
+    Arena arena;
+    arena_init(&arena, 1 << 20);
+    for (int t = 1; t <= s.T; t += 111) {
+        DenLevel vp = den_level_vp(&s, t);
+        double tf = den_flow_time(vp);
+        ck_assert_double_eq_tol(den_flow_abar(tf), s.alpha_bar[t], 1e-14);
+        double xf[N * 2], x0a[N * 2], x0b[N * 2], ea[N * 2], eb[N * 2];
+        for (int j = 0; j < N * 2; j++) xf[j] = (&XS[0][0])[j] / (vp.a + vp.b);
+        den_predict(&den, vp, &XS[0][0], N, x0a, ea, &arena);
+        den_predict(&den, den_level_flow(tf), xf, N, x0b, eb, &arena);
+        for (int j = 0; j < N * 2; j++) {
+            ck_assert_double_eq_tol(x0a[j], x0b[j], 1e-10);
+            ck_assert_double_eq_tol(ea[j], eb[j], 1e-10);
+        }
+    }
+    arena_free(&arena);
+    sched_free(&s);
+}
+END_TEST
+
+/* §flow the ideal denoiser's Jacobian is (a / s2) Cov[x0 | x] (data_gmm_posterior_cov), against central
+ * differences of data_gmm_denoise (h = 1e-5: truncation ~1e-10, rounding ~1e-11); tol 1e-7 relative. */
+START_TEST(test_posterior_cov_is_denoiser_jacobian) {
+    Gmm g = data_gmm_named("gmm");
+    double levels[3][2] = { { 0.9, 0.2 }, { 0.5, 0.5 }, { 0.1, 0.95 } };
+    for (int k = 0; k < 3; k++)
+        for (int i = 0; i < N; i++) {
+            double a = levels[k][0], s2 = levels[k][1] * levels[k][1], cov[2][2], h = 1e-5;
+            data_gmm_posterior_cov(&g, a, s2, XS[i], cov);
+            for (int d = 0; d < 2; d++) {
+                double xp[2] = { XS[i][0], XS[i][1] }, xm[2] = { XS[i][0], XS[i][1] }, mp[2], mm[2];
+                xp[d] += h; xm[d] -= h;
+                data_gmm_denoise(&g, a, s2, xp, mp);
+                data_gmm_denoise(&g, a, s2, xm, mm);
+                for (int c = 0; c < 2; c++) {
+                    double fd = (mp[c] - mm[c]) / (2 * h), want = a / s2 * cov[c][d];
+                    ck_assert_double_eq_tol(fd, want, 1e-7 * (1 + fabs(want)));
+                }
+            }
+        }
+}
+END_TEST
+
+/* §flow den_velocity_div: the exact divergence against central differences of den_velocity, for the mixture
+ * (closed form; h = 1e-5, tol 1e-6 relative) and for a velocity network and an eps network (D backward passes).
+ * The networks run in float and have Fourier features up to sin(16 pi x): h = 1e-3 balances float rounding
+ * (1e-7 / h = 1e-4) against truncation (measured 1.1e-4 at h = 1e-3, 9e-4 at 3e-3: it goes as h^2); tol 1e-3.
+ * Also the ends t = 0, 1 of the mixture: div = -2, +2 exactly. */
+START_TEST(test_velocity_divergence) {
+    Gmm g = data_gmm_named("gmm");
+    Rng rng = rng_seed(8);
+    Schedule s;
+    sched_init(&s, SCHED_LINEAR, 1000);
+    ToyModel vnet, enet;
+    toy_init(&vnet, 2, &rng);
+    toy_init(&enet, 2, &rng);
+    Denoiser dens[3] = { den_gmm(&g), den_toy_flow(&vnet), den_toy(&enet, &s) };
+    Arena arena;
+    arena_init(&arena, 1 << 22);
+    for (int k = 0; k < 3; k++)
+        for (double t = 0.1; t < 0.95; t += 0.2)
+            for (int i = 0; i < N; i++) {
+                DenLevel l = den_level_flow(t);
+                double div, v[2], h = k ? 1e-3 : 1e-5, fd = 0;
+                den_velocity_div(&dens[k], l, XS[i], 1, v, &div, &arena);
+                for (int d = 0; d < 2; d++) {
+                    double xp[2] = { XS[i][0], XS[i][1] }, xm[2] = { XS[i][0], XS[i][1] }, vp[2], vm[2];
+                    xp[d] += h; xm[d] -= h;
+                    den_velocity(&dens[k], l, xp, 1, vp, &arena);
+                    den_velocity(&dens[k], l, xm, 1, vm, &arena);
+                    fd += (vp[d] - vm[d]) / (2 * h);
+                }
+                ck_assert_double_eq_tol(div, fd, (k ? 1e-3 : 1e-6) * (1 + fabs(fd)));
+            }
+    double div;
+    den_velocity_div(&dens[0], den_level_flow(0.0), XS[1], 1, NULL, &div, &arena);
+    ck_assert_double_eq_tol(div, -2.0, 1e-14);
+    den_velocity_div(&dens[0], den_level_flow(1.0), XS[1], 1, NULL, &div, &arena);
+    ck_assert_double_eq_tol(div, 2.0, 1e-14);
+    ck_assert_uint_eq(arena_pos(&arena), 0);
+    arena_free(&arena);
+    toy_free(&vnet);
+    toy_free(&enet);
+    sched_free(&s);
+}
+END_TEST
+
+/* §flow a velocity network behind the denoiser: eps_hat - x0_hat is the network's output and
+ * (1 - t) x0_hat + t eps_hat = x, at every scale of the level (x / (a + b) is what the network sees). Tol 1e-6
+ * (float network, double conversions). */
+START_TEST(test_flow_network_views) {
+    Rng rng = rng_seed(9);
+    ToyModel m;
+    toy_init(&m, 2, &rng);
+    Denoiser den = den_toy_flow(&m);
+    Arena arena;
+    arena_init(&arena, 1 << 22);
+    double t = 0.3, x0[N * 2], eps[N * 2], v[N * 2], xs[N * 2], x0b[N * 2], epsb[N * 2];
+    den_predict(&den, den_level_flow(t), &XS[0][0], N, x0, eps, &arena);
+    float xf[N * 2], out[N * 2], tt[N];
+    for (int j = 0; j < N * 2; j++) xf[j] = (float)(&XS[0][0])[j];
+    for (int i = 0; i < N; i++) tt[i] = (float)(TOY_FLOW_TIME * t);
+    AgTape tape = ag_tape_no_grad(&arena, 64);
+    AgNode *o = toy_forward(&m, &tape, xf, tt, N);
+    memcpy(out, o->val.data, sizeof out);
+    arena_pop_to(&arena, 0);
+    den_velocity(&den, den_level_flow(t), &XS[0][0], N, v, &arena);
+    for (int j = 0; j < N * 2; j++) {
+        ck_assert_double_eq_tol(v[j], out[j], 1e-6);
+        ck_assert_double_eq_tol((1 - t) * x0[j] + t * eps[j], (&XS[0][0])[j], 1e-12);
+        xs[j] = 2.5 * (&XS[0][0])[j];
+    }
+    den_predict(&den, den_level(2.5 * (1 - t), 2.5 * t), xs, N, x0b, epsb, &arena);
+    for (int j = 0; j < N * 2; j++) {
+        ck_assert_double_eq_tol(x0b[j], x0[j], 1e-6);
+        ck_assert_double_eq_tol(epsb[j], eps[j], 1e-6);
+    }
+    arena_free(&arena);
+    toy_free(&m);
+}
+END_TEST
+
 /* A model that gives the score (DEN_SCORE_FN) is a denoiser like the others: for standard Gaussian data,
  * p_l = N(0, (a^2 + b^2) I) and s(x) = -x / (a^2 + b^2); through eps_hat = -b s its x0_hat must be the exact
  * E[x0 | x] of the one-component mixture N(0, I). Also: the mixture's score at b = 0 is the clean law's own,
@@ -188,6 +320,10 @@ Suite *suite_denoiser(void) {
     tcase_add_test(tc, test_levels_differ_by_scale);
     tcase_add_test(tc, test_points_is_degenerate_gmm);
     tcase_add_test(tc, test_network_behind_denoiser);
+    tcase_add_test(tc, test_flow_time_is_vp_level);
+    tcase_add_test(tc, test_posterior_cov_is_denoiser_jacobian);
+    tcase_add_test(tc, test_velocity_divergence);
+    tcase_add_test(tc, test_flow_network_views);
     tcase_add_test(tc, test_score_models_and_float_states);
     suite_add_tcase(s, tc);
     return s;

@@ -13,6 +13,7 @@
 #include "ch4_sde.h"
 #include "ch5_fokker_planck.h"
 #include "ddim.h"
+#include "flow.h"
 
 /* The whole file as one NUL-terminated string (the caller frees), NULL if it cannot be read. */
 static char *slurp(const char *path) {
@@ -31,7 +32,7 @@ static char *slurp(const char *path) {
 typedef const Cell *(*CellsFn)(int *n);
 static const struct { const char *prog; CellsFn cells; } PROGRAMS[] = {
     { "ch1", ch1_cells }, { "ch2", ch2_cells }, { "ch3", ch3_cells },
-    { "ch4", ch4_cells }, { "ch5", ch5_cells }, { "ddim", ddim_cells },
+    { "ch4", ch4_cells }, { "ch5", ch5_cells }, { "ddim", ddim_cells }, { "flow", flow_cells },
 };
 
 /* Every "./PROG --cell KEY" in text: KEY is found in PROG's table. Returns how many commands were checked. */
