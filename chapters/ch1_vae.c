@@ -3,7 +3,7 @@
  *   make ch1 && ./ch1 --list          the cells, one per section
  *   ./ch1                             the whole chapter (about 20 s with the shipped checkpoint)
  *   ./ch1 --cell elbo                 Theorem 1.1 on the exact linear-Gaussian model
- *   ./ch1 --train-images              train the Fashion-MNIST VAE (6-13 minutes; Ctrl-C saves, --resume)
+ *   ./ch1 --train                     train the Fashion-MNIST VAE (6-13 minutes; Ctrl-C saves, --resume)
  *
  * Sections: 1.1 the VAE setting (encoder, decoder, the DCT as a fixed encoder) · 1.2 the ELBO and
  * Theorem 1.1, exact on a linear-Gaussian model, and on Example 1.1 (a Gaussian mixture, the component as
@@ -12,7 +12,7 @@
  * · 1.5 inference: samples, the latent grid, the encoded test set, importance-weighted log p(x).
  * Figures (figures/): ch1_fig1_1, ch1_fig1_2_dct, ch1_fig1_4_elbo_gap, ch1_gmm_latent, ch1_vae2d, ch1_reparam_variance,
  * ch1_train_curve, ch1_samples, ch1_latent_grid, ch1_reconstructions, ch1_latent_test, ch1_iwae.
- * Uses: cli, plot, image, io, fmnist, nn, autograd, optim, rng, tensor.
+ * Uses: cli, plot, image, io, fmnist, nn, autograd, train, rng, tensor.
  *
  * Shapes: N batch rows, D data dimension (2, or 784 = 28 x 28 pixels), Z latent dimension (1 or 2),
  * K importance samples; k, d the latent and data dimensions of the linear-Gaussian model.
@@ -28,7 +28,7 @@
 #include "fmnist.h"
 #include "image.h"
 #include "io.h"
-#include "optim.h"
+#include "train.h"
 #include "plot.h"
 
 static const double LOG_2PI = 1.8378770664093454836;
@@ -678,10 +678,10 @@ void ch1_vae_log_weights(Ch1Vae *v, const float *x, int N, int K, Rng *rng, doub
     arena_pop_to(a, mark);
 }
 
-/* One Adam step on recon + beta KL for a batch x (N, D); writes the batch's recon and KL terms; returns -ELBO
+/* Loss and gradients of recon + beta KL for a batch x (N, D) (train.h takes the Adam step); writes the batch's recon and KL terms; returns -ELBO
  * (recon + KL, whatever beta; NaN stops callers). beta < 1 early in training is "KL warm-up" (Bowman et al. 2016,
  * Sonderby et al. 2016): the decoder learns to use z before the prior-matching term pulls q towards N(0, I). */
-static float vae_train_step(Ch1Vae *v, Adam *adam, const float *x, int N, float beta, Rng *rng, Arena *a, float *recon, float *kl) {
+static float vae_train_step(Ch1Vae *v, const float *x, int N, float beta, Rng *rng, Arena *a, float *recon, float *kl) {
     size_t mark = arena_pos(a);
     float *eps = arena_push_no_zero(a, sizeof(float) * N * v->Z);
     rng_normal_fill(rng, eps, (long)N * v->Z);
@@ -693,7 +693,6 @@ static float vae_train_step(Ch1Vae *v, Adam *adam, const float *x, int N, float 
     *recon = L.recon->val.data[0];
     *kl = L.kl->val.data[0];
     arena_pop_to(a, mark);
-    if (isfinite(loss)) optim_adam_step(adam, v->params.data, v->params.grad);
     return loss;
 }
 
@@ -809,35 +808,36 @@ static int plot_vae2d(Ctx *ctx, Ch1Vae *v, const float *data, int n_data, const 
     return plot_close(&p);
 }
 
-/* §1.3 Adam on recon + beta KL, z = mu + sigma eps, batches of B from data (n, 2); curve (steps, 2) gets the
- * batch's (recon, KL). Returns 1 if the loss turned NaN. */
+/* §1.3 one batch of recon + beta KL, z = mu + sigma eps, B points of data (n, 2); curve (steps, 2) gets the
+ * batch's (recon, KL). beta rises from 0 to 1 over the first quarter of training (KL warm-up). */
+typedef struct { Ch1Vae *v; const float *data; int n, B, steps; float *batch, *curve; } Vae2dBatch;
+
+static float vae2d_batch(void *model, long s, Rng *r, Arena *a, float *terms) {
+    (void)terms;
+    Vae2dBatch *b = model;
+    for (int i = 0; i < b->B; i++) memcpy(b->batch + 2 * i, b->data + 2 * rng_int(r, b->n), sizeof(float) * 2);
+    float beta = s < b->steps / 4 ? (float)s / (b->steps / 4) : 1.0f;
+    return vae_train_step(b->v, b->batch, b->B, beta, r, a, &b->curve[2 * s], &b->curve[2 * s + 1]);
+}
+
+/* Adam with warm-up and cosine decay (train.h's loop). Nonzero if the loss or a weight turned NaN, or on Ctrl-C. */
 static int train_2d(Ctx *ctx, Ch1Vae *v, const float *data, int n, int steps, int B, float *curve) {
-    Rng *r = &ctx->rng;
-    float *batch = malloc(sizeof(float) * 2 * B), loss = 0;
-    Adam adam;
-    optim_adam_init(&adam, nn_params_count(&v->params), 2e-3f, 0.9f, 0.999f, 1e-8f, 0.0f);
+    Vae2dBatch b = { v, data, n, B, steps, malloc(sizeof(float) * 2 * B), curve };
 #ifdef _OPENMP
     /* A 64-wide MLP: each product is ~1e6 multiply-adds, too small for a second thread to repay its
      * synchronisation (measured on a busy 2-core machine: 8 s with one thread, 11 to 175 s with two). */
     int threads = omp_get_max_threads();
     omp_set_num_threads(1);
 #endif
-    Progress bar = cli_progress_start("train 2D VAE", steps, ctx->opts->quiet);
-    int rc = 0;
-    for (int s = 0; s < steps && !rc; s++) {
-        for (int i = 0; i < B; i++) memcpy(batch + 2 * i, data + 2 * rng_int(r, n), sizeof(float) * 2);
-        adam.lr = optim_lr_warmup_cosine(s, 100, steps, 2e-3f, 1e-4f);
-        float beta = s < steps / 4 ? (float)s / (steps / 4) : 1.0f;   /* KL warm-up over the first quarter */
-        loss = vae_train_step(v, &adam, batch, B, beta, r, ctx->arena, &curve[2 * s], &curve[2 * s + 1]);
-        if (!isfinite(loss)) { cli_say("loss became %f at step %d: stopping", loss, s + 1); rc = 1; }
-        cli_progress_update(&bar, s + 1, loss);
-    }
-    cli_progress_end(&bar, steps, loss);
+    Trainer tr;
+    train_init(&tr, &v->params, &(TrainConfig){ .label = "train 2D VAE", .steps = steps, .lr_max = 2e-3f, .lr_min = 1e-4f,
+                                                .warmup = 100, .quiet = ctx->opts->quiet });
+    int rc = train_run(&tr, vae2d_batch, &b, &ctx->rng, ctx->arena);
+    train_free(&tr);
 #ifdef _OPENMP
     omp_set_num_threads(threads);
 #endif
-    optim_adam_free(&adam);
-    free(batch);
+    free(b.batch);
     return rc;
 }
 
@@ -887,6 +887,7 @@ static int cell_1_3_train2d(Ctx *ctx) {
     ch1_vae_init(&v, 2, 1, 2, (int[]){ 64, 64 }, NN_SILU, 0, &ctx->rng);
     double t0 = cli_seconds();
     int rc = train_2d(ctx, &v, data, NDATA, steps, B, curve);
+    if (rc) { ch1_vae_free(&v); free(data); free(curve); return rc; }   /* NaN (named, weights kept) or Ctrl-C */
     cli_say("trained in %.1f s; last batch: recon %.3f + KL %.3f = -ELBO %.3f nats", cli_seconds() - t0,
             curve[2 * steps - 2], curve[2 * steps - 1], curve[2 * steps - 2] + curve[2 * steps - 1]);
     /* the decoder on a fine z grid: the manifold, and the quadrature that makes log p_theta(x) exact */
@@ -1034,17 +1035,14 @@ double ch1_vae_grad_check(Ch1Vae *v, const float *x, const float *eps, int N, in
     return worst;
 }
 
-/* The image model's training log beside its checkpoint: NAME.safetensors -> NAME_loss.dat. */
-static void loss_log_path(const char *ckpt, char *out, size_t cap) { io_sibling_path(ckpt, "_loss.dat", out, cap); }
-
 static const char *const IMG_CKPT = "checkpoints/ch1_fmnist_vae.safetensors";
 
-/* ch1_train_curve: the ELBO terms of the image VAE, from the log ./ch1 --train-images keeps. */
+/* ch1_train_curve: the ELBO terms of the image VAE, from the log ./ch1 --train keeps. */
 static int plot_train_curve(Ctx *ctx) {
     char log_path[600];
-    loss_log_path(ctx->opts->ckpt ? ctx->opts->ckpt : IMG_CKPT, log_path, sizeof log_path);
+    train_log_path(ctx->opts->ckpt ? ctx->opts->ckpt : IMG_CKPT, log_path, sizeof log_path);
     FILE *f = fopen(log_path, "r");
-    if (!f) { cli_say("no training log %s: no ch1_train_curve (train with ./ch1 --train-images)", log_path); return 0; }
+    if (!f) { cli_say("no training log %s: no ch1_train_curve (train with ./ch1 --train)", log_path); return 0; }
     Plot p;
     if (plot_open(&p, ctx->out, "ch1_train_curve")) { fclose(f); return 1; }
     plot_block(&p, "step, -ELBO, recon = -E_q log p(x|z), KL(q(z|x) || p(z)): moving averages, nats per image");
@@ -1112,88 +1110,55 @@ double ch1_iwae(const double *log_w, int K) {
 enum { IMG = 28 * 28, IMG_Z = 2, IMG_BATCH = 128 };
 static const int IMG_HIDDEN[2] = { 256, 128 };
 
+/* The image VAE and its training state (Adam's moments, the step). Its checkpoint holds the weights ("model.*")
+ * and Adam's moments ("adam_m.*", "adam_v.*"), so training resumes. */
 typedef struct {
-    Ch1Vae vae;
-    Adam   adam;
-    long   step;
+    Ch1Vae  vae;
+    Trainer tr;
 } ImageVae;
 
-static void image_vae_init(ImageVae *m, Rng *rng) {
+/* Adam 1e-3 with a 5% warm-up and cosine decay to 1e-5; the log every 20 steps, a checkpoint every 1000. */
+static void image_vae_init(ImageVae *m, Rng *rng, const char *path, long steps, const Opts *o) {
     memset(m, 0, sizeof *m);
     ch1_vae_init(&m->vae, IMG, IMG_Z, 2, IMG_HIDDEN, NN_RELU, 1, rng);
-    optim_adam_init(&m->adam, nn_params_count(&m->vae.params), 1e-3f, 0.9f, 0.999f, 1e-8f, 0.0f);
+    static char meta[64];
+    snprintf(meta, sizeof meta, "\"latent\": \"%d\", \"hidden\": \"%d,%d\"", IMG_Z, IMG_HIDDEN[0], IMG_HIDDEN[1]);
+    train_init(&m->tr, &m->vae.params, &(TrainConfig){ .label = "train VAE", .steps = steps, .lr_max = 1e-3f, .lr_min = 1e-5f,
+               .warmup = steps / 20, .n_terms = 2, .quiet = o->quiet, .ckpt = path, .meta = meta, .ckpt_every = 1000,
+               .log_every = 20, .log_decimals = 4, .resume = o->resume, .overwrite = o->overwrite });
 }
 
 static void image_vae_free(ImageVae *m) {
-    optim_adam_free(&m->adam);
+    train_free(&m->tr);
     ch1_vae_free(&m->vae);
 }
 
-/* The checkpoint: the weights ("model.*") and Adam's moments ("adam_m.*", "adam_v.*"), so training resumes. */
-static int checkpoint_io(ImageVae *m, const char *path, int write) {
-    static const char *const prefix[3] = { "model", "adam_m", "adam_v" };
-    Params *p = &m->vae.params;
-    float *const block[3] = { p->data, m->adam.m, m->adam.v };
-    char meta[128];
-    snprintf(meta, sizeof meta, "{\"step\": \"%ld\", \"latent\": \"%d\", \"hidden\": \"%d,%d\"}", m->step, IMG_Z, IMG_HIDDEN[0], IMG_HIDDEN[1]);
-    int rc = write ? nn_params_save(p, path, block, prefix, 3, meta) : nn_params_load(p, path, block, prefix, 3);
-    char buf[32];
-    if (!write && !rc && io_safetensors_metadata(path, "step", buf, sizeof buf) == 0) {
-        m->step = atol(buf);
-        m->adam.t = m->step;
-    }
-    return rc;
+/* One batch of IMG_BATCH training images; terms get (recon, KL) for the log. */
+typedef struct { Ch1Vae *v; const Fmnist *fm; float *batch; } VaeImageBatch;
+
+static float vae_image_batch(void *model, long step, Rng *rng, Arena *a, float *terms) {
+    (void)step;
+    VaeImageBatch *b = model;
+    for (int i = 0; i < IMG_BATCH; i++) memcpy(b->batch + (size_t)i * IMG, b->fm->images + (size_t)rng_int(rng, b->fm->n) * IMG, sizeof(float) * IMG);
+    return vae_train_step(b->v, b->batch, IMG_BATCH, 1.0f, rng, a, &terms[0], &terms[1]);
 }
 
-/* ./ch1 --train-images [--steps N] [--resume]: trains the image VAE, checkpointing every 1000 steps and on Ctrl-C.
- * A NaN loss stops training and leaves the last good checkpoint in place. */
+/* ./ch1 --train [--steps N] [--resume | --overwrite]: trains the image VAE (train.h: checkpoint every 1000 steps
+ * and on Ctrl-C; a NaN stops it and leaves the last good checkpoint in place). */
 static int train_images(const Opts *opts) {
     const char *path = opts->ckpt ? opts->ckpt : IMG_CKPT;
-    long steps = opts->steps > 0 ? opts->steps : 15000;
     Fmnist fm;
     if (fmnist_load(&fm, NULL, 1, 0)) return 1;
     Rng rng = rng_stream(opts->seed, 1000);
     ImageVae m;
-    image_vae_init(&m, &rng);
-    if ((opts->resume && checkpoint_io(&m, path, 0)) || io_mkdir_for(path)) {   /* the checkpoint's directory, made if missing */ image_vae_free(&m); fmnist_free(&fm); return 1; }
+    image_vae_init(&m, &rng, path, opts->steps > 0 ? opts->steps : 15000, opts);
     Arena arena;
     arena_init(&arena, (size_t)1 << 30);
-    float *batch = malloc(sizeof(float) * IMG_BATCH * IMG);
-    char log_path[600];
-    loss_log_path(path, log_path, sizeof log_path);
-    FILE *loss_log = fopen(log_path, opts->resume ? "a" : "w");
-    if (!loss_log) fprintf(stderr, "warning: cannot write %s; training goes on without a loss log\n", log_path);
-    cli_catch_sigint();
-    printf("training the VAE (%zu parameters, 2D latent) on %d images from step %ld to %ld, checkpoint %s\n",
-           nn_params_count(&m.vae.params), fm.n, m.step, steps, path);
-    Progress bar = cli_progress_start("train VAE", steps, opts->quiet);
-    int rc = 0;
-    double avg[3] = { 0 };
-    double t0 = cli_seconds();
-    while (m.step < steps && !cli_interrupted()) {
-        for (int i = 0; i < IMG_BATCH; i++) memcpy(batch + (size_t)i * IMG, fm.images + (size_t)rng_int(&rng, fm.n) * IMG, sizeof(float) * IMG);
-        m.adam.lr = optim_lr_warmup_cosine(m.step, steps / 20, steps, 1e-3f, 1e-5f);   /* 5% warmup, cosine */
-        float recon, kl, loss = vae_train_step(&m.vae, &m.adam, batch, IMG_BATCH, 1.0f, &rng, &arena, &recon, &kl);
-        if (!isfinite(loss)) {
-            fprintf(stderr, "\nerror: loss is %f at step %ld; stopping, %s keeps the last good weights\n", loss, m.step + 1, path);
-            rc = 1;
-            break;
-        }
-        m.step++;
-        double now[3] = { loss, recon, kl };
-        for (int j = 0; j < 3; j++) avg[j] = avg[j] == 0 ? now[j] : 0.99 * avg[j] + 0.01 * now[j];
-        cli_progress_update(&bar, m.step, avg[0]);
-        if (loss_log && m.step % 20 == 0) { fprintf(loss_log, "%ld %.4f %.4f %.4f\n", m.step, avg[0], avg[1], avg[2]); fflush(loss_log); }
-        if (m.step % 1000 == 0 && checkpoint_io(&m, path, 1)) { rc = 1; break; }
-    }
-    if (!rc) {
-        cli_progress_end(&bar, m.step, avg[0]);
-        rc = checkpoint_io(&m, path, 1);
-        if (!rc) printf("%s at step %ld after %.0f s%s\n", path, m.step, cli_seconds() - t0,
-                        cli_interrupted() ? " (interrupted; --resume continues)" : "");
-    }
-    if (loss_log) fclose(loss_log);
-    free(batch);
+    VaeImageBatch b = { &m.vae, &fm, malloc(sizeof(float) * IMG_BATCH * IMG) };
+    printf("training the VAE (%zu parameters, 2D latent) on %d images to step %ld, checkpoint %s\n",
+           nn_params_count(&m.vae.params), fm.n, m.tr.c.steps, path);
+    int rc = train_run(&m.tr, vae_image_batch, &b, &rng, &arena);
+    free(b.batch);
     arena_free(&arena);
     image_vae_free(&m);
     fmnist_free(&fm);
@@ -1204,13 +1169,13 @@ static int train_images(const Opts *opts) {
  * -1 present but unusable, or named by --ckpt and unreadable (one line; the cell fails, the others run). */
 static int image_vae_load(Ctx *ctx, ImageVae *m) {
     const char *path = ctx->opts->ckpt ? ctx->opts->ckpt : IMG_CKPT;
-    image_vae_init(m, &ctx->rng);
+    image_vae_init(m, &ctx->rng, path, 1, ctx->opts);
     if (!ctx->opts->ckpt && access(path, F_OK) != 0) {
-        cli_say("skipped: no VAE checkpoint at %s; train one with ./ch1 --train-images", path);
+        cli_say("skipped: no VAE checkpoint at %s; train one with ./ch1 --train", path);
         image_vae_free(m);
         return 1;
     }
-    if (checkpoint_io(m, path, 0)) {
+    if (train_load(&m->tr, path)) {
         cli_say("failed: the VAE checkpoint %s is unreadable or corrupt (see above); the other cells still run", path);
         image_vae_free(m);
         return -1;
@@ -1249,7 +1214,7 @@ static int cell_1_1i_autoencode(Ctx *ctx) {
     Fmnist fm;
     if (fmnist_load(&fm, NULL, 0, NT)) { cli_say("skipped: Fashion-MNIST not available"); image_vae_free(&m); return 0; }
     cli_say("Fig 1.1 with a trained network: x (784 pixels) -> encoder -> z = mu_phi(x) in R^2 -> decoder -> x_hat.");
-    cli_say("The VAE (784-256-128-2 encoder, mirrored decoder, %ld training steps) on Fashion-MNIST test images:", m.step);
+    cli_say("The VAE (784-256-128-2 encoder, mirrored decoder, %ld training steps) on Fashion-MNIST test images:", m.tr.step);
     float *mu = malloc(sizeof(float) * NT * IMG_Z), rec[NSHOW][IMG], lv[IMG];
     encode_all(&m.vae, fm.images, NT, mu, ctx->arena);
     int idx[NSHOW];
@@ -1481,7 +1446,7 @@ static int cell_1_5_inference(Ctx *ctx) {
     Ch1Vae *v = &m.vae;
     Rng *r = &ctx->rng;
     cli_say("Inference: z ~ N(0, I) -> decoder -> a new image. The decoder's mean is drawn (adding the");
-    cli_say("pixel noise sigma = %.3f would only add grain). %ld training steps.", exp(0.5 * nn_params_data(&v->params, v->dec_logvar)[0]), m.step);
+    cli_say("pixel noise sigma = %.3f would only add grain). %ld training steps.", exp(0.5 * nn_params_data(&v->params, v->dec_logvar)[0]), m.tr.step);
     float *z = malloc(sizeof(float) * NG * NG * IMG_Z), *out = malloc(sizeof(float) * NG * NG * IMG), *lv = malloc(sizeof(float) * NG * NG * IMG);
     char path[600];
     rng_normal_fill(r, z, NS * IMG_Z);
@@ -1551,12 +1516,11 @@ const Cell *ch1_cells(int *n) {
 #ifndef CHAPTER_NO_MAIN
 int main(int argc, char **argv) {
     static const CliSpec spec = { "ch1", "The variational auto-encoder and the ELBO (PDF chapter 1)",
-                                  CLI_STEPS | CLI_TRAIN, NULL };
+                                  CLI_STEPS | CLI_TRAIN, NULL, "the Fashion-MNIST VAE (6-13 min)" };
     Opts opts;
     int rc = cli_parse(&opts, argc, argv, &spec);
     if (rc) return rc == CLI_DONE ? 0 : rc;
-    if (opts.train_images) return train_images(&opts);
-    cli_catch_sigint();
+    if (opts.train) return train_images(&opts);
     return cli_run(CELLS, COUNT_OF(CELLS), &opts);
 }
 #endif

@@ -27,7 +27,7 @@
 #include "fmnist.h"
 #include "image.h"
 #include "nn.h"
-#include "optim.h"
+#include "train.h"
 #include "plot.h"
 #include "schedule.h"
 #include "unet.h"
@@ -845,51 +845,42 @@ static void ncsn_score(const void *model, DenLevel l, const double *x, int n, do
 }
 
 /* §3.4 NCSN's loss: sum_i lambda(sigma_i) E 1/2 |s_theta(x' + sigma_i z, sigma_i) + z / sigma_i|^2 with
- * lambda = sigma^2, i.e. E 1/2 |o + z|^2 (every level weighs the same); a level drawn per point. Adam.
- * Returns 0, or 1 if the loss turned NaN (the step is printed and the last good weights are kept). */
+ * lambda = sigma^2, i.e. E 1/2 |o + z|^2 (every level weighs the same); a level drawn per point. One batch;
+ * the loop (Adam, schedule, NaN guard) is train.h's. */
+typedef struct { Ncsn *m; const double *sigma; int L; const float *data; int n_data, batch; } NcsnBatch;
+
+static float ncsn_batch(void *model, long step, Rng *rng, Arena *arena, float *terms) {
+    (void)step; (void)terms;
+    NcsnBatch *b = model;
+    int batch = b->batch;
+    AgTape tape = ag_tape(arena, 64);
+    float *xn = arena_push_no_zero(arena, sizeof(float) * 2 * batch), *sg = arena_push_no_zero(arena, sizeof(float) * batch);
+    Tensor minus_z = tensor_new(arena, 2, (int[]){ batch, 2 });
+    for (int i = 0; i < batch; i++) {
+        const float *x0 = b->data + 2 * rng_int(rng, b->n_data);
+        sg[i] = (float)b->sigma[rng_int(rng, b->L)];
+        for (int d = 0; d < 2; d++) {
+            double z = rng_normal(rng);
+            xn[2 * i + d] = (float)(x0[d] + sg[i] * z);
+            minus_z.data[2 * i + d] = (float)-z;
+        }
+    }
+    AgNode *loss = ag_mse(&tape, ncsn_forward(b->m, &tape, xn, sg, batch), ag_input(&tape, minus_z));
+    nn_params_zero_grad(&b->m->params);
+    ag_backward(&tape, loss);
+    return loss->val.data[0];
+}
+
+/* Adam with warm-up and cosine decay; 0, or nonzero if the loss or a weight turned NaN (the step is printed,
+ * the last good weights kept) or after Ctrl-C. */
 static int ncsn_train(Ncsn *m, const double *sigma, int L, const float *data, int n_data, int steps, int batch,
                       int quiet, Rng *rng) {
-    Adam adam;
-    size_t np = nn_params_count(&m->params);
-    optim_adam_init(&adam, np, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.0f);
-    float *last_good = malloc(sizeof(float) * np);
-    Progress bar = cli_progress_start("train s_theta(x, sigma) by DSM", steps, quiet);
-    int rc = 0;
-    float loss_avg = 0;
-    for (int step = 1; step <= steps; step++) {
-        size_t mark = arena_pos(m->arena);
-        AgTape tape = ag_tape(m->arena, 64);
-        float *xn = arena_push_no_zero(m->arena, sizeof(float) * 2 * batch), *sg = arena_push_no_zero(m->arena, sizeof(float) * batch);
-        Tensor minus_z = tensor_new(m->arena, 2, (int[]){ batch, 2 });
-        for (int i = 0; i < batch; i++) {
-            const float *x0 = data + 2 * rng_int(rng, n_data);
-            sg[i] = (float)sigma[rng_int(rng, L)];
-            for (int d = 0; d < 2; d++) {
-                double z = rng_normal(rng);
-                xn[2 * i + d] = (float)(x0[d] + sg[i] * z);
-                minus_z.data[2 * i + d] = (float)-z;
-            }
-        }
-        AgNode *loss = ag_mse(&tape, ncsn_forward(m, &tape, xn, sg, batch), ag_input(&tape, minus_z));
-        nn_params_zero_grad(&m->params);
-        ag_backward(&tape, loss);
-        float l = loss->val.data[0];
-        arena_pop_to(m->arena, mark);
-        if (!isfinite(l)) {
-            fprintf(stderr, "\nerror: DSM loss is %f at step %d; keeping the weights of step %d\n", l, step, step - 1);
-            memcpy(m->params.data, last_good, sizeof(float) * np);
-            rc = 1;
-            break;
-        }
-        memcpy(last_good, m->params.data, sizeof(float) * np);
-        adam.lr = optim_lr_warmup_cosine(step, 100, steps, 2e-3f, 1e-5f);
-        optim_adam_step(&adam, m->params.data, m->params.grad);
-        loss_avg = step == 1 ? l : 0.99f * loss_avg + 0.01f * l;
-        cli_progress_update(&bar, step, loss_avg);
-    }
-    if (!rc) cli_progress_end(&bar, steps, loss_avg);
-    free(last_good);
-    optim_adam_free(&adam);
+    NcsnBatch b = { m, sigma, L, data, n_data, batch };
+    Trainer tr;
+    train_init(&tr, &m->params, &(TrainConfig){ .label = "train s_theta(x, sigma) by DSM", .steps = steps, .lr_max = 2e-3f,
+                                                .lr_min = 1e-5f, .warmup = 100, .lr_ahead = 1, .quiet = quiet });
+    int rc = train_run(&tr, ncsn_batch, &b, rng, m->arena);
+    train_free(&tr);
     return rc;
 }
 
@@ -1201,11 +1192,10 @@ const Cell *ch3_cells(int *n) {
 
 #ifndef CHAPTER_NO_MAIN
 int main(int argc, char **argv) {
-    static const CliSpec spec = { "ch3", "Score-matching Langevin dynamics (PDF chapter 3)", CLI_STEPS, NULL };
+    static const CliSpec spec = { "ch3", "Score-matching Langevin dynamics (PDF chapter 3)", CLI_STEPS, NULL, NULL };
     Opts opts;
     int rc = cli_parse(&opts, argc, argv, &spec);
     if (rc) return rc == CLI_DONE ? 0 : rc;
-    cli_catch_sigint();
     return cli_run(CELLS, COUNT_OF(CELLS), &opts);
 }
 #endif

@@ -1076,7 +1076,10 @@ static int solver_quality(Ctx *ctx, const Gmm *g) {
     int rc = samples_figure(ctx, keep, n, truth, KEEP);
     ToyModel m;
     Schedule s;
-    rc |= train_model(ctx, &m, &s, &sde, g);
+    if (train_model(ctx, &m, &s, &sde, g)) {   /* NaN (named, last good weights kept) or Ctrl-C: stop here */
+        toy_free(&m); sched_free(&s); free(truth);
+        return 1;
+    }
     Denoiser net = den_toy(&m, &s);
     double t0 = cli_seconds();
     long nfe = sweep_at(&net, g, nm, sm, NM, QUALITY_REPS_MODEL, &ctx->rng, ctx->arena, sw_model, 0, NULL, NULL);
@@ -1203,7 +1206,7 @@ const Cell *ch4_cells(int *n) {
 
 #ifndef CHAPTER_NO_MAIN
 int main(int argc, char **argv) {
-    static const CliSpec spec = { "ch4", "Stochastic differential equations (PDF chapter 4)", CLI_STEPS | CLI_SAMPLES, NULL };
+    static const CliSpec spec = { "ch4", "Stochastic differential equations (PDF chapter 4)", CLI_STEPS | CLI_SAMPLES, NULL, NULL };
     Opts opts;
     int rc = cli_parse(&opts, argc, argv, &spec);
     if (rc) return rc == CLI_DONE ? 0 : rc;

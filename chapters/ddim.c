@@ -275,6 +275,7 @@ static int cell_d_1_testbed(Ctx *ctx) {
     ToyModel net;
     toy_init(&net, 2, &ctx->rng);
     int rc = toy_train(&net, &s, pts, NP, STEPS, 256, &ctx->rng, ctx->arena, ctx->opts->quiet, NULL);
+    if (rc) { toy_free(&net); sched_free(&s); return rc; }   /* NaN or Ctrl-C */
     Denoiser memo = den_points(pts, NP, 2);
     Denoiser trained = den_toy(&net, &s);
     int ts[K + 1];
@@ -1087,11 +1088,10 @@ const Cell *ddim_cells(int *n) {
 #ifndef CHAPTER_NO_MAIN
 int main(int argc, char **argv) {
     static const CliSpec spec = { "ddim", "DDIM: deterministic and eta sampling, step skipping, inversion, the optimisation view",
-                                  CLI_STEPS | CLI_SAMPLES, NULL };
+                                  CLI_STEPS | CLI_SAMPLES, NULL, NULL };
     Opts opts;
     int rc = cli_parse(&opts, argc, argv, &spec);
     if (rc) return rc == CLI_DONE ? 0 : rc;
-    cli_catch_sigint();
     rc = cli_run(CELLS, COUNT_OF(CELLS), &opts);
     shared_free();
     return rc;

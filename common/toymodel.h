@@ -3,7 +3,7 @@
  *
  *   Schedule s;  sched_init(&s, SCHED_LINEAR, 200);
  *   ToyModel m;  toy_init(&m, 2, &rng);
- *   if (toy_train(&m, &s, data, n, 4000, 256, &rng, &arena, quiet, NULL)) ...;   // 1: loss became NaN
+ *   if (toy_train(&m, &s, data, n, 4000, 256, &rng, &arena, quiet, NULL)) ...;   // nonzero: NaN, or Ctrl-C
  *   toy_predict_eps(&m, x, n, t, eps_hat, &arena);           // eps_hat (n, D) at step t
  *   score = -eps_hat / sqrt(1 - alpha_bar[t])                // §3: the same network is a score
  *   toy_free(&m);
@@ -52,8 +52,9 @@ void  toy_predict_eps(ToyModel *m, const float *x, int n, int t, float *eps_hat,
 /* The network's output (n, D) at step t, whatever it was trained on: eps_hat or x0_hat (m->target). */
 void  toy_predict(ToyModel *m, const float *x, int n, int t, float *out, Arena *arena);
 /* §2.8 Adam on ||eps_theta(sqrt(abar_t) x0 + sqrt(1 - abar_t) eps, t) - eps||^2 (or, with m->target = TOY_TARGET_X0,
- * §2.7 ||x0_theta(x_t, t) - x0||^2) for `steps` batches of x0 drawn from data (n, D). loss_curve (steps) may be NULL. Returns 0, or 1 if the loss turned NaN/inf: the step is
- * printed and the weights are those of the last good step. A progress bar on stderr unless quiet. */
+ * §2.7 ||x0_theta(x_t, t) - x0||^2) for `steps` batches of x0 drawn from data (n, D). loss_curve (steps) may be NULL.
+ * The loop is train.h's: returns 0, 1 if the loss or a weight turned NaN/inf (the step is printed, the weights are
+ * those of the last good step) or TRAIN_INTERRUPTED after Ctrl-C. A progress bar on stderr unless quiet. */
 int   toy_train(ToyModel *m, const Schedule *s, const float *data, int n, int steps, int batch,
                 Rng *rng, Arena *arena, int quiet, float *loss_curve);
 
