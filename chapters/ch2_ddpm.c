@@ -21,6 +21,7 @@
 #include "ch2_ddpm.h"
 #include "cli.h"
 #include "data.h"
+#include "fid.h"
 #include "fmnist.h"
 #include "image.h"
 #include "io.h"
@@ -900,7 +901,9 @@ static int plot_image_loss(Ctx *ctx, const char *ckpt) {
 }
 
 static int cell_2_8i_images(Ctx *ctx) {
-    enum { N = 25, NS = 6, NSNAP = 9 };
+    enum { NS = 6, NSNAP = 9 };
+    int N = ctx->opts->samples > 0 ? (int)ctx->opts->samples : 25;   /* --samples: images drawn and scored */
+    if (N < NS) N = NS;
     ImageModel m;
     image_model_init(&m, &ctx->rng);
     const char *path = ctx->opts->ckpt ? ctx->opts->ckpt : IMG_CKPT;
@@ -928,16 +931,17 @@ static int cell_2_8i_images(Ctx *ctx) {
     double mean = 0;
     for (int k = 0; k < N * IMG; k++) mean += x[k];
     cli_say("mean pixel of the samples %.3f (data: %.3f)", mean / (N * IMG) * 0.5 + 0.5, 0.286);
-    char p1[600], p2[600];
-    snprintf(p1, sizeof p1, "%s/ch2_fmnist_samples.png", ctx->out);
+    FidScore score;
+    fid_report("DDPM ancestral samples", x, N, -1.0f, 1.0f, &score);
+    char p2[600];
     snprintf(p2, sizeof p2, "%s/ch2_fmnist_reverse.png", ctx->out);
-    int rc = image_grid_png(p1, x, N, 1, 28, 28, 5, -1.0f, 1.0f, 3, 2);
+    int rc = image_samples_write(ctx->out, "ch2_fmnist_samples", x, N, N == 25 ? 5 : image_grid_cols(N), N <= 100 ? 3 : 1, -1.0f, 1.0f);
     /* reverse strips: row = one sample, columns = t from T to 0 */
     float *rows = malloc(sizeof(float) * NS * NSNAP * IMG);
     for (int i = 0; i < NS; i++)
         for (int k = 0; k < NSNAP; k++) memcpy(rows + ((size_t)i * NSNAP + k) * IMG, strips + ((size_t)k * N + i) * IMG, sizeof(float) * IMG);
     rc |= image_grid_png(p2, rows, NS * NSNAP, 1, 28, 28, NSNAP, -1.0f, 1.0f, 3, 2);
-    if (!rc) cli_say("figures %s, %s", p1, p2);
+    if (!rc) cli_say("figures %s/ch2_fmnist_samples.png (+ .idx-ubyte: ./score scores it again), %s", ctx->out, p2);
     rc |= plot_image_loss(ctx, path);
     free(rows); free(x); free(strips);
     sched_free(&s);

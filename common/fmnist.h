@@ -32,6 +32,11 @@ int         fmnist_load(Fmnist *fm, const char *dir, int train, int max_n) MUST_
 /* Load one pair of IDX files given by path. */
 int         fmnist_load_files(Fmnist *fm, const char *images_path, const char *labels_path, int max_n) MUST_USE;
 void        fmnist_free(Fmnist *fm);
+/* An IDX image file alone (no labels; gzip or raw): *images (n, 28, 28) in [0, 1], malloc'ed (caller frees). */
+int         fmnist_images_read(const char *path, float **images, int *n) MUST_USE;
+/* n images x (n, 784) with pixels from lo (black) to hi (white) as an IDX ubyte file (magic 0x803, n, 28, 28,
+ * then n*784 bytes, round(255 u) with u clamped to [0, 1]): Fashion-MNIST's own format, written atomically. */
+int         fmnist_images_write(const char *path, const float *x, int n, float lo, float hi) MUST_USE;
 const char *fmnist_class_name(int label);   /* "T-shirt/top", ..., "Ankle boot" */
 
 #endif
