@@ -1,8 +1,8 @@
 # The diffusion tutorial companion. Start with:  make figures  and  make test
 #
 # Every target, and when to use it:
-#   make all        build every chapter program (ch1 ch2 ch3 ch4 ch5 ddim) that exists
-#   make chN, ddim  build one chapter program: make ch3 && ./ch3 --list
+#   make all        build every chapter program (ch1 ch2 ch3 ch4 ch5 ddim flow) that exists, and score
+#   make chN, ddim, flow  build one chapter program: make ch3 && ./ch3 --list
 #   make score      the image quality score: ./score figures/ch2_fmnist_samples.png
 #   make figures    build everything and regenerate every figure in figures/
 #   make test       build and run every Check suite (CK_RUN_SUITE=ch2 make test for one)
@@ -12,9 +12,8 @@
 #   make debug      build everything with -O0 -g into build-debug/
 #   make deps       check (and, as root, install) the Debian packages we need
 #   make clean      remove build outputs (never figures/ or checkpoints/)
-# NO_OMP=1 gives a serial build. Never -Ofast / -ffast-math: they make isnan() false.
+# CC is make's own default (cc; make CC=clang to change it). NO_OMP=1 gives a serial build. Never -Ofast / -ffast-math: they make isnan() false.
 
-CC      ?= gcc
 BUILD   ?= build
 OPT     ?= -O3 -march=native
 CFLAGS  ?= $(OPT) -g
@@ -34,13 +33,15 @@ SRC_ch3  = chapters/ch3_smld.c
 SRC_ch4  = chapters/ch4_sde.c
 SRC_ch5  = chapters/ch5_fokker_planck.c
 SRC_ddim = chapters/ddim.c
+SRC_flow = chapters/flow.c
 SRC_score = tools/score.c
-ALL_PROGRAMS = ch1 ch2 ddim ch3 ch4 ch5
+ALL_PROGRAMS = ch1 ch2 ddim ch3 ch4 ch5 flow
 # Programs that are not chapters (no cells, not run by make figures): the image quality score.
 TOOLS = score
 PROGRAMS = $(foreach p,$(ALL_PROGRAMS),$(if $(wildcard $(SRC_$(p))),$(p)))
 # A program that calls another chapter's functions links that chapter's main-less object.
 LINK_ddim = $(BUILD)/nomain/ch2_ddpm.o
+LINK_flow = $(BUILD)/nomain/ch2_ddpm.o
 
 COMMON_SRC = $(wildcard common/*.c)
 COMMON_OBJ = $(COMMON_SRC:%.c=$(BUILD)/%.o)

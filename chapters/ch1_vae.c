@@ -6,10 +6,11 @@
  *   ./ch1 --train-images              train the Fashion-MNIST VAE (6-13 minutes; Ctrl-C saves, --resume)
  *
  * Sections: 1.1 the VAE setting (encoder, decoder, the DCT as a fixed encoder) · 1.2 the ELBO and
- * Theorem 1.1, exact on a linear-Gaussian model · 1.3 training: a VAE on 2D data, and why the
+ * Theorem 1.1, exact on a linear-Gaussian model, and on Example 1.1 (a Gaussian mixture, the component as
+ * latent) · 1.3 training: a VAE on 2D data, and why the
  * reparameterisation trick · 1.4 the loss function (closed-form KL, Gaussian decoder, gradient check)
  * · 1.5 inference: samples, the latent grid, the encoded test set, importance-weighted log p(x).
- * Figures (figures/): ch1_fig1_1, ch1_fig1_2_dct, ch1_fig1_4_elbo_gap, ch1_vae2d, ch1_reparam_variance,
+ * Figures (figures/): ch1_fig1_1, ch1_fig1_2_dct, ch1_fig1_4_elbo_gap, ch1_gmm_latent, ch1_vae2d, ch1_reparam_variance,
  * ch1_train_curve, ch1_samples, ch1_latent_grid, ch1_reconstructions, ch1_latent_test, ch1_iwae.
  * Uses: cli, plot, image, io, fmnist, nn, autograd, optim, rng, tensor.
  *
@@ -398,6 +399,157 @@ static int cell_1_2_elbo(Ctx *ctx) {
     plot_cmd(&p, "     '' index 1 using 1:3 with lines lw 2 lc rgb '#3182bd' title 'ELBO(q)', \\");
     plot_cmd(&p, "     '' index 1 using 1:4 with lines lw 2 lc rgb '#d7301f' title 'KL(q || p(z|x))', \\");
     plot_cmd(&p, "     '' index 1 every 10 using 1:5 with points pt 6 ps 1.2 lc rgb '#31a354' title 'ELBO + KL'");
+    plot_cmd(&p, "unset multiplot");
+    return plot_close(&p);
+}
+
+/* ---- 1.2  Example 1.1: a Gaussian mixture as a latent-variable model ------ */
+
+double ch1_gmm_log_lik(const Gmm *g, int k, const double *x) {
+    Gmm one = *g;   /* component k alone, weight 1: data_gmm_logpdf is then log N(x; mu_k, C_k) */
+    one.K = 1;
+    one.w[0] = 1.0;
+    memcpy(one.mu[0], g->mu[k], sizeof one.mu[0]);
+    memcpy(one.cov[0], g->cov[k], sizeof one.cov[0]);
+    return data_gmm_logpdf(&one, x);
+}
+
+double ch1_gmm_elbo(const Gmm *g, const double *x, const double *q) {
+    /* §1.2 ELBO(q) = sum_k q_k [log p(x, z = k) - log q_k], log p(x, z = k) = log w_k + log N(x; mu_k, C_k) */
+    double e = 0;
+    for (int k = 0; k < g->K; k++)
+        if (q[k] > 0) e += q[k] * (log(g->w[k]) + ch1_gmm_log_lik(g, k, x) - log(q[k]));
+    return e;
+}
+
+double ch1_kl_categorical(const double *q, const double *p, int K) {
+    double kl = 0;   /* KL(q || p) = sum_k q_k log(q_k / p_k), 0 log 0 = 0 */
+    for (int k = 0; k < K; k++)
+        if (q[k] > 0) kl += q[k] * log(q[k] / p[k]);
+    return kl;
+}
+
+double ch1_gmm_elbo_recon_prior(const Gmm *g, const double *x, const double *q) {
+    double recon = 0;   /* §1.2 E_q log p(x | z) - KL(q || p(z)) */
+    for (int k = 0; k < g->K; k++)
+        if (q[k] > 0) recon += q[k] * ch1_gmm_log_lik(g, k, x);
+    return recon - ch1_kl_categorical(q, g->w, g->K);
+}
+
+/* Example 1.1's 1D mixture: three overlapping components, so the posterior over z is soft between them. */
+static Gmm example_1_1_gmm(void) {
+    static const double w[3] = { 0.3, 0.5, 0.2 }, mu[3] = { -1.5, 0.5, 2.0 }, sd[3] = { 0.7, 0.6, 0.6 };
+    return data_gmm_1d(3, w, mu, sd);
+}
+
+/* A random categorical q over K: softmax of K draws of N(0, 1.5^2). */
+static void random_categorical(int K, Rng *rng, double *q) {
+    double s = 0;
+    for (int k = 0; k < K; k++) { q[k] = exp(1.5 * rng_normal(rng)); s += q[k]; }
+    for (int k = 0; k < K; k++) q[k] /= s;
+}
+
+/* Two q's a student would try: uniform over the components, and the hard assignment to the most likely one. */
+static void q_uniform(int K, double *q) { for (int k = 0; k < K; k++) q[k] = 1.0 / K; }
+static void q_hard(int K, const double *r, double *q) {
+    int best = 0;
+    for (int k = 1; k < K; k++) if (r[k] > r[best]) best = k;
+    for (int k = 0; k < K; k++) q[k] = k == best ? 1.0 : 0.0;
+}
+
+/* Panels: the mixture and its weighted components; the posterior r_k(x); log p(x) beside the ELBOs of the
+ * posterior, the uniform q and the hard q, and ELBO + KL. Returns max |ELBO + KL - log p| over the sweep. */
+static double plot_gmm_latent(Plot *p, const Gmm *g) {
+    double worst = 0;
+    plot_block(p, "x, p(x), w_k N_k(x) for k = 1..3, r_1(x) r_2(x) r_3(x), log p(x), ELBO(posterior), "
+                  "ELBO(uniform q), ELBO(hard q), ELBO(uniform) + KL(uniform || r), ELBO(hard) + KL(hard || r)");
+    for (int i = 0; i <= 240; i++) {
+        double x = -4.5 + 9.0 * i / 240, r[3], qu[3], qh[3], lp = data_gmm_logpdf(g, &x);
+        data_gmm_resp(g, &x, r);
+        q_uniform(3, qu);
+        q_hard(3, r, qh);
+        double eu = ch1_gmm_elbo(g, &x, qu), eh = ch1_gmm_elbo(g, &x, qh);
+        double su = eu + ch1_kl_categorical(qu, r, 3), sh = eh + ch1_kl_categorical(qh, r, 3);
+        worst = fmax(worst, fmax(fabs(su - lp), fabs(sh - lp)));
+        fprintf(plot_dat(p), "%.4f %.6g", x, exp(lp));
+        for (int k = 0; k < 3; k++) fprintf(plot_dat(p), " %.6g", g->w[k] * exp(ch1_gmm_log_lik(g, k, &x)));
+        fprintf(plot_dat(p), " %.6f %.6f %.6f %.8f %.8f %.8f %.8f %.8f %.8f\n", r[0], r[1], r[2], lp,
+                ch1_gmm_elbo(g, &x, r), eu, eh, su, sh);
+    }
+    return worst;
+}
+
+static int cell_1_2g_gmm(Ctx *ctx) {
+    enum { NQ = 50, NMC = 200000 };
+    Gmm g = example_1_1_gmm(), g2 = data_gmm_named("gmm");
+    Rng *rng = &ctx->rng;
+    cli_say("Example 1.1: a Gaussian mixture is a latent-variable model whose latent is the component:");
+    cli_say("z ~ Categorical(w), x | z = k ~ N(mu_k, s_k^2). Here w = (0.3, 0.5, 0.2), mu = (-1.5, 0.5, 2),");
+    cli_say("s = (0.7, 0.6, 0.6). Everything is a finite sum: log p(x) = log sum_k w_k N_k(x), the exact");
+    cli_say("posterior p(z = k | x) = w_k N_k(x) / p(x), and for a categorical q the ELBO is");
+    cli_say("sum_k q_k [log w_k + log N_k(x) - log q_k]. Theorem 1.1 for %d random q at 1D and 2D points:", NQ);
+    double worst = 0, worst_forms = 0, worst_tight = 0, worst_bayes = 0, max_gap_neg = -INFINITY;
+    for (int pass = 0; pass < 2; pass++) {
+        const Gmm *m = pass ? &g2 : &g;
+        for (int i = 0; i < NQ; i++) {
+            double x[2] = { 2.0 * rng_normal(rng), 2.0 * rng_normal(rng) }, q[GMM_MAX], r[GMM_MAX];
+            double lp = data_gmm_logpdf(m, x);
+            random_categorical(m->K, rng, q);
+            data_gmm_resp(m, x, r);
+            double elbo = ch1_gmm_elbo(m, x, q), scale = 1 + fabs(lp);   /* residuals relative to the terms' size */
+            worst = fmax(worst, fabs(elbo + ch1_kl_categorical(q, r, m->K) - lp) / scale);
+            worst_forms = fmax(worst_forms, fabs(ch1_gmm_elbo_recon_prior(m, x, q) - elbo) / scale);
+            worst_tight = fmax(worst_tight, fabs(ch1_gmm_elbo(m, x, r) - lp) / scale);
+            max_gap_neg = fmax(max_gap_neg, elbo - lp);
+            for (int k = 0; k < m->K; k++)   /* Bayes, through the decoder: w_k N_k(x) / p(x) */
+                worst_bayes = fmax(worst_bayes, fabs(exp(log(m->w[k]) + ch1_gmm_log_lik(m, k, x) - lp) - r[k]));
+        }
+    }
+    /* Far from the modes log N_k(x) reaches -1e3 (the 2D mixture's sd is small), and the sums cancel to log p(x):
+     * the error is ~30 roundings of 1e-16 relative to |log p(x)|, so 1e-13 x (1 + |log p(x)|) is wide yet exact. */
+    cli_check(ctx, "Theorem 1.1: max |ELBO(q) + KL(q || p(z|x)) - log p(x)| / (1 + |log p|)", worst, 0, 1e-13);
+    cli_check(ctx, "two forms: max |E_q log p(x|z) - KL(q || p(z)) - ELBO(q)| / (1 + |log p|)", worst_forms, 0, 1e-13);
+    cli_check(ctx, "q = exact posterior: max |ELBO - log p(x)| / (1 + |log p|)", worst_tight, 0, 1e-13);
+    cli_check(ctx, "Bayes w_k N_k(x) / p(x) with our decoder vs data_gmm_resp, max diff", worst_bayes, 0, 1e-12);
+    cli_check_le(ctx, "max over random q of ELBO(q) - log p(x) <= 0", max_gap_neg, 0);
+    /* Monte Carlo: the ELBO as the average of log p(x, z) - log q(z) with z ~ q, as a VAE would estimate it */
+    double x = 1.3, q[3], s = 0, s2 = 0;
+    random_categorical(3, rng, q);
+    for (int i = 0; i < NMC; i++) {
+        double u = rng_uniform(rng), acc = 0;
+        int k = 2;
+        for (int j = 0; j < 3; j++) { acc += q[j]; if (u < acc) { k = j; break; } }
+        double w = log(g.w[k]) + ch1_gmm_log_lik(&g, k, &x) - log(q[k]);
+        s += w;
+        s2 += w * w;
+    }
+    double mean = s / NMC, se = sqrt((s2 / NMC - mean * mean) / NMC);
+    cli_check(ctx, "ELBO at x = 1.3 by 2e5 draws z ~ q vs the finite sum (tol 4 s.e.)", mean, ch1_gmm_elbo(&g, &x, q), 4 * se);
+    double r[3], qu[3], qh[3], lp = data_gmm_logpdf(&g, &x);
+    data_gmm_resp(&g, &x, r);
+    q_uniform(3, qu);
+    q_hard(3, r, qh);
+    cli_say("at x = 1.3: log p(x) = %.4f, posterior r = (%.3f, %.3f, %.3f)", lp, r[0], r[1], r[2]);
+    cli_say("  uniform q: ELBO = %.4f, gap = KL(q || r) = %.4f", ch1_gmm_elbo(&g, &x, qu), ch1_kl_categorical(qu, r, 3));
+    cli_say("  hard q (k-means' assignment): ELBO = %.4f, gap = -log r_max = %.4f", ch1_gmm_elbo(&g, &x, qh),
+            ch1_kl_categorical(qh, r, 3));
+    Plot p;
+    if (plot_open(&p, ctx->out, "ch1_gmm_latent")) return 1;
+    cli_check(ctx, "sweep over x (uniform and hard q): max |ELBO + KL - log p(x)|", plot_gmm_latent(&p, &g), 0, 1e-12);
+    plot_size(&p, 1500, 450);
+    plot_cmd(&p, "set multiplot layout 1,3 title 'Example 1.1: a Gaussian mixture with the component as the latent z'");
+    plot_cmd(&p, "set xlabel 'x'; set xrange [-4.5:4.5]; set key top left font ',9'");
+    plot_cmd(&p, "set title 'p(x) = sum_k w_k N(x; mu_k, s_k^2)'; set ylabel 'density'");
+    plot_cmd(&p, "plot dat using 1:2 with lines lw 3 lc rgb 'black' title 'p(x)', \\");
+    plot_cmd(&p, "     for [k=1:3] dat using 1:(column(2+k)) with lines lw 2 dt 2 lc k title sprintf('w_%%d N_%%d(x)', k, k)");
+    plot_cmd(&p, "set title 'exact posterior p(z = k | x) = w_k N_k(x) / p(x)'; set ylabel 'probability'; set yrange [0:1.05]; set key left center");
+    plot_cmd(&p, "plot for [k=1:3] dat using 1:(column(5+k)) with lines lw 2 lc k title sprintf('p(z = %%d | x)', k)");
+    plot_cmd(&p, "set title 'Theorem 1.1: log p(x) = ELBO(q) + KL(q || p(z|x))'; set ylabel 'nats'; set yrange [-9:0]; set key bottom center");
+    plot_cmd(&p, "plot dat using 1:9 with lines lw 4 lc rgb 'black' title 'log p(x) = ELBO(posterior)', \\");
+    plot_cmd(&p, "     dat using 1:11 with lines lw 2 lc rgb '#3182bd' title 'ELBO(uniform q)', \\");
+    plot_cmd(&p, "     dat using 1:12 with lines lw 2 lc rgb '#d7301f' title 'ELBO(hard q)', \\");
+    plot_cmd(&p, "     dat every 12 using 1:13 with points pt 6 ps 1.0 lc rgb '#3182bd' title 'ELBO + KL (uniform)', \\");
+    plot_cmd(&p, "     dat every 12 using 1:14 with points pt 4 ps 1.0 lc rgb '#d7301f' title 'ELBO + KL (hard)'");
     plot_cmd(&p, "unset multiplot");
     return plot_close(&p);
 }
@@ -974,7 +1126,7 @@ static int checkpoint_io(ImageVae *m, const char *path, int write) {
     float *const block[3] = { p->data, m->adam.m, m->adam.v };
     char meta[128];
     snprintf(meta, sizeof meta, "{\"step\": \"%ld\", \"latent\": \"%d\", \"hidden\": \"%d,%d\"}", m->step, IMG_Z, IMG_HIDDEN[0], IMG_HIDDEN[1]);
-    int rc = nn_params_checkpoint(p, path, block, prefix, 3, write, meta);
+    int rc = write ? nn_params_save(p, path, block, prefix, 3, meta) : nn_params_load(p, path, block, prefix, 3);
     char buf[32];
     if (!write && !rc && io_safetensors_metadata(path, "step", buf, sizeof buf) == 0) {
         m->step = atol(buf);
@@ -1280,7 +1432,15 @@ static const Cell CELLS[] = {
     { "1.3r", "reparam",  "reparameterisation vs score-function gradients",                    cell_1_3r_reparam },
     { "1.4",  "loss",     "the loss: closed-form KL, Gaussian decoder, gradient check",        cell_1_4_loss },
     { "1.5",  "inference", "inference: samples, latent grid, encoded test set, IWAE log p(x)", cell_1_5_inference },
+    /* appended, not inserted after 1.2: each cell's random stream is seeded by its index in this table */
+    { "1.2g", "gmm",      "Example 1.1: a Gaussian mixture, the component as latent; Theorem 1.1", cell_1_2g_gmm },
 };
+
+/* The cell table, for tests/test_tutorial.c: every `./ch1 --cell X` that tutorial.md names must be in it. */
+const Cell *ch1_cells(int *n) {
+    *n = (int)COUNT_OF(CELLS);
+    return CELLS;
+}
 
 #ifndef CHAPTER_NO_MAIN
 int main(int argc, char **argv) {

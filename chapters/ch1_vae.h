@@ -6,7 +6,9 @@
 #ifndef CH1_VAE_H
 #define CH1_VAE_H
 
+#include "cli.h"
 #include "autograd.h"
+#include "data.h"
 #include "nn.h"
 #include "rng.h"
 #include "tensor.h"
@@ -46,6 +48,19 @@ double   ch1_kl_gauss(const Ch1Gauss *q, const Ch1Gauss *p);
 double   ch1_gauss_logpdf(const Ch1Gauss *q, const double *z);
 /* z = m + L eps, L L^T = S (the reparameterisation, in k dimensions). */
 void     ch1_gauss_sample(const Ch1Gauss *q, Rng *rng, double *z);
+
+/* ---- Example 1.1: a Gaussian mixture as a latent-variable model (§1.2) ---------------------- */
+
+/* The latent is the component: z in {0..K-1}, p(z = k) = w_k, x | z = k ~ N(mu_k, C_k) (a Gmm of data.h, D = 1
+ * or 2). A q over z is a categorical vector q (K), q_k >= 0, sum 1; terms with q_k = 0 count 0 (0 log 0 = 0). */
+/* §1.2 log N(x; mu_k, C_k), the decoder p(x | z = k). */
+double ch1_gmm_log_lik(const Gmm *g, int k, const double *x);
+/* §1.2 ELBO(q) = sum_k q_k [log w_k + log N(x; mu_k, C_k) - log q_k]. */
+double ch1_gmm_elbo(const Gmm *g, const double *x, const double *q);
+/* §1.2 the second form: E_q log p(x | z) - KL(q || p(z)) = sum_k q_k log N_k(x) - sum_k q_k log(q_k / w_k). */
+double ch1_gmm_elbo_recon_prior(const Gmm *g, const double *x, const double *q);
+/* KL(q || p) = sum_k q_k log(q_k / p_k) between two categorical vectors of length K. */
+double ch1_kl_categorical(const double *q, const double *p, int K);
 
 /* ---- the loss function (§1.4) ------------------------------------------------------------ */
 
@@ -101,5 +116,9 @@ void       ch1_vae_log_weights(Ch1Vae *v, const float *x, int N, int K, Rng *rng
 /* §1.4 gradient check of -ELBO through z = mu + sigma eps (eps fixed): for n_probe parameters spread over the
  * block, max |g_tape - g_fd| / max(1, |g_fd|), g_fd the central difference with step h (in double from the float loss). */
 double     ch1_vae_grad_check(Ch1Vae *v, const float *x, const float *eps, int N, int n_probe, float h, Arena *a);
+
+/* The program's cells (the table --list prints), n receives their number: tests/test_tutorial.c looks up
+ * every `./ch1 --cell X` of tutorial.md in it with cli_find_cell. */
+const Cell *ch1_cells(int *n);
 
 #endif

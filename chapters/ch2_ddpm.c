@@ -1,4 +1,5 @@
-/* ch2_ddpm.c: PDF chapter 2, denoising diffusion probabilistic models (DDPM), on 1D and 2D data.
+/* ch2_ddpm.c: PDF chapter 2, denoising diffusion probabilistic models (DDPM), on 1D and 2D data and on
+ * Fashion-MNIST images.
  *
  *   make ch2 && ./ch2 --list          the cells, one per section
  *   ./ch2                             the whole chapter (about 30 s)
@@ -7,11 +8,14 @@
  * Sections: 2.1 building blocks (the chain) · 2.2 the magical scalars · 2.3 q(x_t | x_0) ·
  * 2.4 the ELBO and its weights · 2.5 rewriting the consistency term (Bayes) · 2.6 the posterior
  * q(x_{t-1} | x_t, x_0) · 2.7 inference with the ideal denoiser · 2.8 training on the noise
- * vector and ancestral sampling · 2.9 InDI.
- * Figures (figures/): ch2_forward_trajectories, ch2_magic_scalars, ch2_forward_marginals,
- * ch2_elbo_weights, ch2_posterior, ch2_oracle_samples, ch2_train_loss, ch2_reverse_2d,
- * ch2_samples_<data> (+ .dat of the samples), ch2_indi_2d.
- * Uses: cli, plot, data, schedule, rng, tensor, toymodel (the eps_theta network and its training).
+ * vector and ancestral sampling · 2.9 InDI; on images: 2.3i the forward process and its per-frequency SNR,
+ * 2.8i sampling the shipped U-Net (./ch2 --train-images trains it).
+ * Figures (figures/): ch2_forward_trajectories, ch2_magic_scalars, ch2_forward_marginals, ch2_forward_strip,
+ * ch2_fmnist_snr, ch2_elbo_weights, ch2_posterior, ch2_oracle_samples_gmm, ch2_train_loss,
+ * ch2_samples_<data>, ch2_reverse_2d_<data>, ch2_fmnist_samples, ch2_fmnist_reverse, ch2_fmnist_train_loss,
+ * ch2_indi_2d.
+ * Uses: cli, plot, data, denoiser (every sampler takes one), schedule, rng, tensor, toymodel (the 2D eps_theta
+ * network and its training), unet + autograd + optim (the image network and its training), fmnist, image, io.
  *
  * Shapes: N batch, D data dimension (1 or 2), T number of diffusion steps.
  */
@@ -31,20 +35,6 @@
 #include "toymodel.h"
 #include "unet.h"
 
-/* The 1D mixture of TUTORIAL.md's figure: weights 0.3/0.7, means -2/+2, sd 0.3. */
-static Gmm gmm_1d(void) {
-    static const double w[2] = { 0.3, 0.7 }, mu[2] = { -2.0, 2.0 }, sd[2] = { 0.3, 0.3 };
-    return data_gmm_1d(2, w, mu, sd);
-}
-
-/* Sample mean and variance of n floats, accumulated in double. */
-static void moments(const float *x, int n, int stride, double *mean, double *var) {
-    double s = 0, s2 = 0;
-    for (int i = 0; i < n; i++) { s += x[i * stride]; s2 += (double)x[i * stride] * x[i * stride]; }
-    *mean = s / n;
-    *var = s2 / n - *mean * *mean;
-}
-
 /* ---- 2.1  Building blocks: the forward chain --------------------------- */
 
 /* §2.1 one transition of q(x_t | x_{t-1}): x_t = sqrt(alpha_t) x_{t-1} + sqrt(1 - alpha_t) eps */
@@ -54,7 +44,7 @@ static double forward_step(double x_prev, double alpha, double eps) {
 
 static int cell_2_1_chain(Ctx *ctx) {
     enum { PATHS = 20, NX = 160, NT = 100 };
-    Gmm g = gmm_1d();
+    Gmm g = data_gmm_tutorial_1d();
     Schedule s;
     sched_init(&s, SCHED_LINEAR, 1000);
     cli_say("The forward chain x0 -> x1 -> ... -> xT, one transition q(x_t | x_{t-1}) =");
@@ -110,14 +100,14 @@ static int cell_2_2_scalars(Ctx *ctx) {
     const double a[3] = { sqrt(alpha), 1.0, alpha }, b[3] = { sqrt(1 - alpha), sqrt(1 - alpha), 1 - alpha };
     const char *label[3] = { "x_t = sqrt(a) x_{t-1} + sqrt(1-a) eps", "x_t = x_{t-1} + sqrt(1-a) eps",
                              "x_t = a x_{t-1} + (1-a) eps" };
-    Gmm g = gmm_1d();
+    Gmm g = data_gmm_tutorial_1d();
     cli_say("Why sqrt(alpha_t) and sqrt(1 - alpha_t)? With them Var(x_t) = alpha Var(x_{t-1}) + 1 - alpha,");
     cli_say("so the variance goes to 1 whatever x0 was: |Var(x_t) - 1| = alpha^t |Var(x0) - 1|. Without them");
     cli_say("it grows without bound or collapses. alpha = %.2f, %d particles, t up to 100.", alpha, N);
-    float *x = malloc(sizeof(float) * N);
+    float *x = cli_alloc(ctx, sizeof(float) * N);
     double dens[BINS];
     Plot p;
-    if (plot_open(&p, ctx->out, "ch2_magic_scalars")) { free(x); return 1; }
+    if (plot_open(&p, ctx->out, "ch2_magic_scalars")) return 1;
     for (int sch = 0; sch < 3; sch++) {
         data_gmm_sample(&g, &ctx->rng, x, N);
         int t = 0;
@@ -136,7 +126,7 @@ static int cell_2_2_scalars(Ctx *ctx) {
             }
             if (t == 100) {
                 double m, v;
-                moments(x, N, 1, &m, &v);
+                data_moments(x, N, 1, &m, &v);
                 double vt = data_gmm_var(&gt, 0);
                 char what[96];
                 snprintf(what, sizeof what, "Var(x_100), %s", label[sch]);
@@ -159,7 +149,6 @@ static int cell_2_2_scalars(Ctx *ctx) {
         plot_cmd(&p, "     for [k=0:5] dat index %d+k using 1:3 with lines lw 2 lc k+1 title sprintf('t = %%d', T[k+1])", 6 * sch);
     }
     plot_cmd(&p, "unset multiplot");
-    free(x);
     return plot_close(&p);
 }
 
@@ -172,21 +161,21 @@ double ch2_q_sample(double x0, double alpha_bar, double eps) {
 static int cell_2_3_marginal(Ctx *ctx) {
     enum { N = 50000, BINS = 80, NSNAP = 6 };
     static const int snap[NSNAP] = { 0, 50, 100, 200, 400, 1000 };
-    Gmm g = gmm_1d();
+    Gmm g = data_gmm_tutorial_1d();
     Schedule s;
     sched_init(&s, SCHED_LINEAR, 1000);
     cli_say("Iterating the transition t times equals one jump: q(x_t | x0) = N(sqrt(abar_t) x0, (1 - abar_t) I).");
     cli_say("Check from a fixed x0 = 1.5 (t steps of the chain vs the closed form), then for the mixture:");
-    float *x = malloc(sizeof(float) * N);
+    float *x = cli_alloc(ctx, sizeof(float) * N);
     for (int i = 0; i < N; i++) x[i] = 1.5f;
     for (int t = 1; t <= 100; t++)
         for (int i = 0; i < N; i++) x[i] = (float)forward_step(x[i], s.alpha[t], rng_normal(&ctx->rng));
     double m, v, ab = s.alpha_bar[100];
-    moments(x, N, 1, &m, &v);
+    data_moments(x, N, 1, &m, &v);
     cli_check(ctx, "mean of x_100 | x0 = 1.5: sqrt(abar) x0", m, ch2_q_sample(1.5, ab, 0.0), 5 * sqrt((1 - ab) / N));
     cli_check(ctx, "var of x_100 | x0 = 1.5: 1 - abar", v, 1 - ab, 5 * (1 - ab) * sqrt(2.0 / N));
     Plot p;
-    if (plot_open(&p, ctx->out, "ch2_forward_marginals")) { free(x); sched_free(&s); return 1; }
+    if (plot_open(&p, ctx->out, "ch2_forward_marginals")) { sched_free(&s); return 1; }
     data_gmm_sample(&g, &ctx->rng, x, N);
     int t = 0;
     double dens[BINS], lo = -4, hi = 4;
@@ -203,7 +192,7 @@ static int cell_2_3_marginal(Ctx *ctx) {
             fprintf(plot_dat(&p), "%.4f %.5g %.5g\n", xc, dens[b], exp(data_gmm_logpdf(&gt, &xc)));
         }
     }
-    moments(x, N, 1, &m, &v);
+    data_moments(x, N, 1, &m, &v);
     Gmm gT = data_gmm_noised(&g, sqrt(s.alpha_bar[s.T]), 1 - s.alpha_bar[s.T]);
     cli_check(ctx, "var of x_T for the mixture (exact: noised mixture)", v, data_gmm_var(&gT, 0),
               5 * data_gmm_var(&gT, 0) * sqrt(2.0 / N));
@@ -216,7 +205,6 @@ static int cell_2_3_marginal(Ctx *ctx) {
         plot_cmd(&p, "plot dat index %d using 1:2 with boxes lc rgb '#9ecae1', '' index %d using 1:3 with lines lw 2 lc rgb '#d7301f'", k, k);
     }
     plot_cmd(&p, "unset multiplot");
-    free(x);
     sched_free(&s);
     return plot_close(&p);
 }
@@ -224,11 +212,11 @@ static int cell_2_3_marginal(Ctx *ctx) {
 /* ---- 2.4  The ELBO of the chain ---------------------------------------- */
 
 double ch2_kl_gauss(double m1, double v1, double m2, double v2) {
-    /* KL(N(m1, v1) || N(m2, v2)) = 1/2 (log(v2/v1) + (v1 + (m1 - m2)^2) / v2 - 1) */
+    /* §2.4 KL(N(m1, v1) || N(m2, v2)) = 1/2 (log(v2/v1) + (v1 + (m1 - m2)^2) / v2 - 1) */
     return 0.5 * (log(v2 / v1) + (v1 + (m1 - m2) * (m1 - m2)) / v2 - 1.0);
 }
 
-double ch2_kl_weight_x0(const Schedule *s, int t) {
+double ch2_kl_weight_x0(const Schedule *s, int t) {   /* §2.4 w_t = (1-alpha_t)^2 abar_{t-1} / (2 sigma_q^2 (1-abar_t)^2) */
     double one_m_ab = 1.0 - s->alpha_bar[t];
     return (1 - s->alpha[t]) * (1 - s->alpha[t]) * s->alpha_bar[t - 1] /
            (2.0 * sched_posterior_var(s, t) * one_m_ab * one_m_ab);
@@ -261,8 +249,8 @@ static int cell_2_4_elbo(Ctx *ctx) {
         double rel = fabs(ch2_kl_weight_x0(&s, t) * (x0_hat - xs) * (x0_hat - xs) - kl) / kl / cond;
         if (rel > worst) worst = rel;
         /* the same KL through the noise: eps = (x_t - sqrt(abar) x0)/sqrt(1 - abar) */
-        double eps = (xt - sqrt(s.alpha_bar[t]) * xs) / sqrt(1 - s.alpha_bar[t]);
-        double eps_hat = (xt - sqrt(s.alpha_bar[t]) * x0_hat) / sqrt(1 - s.alpha_bar[t]);
+        DenLevel l = den_level_vp(&s, t);
+        double eps = den_eps_from_x0(l, xt, xs), eps_hat = den_eps_from_x0(l, xt, x0_hat);
         double rel2 = fabs(kl_weight_eps(&s, t) * (eps_hat - eps) * (eps_hat - eps) - kl) / kl / cond;
         if (rel2 > worst_eps) worst_eps = rel2;
     }
@@ -333,7 +321,7 @@ static int cell_2_6_posterior(Ctx *ctx) {
     const double x0 = 1.0, xt_lo = 0.49, xt_hi = 0.51;
     cli_say("Simulate x_{t-1} ~ q(x_{t-1} | x0), x_t ~ q(x_t | x_{t-1}) for x0 = %.1f, t = %d; keep the pairs", x0, t);
     cli_say("with x_t in [%.2f, %.2f]: the kept x_{t-1} follow q(x_{t-1} | x_t, x0) of §2.6.", xt_lo, xt_hi);
-    float *kept = malloc(sizeof(float) * N), *kept_xt = malloc(sizeof(float) * N);
+    float *kept = cli_alloc(ctx, sizeof(float) * N), *kept_xt = cli_alloc(ctx, sizeof(float) * N);
     int n = 0;
     for (int i = 0; i < N; i++) {
         double xp = ch2_q_sample(x0, s.alpha_bar[t - 1], rng_normal(&ctx->rng));
@@ -344,15 +332,15 @@ static int cell_2_6_posterior(Ctx *ctx) {
      * Var[x_{t-1}] = sigma_q^2 + c^2 Var(kept x_t), exactly, whatever the density of x_t inside the bin. */
     double m, v, mt, vt, mu_q, var = ch2_posterior(&s, t, 0.0, x0, &mu_q);
     double c = sqrt(s.alpha[t]) * (1 - s.alpha_bar[t - 1]) / (1 - s.alpha_bar[t]);
-    moments(kept, n, 1, &m, &v);
-    moments(kept_xt, n, 1, &mt, &vt);
+    data_moments(kept, n, 1, &m, &v);
+    data_moments(kept_xt, n, 1, &mt, &vt);
     ch2_posterior(&s, t, mt, x0, &mu_q);
     double v_want = var + c * c * vt;
     cli_say("%d pairs kept", n);
     cli_check(ctx, "mean of x_{t-1} | x_t in bin vs mu_q(mean x_t)", m, mu_q, 5 * sqrt(v_want / n));
     cli_check(ctx, "var of x_{t-1} | x_t in bin vs sigma_q^2 + c^2 Var x_t", v, v_want, 5 * v_want * sqrt(2.0 / n));
     Plot p;
-    if (plot_open(&p, ctx->out, "ch2_posterior")) { free(kept); free(kept_xt); sched_free(&s); return 1; }
+    if (plot_open(&p, ctx->out, "ch2_posterior")) { sched_free(&s); return 1; }
     double dens[BINS], lo = mu_q - 5 * sqrt(v_want), hi = mu_q + 5 * sqrt(v_want);
     data_histogram(kept, n, lo, hi, BINS, dens);
     plot_block(&p, "x_{t-1}, histogram of kept samples, N(mu_q, sigma_q^2)");
@@ -364,8 +352,6 @@ static int cell_2_6_posterior(Ctx *ctx) {
     plot_cmd(&p, "set title 'q(x_{t-1} | x_t, x_0) by simulation (bars) and the closed form (line), t = %d, x_0 = %.1f, x_t = %.1f'", t, x0, 0.5 * (xt_lo + xt_hi));
     plot_cmd(&p, "set xlabel 'x_{t-1}'; set ylabel 'density'; set style fill solid 0.4 noborder");
     plot_cmd(&p, "plot dat using 1:2 with boxes lc rgb '#6baed6' title 'simulated, x_t in bin', '' using 1:3 with lines lw 2 lc rgb '#d7301f' title 'N(mu_q, sigma_q^2)'");
-    free(kept);
-    free(kept_xt);
     sched_free(&s);
     return plot_close(&p);
 }
@@ -382,30 +368,22 @@ static void ancestral_step(const Schedule *s, int t, float *x, const double *x0_
     }
 }
 
-/* Ancestral sampling of n points (n, D) from x_T ~ N(0, I). x0_hat comes from the network (§2.8, through
- * eps_hat) or, when m is NULL, from the exact posterior mean of the mixture g (§2.7's ideal denoiser). */
-void ch2_sample(ToyModel *m, const Gmm *g, const Schedule *s, float *x, int n, Rng *rng, Arena *arena,
+/* §2.7 ancestral sampling of n samples (n, D) from x_T ~ N(0, I): x0_hat(x_t) from any denoiser (the ideal
+ * one of §2.7, a network through eps_hat as in §2.8, the U-Net on images), at the VP levels of s. */
+void ch2_sample(const Denoiser *den, const Schedule *s, float *x, int n, Rng *rng, Arena *arena,
                 const int *snap_t, int n_snap, float *traj) {
-    int D = m ? m->D : g->D;
-    float *eps_hat = arena_push(arena, sizeof(float) * (size_t)n * D);
-    rng_normal_fill(rng, x, (long)n * D);
+    int D = den->D;
+    size_t nd = (size_t)n * D, mark = arena_pos(arena);
+    double *x0_hat = arena_push_no_zero(arena, sizeof(double) * nd);
+    rng_normal_fill(rng, x, (long)nd);
     for (int t = s->T, k = 0; t >= 1; t--) {
-        for (; k < n_snap && snap_t[k] == t; k++) memcpy(traj + (size_t)k * n * D, x, sizeof(float) * n * D);
-        if (m) toy_predict_eps(m, x, n, t, eps_hat, arena);
-        double ab = s->alpha_bar[t];
-        for (int i = 0; i < n; i++) {
-            double x0_hat[2];
-            if (m)   /* §2.8 x0_hat = (x_t - sqrt(1 - abar) eps_hat) / sqrt(abar) */
-                for (int d = 0; d < D; d++) x0_hat[d] = (x[i * D + d] - sqrt(1 - ab) * eps_hat[i * D + d]) / sqrt(ab);
-            else {
-                double xt[2] = { x[i * D], D == 2 ? x[i * D + 1] : 0.0 };
-                data_gmm_denoise(g, sqrt(ab), 1 - ab, xt, x0_hat);
-            }
-            ancestral_step(s, t, x + i * D, x0_hat, D, rng);
-        }
+        for (; k < n_snap && snap_t[k] == t; k++) memcpy(traj + (size_t)k * nd, x, sizeof(float) * nd);
+        den_predict_f(den, den_level_vp(s, t), x, n, x0_hat, NULL, arena);
+        ancestral_step(s, t, x, x0_hat, (int)nd, rng);
     }
     for (int k = 0; k < n_snap; k++)
-        if (snap_t[k] == 0) memcpy(traj + (size_t)k * n * D, x, sizeof(float) * n * D);
+        if (snap_t[k] == 0) memcpy(traj + (size_t)k * nd, x, sizeof(float) * nd);
+    arena_pop_to(arena, mark);
 }
 
 /* Scatter of samples (index 0) against true draws (index 1); the samples' .dat names the data set. */
@@ -427,12 +405,11 @@ static int plot_samples(Ctx *ctx, const char *name, const char *title, const flo
 
 /* Sliced W1 of samples to the data law, and the noise floor: the same distance between two sets of true draws. */
 static void quality(Ctx *ctx, const char *data, const float *samples, float *truth, int n, double *sw, double *floor_sw) {
-    float *truth2 = malloc(sizeof(float) * 2 * n);
+    float *truth2 = cli_alloc(ctx, sizeof(float) * 2 * n);
     CHECK(data_toy_sample(data, &ctx->rng, truth, n) == 0, "data set %s", data);
     CHECK(data_toy_sample(data, &ctx->rng, truth2, n) == 0, "data set %s", data);
     *sw = data_sliced_wasserstein(samples, truth, n, 2, 200, &ctx->rng);
     *floor_sw = data_sliced_wasserstein(truth2, truth, n, 2, 200, &ctx->rng);
-    free(truth2);
 }
 
 static int cell_2_7_oracle(Ctx *ctx) {
@@ -443,8 +420,9 @@ static int cell_2_7_oracle(Ctx *ctx) {
     cli_say("Inference (§2.7): x_T ~ N(0, I), then x_{t-1} = mu_q(x_t, x0_hat(x_t)) + sigma_q(t) z.");
     cli_say("First with the ideal denoiser x0_hat = E[x0 | x_t], exact for a mixture: no network, so any");
     cli_say("error left is the sampler's. %d samples, T = %d.", n, s.T);
-    float *x = malloc(sizeof(float) * 2 * n), *truth = malloc(sizeof(float) * 2 * n);
-    ch2_sample(NULL, &g, &s, x, n, &ctx->rng, ctx->arena, NULL, 0, NULL);
+    float *x = cli_alloc(ctx, sizeof(float) * 2 * n), *truth = cli_alloc(ctx, sizeof(float) * 2 * n);
+    Denoiser den = den_gmm(&g);
+    ch2_sample(&den, &s, x, n, &ctx->rng, ctx->arena, NULL, 0, NULL);
     double sw, floor_sw;
     quality(ctx, "gmm", x, truth, n, &sw, &floor_sw);
     cli_say("sliced W1(samples, data) = %.4f; noise floor W1(data, data') = %.4f", sw, floor_sw);
@@ -452,8 +430,6 @@ static int cell_2_7_oracle(Ctx *ctx) {
      * floor only by sampling fluctuation; twice the floor is a 5-sigma-safe margin at n = 2000. */
     cli_check_le(ctx, "sliced W1 of the oracle sampler <= 2 x floor", sw, 2 * floor_sw);
     int rc = plot_samples(ctx, "ch2_oracle_samples_gmm", "Ancestral sampling with the ideal denoiser E[x_0 | x_t] (gmm)", x, truth, n);
-    free(x);
-    free(truth);
     sched_free(&s);
     return rc;
 }
@@ -508,8 +484,8 @@ static int train_and_sample(Ctx *ctx, const char *data, int steps, int n, float 
     Schedule s;
     sched_init(&s, SCHED_COSINE, 200);
     enum { NDATA = 20000 };
-    float *train = malloc(sizeof(float) * 2 * NDATA), *x = malloc(sizeof(float) * 2 * n);
-    float *truth = malloc(sizeof(float) * 2 * n), *traj = malloc(sizeof(float) * 5 * 2 * n);
+    float *train = cli_alloc(ctx, sizeof(float) * 2 * NDATA), *x = cli_alloc(ctx, sizeof(float) * 2 * n);
+    float *truth = cli_alloc(ctx, sizeof(float) * 2 * n), *traj = cli_alloc(ctx, sizeof(float) * 5 * 2 * n);
     CHECK(data_toy_sample(data, &ctx->rng, train, NDATA) == 0, "data set %s", data);
     ToyModel m;
     toy_init(&m, 2, &ctx->rng);
@@ -518,7 +494,8 @@ static int train_and_sample(Ctx *ctx, const char *data, int steps, int n, float 
     double secs = cli_seconds() - t0;
     cli_say("%-10s %d steps of batch 256 in %.1f s (%.0f steps/s), final loss %.4f", data, steps, secs, steps / secs, curve[steps - 1]);
     const int snap[5] = { s.T, 3 * s.T / 4, s.T / 2, s.T / 4, 0 };
-    ch2_sample(&m, NULL, &s, x, n, &ctx->rng, ctx->arena, snap, 5, traj);
+    Denoiser den = den_toy(&m, &s);
+    ch2_sample(&den, &s, x, n, &ctx->rng, ctx->arena, snap, 5, traj);
     double sw, floor_sw;
     quality(ctx, data, x, truth, n, &sw, &floor_sw);
     double support = data_mean_nn_distance(x, n, train, NDATA, 2);
@@ -535,7 +512,6 @@ static int train_and_sample(Ctx *ctx, const char *data, int steps, int n, float 
     rc |= plot_samples(ctx, name, title, x, truth, n);
     rc |= plot_reverse(ctx, data, traj, n, s.T);
     toy_free(&m);
-    free(train); free(x); free(truth); free(traj);
     sched_free(&s);
     return rc;
 }
@@ -553,11 +529,10 @@ static int cell_2_8_eps(Ctx *ctx) {
     float *curves[2];
     int rc = 0;
     for (int k = 0; k < n_sets; k++) {
-        curves[k] = malloc(sizeof(float) * steps);
+        curves[k] = cli_alloc(ctx, sizeof(float) * steps);
         rc |= train_and_sample(ctx, sets[k], steps, n, curves[k]);
     }
     rc |= plot_losses(ctx, curves, sets, n_sets, steps);
-    for (int k = 0; k < n_sets; k++) free(curves[k]);
     return rc;
 }
 
@@ -568,9 +543,8 @@ double ch2_mu_from_eps(const Schedule *s, int t, double xt, double eps) {
 
 /* ---- 2.9  Inversion by direct denoising (InDI) ------------------------- */
 
-/* §2.9 one InDI step back from t to t - delta: x_{t-delta} = (delta/t) F(x_t, t) + (1 - delta/t) x_t */
-static void indi_step(float *x, const double *F, double t, double delta, int D) {
-    for (int d = 0; d < D; d++) x[d] = (float)((delta / t) * F[d] + (1 - delta / t) * x[d]);
+double ch2_indi_step(double xt, double F, double t, double delta) {
+    return (delta / t) * F + (1 - delta / t) * xt;   /* §2.9 x_{t-delta} = (delta/t) F(x_t, t) + (1 - delta/t) x_t */
 }
 
 static int cell_2_9_indi(Ctx *ctx) {
@@ -580,7 +554,9 @@ static int cell_2_9_indi(Ctx *ctx) {
     cli_say("InDI: a clean x and a degraded y = x + %.1f n are joined by x_t = (1 - t) x + t y = x + t %.1f n;", noise, noise);
     cli_say("F(x_t, t) = E[x | x_t] (exact here: the mixture's posterior mean at noise t*%.1f) and", noise);
     cli_say("x_{t-d} = (d/t) F + (1 - d/t) x_t walks from y (t = 1) to a restored x (t = 0) in %d steps.", STEPS);
-    float *x = malloc(sizeof(float) * 2 * N), *truth = malloc(sizeof(float) * 2 * N), *snaps = malloc(sizeof(float) * 5 * 2 * N);
+    float *x = cli_alloc(ctx, sizeof(float) * 2 * N), *truth = cli_alloc(ctx, sizeof(float) * 2 * N), *snaps = cli_alloc(ctx, sizeof(float) * 5 * 2 * N);
+    Denoiser den = den_gmm(&g);
+    double *F = arena_push(ctx->arena, sizeof(double) * 2 * N);
     data_gmm_sample(&g, &ctx->rng, x, N);
     for (int i = 0; i < 2 * N; i++) x[i] += (float)(noise * rng_normal(&ctx->rng));
     double delta = 1.0 / STEPS;
@@ -590,16 +566,13 @@ static int cell_2_9_indi(Ctx *ctx) {
         if (k == STEPS / 2) {   /* mid-way the particles must follow the law of x + 0.5 * noise * n */
             Gmm gt = data_gmm_noised(&g, 1.0, (t * noise) * (t * noise));
             double m, v;
-            moments(x, N, 2, &m, &v);
+            data_moments(x, N, 2, &m, &v);
             cli_check(ctx, "Var of x_{1/2} (dim 0) vs the interpolation law", v, data_gmm_var(&gt, 0),
                       5 * data_gmm_var(&gt, 0) * sqrt(3.0 / N) + 0.02);   /* 5 s.e. + O(delta) Euler bias */
         }
         if (k == STEPS) break;
-        for (int i = 0; i < N; i++) {
-            double xt[2] = { x[2 * i], x[2 * i + 1] }, F[2];
-            data_gmm_denoise(&g, 1.0, (t * noise) * (t * noise), xt, F);
-            indi_step(x + 2 * i, F, t, delta, 2);
-        }
+        den_predict_f(&den, den_level(1.0, t * noise), x, N, F, NULL, ctx->arena);   /* F = E[x | x_t] */
+        for (int i = 0; i < 2 * N; i++) x[i] = (float)ch2_indi_step(x[i], F[i], t, delta);
     }
     double sw, floor_sw;
     quality(ctx, "gmm", x, truth, N, &sw, &floor_sw);
@@ -624,7 +597,6 @@ static int cell_2_9_indi(Ctx *ctx) {
         plot_cmd(&p, "unset multiplot");
         rc = plot_close(&p);
     }
-    free(x); free(truth); free(snaps);
     return rc;
 }
 
@@ -634,7 +606,7 @@ static int cell_2_9_indi(Ctx *ctx) {
  * checkpoints/ch2_fmnist.safetensors holds the U-Net ("model.*"), its EMA ("ema.*", used for sampling)
  * and Adam's moments ("adam_m.*", "adam_v.*"), so that training resumes where it stopped. */
 enum { IMG_T = 250, IMG_WIDTH = 16, IMG_BATCH = 64, IMG = 28 * 28 };
-static const char *const IMG_CKPT = "checkpoints/ch2_fmnist.safetensors";
+static const char *const IMG_CKPT = CH2_UNET_CKPT;
 
 /* The training log beside a checkpoint: NAME.safetensors -> NAME_loss.dat, lines "step loss" every 10 steps. */
 static void loss_log_path(const char *ckpt, char *out, size_t cap) { io_sibling_path(ckpt, "_loss.dat", out, cap); }
@@ -668,7 +640,7 @@ static int checkpoint_io(ImageModel *m, const char *path, int write) {
     float *const block[4] = { m->params.data, m->ema.shadow, m->adam.m, m->adam.v };
     char meta[128];
     snprintf(meta, sizeof meta, "{\"step\": \"%ld\", \"T\": \"%d\", \"width\": \"%d\"}", m->step, IMG_T, IMG_WIDTH);
-    int rc = nn_params_checkpoint(&m->params, path, block, prefix, 4, write, meta);
+    int rc = write ? nn_params_save(&m->params, path, block, prefix, 4, meta) : nn_params_load(&m->params, path, block, prefix, 4);
     char buf[32];
     if (!write && !rc && io_safetensors_metadata(path, "step", buf, sizeof buf) == 0) {
         m->step = atol(buf);
@@ -800,7 +772,7 @@ static int cell_2_3i_images(Ctx *ctx) {
     Schedule s;
     sched_init(&s, SCHED_LINEAR, IMG_T);
     cli_say("x_t = sqrt(abar) x0 + sqrt(1 - abar) eps on an image (pixels scaled to [-1, 1]), T = %d:", IMG_T);
-    float *x = malloc(sizeof(float) * NSPEC * IMG), *strip = malloc(sizeof(float) * NSTRIP * IMG);
+    float *x = cli_alloc(ctx, sizeof(float) * NSPEC * IMG), *strip = cli_alloc(ctx, sizeof(float) * NSTRIP * IMG);
     for (long k = 0; k < (long)NSPEC * IMG; k++) x[k] = 2.0f * fm.images[k] - 1.0f;
     for (int j = 0; j < NSTRIP; j++) {
         int t = j * IMG_T / (NSTRIP - 1);
@@ -840,38 +812,9 @@ static int cell_2_3i_images(Ctx *ctx) {
     cli_say("High frequencies carry little power, so their SNR falls below 1 first: noise erases detail");
     cli_say("before shape. Band powers, low to high: %.3g %.3g %.3g %.3g %.3g %.3g", power[0], power[1], power[2], power[3], power[4], power[5]);
     cli_check_le(ctx, "highest band power <= lowest band power", power[NBAND - 1], power[0]);
-    free(x);
-    free(strip);
     sched_free(&s);
     fmnist_free(&fm);
     return rc;
-}
-
-/* §2.7 ancestral sampling of n images with the U-Net; strip (n_snap, n, 784) snapshots at snap_t if not NULL. */
-static void image_sample(ImageModel *m, const Schedule *s, float *x, int n, Rng *rng, Arena *arena,
-                         const int *snap_t, int n_snap, float *strip) {
-    rng_normal_fill(rng, x, (long)n * IMG);
-    float *tt = malloc(sizeof(float) * n);
-    for (int t = s->T, k = 0; t >= 1; t--) {
-        for (; k < n_snap && snap_t[k] == t; k++) memcpy(strip + (size_t)k * n * IMG, x, sizeof(float) * n * IMG);
-        for (int i = 0; i < n; i++) tt[i] = (float)t;
-        size_t mark = arena_pos(arena);
-        AgTape tape = ag_tape_no_grad(arena, UNET_MAX_NODES);
-        const float *eps_hat = unet_forward(&tape, &m->params, &m->unet, x, tt, n)->val.data;
-        double sd = sqrt(sched_posterior_var(s, t)), ab = s->alpha_bar[t];
-        for (long k2 = 0; k2 < (long)n * IMG; k2++) {
-            /* §2.8 x0_hat = (x_t - sqrt(1 - abar) eps_hat) / sqrt(abar), kept inside the data's range [-1, 1]
-             * (pixels cannot be brighter than white), then §2.7 x_{t-1} = mu_q(x_t, x0_hat) + sigma_q z. */
-            double x0_hat = (x[k2] - sqrt(1 - ab) * eps_hat[k2]) / sqrt(ab), mu;
-            x0_hat = x0_hat < -1 ? -1 : x0_hat > 1 ? 1 : x0_hat;
-            ch2_posterior(s, t, x[k2], x0_hat, &mu);
-            x[k2] = (float)(mu + (t > 1 ? sd * rng_normal(rng) : 0.0));
-        }
-        arena_pop_to(arena, mark);
-    }
-    for (int k = 0; k < n_snap; k++)
-        if (snap_t[k] == 0) memcpy(strip + (size_t)k * n * IMG, x, sizeof(float) * n * IMG);
-    free(tt);
 }
 
 /* The U-Net's training curve, from the log that ./ch2 --train-images keeps beside its checkpoint. */
@@ -904,29 +847,26 @@ static int cell_2_8i_images(Ctx *ctx) {
     enum { NS = 6, NSNAP = 9 };
     int N = ctx->opts->samples > 0 ? (int)ctx->opts->samples : 25;   /* --samples: images drawn and scored */
     if (N < NS) N = NS;
-    ImageModel m;
-    image_model_init(&m, &ctx->rng);
     const char *path = ctx->opts->ckpt ? ctx->opts->ckpt : IMG_CKPT;
     if (!ctx->opts->ckpt && access(path, F_OK) != 0) {   /* no checkpoint at the default place: not an error */
         cli_say("skipped: no image checkpoint at %s; train one with ./ch2 --train-images", path);
-        image_model_free(&m);
         return 0;
     }
-    if (checkpoint_io(&m, path, 0)) {   /* present but unreadable, or asked for by --ckpt: a failure */
+    UnetModel m;   /* the EMA weights, which sampling uses */
+    if (unet_model_load(&m, path)) {   /* present but unreadable, or asked for by --ckpt: a failure */
         cli_say("failed: the image checkpoint %s cannot be used (see the error above)", path);
-        image_model_free(&m);
         return 1;
     }
-    memcpy(m.params.data, m.ema.shadow, sizeof(float) * nn_params_count(&m.params));   /* sample with the EMA weights */
     Schedule s;
-    sched_init(&s, SCHED_LINEAR, IMG_T);
+    sched_init(&s, SCHED_LINEAR, m.T);
     cli_say("U-Net eps_theta (%zu parameters, %ld training steps) -> ancestral sampling, T = %d, %d images.",
-            nn_params_count(&m.params), m.step, IMG_T, N);
+            nn_params_count(&m.params), m.step, m.T, N);
     int snap[NSNAP];
-    for (int k = 0; k < NSNAP; k++) snap[k] = IMG_T - k * IMG_T / (NSNAP - 1);
-    float *x = malloc(sizeof(float) * N * IMG), *strips = malloc(sizeof(float) * NSNAP * N * IMG);
+    for (int k = 0; k < NSNAP; k++) snap[k] = m.T - k * m.T / (NSNAP - 1);
+    float *x = cli_alloc(ctx, sizeof(float) * N * IMG), *strips = cli_alloc(ctx, sizeof(float) * NSNAP * N * IMG);
     double t0 = cli_seconds();
-    image_sample(&m, &s, x, N, &ctx->rng, ctx->arena, snap, NSNAP, strips);
+    Denoiser den = den_unet(&m, &s, 1);   /* x0_hat kept inside the pixels' range [-1, 1] */
+    ch2_sample(&den, &s, x, N, &ctx->rng, ctx->arena, snap, NSNAP, strips);
     cli_say("sampled in %.1f s", cli_seconds() - t0);
     double mean = 0;
     for (int k = 0; k < N * IMG; k++) mean += x[k];
@@ -937,15 +877,14 @@ static int cell_2_8i_images(Ctx *ctx) {
     snprintf(p2, sizeof p2, "%s/ch2_fmnist_reverse.png", ctx->out);
     int rc = image_samples_write(ctx->out, "ch2_fmnist_samples", x, N, N == 25 ? 5 : image_grid_cols(N), N <= 100 ? 3 : 1, -1.0f, 1.0f);
     /* reverse strips: row = one sample, columns = t from T to 0 */
-    float *rows = malloc(sizeof(float) * NS * NSNAP * IMG);
+    float *rows = cli_alloc(ctx, sizeof(float) * NS * NSNAP * IMG);
     for (int i = 0; i < NS; i++)
         for (int k = 0; k < NSNAP; k++) memcpy(rows + ((size_t)i * NSNAP + k) * IMG, strips + ((size_t)k * N + i) * IMG, sizeof(float) * IMG);
     rc |= image_grid_png(p2, rows, NS * NSNAP, 1, 28, 28, NSNAP, -1.0f, 1.0f, 3, 2);
     if (!rc) cli_say("figures %s/ch2_fmnist_samples.png (+ .idx-ubyte: ./score scores it again), %s", ctx->out, p2);
     rc |= plot_image_loss(ctx, path);
-    free(rows); free(x); free(strips);
     sched_free(&s);
-    image_model_free(&m);
+    unet_model_free(&m);
     return rc;
 }
 
@@ -964,6 +903,12 @@ static const Cell CELLS[] = {
     { "2.8i","images",    "sampling Fashion-MNIST with the trained U-Net",                 cell_2_8i_images },
     { "2.9", "indi",      "inversion by direct denoising (InDI), exact conditional mean",  cell_2_9_indi },
 };
+
+/* The cell table, for tests/test_tutorial.c: every `./ch2 --cell X` that tutorial.md names must be in it. */
+const Cell *ch2_cells(int *n) {
+    *n = (int)COUNT_OF(CELLS);
+    return CELLS;
+}
 
 #ifndef CHAPTER_NO_MAIN
 int main(int argc, char **argv) {

@@ -3,11 +3,16 @@
 #ifndef CH2_DDPM_H
 #define CH2_DDPM_H
 
+#include "cli.h"
 #include "data.h"
+#include "denoiser.h"
 #include "rng.h"
 #include "schedule.h"
 #include "tensor.h"
 #include "toymodel.h"
+
+/* Where ./ch2 --train-images writes the Fashion-MNIST U-Net (unet.h) and ch3 and ddim read it. */
+#define CH2_UNET_CKPT "checkpoints/ch2_fmnist.safetensors"
 
 /* §2.3 x_t = sqrt(alpha_bar) x0 + sqrt(1 - alpha_bar) eps */
 double ch2_q_sample(double x0, double alpha_bar, double eps);
@@ -15,14 +20,22 @@ double ch2_q_sample(double x0, double alpha_bar, double eps);
 double ch2_posterior(const Schedule *s, int t, double xt, double x0, double *mu_q);
 /* §2.8 mu_q = (x_t - (1 - alpha_t) / sqrt(1 - alpha_bar_t) eps) / sqrt(alpha_t) */
 double ch2_mu_from_eps(const Schedule *s, int t, double xt, double eps);
-/* §2.5 KL(q(x_{t-1}|x_t,x0) || N(mu_theta, sigma_q^2)) = w_t ||x0_hat - x0||^2, w_t = (1-alpha_t)^2 abar_{t-1} / (2 sigma_q^2 (1-abar_t)^2) */
+/* §2.4 KL(q(x_{t-1}|x_t,x0) || N(mu_theta, sigma_q^2)) = w_t ||x0_hat - x0||^2, w_t = (1-alpha_t)^2 abar_{t-1} / (2 sigma_q^2 (1-abar_t)^2) */
 double ch2_kl_weight_x0(const Schedule *s, int t);
-/* KL between two 1D Gaussians, the generic formula the weight is checked against. */
+/* §2.4 KL between two 1D Gaussians, the generic formula the weight is checked against. */
 double ch2_kl_gauss(double m1, double v1, double m2, double v2);
 
-/* §2.7 ancestral sampling from x_T ~ N(0, I): x (n, D) in, samples out; traj (n_snap, n, D) snapshots if not NULL
- * at the steps listed in snap_t (descending). With m == NULL uses the exact denoiser of the mixture g (oracle). */
-void   ch2_sample(ToyModel *m, const Gmm *g, const Schedule *s, float *x, int n, Rng *rng, Arena *arena,
+/* §2.9 one InDI step from t back to t - delta: x_{t-delta} = (delta/t) F(x_t, t) + (1 - delta/t) x_t, one coordinate */
+double ch2_indi_step(double xt, double F, double t, double delta);
+
+/* §2.7 ancestral sampling from x_T ~ N(0, I) with any denoiser (denoiser.h: the exact mixture, a 2D network,
+ * the U-Net): x (n, den->D) out; traj (n_snap, n, D) snapshots if not NULL at the steps listed in snap_t
+ * (descending, 0 = the result). The levels are the VP steps of s. */
+void   ch2_sample(const Denoiser *den, const Schedule *s, float *x, int n, Rng *rng, Arena *arena,
                   const int *snap_t, int n_snap, float *traj);
+
+/* The program's cells (the table --list prints), n receives their number: tests/test_tutorial.c looks up
+ * every `./ch2 --cell X` of tutorial.md in it with cli_find_cell. */
+const Cell *ch2_cells(int *n);
 
 #endif

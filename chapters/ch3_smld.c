@@ -22,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "ch3_smld.h"
+#include "ch2_ddpm.h"
 #include "cli.h"
 #include "fid.h"
 #include "fmnist.h"
@@ -34,7 +35,7 @@
 
 /* The 1D and 2D mixtures of 3.1: modes close enough that Langevin crosses between them in a few
  * thousand steps, so its histograms can be seen converging to p (weights unequal on purpose). */
-static Gmm gmm_1d(void) {
+static Gmm gmm_close_1d(void) {
     static const double w[2] = { 0.3, 0.7 }, mu[2] = { -1.5, 1.5 }, sd[2] = { 0.6, 0.6 };
     return data_gmm_1d(2, w, mu, sd);
 }
@@ -68,22 +69,23 @@ static double weight_error(const Gmm *g, const float *x, int n) {
 
 /* ---- 3.1  Langevin dynamics ------------------------------------------------ */
 
-void ch3_gmm_field(const void *model, const float *x, int n, float *s) {
-    const Gmm *g = model;
-    for (int i = 0; i < n; i++) {
-        double xi[2], si[2];
-        for (int d = 0; d < g->D; d++) xi[d] = x[i * g->D + d];
-        data_gmm_score(g, xi, si);
-        for (int d = 0; d < g->D; d++) s[i * g->D + d] = (float)si[d];
-    }
+void ch3_score(const Denoiser *den, DenLevel l, const float *x, int n, float *s, Arena *arena) {
+    size_t nd = (size_t)n * den->D, mark = arena_pos(arena);
+    double *xd = arena_push_no_zero(arena, sizeof(double) * nd), *sd = arena_push_no_zero(arena, sizeof(double) * nd);
+    for (size_t j = 0; j < nd; j++) xd[j] = x[j];
+    den_score(den, l, xd, n, sd, arena);
+    for (size_t j = 0; j < nd; j++) s[j] = (float)sd[j];
+    arena_pop_to(arena, mark);
 }
 
-void ch3_langevin_step(Ch3Field *score, const void *model, float *x, int n, int D, double tau, int noise,
-                       float *s, Rng *rng) {
-    score(model, x, n, s);
+void ch3_langevin_step(const Denoiser *den, DenLevel l, float *x, int n, double tau, int noise, Rng *rng, Arena *arena) {
+    size_t nd = (size_t)n * den->D, mark = arena_pos(arena);
+    float *s = arena_push_no_zero(arena, sizeof(float) * nd);
+    ch3_score(den, l, x, n, s, arena);
     double sd = noise ? sqrt(2.0 * tau) : 0.0;
-    for (long k = 0; k < (long)n * D; k++)
+    for (size_t k = 0; k < nd; k++)
         x[k] += (float)(tau * s[k] + (noise ? sd * rng_normal(rng) : 0.0));   /* §3.1 x + tau s(x) + sqrt(2 tau) z */
+    arena_pop_to(arena, mark);
 }
 
 /* §3.1 for p = N(mu, s2) the chain is x' - mu = (1 - tau/s2)(x - mu) + sqrt(2 tau) z, an AR(1) with
@@ -121,13 +123,14 @@ static int cell_3_1_langevin_1d(Ctx *ctx) {
     enum { N = 4000, STEPS = 5000, BINS = 60, NSNAP = 5 };
     static const int snap[NSNAP] = { 0, 10, 100, 1000, 5000 };
     const double tau = 0.02, lo = -6, hi = 5;
-    Gmm g = gmm_1d();
+    Gmm g = gmm_close_1d();
+    Denoiser den = den_gmm(&g);   /* its score at level sigma = 0 is p's own */
     cli_say("Langevin dynamics x_{k+1} = x_k + tau grad log p(x_k) + sqrt(2 tau) z_k needs only the score.");
     cli_say("Target p = 0.3 N(-1.5, 0.6^2) + 0.7 N(1.5, 0.6^2); all %d particles start at x = -5; tau = %.2f.", N, tau);
-    float *x = malloc(sizeof(float) * N), *s = malloc(sizeof(float) * N);
+    float *x = cli_alloc(ctx, sizeof(float) * N);
     for (int i = 0; i < N; i++) x[i] = -5.0f;
     Plot p;
-    if (plot_open(&p, ctx->out, "ch3_langevin_1d")) { free(x); free(s); return 1; }
+    if (plot_open(&p, ctx->out, "ch3_langevin_1d")) return 1;
     double dens[BINS], ks = 1;
     for (int k = 0, j = 0; k <= STEPS; k++) {
         if (j < NSNAP && k == snap[j]) {
@@ -143,7 +146,7 @@ static int cell_3_1_langevin_1d(Ctx *ctx) {
             cli_say("  k = %4d   KS distance to p = %.3f", k, ks);
             j++;
         }
-        if (k < STEPS) ch3_langevin_step(ch3_gmm_field, &g, x, N, 1, tau, 1, s, &ctx->rng);
+        if (k < STEPS) ch3_langevin_step(&den, den_level_ve(0.0), x, N, tau, 1, &ctx->rng, ctx->arena);
     }
     /* Tolerance: the KS statistic of N exact draws is ~ 0.87 / sqrt(N) at its median; the O(tau) bias of the
      * discrete chain adds ~ tau / (4 s^2) = 0.014 to the variance ratio. 3 / sqrt(N) covers both. */
@@ -157,8 +160,6 @@ static int cell_3_1_langevin_1d(Ctx *ctx) {
         plot_cmd(&p, "plot dat index %d using 1:2 with boxes lc rgb '#9ecae1', '' index %d using 1:3 with lines lw 2 lc rgb '#d7301f'", j, j);
     }
     plot_cmd(&p, "unset multiplot");
-    free(x);
-    free(s);
     return plot_close(&p);
 }
 
@@ -182,11 +183,12 @@ static int langevin_2d_figure(Ctx *ctx, const char *name, int noise, float *x_fi
     static const int snap[NSNAP] = { 0, 10, 100, STEPS };
     const double tau = 0.01, r = 2.5;
     Gmm g = gmm_2d();
-    float *x = malloc(sizeof(float) * 2 * N), *s = malloc(sizeof(float) * 2 * N);
-    float *path = malloc(sizeof(float) * 2 * PATHS * (PATH_STEPS + 1));
+    Denoiser den = den_gmm(&g);   /* its score at level sigma = 0 is p's own */
+    float *x = cli_alloc(ctx, sizeof(float) * 2 * N);
+    float *path = cli_alloc(ctx, sizeof(float) * 2 * PATHS * (PATH_STEPS + 1));
     for (int i = 0; i < 2 * N; i++) x[i] = (float)(-r + 2 * r * rng_uniform(&ctx->rng));
     Plot p;
-    if (plot_open(&p, ctx->out, name)) { free(x); free(s); free(path); return 1; }
+    if (plot_open(&p, ctx->out, name)) return 1;
     block_logpdf(&p, &g, r, 100);
     for (int k = 0, j = 0; k <= STEPS; k++) {
         if (k <= PATH_STEPS) memcpy(path + (size_t)2 * PATHS * k, x, sizeof(float) * 2 * PATHS);
@@ -196,7 +198,7 @@ static int langevin_2d_figure(Ctx *ctx, const char *name, int noise, float *x_fi
             plot_points(&p, c, x, N);
             j++;
         }
-        if (k < STEPS) ch3_langevin_step(ch3_gmm_field, &g, x, N, 2, tau, noise, s, &ctx->rng);
+        if (k < STEPS) ch3_langevin_step(&den, den_level_ve(0.0), x, N, tau, noise, &ctx->rng, ctx->arena);
     }
     for (int q = 0; q < PATHS; q++) {
         plot_block(&p, "one trajectory x_0 .. x_K");
@@ -216,9 +218,6 @@ static int langevin_2d_figure(Ctx *ctx, const char *name, int noise, float *x_fi
         if (j == NSNAP - 1) plot_cmd(&p, "     for [q=0:%d] dat index %d+q using 1:2 with lines lw 1.2 lc q+1", PATHS - 1, NSNAP + 1);
     }
     plot_cmd(&p, "unset multiplot");
-    free(x);
-    free(s);
-    free(path);
     return plot_close(&p);
 }
 
@@ -226,15 +225,14 @@ static int cell_3_1_langevin_2d(Ctx *ctx) {
     enum { N = 2000 };
     Gmm g = gmm_2d();
     cli_say("The same in 2D: p = 0.5/0.3/0.2 mixture of N(mu_k, 0.45^2 I); particles start uniform on [-2.5, 2.5]^2.");
-    float *x = malloc(sizeof(float) * 2 * N);
-    if (langevin_2d_figure(ctx, "ch3_langevin_gmm", 1, x)) { free(x); return 1; }
+    float *x = cli_alloc(ctx, sizeof(float) * 2 * N);
+    if (langevin_2d_figure(ctx, "ch3_langevin_gmm", 1, x)) return 1;
     double frac[GMM_MAX];
     mode_fractions(&g, x, N, frac);
     cli_say("fraction of particles nearest each mode after 1000 steps: %.3f %.3f %.3f (p: 0.5 0.3 0.2)", frac[0], frac[1], frac[2]);
     /* Tolerance: nearest-mean assignment of exact draws misassigns the overlap (~4% here) and the binomial
      * noise is sqrt(0.25 / N) = 0.011; 0.05 allows both. */
     cli_check_le(ctx, "largest mode-weight error", weight_error(&g, x, N), 0.05);
-    free(x);
     return 0;
 }
 
@@ -243,8 +241,8 @@ static int cell_3_1_ascent(Ctx *ctx) {
     Gmm g = gmm_2d();
     cli_say("Drop the sqrt(2 tau) z term and the update is gradient ascent on log p: every particle");
     cli_say("climbs to the nearest mode and stops. The noise is what turns an optimiser into a sampler.");
-    float *x = malloc(sizeof(float) * 2 * N);
-    if (langevin_2d_figure(ctx, "ch3_grad_ascent_gmm", 0, x)) { free(x); return 1; }
+    float *x = cli_alloc(ctx, sizeof(float) * 2 * N);
+    if (langevin_2d_figure(ctx, "ch3_grad_ascent_gmm", 0, x)) return 1;
     /* the spread around the modes: gradient ascent collapses it (to ~0), Langevin keeps the 0.45 of p */
     double spread = 0;
     for (int i = 0; i < N; i++) {
@@ -254,7 +252,6 @@ static int cell_3_1_ascent(Ctx *ctx) {
     }
     cli_say("mean |grad log p| at the final points: %.2e (0 at a mode; exact draws give about 2.8)", spread);
     cli_check_le(ctx, "gradient ascent ends at stationary points: mean |score|", spread, 0.05);
-    free(x);
     return 0;
 }
 
@@ -264,16 +261,17 @@ static int cell_3_1_ascent(Ctx *ctx) {
 static int cell_3_1_stepsize(Ctx *ctx) {
     enum { N = 2000, NTAU = 8, SHORT = 100, LONG = 3000 };
     static const double taus[NTAU] = { 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.4 };
-    Gmm g = gmm_1d();
+    Gmm g = gmm_close_1d();
     const double s2 = 1.0;
     static const double one = 1.0, zero = 0.0, sd1 = 1.0;
     Gmm gauss = data_gmm_1d(1, &one, &zero, &sd1);
+    Denoiser den = den_gmm(&g), den_gauss = den_gmm(&gauss);   /* scores at level sigma = 0: p's own */
     cli_say("Step size tau: the discrete chain's stationary law is p only as tau -> 0. For p = N(0, 1) the chain");
     cli_say("is an AR(1) with stationary variance 1 / (1 - tau / 2), exactly; for the mixture we measure KS");
     cli_say("after %d steps (mixing) and after %d steps (bias), %d particles from x = -5.", SHORT, LONG, N);
-    float *x = malloc(sizeof(float) * N), *s = malloc(sizeof(float) * N);
+    float *x = cli_alloc(ctx, sizeof(float) * N);
     Plot p;
-    if (plot_open(&p, ctx->out, "ch3_langevin_stepsize")) { free(x); free(s); return 1; }
+    if (plot_open(&p, ctx->out, "ch3_langevin_stepsize")) return 1;
     plot_block(&p, "tau, Gaussian: measured var, exact AR(1) var; mixture: KS after SHORT steps, KS after LONG steps");
     cli_say("     tau    var (chain)   var (AR(1) formula)   KS @%d   KS @%d", SHORT, LONG);
     int ok = 1;
@@ -284,7 +282,7 @@ static int cell_3_1_stepsize(Ctx *ctx) {
         int burn = (int)(4.0 / tau), avg = 200;
         double m2 = 0;
         for (int k = 0; k < burn + avg; k++) {
-            ch3_langevin_step(ch3_gmm_field, &gauss, x, N, 1, tau, 1, s, &ctx->rng);
+            ch3_langevin_step(&den_gauss, den_level_ve(0.0), x, N, tau, 1, &ctx->rng, ctx->arena);
             if (k >= burn) for (int i = 0; i < N; i++) m2 += (double)x[i] * x[i] / ((double)N * avg);
         }
         double v_exact = ch3_langevin_stationary_var(s2, tau);
@@ -295,7 +293,7 @@ static int cell_3_1_stepsize(Ctx *ctx) {
         double ks_short = 0, ks_long = 0;
         for (int i = 0; i < N; i++) x[i] = -5.0f;
         for (int k = 1; k <= LONG; k++) {
-            ch3_langevin_step(ch3_gmm_field, &g, x, N, 1, tau, 1, s, &ctx->rng);
+            ch3_langevin_step(&den, den_level_ve(0.0), x, N, tau, 1, &ctx->rng, ctx->arena);
             if (k == SHORT) ks_short = ch3_ks_1d(&g, x, N);
         }
         ks_long = ch3_ks_1d(&g, x, N);
@@ -312,8 +310,6 @@ static int cell_3_1_stepsize(Ctx *ctx) {
     plot_cmd(&p, "plot dat using 1:4 with linespoints lw 2 pt 7 title 'after %d steps (too small tau: not mixed)', '' using 1:5 with linespoints lw 2 pt 5 title 'after %d steps (large tau: biased)', %g with lines dt 2 lc 'black' title 'KS of %d exact draws (typ.)'",
              SHORT, LONG, 0.87 / sqrt(N), N);
     plot_cmd(&p, "unset multiplot");
-    free(x);
-    free(s);
     return plot_close(&p);
 }
 
@@ -324,12 +320,12 @@ void ch3_gauss_score(int D, const double *x, const double *mu, double s2, double
 }
 
 /* Score arrows on a res x res grid over [-r, r]^2 as one block (x y dx dy), each scaled to length len. */
-static void block_arrows(Plot *p, Ch3Field *score, const void *model, double r, int res, double len) {
+static void block_arrows(Plot *p, const Denoiser *den, DenLevel l, double r, int res, double len, Arena *arena) {
     plot_block(p, "x y dx dy: the score direction, arrows of equal length");
     for (int i = 0; i < res; i++)
         for (int j = 0; j < res; j++) {
             float xy[2] = { (float)(-r + 2 * r * (i + 0.5) / res), (float)(-r + 2 * r * (j + 0.5) / res) }, s[2] = { 0, 0 };
-            score(model, xy, 1, s);
+            ch3_score(den, l, xy, 1, s, arena);
             double norm = sqrt((double)s[0] * s[0] + (double)s[1] * s[1]) + 1e-12;
             fprintf(plot_dat(p), "%.4f %.4f %.4f %.4f\n", xy[0], xy[1], len * s[0] / norm, len * s[1] / norm);
         }
@@ -364,9 +360,10 @@ static int cell_3_2_score(Ctx *ctx) {
     if (plot_open(&p, ctx->out, "ch3_score_field")) return 1;
     const double r = 2.5;
     block_logpdf(&p, &gauss, r, 100);
-    block_arrows(&p, ch3_gmm_field, &gauss, r, 20, 0.18);
+    Denoiser den_gauss = den_gmm(&gauss), den = den_gmm(&g);
+    block_arrows(&p, &den_gauss, den_level_ve(0.0), r, 20, 0.18, ctx->arena);
     block_logpdf(&p, &g, r, 100);
-    block_arrows(&p, ch3_gmm_field, &g, r, 20, 0.18);
+    block_arrows(&p, &den, den_level_ve(0.0), r, 20, 0.18, ctx->arena);
     plot_size(&p, 1100, 520);
     plot_cmd(&p, "set multiplot layout 1,2 title 'The score grad log p(x) (arrows, normalised) over log p(x) (colour)'");
     plot_cmd(&p, "set size ratio -1; set xrange [-%g:%g]; set yrange [-%g:%g]; unset key", r, r, r, r);
@@ -537,14 +534,10 @@ static void gmm_model(const void *model, const double *x, double *s, double *div
     if (div) *div = NAN;
 }
 
-/* The RBF model as a batch field, for drawing. */
-static void rbf_field(const void *model, const float *x, int n, float *s) {
-    for (int i = 0; i < n; i++) {
-        double xi[2] = { x[2 * i], x[2 * i + 1] }, si[2];
-        ch3_rbf_score(model, xi, si, NULL);
-        s[2 * i] = (float)si[0];
-        s[2 * i + 1] = (float)si[1];
-    }
+/* The RBF model as a score (its own level, whatever l says), for drawing. */
+static void rbf_field(const void *model, DenLevel l, const double *x, int n, double *s, Arena *arena) {
+    (void)l; (void)arena;
+    for (int i = 0; i < n; i++) ch3_rbf_score(model, x + 2 * i, s + 2 * i, NULL);
 }
 
 static int cell_3_3_pairs(Ctx *ctx) {
@@ -595,8 +588,8 @@ static int cell_3_3_matching(Ctx *ctx) {
     cli_say("  implicit  J_ISM = E [1/2 |s_W(x)|^2 + tr grad_x s_W(x)]      (Hyvarinen: only samples)");
     cli_say("  denoising J_DSM = E 1/2 |s_W(x' + sigma z) + z / sigma|^2    (Vincent: only samples)");
     cli_say("All are quadratic in W: each minimiser is one linear solve. Here p = p_sigma, the mixture blurred by sigma = %.1f.", sigma);
-    float *clean = malloc(sizeof(float) * 2 * N), *noisy = malloc(sizeof(float) * 2 * N);
-    double *z = malloc(sizeof(double) * 2 * N);
+    float *clean = cli_alloc(ctx, sizeof(float) * 2 * N), *noisy = cli_alloc(ctx, sizeof(float) * 2 * N);
+    double *z = cli_alloc(ctx, sizeof(double) * 2 * N);
     data_gmm_sample(&g, &ctx->rng, clean, N);
     for (int i = 0; i < 2 * N; i++) {
         z[i] = rng_normal(&ctx->rng);
@@ -609,21 +602,24 @@ static int cell_3_3_matching(Ctx *ctx) {
         /* ESM and ISM see samples of p_sigma; DSM sees the clean points and adds its own noise */
         if (ch3_rbf_fit(&fit[k], k, &gs, k == CH3_DSM ? clean : noisy, N, sigma, ridge, &ctx->rng)) {
             fprintf(stderr, "ch3: the %s normal equations are singular\n", kind_name[k]);
-            free(clean); free(noisy); free(z);
             return 1;
         }
     }
     /* how far each fit is from the true score of p_sigma, weighted by p_sigma (fresh draws) */
-    double err[3] = { 0, 0, 0 }, norm = 0;
-    for (int i = 0; i < 4000; i++) {
+    enum { NE = 4000 };
+    double err[3] = { 0, 0, 0 }, norm = 0, *dsm_sq = cli_alloc(ctx, sizeof(double) * NE);
+    for (int i = 0; i < NE; i++) {
         float xf[2];
         data_gmm_sample(&gs, &ctx->rng, xf, 1);
         double x[2] = { xf[0], xf[1] }, st[2];
         data_gmm_score(&gs, x, st);
         norm += st[0] * st[0] + st[1] * st[1];
         for (int k = 0; k < 3; k++) err[k] += 2 * ch3_esm_term(ch3_rbf_score, &fit[k], &gs, x);
+        dsm_sq[i] = 2 * ch3_esm_term(ch3_rbf_score, &fit[CH3_DSM], &gs, x);
     }
     for (int k = 0; k < 3; k++) cli_say("  %s fit: relative error E|s_W - s|^2 / E|s|^2 = %.4f", kind_name[k], err[k] / norm);
+    double fisher, fisher_se;   /* E_{p_sigma} |s_W - s|^2 of the DSM fit: the Fisher divergence the figure maps */
+    mean_se(dsm_sq, NE, &fisher, &fisher_se);
     cli_check_le(ctx, "ISM fit as good as ESM (rel. error, <= ESM + 0.02)", err[CH3_ISM] / norm, err[CH3_ESM] / norm + 0.02);
     cli_check_le(ctx, "DSM fit as good as ESM (rel. error, <= ESM + 0.02)", err[CH3_DSM] / norm, err[CH3_ESM] / norm + 0.02);
 
@@ -636,7 +632,7 @@ static int cell_3_3_matching(Ctx *ctx) {
     const void *mdl[NMODEL] = { &zero_rbf, &shrink, &shear, &fit[CH3_DSM], &gs };
     static const char *const name[NMODEL] = { "s = 0", "s = -x", "s = A x + b (sheared)", "DSM fit", "true score of p_sigma" };
     double C = ch3_dsm_esm_constant(&g, sigma, 400000, &ctx->rng);
-    double *dv = malloc(sizeof(double) * N), *iv = malloc(sizeof(double) * N);
+    double *dv = cli_alloc(ctx, sizeof(double) * N), *iv = cli_alloc(ctx, sizeof(double) * N);
     int dsm_ok = 1, ism_ok = 1;
     double ism_c = NAN;
     for (int m = 0; m < NMODEL; m++) {
@@ -693,19 +689,32 @@ static int cell_3_3_matching(Ctx *ctx) {
     if (!rc) {
         const double r = 2.5;
         block_logpdf(&p, &gs, r, 100);
-        block_arrows(&p, ch3_gmm_field, &gs, r, 18, 0.2);
-        block_arrows(&p, rbf_field, &fit[CH3_DSM], r, 18, 0.2);
-        plot_block(&p, "x y |s_W - s| / |s| (relative error of the learned score)");
-        for (int i = 0; i <= 80; i++) {
-            for (int j = 0; j <= 80; j++) {
-                double x[2] = { -r + 2 * r * i / 80, -r + 2 * r * j / 80 }, st[2], sw[2];
+        Denoiser den_true = den_gmm(&gs), den_fit = den_score_fn(rbf_field, &fit[CH3_DSM], 2);
+        block_arrows(&p, &den_true, den_level_ve(0.0), r, 18, 0.2, ctx->arena);
+        block_arrows(&p, &den_fit, den_level_ve(0.0), r, 18, 0.2, ctx->arena);
+        /* §3.3 Fisher-divergence density p_sigma(x) |s_W(x) - s(x)|^2: its integral is E_{p_sigma} |s_W - s|^2 */
+        plot_block(&p, "x y p_sigma(x) |s_W(x) - s(x)|^2 (Fisher-divergence density of the DSM fit)");
+        const int res = 80;
+        const double cell = (2 * r / res) * (2 * r / res);
+        double integral = 0, top = 0;
+        for (int i = 0; i <= res; i++) {
+            for (int j = 0; j <= res; j++) {
+                double x[2] = { -r + 2 * r * i / res, -r + 2 * r * j / res }, st[2], sw[2];
                 data_gmm_score(&gs, x, st);
                 ch3_rbf_score(&fit[CH3_DSM], x, sw, NULL);
-                double e = hypot(sw[0] - st[0], sw[1] - st[1]) / (hypot(st[0], st[1]) + 1e-9);
-                fprintf(plot_dat(&p), "%.4f %.4f %.4f\n", x[0], x[1], fmin(e, 1.0));
+                double dens = exp(data_gmm_logpdf(&gs, x)) * ((sw[0] - st[0]) * (sw[0] - st[0]) + (sw[1] - st[1]) * (sw[1] - st[1]));
+                double w = (i == 0 || i == res ? 0.5 : 1) * (j == 0 || j == res ? 0.5 : 1);   /* trapezoid rule */
+                integral += w * cell * dens;
+                top = fmax(top, dens);
+                fprintf(plot_dat(&p), "%.4f %.4f %.6f\n", x[0], x[1], dens);
             }
             fprintf(plot_dat(&p), "\n");
         }
+        cli_say("Figure, right panel: the density p_sigma(x) |s_W - s|^2 of the DSM fit's Fisher divergence. Its integral");
+        cli_say("over the plotted box (trapezoid, %d^2 cells) is %.4f; E_{p_sigma} |s_W - s|^2 from %d draws is %.4f +- %.4f.",
+                res, integral, NE, fisher, fisher_se);
+        /* Tol: 5 standard errors of the Monte Carlo mean; the grid's quadrature error and the mass outside the box are far smaller */
+        cli_check(ctx, "integral of the plotted density = E|s_W - s|^2 (5 s.e.)", integral, fisher, 5 * fisher_se);
         plot_points(&p, "300 draws of p_sigma", noisy, 300);
         plot_size(&p, 1500, 500);
         plot_cmd(&p, "set multiplot layout 1,3 title 'Denoising score matching (sigma = %.1f, %d points): learned vs true score of p_{σ}'", sigma, N);
@@ -715,13 +724,12 @@ static int cell_3_3_matching(Ctx *ctx) {
         plot_cmd(&p, "plot dat index 0 using 1:2:3 with image, '' index 1 using 1:2:3:4 with vectors head size 0.06,20 filled lc rgb 'black'");
         plot_cmd(&p, "set title 'learned s_W (DSM)'");
         plot_cmd(&p, "plot dat index 0 using 1:2:3 with image, '' index 2 using 1:2:3:4 with vectors head size 0.06,20 filled lc rgb '#d7301f'");
-        plot_cmd(&p, "set title 'relative error |s_W - s| / |s|, with 300 draws of p_{σ}'; set colorbox; set cbrange [0:1]");
+        plot_cmd(&p, "set title 'p_{σ}(x) |s_W - s|^2 (integral %.3f; E|s_W - s|^2 = %.3f ± %.3f), 300 draws of p_{σ}' font ',10'; set colorbox; set cbrange [0:%g]", integral, fisher, fisher_se, top);
         plot_cmd(&p, "set palette defined (0 'white', 1 '#fdae6b', 2 '#d94801', 3 '#7f2704')");
         plot_cmd(&p, "plot dat index 3 using 1:2:3 with image, '' index 4 using 1:2 with points pt 7 ps 0.3 lc rgb 'black'");
         plot_cmd(&p, "unset multiplot");
         rc = plot_close(&p);
     }
-    free(dv); free(iv); free(clean); free(noisy); free(z);
     return rc;
 }
 
@@ -738,25 +746,21 @@ void ch3_sigmas(double sigma_max, double sigma_min, int L, double *sigma) {
     for (int i = 0; i < L; i++) sigma[i] = sigma_max * pow(sigma_min / sigma_max, (double)i / (L - 1));   /* §3.4 geometric */
 }
 
-/* A Ch3NoiseField at one fixed sigma is a Ch3Field: this adapter lets ch3_langevin_step run any level. */
-typedef struct { Ch3NoiseField *f; const void *model; double sigma; } AtSigma;
-static void at_sigma_field(const void *model, const float *x, int n, float *s) {
-    const AtSigma *a = model;
-    a->f(a->model, a->sigma, x, n, s);
+DenLevel ch3_level(const Schedule *vp, double sigma) {
+    if (!vp) return den_level_ve(sigma);
+    int best = 1;   /* the VP step whose noise std sqrt(1 - abar_t) is nearest to sigma */
+    for (int t = 1; t <= vp->T; t++)
+        if (fabs(sqrt(1 - vp->alpha_bar[t]) - sigma) < fabs(sqrt(1 - vp->alpha_bar[best]) - sigma)) best = t;
+    return den_level_vp(vp, best);
 }
 
-void ch3_annealed_langevin(Ch3NoiseField *score, const void *model, const double *sigma, int L, int steps, double c,
-                           float *x, int n, int D, float *s, Rng *rng) {
+void ch3_annealed_langevin(const Denoiser *den, const Schedule *vp, const double *sigma, int L, int steps, double c,
+                           float *x, int n, Rng *rng, Arena *arena) {
     for (int i = 0; i < L; i++) {
-        AtSigma a = { score, model, sigma[i] };
+        DenLevel l = ch3_level(vp, sigma[i]);
         double tau = c * sigma[i] * sigma[i];   /* §3.4 tau_i proportional to sigma_i^2 (NCSN) */
-        for (int k = 0; k < steps; k++) ch3_langevin_step(at_sigma_field, &a, x, n, D, tau, 1, s, rng);
+        for (int k = 0; k < steps; k++) ch3_langevin_step(den, l, x, n, tau, 1, rng, arena);
     }
-}
-
-void ch3_gmm_noise_field(const void *model, double sigma, const float *x, int n, float *s) {
-    Gmm gs = data_gmm_noised(model, 1.0, sigma * sigma);   /* p_sigma = p * N(0, sigma^2 I), a mixture again */
-    ch3_gmm_field(&gs, x, n, s);
 }
 
 /* The noise-conditional score network s_theta(x, sigma) of NCSN: an MLP on
@@ -807,15 +811,18 @@ static AgNode *ncsn_forward(Ncsn *m, AgTape *tape, const float *x, const float *
     return nn_mlp_forward(tape, &m->params, &m->mlp, ag_input(tape, in));
 }
 
-static void ncsn_noise_field(const void *model, double sigma, const float *x, int n, float *s) {
+/* s_theta(x, sigma) = o / sigma at the VE level l (sigma = l.b), as a DenScoreFn. */
+static void ncsn_score(const void *model, DenLevel l, const double *x, int n, double *s, Arena *arena) {
     Ncsn *m = (Ncsn *)model;
-    size_t mark = arena_pos(m->arena);
-    AgTape tape = ag_tape_no_grad(m->arena, 64);
-    float *sg = arena_push_no_zero(m->arena, sizeof(float) * n);
+    double sigma = l.b;
+    size_t mark = arena_pos(arena);
+    AgTape tape = ag_tape_no_grad(arena, 64);
+    float *sg = arena_push_no_zero(arena, sizeof(float) * n), *xf = arena_push_no_zero(arena, sizeof(float) * 2 * n);
     for (int i = 0; i < n; i++) sg[i] = (float)sigma;
-    const float *o = ncsn_forward(m, &tape, x, sg, n)->val.data;
-    for (int k = 0; k < 2 * n; k++) s[k] = (float)(o[k] / sigma);
-    arena_pop_to(m->arena, mark);
+    for (int k = 0; k < 2 * n; k++) xf[k] = (float)x[k];
+    const float *o = ncsn_forward(m, &tape, xf, sg, n)->val.data;
+    for (int k = 0; k < 2 * n; k++) s[k] = o[k] / sigma;
+    arena_pop_to(arena, mark);
 }
 
 /* §3.4 NCSN's loss: sum_i lambda(sigma_i) E 1/2 |s_theta(x' + sigma_i z, sigma_i) + z / sigma_i|^2 with
@@ -869,24 +876,25 @@ static int ncsn_train(Ncsn *m, const double *sigma, int L, const float *data, in
 
 /* Arrows v = sigma s(x, sigma) of a noise-conditional field at one sigma on a res x res grid, drawn with length
  * len |v| / (1 + |v|): true directions, lengths squashed so that far-away arrows stay on the page. */
-static void block_field_at(Plot *p, Ch3NoiseField *f, const void *model, double sigma, double r, int res, double len) {
+static void block_field_at(Plot *p, const Denoiser *den, double sigma, double r, int res, double len, Arena *arena) {
     plot_block(p, "x y dx dy: sigma s(x, sigma), length squashed to len |v| / (1 + |v|)");
     for (int i = 0; i < res; i++)
         for (int j = 0; j < res; j++) {
             float xy[2] = { (float)(-r + 2 * r * (i + 0.5) / res), (float)(-r + 2 * r * (j + 0.5) / res) }, s[2] = { 0, 0 };
-            f(model, sigma, xy, 1, s);
+            ch3_score(den, den_level_ve(sigma), xy, 1, s, arena);
             double v0 = sigma * s[0], v1 = sigma * s[1], k = len / (1 + hypot(v0, v1));
             fprintf(plot_dat(p), "%.4f %.4f %.4f %.4f\n", xy[0], xy[1], k * v0, k * v1);
         }
 }
 
 /* E_{p_sigma} |s_theta - s|^2 / E_{p_sigma} |s|^2 over n fresh draws of p_sigma. */
-static double field_rel_error(Ch3NoiseField *f, const void *model, const Gmm *g, double sigma, int n, Rng *rng) {
+static double field_rel_error(const Denoiser *den, const Gmm *g, double sigma, int n, Rng *rng, Arena *arena) {
     Gmm gs = data_gmm_noised(g, 1.0, sigma * sigma);
+    Denoiser exact = den_gmm(g);
     float *x = malloc(sizeof(float) * 2 * n), *s = malloc(sizeof(float) * 2 * n), *st = malloc(sizeof(float) * 2 * n);
     data_gmm_sample(&gs, rng, x, n);
-    f(model, sigma, x, n, s);
-    ch3_gmm_field(&gs, x, n, st);
+    ch3_score(den, den_level_ve(sigma), x, n, s, arena);
+    ch3_score(&exact, den_level_ve(sigma), x, n, st, arena);
     double e = 0, norm = 0;
     for (int k = 0; k < 2 * n; k++) {
         e += ((double)s[k] - st[k]) * ((double)s[k] - st[k]);
@@ -907,29 +915,29 @@ static int cell_3_4_annealed(Ctx *ctx) {
     cli_say("there, so a score learned from samples is wrong there, and Langevin cannot cross it anyway.");
     cli_say("NCSN: one network s_theta(x, sigma) for L = %d levels sigma = %.1f ... %.2f (geometric), trained by", L, sigma_max, sigma_min);
     cli_say("denoising score matching with weight sigma^2 (an MLP 3 x %d on [x scaled, embedding of log sigma]), %ld steps.", NCSN_HIDDEN, steps);
-    float *data = malloc(sizeof(float) * 2 * N_DATA);
+    float *data = cli_alloc(ctx, sizeof(float) * 2 * N_DATA);
     data_gmm_sample(&g, &ctx->rng, data, N_DATA);
     Ncsn m;
     ncsn_init(&m, sigma_min, sigma_max, data_gmm_var(&g, 0), ctx->arena, &ctx->rng);
     if (ncsn_train(&m, sigma, L, data, N_DATA, (int)steps, 128, ctx->opts->quiet, &ctx->rng)) {
         nn_params_free(&m.params);
-        free(data);
         return 1;
     }
+    Denoiser learned_den = den_score_fn(ncsn_score, &m, 2), exact = den_gmm(&g);
     cli_say("learned vs exact score, E_{p_sigma} |s_theta - s|^2 / E |s|^2:");
     static const int show[3] = { 0, 5, L - 1 };
     for (int k = 0; k < 3; k++)
-        cli_say("  sigma = %5.2f   %.4f", sigma[show[k]], field_rel_error(ncsn_noise_field, &m, &g, sigma[show[k]], 4000, &ctx->rng));
+        cli_say("  sigma = %5.2f   %.4f", sigma[show[k]], field_rel_error(&learned_den, &g, sigma[show[k]], 4000, &ctx->rng, ctx->arena));
     /* Tol: a 50k-parameter MLP after a few thousand steps matches the score to a few percent where p lives. */
-    cli_check_le(ctx, "relative score error at sigma_max", field_rel_error(ncsn_noise_field, &m, &g, sigma[0], 4000, &ctx->rng), 0.05);
+    cli_check_le(ctx, "relative score error at sigma_max", field_rel_error(&learned_den, &g, sigma[0], 4000, &ctx->rng, ctx->arena), 0.05);
 
     Plot p;
-    if (plot_open(&p, ctx->out, "ch3_ncsn_scores")) { nn_params_free(&m.params); free(data); return 1; }
+    if (plot_open(&p, ctx->out, "ch3_ncsn_scores")) { nn_params_free(&m.params); return 1; }
     for (int k = 0; k < 3; k++) {
         Gmm gs = data_gmm_noised(&g, 1.0, sigma[show[k]] * sigma[show[k]]);
         block_logpdf(&p, &gs, r, 90);
-        block_field_at(&p, ch3_gmm_noise_field, &g, sigma[show[k]], r, 16, 0.45);
-        block_field_at(&p, ncsn_noise_field, &m, sigma[show[k]], r, 16, 0.45);
+        block_field_at(&p, &exact, sigma[show[k]], r, 16, 0.45, ctx->arena);
+        block_field_at(&p, &learned_den, sigma[show[k]], r, 16, 0.45, ctx->arena);
     }
     plot_size(&p, 1500, 520);
     plot_cmd(&p, "set multiplot layout 1,3 title 'Noise-conditional score: learned σ s_{θ}(x, σ) (red) vs exact σ ∇ log p_{σ} (black), over log p_{σ}'");
@@ -941,27 +949,25 @@ static int cell_3_4_annealed(Ctx *ctx) {
                  3 * k, 3 * k + 1, 3 * k + 2);
     }
     plot_cmd(&p, "unset multiplot");
-    if (plot_close(&p)) { nn_params_free(&m.params); free(data); return 1; }
+    if (plot_close(&p)) { nn_params_free(&m.params); return 1; }
 
     /* Four samplers from the same uniform start: plain Langevin (one score, the smallest sigma) and annealed
      * Langevin, each with the exact and with the learned score. */
-    float *x = malloc(sizeof(float) * 2 * N), *s = malloc(sizeof(float) * 2 * N), *x0 = malloc(sizeof(float) * 2 * N);
-    float *plain = malloc(sizeof(float) * 2 * N), *snap = malloc(sizeof(float) * 2 * N * 4);
+    float *x = cli_alloc(ctx, sizeof(float) * 2 * N), *x0 = cli_alloc(ctx, sizeof(float) * 2 * N);
+    float *plain = cli_alloc(ctx, sizeof(float) * 2 * N), *snap = cli_alloc(ctx, sizeof(float) * 2 * N * 4);
     for (int i = 0; i < 2 * N; i++) x0[i] = (float)(-r + 2 * r * rng_uniform(&ctx->rng));
     double err[4];
     static const char *const label[4] = { "plain Langevin, exact score", "plain Langevin, learned score", "annealed, exact score", "annealed, learned score" };
     for (int k = 0; k < 4; k++) {
         int learned = k % 2, annealed = k / 2;
-        Ch3NoiseField *f = learned ? ncsn_noise_field : ch3_gmm_noise_field;
-        const void *model = learned ? (const void *)&m : (const void *)&g;
+        const Denoiser *den = learned ? &learned_den : &exact;
         memcpy(x, x0, sizeof(float) * 2 * N);
         if (!annealed) {
-            AtSigma a = { f, model, sigma_min };
-            for (int it = 0; it < PLAIN; it++) ch3_langevin_step(at_sigma_field, &a, x, N, 2, 0.01, 1, s, &ctx->rng);
+            for (int it = 0; it < PLAIN; it++) ch3_langevin_step(den, den_level_ve(sigma_min), x, N, 0.01, 1, &ctx->rng, ctx->arena);
             if (learned) memcpy(plain, x, sizeof(float) * 2 * N);
         } else {
             for (int i = 0; i < L; i++) {   /* level by level, to keep snapshots for the figure */
-                ch3_annealed_langevin(f, model, sigma + i, 1, PER_LEVEL, c, x, N, 2, s, &ctx->rng);
+                ch3_annealed_langevin(den, NULL, sigma + i, 1, PER_LEVEL, c, x, N, &ctx->rng, ctx->arena);
                 if (learned && (i == 0 || i == 3 || i == 6 || i == L - 1))
                     memcpy(snap + 2 * N * (i == 0 ? 0 : i == 3 ? 1 : i == 6 ? 2 : 3), x, sizeof(float) * 2 * N);
             }
@@ -1015,7 +1021,6 @@ static int cell_3_4_annealed(Ctx *ctx) {
         plot_cmd(&p, "unset multiplot");
         rc = plot_close(&p);
     }
-    free(x); free(s); free(x0); free(plain); free(snap); free(data);
     nn_params_free(&m.params);
     return rc;
 }
@@ -1040,9 +1045,8 @@ static int cell_3_4_swissroll(Ctx *ctx) {
     long steps = ctx->opts->steps > 0 ? ctx->opts->steps : 4000;
     double sigma[L];
     ch3_sigmas(sigma_max, sigma_min, L, sigma);
-    float *data = malloc(sizeof(float) * 2 * N_DATA), *fresh = malloc(sizeof(float) * 2 * N);
+    float *data = cli_alloc(ctx, sizeof(float) * 2 * N_DATA), *fresh = cli_alloc(ctx, sizeof(float) * 2 * N);
     if (data_toy_sample("swissroll", &ctx->rng, data, N_DATA) || data_toy_sample("swissroll", &ctx->rng, fresh, N)) {
-        free(data); free(fresh);
         return 1;
     }
     cli_say("The swiss roll has no closed-form score: everything here is learned. NCSN with L = %d levels", L);
@@ -1052,15 +1056,14 @@ static int cell_3_4_swissroll(Ctx *ctx) {
     ncsn_init(&m, sigma_min, sigma_max, mean_coord_var(data, N_DATA), ctx->arena, &ctx->rng);
     if (ncsn_train(&m, sigma, L, data, N_DATA, (int)steps, 128, ctx->opts->quiet, &ctx->rng)) {
         nn_params_free(&m.params);
-        free(data); free(fresh);
         return 1;
     }
-    float *x = malloc(sizeof(float) * 2 * N), *plain = malloc(sizeof(float) * 2 * N), *s = malloc(sizeof(float) * 2 * N);
+    float *x = cli_alloc(ctx, sizeof(float) * 2 * N), *plain = cli_alloc(ctx, sizeof(float) * 2 * N);
     for (int i = 0; i < 2 * N; i++) x[i] = plain[i] = (float)(-r + 2 * r * rng_uniform(&ctx->rng));
-    ch3_annealed_langevin(ncsn_noise_field, &m, sigma, L, PER_LEVEL, c, x, N, 2, s, &ctx->rng);
-    AtSigma a = { ncsn_noise_field, &m, sigma_min };
+    Denoiser learned = den_score_fn(ncsn_score, &m, 2);
+    ch3_annealed_langevin(&learned, NULL, sigma, L, PER_LEVEL, c, x, N, &ctx->rng, ctx->arena);
     const double tau_plain = sigma_min * sigma_min;   /* 10x annealing's last step, so plain Langevin gets to move */
-    for (int k = 0; k < PLAIN; k++) ch3_langevin_step(at_sigma_field, &a, plain, N, 2, tau_plain, 1, s, &ctx->rng);
+    for (int k = 0; k < PLAIN; k++) ch3_langevin_step(&learned, den_level_ve(sigma_min), plain, N, tau_plain, 1, &ctx->rng, ctx->arena);
     double d_floor = data_mean_nn_distance(fresh, N, data, N_DATA, 2);
     double d_annealed = data_mean_nn_distance(x, N, data, N_DATA, 2), d_plain = data_mean_nn_distance(plain, N, data, N_DATA, 2);
     cli_say("mean distance to the nearest data point: annealed %.4f, plain %.4f, fresh data draws %.4f (the floor)", d_annealed, d_plain, d_floor);
@@ -1093,56 +1096,38 @@ static int cell_3_4_swissroll(Ctx *ctx) {
         plot_cmd(&p, "unset multiplot");
         rc = plot_close(&p);
     }
-    free(x); free(plain); free(s); free(data); free(fresh);
     nn_params_free(&m.params);
     return rc;
 }
 
 /* ---- 3.4 (images)  Chapter 2's network is a noise-conditional score ---------------- */
 
-/* DDPM's eps_theta(x_t, t) as a score: grad log p_t(x) = -eps_hat(x, t) / sqrt(1 - abar_t). The level is named by
- * its noise std sigma = sqrt(1 - abar_t) (x_t = sqrt(abar_t) x0 + sigma eps); the step t whose sigma is nearest. */
-typedef struct { UnetModel *net; Schedule sched; Arena *arena; } UnetScore;
-
-static int step_of_sigma(const Schedule *s, double sigma) {
-    int best = 1;
-    for (int t = 1; t <= s->T; t++)
-        if (fabs(sqrt(1 - s->alpha_bar[t]) - sigma) < fabs(sqrt(1 - s->alpha_bar[best]) - sigma)) best = t;
-    return best;
-}
-
-static void unet_noise_field(const void *model, double sigma, const float *x, int n, float *s) {
-    const UnetScore *u = model;
-    int t = step_of_sigma(&u->sched, sigma);
-    unet_model_eps(u->net, x, n, t, s, u->arena);
-    double scale = -1.0 / sqrt(1 - u->sched.alpha_bar[t]);
-    for (long k = 0; k < (long)n * 784; k++) s[k] = (float)(scale * s[k]);   /* §3.4 score = -eps_hat / sqrt(1 - abar_t) */
-}
-
 static int cell_3_4_images(Ctx *ctx) {
     enum { IMG = 784, L = 80, PER_LEVEL = 2 };
     int N = ctx->opts->samples > 0 ? (int)ctx->opts->samples : 16;   /* --samples: images drawn and scored */
     const double c = 1.0;
     UnetModel net;
-    if (unet_model_load(&net, UNET_CH2_CKPT)) {   /* the loader said why in one line */
-        int missing = access(UNET_CH2_CKPT, F_OK) != 0;
+    if (unet_model_load(&net, CH2_UNET_CKPT)) {   /* the loader said why in one line */
+        int missing = access(CH2_UNET_CKPT, F_OK) != 0;
         cli_say("skipping the image cell: %s", missing ? "no trained U-Net (./ch2 --train-images makes one)" : "the checkpoint is unreadable");
         return missing ? 0 : 1;
     }
-    UnetScore u = { &net, { 0 }, ctx->arena };
-    sched_init(&u.sched, SCHED_LINEAR, net.T);
+    Schedule sched;   /* DDPM's eps_theta(x_t, t) as a score: -eps_hat / sqrt(1 - abar_t) at the step t whose
+                       * noise std sqrt(1 - abar_t) is nearest to sigma (ch3_level) */
+    sched_init(&sched, SCHED_LINEAR, net.T);
+    Denoiser den = den_unet(&net, &sched, 0);
     cli_say("Chapter 2's U-Net predicts the noise: eps_theta(x_t, t). Read as -eps_theta / sqrt(1 - abar_t) it is the score");
     cli_say("of p_t: DDPM and SMLD share one network. Annealed Langevin with it (no DDPM update anywhere):");
     cli_say("L = %d levels, sigma_t = sqrt(1 - abar_t) geometric from t = %d to t = 1, %d Langevin steps each with", L, net.T, PER_LEVEL);
     cli_say("tau = %.1f sigma_t^2 (large steps: two per level must carry the noise down), then one Tweedie step", c);
     cli_say("x0 = x + sigma^2 score (§3.3) to remove the last noise. %d images, %d network evaluations each.", N, L * PER_LEVEL + 1);
     double sigma[L];
-    ch3_sigmas(sqrt(1 - u.sched.alpha_bar[net.T]), sqrt(1 - u.sched.alpha_bar[1]), L, sigma);
-    float *x = malloc(sizeof(float) * N * IMG), *s = malloc(sizeof(float) * N * IMG);
+    ch3_sigmas(sqrt(1 - sched.alpha_bar[net.T]), sqrt(1 - sched.alpha_bar[1]), L, sigma);
+    float *x = cli_alloc(ctx, sizeof(float) * N * IMG), *s = cli_alloc(ctx, sizeof(float) * N * IMG);
     rng_normal_fill(&ctx->rng, x, (long)N * IMG);
     double t0 = cli_seconds();
-    ch3_annealed_langevin(unet_noise_field, &u, sigma, L, PER_LEVEL, c, x, N, IMG, s, &ctx->rng);
-    unet_noise_field(&u, sigma[L - 1], x, N, s);
+    ch3_annealed_langevin(&den, &sched, sigma, L, PER_LEVEL, c, x, N, &ctx->rng, ctx->arena);
+    ch3_score(&den, ch3_level(&sched, sigma[L - 1]), x, N, s, ctx->arena);
     for (long k = 0; k < (long)N * IMG; k++) x[k] += (float)(sigma[L - 1] * sigma[L - 1] * s[k]);   /* §3.3 Tweedie at the last level */
     cli_say("sampled in %.1f s", cli_seconds() - t0);
     /* Clothing sits on a black background: about half of a Fashion-MNIST image's pixels are below 0.1; noise
@@ -1161,9 +1146,7 @@ static int cell_3_4_images(Ctx *ctx) {
     fid_report("annealed Langevin samples", x, N, -1.0f, 1.0f, &score);
     int rc = image_samples_write(ctx->out, "ch3_fmnist_annealed", x, N, N == 16 ? 4 : image_grid_cols(N), N <= 100 ? 3 : 1, -1.0f, 1.0f);
     if (!rc) cli_figure(ctx->out, "ch3_fmnist_annealed");
-    free(x);
-    free(s);
-    sched_free(&u.sched);
+    sched_free(&sched);
     unet_model_free(&net);
     return rc;
 }
@@ -1182,6 +1165,12 @@ static const Cell CELLS[] = {
     { "3.4b", "swissroll", "NCSN and annealed Langevin on the swiss roll (no exact score)",         cell_3_4_swissroll },
     { "3.4i", "images",    "annealed Langevin on Fashion-MNIST with chapter 2's network as score", cell_3_4_images },
 };
+
+/* The cell table, for tests/test_tutorial.c: every `./ch3 --cell X` that tutorial.md names must be in it. */
+const Cell *ch3_cells(int *n) {
+    *n = (int)COUNT_OF(CELLS);
+    return CELLS;
+}
 
 #ifndef CHAPTER_NO_MAIN
 int main(int argc, char **argv) {

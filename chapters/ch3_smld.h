@@ -1,28 +1,30 @@
 /* ch3_smld.h: the functions of chapters/ch3_smld.c that tests/test_ch3.c checks.
  * Each one is an equation of PDF chapter 3; the tags are TUTORIAL.md's sections (§3.1-§3.4).
  *
- * Two kinds of score appear. For sampling, a batch score field (Ch3Field): s (n, D) = grad log p(x) for
- * x (n, D); the exact mixture score, the noise-conditional network and chapter 2's U-Net all have this
- * form, so one Langevin step serves them all. For score matching, a point model (Ch3Model) that also
- * returns the divergence tr(grad_x s_theta(x)) that implicit score matching needs: an affine field
- * (A x + b) and a field linear in fixed Gaussian bumps (Ch3Rbf), whose weights have closed-form
- * least-squares fits under all three score-matching objectives.
+ * Two kinds of score appear. For sampling, a denoiser (denoiser.h) read as a score at a noise level: the
+ * exact mixture, the noise-conditional network (a DEN_SCORE_FN) and chapter 2's U-Net are all one
+ * `const Denoiser *`, so one Langevin step serves them all and switching is one argument. For score
+ * matching, a point model (Ch3Model) that also returns the divergence tr(grad_x s_theta(x)) that implicit
+ * score matching needs: an affine field (A x + b) and a field linear in fixed Gaussian bumps (Ch3Rbf), whose
+ * weights have closed-form least-squares fits under all three score-matching objectives. Ch3Model stays
+ * apart from the Denoiser on purpose: it is the object being fitted, one point at a time in double, and the
+ * divergence it returns is no view of a denoiser.
  */
 #ifndef CH3_SMLD_H
 #define CH3_SMLD_H
 
+#include "cli.h"
 #include "data.h"
+#include "denoiser.h"
 #include "rng.h"
 
 /* ---- 3.1 Langevin dynamics ---- */
-/* s (n, D) = grad log p at x (n, D); model is whatever the field needs (a Gmm, a network). */
-typedef void Ch3Field(const void *model, const float *x, int n, float *s);
-/* The exact score of a mixture (model = const Gmm *), as a Ch3Field. */
-void   ch3_gmm_field(const void *model, const float *x, int n, float *s);
-/* §3.1 x_{k+1} = x_k + tau s(x_k) + sqrt(2 tau) z_k for n points x (n, D); noise = 0 drops the
- * sqrt(2 tau) z_k term, which leaves gradient ascent on log p. s is scratch (n, D). */
-void   ch3_langevin_step(Ch3Field *score, const void *model, float *x, int n, int D, double tau, int noise,
-                         float *s, Rng *rng);
+/* s (n, D) = the score of den at level l for the float points x (n, D), rounded to float. For the exact
+ * mixture, den_level_ve(0) is the clean law's own score grad log p. Temporaries from the arena. */
+void   ch3_score(const Denoiser *den, DenLevel l, const float *x, int n, float *s, Arena *arena);
+/* §3.1 x_{k+1} = x_k + tau s(x_k) + sqrt(2 tau) z_k for n points x (n, den->D), s = ch3_score at level l;
+ * noise = 0 drops the sqrt(2 tau) z_k term, which leaves gradient ascent on log p. */
+void   ch3_langevin_step(const Denoiser *den, DenLevel l, float *x, int n, double tau, int noise, Rng *rng, Arena *arena);
 /* §3.1 stationary variance of the discrete chain for p = N(mu, s2): an AR(1), s2 / (1 - tau / (2 s2)). */
 double ch3_langevin_stationary_var(double s2, double tau);
 /* Kolmogorov-Smirnov distance sup_x |F_n(x) - F(x)| between n 1D points and a 1D mixture (sorts a copy). */
@@ -72,15 +74,18 @@ double ch3_dsm_esm_constant(const Gmm *g, double sigma, int n, Rng *rng);
 void   ch3_tweedie(const Gmm *g, double sigma, const double *x, double *x0_hat);
 
 /* ---- 3.4 noise levels and annealed Langevin ---- */
-/* A noise-conditional score: s (n, D) = grad log p_sigma(x), p_sigma = p * N(0, sigma^2 I). */
-typedef void Ch3NoiseField(const void *model, double sigma, const float *x, int n, float *s);
-/* The exact one for a mixture (model = const Gmm *, the clean law). */
-void   ch3_gmm_noise_field(const void *model, double sigma, const float *x, int n, float *s);
+/* The level of noise std sigma: VE (x = x0 + sigma eps) when vp is NULL; for a network trained on the VP
+ * schedule vp, the step t whose sqrt(1 - abar_t) is nearest to sigma (den_level_vp). */
+DenLevel ch3_level(const Schedule *vp, double sigma);
 /* §3.4 the geometric noise levels of NCSN: sigma_i = sigma_max (sigma_min / sigma_max)^(i / (L - 1)), i < L. */
 void   ch3_sigmas(double sigma_max, double sigma_min, int L, double *sigma);
 /* §3.4 annealed Langevin (Song and Ermon): for each level i = 0..L-1, `steps` Langevin steps on p_{sigma_i}
- * with tau_i = c sigma_i^2, each starting where the last level ended. s is scratch (n, D). */
-void   ch3_annealed_langevin(Ch3NoiseField *score, const void *model, const double *sigma, int L, int steps, double c,
-                             float *x, int n, int D, float *s, Rng *rng);
+ * (the level ch3_level(vp, sigma_i)) with tau_i = c sigma_i^2, each starting where the last level ended. */
+void   ch3_annealed_langevin(const Denoiser *den, const Schedule *vp, const double *sigma, int L, int steps, double c,
+                             float *x, int n, Rng *rng, Arena *arena);
+
+/* The program's cells (the table --list prints), n receives their number: tests/test_tutorial.c looks up
+ * every `./ch3 --cell X` of tutorial.md in it with cli_find_cell. */
+const Cell *ch3_cells(int *n);
 
 #endif

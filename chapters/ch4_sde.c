@@ -7,12 +7,13 @@
  * Sections: 4.1 motivating examples (gradient descent -> ODE, Langevin -> SDE, Brownian paths) ·
  * 4.2 forward and reverse SDE (Anderson) · 4.3 the SDE of DDPM (variance preserving) · 4.4 the SDE of
  * SMLD (variance exploding) · 4.5 numerical methods (Euler-Maruyama, predictor-corrector, probability-flow
- * ODE with Euler and Heun; convergence orders; quality versus steps) · 4.5t trajectories of the reverse SDE
+ * ODE with Euler, Heun and classical RK4; convergence orders 1, 2, 4; quality versus steps) · 4.5t trajectories of the reverse SDE
  * and of the probability-flow ODE from the same noise.
  * Figures (figures/): ch4_gd_vs_ode, ch4_brownian_paths, ch4_forward_reverse_1d, ch4_forward_reverse_hist,
  * ch4_ddpm_vs_vp, ch4_vp_vs_ve, ch4_convergence_orders, ch4_solver_quality, ch4_solver_samples,
  * ch4_sde_vs_pfode.
- * Uses: cli, plot, data (exact noised mixtures and their scores), schedule, rng, tensor, toymodel.
+ * Uses: cli, plot, data (exact noised mixtures), denoiser (the score: exact mixture or trained network, one
+ * argument), schedule, rng, tensor, toymodel.
  *
  * Shapes: n particles, D data dimension (1 or 2); particles are double arrays (n, D).
  * Time: continuous t in [0, 1]; the VP SDE has beta(t) linear 0.1..20, the VE SDE sigma(t) = 0.01 (1000)^t.
@@ -26,30 +27,6 @@
 #include "plot.h"
 #include "schedule.h"
 #include "toymodel.h"
-
-/* The 1D mixture of TUTORIAL.md's figures (as chapter 2): weights 0.3/0.7, means -2/+2, sd 0.3. */
-static Gmm gmm_1d(void) {
-    static const double w[2] = { 0.3, 0.7 }, mu[2] = { -2.0, 2.0 }, sd[2] = { 0.3, 0.3 };
-    return data_gmm_1d(2, w, mu, sd);
-}
-
-/* Sample mean and variance of coordinate d of n points (n, D), accumulated in double. */
-static void moments(const double *x, int n, int D, int d, double *mean, double *var) {
-    double s = 0, s2 = 0;
-    for (int i = 0; i < n; i++) { s += x[i * D + d]; s2 += x[i * D + d] * x[i * D + d]; }
-    *mean = s / n;
-    *var = s2 / n - *mean * *mean;
-}
-
-/* Density histogram of n values on [lo, hi) with `bins` bins; values outside are dropped. */
-static void histogram(const double *x, int n, double lo, double hi, int bins, double *dens) {
-    double width = (hi - lo) / bins;
-    for (int b = 0; b < bins; b++) dens[b] = 0.0;
-    for (int i = 0; i < n; i++) {
-        int b = (int)floor((x[i] - lo) / width);
-        if (b >= 0 && b < bins) dens[b] += 1.0 / (n * width);
-    }
-}
 
 /* n draws (n, D) of the law of a x0 + sqrt(s2) eps, x0 ~ g: exactly p_t. */
 static void sample_noised(const Gmm *g, double a, double s2, double *x, int n, Rng *rng) {
@@ -136,27 +113,28 @@ void ch4_sched_vp(Schedule *s, const Ch4Sde *sde, int T) {
     }
 }
 
-void ch4_score(Ch4Score *sc, const double *x, int n, int D, double t, double *score) {
-    sc->nfe++;
-    if (!sc->model) {   /* §4.2 exact: p_t = law of a(t) x0 + sqrt(s2(t)) eps, again a mixture */
-        double a, s2;
-        ch4_sde_marginal(sc->sde, t, &a, &s2);
-        Gmm gt = data_gmm_noised(sc->g, a, s2);
-        for (int i = 0; i < n; i++) data_gmm_score(&gt, x + (size_t)i * D, score + (size_t)i * D);
-        return;
+DenLevel ch4_level(const Ch4Sde *sde, const Denoiser *den, double t) {
+    if (den->sched) {   /* a network: the nearest discrete step of its schedule, alpha_bar[i] = exp(-B(i/T)) */
+        int T = den->sched->T, step = (int)lround(t * T);
+        return den_level_vp(den->sched, step < 1 ? 1 : step > T ? T : step);
     }
-    /* learned: nearest discrete step of the schedule whose alpha_bar matches exp(-B(t)) */
-    int T = sc->sched->T, step = (int)lround(t * T);
-    if (step < 1) step = 1;
-    if (step > T) step = T;
-    size_t mark = arena_pos(sc->arena);
-    float *xf = arena_push_no_zero(sc->arena, sizeof(float) * (size_t)n * D);
-    float *eps_hat = arena_push_no_zero(sc->arena, sizeof(float) * (size_t)n * D);
-    for (size_t i = 0; i < (size_t)n * D; i++) xf[i] = (float)x[i];
-    toy_predict_eps(sc->model, xf, n, step, eps_hat, sc->arena);
-    double inv_sd = 1.0 / sqrt(1.0 - sc->sched->alpha_bar[step]);
-    for (size_t i = 0; i < (size_t)n * D; i++) score[i] = -eps_hat[i] * inv_sd;   /* §4.2 s = -eps_hat / sqrt(1 - abar) */
-    arena_pop_to(sc->arena, mark);
+    double a, s2;   /* §4.2 exact: p_t = law of a(t) x0 + sqrt(s2(t)) eps, again a mixture */
+    ch4_sde_marginal(sde, t, &a, &s2);
+    return den_level_s2(a, s2);
+}
+
+/* The reverse-time solvers' state: the score's denoiser and SDE, scratch, and the evaluations made. */
+typedef struct {
+    const Denoiser *den;
+    const Ch4Sde   *sde;
+    Arena          *arena;
+    long            nfe;
+} Rev;
+
+/* §4.2 s = grad log p_t(x) = -eps_hat / sqrt(1 - abar) (denoiser.h), one batch evaluation. */
+static void rev_score(Rev *sc, const double *x, int n, double t, double *score) {
+    sc->nfe++;
+    den_score(sc->den, ch4_level(sc->sde, sc->den, t), x, n, score, sc->arena);
 }
 
 /* ---- solvers: forward Euler-Maruyama, and the reverse-time integrators ---- */
@@ -178,14 +156,14 @@ void ch4_forward_em(const Ch4Sde *sde, double *x, int n, int D, double t0, doubl
 }
 
 /* §4.2 v = f(x, t) - lambda g(t)^2 s(x, t): lambda = 1 is the reverse SDE's drift, lambda = 1/2 the PF-ODE's. */
-static void reverse_velocity(Ch4Score *sc, const double *x, int n, int D, double t, double lambda, double *s, double *v) {
-    ch4_score(sc, x, n, D, t, s);
+static void reverse_velocity(Rev *sc, const double *x, int n, int D, double t, double lambda, double *s, double *v) {
+    rev_score(sc, x, n, t, s);
     double c = ch4_sde_drift(sc->sde, t), g2 = ch4_sde_g2(sc->sde, t);
     for (size_t i = 0; i < (size_t)n * D; i++) v[i] = c * x[i] - lambda * g2 * s[i];
 }
 
 /* §4.2 one Euler-Maruyama step of the reverse SDE dx = [f - g^2 s] dt + g dw_bar, from t to t - h. */
-static void em_step(Ch4Score *sc, double *x, int n, int D, double t, double h, Rng *rng, double *s, double *v) {
+static void em_step(Rev *sc, double *x, int n, int D, double t, double h, Rng *rng, double *s, double *v) {
     reverse_velocity(sc, x, n, D, t, 1.0, s, v);
     double g = sqrt(ch4_sde_g2(sc->sde, t));
     for (size_t i = 0; i < (size_t)n * D; i++) x[i] += -v[i] * h + g * sqrt(h) * rng_normal(rng);
@@ -193,9 +171,9 @@ static void em_step(Ch4Score *sc, double *x, int n, int D, double t, double h, R
 
 /* §4.5 Langevin corrector at fixed t: x += tau s + sqrt(2 tau) z. Step from Song et al.'s signal-to-noise rule
  * tau = 2 (r |z| / |s|)^2, norms averaged over the batch, r = 0.16: the move stays a fixed fraction of the noise. */
-static void langevin_corrector(Ch4Score *sc, double *x, int n, int D, double t, Rng *rng, double *s, double *z) {
+static void langevin_corrector(Rev *sc, double *x, int n, int D, double t, Rng *rng, double *s, double *z) {
     const double r = 0.16;
-    ch4_score(sc, x, n, D, t, s);
+    rev_score(sc, x, n, t, s);
     size_t nd = (size_t)n * D;
     double zz = 0, ss = 0;
     for (size_t i = 0; i < nd; i++) { z[i] = rng_normal(rng); zz += z[i] * z[i]; ss += s[i] * s[i]; }
@@ -204,13 +182,13 @@ static void langevin_corrector(Ch4Score *sc, double *x, int n, int D, double t, 
 }
 
 /* §4.5 Euler on the probability-flow ODE dx = [f - g^2 s / 2] dt, from t to t - h. */
-static void ode_euler_step(Ch4Score *sc, double *x, int n, int D, double t, double h, double *s, double *v) {
+static void ode_euler_step(Rev *sc, double *x, int n, int D, double t, double h, double *s, double *v) {
     reverse_velocity(sc, x, n, D, t, 0.5, s, v);
     for (size_t i = 0; i < (size_t)n * D; i++) x[i] -= v[i] * h;
 }
 
 /* §4.5 Heun (explicit trapezoid) on the probability-flow ODE: Euler predictor, then the average of both slopes. */
-static void ode_heun_step(Ch4Score *sc, double *x, int n, int D, double t, double h, double *s, double *v, double *x2, double *v2) {
+static void ode_heun_step(Rev *sc, double *x, int n, int D, double t, double h, double *s, double *v, double *x2, double *v2) {
     size_t nd = (size_t)n * D;
     reverse_velocity(sc, x, n, D, t, 0.5, s, v);
     for (size_t i = 0; i < nd; i++) x2[i] = x[i] - v[i] * h;
@@ -221,7 +199,7 @@ static void ode_heun_step(Ch4Score *sc, double *x, int n, int D, double t, doubl
 /* §4.5 classical Runge-Kutta on the probability-flow ODE, from t to t - h: four slopes k1..k4 (in v, v2, v3, v4),
  * x -= h (k1 + 2 k2 + 2 k3 + k4) / 6 with k1 = v(x, t), k2 = v(x - h k1/2, t - h/2), k3 = v(x - h k2/2, t - h/2),
  * k4 = v(x - h k3, t - h). */
-static void ode_rk4_step(Ch4Score *sc, double *x, int n, int D, double t, double h, double *s, double *v, double *x2,
+static void ode_rk4_step(Rev *sc, double *x, int n, int D, double t, double h, double *s, double *v, double *x2,
                          double *v2, double *v3, double *v4) {
     size_t nd = (size_t)n * D;
     reverse_velocity(sc, x, n, D, t, 0.5, s, v);
@@ -234,8 +212,10 @@ static void ode_rk4_step(Ch4Score *sc, double *x, int n, int D, double t, double
     for (size_t i = 0; i < nd; i++) x[i] -= h * (v[i] + 2 * v2[i] + 2 * v3[i] + v4[i]) / 6;
 }
 
-void ch4_reverse(Ch4Score *sc, Ch4Solver solver, double *x, int n, int D, double t_start, double t_end, int steps,
-                 Rng *rng, double *traj) {
+long ch4_reverse(const Denoiser *den, const Ch4Sde *sde, Ch4Solver solver, double *x, int n, double t_start, double t_end,
+                 int steps, Rng *rng, Arena *arena, double *traj) {
+    Rev rev = { den, sde, arena, 0 }, *sc = &rev;
+    int D = den->D;
     size_t nd = (size_t)n * D;
     double *s = malloc(sizeof(double) * nd * 6), *v = s + nd, *x2 = v + nd, *v2 = x2 + nd, *v3 = v2 + nd, *v4 = v3 + nd;   /* once per solve */
     double h = (t_start - t_end) / steps;
@@ -252,6 +232,7 @@ void ch4_reverse(Ch4Score *sc, Ch4Solver solver, double *x, int n, int D, double
         if (traj) memcpy(traj + (size_t)(k + 1) * nd, x, sizeof(double) * nd);
     }
     free(s);
+    return rev.nfe;
 }
 
 /* ---- 4.1  Motivating examples ------------------------------------------- */
@@ -318,14 +299,14 @@ static int gd_figure(Ctx *ctx) {
     Plot p;
     if (plot_open(&p, ctx->out, "ch4_gd_vs_ode")) return 1;
     gd_blocks(&p, x0, taus, 2);
-    double *end = malloc(sizeof(double) * 2 * N);
+    double *end = cli_alloc(ctx, sizeof(double) * 2 * N);
     langevin_run(&p, x0, tau_l, STEPS, end, N, &ctx->rng);
     plot_block(&p, "x y: end points of Langevin chains (every 5th)");
     for (int i = 0; i < N; i += 5) fprintf(plot_dat(&p), "%.5f %.5f\n", end[2 * i], end[2 * i + 1]);
     /* The discrete chain is an AR(1) in each coordinate: stationary Var = 1 / (a (1 - tau a / 2)), exactly. */
     for (int d = 0; d < 2; d++) {
         double m, v, a = d == 0 ? GD_A1 : GD_A2, want = 1.0 / (a * (1 - tau_l * a / 2));
-        moments(end, N, 2, d, &m, &v);
+        data_moments_d(end + d, N, 2, &m, &v);
         cli_check(ctx, d == 0 ? "Langevin Var x vs 1/(a1 (1 - tau a1/2))" : "Langevin Var y vs 1/(a2 (1 - tau a2/2))",
                   v, want, 5 * want * sqrt(2.0 / N));   /* 5 s.e. of a sample variance; (1 - tau a)^(2 STEPS) < 1e-8 */
     }
@@ -343,7 +324,6 @@ static int gd_figure(Ctx *ctx) {
     plot_cmd(&p, "     dat index 7 with points pt 7 ps 0.3 lc rgb '#9ecae1' title 'chain ends', \\");
     plot_cmd(&p, "     for [k=4:6] dat index k with lines lw 1 lc k-2 title (k == 4 ? 'paths' : '')");
     plot_cmd(&p, "unset multiplot");
-    free(end);
     return plot_close(&p);
 }
 
@@ -353,7 +333,7 @@ static int brownian_figure(Ctx *ctx) {
     enum { PATHS = 20000, STEPS = 1000, SHOW = 20 };
     Plot p;
     if (plot_open(&p, ctx->out, "ch4_brownian_paths")) return 1;
-    double *w_half = malloc(sizeof(double) * PATHS), *w_one = malloc(sizeof(double) * PATHS);
+    double *w_half = cli_alloc(ctx, sizeof(double) * PATHS), *w_one = cli_alloc(ctx, sizeof(double) * PATHS);
     double sigma = sqrt(1.0 / STEPS);
     for (int i = 0; i < PATHS; i++) {
         double w = 0;
@@ -366,7 +346,7 @@ static int brownian_figure(Ctx *ctx) {
         w_one[i] = w;
     }
     double m, v, cov = 0;
-    moments(w_one, PATHS, 1, 0, &m, &v);
+    data_moments_d(w_one, PATHS, 1, &m, &v);
     for (int i = 0; i < PATHS; i++) cov += w_half[i] * w_one[i] / PATHS;
     cli_check(ctx, "Var w_1 = 1", v, 1.0, 5 * sqrt(2.0 / PATHS));               /* 5 s.e. of a sample variance */
     cli_check(ctx, "Cov(w_0.5, w_1) = min(0.5, 1)", cov, 0.5, 5 * sqrt(0.75 / PATHS));   /* Var(w_s w_t) = 3s^2 + s(t-s) - s^2 */
@@ -394,8 +374,6 @@ static int brownian_figure(Ctx *ctx) {
     plot_cmd(&p, "plot for [k=%d:%d] dat index k with lines lw 1 notitle, \\", SHOW, 2 * SHOW - 1);
     plot_cmd(&p, "     dat index %d using 1:($2+2*$3) with lines lw 3 dt 2 lc rgb 'black' title 'mean +- 2 sd', '' index %d using 1:($2-2*$3) with lines lw 3 dt 2 lc rgb 'black' notitle", 2 * SHOW, 2 * SHOW);
     plot_cmd(&p, "unset multiplot");
-    free(w_half);
-    free(w_one);
     return plot_close(&p);
 }
 
@@ -441,7 +419,7 @@ static void check_forward(Ctx *ctx, const Ch4Sde *sde, const Gmm *g, const doubl
     Gmm gt = data_gmm_noised(g, a, s2);
     double m_want = data_gmm_mean(&gt, 0), v_want = data_gmm_var(&gt, 0);
     em_moments(sde, 0.0, t1, steps, &m_em, &v_em);
-    moments(x, n, 1, 0, &m, &v);
+    data_moments_d(x, n, 1, &m, &v);
     char what[96];
     snprintf(what, sizeof what, "forward mean at t = %.2g vs closed form", t1);
     cli_check(ctx, what, m, m_want, 5 * sqrt(v_want / n) + fabs(m_em - m_want));
@@ -481,9 +459,9 @@ static void path_blocks(Plot *p, const double *traj, int n, int steps, double t0
 /* ch4_forward_reverse_1d: 30 forward and 30 reverse Euler-Maruyama paths over the exact density p_t. */
 static int forward_reverse_paths(Ctx *ctx, const Ch4Sde *sde, const Gmm *g, double t_end) {
     enum { PATHS = 30, STEPS = 1000 };
-    double *x = malloc(sizeof(double) * PATHS), *traj = malloc(sizeof(double) * (STEPS + 1) * PATHS);
+    double *x = cli_alloc(ctx, sizeof(double) * PATHS), *traj = cli_alloc(ctx, sizeof(double) * (STEPS + 1) * PATHS);
     Plot p;
-    if (plot_open(&p, ctx->out, "ch4_forward_reverse_1d")) { free(x); free(traj); return 1; }
+    if (plot_open(&p, ctx->out, "ch4_forward_reverse_1d")) return 1;
     density_block(&p, sde, g, -4, 4, 0);
     for (int i = 0; i < PATHS; i++) {   /* x0 from the data, sorted by nothing: the modes' weights show */
         float f;
@@ -495,8 +473,8 @@ static int forward_reverse_paths(Ctx *ctx, const Ch4Sde *sde, const Gmm *g, doub
     double a, s2;
     ch4_sde_marginal(sde, 1.0, &a, &s2);
     sample_noised(g, a, s2, x, PATHS, &ctx->rng);
-    Ch4Score sc = { sde, g, NULL, NULL, NULL, 0 };
-    ch4_reverse(&sc, CH4_EM, x, PATHS, 1, 1.0, t_end, STEPS, &ctx->rng, traj);
+    Denoiser den = den_gmm(g);
+    ch4_reverse(&den, sde, CH4_EM, x, PATHS, 1.0, t_end, STEPS, &ctx->rng, ctx->arena, traj);
     path_blocks(&p, traj, PATHS, STEPS, 1.0, t_end, 4, "t x: reverse-SDE path (exact score)");
     plot_size(&p, 1300, 480);
     plot_cmd(&p, "set multiplot layout 1,2 title 'VP SDE on a 1D mixture: the exact density p_t(x) and Euler-Maruyama paths (1000 steps)'");
@@ -507,8 +485,6 @@ static int forward_reverse_paths(Ctx *ctx, const Ch4Sde *sde, const Gmm *g, doub
     plot_cmd(&p, "set title 'reverse: dx = [f - beta s(x,t)] dt + sqrt(beta) dw (time reversed), noise -> data'; set xlabel 't (running backwards)'; set xrange [1:0]");
     plot_cmd(&p, "plot dat index 0 using 1:2:3 with image notitle, for [k=%d:%d] dat index k with lines lw 1 lc rgb '#fd8d3c' notitle", PATHS + 1, 2 * PATHS);
     plot_cmd(&p, "unset multiplot");
-    free(x);
-    free(traj);
     return plot_close(&p);
 }
 
@@ -516,34 +492,34 @@ static int cell_4_2_reverse(Ctx *ctx) {
     enum { N = 20000, SEG = 250, BINS = 80, NSNAP = 5 };
     const double t_snap[NSNAP] = { 0.0, 0.25, 0.5, 0.75, 1.0 }, t_end = 1e-3, lo = -4, hi = 4;
     Ch4Sde sde = ch4_vp();
-    Gmm g = gmm_1d();
+    Gmm g = data_gmm_tutorial_1d();
     cli_say("Forward SDE dx = f(x,t) dt + g(t) dw; Anderson's reverse-time SDE dx = [f - g^2 grad log p_t(x)] dt");
     cli_say("+ g dw_bar has the same marginals p_t run backwards. VP SDE (beta 0.1..20), x0 ~ 0.3 N(-2, 0.3^2) +");
     cli_say("0.7 N(2, 0.3^2): p_t is that mixture noised, so the score is exact. %d particles, 1000 EM steps each way.", N);
-    double *x = malloc(sizeof(double) * N), (*hist)[NSNAP][BINS] = malloc(sizeof(double) * 2 * NSNAP * BINS);
-    float *tmp = malloc(sizeof(float) * N);
+    double *x = cli_alloc(ctx, sizeof(double) * N), (*hist)[NSNAP][BINS] = cli_alloc(ctx, sizeof(double) * 2 * NSNAP * BINS);
+    float *tmp = cli_alloc(ctx, sizeof(float) * N);
     data_gmm_sample(&g, &ctx->rng, tmp, N);
     for (int i = 0; i < N; i++) x[i] = tmp[i];
-    histogram(x, N, lo, hi, BINS, hist[0][0]);
+    data_histogram_d(x, N, lo, hi, BINS, hist[0][0]);
     for (int k = 1; k < NSNAP; k++) {
         ch4_forward_em(&sde, x, N, 1, t_snap[k - 1], t_snap[k], SEG, &ctx->rng, NULL);
-        histogram(x, N, lo, hi, BINS, hist[0][k]);
+        data_histogram_d(x, N, lo, hi, BINS, hist[0][k]);
         if (k == 2 || k == 4) check_forward(ctx, &sde, &g, x, N, t_snap[k], k * SEG);
     }
     double a, s2, m, v;
     ch4_sde_marginal(&sde, 1.0, &a, &s2);
     sample_noised(&g, a, s2, x, N, &ctx->rng);   /* the reverse starts from exact draws of p_1 */
-    histogram(x, N, lo, hi, BINS, hist[1][NSNAP - 1]);
-    Ch4Score sc = { &sde, &g, NULL, NULL, NULL, 0 };
+    data_histogram_d(x, N, lo, hi, BINS, hist[1][NSNAP - 1]);
+    Denoiser den = den_gmm(&g);
     for (int k = NSNAP - 1; k > 0; k--) {
         double t1 = k == 1 ? t_end : t_snap[k - 1];
-        ch4_reverse(&sc, CH4_EM, x, N, 1, t_snap[k], t1, SEG, &ctx->rng, NULL);
-        histogram(x, N, lo, hi, BINS, hist[1][k - 1]);
+        ch4_reverse(&den, &sde, CH4_EM, x, N, t_snap[k], t1, SEG, &ctx->rng, ctx->arena, NULL);
+        data_histogram_d(x, N, lo, hi, BINS, hist[1][k - 1]);
         if (k != 1 && k != 3) continue;
         ch4_sde_marginal(&sde, t1, &a, &s2);
         Gmm gt = data_gmm_noised(&g, a, s2);
         double vt = data_gmm_var(&gt, 0);
-        moments(x, N, 1, 0, &m, &v);
+        data_moments_d(x, N, 1, &m, &v);
         char what[96];
         /* 5 standard errors; the O(h) weak bias of 1000 EM steps is far smaller (see the solvers cell's table) */
         snprintf(what, sizeof what, "reverse mean at t = %.2g vs closed form", t1);
@@ -577,7 +553,6 @@ static int cell_4_2_reverse(Ctx *ctx) {
         plot_cmd(&p, "unset multiplot");
         rc |= plot_close(&p);
     }
-    free(x); free(hist); free(tmp);
     return rc;
 }
 
@@ -635,7 +610,7 @@ static int cell_4_3_vp(Ctx *ctx) {
     enum { NL = 5, GAP_N = 2000, NP = 20000, NCHAIN = 1000 };
     static const int Ns[NL] = { 50, 100, 200, 400, 800 };
     Ch4Sde sde = ch4_vp();
-    Gmm g = gmm_1d();
+    Gmm g = data_gmm_tutorial_1d();
     cli_say("DDPM's chain x_i = sqrt(1 - beta_i) x_{i-1} + sqrt(beta_i) z with beta_i = beta(i/N)/N: since");
     cli_say("sqrt(1 - beta_i) = 1 - beta_i/2 + O(1/N^2), x_i - x_{i-1} = -beta(t) x/2 dt + sqrt(beta(t) dt) z, the");
     cli_say("Euler-Maruyama step of the VP SDE dx = -beta(t) x/2 dt + sqrt(beta(t)) dw. Its marginal: mean");
@@ -657,8 +632,8 @@ static int cell_4_3_vp(Ctx *ctx) {
     double order_gap = -loglog_slope(xs, gap, NL);
     cli_check(ctx, "order of |DDPM step - EM step| -> 0", order_gap, 1.0, 0.2);
     /* particles of the discrete chain against the SDE's closed form: 5 s.e. plus the chain's exact O(1/N) offset */
-    double *x = malloc(sizeof(double) * NP), m, v, a, s2;
-    float *tmp = malloc(sizeof(float) * NP);
+    double *x = cli_alloc(ctx, sizeof(double) * NP), m, v, a, s2;
+    float *tmp = cli_alloc(ctx, sizeof(float) * NP);
     data_gmm_sample(&g, &ctx->rng, tmp, NP);
     for (int i = 0; i < NP; i++) x[i] = tmp[i];
     for (int i = 1; i <= NCHAIN / 4; i++) {   /* DDPM's chain up to t = 1/4 */
@@ -669,13 +644,12 @@ static int cell_4_3_vp(Ctx *ctx) {
     Gmm g_chain = data_gmm_noised(&g, sqrt(ab), 1 - ab);
     ch4_sde_marginal(&sde, 0.25, &a, &s2);
     Gmm g_sde = data_gmm_noised(&g, a, s2);
-    moments(x, NP, 1, 0, &m, &v);
+    data_moments_d(x, NP, 1, &m, &v);
     double vw = data_gmm_var(&g_sde, 0);
     cli_check(ctx, "DDPM chain (N = 1000) mean at t = 1/4 vs VP SDE", m, data_gmm_mean(&g_sde, 0),
               5 * sqrt(vw / NP) + fabs(data_gmm_mean(&g_chain, 0) - data_gmm_mean(&g_sde, 0)));
     cli_check(ctx, "DDPM chain (N = 1000) var at t = 1/4 vs VP SDE", v, vw,
               5 * vw * sqrt(2.0 / NP) + fabs(data_gmm_var(&g_chain, 0) - vw));
-    free(x); free(tmp);
     Plot p;
     if (plot_open(&p, ctx->out, "ch4_ddpm_vs_vp")) return 1;
     plot_block(&p, "N, |prod(1-beta_i)/exp(-B(0.5)) - 1|, median |x_DDPM - x_EM| at t = 0");
@@ -735,13 +709,13 @@ static int vp_ve_figure(Ctx *ctx, const Gmm *g) {
 static int cell_4_4_ve(Ctx *ctx) {
     enum { NP = 20000, LEVELS = 100 };
     Ch4Sde ve = ch4_ve();
-    Gmm g = gmm_1d();
+    Gmm g = data_gmm_tutorial_1d();
     cli_say("SMLD adds noise of growing level: x_i = x_{i-1} + sqrt(sigma_i^2 - sigma_{i-1}^2) z. With sigma_i = sigma(i/N)");
     cli_say("the increment has variance d[sigma^2](t) dt: the VE SDE dx = sqrt(d[sigma^2]/dt) dw. sigma(t) = 0.01 (1000)^t,");
     cli_say("so g^2 = 2 sigma^2 log(1000). Marginal: x0 + N(0, sigma(t)^2 - sigma(0)^2), mean never shrinks.");
     /* the discrete SMLD chain is a sum of independent Gaussians: exact in law for any number of levels */
-    double *x = malloc(sizeof(double) * NP), m, v;
-    float *tmp = malloc(sizeof(float) * NP);
+    double *x = cli_alloc(ctx, sizeof(double) * NP), m, v;
+    float *tmp = cli_alloc(ctx, sizeof(float) * NP);
     data_gmm_sample(&g, &ctx->rng, tmp, NP);
     for (int i = 0; i < NP; i++) x[i] = tmp[i];
     for (int i = 1; i <= LEVELS; i++) {
@@ -752,10 +726,9 @@ static int cell_4_4_ve(Ctx *ctx) {
     ch4_sde_marginal(&ve, 1.0, &a, &s2);
     Gmm g1 = data_gmm_noised(&g, a, s2);
     double vw = data_gmm_var(&g1, 0);
-    moments(x, NP, 1, 0, &m, &v);
+    data_moments_d(x, NP, 1, &m, &v);
     cli_check(ctx, "SMLD chain (100 levels) mean at t = 1", m, data_gmm_mean(&g1, 0), 5 * sqrt(vw / NP));   /* 5 s.e. */
     cli_check(ctx, "SMLD chain var at t = 1: Var x0 + 100 - 1e-4", v, vw, 5 * vw * sqrt(2.0 / NP));
-    free(x); free(tmp);
     /* Euler-Maruyama adds g(t_k)^2 h per step, a left Riemann sum of d[sigma^2]/dt: relative error ~ c h / 2 with
      * c = 2 log(1000) = 13.8; the observed order at N = 1000 vs 2000 is 1 within c h ~ 0.014. tol 0.1. */
     double err[2];
@@ -849,20 +822,20 @@ double ch4_fit_order(const int *steps, const double *err, int n) {
 /* Probability-flow ODE errors on the 2D mixture with the exact score: median over n starting points (exact draws
  * of p_1) of |x_N - x_ref| at t_end, x_ref from RK4 with 4096 steps. err_euler, err_heun, err_rk4 (nl). */
 static void pfode_errors(const Gmm *g, const int *steps, int nl, int n, double t_end, Rng *rng, double *err_euler, double *err_heun,
-                         double *err_rk4) {
+                         double *err_rk4, Arena *arena) {
     Ch4Sde sde = ch4_vp();
-    Ch4Score sc = { &sde, g, NULL, NULL, NULL, 0 };
+    Denoiser den = den_gmm(g);
     double a, s2, *x1 = malloc(sizeof(double) * 2 * n), *ref = malloc(sizeof(double) * 2 * n), *x = malloc(sizeof(double) * 2 * n);
     ch4_sde_marginal(&sde, 1.0, &a, &s2);
     sample_noised(g, a, s2, x1, n, rng);
     memcpy(ref, x1, sizeof(double) * 2 * n);
-    ch4_reverse(&sc, CH4_ODE_RK4, ref, n, 2, 1.0, t_end, 4096, rng, NULL);
+    ch4_reverse(&den, &sde, CH4_ODE_RK4, ref, n, 1.0, t_end, 4096, rng, arena, NULL);
     static const Ch4Solver solver[3] = { CH4_ODE_EULER, CH4_ODE_HEUN, CH4_ODE_RK4 };
     double *err[3] = { err_euler, err_heun, err_rk4 };
     for (int l = 0; l < nl; l++)
         for (int s = 0; s < 3; s++) {
             memcpy(x, x1, sizeof(double) * 2 * n);
-            ch4_reverse(&sc, solver[s], x, n, 2, 1.0, t_end, steps[l], rng, NULL);
+            ch4_reverse(&den, &sde, solver[s], x, n, 1.0, t_end, steps[l], rng, arena, NULL);
             for (int i = 0; i < n; i++) x[i] = hypot(x[2 * i] - ref[2 * i], x[2 * i + 1] - ref[2 * i + 1]);
             qsort(x, n, sizeof(double), cmp_double);   /* median: robust to the few paths on a ridge between modes */
             err[s][l] = 0.5 * (x[(n - 1) / 2] + x[n / 2]);
@@ -879,7 +852,7 @@ static int convergence_orders(Ctx *ctx, const Gmm *g) {
     ch4_em_strong_errors(0, theta, s, x0, 1.0, st, NL, PATHS, &ctx->rng, ou, ou_se);
     ch4_em_strong_errors(1, mu, sg, x0, 1.0, st, NL, PATHS, &ctx->rng, gbm, gbm_se);
     for (int l = 0; l < NL; l++) weak[l] = ch4_em_weak_error_ou(theta, s, x0, 1.0, st[l]);
-    pfode_errors(g, so, NO, 500, 1e-3, &ctx->rng, eu, he, rk);
+    pfode_errors(g, so, NO, 500, 1e-3, &ctx->rng, eu, he, rk, ctx->arena);
     cli_say("  steps  EM strong OU      EM strong GBM     EM weak OU    |  steps  PF-ODE Euler  PF-ODE Heun  PF-ODE RK4");
     for (int l = 0; l < NL; l++)
         cli_say("  %5d  %.2e+-%.0e  %.2e+-%.0e  %.2e    |  %5d  %.2e      %.2e     %.2e", st[l], ou[l], ou_se[l], gbm[l], gbm_se[l], weak[l],
@@ -931,29 +904,33 @@ static float *to_float(const double *x, int n, int D) {
     return f;
 }
 
-/* Sliced W1 of each solver's samples to `truth` for each step count: sw (4, n_steps). x1 (n, 2) are the shared
- * starting draws of p_1. Keeps the samples of step count keep_steps in keep (4, n, 2) if not NULL. */
-static void quality_sweep(Ch4Score *sc, const double *x1, int n, const int *steps, int n_steps, double t_end,
-                          const float *truth, Rng *rng, double *sw, int keep_steps, double *keep) {
+/* Sliced W1 of each solver's samples to `truth` for each step count, added to sw (4, n_steps). x1 (n, 2) are the
+ * shared starting draws of p_1. Keeps the samples of step count keep_steps in keep (4, n, 2) if not NULL.
+ * Returns the score evaluations made. */
+static long quality_sweep(const Denoiser *den, const Ch4Sde *sde, const double *x1, int n, const int *steps, int n_steps,
+                          double t_end, const float *truth, Rng *rng, Arena *arena, DataStat *sw, int keep_steps, double *keep) {
     double *x = malloc(sizeof(double) * 2 * n);
+    long nfe = 0;
     for (int s = 0; s < 4; s++)
         for (int k = 0; k < n_steps; k++) {
             memcpy(x, x1, sizeof(double) * 2 * n);
-            ch4_reverse(sc, (Ch4Solver)s, x, n, 2, 1.0, t_end, steps[k], rng, NULL);
+            nfe += ch4_reverse(den, sde, (Ch4Solver)s, x, n, 1.0, t_end, steps[k], rng, arena, NULL);
             float *xf = to_float(x, n, 2);
             Rng proj = rng_seed(2024);   /* the same 200 directions for every solver and step count */
-            sw[s * n_steps + k] = data_sliced_wasserstein(xf, truth, n, 2, 200, &proj);
+            data_stat_add(&sw[s * n_steps + k], data_sliced_wasserstein(xf, truth, n, 2, 200, &proj));
             free(xf);
             if (keep && steps[k] == keep_steps) memcpy(keep + (size_t)s * 2 * n, x, sizeof(double) * 2 * n);
         }
     free(x);
+    return nfe;
 }
 
-static void quality_table(const char *label, const int *steps, int n_steps, const double *sw) {
-    cli_say("%s: sliced W1 to the data (lower is better); NFE = steps x (1, 2, 1, 2)", label);
-    cli_say("  steps   EM        PC        ODE Euler ODE Heun");
+static void quality_table(const char *label, const int *steps, int n_steps, const DataStat *sw, int reps) {
+    cli_say("%s: sliced W1 to the data (lower is better), mean over %d (x_1, reference) pairs; NFE = steps x (1, 2, 1, 2)", label, reps);
+    cli_say("  steps   EM        PC        ODE Euler ODE Heun  (s.e. of each about %.4f)", data_stat_se(&sw[n_steps - 1]));
     for (int k = 0; k < n_steps; k++)
-        cli_say("  %5d   %.4f    %.4f    %.4f    %.4f", steps[k], sw[k], sw[n_steps + k], sw[2 * n_steps + k], sw[3 * n_steps + k]);
+        cli_say("  %5d   %.4f    %.4f    %.4f    %.4f", steps[k], data_stat_mean(&sw[k]), data_stat_mean(&sw[n_steps + k]),
+                data_stat_mean(&sw[2 * n_steps + k]), data_stat_mean(&sw[3 * n_steps + k]));
 }
 
 /* The trained eps network on the VP SDE's discrete schedule (T = 1000, alpha_bar[i] = exp(-B(i/1000))). */
@@ -961,7 +938,7 @@ static int train_model(Ctx *ctx, ToyModel *m, Schedule *s, const Ch4Sde *sde, co
     enum { NDATA = 20000 };
     int steps = ctx->opts->steps > 0 ? (int)ctx->opts->steps : 2000;
     ch4_sched_vp(s, sde, 1000);
-    float *data = malloc(sizeof(float) * 2 * NDATA);
+    float *data = cli_alloc(ctx, sizeof(float) * 2 * NDATA);
     data_gmm_sample(g, &ctx->rng, data, NDATA);
     toy_init(m, 2, &ctx->rng);
     double t0 = cli_seconds();
@@ -969,31 +946,35 @@ static int train_model(Ctx *ctx, ToyModel *m, Schedule *s, const Ch4Sde *sde, co
     cli_say("trained eps_theta (common/toymodel.c) for %d steps of batch 256 in %.1f s on the schedule", steps, cli_seconds() - t0);
     cli_say("alpha_bar[i] = exp(-B(i/1000)), i = 1..1000: continuous t maps to the nearest step i = round(1000 t), and");
     cli_say("score(x, t) = -eps_theta(x, i) / sqrt(1 - alpha_bar[i]).");
-    free(data);
     return rc;
 }
 
-static int quality_figure(Ctx *ctx, const int *se, int ne, const double *sw_exact, const int *sm, int nm,
-                          const double *sw_model, const double *floor_sw) {
+static int quality_figure(Ctx *ctx, const int *se, int ne, const DataStat *sw_exact, const int *sm, int nm,
+                          const DataStat *sw_model, const DataStat *floor, const int *n, const int *reps) {
+    static const double nudge[4] = { 0.94, 0.98, 1.02, 1.06 };   /* side by side, so error bars do not overlap */
     Plot p;
     if (plot_open(&p, ctx->out, "ch4_solver_quality")) return 1;
-    for (int s = 0; s < 4; s++) {
-        plot_block(&p, CH4_SOLVER_NAMES[s]);   /* blocks 0..3 exact score: steps, NFE, SW */
-        for (int k = 0; k < ne; k++) fprintf(plot_dat(&p), "%d %d %.5f\n", se[k], se[k] * ch4_solver_nfe((Ch4Solver)s), sw_exact[s * ne + k]);
-    }
-    for (int s = 0; s < 4; s++) {
-        plot_block(&p, CH4_SOLVER_NAMES[s]);   /* blocks 4..7 trained model */
-        for (int k = 0; k < nm; k++) fprintf(plot_dat(&p), "%d %d %.5f\n", sm[k], sm[k] * ch4_solver_nfe((Ch4Solver)s), sw_model[s * nm + k]);
-    }
-    plot_size(&p, 1300, 500);
-    plot_cmd(&p, "set multiplot layout 1,2 title 'Sample quality vs number of score evaluations (VP SDE, 2D mixture; 4000 samples exact, 500 with the model)'");
+    for (int k = 0; k < 2; k++)
+        for (int s = 0; s < 4; s++) {
+            int nk = k ? nm : ne;
+            const int *st = k ? sm : se;
+            const DataStat *sw = k ? sw_model : sw_exact;
+            plot_block(&p, k ? "trained model: steps, NFE (nudged), mean sliced W1, s.e." : "exact score: steps, NFE (nudged), mean sliced W1, s.e.");
+            for (int j = 0; j < nk; j++)
+                fprintf(plot_dat(&p), "%d %.3f %.5f %.5f\n", st[j], st[j] * ch4_solver_nfe((Ch4Solver)s) * nudge[s],
+                        data_stat_mean(&sw[s * nk + j]), data_stat_se(&sw[s * nk + j]));
+        }
+    plot_size(&p, 1300, 520);
+    plot_cmd(&p, "set multiplot layout 1,2 title 'Sample quality vs number of score evaluations (VP SDE, 2D mixture): mean ± s.e. over (x_1, reference) pairs'");
     plot_cmd(&p, "set logscale xy; set xlabel 'score evaluations (NFE)'; set ylabel 'sliced W1 to the data'; set grid; set key top right font ',9'");
     plot_cmd(&p, "array NM[4] = ['Euler-Maruyama', 'predictor-corrector', 'PF-ODE Euler', 'PF-ODE Heun']");
     plot_cmd(&p, "set yrange [0.005:1]; set xrange [8:1200]");
     for (int k = 0; k < 2; k++) {
-        plot_cmd(&p, "set title '%s'", k ? "trained eps-network (toymodel), nearest discrete step" : "exact mixture score");
-        plot_cmd(&p, "plot for [s=0:3] dat index s+%d using 2:3 with linespoints pt 7 lw 2 title NM[s+1], %g with lines dt 2 lc rgb 'black' title 'noise floor (exact sampler, mean of 10)'",
-                 4 * k, floor_sw[k]);
+        plot_cmd(&p, "set title '%s, n = %d, %d pairs'", k ? "trained eps-network (toymodel), nearest discrete step" : "exact mixture score", n[k], reps[k]);
+        plot_cmd(&p, "fl = %g; fsd = %g", data_stat_mean(&floor[k]), data_stat_sd(&floor[k]));
+        plot_cmd(&p, "plot '+' using 1:(fl-fsd):(fl+fsd) with filledcurves lc rgb '#dddddd' title 'noise floor ± sd of one pair (%d pairs)', \\", floor[k].n);
+        plot_cmd(&p, "     fl with lines dt 2 lc rgb 'black' notitle, \\");
+        plot_cmd(&p, "     for [s=0:3] dat index s+%d using 2:3:4 with yerrorlines pt 7 ps 0.7 lw 2 title NM[s+1]", 4 * k);
     }
     plot_cmd(&p, "unset multiplot");
     return plot_close(&p);
@@ -1011,7 +992,7 @@ static int samples_figure(Ctx *ctx, const double *keep, int n, const float *trut
     for (int i = 0; i < n; i++) fprintf(plot_dat(&p), "%.5f %.5f\n", truth[2 * i], truth[2 * i + 1]);
     plot_size(&p, 1500, 330);
     plot_cmd(&p, "set multiplot layout 1,5 title 'Samples with the exact score after %d steps of each solver (VP SDE, t: 1 -> 0.001)'", steps);
-    plot_cmd(&p, "set size ratio -1; set xrange [-1.6:1.6]; set yrange [-1.6:1.6]; unset key; set format x ''; set format y ''");
+    plot_cmd(&p, "set size ratio -1; set xrange [-1.6:1.6]; set yrange [-1.6:1.6]; unset key; set xtics 1 font ',9'; set ytics 1 font ',9'");
     plot_cmd(&p, "array NM[5] = ['Euler-Maruyama', 'predictor-corrector', 'PF-ODE Euler', 'PF-ODE Heun', 'data']");
     for (int s = 0; s < 5; s++)
         plot_cmd(&p, "set title NM[%d]; plot dat index %d using 1:2 with points pt 7 ps 0.2 lc rgb '%s'", s + 1, s, s == 4 ? "#636363" : "#d7301f");
@@ -1019,83 +1000,97 @@ static int samples_figure(Ctx *ctx, const double *keep, int n, const float *trut
     return plot_close(&p);
 }
 
-/* The noise floor of sliced W1 at sample size n: mean and standard deviation over REPS pairs (n iid draws of g,
- * n stratified draws of g). A perfect sampler's distance to the stratified reference is distributed like this. */
-static void floor_stats(const Gmm *g, int n, Rng *rng, double *mean, double *sd) {
-    enum { REPS = 10 };
+/* The noise floor of sliced W1 at sample size n over FLOOR_PAIRS pairs (n iid draws of g, n stratified draws of g):
+ * a perfect sampler's distance to the stratified reference is distributed like this. One pair scatters by ~25%,
+ * so the mean needs many. */
+enum { FLOOR_PAIRS = 100 };
+static DataStat floor_stats(const Gmm *g, int n, Rng *rng) {
     float *a = malloc(sizeof(float) * 2 * n), *b = malloc(sizeof(float) * 2 * n);
-    double s = 0, s2 = 0;
-    for (int r = 0; r < REPS; r++) {
+    DataStat st = { 0 };
+    for (int r = 0; r < FLOOR_PAIRS; r++) {
         data_gmm_sample(g, rng, a, n);
         sample_stratified(g, b, n, rng);
         Rng proj = rng_seed(2024);
-        double w = data_sliced_wasserstein(a, b, n, 2, 200, &proj);
-        s += w;
-        s2 += w * w;
+        data_stat_add(&st, data_sliced_wasserstein(a, b, n, 2, 200, &proj));
     }
-    *mean = s / REPS;
-    *sd = sqrt(fmax(s2 / REPS - *mean * *mean, 0.0) * REPS / (REPS - 1));
     free(a);
     free(b);
+    return st;
 }
 
-/* One quality sweep at sample size n from exact draws of p_1, against a fixed sample of p_{t_end}. */
-static void sweep_at(Ch4Score *sc, const Gmm *g, int n, const int *steps, int n_steps, Rng *rng, double *sw,
+/* `reps` quality sweeps at sample size n, each from fresh exact draws of p_1 against a fresh stratified sample of
+ * p_{t_end}: sw (4, n_steps) accumulates. Keeps the first sweep's samples at keep_steps and its reference.
+ * Returns the score evaluations made. */
+static long sweep_at(const Denoiser *den, const Gmm *g, int n, const int *steps, int n_steps, int reps, Rng *rng, Arena *arena,
+                     DataStat *sw,
                      int keep_steps, double *keep, float **truth_out) {
     Ch4Sde sde = ch4_vp();
     const double t_end = 1e-3;
-    double a, s2, *x1 = malloc(sizeof(double) * 2 * n);
+    double a_end, s2_end, a1, s21, *x1 = malloc(sizeof(double) * 2 * n);
     float *truth = malloc(sizeof(float) * 2 * n);
-    ch4_sde_marginal(&sde, t_end, &a, &s2);
-    Gmm g_end = data_gmm_noised(g, a, s2);
-    sample_stratified(&g_end, truth, n, rng);
-    ch4_sde_marginal(&sde, 1.0, &a, &s2);
-    sample_noised(g, a, s2, x1, n, rng);
-    quality_sweep(sc, x1, n, steps, n_steps, t_end, truth, rng, sw, keep_steps, keep);
+    ch4_sde_marginal(&sde, t_end, &a_end, &s2_end);
+    ch4_sde_marginal(&sde, 1.0, &a1, &s21);
+    Gmm g_end = data_gmm_noised(g, a_end, s2_end);
+    memset(sw, 0, sizeof(DataStat) * 4 * (size_t)n_steps);
+    long nfe = 0;
+    for (int r = 0; r < reps; r++) {
+        sample_stratified(&g_end, truth, n, rng);
+        sample_noised(g, a1, s21, x1, n, rng);
+        nfe += quality_sweep(den, &sde, x1, n, steps, n_steps, t_end, truth, rng, arena, sw, keep_steps, r == 0 ? keep : NULL);
+        if (r == 0 && truth_out) { *truth_out = truth; truth = malloc(sizeof(float) * 2 * n); }
+    }
     free(x1);
-    if (truth_out) *truth_out = truth;
-    else free(truth);
+    free(truth);
+    return nfe;
 }
 
-/* Sample quality versus steps, exact score and trained model: ch4_solver_quality, ch4_solver_samples. */
+/* Sample quality versus steps, exact score and trained model: ch4_solver_quality, ch4_solver_samples. Each point
+ * is a mean over fresh (x_1, reference) pairs: the probability-flow ODE maps one x_1 to one output set, so a
+ * single draw repeats one value of the scatter at every step count. */
+enum { QUALITY_REPS_EXACT = 10, QUALITY_REPS_MODEL = 6 };
 static int solver_quality(Ctx *ctx, const Gmm *g) {
     enum { NE = 6, NM = 4, KEEP = 20 };
     static const int se[NE] = { 10, 20, 50, 100, 200, 500 }, sm[NM] = { 10, 20, 50, 100 };
     int n = ctx->opts->samples > 0 ? (int)ctx->opts->samples : 4000, nm = n / 8;   /* the network costs ~100x the exact score */
     Ch4Sde sde = ch4_vp();
-    double sw_exact[4 * NE], sw_model[4 * NM], fl[2], fl_sd[2];
-    double *keep = malloc(sizeof(double) * 4 * 2 * n);
-    float *truth;
-    Ch4Score sc = { &sde, g, NULL, NULL, NULL, 0 };
-    sweep_at(&sc, g, n, se, NE, &ctx->rng, sw_exact, KEEP, keep, &truth);
-    floor_stats(g, n, &ctx->rng, &fl[0], &fl_sd[0]);
-    quality_table("exact score", se, NE, sw_exact);
-    cli_say("noise floor (sliced W1, %d exact draws vs the stratified reference, 10 pairs): %.4f +- %.4f", n, fl[0], fl_sd[0]);
-    /* A sampler exact in law is distributed like the floor: mean + 4 sd bounds it (the floor's spread is estimated
-     * from 10 pairs, so 4 rather than 3). Discretisation error at 500 steps is well inside. */
+    DataStat sw_exact[4 * NE], sw_model[4 * NM], fl[2];
+    double *keep = cli_alloc(ctx, sizeof(double) * 4 * 2 * n);
+    float *truth = NULL;
+    Denoiser exact = den_gmm(g);
+    sweep_at(&exact, g, n, se, NE, QUALITY_REPS_EXACT, &ctx->rng, ctx->arena, sw_exact, KEEP, keep, &truth);
+    fl[0] = floor_stats(g, n, &ctx->rng);
+    quality_table("exact score", se, NE, sw_exact, QUALITY_REPS_EXACT);
+    cli_say("noise floor (sliced W1, %d exact draws vs the stratified reference, %d pairs): %.4f, sd of one pair %.4f",
+            n, FLOOR_PAIRS, data_stat_mean(&fl[0]), data_stat_sd(&fl[0]));
+    /* A sampler exact in law is distributed like the floor, so their means agree within 5 standard errors of the
+     * difference; discretisation error at 500 steps is well inside. */
     for (int s = 0; s < 4; s++) {
         char what[96];
-        snprintf(what, sizeof what, "%s, %d steps, exact: W1 <= floor + 4 sd", CH4_SOLVER_NAMES[s], se[NE - 1]);
-        cli_check_le(ctx, what, sw_exact[s * NE + NE - 1], fl[0] + 4 * fl_sd[0]);
+        const DataStat *w = &sw_exact[s * NE + NE - 1];
+        double se_diff = sqrt(data_stat_se(w) * data_stat_se(w) + data_stat_se(&fl[0]) * data_stat_se(&fl[0]));
+        snprintf(what, sizeof what, "%s, %d steps, exact: mean W1 = floor (5 s.e.)", CH4_SOLVER_NAMES[s], se[NE - 1]);
+        cli_check(ctx, what, data_stat_mean(w), data_stat_mean(&fl[0]), 5 * se_diff);
     }
-    cli_check_le(ctx, "EM, 10 steps, exact: W1 > floor + 4 sd (too few steps)", -sw_exact[0], -(fl[0] + 4 * fl_sd[0]));
+    cli_check_le(ctx, "EM, 10 steps, exact: mean W1 > floor + 4 sd (too few steps)", -data_stat_mean(&sw_exact[0]),
+                 -(data_stat_mean(&fl[0]) + 4 * data_stat_sd(&fl[0])));
     int rc = samples_figure(ctx, keep, n, truth, KEEP);
     ToyModel m;
     Schedule s;
     rc |= train_model(ctx, &m, &s, &sde, g);
-    Ch4Score scm = { &sde, NULL, &m, &s, ctx->arena, 0 };
+    Denoiser net = den_toy(&m, &s);
     double t0 = cli_seconds();
-    sweep_at(&scm, g, nm, sm, NM, &ctx->rng, sw_model, 0, NULL, NULL);
-    floor_stats(g, nm, &ctx->rng, &fl[1], &fl_sd[1]);
-    cli_say("(%ld network evaluations of %d points in %.1f s)", scm.nfe, nm, cli_seconds() - t0);
-    quality_table("trained model", sm, NM, sw_model);
-    cli_say("noise floor at %d points: %.4f +- %.4f", nm, fl[1], fl_sd[1]);
+    long nfe = sweep_at(&net, g, nm, sm, NM, QUALITY_REPS_MODEL, &ctx->rng, ctx->arena, sw_model, 0, NULL, NULL);
+    fl[1] = floor_stats(g, nm, &ctx->rng);
+    cli_say("(%ld network evaluations of %d points in %.1f s)", nfe, nm, cli_seconds() - t0);
+    quality_table("trained model", sm, NM, sw_model, QUALITY_REPS_MODEL);
+    cli_say("noise floor at %d points: %.4f, sd of one pair %.4f", nm, data_stat_mean(&fl[1]), data_stat_sd(&fl[1]));
     /* A trained model is not exact; bound it well below N(0, I)'s distance from this law (~0.35), as ch2 does. */
-    cli_check_le(ctx, "PF-ODE Heun, 100 steps, trained: W1 <= 3 x floor", sw_model[3 * NM + NM - 1], 3 * fl[1]);
-    rc |= quality_figure(ctx, se, NE, sw_exact, sm, NM, sw_model, fl);
+    cli_check_le(ctx, "PF-ODE Heun, 100 steps, trained: mean W1 <= 3 x floor", data_stat_mean(&sw_model[3 * NM + NM - 1]), 3 * data_stat_mean(&fl[1]));
+    const int ns[2] = { n, nm }, reps[2] = { QUALITY_REPS_EXACT, QUALITY_REPS_MODEL };
+    rc |= quality_figure(ctx, se, NE, sw_exact, sm, NM, sw_model, fl, ns, reps);
     toy_free(&m);
     sched_free(&s);
-    free(keep); free(truth);
+    free(truth);
     return rc;
 }
 
@@ -1121,26 +1116,25 @@ static void check_pfode_marginals(Ctx *ctx, const Ch4Sde *sde, const Gmm *g, dou
     enum { N = 20000 };
     static const double ts[4] = { 1.0, 0.5, 0.25, 0.0 };
     static const int seg[3] = { 100, 50, 50 };
-    double a, s2, m, v, *x = malloc(sizeof(double) * 2 * N);
+    double a, s2, m, v, *x = cli_alloc(ctx, sizeof(double) * 2 * N);
     ch4_sde_marginal(sde, 1.0, &a, &s2);
     sample_noised(g, a, s2, x, N, &ctx->rng);
-    Ch4Score sc = { sde, g, NULL, NULL, NULL, 0 };
+    Denoiser den = den_gmm(g);
     for (int k = 0; k < 3; k++) {
         double t1 = k == 2 ? t_end : ts[k + 1];
-        ch4_reverse(&sc, CH4_ODE_HEUN, x, N, 2, ts[k], t1, seg[k], &ctx->rng, NULL);
+        ch4_reverse(&den, sde, CH4_ODE_HEUN, x, N, ts[k], t1, seg[k], &ctx->rng, ctx->arena, NULL);
         ch4_sde_marginal(sde, t1, &a, &s2);
         Gmm gt = data_gmm_noised(g, a, s2);
         for (int d = 0; d < 2; d++) {
             char what[96];
             double vt = data_gmm_var(&gt, d);
-            moments(x, N, 2, d, &m, &v);
+            data_moments_d(x + d, N, 2, &m, &v);
             snprintf(what, sizeof what, "PF-ODE mean x%d at t = %.3g vs p_t", d + 1, t1);
             cli_check(ctx, what, m, data_gmm_mean(&gt, d), 5 * sqrt(vt / N));
             snprintf(what, sizeof what, "PF-ODE var x%d at t = %.3g vs p_t", d + 1, t1);
             cli_check(ctx, what, v, vt, 5 * vt * sqrt(3.0 / N));   /* kurtosis of a mixture < 3 + 1: sqrt(3/N) per var */
         }
     }
-    free(x);
 }
 
 static int cell_4_5t_trajectories(Ctx *ctx) {
@@ -1152,16 +1146,16 @@ static int cell_4_5t_trajectories(Ctx *ctx) {
     cli_say("probability-flow ODE dx = [f - g^2 s / 2] dt (Heun), %d steps, exact score of the 2D mixture. The SDE's", STEPS);
     cli_say("paths jitter and can end in any mode; the ODE's are smooth and deterministic: x_1 fixes where they end.");
     check_pfode_marginals(ctx, &sde, &g, t_end);
-    double a, s2, x1[2 * P], x[2 * P], *tr_sde = malloc(sizeof(double) * (STEPS + 1) * 2 * P), *tr_ode = malloc(sizeof(double) * (STEPS + 1) * 2 * P);
+    double a, s2, x1[2 * P], x[2 * P], *tr_sde = cli_alloc(ctx, sizeof(double) * (STEPS + 1) * 2 * P), *tr_ode = cli_alloc(ctx, sizeof(double) * (STEPS + 1) * 2 * P);
     ch4_sde_marginal(&sde, 1.0, &a, &s2);
     sample_noised(&g, a, s2, x1, P, &ctx->rng);
-    Ch4Score sc = { &sde, &g, NULL, NULL, NULL, 0 };
+    Denoiser den = den_gmm(&g);
     memcpy(x, x1, sizeof x);
-    ch4_reverse(&sc, CH4_EM, x, P, 2, 1.0, t_end, STEPS, &ctx->rng, tr_sde);
+    ch4_reverse(&den, &sde, CH4_EM, x, P, 1.0, t_end, STEPS, &ctx->rng, ctx->arena, tr_sde);
     memcpy(x, x1, sizeof x);
-    ch4_reverse(&sc, CH4_ODE_HEUN, x, P, 2, 1.0, t_end, STEPS, &ctx->rng, tr_ode);
+    ch4_reverse(&den, &sde, CH4_ODE_HEUN, x, P, 1.0, t_end, STEPS, &ctx->rng, ctx->arena, tr_ode);
     Plot p;
-    if (plot_open(&p, ctx->out, "ch4_sde_vs_pfode")) { free(tr_sde); free(tr_ode); return 1; }
+    if (plot_open(&p, ctx->out, "ch4_sde_vs_pfode")) return 1;
     Gmm g1 = marginal_1d(&g, 0);
     density_block(&p, &sde, &g1, -2, 2, 0);                             /* block 0: p_t of the first coordinate */
     for (int k = 0; k < 2; k++)                                         /* blocks 1..2P: t, x1, x2 of each path */
@@ -1187,8 +1181,6 @@ static int cell_4_5t_trajectories(Ctx *ctx) {
     plot_cmd(&p, "     for [k=%d:%d] dat index k using 2:3 with lines lw 2 lc rgb '#08519c' title (k == %d ? 'PF-ODE' : ''), \\", P + 1, 2 * P, P + 1);
     plot_cmd(&p, "     for [k=1:%d] dat index k every ::0::0 using 2:3 with points pt 7 ps 1 lc rgb 'black' title (k == 1 ? 'x_1 (start)' : '')", P);
     plot_cmd(&p, "unset multiplot");
-    free(tr_sde);
-    free(tr_ode);
     return plot_close(&p);
 }
 
@@ -1202,6 +1194,12 @@ static const Cell CELLS[] = {
     { "4.5", "solvers",    "numerical methods: EM, predictor-corrector, PF-ODE; orders; quality vs steps",  cell_4_5_solvers },
     { "4.5t","trajectories","the same noise through the reverse SDE and the probability-flow ODE",          cell_4_5t_trajectories },
 };
+
+/* The cell table, for tests/test_tutorial.c: every `./ch4 --cell X` that tutorial.md names must be in it. */
+const Cell *ch4_cells(int *n) {
+    *n = (int)COUNT_OF(CELLS);
+    return CELLS;
+}
 
 #ifndef CHAPTER_NO_MAIN
 int main(int argc, char **argv) {

@@ -7,7 +7,9 @@
 #ifndef CH4_SDE_H
 #define CH4_SDE_H
 
+#include "cli.h"
 #include "data.h"
+#include "denoiser.h"
 #include "rng.h"
 #include "schedule.h"
 #include "tensor.h"
@@ -36,19 +38,10 @@ double ch4_sde_g2(const Ch4Sde *sde, double t);
 void   ch4_sde_marginal(const Ch4Sde *sde, double t, double *a, double *s2);
 
 /* ---- the score that drives the reverse SDE and the probability-flow ODE ---- */
-/* Exact: p_t is the mixture g noised by (a(t), s2(t)). Learned: a ToyModel eps_theta on a discrete schedule whose
- * alpha_bar[i] = exp(-B(i/T)), so continuous t maps to the nearest step i = round(t T) (clamped to 1..T) and
- * score = -eps_hat(x, i) / sqrt(1 - alpha_bar[i]). */
-typedef struct {
-    const Ch4Sde   *sde;
-    const Gmm      *g;       /* exact score when model is NULL */
-    ToyModel       *model;   /* learned score, or NULL */
-    const Schedule *sched;   /* the model's schedule */
-    Arena          *arena;   /* scratch for the model's forward pass */
-    long            nfe;     /* score evaluations so far (one per batch call) */
-} Ch4Score;
-
-void   ch4_score(Ch4Score *sc, const double *x, int n, int D, double t, double *score);
+/* Any denoiser (denoiser.h) gives it: the exact mixture g at the level of the marginal, p_t = g noised by
+ * (a(t), s2(t)); or a network trained on a discrete VP schedule den->sched whose alpha_bar[i] = exp(-B(i/T)),
+ * so continuous t maps to the nearest step i = round(t T) (clamped to 1..T), score = -eps_hat / sqrt(1 - alpha_bar[i]). */
+DenLevel ch4_level(const Ch4Sde *sde, const Denoiser *den, double t);
 /* The VP SDE's discrete schedule for a model: T steps with alpha_bar[i] = exp(-B(i/T)) exactly. */
 void   ch4_sched_vp(Schedule *s, const Ch4Sde *sde, int T);
 
@@ -64,9 +57,10 @@ void   ch4_forward_em(const Ch4Sde *sde, double *x, int n, int D, double t0, dou
  *   ODE_EULER: x -= [f - g^2 s / 2] h                      (probability-flow ODE, Euler)
  *   ODE_HEUN:  the same, Heun's predictor-corrector average (second order)
  *   ODE_RK4:   the same, classical Runge-Kutta (fourth order; used for the order study and as a reference)
- * traj (steps+1, n, D) or NULL. rng is unused by the ODE solvers. */
-void   ch4_reverse(Ch4Score *sc, Ch4Solver solver, double *x, int n, int D, double t_start, double t_end, int steps,
-                   Rng *rng, double *traj);
+ * x is (n, den->D). traj (steps+1, n, D) or NULL. rng is unused by the ODE solvers. Returns the number of
+ * score evaluations (batch calls). */
+long   ch4_reverse(const Denoiser *den, const Ch4Sde *sde, Ch4Solver solver, double *x, int n, double t_start,
+                   double t_end, int steps, Rng *rng, Arena *arena, double *traj);
 /* NFE per step of each solver: 1, 2, 1, 2, 4. */
 int    ch4_solver_nfe(Ch4Solver solver);
 
@@ -96,5 +90,9 @@ void   ch4_em_strong_errors(int gbm, double theta_or_mu, double s, double x0, do
 double ch4_em_weak_error_ou(double theta, double s, double x0, double T, int steps);
 /* Least-squares slope of log err against log h (h = T/steps). */
 double ch4_fit_order(const int *steps, const double *err, int n);
+
+/* The program's cells (the table --list prints), n receives their number: tests/test_tutorial.c looks up
+ * every `./ch4 --cell X` of tutorial.md in it with cli_find_cell. */
+const Cell *ch4_cells(int *n);
 
 #endif

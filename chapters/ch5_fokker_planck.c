@@ -27,24 +27,6 @@
 /* N(x; m, v), the Gaussian density. */
 static double normal_pdf(double x, double m, double v) { return exp(-0.5 * (x - m) * (x - m) / v) / sqrt(2 * PI * v); }
 
-/* Density histogram of x (n values, stride apart) on [lo, hi) with `bins` bins; values outside are dropped. */
-static void histogram(const double *x, int n, double lo, double hi, int bins, double *dens) {
-    double width = (hi - lo) / bins;
-    for (int b = 0; b < bins; b++) dens[b] = 0.0;
-    for (int i = 0; i < n; i++) {
-        int b = (int)floor((x[i] - lo) / width);
-        if (b >= 0 && b < bins) dens[b] += 1.0 / (n * width);
-    }
-}
-
-/* Sample mean and variance of n doubles. */
-static void moments(const double *x, int n, double *mean, double *var) {
-    double s = 0, s2 = 0;
-    for (int i = 0; i < n; i++) { s += x[i]; s2 += x[i] * x[i]; }
-    *mean = s / n;
-    *var = s2 / n - *mean * *mean;
-}
-
 /* Observed order of convergence between two step sizes h1 > h2 with errors e1, e2. */
 static double observed_order(double e1, double e2, double h1, double h2) { return log(e1 / e2) / log(h1 / h2); }
 
@@ -84,11 +66,11 @@ static int cell_5_1_brownian(Ctx *ctx) {
     const double D = 0.5, dt = 1.0 / K;
     cli_say("Brownian motion: x_t = sqrt(2 D) w_t, built from independent increments N(0, 2 D dt).");
     cli_say("Einstein: the cloud spreads with Var(x_t) = 2 D t. D = %.1f (so x = w), %d paths of %d steps.", D, N, K);
-    double *x = malloc(sizeof(double) * N * (K + 1)), *col = malloc(sizeof(double) * N), dens[BINS];
+    double *x = cli_alloc(ctx, sizeof(double) * N * (K + 1)), *col = cli_alloc(ctx, sizeof(double) * N), dens[BINS];
     ch5_brownian_paths(&ctx->rng, N, K, dt, D, x);
     brownian_checks(ctx, x, N, K, dt, D);
     Plot p;
-    if (plot_open(&p, ctx->out, "ch5_brownian")) { free(x); free(col); return 1; }
+    if (plot_open(&p, ctx->out, "ch5_brownian")) return 1;
     for (int i = 0; i < SHOW; i++) {
         plot_block(&p, "t x: one path");
         for (int k = 0; k <= K; k++) fprintf(plot_dat(&p), "%.4f %.5f\n", k * dt, x[(size_t)i * (K + 1) + k]);
@@ -97,13 +79,13 @@ static int cell_5_1_brownian(Ctx *ctx) {
     for (int k = 0; k <= K; k += 5) {
         double m, v;
         for (int i = 0; i < N; i++) col[i] = x[(size_t)i * (K + 1) + k];
-        moments(col, N, &m, &v);
+        data_moments_d(col, N, 1, &m, &v);
         fprintf(plot_dat(&p), "%.4f %.5f %.5f\n", k * dt, v, 2 * D * k * dt);
     }
     static const int snap[3] = { K / 10, K / 2, K };
     for (int s = 0; s < 3; s++) {
         for (int i = 0; i < N; i++) col[i] = x[(size_t)i * (K + 1) + snap[s]];
-        histogram(col, N, -4, 4, BINS, dens);
+        data_histogram_d(col, N, -4, 4, BINS, dens);
         plot_block(&p, "x, histogram of x_t, N(0, 2 D t)");
         for (int b = 0; b < BINS; b++) {
             double xc = -4 + (b + 0.5) * 8.0 / BINS;
@@ -122,8 +104,6 @@ static int cell_5_1_brownian(Ctx *ctx) {
     plot_cmd(&p, "plot for [s=1:3] dat index %d+s using 1:2 with boxes lc s fs transparent solid 0.35 notitle, \\", SHOW);
     plot_cmd(&p, "     for [s=1:3] dat index %d+s using 1:3 with lines lw 2 lc s title sprintf('t = %%.1f', T[s])", SHOW);
     plot_cmd(&p, "unset multiplot");
-    free(x);
-    free(col);
     return plot_close(&p);
 }
 
@@ -190,7 +170,7 @@ static int cell_5_2_master(Ctx *ctx) {
     cli_check(ctx, "observed order, r = 1/6 (dx 0.05 -> 0.025)", o4, 4.0, 0.3);
     /* the walkers themselves, dx = 0.2: their spread must be 2 D t exactly (n steps of variance 2 r dx^2) */
     int n;
-    double dx = 0.2, r = 0.25, *p = master_run(dx, r, D, t, &n), *w = malloc(sizeof(double) * WALKERS);
+    double dx = 0.2, r = 0.25, *p = master_run(dx, r, D, t, &n), *w = cli_alloc(ctx, sizeof(double) * WALKERS);
     long steps = lround(t * D / (r * dx * dx));
     for (int i = 0; i < WALKERS; i++) {
         long pos = 0;
@@ -201,10 +181,10 @@ static int cell_5_2_master(Ctx *ctx) {
         w[i] = pos * dx;
     }
     double m, v;
-    moments(w, WALKERS, &m, &v);
+    data_moments_d(w, WALKERS, 1, &m, &v);
     cli_check(ctx, "variance of 20000 walkers: 2 D t (5 s.e.)", v, 2 * D * t, 5 * 2 * D * t * sqrt(2.0 / WALKERS));
     Plot pl;
-    if (plot_open(&pl, ctx->out, "ch5_master_convergence")) { free(p); free(w); return 1; }
+    if (plot_open(&pl, ctx->out, "ch5_master_convergence")) { free(p); return 1; }
     plot_block(&pl, "x_i, p_i / dx (master equation, dx = 0.2), walkers' histogram / dx, heat kernel");
     double *cnt = calloc((size_t)n, sizeof(double));
     for (int i = 0; i < WALKERS; i++) {
@@ -230,7 +210,7 @@ static int cell_5_2_master(Ctx *ctx) {
     plot_cmd(&pl, "     %g*(x/0.2)**2 with lines dt 2 lc rgb 'gray40' title 'slope 2', %g*(x/0.2)**4 with lines dt 3 lc rgb 'gray40' title 'slope 4'",
              err[0][0], err[1][0]);
     plot_cmd(&pl, "unset multiplot");
-    free(cnt); free(p); free(w);
+    free(cnt); free(p);
     return plot_close(&pl);
 }
 
@@ -272,7 +252,7 @@ static void km_ou_checks(Ctx *ctx, Rng *rng) {
     enum { BINS = 20 };
     const long N = 2000000;
     const double theta = 1, D = 1, dt = 0.01;
-    double *x = malloc(sizeof(double) * N), xbar[BINS], M[4 * BINS];
+    double *x = cli_alloc(ctx, sizeof(double) * N), xbar[BINS], M[4 * BINS];
     long count[BINS];
     ch5_ou_series(rng, theta, D, dt, 0.0, x, N);
     ch5_km_moments(x, N, dt, -2.5, 2.5, BINS, xbar, M, count);
@@ -285,7 +265,6 @@ static void km_ou_checks(Ctx *ctx, Rng *rng) {
               (m * m * m * m + 6 * m * m * v + 3 * v * v) / dt, 5 * sqrt(96 * v * v * v * v / c) / dt);
     cli_say("as dt -> 0: M1 -> -theta x = %.4f (here %.4f), M2 -> 2D = 2 (here %.4f), M4 -> 0 like 3 (2D)^2 dt = %.3f",
             -theta * xbar[b], M[b], M[BINS + b], 12 * dt);
-    free(x);
 }
 
 /* §5.4 Langevin drift in the double well U(x) = 2 (x^2 - 1)^2: mu = -U'(x) = -8 x (x^2 - 1); D = 1. */
@@ -309,7 +288,7 @@ static int cell_5_3_kramers(Ctx *ctx) {
     cli_say("M_n = O(dt) for n >= 3, so the expansion stops at n = 2: the Fokker-Planck equation.");
     km_ou_checks(ctx, &ctx->rng);
     cli_say("Double well dx = -U'(x) dt + sqrt(2) dw, U = 2 (x^2 - 1)^2: Euler-Maruyama path, dt = %g, %ld steps.", dt, N);
-    double *x = malloc(sizeof(double) * N), *sub = malloc(sizeof(double) * N);
+    double *x = cli_alloc(ctx, sizeof(double) * N), *sub = cli_alloc(ctx, sizeof(double) * N);
     x[0] = 1.0;
     for (long j = 0; j + 1 < N; j++) x[j + 1] = x[j] + ch5_langevin_mu(x[j], 0, NULL) * dt + sqrt(2 * dt) * rng_normal(&ctx->rng);
     double xbar[NL][BINS], M[NL][4 * BINS], m3[NL], m4[NL];
@@ -326,7 +305,7 @@ static int cell_5_3_kramers(Ctx *ctx) {
     /* M4 = 12 dt (1 + E[mu^2] dt + ...), E[mu^2] ~ 14 here: the slope between dt and 2 dt is 1 + O(0.03). */
     cli_check(ctx, "slope of log M4 vs log dt (-> 1: M4 vanishes like dt)", observed_order(m4[1], m4[0], 2.0, 1.0), 1.0, 0.1);
     Plot p;
-    if (plot_open(&p, ctx->out, "ch5_kramers_moyal")) { free(x); free(sub); return 1; }
+    if (plot_open(&p, ctx->out, "ch5_kramers_moyal")) return 1;
     for (int l = 0; l < NL; l += 2) {
         plot_block(&p, "xbar, M1, M2 (one lag)");
         for (int b = 0; b < BINS; b++) fprintf(plot_dat(&p), "%.4f %.5f %.5f\n", xbar[l][b], M[l][b], M[l][BINS + b]);
@@ -347,8 +326,6 @@ static int cell_5_3_kramers(Ctx *ctx) {
     plot_cmd(&p, "plot dat index 3 using 1:3 with linespoints pt 7 lw 2 title 'M_4', '' index 3 using 1:2 with linespoints pt 5 lw 2 title '|M_3|', \\");
     plot_cmd(&p, "     12*x with lines dt 2 lc rgb 'black' title '3 sigma^4 dt (slope 1)'");
     plot_cmd(&p, "unset multiplot");
-    free(x);
-    free(sub);
     return plot_close(&p);
 }
 
@@ -498,7 +475,7 @@ static int cell_5_4_fp(Ctx *ctx) {
     /* the grid at h = 0.05 against particles (Euler-Maruyama, dt = 1e-3) at several times */
     const OuPar par = { 1.0, 1.0 };
     const Ch5Sde sde = { ou_mu, ou_D, &par };
-    double *p = malloc(sizeof(double) * n * NS), *x = malloc(sizeof(double) * N), hist[NS][BINS];
+    double *p = cli_alloc(ctx, sizeof(double) * n * NS), *x = cli_alloc(ctx, sizeof(double) * N), hist[NS][BINS];
     ch5_gauss_cells(p, n, lo, h, 2.0, 0.25);
     for (int i = 0; i < N; i++) x[i] = 2.0 + 0.5 * rng_normal(&ctx->rng);
     long steps_total = 0;
@@ -512,11 +489,11 @@ static int cell_5_4_fp(Ctx *ctx) {
             for (int i = 0; i < N; i++)
                 for (int j = 0; j < k; j++) x[i] += -x[i] * 1e-3 + sqrt(2e-3) * rng_normal(&ctx->rng);   /* §5.4 Euler-Maruyama */
         }
-        histogram(x, N, -2, 5, BINS, hist[s]);
+        data_histogram_d(x, N, -2, 5, BINS, hist[s]);
         if (ts[s] == 1.0) {
             double mass, pmin, gm, gv, pm, pv;
             grid_stats(p + s * n, n, lo, h, &mass, &pmin, &gm, &gv);
-            moments(x, N, &pm, &pv);
+            data_moments_d(x, N, 1, &pm, &pv);
             cli_check(ctx, "particle mean vs grid mean at t = 1 (5 s.e.)", pm, gm, 5 * sqrt(gv / N));
             cli_check(ctx, "particle var vs grid var at t = 1 (5 s.e.)", pv, gv, 5 * gv * sqrt(2.0 / N));
         }
@@ -531,7 +508,7 @@ static int cell_5_4_fp(Ctx *ctx) {
     check_mass_positive(ctx, "delta start, double well, Peclet 5", q, n, lo, h, 1.0, 100);
     free(q);
     Plot pl;
-    if (plot_open(&pl, ctx->out, "ch5_fp_vs_particles")) { free(p); free(x); return 1; }
+    if (plot_open(&pl, ctx->out, "ch5_fp_vs_particles")) return 1;
     for (int s = 0; s < NS; s++) {
         double m, v;
         ch5_ou_marginal(2.0, 0.25, 1.0, 1.0, ts[s], &m, &v);
@@ -558,8 +535,6 @@ static int cell_5_4_fp(Ctx *ctx) {
     plot_cmd(&pl, "plot dat index %d using 1:2 with linespoints pt 7 lw 2 title 'grid vs closed form', \\", NS);
     plot_cmd(&pl, "     %g*(x/0.2)**2 with lines dt 2 lc rgb 'gray40' title 'slope 2'", err[0]);
     plot_cmd(&pl, "unset multiplot");
-    free(p);
-    free(x);
     return plot_close(&pl);
 }
 
@@ -619,7 +594,7 @@ static double particles_right(const double *x, int n) {
 static int stationary_relaxation(Ctx *ctx, const double *p0, const double *pinf, int n, double lo, double h) {
     enum { NT = 120 };
     const Ch5Sde dw = { ch5_langevin_mu, ch5_unit_D, NULL };
-    double *rec = malloc(sizeof(double) * n * (NT + 1)), tr[NT + 1], l1[NT + 1];
+    double *rec = cli_alloc(ctx, sizeof(double) * n * (NT + 1)), tr[NT + 1], l1[NT + 1];
     memcpy(rec, p0, sizeof(double) * n);
     tr[0] = 0; l1[0] = l1_dist(p0, pinf, n, h);
     for (int j = 1; j <= NT; j++) {
@@ -638,7 +613,7 @@ static int stationary_relaxation(Ctx *ctx, const double *p0, const double *pinf,
     cli_say("L1(p_t, p_inf): %.3f at t = 0, %.3f at t = 1, %.2e at t = 10; late decay rate lambda = %.4f", l1[0], l1[jo], l1[NT], lambda);
     cli_check(ctx, "L1(p_10, p_inf) / exponential prediction", l1[NT] / pred, 1.0, 0.01);
     Plot p;
-    if (plot_open(&p, ctx->out, "ch5_fp_heatmap")) { free(rec); return 1; }
+    if (plot_open(&p, ctx->out, "ch5_fp_heatmap")) return 1;
     plot_block(&p, "t x p(x, t): the grid density (t > 0, every second cell)");
     for (int j = 1; j <= NT; j++) {
         for (int i = 0; i < n; i += 2) fprintf(plot_dat(&p), "%.5g %.3f %.5g\n", tr[j], lo + (i + 0.5) * h, rec[j * n + i]);
@@ -656,7 +631,6 @@ static int stationary_relaxation(Ctx *ctx, const double *p0, const double *pinf,
     plot_cmd(&p, "plot dat index 1 using 1:2 with lines lw 2 title 'grid', %g*exp(-%g*(x-%g)) with lines dt 2 lc rgb 'black' title sprintf('exp(-%%.3f t) fit on [4, 8]', %g)",
              l1[j2], lambda, tr[j2], lambda);
     plot_cmd(&p, "unset multiplot");
-    free(rec);
     return plot_close(&p);
 }
 
@@ -737,14 +711,14 @@ static int cell_5_4b_stationary(Ctx *ctx) {
     cli_say("max |FP operator applied to e^{-U}/Z|: %.3e (h = 0.04), %.3e (h = 0.02)", r1, r2);
     /* second-order fluxes: the residual is O(h^2), up to the O(h^2) relative next term; tol 0.15 */
     cli_check(ctx, "observed order of the stationary residual", observed_order(r1, r2, 0.04, 0.02), 2.0, 0.15);
-    double *pinf = malloc(sizeof(double) * n), *pex = malloc(sizeof(double) * n), *p0 = malloc(sizeof(double) * n);
+    double *pinf = cli_alloc(ctx, sizeof(double) * n), *pex = cli_alloc(ctx, sizeof(double) * n), *p0 = cli_alloc(ctx, sizeof(double) * n);
     fp_discrete_stationary(pinf, n, lo, h, &dw);
     stationary_cells(pex, n, lo, h);
     cli_say("the grid's own stationary state vs e^{-U}/Z: L1 = %.2e (O(h^2))", l1_dist(pinf, pex, n, h));
     ch5_gauss_cells(p0, n, lo, h, 1.6, 0.09);
     int rc = stationary_relaxation(ctx, p0, pinf, n, lo, h);
     /* the frames: t = 0 and 0.01 * 10^{k/20}, k = 0..60; grid and particles side by side */
-    double *frames = malloc(sizeof(double) * n * NF), *hist = malloc(sizeof(double) * BINS * NF), *x = malloc(sizeof(double) * N);
+    double *frames = cli_alloc(ctx, sizeof(double) * n * NF), *hist = cli_alloc(ctx, sizeof(double) * BINS * NF), *x = cli_alloc(ctx, sizeof(double) * N);
     double tf[NF], right_g[NF], right_p[NF];
     memcpy(frames, p0, sizeof(double) * n);
     for (int i = 0; i < N; i++) x[i] = 1.6 + 0.3 * rng_normal(&ctx->rng);
@@ -759,7 +733,7 @@ static int cell_5_4b_stationary(Ctx *ctx) {
             ch5_langevin_particles(&ctx->rng, x, N, (tf[k] - tf[k - 1]) / psteps, psteps);
             steps_total += steps;
         }
-        histogram(x, N, blo, bhi, BINS, hist + k * BINS);
+        data_histogram_d(x, N, blo, bhi, BINS, hist + k * BINS);
         right_g[k] = grid_right(frames + k * n, n, lo, h);
         right_p[k] = particles_right(x, N);
     }
@@ -773,13 +747,12 @@ static int cell_5_4b_stationary(Ctx *ctx) {
     double ex2 = 0, m, v, s4 = 0;
     for (int i = 0; i < n; i++) { double xc = lo + (i + 0.5) * h; ex2 += xc * xc * pex[i] * h; }
     for (int i = 0; i < N; i++) s4 += x[i] * x[i] * x[i] * x[i];
-    moments(x, N, &m, &v);
+    data_moments_d(x, N, 1, &m, &v);
     double px2 = v + m * m;
     cli_check(ctx, "E[x^2] of particles at t = 10 vs e^{-U}/Z", px2, ex2, 5 * sqrt((s4 / N - px2 * px2) / N));
     static const int snap[4] = { 0, 21, 41, 61 };   /* t = 0, 0.1, 1, 10 */
     rc |= plot_stationary(ctx, frames, hist, tf, right_g, right_p, NF, n, lo, h, pinf, BINS, blo, bhi, snap);
     rc |= plot_animation(ctx, frames, hist, tf, NF, n, lo, h, pinf, BINS, blo, bhi, N);
-    free(pinf); free(pex); free(p0); free(frames); free(hist); free(x);
     return rc;
 }
 
@@ -833,17 +806,11 @@ void ch5_vp_grid_errors(const Gmm *g, double h, double t, double *err_fp, double
     free(p);
 }
 
-/* The 1D mixture of chapter 2: weights 0.3/0.7, means -2/+2, sd 0.3. */
-static Gmm gmm_1d(void) {
-    static const double w[2] = { 0.3, 0.7 }, mu[2] = { -2.0, 2.0 }, sd[2] = { 0.3, 0.3 };
-    return data_gmm_1d(2, w, mu, sd);
-}
-
 static int cell_5_5_diffusion(Ctx *ctx) {
     enum { NH = 3, NS = 4, N = 10000, BINS = 80, PSTEPS = 2000 };
     const double hs[NH] = { 0.08, 0.04, 0.02 }, ts[NS] = { 0, 0.1, 0.3, 1.0 }, h = 0.02, lo = -5, te = 0.3;
     const int n = 500;
-    Gmm g = gmm_1d();
+    Gmm g = data_gmm_tutorial_1d();
     cli_say("The forward process of chapter 2 in continuous time (chapter 4): the VP SDE dx = -beta/2 x dt + sqrt(beta) dw,");
     cli_say("beta linear 0.1..20 on [0, 1]. Its Fokker-Planck equation moves p_0 = 0.3 N(-2, 0.3^2) + 0.7 N(2, 0.3^2)");
     cli_say("to N(0, 1); the exact p_t is the noised mixture. The probability-flow ODE dx = -beta/2 (x + score) dt has");
@@ -857,9 +824,9 @@ static int cell_5_5_diffusion(Ctx *ctx) {
      * for the O(h) relative next term at these coarse h */
     cli_check(ctx, "observed order, VP Fokker-Planck grid (h 0.04 -> 0.02)", observed_order(efp[1], efp[2], hs[1], hs[2]), 2.0, 0.15);
     cli_check(ctx, "observed order, PF-ODE continuity grid (h 0.04 -> 0.02)", observed_order(eode[1], eode[2], hs[1], hs[2]), 1.0, 0.15);
-    double *p = malloc(sizeof(double) * n * NS), *q = malloc(sizeof(double) * n * NS), *ex = malloc(sizeof(double) * n * NS);
-    double *x = malloc(sizeof(double) * N), hist[NS][BINS];
-    float *x0 = malloc(sizeof(float) * N);
+    double *p = cli_alloc(ctx, sizeof(double) * n * NS), *q = cli_alloc(ctx, sizeof(double) * n * NS), *ex = cli_alloc(ctx, sizeof(double) * n * NS);
+    double *x = cli_alloc(ctx, sizeof(double) * N), hist[NS][BINS];
+    float *x0 = cli_alloc(ctx, sizeof(float) * N);
     data_gmm_sample(&g, &ctx->rng, x0, N);
     for (int i = 0; i < N; i++) x[i] = x0[i];
     vp_exact_cells(&g, 0.0, p, n, lo, h);
@@ -877,11 +844,11 @@ static int cell_5_5_diffusion(Ctx *ctx) {
             }
         }
         vp_exact_cells(&g, ts[s], ex + s * n, n, lo, h);
-        histogram(x, N, -4, 4, BINS, hist[s]);
+        data_histogram_d(x, N, -4, 4, BINS, hist[s]);
         if (ts[s] == te) {
             double m, v, m4 = 0, a = ch5_vp_a(te);
             Gmm gt = data_gmm_noised(&g, a, 1 - a * a);
-            moments(x, N, &m, &v);
+            data_moments_d(x, N, 1, &m, &v);
             for (int i = 0; i < N; i++) m4 += (x[i] - m) * (x[i] - m) * (x[i] - m) * (x[i] - m) / N;
             double vt = data_gmm_var(&gt, 0);
             /* tol: 5 s.e. (sqrt(v/N) for the mean, sqrt((m4 - v^2)/N) for the variance, m4 the sample 4th central
@@ -891,7 +858,7 @@ static int cell_5_5_diffusion(Ctx *ctx) {
         }
     }
     Plot pl;
-    if (plot_open(&pl, ctx->out, "ch5_vp_fp")) { free(p); free(q); free(ex); free(x); free(x0); return 1; }
+    if (plot_open(&pl, ctx->out, "ch5_vp_fp")) return 1;
     for (int s = 0; s < NS; s++) {
         plot_block(&pl, "x, FP grid, PF-ODE grid, exact p_t, particle histogram (at the bin centres)");
         for (int b = 0; b < BINS; b++) {
@@ -909,7 +876,6 @@ static int cell_5_5_diffusion(Ctx *ctx) {
         plot_cmd(&pl, "     '' index %d using 1:3 with lines lw 2 lc rgb '#1b9e77' title 'PF-ODE grid', '' index %d using 1:4 with lines dt 2 lw 2 lc rgb 'black' title 'exact'", s, s);
     }
     plot_cmd(&pl, "unset multiplot");
-    free(p); free(q); free(ex); free(x); free(x0);
     return plot_close(&pl);
 }
 
@@ -923,6 +889,12 @@ static const Cell CELLS[] = {
     { "5.4b", "stationary", "Langevin dynamics in a double well -> its stationary law exp(-U)",     cell_5_4b_stationary },
     { "5.5",  "diffusion",  "back to diffusion models: the VP SDE's density and the PF-ODE",         cell_5_5_diffusion },
 };
+
+/* The cell table, for tests/test_tutorial.c: every `./ch5 --cell X` that tutorial.md names must be in it. */
+const Cell *ch5_cells(int *n) {
+    *n = (int)COUNT_OF(CELLS);
+    return CELLS;
+}
 
 #ifndef CHAPTER_NO_MAIN
 int main(int argc, char **argv) {

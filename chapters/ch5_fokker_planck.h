@@ -9,6 +9,7 @@
 #ifndef CH5_FOKKER_PLANCK_H
 #define CH5_FOKKER_PLANCK_H
 
+#include "cli.h"
 #include "data.h"
 #include "rng.h"
 
@@ -72,5 +73,9 @@ double ch5_vp_a(double t);
  * mixture g, against the exact law (the noised mixture): Fokker-Planck of the VP SDE (*err_fp) and the
  * continuity equation of the probability-flow ODE with the exact score (*err_ode). */
 void   ch5_vp_grid_errors(const Gmm *g, double h, double t, double *err_fp, double *err_ode);
+
+/* The program's cells (the table --list prints), n receives their number: tests/test_tutorial.c looks up
+ * every `./ch5 --cell X` of tutorial.md in it with cli_find_cell. */
+const Cell *ch5_cells(int *n);
 
 #endif

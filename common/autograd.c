@@ -170,10 +170,10 @@ AgNode *ag_add_scalar(AgTape *t, AgNode *x, float s) {
 
 /* ---- matrix products ------------------------------------------------------ */
 
-/* C = A B:  dA += dC B^T (M,N)(N,K),  dB += A^T dC (K,M)(M,N). iarg = {M, K, N}.
+/* C = A B:  dA += dC B^T (M,N)(N,K),  dB += A^T dC (K,M)(M,N). arg.mm = {M, K, N}.
  * A product into a constant (the data batch) is skipped: it is the costliest term of a step. */
 static void matmul_backward(AgNode *y) {
-    int M = y->iarg[0], K = y->iarg[1], N = y->iarg[2];
+    int M = y->arg.mm.M, K = y->arg.mm.K, N = y->arg.mm.N;
     AgNode *A = y->in[0], *B = y->in[1];
     if (A->needs_grad) gemm(A->grad.data, y->grad.data, B->val.data, M, K, N, 0, 1, 1.0f, 1.0f);
     if (B->needs_grad) gemm(B->grad.data, A->val.data, y->grad.data, K, N, M, 1, 0, 1.0f, 1.0f);
@@ -183,15 +183,15 @@ AgNode *ag_matmul(AgTape *t, AgNode *A, AgNode *B) {
     int M = A->val.shape[0], K = A->val.shape[1], N = B->val.shape[1];
     CHECK(B->val.shape[0] == K, "ag_matmul: A is (%d,%d) but B is (%d,%d)", M, K, B->val.shape[0], N);
     AgNode *y = ag_node_new(t, 2, (int[]){ M, N }, matmul_backward, 2, A, B, NULL);
-    y->iarg[0] = M; y->iarg[1] = K; y->iarg[2] = N;
+    y->arg.mm.M = M; y->arg.mm.K = K; y->arg.mm.N = N;
     gemm(y->val.data, A->val.data, B->val.data, M, N, K, 0, 0, 1.0f, 0.0f);
     return y;
 }
 
 /* y = x W^T + b:  dx += dy W (N,out)(out,in),  dW += dy^T x (out,N)(N,in),  db += sum_n dy[n,:].
- * iarg = {N, in, out}. */
+ * arg.lin = {N, in, out}. */
 static void linear_backward(AgNode *y) {
-    int N = y->iarg[0], I = y->iarg[1], O = y->iarg[2];
+    int N = y->arg.lin.N, I = y->arg.lin.in, O = y->arg.lin.out;
     AgNode *x = y->in[0], *W = y->in[1], *b = y->n_in > 2 ? y->in[2] : NULL;
     if (x->needs_grad) gemm(x->grad.data, y->grad.data, W->val.data, N, I, O, 0, 0, 1.0f, 1.0f);
     if (W->needs_grad) gemm(W->grad.data, y->grad.data, x->val.data, O, I, N, 1, 0, 1.0f, 1.0f);
@@ -205,7 +205,7 @@ AgNode *ag_linear(AgTape *t, AgNode *x, AgNode *W, AgNode *b) {
     CHECK(W->val.shape[1] == I, "ag_linear: x is (%d,%d) but W is (%d,%d), expected (out,%d)", N, I, O, W->val.shape[1], I);
     CHECK(!b || b->val.numel == (size_t)O, "ag_linear: bias has %zu elements, expected %d", b ? b->val.numel : 0, O);
     AgNode *y = ag_node_new(t, 2, (int[]){ N, O }, linear_backward, b ? 3 : 2, x, W, b);
-    y->iarg[0] = N; y->iarg[1] = I; y->iarg[2] = O;
+    y->arg.lin.N = N; y->arg.lin.in = I; y->arg.lin.out = O;
     gemm(y->val.data, x->val.data, W->val.data, N, O, I, 0, 1, 1.0f, 0.0f);
     if (b)
         for (int n = 0; n < N; n++)
@@ -350,9 +350,9 @@ AgNode *ag_square(AgTape *t, AgNode *x) {
 
 /* ---- shape ----------------------------------------------------------------- */
 
-/* y[n, :A] = a[n, :], y[n, A:] = b[n, :]; the gradient is split the same way. iarg = {N, A, B}. */
+/* y[n, :A] = a[n, :], y[n, A:] = b[n, :]; the gradient is split the same way. arg.cat = {N, A, B}. */
 static void concat_backward(AgNode *y) {
-    int N = y->iarg[0], A = y->iarg[1], B = y->iarg[2];
+    int N = y->arg.cat.N, A = y->arg.cat.A, B = y->arg.cat.B;
     float *da = y->in[0]->grad.data, *db = y->in[1]->grad.data;
     for (int n = 0; n < N; n++) {
         const float *g = y->grad.data + (size_t)n * (A + B);
@@ -365,7 +365,7 @@ AgNode *ag_concat(AgTape *t, AgNode *a, AgNode *b) {
     int N = a->val.shape[0], A = a->val.shape[1], B = b->val.shape[1];
     CHECK(b->val.shape[0] == N, "ag_concat: %d rows vs %d rows", N, b->val.shape[0]);
     AgNode *y = ag_node_new(t, 2, (int[]){ N, A + B }, concat_backward, 2, a, b, NULL);
-    y->iarg[0] = N; y->iarg[1] = A; y->iarg[2] = B;
+    y->arg.cat.N = N; y->arg.cat.A = A; y->arg.cat.B = B;
     for (int n = 0; n < N; n++) {
         memcpy(y->val.data + (size_t)n * (A + B), a->val.data + (size_t)n * A, sizeof(float) * (size_t)A);
         memcpy(y->val.data + (size_t)n * (A + B) + A, b->val.data + (size_t)n * B, sizeof(float) * (size_t)B);
@@ -373,9 +373,9 @@ AgNode *ag_concat(AgTape *t, AgNode *a, AgNode *b) {
     return y;
 }
 
-/* y[n, j] = x[n, c0 + j]. iarg = {N, C, c0, width}. */
+/* y[n, j] = x[n, c0 + j]. arg.cols = {N, C, c0, width}. */
 static void cols_backward(AgNode *y) {
-    int N = y->iarg[0], C = y->iarg[1], c0 = y->iarg[2], w = y->iarg[3];
+    int N = y->arg.cols.N, C = y->arg.cols.C, c0 = y->arg.cols.c0, w = y->arg.cols.width;
     float *dx = y->in[0]->grad.data;
     for (int n = 0; n < N; n++)
         for (int j = 0; j < w; j++) dx[(size_t)n * C + c0 + j] += y->grad.data[(size_t)n * w + j];
@@ -385,7 +385,7 @@ AgNode *ag_cols(AgTape *t, AgNode *x, int c0, int width) {
     int N = x->val.shape[0], C = x->val.shape[1];
     CHECK(c0 >= 0 && width >= 1 && c0 + width <= C, "ag_cols: columns [%d, %d) outside [0, %d)", c0, c0 + width, C);
     AgNode *y = ag_node_new(t, 2, (int[]){ N, width }, cols_backward, 1, x, NULL, NULL);
-    y->iarg[0] = N; y->iarg[1] = C; y->iarg[2] = c0; y->iarg[3] = width;
+    y->arg.cols.N = N; y->arg.cols.C = C; y->arg.cols.c0 = c0; y->arg.cols.width = width;
     for (int n = 0; n < N; n++)
         memcpy(y->val.data + (size_t)n * width, x->val.data + (size_t)n * C + c0, sizeof(float) * (size_t)width);
     return y;
@@ -438,7 +438,7 @@ AgNode *ag_mse(AgTape *t, AgNode *a, AgNode *b) {
 static void kl_normal_backward(AgNode *y) {
     const float *mu = y->in[0]->val.data, *lv = y->in[1]->val.data;
     float *dmu = y->in[0]->grad.data, *dlv = y->in[1]->grad.data;
-    float g = y->grad.data[0] / (float)y->iarg[0];
+    float g = y->grad.data[0] / (float)y->arg.kl.N;
     for (size_t i = 0; i < y->in[0]->val.numel; i++) {
         dmu[i] += g * mu[i];
         dlv[i] += g * 0.5f * (expf(lv[i]) - 1.0f);
@@ -448,7 +448,7 @@ AgNode *ag_kl_normal(AgTape *t, AgNode *mu, AgNode *logvar) {
     check_same(mu, logvar, "ag_kl_normal");
     AgNode *y = ag_node_new(t, 1, SCALAR_SHAPE, kl_normal_backward, 2, mu, logvar, NULL);
     int N = tensor_rows(&mu->val);
-    y->iarg[0] = N;
+    y->arg.kl.N = N;
     double acc = 0.0;
     for (size_t i = 0; i < mu->val.numel; i++) {
         double m = mu->val.data[i], lv = logvar->val.data[i];

@@ -29,6 +29,12 @@
  * errors (CHECK, abort). Nothing here returns a status.
  *
  * Shape letters: N batch rows, H/K/M features. Tensors are contiguous, row-major.
+ *
+ * Ops no chapter uses today, kept (each gradient-checked in tests/test_autograd.c) as the pieces the PDF's
+ * variants need: ag_matmul + ag_add_row (a layer spelled out, W x + b, as §1's equations write it),
+ * ag_softplus + ag_log (a Bernoulli or Gaussian decoder's log-likelihood instead of the MSE), ag_sum
+ * (a summed rather than averaged loss), ag_concat (a conditioning input joined to x), ag_reshape and
+ * ag_avgpool2x (a U-Net that pools instead of striding). ag_linear and ag_conv2d are the fused forms.
  */
 #ifndef AUTOGRAD_H
 #define AUTOGRAD_H
@@ -44,7 +50,15 @@ struct AgNode {
     void  (*backward)(AgNode *y);    /* adds y->grad's contribution into in[k]->grad; NULL for leaves */
     Tensor  saved;                   /* values kept by the forward for the backward (e.g. sigma(x)) */
     float   scalar;                  /* a float argument (ag_scale, ag_add_scalar) */
-    int     iarg[4];                 /* integer arguments (sizes) */
+    union {                          /* the op's integer arguments (sizes), named per op */
+        struct { int M, K, N; }            mm;     /* ag_matmul: (M, K) (K, N) */
+        struct { int N, in, out; }         lin;    /* ag_linear: x (N, in) -> (N, out) */
+        struct { int N, A, B; }            cat;    /* ag_concat: (N, A) and (N, B) -> (N, A + B) */
+        struct { int N, C, c0, width; }    cols;   /* ag_cols: columns c0 .. c0 + width of (N, C) */
+        struct { int N; }                  kl;     /* ag_kl_normal: rows averaged over */
+        struct { int G; }                  gn;     /* ag_group_norm: groups */
+        struct { int K, stride, pad, T; }  conv;   /* ag_conv2d: kernel, stride, padding, threads */
+    } arg;
 };
 
 typedef struct {

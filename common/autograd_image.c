@@ -119,7 +119,7 @@ AgNode *ag_avgpool2x(AgTape *t, AgNode *x) {
 /* ---- group normalisation ------------------------------------------------- */
 
 /* Group norm (Wu and He, 2018): channels split into G groups; per sample and group,
- * xhat = (x - mean) / sqrt(var + eps), y = gamma[c] xhat + beta[c]. iarg[0] = G, scalar = eps.
+ * xhat = (x - mean) / sqrt(var + eps), y = gamma[c] xhat + beta[c]. arg.gn.G = G, scalar = eps.
  * saved holds xhat (N, C, H, W), then rstd = 1/sqrt(var + eps) per (n, g), then room for the backward's
  * per-(n, c) sums. The backward is
  *   dx = rstd (dxhat - mean(dxhat) - xhat mean(dxhat xhat)), dxhat = dy gamma,
@@ -127,7 +127,7 @@ AgNode *ag_avgpool2x(AgTape *t, AgNode *x) {
  * The (n, g) groups are independent and spread over the threads; dgamma and dbeta are first summed per
  * (n, c), then over n in a fixed order, so the bytes do not depend on the thread count. */
 static void group_norm_backward(AgNode *y) {
-    int N = y->val.shape[0], C = y->val.shape[1], HW = y->val.shape[2] * y->val.shape[3], G = y->iarg[0], Cg = C / G;
+    int N = y->val.shape[0], C = y->val.shape[1], HW = y->val.shape[2] * y->val.shape[3], G = y->arg.gn.G, Cg = C / G;
     const float *xhat = y->saved.data, *rstd = xhat + y->val.numel, *gamma = y->in[1]->val.data, *dy = y->grad.data;
     float *part = y->saved.data + y->val.numel + (size_t)N * G;   /* (N, C, 2): sum dy xhat, sum dy */
     float *dx = y->in[0]->grad.data, *dgamma = y->in[1]->grad.data, *dbeta = y->in[2]->grad.data;
@@ -169,7 +169,7 @@ AgNode *ag_group_norm(AgTape *t, AgNode *x, AgNode *gamma, AgNode *beta, int G) 
     AgNode *y = ag_node_new(t, 4, x->val.shape, group_norm_backward, 3, x, gamma, beta);
     size_t n_saved = x->val.numel + (size_t)N * G + (size_t)2 * N * C;   /* xhat, rstd, backward's sums */
     y->saved = tensor_wrap(arena_push_no_zero(t->arena, sizeof(float) * n_saved), 1, (int[]){ (int)n_saved });
-    y->iarg[0] = G;
+    y->arg.gn.G = G;
     y->scalar = 1e-5f;   /* eps: keeps a constant group finite */
     int Cg = C / G, HW = H * W;
     double M = (double)Cg * HW;
@@ -315,8 +315,8 @@ static void conv_flip_weights(float *wf, const float *w, int Co, int C, int K) {
 static void conv2d_backward(AgNode *y) {
     AgNode *x = y->in[0], *wn = y->in[1], *bn = y->n_in > 2 ? y->in[2] : NULL;
     int N = x->val.shape[0], C = x->val.shape[1], H = x->val.shape[2], W = x->val.shape[3];
-    int Co = y->val.shape[1], Ho = y->val.shape[2], Wo = y->val.shape[3], K = y->iarg[0], S = y->iarg[1], P = y->iarg[2];
-    int CKK = C * K * K, HWo = Ho * Wo, T = y->iarg[3];
+    int Co = y->val.shape[1], Ho = y->val.shape[2], Wo = y->val.shape[3], K = y->arg.conv.K, S = y->arg.conv.stride, P = y->arg.conv.pad;
+    int CKK = C * K * K, HWo = Ho * Wo, T = y->arg.conv.T;
     int dx_conv = conv_dx_is_conv(K, S, P);
     size_t per_thread = conv_scratch(C, Co, K, H, W, HWo);
     size_t col_size = per_thread - (size_t)CKK * HWo - (size_t)Co * CKK - Co;
@@ -372,7 +372,7 @@ AgNode *ag_conv2d(AgTape *t, AgNode *x, AgNode *w, AgNode *b, int stride, int pa
     T = omp_get_max_threads();
 #endif
     if (T > N) T = N;
-    y->iarg[0] = K; y->iarg[1] = stride; y->iarg[2] = pad; y->iarg[3] = T;
+    y->arg.conv.K = K; y->arg.conv.stride = stride; y->arg.conv.pad = pad; y->arg.conv.T = T;
     size_t per_thread = conv_scratch(C, Co, K, H, W, HWo), n_saved = (size_t)Co * CKK + T * per_thread;
     y->saved = tensor_wrap(arena_push_no_zero(t->arena, sizeof(float) * n_saved), 1,
                            (int[]){ (int)n_saved });   /* wf, then each thread's scratch: written before read */

@@ -116,14 +116,12 @@ float classifier_loss_grad(Classifier *c, const float *x, const unsigned char *l
 
 /* ---- files ------------------------------------------------------------------------ */
 
-static int checkpoint(Classifier *c, const char *path, int write, const char *meta) {
-    static const char *const prefix[1] = { "clf" };
-    float *const block[1] = { c->params.data };
-    return nn_params_checkpoint(&c->params, path, block, prefix, 1, write, meta);
-}
+static const char *const PREFIX[1] = { "clf" };
 
-int classifier_load(Classifier *c, const char *path) { return checkpoint(c, path, 0, NULL); }
-int classifier_save(Classifier *c, const char *path, const char *metadata_json) { return checkpoint(c, path, 1, metadata_json); }
+int classifier_load(Classifier *c, const char *path) { return nn_params_load(&c->params, path, (float *const[1]){ c->params.data }, PREFIX, 1); }
+int classifier_save(Classifier *c, const char *path, const char *metadata_json) {
+    return nn_params_save(&c->params, path, (float *const[1]){ c->params.data }, PREFIX, 1, metadata_json);
+}
 
 unsigned long long classifier_checksum(const Classifier *c) {
     const unsigned char *b = (const unsigned char *)c->params.data;

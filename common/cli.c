@@ -123,6 +123,8 @@ int cli_find_cell(const Cell *cells, int n, const char *key) {
     return -1;
 }
 
+void *cli_alloc(Ctx *ctx, size_t bytes) { return arena_push_no_zero(ctx->arena, bytes); }
+
 static int run_cell(const Cell *c, int index, const Opts *opts, Arena *arena) {
     Ctx ctx = {0};
     ctx.opts = opts;

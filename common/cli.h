@@ -83,6 +83,11 @@ int  cli_run(const Cell *cells, int n, const Opts *opts);
 /* Find a cell by id ("2.3") or short name ("marginal"); -1 if none. */
 int  cli_find_cell(const Cell *cells, int n, const char *key);
 
+/* Cell memory: `bytes` from the cell's arena (uninitialised, 32-byte aligned), all released when the cell ends,
+ * so a cell frees nothing. The arena reserves 1 GiB of address space (only touched pages cost memory); a cell
+ * that asks for more stops with the bytes it asked for and the bytes left. */
+void *cli_alloc(Ctx *ctx, size_t bytes);
+
 /* Narration: one indented line on stdout, printf-style. */
 void cli_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A numeric claim: prints got, want, |got - want| and tol; counts a failure when |got - want| >= tol or NaN. Returns 1 if it held. */

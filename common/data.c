@@ -37,6 +37,11 @@ int data_toy_is_gmm(const char *name) {
     return !strcmp(name, "gmm") || !strcmp(name, "8gaussians");
 }
 
+Gmm data_gmm_tutorial_1d(void) {
+    static const double w[2] = { 0.3, 0.7 }, mu[2] = { -2.0, 2.0 }, sd[2] = { 0.3, 0.3 };
+    return data_gmm_1d(2, w, mu, sd);
+}
+
 Gmm data_gmm_named(const char *name) {
     if (!strcmp(name, "8gaussians")) {
         double w[8], mu[16], sd[8];
@@ -153,6 +158,34 @@ void data_gmm_denoise(const Gmm *g, double a, double s2, const double *x, double
     }
 }
 
+void data_gmm_posterior_cov(const Gmm *g, double a, double s2, const double *x, double cov[2][2]) {
+    Gmm h = data_gmm_noised(g, a, s2);
+    double r[GMM_MAX], m[2] = { 0, 0 }, second[2][2] = { { 0, 0 }, { 0, 0 } };
+    data_gmm_resp(&h, x, r);
+    for (int k = 0; k < g->K; k++) {
+        /* component k: mean m_k = mu_k + a C_k A^{-1} (x - a mu_k), covariance P_k = C_k - a^2 C_k A^{-1} C_k, A = a^2 C_k + s2 I */
+        double inv[2][2], logdet, d[2] = { 0, 0 }, mk[2], CA[2][2] = { { 0, 0 }, { 0, 0 } };
+        cov_inv(h.cov[k], g->D, inv, &logdet);
+        for (int i = 0; i < g->D; i++) d[i] = x[i] - a * g->mu[k][i];
+        for (int i = 0; i < g->D; i++)
+            for (int j = 0; j < g->D; j++)
+                for (int l = 0; l < g->D; l++) CA[i][j] += g->cov[k][i][l] * inv[l][j];
+        for (int i = 0; i < g->D; i++) {
+            mk[i] = g->mu[k][i];
+            for (int j = 0; j < g->D; j++) mk[i] += a * CA[i][j] * d[j];
+            m[i] += r[k] * mk[i];
+        }
+        for (int i = 0; i < g->D; i++)
+            for (int j = 0; j < g->D; j++) {
+                double P = g->cov[k][i][j];
+                for (int l = 0; l < g->D; l++) P -= a * a * CA[i][l] * g->cov[k][l][j];
+                second[i][j] += r[k] * (P + mk[i] * mk[j]);
+            }
+    }
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 2; j++) cov[i][j] = i < g->D && j < g->D ? second[i][j] - m[i] * m[j] : 0.0;
+}
+
 void data_gmm_sample(const Gmm *g, Rng *rng, float *x, int n) {
     for (int s = 0; s < n; s++) {
         /* pick a component by its weight */
@@ -257,13 +290,36 @@ void data_points_denoise(const float *pts, int n, int D, double a, double s2, co
 
 /* ---- looking at a sample ------------------------------------------------ */
 
+/* Adds value v to the density histogram dens of n values (bin width `width` from lo). */
+static void histogram_add(double v, int n, double lo, double width, int bins, double *dens) {
+    int b = (int)floor((v - lo) / width);
+    if (b >= 0 && b < bins) dens[b] += 1.0 / (n * width);
+}
+
 void data_histogram(const float *x, int n, double lo, double hi, int bins, double *dens) {
     double width = (hi - lo) / bins;
     for (int b = 0; b < bins; b++) dens[b] = 0.0;
-    for (int i = 0; i < n; i++) {
-        int b = (int)floor((x[i] - lo) / width);
-        if (b >= 0 && b < bins) dens[b] += 1.0 / (n * width);
-    }
+    for (int i = 0; i < n; i++) histogram_add(x[i], n, lo, width, bins, dens);
+}
+
+void data_histogram_d(const double *x, int n, double lo, double hi, int bins, double *dens) {
+    double width = (hi - lo) / bins;
+    for (int b = 0; b < bins; b++) dens[b] = 0.0;
+    for (int i = 0; i < n; i++) histogram_add(x[i], n, lo, width, bins, dens);
+}
+
+void data_moments(const float *x, int n, int stride, double *mean, double *var) {
+    double s = 0, s2 = 0;
+    for (int i = 0; i < n; i++) { double v = x[(size_t)i * stride]; s += v; s2 += v * v; }
+    *mean = s / n;
+    *var = s2 / n - *mean * *mean;
+}
+
+void data_moments_d(const double *x, int n, int stride, double *mean, double *var) {
+    double s = 0, s2 = 0;
+    for (int i = 0; i < n; i++) { double v = x[(size_t)i * stride]; s += v; s2 += v * v; }
+    *mean = s / n;
+    *var = s2 / n - *mean * *mean;
 }
 
 /* ---- comparing two samples --------------------------------------------- */
@@ -271,6 +327,11 @@ void data_histogram(const float *x, int n, double lo, double hi, int bins, doubl
 static int cmp_double(const void *p, const void *q) {
     double a = *(const double *)p, b = *(const double *)q;
     return (a > b) - (a < b);
+}
+
+double data_sliced_w1_fixed(const float *a, const float *b, int n) {
+    Rng proj = rng_seed(20240318);   /* the same 200 directions every time */
+    return data_sliced_wasserstein(a, b, n, 2, 200, &proj);
 }
 
 double data_sliced_wasserstein(const float *a, const float *b, int n, int D, int n_proj, Rng *rng) {
@@ -320,3 +381,16 @@ double data_mean_nn_distance(const float *x, int n, const float *ref, int m, int
     free(dist);
     return total / n;
 }
+
+void data_stat_add(DataStat *st, double v) {
+    st->n++;
+    double d = v - st->mean;   /* Welford's update: sum - n mean^2 would cancel to noise when the spread is small */
+    st->mean += d / st->n;
+    st->m2 += d * (v - st->mean);
+}
+
+double data_stat_mean(const DataStat *st) { return st->n ? st->mean : NAN; }
+
+double data_stat_sd(const DataStat *st) { return st->n < 2 ? NAN : sqrt(st->m2 / (st->n - 1)); }
+
+double data_stat_se(const DataStat *st) { return st->n < 2 ? NAN : data_stat_sd(st) / sqrt((double)st->n); }

@@ -40,6 +40,8 @@ Gmm    data_gmm_1d(int K, const double *w, const double *mu, const double *sd);
 Gmm    data_gmm_2d(int K, const double *w, const double *mu, const double *sd);
 /* The named 2D mixtures: "gmm" (three components, weights 0.5/0.3/0.2) and "8gaussians" (a ring). */
 Gmm    data_gmm_named(const char *name);
+/* The 1D mixture of TUTORIAL.md's figures (chapters 2, 4 and 5): 0.3 N(-2, 0.3^2) + 0.7 N(2, 0.3^2). */
+Gmm    data_gmm_tutorial_1d(void);
 /* 1 if the named toy is a mixture, so its density and score are exact. */
 int    data_toy_is_gmm(const char *name);
 
@@ -51,6 +53,10 @@ void   data_gmm_resp(const Gmm *g, const double *x, double *r);       /* respons
 Gmm    data_gmm_noised(const Gmm *g, double a, double s2);
 /* §2.7 ideal denoiser E[x0 | a x0 + sqrt(s2) eps = x] = sum_k r_k(x) (mu_k + a C_k (a^2 C_k + s2 I)^{-1} (x - a mu_k)). */
 void   data_gmm_denoise(const Gmm *g, double a, double s2, const double *x, double *x0_hat);
+/* §flow posterior covariance Cov[x0 | a x0 + sqrt(s2) eps = x] (D, D; unused entries 0) of the mixture:
+ * sum_k r_k(x) (P_k + m_k m_k^T) - m m^T with m_k the Wiener filter above, P_k = C_k - a^2 C_k (a^2 C_k + s2 I)^{-1} C_k.
+ * It is the ideal denoiser's Jacobian up to a factor: d x0_hat / dx = (a / s2) Cov (second-order Tweedie). */
+void   data_gmm_posterior_cov(const Gmm *g, double a, double s2, const double *x, double cov[2][2]);
 void   data_gmm_sample(const Gmm *g, Rng *rng, float *x, int n);
 double data_gmm_mean(const Gmm *g, int d);        /* E[x_d] */
 double data_gmm_var(const Gmm *g, int d);         /* Var[x_d] */
@@ -71,15 +77,34 @@ void   data_points_denoise(const float *pts, int n, int D, double a, double s2, 
 /* Density histogram of n values x on [lo, hi) with `bins` bins: dens[b] = count_b / (n width); values outside
  * are dropped (so the bars integrate to the fraction inside). */
 void   data_histogram(const float *x, int n, double lo, double hi, int bins, double *dens);
+/* The same for doubles (the SDE and Fokker-Planck chapters keep their particles in double). */
+void   data_histogram_d(const double *x, int n, double lo, double hi, int bins, double *dens);
+/* Sample mean and variance (1/n) of n values `stride` apart, accumulated in double: s/n and s2/n - mean^2. */
+void   data_moments(const float *x, int n, int stride, double *mean, double *var);
+void   data_moments_d(const double *x, int n, int stride, double *mean, double *var);
 
 /* ---- comparing two samples ---- */
 /* Sliced Wasserstein-1 distance between two equal-size samples (n, D): the mean over n_proj random
  * unit directions of the 1D W1 distance of the projections (sorted matching). Allocates scratch. */
 double data_sliced_wasserstein(const float *a, const float *b, int n, int D, int n_proj, Rng *rng);
 
+/* Sliced W1 of two equal-size 2D samples with 200 directions drawn from a fixed seed: the same directions
+ * for every call, so that curves compare samplers, not projection noise. */
+double data_sliced_w1_fixed(const float *a, const float *b, int n);
+
 /* Mean over the n points x of the distance to the nearest of the m reference points (D <= 8): how far samples
  * lie from the data's support. Sharp where sliced W1 is blind: a Gaussian blob and a thin spiral can have
  * close 1D projections, but not close supports. Brute force, O(n m). */
 double data_mean_nn_distance(const float *x, int n, const float *ref, int m, int D);
+
+/* ---- repeated measurements ---- */
+/* Mean and spread of a quantity measured on several independent draws (a sliced W1 over many (sample,
+ * reference) pairs): DataStat st = {0}; data_stat_add(&st, w) per draw; then the mean, the standard
+ * deviation of one draw (n - 1 in the denominator) and the standard error of the mean, sd / sqrt(n). */
+typedef struct { double mean, m2; int n; } DataStat;   /* Welford: m2 = sum of squared deviations, no cancellation */
+void   data_stat_add(DataStat *st, double v);
+double data_stat_mean(const DataStat *st);
+double data_stat_sd(const DataStat *st);
+double data_stat_se(const DataStat *st);
 
 #endif

@@ -1,6 +1,7 @@
 /* denoiser.c: one denoiser, four implementations behind it (see denoiser.h). */
 #include <math.h>
 #include <string.h>
+#include "autograd.h"
 #include "denoiser.h"
 
 /* ---- noise levels ---------------------------------------------------------- */
@@ -23,6 +24,16 @@ DenLevel den_level(double a, double b) {
     return (DenLevel){ .a = a, .b = b, .s2 = b * b, .t = -1 };
 }
 
+DenLevel den_level_s2(double a, double s2) {
+    return (DenLevel){ .a = a, .b = sqrt(s2), .s2 = s2, .t = -1 };
+}
+
+double den_flow_time(DenLevel l) { return l.b / (l.a + l.b); }                      /* §flow t = b / (a + b) */
+
+double den_flow_abar(double t) {
+    return (1.0 - t) * (1.0 - t) / ((1.0 - t) * (1.0 - t) + t * t);                  /* §flow */
+}
+
 /* ---- constructors ---------------------------------------------------------- */
 
 Denoiser den_gmm(const Gmm *g) { return (Denoiser){ .kind = DEN_GMM, .D = g->D, .gmm = g }; }
@@ -37,6 +48,12 @@ Denoiser den_toy(ToyModel *m, const Schedule *sched) {
 
 Denoiser den_unet(UnetModel *m, const Schedule *sched, int clip) {
     return (Denoiser){ .kind = DEN_UNET, .D = 784, .unet = m, .sched = sched, .clip = clip };
+}
+
+Denoiser den_toy_flow(ToyModel *m) { return (Denoiser){ .kind = DEN_TOY_FLOW, .D = m->D, .toy = m }; }
+
+Denoiser den_score_fn(DenScoreFn *fn, const void *model, int D) {
+    return (Denoiser){ .kind = DEN_SCORE_FN, .D = D, .score_fn = fn, .model = model };
 }
 
 /* ---- the networks: eps_hat at the step of their schedule nearest to the level ---- */
@@ -63,16 +80,45 @@ static void network_eps(const Denoiser *den, DenLevel l, const double *x, int n,
     arena_pop_to(arena, mark);
 }
 
+/* §flow a velocity network at the flow time of l: x_f = x / (a + b), t = b / (a + b), v = v_theta(x_f, t), and
+ * x0_hat = x_f - t v, eps_hat = x_f + (1 - t) v (so that x_f = (1 - t) x0_hat + t eps_hat and eps_hat - x0_hat = v). */
+static void network_flow(const Denoiser *den, DenLevel l, const double *x, int n, double *x0_hat, double *eps_hat, Arena *arena) {
+    int D = den->D;
+    size_t nd = (size_t)n * D, mark = arena_pos(arena);
+    double c = l.a + l.b, t = den_flow_time(l);
+    float *xin = arena_push_no_zero(arena, sizeof(float) * nd), *v = arena_push_no_zero(arena, sizeof(float) * nd);
+    float *tt = arena_push_no_zero(arena, sizeof(float) * (size_t)n);
+    for (size_t j = 0; j < nd; j++) xin[j] = (float)(x[j] / c);
+    for (int i = 0; i < n; i++) tt[i] = (float)(TOY_FLOW_TIME * t);
+    AgTape tape = ag_tape_no_grad(arena, 64);
+    AgNode *out = toy_forward(den->toy, &tape, xin, tt, n);
+    memcpy(v, out->val.data, sizeof(float) * nd);
+    for (size_t j = 0; j < nd; j++) {
+        x0_hat[j] = x[j] / c - t * v[j];            /* §flow x0 = x_t - t v */
+        eps_hat[j] = x[j] / c + (1.0 - t) * v[j];   /* §flow eps = x_t + (1 - t) v */
+    }
+    arena_pop_to(arena, mark);
+}
+
 /* ---- the three views ------------------------------------------------------- */
 
 void den_predict(const Denoiser *den, DenLevel l, const double *x, int n, double *x0_hat, double *eps_hat, Arena *arena) {
-    CHECK(l.b > 0 && l.a > 0, "level a = %g, b = %g: both must be > 0", l.a, l.b);
+    /* the ends of the path: a velocity network takes a = 0 and b = 0; the exact denoisers a = 0 (x0_hat = E[x0]),
+     * the mixture also b = 0 (x0_hat = x / a, eps_hat = -b score = 0) */
+    int flow_net = den->kind == DEN_TOY_FLOW, ends = flow_net || den->kind == DEN_GMM || den->kind == DEN_POINTS;
+    CHECK(ends ? l.a >= 0 && l.a + l.b > 0 && (l.b > 0 || (l.b == 0 && den->kind != DEN_POINTS)) : l.b > 0 && l.a > 0,
+          "level a = %g, b = %g: both must be > 0", l.a, l.b);
     int D = den->D;
     size_t nd = (size_t)n * D, mark = arena_pos(arena);
     double *x0 = x0_hat ? x0_hat : arena_push_no_zero(arena, sizeof(double) * nd);
     double *eps = eps_hat ? eps_hat : arena_push_no_zero(arena, sizeof(double) * nd);
-    if (den->kind == DEN_TOY || den->kind == DEN_UNET) {
-        network_eps(den, l, x, n, eps, arena);
+    if (flow_net) {
+        network_flow(den, l, x, n, x0, eps, arena);
+    } else if (den->kind == DEN_TOY || den->kind == DEN_UNET || den->kind == DEN_SCORE_FN) {
+        if (den->kind == DEN_SCORE_FN) {
+            den->score_fn(den->model, l, x, n, eps, arena);
+            for (size_t j = 0; j < nd; j++) eps[j] = den_eps_from_score(l, eps[j]);   /* §3.3 eps_hat = -b score */
+        } else network_eps(den, l, x, n, eps, arena);
         for (size_t j = 0; j < nd; j++) {
             x0[j] = den_x0_from_eps(l, x[j], eps[j]);          /* §2.8 x0_hat = (x - b eps_hat) / a */
             if (den->clip) {                                    /* pixels live in [-1, 1]: clamp, re-derive eps */
@@ -82,9 +128,13 @@ void den_predict(const Denoiser *den, DenLevel l, const double *x, int n, double
         }
     } else {
         CHECK(den->kind == DEN_POINTS || D <= 2, "the exact mixture denoiser is for D <= 2 (D = %d)", D);
-        #pragma omp parallel for schedule(static)
+        #pragma omp parallel for schedule(static) if (n >= 64)   /* one point: no thread team */
         for (int i = 0; i < n; i++) {
             const double *xi = x + (size_t)i * D;
+            if (l.b == 0) {                                     /* the clean end of a smooth density */
+                for (int d = 0; d < D; d++) { x0[(size_t)i * D + d] = xi[d] / l.a; eps[(size_t)i * D + d] = 0.0; }
+                continue;
+            }
             if (den->kind == DEN_GMM) data_gmm_denoise(den->gmm, l.a, l.s2, xi, x0 + (size_t)i * D);
             else data_points_denoise(den->pts, den->n_pts, D, l.a, l.s2, xi, x0 + (size_t)i * D);
             for (int d = 0; d < D; d++)                         /* §2.8 eps_hat = (x - a x0_hat) / b */
@@ -94,7 +144,22 @@ void den_predict(const Denoiser *den, DenLevel l, const double *x, int n, double
     arena_pop_to(arena, mark);
 }
 
+void den_predict_f(const Denoiser *den, DenLevel l, const float *x, int n, double *x0_hat, double *eps_hat, Arena *arena) {
+    size_t nd = (size_t)n * den->D, mark = arena_pos(arena);
+    double *xd = arena_push_no_zero(arena, sizeof(double) * nd);
+    for (size_t j = 0; j < nd; j++) xd[j] = x[j];
+    den_predict(den, l, xd, n, x0_hat, eps_hat, arena);
+    arena_pop_to(arena, mark);
+}
+
 void den_score(const Denoiser *den, DenLevel l, const double *x, int n, double *score, Arena *arena) {
+    if (den->kind == DEN_SCORE_FN) { den->score_fn(den->model, l, x, n, score, arena); return; }
+    if (den->kind == DEN_GMM) {   /* p_l is the mixture noised by (a, s2): its gradient in closed form */
+        CHECK(den->D <= 2, "the exact mixture score is for D <= 2 (D = %d)", den->D);
+        Gmm gl = data_gmm_noised(den->gmm, l.a, l.s2);
+        for (int i = 0; i < n; i++) data_gmm_score(&gl, x + (size_t)i * den->D, score + (size_t)i * den->D);
+        return;
+    }
     den_predict(den, l, x, n, NULL, score, arena);
     for (size_t j = 0; j < (size_t)n * den->D; j++) score[j] = den_score_from_eps(l, score[j]);   /* §3.3 */
 }
@@ -105,4 +170,45 @@ void den_velocity(const Denoiser *den, DenLevel l, const double *x, int n, doubl
     den_predict(den, l, x, n, x0, v, arena);
     for (size_t j = 0; j < nd; j++) v[j] = den_velocity_from(x0[j], v[j]);   /* §flow v = eps_hat - x0_hat */
     arena_pop_to(arena, mark);
+}
+
+/* §flow div v for the mixture: v = x / b - (1 + a/b) x0_hat and d x0_hat / dx = (a / b^2) Cov[x0 | x], so
+ * div v = D / b - (1 + a/b) (a / b^2) tr Cov[x0 | x]. */
+static double gmm_velocity_div(const Gmm *g, DenLevel l, const double *x) {
+    double cov[2][2];
+    if (l.b == 0) return -g->D / l.a;   /* v = -x / a at the clean end */
+    data_gmm_posterior_cov(g, l.a, l.s2, x, cov);
+    return g->D / l.b - (1.0 + l.a / l.b) * (l.a / l.s2) * (cov[0][0] + cov[1][1]);
+}
+
+/* §flow div v through a network's exact Jacobian J at the input it is fed:
+ *   velocity network, input x / c (c = a + b):       v = J-map of x / c,        div v = tr J / c
+ *   eps network, input x / c (c = sqrt(a^2 + b^2)):  v = (1 + b/a) eps_hat - x / a, div v = (1 + b/a) tr J / c - D / a */
+static void network_velocity_div(const Denoiser *den, DenLevel l, const double *x, int n, double *div, Arena *arena) {
+    int D = den->D;
+    size_t nd = (size_t)n * D, mark = arena_pos(arena);
+    int flow_net = den->kind == DEN_TOY_FLOW;
+    double c = flow_net ? l.a + l.b : (l.t >= 0 ? 1.0 : sqrt(l.a * l.a + l.s2));
+    float tin = flow_net ? (float)(TOY_FLOW_TIME * den_flow_time(l))
+                         : (float)(l.t >= 0 ? (int)l.t : nearest_step(den->sched, l.a * l.a / (c * c)));
+    float *xin = arena_push_no_zero(arena, sizeof(float) * nd), *tt = arena_push_no_zero(arena, sizeof(float) * (size_t)n);
+    float *jac = arena_push_no_zero(arena, sizeof(float) * nd * D);
+    for (size_t j = 0; j < nd; j++) xin[j] = (float)(x[j] / c);
+    for (int i = 0; i < n; i++) tt[i] = tin;
+    toy_jacobian(den->toy, xin, n, tt, NULL, jac, arena);
+    for (int i = 0; i < n; i++) {
+        double tr = 0;
+        for (int d = 0; d < D; d++) tr += jac[((size_t)i * D + d) * D + d];
+        div[i] = flow_net ? tr / c : (1.0 + l.b / l.a) * tr / c - D / l.a;
+    }
+    arena_pop_to(arena, mark);
+}
+
+void den_velocity_div(const Denoiser *den, DenLevel l, const double *x, int n, double *v, double *div, Arena *arena) {
+    CHECK(den->kind == DEN_GMM || den->kind == DEN_TOY || den->kind == DEN_TOY_FLOW,
+          "den_velocity_div: exact divergence only for the mixture and the 2D networks (kind %d)", den->kind);
+    if (v) den_velocity(den, l, x, n, v, arena);
+    if (den->kind != DEN_GMM) { network_velocity_div(den, l, x, n, div, arena); return; }
+    #pragma omp parallel for schedule(static)
+    for (int i = 0; i < n; i++) div[i] = gmm_velocity_div(den->gmm, l, x + (size_t)i * den->D);
 }

@@ -12,6 +12,9 @@
  *   DDPM, VP (§2.3):  a = sqrt(abar_t), b = sqrt(1 - abar_t)
  *   SMLD, VE (§3.4):  a = 1,            b = sigma
  *   flow (§flow):     a = 1 - t,        b = t
+ * Any level is a flow level after dividing by a + b: x / (a + b) = (1 - t) x0 + t eps with t = b / (a + b)
+ * (den_flow_time). So a VP step abar sits at t = sqrt(1 - abar) / (sqrt(abar) + sqrt(1 - abar)), and a flow
+ * time t is the VP level abar = (1 - t)^2 / ((1 - t)^2 + t^2) (den_flow_abar) with x_vp = x / sqrt((1-t)^2 + t^2).
  * Dividing by a gives x / a = x0 + (b / a) eps, so the pairs differ only by a scale: a denoiser that knows
  * E[x0 | x] for one of them knows it for all. The exact denoisers take (a, b) as they are. A network trained
  * on a VP schedule `sched` is fed x / sqrt(a^2 + b^2) (the VP-scaled input) at its own time input `t`:
@@ -53,11 +56,17 @@ DenLevel den_level_ve(double sigma);
 DenLevel den_level_flow(double t);
 /* Any (a, b), s2 = b^2, no network time. */
 DenLevel den_level(double a, double b);
+/* Any (a, s2), b = sqrt(s2): for a process that gives the variance (§4.2 SDE marginals), kept exact. */
+DenLevel den_level_s2(double a, double s2);
+/* §flow the rectified-flow time of a level, t = b / (a + b): x / (a + b) = (1 - t) x0 + t eps. */
+double   den_flow_time(DenLevel l);
+/* §flow the VP alpha_bar of flow time t: abar = (1 - t)^2 / ((1 - t)^2 + t^2) (x_vp = x_flow / sqrt((1-t)^2 + t^2)). */
+double   den_flow_abar(double t);
 
 /* ---- the conversions, scalar, written once ---- */
 static inline double den_x0_from_eps(DenLevel l, double x, double eps)  { return (x - l.b * eps) / l.a; }   /* §2.8 */
 static inline double den_eps_from_x0(DenLevel l, double x, double x0)   { return (x - l.a * x0) / l.b; }   /* §2.8 */
-static inline double den_score_from_eps(DenLevel l, double eps)         { return -eps / l.b; }             /* §3.3 */
+static inline double den_score_from_eps(DenLevel l, double eps)         { return -eps * (1.0 / l.b); }    /* §3.3 */
 static inline double den_eps_from_score(DenLevel l, double score)       { return -l.b * score; }           /* §3.3 */
 static inline double den_velocity_from(double x0, double eps)           { return eps - x0; }               /* §flow */
 
@@ -66,8 +75,14 @@ typedef enum {
     DEN_GMM,      /* exact E[x0 | x] of a Gaussian mixture (data_gmm_denoise) */
     DEN_POINTS,   /* exact E[x0 | x] when x0 is uniform on a finite set: a softmax-weighted mean */
     DEN_TOY,      /* a trained 2D eps network (toymodel.h) on the VP schedule `sched` */
-    DEN_UNET      /* a trained Fashion-MNIST eps U-Net (unet.h) on the VP schedule `sched` */
+    DEN_UNET,     /* a trained Fashion-MNIST eps U-Net (unet.h) on the VP schedule `sched` */
+    DEN_TOY_FLOW, /* a trained 2D velocity network v_theta(x, t) (toymodel.h, time input TOY_FLOW_TIME t) on the
+                     flow path: a level is mapped to its flow time, x0_hat = x_f - t v, eps_hat = x_f + (1 - t) v */
+    DEN_SCORE_FN  /* any model that gives the score itself (chapter 3's noise-conditional network) */
 } DenKind;
+
+/* A score model: score (n, D) = grad log p_l(x) at level l for x (n, D); temporaries from the arena. */
+typedef void DenScoreFn(const void *model, DenLevel l, const double *x, int n, double *score, Arena *arena);
 
 typedef struct {
     DenKind         kind;
@@ -78,6 +93,8 @@ typedef struct {
     ToyModel       *toy;     /* DEN_TOY */
     UnetModel      *unet;    /* DEN_UNET */
     const Schedule *sched;   /* DEN_TOY, DEN_UNET: the schedule the network was trained on */
+    DenScoreFn     *score_fn;   /* DEN_SCORE_FN, with its model */
+    const void     *model;
     int             clip;    /* 1: keep x0_hat inside [-1, 1] (pixels) and re-derive eps_hat from it */
 } Denoiser;
 
@@ -85,12 +102,23 @@ Denoiser den_gmm(const Gmm *g);
 Denoiser den_points(const float *pts, int n_pts, int D);
 Denoiser den_toy(ToyModel *m, const Schedule *sched);
 Denoiser den_unet(UnetModel *m, const Schedule *sched, int clip);
+Denoiser den_toy_flow(ToyModel *m);
+Denoiser den_score_fn(DenScoreFn *fn, const void *model, int D);
 
 /* x0_hat and eps_hat (n, D) for x (n, D) at level l; either output may be NULL. */
 void den_predict(const Denoiser *den, DenLevel l, const double *x, int n, double *x0_hat, double *eps_hat, Arena *arena);
-/* §3.3 score (n, D) = grad log p_l(x) = -eps_hat / b. */
+/* The same for a float state x (n, D), the samplers' usual one (converted to double without loss). */
+void den_predict_f(const Denoiser *den, DenLevel l, const float *x, int n, double *x0_hat, double *eps_hat, Arena *arena);
+/* §3.3 score (n, D) = grad log p_l(x) = -eps_hat / b. The mixture's is its closed-form gradient (the same
+ * number up to rounding, and defined at b = 0 too: the clean law's score); a DEN_SCORE_FN model's is its own. */
 void den_score(const Denoiser *den, DenLevel l, const double *x, int n, double *score, Arena *arena);
 /* §flow velocity (n, D) = eps_hat - x0_hat; meaningful on the flow path (l from den_level_flow). */
 void den_velocity(const Denoiser *den, DenLevel l, const double *x, int n, double *v, Arena *arena);
+
+/* §flow the velocity v (n, D) and its divergence div (n) = tr(dv/dx), exactly (no finite differences), at level l,
+ * for D <= 2: closed form for DEN_GMM (div v = D/b - (1 + a/b)(a/b^2) tr Cov[x0 | x], data_gmm_posterior_cov),
+ * D backward passes through the network for DEN_TOY and DEN_TOY_FLOW (toy_jacobian). v may be NULL.
+ * DEN_TOY_FLOW also takes the path's ends, a = 0 or b = 0 (the network is defined there). */
+void den_velocity_div(const Denoiser *den, DenLevel l, const double *x, int n, double *v, double *div, Arena *arena);
 
 #endif

@@ -163,11 +163,14 @@ void nn_time_embedding(float *out, const float *t, int N, int dim, float max_per
 
 /* ---- checkpoints ------------------------------------------------------------------- */
 
-int nn_params_checkpoint(const Params *p, const char *path, float *const *block, const char *const *prefix, int k,
-                         int write, const char *metadata_json) {
+/* The k blocks as safetensors tensors "<prefix[b]>.<entry name>" over the blocks' memory; names are stored in
+ * *names_out (free both). */
+static IoTensor *checkpoint_tensors(const Params *p, float *const *block, const char *const *prefix, int k,
+                                    char (**names_out)[NN_NAME_MAX + 16]) {
     int n = p->n;
     IoTensor *t = calloc((size_t)k * n, sizeof(IoTensor));
     char (*names)[NN_NAME_MAX + 16] = calloc((size_t)k * n, sizeof *names);
+    CHECK(t && names, "out of memory for a checkpoint of %d tensors", k * n);
     for (int b = 0; b < k; b++)
         for (int i = 0; i < n; i++) {
             const ParamEntry *e = &p->entry[i];
@@ -178,7 +181,24 @@ int nn_params_checkpoint(const Params *p, const char *path, float *const *block,
             memcpy(ti->shape, e->shape, sizeof e->shape);
             ti->data = block[b] + e->offset;
         }
-    int rc = write ? io_safetensors_write(path, t, k * n, metadata_json) : io_safetensors_read_into(path, t, k * n);
+    *names_out = names;
+    return t;
+}
+
+int nn_params_save(const Params *p, const char *path, float *const *block, const char *const *prefix, int k,
+                   const char *metadata_json) {
+    char (*names)[NN_NAME_MAX + 16];
+    IoTensor *t = checkpoint_tensors(p, block, prefix, k, &names);
+    int rc = io_safetensors_write(path, t, k * p->n, metadata_json);
+    free(names);
+    free(t);
+    return rc;
+}
+
+int nn_params_load(const Params *p, const char *path, float *const *block, const char *const *prefix, int k) {
+    char (*names)[NN_NAME_MAX + 16];
+    IoTensor *t = checkpoint_tensors(p, block, prefix, k, &names);
+    int rc = io_safetensors_read_into(path, t, k * p->n);
     free(names);
     free(t);
     return rc;

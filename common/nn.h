@@ -74,10 +74,11 @@ AgNode *nn_params_leaf(AgTape *t, Params *p, int idx);
 
 /* A checkpoint of k blocks laid out like p's values (the weights, and e.g. their EMA and Adam's moments),
  * as safetensors tensors named "<prefix[b]>.<entry name>" ("model.up1.conv1.weight", "ema.up1...").
- * write = 1 writes the file atomically with the metadata (a JSON object of strings, or NULL); write = 0
- * fills the blocks from the file, checking every name and shape. Returns 0, or nonzero after a message. */
-int     nn_params_checkpoint(const Params *p, const char *path, float *const *block, const char *const *prefix, int k,
-                             int write, const char *metadata_json) MUST_USE;
+ * nn_params_save writes the file atomically with the metadata (a JSON object of strings, or NULL);
+ * nn_params_load fills the blocks from the file, checking every name and shape. Return 0, or nonzero after a message. */
+int     nn_params_save(const Params *p, const char *path, float *const *block, const char *const *prefix, int k,
+                       const char *metadata_json) MUST_USE;
+int     nn_params_load(const Params *p, const char *path, float *const *block, const char *const *prefix, int k) MUST_USE;
 
 /* ---- layers ----------------------------------------------------------------- */
 

@@ -57,7 +57,3 @@ double rng_normal(Rng *r) {
 void rng_normal_fill(Rng *r, float *x, long n) {
     for (long i = 0; i < n; i++) x[i] = (float)rng_normal(r);
 }
-
-void rng_uniform_fill(Rng *r, float *x, long n) {
-    for (long i = 0; i < n; i++) x[i] = (float)rng_uniform(r);
-}

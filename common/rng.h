@@ -31,6 +31,5 @@ double   rng_uniform(Rng *r);                      /* [0, 1), 53 random bits */
 double   rng_normal(Rng *r);                       /* N(0, 1) */
 int      rng_int(Rng *r, int n);                   /* uniform on {0, ..., n-1} */
 void     rng_normal_fill(Rng *r, float *x, long n);   /* x[i] ~ N(0, 1) */
-void     rng_uniform_fill(Rng *r, float *x, long n);  /* x[i] ~ U[0, 1) */
 
 #endif

@@ -18,8 +18,8 @@ void arena_free(Arena *a) {
 
 void *arena_push_no_zero(Arena *a, size_t bytes) {
     size_t start = (a->pos + 31) & ~(size_t)31;   /* 32-byte alignment for AVX loads */
-    CHECK(start + bytes <= a->cap, "arena full: need %zu bytes at %zu, capacity %zu",
-          bytes, start, a->cap);
+    CHECK(start + bytes <= a->cap, "arena full: need %zu bytes, %zu of its %zu bytes are left",
+          bytes, a->cap > start ? a->cap - start : 0, a->cap);
     a->pos = start + bytes;
     if (a->pos > a->peak) a->peak = a->pos;
     return a->base + start;

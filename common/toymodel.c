@@ -44,6 +44,45 @@ static AgNode *eps_forward(ToyModel *m, AgTape *tape, const float *x, const floa
     return nn_mlp_forward(tape, &m->params, &m->mlp, ag_input(tape, xin));
 }
 
+AgNode *toy_forward(ToyModel *m, AgTape *tape, const float *x, const float *time, int n) {
+    return eps_forward(m, tape, x, time, n);
+}
+
+void toy_jacobian(ToyModel *m, const float *x, int n, const float *time, float *out, float *jac, Arena *arena) {
+    int D = m->D, W = input_width(D);
+    size_t mark = arena_pos(arena);
+    float *row = arena_push_no_zero(arena, sizeof(float) * (size_t)n * W);
+    float *drow = arena_push_no_zero(arena, sizeof(float) * (size_t)n * W);
+    float *temb = arena_push_no_zero(arena, sizeof(float) * (size_t)n * TOY_TEMB);
+    nn_time_embedding(temb, time, n, TOY_TEMB, 1000.0f);
+    for (int i = 0; i < n; i++) input_row(D, x + (size_t)i * D, temb + (size_t)i * TOY_TEMB, row + (size_t)i * W);
+    for (int k = 0; k < D; k++) {   /* one backward pass per output coordinate: d out_k / d row, all rows at once */
+        size_t inner = arena_pos(arena);
+        AgTape tape = ag_tape(arena, 64);
+        memset(drow, 0, sizeof(float) * (size_t)n * W);
+        AgNode *in = ag_leaf(&tape, row, drow, 2, (int[]){ n, W });
+        AgNode *o = nn_mlp_forward(&tape, &m->params, &m->mlp, in);
+        if (k == 0 && out) memcpy(out, o->val.data, sizeof(float) * (size_t)n * D);
+        ag_backward(&tape, ag_sum(&tape, ag_cols(&tape, o, k, 1)));
+        for (int i = 0; i < n; i++) {   /* chain rule through the row: d row / d x_d for x, sin(w x_d), cos(w x_d) */
+            const float *g = drow + (size_t)i * W;
+            const float *xi = x + (size_t)i * D;
+            for (int d = 0; d < D; d++) {
+                double acc = g[d];
+                for (int f = 0; f < TOY_FOURIER; f++) {
+                    double w = PI * (double)(1 << f) * xi[d];
+                    int j = D + 2 * (f * D + d);
+                    acc += g[j] * PI * (double)(1 << f) * cos(w) - g[j + 1] * PI * (double)(1 << f) * sin(w);
+                }
+                jac[((size_t)i * D + k) * D + d] = (float)acc;
+            }
+        }
+        arena_pop_to(arena, inner);
+    }
+    nn_params_zero_grad(&m->params);   /* the passes accumulated into the weights' grads: leave them clean */
+    arena_pop_to(arena, mark);
+}
+
 void toy_predict_eps(ToyModel *m, const float *x, int n, int t, float *eps_hat, Arena *arena) {
     size_t mark = arena_pos(arena);
     AgTape tape = ag_tape_no_grad(arena, 64);

@@ -17,6 +17,7 @@
 #ifndef TOYMODEL_H
 #define TOYMODEL_H
 
+#include "autograd.h"
 #include "nn.h"
 #include "rng.h"
 #include "schedule.h"
@@ -32,6 +33,15 @@ typedef struct {
 
 void  toy_init(ToyModel *m, int D, Rng *rng);
 void  toy_free(ToyModel *m);
+/* The network itself on a tape: out (n, D) for x (n, D) and one time input per row (n). The time input is
+ * what the embedding sees: a step 1..T for an eps network; 1000 t, t in [0, 1], for a flow velocity network
+ * (TOY_FLOW_TIME: the same range as the steps of a T = 1000 schedule). What the output means is the caller's. */
+#define TOY_FLOW_TIME 1000.0
+AgNode *toy_forward(ToyModel *m, AgTape *tape, const float *x, const float *time, int n);
+/* The output out (n, D) (may be NULL) and its exact Jacobian jac (n, D, D), jac[i][k][d] = d out_k / d x_d at
+ * row i: D backward passes through the input row, then the chain rule through the Fourier features by hand.
+ * No finite differences. The weights' grads are left zeroed. */
+void  toy_jacobian(ToyModel *m, const float *x, int n, const float *time, float *out, float *jac, Arena *arena);
 /* eps_hat (n, D) = eps_theta(x, t) for a batch x (n, D) at one step t. */
 void  toy_predict_eps(ToyModel *m, const float *x, int n, int t, float *eps_hat, Arena *arena);
 /* §2.8 Adam on ||eps_theta(sqrt(abar_t) x0 + sqrt(1 - abar_t) eps, t) - eps||^2 for `steps` batches of x0 drawn

@@ -112,17 +112,17 @@ AgNode *unet_forward(AgTape *t, Params *p, const Unet *u, const float *x, const 
     return conv(t, p, u->out, norm_silu(t, p, u->out_norm, h), 1);           /* (N, 1, 28, 28) */
 }
 
-/* ---- the trained network of chapter 2 ------------------------------------ */
+/* ---- a trained network, for sampling -------------------------------------- */
 
 int unet_model_load(UnetModel *m, const char *path) {
     memset(m, 0, sizeof *m);
     char buf[32];
     if (access(path, R_OK) != 0) {
-        fprintf(stderr, "%s: no trained U-Net (make it with ./ch2 --train-images, see README)\n", path);
+        fprintf(stderr, "%s: no trained U-Net checkpoint there (README says how to make one)\n", path);
         return 1;
     }
     if (io_safetensors_metadata(path, "width", buf, sizeof buf)) {
-        fprintf(stderr, "%s: not a checkpoint of ./ch2 --train-images (no \"width\" in its metadata)\n", path);
+        fprintf(stderr, "%s: not a U-Net checkpoint (no \"width\" in its metadata)\n", path);
         return 1;
     }
     int C = atoi(buf);
@@ -139,7 +139,7 @@ int unet_model_load(UnetModel *m, const char *path) {
     nn_params_alloc(&m->params, &rng);
     static const char *const prefix[1] = { "ema" };   /* sampling uses the EMA of the weights */
     float *const block[1] = { m->params.data };
-    int rc = nn_params_checkpoint(&m->params, path, block, prefix, 1, 0, NULL);
+    int rc = nn_params_load(&m->params, path, block, prefix, 1);
     if (rc) nn_params_free(&m->params);
     return rc;
 }

@@ -54,14 +54,15 @@ void    unet_declare_attention(Params *p, Unet *u, int C, int attention);
 /* eps_hat (N, 1, 28, 28) for images x (N*784 floats) at steps t (N floats). */
 AgNode *unet_forward(AgTape *t, Params *p, const Unet *u, const float *x, const float *steps, int N);
 
-/* The trained network that chapter 2 ships, for the programs that reuse it (ch3 as a score, ddim):
+/* A trained network, loaded for sampling:
  *   UnetModel m;
- *   if (unet_model_load(&m, UNET_CH2_CKPT)) ...;      // one-line message already printed
+ *   if (unet_model_load(&m, path)) ...;               // one-line message already printed
  *   unet_model_eps(&m, x, N, t, eps_hat, &arena);     // eps_hat (N, 784) at one step t in 1..m.T
  *   unet_model_free(&m);
- * It holds the EMA weights ("ema.*") of a checkpoint written by ./ch2 --train-images; width, T and
- * attention ("1" or absent: older checkpoints have none) come from the checkpoint's metadata; the schedule is sched_init(SCHED_LINEAR, m.T); images in [-1, 1]. */
-#define UNET_CH2_CKPT "checkpoints/ch2_fmnist.safetensors"
+ * It holds the EMA weights ("ema.*") of a checkpoint whose metadata names its "width", "T" and "step" (the
+ * one chapter 2 trains and ships), and "attention": "1" when it has the attention block (absent in older
+ * checkpoints: none); the schedule is sched_init(SCHED_LINEAR, m.T); images in [-1, 1]. The one
+ * loader for sampling: the training checkpoint's other blocks (the raw weights, Adam's moments) are not read. */
 typedef struct {
     Params params;
     Unet   unet;

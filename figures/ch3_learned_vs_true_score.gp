@@ -10,7 +10,7 @@ set title 'true score of p_{σ}'
 plot dat index 0 using 1:2:3 with image, '' index 1 using 1:2:3:4 with vectors head size 0.06,20 filled lc rgb 'black'
 set title 'learned s_W (DSM)'
 plot dat index 0 using 1:2:3 with image, '' index 2 using 1:2:3:4 with vectors head size 0.06,20 filled lc rgb '#d7301f'
-set title 'relative error |s_W - s| / |s|, with 300 draws of p_{σ}'; set colorbox; set cbrange [0:1]
+set title 'p_{σ}(x) |s_W - s|^2 (integral 0.040; E|s_W - s|^2 = 0.046 ± 0.003), 300 draws of p_{σ}' font ',10'; set colorbox; set cbrange [0:0.0191612]
 set palette defined (0 'white', 1 '#fdae6b', 2 '#d94801', 3 '#7f2704')
 plot dat index 3 using 1:2:3 with image, '' index 4 using 1:2 with points pt 7 ps 0.3 lc rgb 'black'
 unset multiplot

@@ -220,11 +220,51 @@ START_TEST(test_vae_loss_gradient_check) {
 }
 END_TEST
 
+/* §1.2 Example 1.1, a Gaussian mixture with the component as the latent: for any categorical q, Theorem 1.1
+ * log p(x) = ELBO(q) + KL(q || p(z|x)) with the exact posterior p(z = k|x) = w_k N_k(x) / p(x); ELBO(q) <= log p(x),
+ * with equality at q = posterior; the two ELBO forms agree. Random mixtures (K = 1..6, D = 1, 2, full 2x2
+ * covariances), random x and q (with some q_k = 0 exactly). Every quantity is a finite sum of K <= 6 terms whose
+ * size is at most |log p(x)| + a few: ~50 roundings, so 1e-13 (1 + |log p(x)|) is tight yet ~100x above rounding. */
+START_TEST(test_theorem_1_1_gmm_example_1_1) {
+    Rng r = rng_seed(11 + (uint64_t)_i);
+    int skipped = 0;
+    for (int rep = 0; rep < 200; rep++) {
+        Gmm g = { .K = 1 + rng_int(&r, 6), .D = 1 + _i % 2 };
+        double sw = 0;
+        for (int k = 0; k < g.K; k++) {
+            g.w[k] = 0.1 + rng_uniform(&r);
+            sw += g.w[k];
+            double a = 0.3 + rng_uniform(&r), b = 0.3 + rng_uniform(&r), c = 0.5 * rng_normal(&r);
+            for (int d = 0; d < g.D; d++) g.mu[k][d] = 2 * rng_normal(&r);
+            g.cov[k][0][0] = a * a;   /* (a 0; c b) (a 0; c b)^T: positive definite */
+            g.cov[k][0][1] = g.cov[k][1][0] = a * c;
+            g.cov[k][1][1] = c * c + b * b;
+        }
+        for (int k = 0; k < g.K; k++) g.w[k] /= sw;
+        double x[2] = { 3 * rng_normal(&r), 3 * rng_normal(&r) }, q[GMM_MAX], post[GMM_MAX], s = 0;
+        data_gmm_resp(&g, x, post);
+        int underflow = 0;   /* p(z = k | x) below 1e-300 is 0 in double and KL(q || p(z|x)) = inf: draw x again */
+        for (int k = 0; k < g.K; k++) underflow |= post[k] < 1e-300;
+        if (underflow) { skipped++; continue; }
+        for (int k = 0; k < g.K; k++) { q[k] = rng_uniform(&r) < 0.2 ? 0.0 : exp(2 * rng_normal(&r)); s += q[k]; }
+        if (s == 0) { q[0] = 1; s = 1; }
+        for (int k = 0; k < g.K; k++) q[k] /= s;
+        double lp = data_gmm_logpdf(&g, x), tol = 1e-13 * (1 + fabs(lp)), elbo = ch1_gmm_elbo(&g, x, q);
+        ck_assert_double_eq_tol(elbo + ch1_kl_categorical(q, post, g.K), lp, tol);
+        ck_assert_double_eq_tol(ch1_gmm_elbo_recon_prior(&g, x, q), elbo, tol);
+        ck_assert_double_eq_tol(ch1_gmm_elbo(&g, x, post), lp, tol);
+        ck_assert_double_le(elbo, lp + tol);
+    }
+    ck_assert_int_lt(skipped, 100);   /* most x are tested */
+}
+END_TEST
+
 Suite *suite_ch1(void) {
     Suite *s = suite_create("ch1");
     TCase *tc = tcase_create("closed_forms");
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, test_theorem_1_1_closed_form, 0, 4);
+    tcase_add_loop_test(tc, test_theorem_1_1_gmm_example_1_1, 0, 2);
     tcase_add_test(tc, test_elbo_monte_carlo_both_forms);
     tcase_add_test(tc, test_kl_diag_gauss_formula);
     tcase_add_test(tc, test_gauss_decoder_is_scaled_squared_error);

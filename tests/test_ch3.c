@@ -36,9 +36,12 @@ START_TEST(test_langevin_stationary_gaussian_3_1) {
     Gmm g = data_gmm_1d(1, &w, &mu, &sd);
     Rng rng = rng_seed(2);
     double tau = taus[_i], v = ch3_langevin_stationary_var(sd * sd, tau);
-    float *x = malloc(sizeof(float) * N), *s = malloc(sizeof(float) * N);
+    Denoiser den = den_gmm(&g);
+    Arena arena;
+    arena_init(&arena, 8 << 20);
+    float *x = malloc(sizeof(float) * N);
     for (int i = 0; i < N; i++) x[i] = (float)(mu + sqrt(v) * rng_normal(&rng));
-    for (int k = 0; k < STEPS; k++) ch3_langevin_step(ch3_gmm_field, &g, x, N, 1, tau, 1, s, &rng);
+    for (int k = 0; k < STEPS; k++) ch3_langevin_step(&den, den_level_ve(0.0), x, N, tau, 1, &rng, &arena);
     double m = 0, m2 = 0;
     for (int i = 0; i < N; i++) { m += x[i]; m2 += (double)x[i] * x[i]; }
     m /= N;
@@ -48,7 +51,7 @@ START_TEST(test_langevin_stationary_gaussian_3_1) {
     /* and the bias is real: at tau = 0.4 the variance is 7% above s2, far outside the tolerance */
     if (tau > 0.2) ck_assert(fabs(var - sd * sd) > 10 * v * sqrt(2.0 / N));
     free(x);
-    free(s);
+    arena_free(&arena);
 }
 END_TEST
 
@@ -57,8 +60,12 @@ START_TEST(test_gradient_ascent_converges_to_mode_3_1) {
     static const double w = 1.0, mu = -0.4, sd = 0.5;
     Gmm g = data_gmm_1d(1, &w, &mu, &sd);
     Rng rng = rng_seed(3);
-    float x[4] = { -3, 0, 2, 5 }, s[4];
-    for (int k = 0; k < 400; k++) ch3_langevin_step(ch3_gmm_field, &g, x, 4, 1, 0.05, 0, s, &rng);
+    Denoiser den = den_gmm(&g);
+    Arena arena;
+    arena_init(&arena, 1 << 16);
+    float x[4] = { -3, 0, 2, 5 };
+    for (int k = 0; k < 400; k++) ch3_langevin_step(&den, den_level_ve(0.0), x, 4, 0.05, 0, &rng, &arena);
+    arena_free(&arena);
     for (int i = 0; i < 4; i++) ck_assert_double_eq_tol(x[i], mu, 1e-5);   /* contraction (1 - 0.2)^400 */
 }
 END_TEST
@@ -237,14 +244,17 @@ START_TEST(test_annealed_recovers_weights_3_4) {
     ch3_sigmas(6.0, 0.05, L, sigma);
     ck_assert_double_eq_tol(sigma[0], 6.0, 1e-12);
     ck_assert_double_eq_tol(sigma[L - 1], 0.05, 1e-12);
-    float *x = malloc(sizeof(float) * 2 * N), *s = malloc(sizeof(float) * 2 * N);
+    Denoiser den = den_gmm(&g);
+    Arena arena;
+    arena_init(&arena, 1 << 20);
+    float *x = malloc(sizeof(float) * 2 * N);
     for (int i = 0; i < 2 * N; i++) x[i] = (float)(-4 + 8 * rng_uniform(&rng));
-    ch3_annealed_langevin(ch3_gmm_noise_field, &g, sigma, L, 100, 0.1, x, N, 2, s, &rng);
+    ch3_annealed_langevin(&den, NULL, sigma, L, 100, 0.1, x, N, &rng, &arena);
     double lower = 0;
     for (int i = 0; i < N; i++) lower += (x[2 * i] + x[2 * i + 1] < 0) / (double)N;
     ck_assert_double_eq_tol(lower, 0.2, 5 * sqrt(0.2 * 0.8 / N));
     free(x);
-    free(s);
+    arena_free(&arena);
 }
 END_TEST
 

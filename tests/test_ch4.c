@@ -149,8 +149,10 @@ START_TEST(test_reverse_sde_recovers_p0_4_2) {
     Gmm g1 = data_gmm_noised(&g, a, s2);
     data_gmm_sample(&g1, &rng, f, N);
     for (int i = 0; i < N; i++) x[i] = f[i];
-    Ch4Score sc = { &sde, &g, NULL, NULL, NULL, 0 };
-    ch4_reverse(&sc, CH4_EM, x, N, 1, 1.0, 1e-3, 1000, &rng, NULL);
+    Denoiser den = den_gmm(&g);
+    Arena arena;
+    arena_init(&arena, 1 << 20);
+    ch4_reverse(&den, &sde, CH4_EM, x, N, 1.0, 1e-3, 1000, &rng, &arena, NULL);
     ch4_sde_marginal(&sde, 1e-3, &a, &s2);
     Gmm g0 = data_gmm_noised(&g, a, s2);
     double vw = data_gmm_var(&g0, 0);
@@ -158,6 +160,7 @@ START_TEST(test_reverse_sde_recovers_p0_4_2) {
     ck_assert_double_eq_tol(m, data_gmm_mean(&g0, 0), 5 * sqrt(vw / N));
     ck_assert_double_eq_tol(v, vw, 5 * vw * sqrt(2.0 / N));
     free(x); free(f);
+    arena_free(&arena);
 }
 END_TEST
 
@@ -174,9 +177,10 @@ START_TEST(test_pfode_preserves_marginals_4_5) {
     Gmm g1 = data_gmm_noised(&g, a, s2);
     data_gmm_sample(&g1, &rng, f, N);
     for (int i = 0; i < 2 * N; i++) x[i] = f[i];
-    Ch4Score sc = { &sde, &g, NULL, NULL, NULL, 0 };
-    ch4_reverse(&sc, CH4_ODE_HEUN, x, N, 2, 1.0, 0.25, 100, &rng, NULL);
-    ck_assert_int_eq((int)sc.nfe, 200);
+    Denoiser den = den_gmm(&g);
+    Arena arena;
+    arena_init(&arena, 1 << 20);
+    ck_assert_int_eq((int)ch4_reverse(&den, &sde, CH4_ODE_HEUN, x, N, 1.0, 0.25, 100, &rng, &arena, NULL), 200);
     ch4_sde_marginal(&sde, 0.25, &a, &s2);
     Gmm gt = data_gmm_noised(&g, a, s2);
     for (int d = 0; d < 2; d++) {
@@ -186,6 +190,7 @@ START_TEST(test_pfode_preserves_marginals_4_5) {
         ck_assert_double_eq_tol(v, vw, 5 * vw * sqrt(3.0 / N));
     }
     free(x); free(f);
+    arena_free(&arena);
 }
 END_TEST
 
@@ -206,19 +211,22 @@ START_TEST(test_pfode_integrator_orders_4_5) {
     Gmm g1 = data_gmm_noised(&g, a, s2);
     data_gmm_sample(&g1, &rng, f, N);
     for (int i = 0; i < 2 * N; i++) x1[i] = ref[i] = f[i];
-    Ch4Score sc = { &sde, &g, NULL, NULL, NULL, 0 };
-    ch4_reverse(&sc, CH4_ODE_RK4, ref, N, 2, 1.0, 0.25, 2048, &rng, NULL);
+    Denoiser den = den_gmm(&g);
+    Arena arena;
+    arena_init(&arena, 1 << 20);
+    ch4_reverse(&den, &sde, CH4_ODE_RK4, ref, N, 1.0, 0.25, 2048, &rng, &arena, NULL);
     ck_assert_int_eq(ch4_solver_nfe(CH4_ODE_RK4), 4);
     for (int k = 0; k < 3; k++) {
         double err[3];
         for (int l = 0; l < 3; l++) {
             memcpy(x, x1, sizeof x);
-            ch4_reverse(&sc, solver[k], x, N, 2, 1.0, 0.25, steps[l], &rng, NULL);
+            ch4_reverse(&den, &sde, solver[k], x, N, 1.0, 0.25, steps[l], &rng, &arena, NULL);
             err[l] = 0;
             for (int i = 0; i < 2 * N; i++) err[l] += fabs(x[i] - ref[i]) / (2 * N);
         }
         ck_assert_double_eq_tol(log(err[1] / err[2]) / log(2.0), order[k], 0.25);
     }
+    arena_free(&arena);
 }
 END_TEST
 

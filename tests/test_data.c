@@ -147,6 +147,52 @@ START_TEST(test_histogram_is_a_density) {
 }
 END_TEST
 
+/* DataStat on values with known moments: 1..10 has mean 5.5 and sample sd sqrt(55/6) = 3.0277 (n - 1 in the
+ * denominator); s.e. = sd / sqrt(10). A constant has sd 0 (not a tiny negative under the square root); one value
+ * has no sd. Tol: rounding of sums of ten small integers, 1e-12. */
+START_TEST(test_stat_mean_sd_se) {
+    DataStat st = { 0 };
+    for (int i = 1; i <= 10; i++) data_stat_add(&st, i);
+    ck_assert_double_eq_tol(data_stat_mean(&st), 5.5, 1e-12);
+    ck_assert_double_eq_tol(data_stat_sd(&st), sqrt(55.0 / 6.0), 1e-12);
+    ck_assert_double_eq_tol(data_stat_se(&st), sqrt(55.0 / 6.0) / sqrt(10.0), 1e-12);
+    DataStat c = { 0 };
+    for (int i = 0; i < 7; i++) data_stat_add(&c, 0.1);
+    ck_assert_double_eq_tol(data_stat_sd(&c), 0.0, 1e-12);
+    DataStat one = { 0 };
+    data_stat_add(&one, 2.0);
+    ck_assert(isnan(data_stat_sd(&one)));
+}
+END_TEST
+
+/* The shared sample helpers: moments of 1..4 every other value (stride 2) are mean 2.5, variance 1.25, exactly
+ * in binary; the float and double moments and histograms agree on the same numbers; the tutorial's 1D mixture has
+ * mean 0.3 (-2) + 0.7 (2) = 0.8; the fixed-direction sliced W1 repeats itself and is 0 between a set and itself. */
+START_TEST(test_shared_sample_helpers) {
+    static const double xd[8] = { 1, -9, 2, -9, 3, -9, 4, -9 };
+    float xf[8];
+    for (int i = 0; i < 8; i++) xf[i] = (float)xd[i];
+    double m, v, mf, vf;
+    data_moments_d(xd, 4, 2, &m, &v);
+    data_moments(xf, 4, 2, &mf, &vf);
+    ck_assert(m == 2.5 && v == 1.25 && mf == m && vf == v);
+    double hd[5], hf[5];
+    data_histogram_d(xd, 8, -10, 5, 5, hd);
+    data_histogram(xf, 8, -10, 5, 5, hf);
+    for (int b = 0; b < 5; b++) ck_assert(hd[b] == hf[b]);
+    Gmm g = data_gmm_tutorial_1d();
+    ck_assert_int_eq(g.D, 1);
+    ck_assert_double_eq_tol(data_gmm_mean(&g, 0), 0.8, 1e-15);
+    Rng rng = rng_seed(3);
+    float a[400], b[400];
+    data_gmm_sample(&g, &rng, a, 400);   /* read as 200 points in 2D */
+    data_gmm_sample(&g, &rng, b, 400);
+    double w1 = data_sliced_w1_fixed(a, b, 200);
+    ck_assert(w1 > 0 && w1 == data_sliced_w1_fixed(a, b, 200));
+    ck_assert(data_sliced_w1_fixed(a, a, 200) == 0.0);
+}
+END_TEST
+
 Suite *suite_data(void) {
     Suite *s = suite_create("data");
     TCase *tc = tcase_create("mixtures");
@@ -159,6 +205,8 @@ Suite *suite_data(void) {
     tcase_add_test(tc, test_toys_in_range);
     tcase_add_test(tc, test_sliced_wasserstein_shift);
     tcase_add_test(tc, test_histogram_is_a_density);
+    tcase_add_test(tc, test_stat_mean_sd_se);
+    tcase_add_test(tc, test_shared_sample_helpers);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -12,7 +12,7 @@
 /* §2.7 the ideal denoiser is E[x0 | x_t]: its residual x0 - D(x_t) is orthogonal to every function of x_t.
  * Checked for g(x_t) = 1, x_t,1, x_t,2, tanh(3 x_t,1) over N pairs (x0, x_t), for the mixture and for a finite
  * point set (x0 uniform on it). Tol: 5 standard errors of each sample mean (the std is estimated from the sample). */
-static void check_orthogonal(const DdimDenoiser *den, const Gmm *g, const float *pts, int n_pts, double ab) {
+static void check_orthogonal(const Denoiser *den, const Gmm *g, const float *pts, int n_pts, double ab) {
     enum { N = 100000, NG = 4 };
     Rng rng = rng_seed(11);
     Schedule s;
@@ -28,11 +28,11 @@ static void check_orthogonal(const DdimDenoiser *den, const Gmm *g, const float 
         if (g) data_gmm_sample(g, &rng, x0, 1);
         else { int k = rng_int(&rng, n_pts); x0[0] = pts[2 * k]; x0[1] = pts[2 * k + 1]; }
         for (int d = 0; d < 2; d++) xt[d] = (float)(a * x0[d] + b * rng_normal(&rng));
-        double eps_hat[2];
-        ddim_eps(den, &s, t, xt, 1, eps_hat, &arena);
+        double x0_hat[2];
+        den_predict_f(den, den_level_vp(&s, t), xt, 1, x0_hat, NULL, &arena);
         double gv[NG] = { 1.0, xt[0], xt[1], tanh(3.0 * xt[0]) };
         for (int d = 0; d < 2; d++) {
-            double x0_hat = (xt[d] - b * eps_hat[d]) / a, r = x0[d] - x0_hat;
+            double r = x0[d] - x0_hat[d];
             for (int k = 0; k < NG; k++) { sum[d][k] += r * gv[k]; sum2[d][k] += r * gv[k] * r * gv[k]; }
         }
     }
@@ -47,18 +47,18 @@ static void check_orthogonal(const DdimDenoiser *den, const Gmm *g, const float 
 
 START_TEST(test_exact_denoisers_are_conditional_means_2_7) {
     Gmm g = data_gmm_named("gmm");
-    DdimDenoiser den = { .kind = DDIM_GMM, .D = 2, .gmm = &g };
+    Denoiser den = den_gmm(&g);
     check_orthogonal(&den, &g, NULL, 0, 0.3);
     enum { P = 16 };
     float pts[2 * P];
     Rng rng = rng_seed(5);
     data_gmm_sample(&g, &rng, pts, P);
-    DdimDenoiser dp = { .kind = DDIM_POINTS, .D = 2, .pts = pts, .n_pts = P };
+    Denoiser dp = den_points(pts, P, 2);
     check_orthogonal(&dp, NULL, pts, P, 0.8);
 }
 END_TEST
 
-/* §DDIM the noise-level family step equals the dedicated updates: mu = 0 is DDIM eta = 0, mu = 1/2 is DDIM eta = 1
+/* §d.2 the noise-level family step equals the dedicated updates: mu = 0 is DDIM eta = 0, mu = 1/2 is DDIM eta = 1
  * (x_s = sqrt(abar_s) z_s with the same w), and eta = 1 between adjacent steps is chapter 2's ancestral step
  * mu_q + sigma_q w (§2.6). Random (t, s, x_t, eps_hat, w). Tol: 1e-12 relative, a few hundred ulps of values
  * whose sqrt and divisions amplify rounding by at most 1/sqrt(abar_T) ~ 1e2. */
@@ -90,7 +90,7 @@ END_TEST
 START_TEST(test_family_sampler_matches_ddim_path) {
     enum { N = 300, K = 50 };
     Gmm g = data_gmm_named("gmm");
-    DdimDenoiser den = { .kind = DDIM_GMM, .D = 2, .gmm = &g };
+    Denoiser den = den_gmm(&g);
     Schedule s;
     sched_init(&s, SCHED_LINEAR, 1000);
     Arena arena;
@@ -111,13 +111,13 @@ START_TEST(test_family_sampler_matches_ddim_path) {
 }
 END_TEST
 
-/* §DDIM eta = 1 on the full sequence is chapter 2's ancestral sampler: ch2_sample and ddim_sample from the same seed
+/* §d.2 eta = 1 on the full sequence is chapter 2's ancestral sampler: ch2_sample and ddim_sample from the same seed
  * give the same paths (tol 1e-4 as above: both round x to float each step, in different expressions), hence the
  * same law. As a distributional check too, the samples' mean matches the mixture's within 5 standard errors. */
 START_TEST(test_eta1_full_sequence_is_ch2_ancestral) {
     enum { N = 2000 };
     Gmm g = data_gmm_named("gmm");
-    DdimDenoiser den = { .kind = DDIM_GMM, .D = 2, .gmm = &g };
+    Denoiser den = den_gmm(&g);
     Schedule s;
     sched_init(&s, SCHED_LINEAR, 200);
     Arena arena;
@@ -126,7 +126,8 @@ START_TEST(test_eta1_full_sequence_is_ch2_ancestral) {
     ddim_timesteps(s.T, s.T, 0, ts);
     static float xa[2 * N], xb[2 * N];
     Rng ra = rng_seed(21), rb = rng_seed(21);
-    ch2_sample(NULL, &g, &s, xa, N, &ra, &arena, NULL, 0, NULL);
+    Denoiser oracle = den_gmm(&g);
+    ch2_sample(&oracle, &s, xa, N, &ra, &arena, NULL, 0, NULL);
     rng_normal_fill(&rb, xb, 2 * N);
     ddim_sample(&den, &s, ts, s.T, 1.0, xb, N, &rb, &arena, NULL);
     double worst = 0;
@@ -150,7 +151,7 @@ static void moments2(const float *x, int n, int d, double *m, double *v) {
     *v = s2 / n - *m * *m;
 }
 
-/* §DDIM with the exact denoiser, deterministic DDIM transports N(0, I) to the mixture as K grows. Moments at K = 200
+/* §d.3 with the exact denoiser, deterministic DDIM transports N(0, I) to the mixture as K grows. Moments at K = 200
  * against the mixture's; tol = 5 standard errors (sqrt(v/N) for the mean, v sqrt(3/N) for a variance of a
  * non-Gaussian law with modest kurtosis) + the discretisation error, first order in 1/K, so estimated as
  * |m(100) - m(200)| and doubled for safety. And a two-step DDIM is far from the law: sliced W1 more than 3 times
@@ -158,7 +159,7 @@ static void moments2(const float *x, int n, int d, double *m, double *v) {
 START_TEST(test_ddim_exact_denoiser_recovers_gmm) {
     enum { N = 5000 };
     Gmm g = data_gmm_named("gmm");
-    DdimDenoiser den = { .kind = DDIM_GMM, .D = 2, .gmm = &g };
+    Denoiser den = den_gmm(&g);
     Schedule s;
     sched_init(&s, SCHED_LINEAR, 1000);
     Arena arena;
@@ -183,21 +184,21 @@ START_TEST(test_ddim_exact_denoiser_recovers_gmm) {
         ck_assert_double_eq_tol(v2, var, 5 * var * sqrt(3.0 / N) + 2 * fabs(v1 - v2));
     }
     data_gmm_sample(&g, &rng, truth, N);
-    double sw200 = ddim_sliced_w1(x200, truth, N), sw2 = ddim_sliced_w1(x2, truth, N);
+    double sw200 = data_sliced_w1_fixed(x200, truth, N), sw2 = data_sliced_w1_fixed(x2, truth, N);
     ck_assert_double_gt(sw2, 3 * sw200);
     arena_free(&arena);
     sched_free(&s);
 }
 END_TEST
 
-/* §DDIM inversion: x0 -> x_T -> x0 with the exact denoiser. The round trip's error comes from evaluating eps_hat at
+/* §d.5 inversion: x0 -> x_T -> x0 with the exact denoiser. The round trip's error comes from evaluating eps_hat at
  * the wrong end of each step, O(step) per step and O(1/K) overall: it must fall with K, by at least a factor 2
  * per factor 4 in K (first order predicts 4; a factor 2 leaves room for the pre-asymptotic range). */
 START_TEST(test_inversion_round_trip_improves_with_steps) {
     enum { N = 400 };
     static const int Ks[3] = { 10, 40, 160 };
     Gmm g = data_gmm_named("gmm");
-    DdimDenoiser den = { .kind = DDIM_GMM, .D = 2, .gmm = &g };
+    Denoiser den = den_gmm(&g);
     Schedule s;
     sched_init(&s, SCHED_LINEAR, 1000);
     Arena arena;
@@ -238,17 +239,89 @@ START_TEST(test_timesteps_are_decreasing) {
 }
 END_TEST
 
+/* §d.6 the ideal denoiser of 512 equally spaced points on the unit circle against the closed form of the uniform
+ * law on the circle, (z/|z|) I1(a)/I0(a), a = |z|/sigma^2, at sigma from 0.1 (near projection) to 2 (shrink).
+ * The finite set's softmax mean is the trapezoid rule of the circle's integral, exact to exp(-(2 pi sigma / h)^2 / 2)
+ * for spacing h = 2 pi / 512 (negligible); the points are floats, which moves each softmax exponent by about
+ * a * 2^-24 <= 1.5e-5 at sigma = 0.1, so |D| moves by at most that times the weights' spread (~sigma): tol 1e-5. */
+START_TEST(test_circle_denoiser_closed_form_d_6) {
+    enum { NP = 512, NZ = 200 };
+    static const double sigmas[4] = { 0.1, 0.3, 1.0, 2.0 };
+    float pts[2 * NP];
+    for (int i = 0; i < NP; i++) { pts[2 * i] = (float)cos(2 * PI * i / NP); pts[2 * i + 1] = (float)sin(2 * PI * i / NP); }
+    Rng rng = rng_seed(6);
+    double sigma = sigmas[_i], worst = 0;
+    for (int k = 0; k < NZ; k++) {
+        double th = 2 * PI * rng_uniform(&rng), z[2], got[2], want[2];
+        z[0] = cos(th) + sigma * rng_normal(&rng);
+        z[1] = sin(th) + sigma * rng_normal(&rng);
+        data_points_denoise(pts, NP, 2, 1.0, sigma * sigma, z, got);
+        ddim_circle_denoise(sigma, z, want);
+        worst = fmax(worst, hypot(got[0] - want[0], got[1] - want[1]));
+    }
+    ck_assert_double_eq_tol(worst, 0.0, 1e-5);
+}
+END_TEST
+
+/* §d.6 the closed form itself, at its two ends: small sigma, |D - z/|z|| = 1/(2a) + 1/(8a^2) + O(a^-3); large sigma,
+ * D = z/(2 sigma^2) (1 - a^2/8 + O(a^4)). Tol: the first omitted term of each series, times 2. */
+START_TEST(test_circle_denoiser_limits_d_6) {
+    double z[2] = { 0.6, 0.8 }, d[2];   /* |z| = 1 */
+    double sig = 0.05, a = 1 / (sig * sig);
+    ddim_circle_denoise(sig, z, d);
+    ck_assert_double_eq_tol(hypot(d[0] - z[0], d[1] - z[1]), 1 / (2 * a) + 1 / (8 * a * a), 2 / (8 * a * a * a));
+    sig = 5.0, a = 1 / (sig * sig);
+    ddim_circle_denoise(sig, z, d);
+    ck_assert_double_eq_tol(hypot(d[0], d[1]), 1 / (2 * sig * sig) * (1 - a * a / 8), 2 * a * a * a * a * a / 96);
+}
+END_TEST
+
+/* §d.6 the optimisation view's identity: with f_sigma(z) = -sigma^2 log((1/n) sum_i exp(-|z - x_i|^2 / (2 sigma^2))),
+ * the finite-set ideal denoiser satisfies z - D_sigma(z) = grad f_sigma(z), and dist^2/2 <= f_sigma <= dist^2/2 + sigma^2
+ * log n. 40 random points in [-1, 1]^2 (diameter R <= 2 sqrt 2), z anywhere in [-2, 2]^2, four sigmas. The gradient is
+ * taken by central differences with h = 1e-4 sigma: error <= h^2/6 sup|f3| + 2 eps |f| / h, where f3, the third
+ * derivative along a unit u, is the third cumulant of u.x_i under the softmax weights over sigma^4, at most R^3 / sigma^4. */
+START_TEST(test_denoiser_is_gradient_of_soft_min) {
+    enum { NP = 40 };
+    static const double sigs[4] = { 0.03, 0.1, 0.5, 2.0 };
+    double sigma = sigs[_i], h = 1e-4 * sigma, R = 2 * sqrt(2.0);
+    Rng rng = rng_seed(31);
+    float pts[2 * NP];
+    for (int i = 0; i < 2 * NP; i++) pts[i] = (float)(2 * rng_uniform(&rng) - 1);
+    for (int rep = 0; rep < 300; rep++) {
+        double z[2] = { 4 * rng_uniform(&rng) - 2, 4 * rng_uniform(&rng) - 2 }, d[2];
+        data_points_denoise(pts, NP, 2, 1.0, sigma * sigma, z, d);
+        double f = ddim_soft_dist2(pts, NP, 2, sigma, z);
+        double tol = h * h / 6 * R * R * R / pow(sigma, 4) + 4.4e-16 * fabs(f) / h;
+        for (int c = 0; c < 2; c++) {
+            double zp[2] = { z[0], z[1] }, zm[2] = { z[0], z[1] };
+            zp[c] += h;
+            zm[c] -= h;
+            double g = (ddim_soft_dist2(pts, NP, 2, sigma, zp) - ddim_soft_dist2(pts, NP, 2, sigma, zm)) / (2 * h);
+            ck_assert_double_eq_tol(g, z[c] - d[c], tol);
+        }
+        double dist2 = INFINITY;
+        for (int i = 0; i < NP; i++) dist2 = fmin(dist2, (z[0] - pts[2 * i]) * (z[0] - pts[2 * i]) + (z[1] - pts[2 * i + 1]) * (z[1] - pts[2 * i + 1]));
+        ck_assert_double_ge(f, dist2 / 2 - 1e-12);
+        ck_assert_double_le(f, dist2 / 2 + sigma * sigma * log(NP) + 1e-12);
+    }
+}
+END_TEST
+
 Suite *suite_ddim(void) {
     Suite *s = suite_create("ddim");
     TCase *tc = tcase_create("closed_forms");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_timesteps_are_decreasing);
+    tcase_add_loop_test(tc, test_denoiser_is_gradient_of_soft_min, 0, 4);
     tcase_add_test(tc, test_exact_denoisers_are_conditional_means_2_7);
     tcase_add_test(tc, test_family_step_equals_dedicated_steps);
     tcase_add_test(tc, test_family_sampler_matches_ddim_path);
     tcase_add_test(tc, test_eta1_full_sequence_is_ch2_ancestral);
     tcase_add_test(tc, test_ddim_exact_denoiser_recovers_gmm);
     tcase_add_test(tc, test_inversion_round_trip_improves_with_steps);
+    tcase_add_loop_test(tc, test_circle_denoiser_closed_form_d_6, 0, 4);
+    tcase_add_test(tc, test_circle_denoiser_limits_d_6);
     suite_add_tcase(s, tc);
     return s;
 }

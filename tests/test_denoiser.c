@@ -2,13 +2,16 @@
  * each other and with the closed forms of an exact Gaussian mixture (§2.8, §3.3, §flow). */
 #include <check.h>
 #include <math.h>
+#include <string.h>
+#include "autograd.h"
 #include "denoiser.h"
 
 enum { N = 7 };
 static const double XS[N][2] = { { 0.1, -0.3 }, { 1.2, 0.4 }, { -0.8, 0.9 }, { 0, 0 }, { 2.5, -1.7 }, { -0.2, 0.05 }, { 0.6, 0.6 } };
 
 /* §3.3 Tweedie: the score of the noised mixture, grad log p(x) for x = a x0 + b eps, equals -eps_hat / b
- * from the ideal denoiser. data_gmm_score of data_gmm_noised(g, a, b^2) is an independent closed form.
+ * from the ideal denoiser. den_score of a mixture is the closed-form gradient (data_gmm_score of
+ * data_gmm_noised(g, a, b^2)), den_predict's eps_hat comes from the Wiener filters: independent routes.
  * Tol 1e-10: both are a few dozen double operations on O(1) numbers. Levels: VP, VE and flow. */
 START_TEST(test_score_is_tweedie) {
     Gmm g = data_gmm_named("gmm");
@@ -22,12 +25,17 @@ START_TEST(test_score_is_tweedie) {
     for (int k = 0; k < COUNT_OF(levels); k++) {
         DenLevel l = levels[k];
         double score[N * 2];
+        double eps[N * 2];
         den_score(&den, l, &XS[0][0], N, score, &arena);
+        den_predict(&den, l, &XS[0][0], N, NULL, eps, &arena);
         Gmm gt = data_gmm_noised(&g, l.a, l.s2);
         for (int i = 0; i < N; i++) {
             double want[2];
             data_gmm_score(&gt, XS[i], want);
-            for (int d = 0; d < 2; d++) ck_assert_double_eq_tol(score[2 * i + d], want[d], 1e-10 * (1 + fabs(want[d])));
+            for (int d = 0; d < 2; d++) {
+                ck_assert(score[2 * i + d] == want[d]);   /* the closed form itself */
+                ck_assert_double_eq_tol(den_score_from_eps(l, eps[2 * i + d]), want[d], 1e-10 * (1 + fabs(want[d])));
+            }
         }
     }
     ck_assert_uint_eq(arena_pos(&arena), 0);   /* every temporary popped */
@@ -136,6 +144,174 @@ START_TEST(test_network_behind_denoiser) {
 }
 END_TEST
 
+/* §flow the map between rectified-flow time and the VP schedule: t = b / (a + b) of a VP step, and back
+ * abar = (1 - t)^2 / ((1 - t)^2 + t^2); the VP level and the flow level at x / (a + b) give the same x0_hat and
+ * eps_hat. Tol 1e-14 for the scalar map (a few roundings), 1e-10 for predictions (a = 0.006 divides at t = T). */
+START_TEST(test_flow_time_is_vp_level) {
+    Gmm g = data_gmm_named("gmm");
+    Denoiser den = den_gmm(&g);
+    Schedule s;
+    sched_init(&s, SCHED_LINEAR, 1000);
+    Arena arena;
+    arena_init(&arena, 1 << 20);
+    for (int t = 1; t <= s.T; t += 111) {
+        DenLevel vp = den_level_vp(&s, t);
+        double tf = den_flow_time(vp);
+        ck_assert_double_eq_tol(den_flow_abar(tf), s.alpha_bar[t], 1e-14);
+        double xf[N * 2], x0a[N * 2], x0b[N * 2], ea[N * 2], eb[N * 2];
+        for (int j = 0; j < N * 2; j++) xf[j] = (&XS[0][0])[j] / (vp.a + vp.b);
+        den_predict(&den, vp, &XS[0][0], N, x0a, ea, &arena);
+        den_predict(&den, den_level_flow(tf), xf, N, x0b, eb, &arena);
+        for (int j = 0; j < N * 2; j++) {
+            ck_assert_double_eq_tol(x0a[j], x0b[j], 1e-10);
+            ck_assert_double_eq_tol(ea[j], eb[j], 1e-10);
+        }
+    }
+    arena_free(&arena);
+    sched_free(&s);
+}
+END_TEST
+
+/* §flow the ideal denoiser's Jacobian is (a / s2) Cov[x0 | x] (data_gmm_posterior_cov), against central
+ * differences of data_gmm_denoise (h = 1e-5: truncation ~1e-10, rounding ~1e-11); tol 1e-7 relative. */
+START_TEST(test_posterior_cov_is_denoiser_jacobian) {
+    Gmm g = data_gmm_named("gmm");
+    double levels[3][2] = { { 0.9, 0.2 }, { 0.5, 0.5 }, { 0.1, 0.95 } };
+    for (int k = 0; k < 3; k++)
+        for (int i = 0; i < N; i++) {
+            double a = levels[k][0], s2 = levels[k][1] * levels[k][1], cov[2][2], h = 1e-5;
+            data_gmm_posterior_cov(&g, a, s2, XS[i], cov);
+            for (int d = 0; d < 2; d++) {
+                double xp[2] = { XS[i][0], XS[i][1] }, xm[2] = { XS[i][0], XS[i][1] }, mp[2], mm[2];
+                xp[d] += h; xm[d] -= h;
+                data_gmm_denoise(&g, a, s2, xp, mp);
+                data_gmm_denoise(&g, a, s2, xm, mm);
+                for (int c = 0; c < 2; c++) {
+                    double fd = (mp[c] - mm[c]) / (2 * h), want = a / s2 * cov[c][d];
+                    ck_assert_double_eq_tol(fd, want, 1e-7 * (1 + fabs(want)));
+                }
+            }
+        }
+}
+END_TEST
+
+/* §flow den_velocity_div: the exact divergence against central differences of den_velocity, for the mixture
+ * (closed form; h = 1e-5, tol 1e-6 relative) and for a velocity network and an eps network (D backward passes).
+ * The networks run in float and have Fourier features up to sin(16 pi x): h = 1e-3 balances float rounding
+ * (1e-7 / h = 1e-4) against truncation (measured 1.1e-4 at h = 1e-3, 9e-4 at 3e-3: it goes as h^2); tol 1e-3.
+ * Also the ends t = 0, 1 of the mixture: div = -2, +2 exactly. */
+START_TEST(test_velocity_divergence) {
+    Gmm g = data_gmm_named("gmm");
+    Rng rng = rng_seed(8);
+    Schedule s;
+    sched_init(&s, SCHED_LINEAR, 1000);
+    ToyModel vnet, enet;
+    toy_init(&vnet, 2, &rng);
+    toy_init(&enet, 2, &rng);
+    Denoiser dens[3] = { den_gmm(&g), den_toy_flow(&vnet), den_toy(&enet, &s) };
+    Arena arena;
+    arena_init(&arena, 1 << 22);
+    for (int k = 0; k < 3; k++)
+        for (double t = 0.1; t < 0.95; t += 0.2)
+            for (int i = 0; i < N; i++) {
+                DenLevel l = den_level_flow(t);
+                double div, v[2], h = k ? 1e-3 : 1e-5, fd = 0;
+                den_velocity_div(&dens[k], l, XS[i], 1, v, &div, &arena);
+                for (int d = 0; d < 2; d++) {
+                    double xp[2] = { XS[i][0], XS[i][1] }, xm[2] = { XS[i][0], XS[i][1] }, vp[2], vm[2];
+                    xp[d] += h; xm[d] -= h;
+                    den_velocity(&dens[k], l, xp, 1, vp, &arena);
+                    den_velocity(&dens[k], l, xm, 1, vm, &arena);
+                    fd += (vp[d] - vm[d]) / (2 * h);
+                }
+                ck_assert_double_eq_tol(div, fd, (k ? 1e-3 : 1e-6) * (1 + fabs(fd)));
+            }
+    double div;
+    den_velocity_div(&dens[0], den_level_flow(0.0), XS[1], 1, NULL, &div, &arena);
+    ck_assert_double_eq_tol(div, -2.0, 1e-14);
+    den_velocity_div(&dens[0], den_level_flow(1.0), XS[1], 1, NULL, &div, &arena);
+    ck_assert_double_eq_tol(div, 2.0, 1e-14);
+    ck_assert_uint_eq(arena_pos(&arena), 0);
+    arena_free(&arena);
+    toy_free(&vnet);
+    toy_free(&enet);
+    sched_free(&s);
+}
+END_TEST
+
+/* §flow a velocity network behind the denoiser: eps_hat - x0_hat is the network's output and
+ * (1 - t) x0_hat + t eps_hat = x, at every scale of the level (x / (a + b) is what the network sees). Tol 1e-6
+ * (float network, double conversions). */
+START_TEST(test_flow_network_views) {
+    Rng rng = rng_seed(9);
+    ToyModel m;
+    toy_init(&m, 2, &rng);
+    Denoiser den = den_toy_flow(&m);
+    Arena arena;
+    arena_init(&arena, 1 << 22);
+    double t = 0.3, x0[N * 2], eps[N * 2], v[N * 2], xs[N * 2], x0b[N * 2], epsb[N * 2];
+    den_predict(&den, den_level_flow(t), &XS[0][0], N, x0, eps, &arena);
+    float xf[N * 2], out[N * 2], tt[N];
+    for (int j = 0; j < N * 2; j++) xf[j] = (float)(&XS[0][0])[j];
+    for (int i = 0; i < N; i++) tt[i] = (float)(TOY_FLOW_TIME * t);
+    AgTape tape = ag_tape_no_grad(&arena, 64);
+    AgNode *o = toy_forward(&m, &tape, xf, tt, N);
+    memcpy(out, o->val.data, sizeof out);
+    arena_pop_to(&arena, 0);
+    den_velocity(&den, den_level_flow(t), &XS[0][0], N, v, &arena);
+    for (int j = 0; j < N * 2; j++) {
+        ck_assert_double_eq_tol(v[j], out[j], 1e-6);
+        ck_assert_double_eq_tol((1 - t) * x0[j] + t * eps[j], (&XS[0][0])[j], 1e-12);
+        xs[j] = 2.5 * (&XS[0][0])[j];
+    }
+    den_predict(&den, den_level(2.5 * (1 - t), 2.5 * t), xs, N, x0b, epsb, &arena);
+    for (int j = 0; j < N * 2; j++) {
+        ck_assert_double_eq_tol(x0b[j], x0[j], 1e-6);
+        ck_assert_double_eq_tol(epsb[j], eps[j], 1e-6);
+    }
+    arena_free(&arena);
+    toy_free(&m);
+}
+END_TEST
+
+/* A model that gives the score (DEN_SCORE_FN) is a denoiser like the others: for standard Gaussian data,
+ * p_l = N(0, (a^2 + b^2) I) and s(x) = -x / (a^2 + b^2); through eps_hat = -b s its x0_hat must be the exact
+ * E[x0 | x] of the one-component mixture N(0, I). Also: the mixture's score at b = 0 is the clean law's own,
+ * and den_predict_f is den_predict on the same (float) numbers. Tol 1e-12 (a few roundings). */
+static void gauss_score(const void *model, DenLevel l, const double *x, int n, double *s, Arena *arena) {
+    (void)model; (void)arena;
+    for (int j = 0; j < 2 * n; j++) s[j] = -x[j] / (l.a * l.a + l.s2);
+}
+START_TEST(test_score_models_and_float_states) {
+    static const double w = 1.0, mu[2] = { 0, 0 }, sd = 1.0;
+    Gmm one = data_gmm_2d(1, &w, mu, &sd), g = data_gmm_named("gmm");
+    Denoiser fn = den_score_fn(gauss_score, NULL, 2), exact = den_gmm(&one), mix = den_gmm(&g);
+    Arena arena;
+    arena_init(&arena, 1 << 20);
+    DenLevel levels[] = { den_level_ve(0.7), den_level_flow(0.3), den_level_s2(0.8, 0.36) };
+    for (int k = 0; k < COUNT_OF(levels); k++) {
+        double x0a[N * 2], x0b[N * 2];
+        den_predict(&fn, levels[k], &XS[0][0], N, x0a, NULL, &arena);
+        den_predict(&exact, levels[k], &XS[0][0], N, x0b, NULL, &arena);
+        for (int j = 0; j < N * 2; j++) ck_assert_double_eq_tol(x0a[j], x0b[j], 1e-12);
+    }
+    double s0[N * 2], want[2];
+    den_score(&mix, den_level_ve(0.0), &XS[0][0], N, s0, &arena);
+    for (int i = 0; i < N; i++) {
+        data_gmm_score(&g, XS[i], want);
+        for (int d = 0; d < 2; d++) ck_assert(s0[2 * i + d] == want[d]);
+    }
+    float xf[N * 2];
+    double xd[N * 2], ea[N * 2], eb[N * 2];
+    for (int j = 0; j < N * 2; j++) xd[j] = xf[j] = (float)(&XS[0][0])[j];
+    den_predict_f(&mix, den_level_ve(0.4), xf, N, NULL, ea, &arena);
+    den_predict(&mix, den_level_ve(0.4), xd, N, NULL, eb, &arena);
+    for (int j = 0; j < N * 2; j++) ck_assert(ea[j] == eb[j]);
+    ck_assert_uint_eq(arena_pos(&arena), 0);
+    arena_free(&arena);
+}
+END_TEST
+
 Suite *suite_denoiser(void) {
     Suite *s = suite_create("denoiser");
     TCase *tc = tcase_create("views");
@@ -144,6 +320,11 @@ Suite *suite_denoiser(void) {
     tcase_add_test(tc, test_levels_differ_by_scale);
     tcase_add_test(tc, test_points_is_degenerate_gmm);
     tcase_add_test(tc, test_network_behind_denoiser);
+    tcase_add_test(tc, test_flow_time_is_vp_level);
+    tcase_add_test(tc, test_posterior_cov_is_denoiser_jacobian);
+    tcase_add_test(tc, test_velocity_divergence);
+    tcase_add_test(tc, test_flow_network_views);
+    tcase_add_test(tc, test_score_models_and_float_states);
     suite_add_tcase(s, tc);
     return s;
 }

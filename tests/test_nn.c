@@ -201,12 +201,12 @@ START_TEST(test_params_checkpoint_round_trip) {
     for (size_t i = 0; i < n; i++) ema[i] = 0.5f * p.data[i] + 1.0f;
     static const char *const prefix[2] = { "model", "ema" };
     float *const out[2] = { p.data, ema }, *const in[2] = { q.data, ema_back };
-    ck_assert_int_eq(nn_params_checkpoint(&p, path, out, prefix, 2, 1, "{\"step\": \"7\"}"), 0);
-    ck_assert_int_eq(nn_params_checkpoint(&q, path, in, prefix, 2, 0, NULL), 0);
+    ck_assert_int_eq(nn_params_save(&p, path, out, prefix, 2, "{\"step\": \"7\"}"), 0);
+    ck_assert_int_eq(nn_params_load(&q, path, in, prefix, 2), 0);
     ck_assert_int_eq(memcmp(p.data, q.data, sizeof(float) * n), 0);
     ck_assert_int_eq(memcmp(ema, ema_back, sizeof(float) * n), 0);
     float *const wide_in[2] = { wide.data, wide.data };
-    ck_assert_int_ne(nn_params_checkpoint(&wide, path, wide_in, prefix, 1, 0, NULL), 0);
+    ck_assert_int_ne(nn_params_load(&wide, path, wide_in, prefix, 1), 0);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     ck_assert_int_eq(system(cmd), 0);
     free(ema); free(ema_back);

@@ -59,7 +59,7 @@ START_TEST(test_loader_reads_attention_flag) {
         snprintf(meta, sizeof meta, "{\"T\": \"50\", \"width\": \"8\"%s}", att ? ", \"attention\": \"1\"" : "");
         static const char *const prefix[1] = { "ema" };
         float *const block[1] = { p.data };
-        ck_assert_int_eq(nn_params_checkpoint(&p, path, block, prefix, 1, 1, meta), 0);
+        ck_assert_int_eq(nn_params_save(&p, path, block, prefix, 1, meta), 0);
         UnetModel m;
         ck_assert_int_eq(unet_model_load(&m, path), 0);
         ck_assert_int_eq(m.unet.attention, att);
