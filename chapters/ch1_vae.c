@@ -172,14 +172,16 @@ static int cell_1_1_setting(Ctx *ctx) {
     cli_say("relative error |x_hat - x| / |x| with k = 8, 16, 32, 64, 128: %.3f %.3f %.3f %.3f %.3f",
             err[0], err[1], err[2], err[3], err[4]);
     cli_check_le(ctx, "k = 128 of 1024 coefficients already give < 10% error", err[4], 0.10);
-    plot_size(&p, 1400, 330);
-    plot_cmd(&p, "set multiplot layout 1,7 title 'The 8x8 block DCT as an encoder: x -> z (64 coefficients per block) -> decode from the k largest'");
+    plot_size(&p, 1400, 360);
+    plot_cmd(&p, "set multiplot layout 1,7 title \"The 8x8 block DCT as an encoder: x -> z (64 coefficients per block) -> decode from the k largest of 1024\\n"
+                 "err = |x_{hat} - x| / |x|, the relative L2 error of the decoded image\"");
     plot_cmd(&p, "set size ratio -1; unset key; unset tics; unset colorbox; set xrange [-0.5:31.5]; set yrange [-0.5:31.5]");
     plot_cmd(&p, "set palette grey; set cbrange [0:1]");
     plot_cmd(&p, "set title 'x'; plot dat index 0 using 1:2:3 with image");
     plot_cmd(&p, "set title 'log_{10}|z|'; set palette defined (0 'white', 1 '#3182bd', 2 '#08306b'); set cbrange [-3:1]");
+    plot_cmd(&p, "set colorbox horizontal user origin 0.16, 0.1 size 0.11, 0.035; set cbtics 1 font ',8' scale 0.5");
     plot_cmd(&p, "plot dat index 1 using 1:2:3 with image");
-    plot_cmd(&p, "set palette grey; set cbrange [0:1]");
+    plot_cmd(&p, "unset colorbox; set palette grey; set cbrange [0:1]");
     for (int j = 0; j < NK - 1; j++)
         plot_cmd(&p, "set title 'k = %d (err %.2f)'; plot dat index %d using 1:2:3 with image", ks[j], err[j], j + 2);
     plot_cmd(&p, "unset multiplot");
@@ -457,6 +459,31 @@ static void q_hard(int K, const double *r, double *q) {
     for (int k = 0; k < K; k++) q[k] = k == best ? 1.0 : 0.0;
 }
 
+/* Theorem 1.1 on n_q random categorical q at random x, for the 1D mixture g and the 2D mixture g2. worst[0..3]
+ * receive the largest residuals (Theorem 1.1, the two forms, tightness at the posterior; relative to 1 + |log p|) and
+ * the largest Bayes discrepancy; the return value is the largest ELBO(q) - log p(x). */
+static double theorem_1_1_random_q(const Gmm *g, const Gmm *g2, int n_q, Rng *rng, double *worst) {
+    double max_gap_neg = -INFINITY;
+    for (int j = 0; j < 4; j++) worst[j] = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        const Gmm *m = pass ? g2 : g;
+        for (int i = 0; i < n_q; i++) {
+            double x[2] = { 2.0 * rng_normal(rng), 2.0 * rng_normal(rng) }, q[GMM_MAX], r[GMM_MAX];
+            double lp = data_gmm_logpdf(m, x);
+            random_categorical(m->K, rng, q);
+            data_gmm_resp(m, x, r);
+            double elbo = ch1_gmm_elbo(m, x, q), scale = 1 + fabs(lp);   /* residuals relative to the terms' size */
+            worst[0] = fmax(worst[0], fabs(elbo + ch1_kl_categorical(q, r, m->K) - lp) / scale);
+            worst[1] = fmax(worst[1], fabs(ch1_gmm_elbo_recon_prior(m, x, q) - elbo) / scale);
+            worst[2] = fmax(worst[2], fabs(ch1_gmm_elbo(m, x, r) - lp) / scale);
+            max_gap_neg = fmax(max_gap_neg, elbo - lp);
+            for (int k = 0; k < m->K; k++)   /* Bayes, through the decoder: w_k N_k(x) / p(x) */
+                worst[3] = fmax(worst[3], fabs(exp(log(m->w[k]) + ch1_gmm_log_lik(m, k, x) - lp) - r[k]));
+        }
+    }
+    return max_gap_neg;
+}
+
 /* Panels: the mixture and its weighted components; the posterior r_k(x); log p(x) beside the ELBOs of the
  * posterior, the uniform q and the hard q, and ELBO + KL. Returns max |ELBO + KL - log p| over the sweep. */
 static double plot_gmm_latent(Plot *p, const Gmm *g) {
@@ -488,29 +515,13 @@ static int cell_1_2g_gmm(Ctx *ctx) {
     cli_say("s = (0.7, 0.6, 0.6). Everything is a finite sum: log p(x) = log sum_k w_k N_k(x), the exact");
     cli_say("posterior p(z = k | x) = w_k N_k(x) / p(x), and for a categorical q the ELBO is");
     cli_say("sum_k q_k [log w_k + log N_k(x) - log q_k]. Theorem 1.1 for %d random q at 1D and 2D points:", NQ);
-    double worst = 0, worst_forms = 0, worst_tight = 0, worst_bayes = 0, max_gap_neg = -INFINITY;
-    for (int pass = 0; pass < 2; pass++) {
-        const Gmm *m = pass ? &g2 : &g;
-        for (int i = 0; i < NQ; i++) {
-            double x[2] = { 2.0 * rng_normal(rng), 2.0 * rng_normal(rng) }, q[GMM_MAX], r[GMM_MAX];
-            double lp = data_gmm_logpdf(m, x);
-            random_categorical(m->K, rng, q);
-            data_gmm_resp(m, x, r);
-            double elbo = ch1_gmm_elbo(m, x, q), scale = 1 + fabs(lp);   /* residuals relative to the terms' size */
-            worst = fmax(worst, fabs(elbo + ch1_kl_categorical(q, r, m->K) - lp) / scale);
-            worst_forms = fmax(worst_forms, fabs(ch1_gmm_elbo_recon_prior(m, x, q) - elbo) / scale);
-            worst_tight = fmax(worst_tight, fabs(ch1_gmm_elbo(m, x, r) - lp) / scale);
-            max_gap_neg = fmax(max_gap_neg, elbo - lp);
-            for (int k = 0; k < m->K; k++)   /* Bayes, through the decoder: w_k N_k(x) / p(x) */
-                worst_bayes = fmax(worst_bayes, fabs(exp(log(m->w[k]) + ch1_gmm_log_lik(m, k, x) - lp) - r[k]));
-        }
-    }
+    double worst[4], max_gap_neg = theorem_1_1_random_q(&g, &g2, NQ, rng, worst);
     /* Far from the modes log N_k(x) reaches -1e3 (the 2D mixture's sd is small), and the sums cancel to log p(x):
      * the error is ~30 roundings of 1e-16 relative to |log p(x)|, so 1e-13 x (1 + |log p(x)|) is wide yet exact. */
-    cli_check(ctx, "Theorem 1.1: max |ELBO(q) + KL(q || p(z|x)) - log p(x)| / (1 + |log p|)", worst, 0, 1e-13);
-    cli_check(ctx, "two forms: max |E_q log p(x|z) - KL(q || p(z)) - ELBO(q)| / (1 + |log p|)", worst_forms, 0, 1e-13);
-    cli_check(ctx, "q = exact posterior: max |ELBO - log p(x)| / (1 + |log p|)", worst_tight, 0, 1e-13);
-    cli_check(ctx, "Bayes w_k N_k(x) / p(x) with our decoder vs data_gmm_resp, max diff", worst_bayes, 0, 1e-12);
+    cli_check(ctx, "Theorem 1.1: max |ELBO(q) + KL(q || p(z|x)) - log p(x)| / (1 + |log p|)", worst[0], 0, 1e-13);
+    cli_check(ctx, "two forms: max |E_q log p(x|z) - KL(q || p(z)) - ELBO(q)| / (1 + |log p|)", worst[1], 0, 1e-13);
+    cli_check(ctx, "q = exact posterior: max |ELBO - log p(x)| / (1 + |log p|)", worst[2], 0, 1e-13);
+    cli_check(ctx, "Bayes w_k N_k(x) / p(x) with our decoder vs data_gmm_resp, max diff", worst[3], 0, 1e-12);
     cli_check_le(ctx, "max over random q of ELBO(q) - log p(x) <= 0", max_gap_neg, 0);
     /* Monte Carlo: the ELBO as the average of log p(x, z) - log q(z) with z ~ q, as a VAE would estimate it */
     double x = 1.3, q[3], s = 0, s2 = 0;
@@ -1368,6 +1379,99 @@ static int measure_iwae(Ctx *ctx, Ch1Vae *v, const float *x) {
     return rc;
 }
 
+/* §1.5 the aggregate posterior q(z) = (1/M) sum_m q_phi(z | x_m) over M images, at n points z (n, 2): log q(z) - log p(z),
+ * p = N(0, I). Where it is very negative the prior draws z that almost no image encodes to: a hole. */
+static void aggregate_log_ratio(Ch1Vae *v, const float *x, int M, const float *z, int n, double *log_ratio, Arena *a) {
+    float *mu = malloc(sizeof(float) * M * IMG_Z), *lv = malloc(sizeof(float) * M * IMG_Z);
+    for (int i0 = 0; i0 < M; i0 += 1000) {
+        int nb = M - i0 < 1000 ? M - i0 : 1000;
+        ch1_vae_encode(v, x + (size_t)i0 * IMG, nb, mu + (size_t)i0 * IMG_Z, lv + (size_t)i0 * IMG_Z, a);
+    }
+    for (int i = 0; i < n; i++) {
+        double best = -INFINITY, sum = 0, lp = -log(2 * PI) - 0.5 * (z[2 * i] * z[2 * i] + z[2 * i + 1] * z[2 * i + 1]);
+        for (int pass = 0; pass < 2; pass++)   /* log-sum-exp: find the largest term, then sum relative to it */
+            for (int m = 0; m < M; m++) {
+                double l = -log(2 * PI) - 0.5 * (lv[2 * m] + lv[2 * m + 1]);
+                for (int d = 0; d < 2; d++) l -= 0.5 * (z[2 * i + d] - mu[2 * m + d]) * (z[2 * i + d] - mu[2 * m + d]) / exp(lv[2 * m + d]);
+                if (pass == 0) best = fmax(best, l);
+                else sum += exp(l - best);
+            }
+        log_ratio[i] = best + log(sum / M) - lp;
+    }
+    free(mu);
+    free(lv);
+}
+
+/* ch1_prior_holes and ch1_samples_by_density: where the faint prior samples come from. The NS prior draws zs (NS, 2) and
+ * their decoded images are ranked by log q(z)/p(z); the figure puts them over the encoded test set mu (n_mu, 2). */
+static int prior_holes_figures(Ctx *ctx, Ch1Vae *v, const float *images, const float *mu, int n_mu, const float *zs,
+                               const float *decoded, int NS) {
+    enum { M = 5000 };
+    double *lr = malloc(sizeof(double) * NS), ink_hole = 0, ink_rest = 0;
+    int *order = malloc(sizeof(int) * NS), n_hole = 0;
+    aggregate_log_ratio(v, images, M, zs, NS, lr, ctx->arena);
+    for (int i = 0; i < NS; i++) order[i] = i;
+    for (int i = 1; i < NS; i++)   /* insertion sort by log ratio, lowest (deepest hole) first */
+        for (int j = i; j > 0 && lr[order[j]] < lr[order[j - 1]]; j--) { int t = order[j]; order[j] = order[j - 1]; order[j - 1] = t; }
+    float *sorted = malloc(sizeof(float) * NS * IMG);
+    for (int i = 0; i < NS; i++) {
+        memcpy(sorted + (size_t)i * IMG, decoded + (size_t)order[i] * IMG, sizeof(float) * IMG);
+        double ink = 0;
+        for (int k = 0; k < IMG; k++) ink += decoded[(size_t)order[i] * IMG + k] / IMG;
+        if (lr[order[i]] < log(1e-6)) { ink_hole += ink; n_hole++; } else ink_rest += ink;
+    }
+    cli_say("The faint samples: the aggregate posterior q(z) = mean over %d test images of q_phi(z|x) leaves holes that", M);
+    cli_say("the prior N(0, I) still covers, near the origin where p(z) is largest. %d of %d prior draws land where", n_hole, NS);
+    cli_say("q(z)/p(z) < 1e-6; their decoded images have mean pixel %.3f against %.3f for the others: faint blends.",
+            n_hole ? ink_hole / n_hole : NAN, NS > n_hole ? ink_rest / (NS - n_hole) : NAN);
+    char lab[10][24];
+    const char *rows[10];
+    for (int r = 0; r < 10 && r * 10 < NS; r++) {
+        snprintf(lab[r], sizeof lab[r], "q/p %.2g..%.2g", exp(lr[order[r * 10]]), exp(lr[order[r * 10 + 9 < NS ? r * 10 + 9 : NS - 1]]));
+        rows[r] = lab[r];
+    }
+    PlotGridStyle st = { .title = "The 100 prior samples of ch1 samples, sorted by q(z)/p(z) (aggregate posterior / prior): holes first",
+                         .row_labels = rows, .lo = 0, .hi = 1, .scale = 2, .pad = 2, .width = 900, .height = 760 };
+    int rc = plot_image_grid(ctx->out, "ch1_samples_by_density", sorted, NS, 28, 28, 10, &st);
+    Plot p;
+    if (!rc && !plot_open(&p, ctx->out, "ch1_prior_holes")) {
+        plot_block(&p, "z1 z2: mu_phi(x) of test images");
+        for (int i = 0; i < n_mu; i++) fprintf(plot_dat(&p), "%.4f %.4f\n", mu[2 * i], mu[2 * i + 1]);
+        plot_block(&p, "z1 z2 log10 q(z)/p(z): the prior draws of ch1_samples.png");
+        for (int i = 0; i < NS; i++) fprintf(plot_dat(&p), "%.4f %.4f %.4f\n", zs[2 * i], zs[2 * i + 1], lr[i] / log(10.0));
+        plot_size(&p, 900, 760);
+        plot_cmd(&p, "set title \"Where the faint samples come from: prior draws z from N(0, I) (circles, colour log_{10} q(z)/p(z))\\n"
+                     "over the encoded test set (grey). Red circles sit in holes of the aggregate posterior q(z); dashed: |z| = 2.\" font ',10'");
+        plot_cmd(&p, "set size ratio -1; set xrange [-3.5:3.5]; set yrange [-3.5:3.5]; set xlabel 'z_1'; set ylabel 'z_2'; set key bottom right");
+        plot_cmd(&p, "set palette defined (-3 '#b2182b', -1 '#ef8a62', 0 '#f7f7f7', 1 '#67a9cf', 2 '#2166ac'); set cbrange [-3:2]");
+        plot_cmd(&p, "set cblabel 'log_{10} q(z)/p(z)'; set object 1 circle at 0,0 size 2 fs empty border lc rgb '#999999' dt 2");
+        plot_cmd(&p, "plot dat index 0 using 1:2 with points pt 7 ps 0.25 lc rgb '#cccccc' title 'test codes mu_φ(x)', \\");
+        plot_cmd(&p, "     dat index 1 using 1:2:3 with points pt 7 ps 1.3 lc palette title 'prior draws', \\");
+        plot_cmd(&p, "     dat index 1 using 1:2 with points pt 6 ps 1.3 lc rgb 'black' notitle");
+        rc = plot_close(&p);
+    }
+    free(lr); free(order); free(sorted);
+    return rc;
+}
+
+/* ch1_latent_grid: decoder means over a grid of z (NG x NG tiles, z1 left to right, z2 top to bottom, both
+ * -2.5 .. 2.5), labelled with the z of every other tile. */
+static int latent_grid_figure(Ctx *ctx, const float *tiles, int NG) {
+    char lab[2][32][12];
+    const char *cols[32], *rows[32];
+    CHECK(NG <= 32, "grid of %d tiles per side", NG);
+    for (int k = 0; k < NG; k++) {
+        snprintf(lab[0][k], 12, "%.2g", -2.5 + 5.0 * k / (NG - 1));
+        snprintf(lab[1][k], 12, "%.2g", 2.5 - 5.0 * k / (NG - 1));
+        cols[k] = k % 3 == 0 || k == NG - 1 ? lab[0][k] : "";
+        rows[k] = k % 3 == 0 || k == NG - 1 ? lab[1][k] : "";
+    }
+    PlotGridStyle st = { .title = "Decoder means m_θ(z) on a grid of the 2D latent z (tile centres labelled)",
+                         .xlabel = "z_1", .ylabel = "z_2", .col_labels = cols, .row_labels = rows,
+                         .lo = 0, .hi = 1, .scale = 1, .pad = 1, .width = 800, .height = 800 };
+    return plot_image_grid(ctx->out, "ch1_latent_grid", tiles, NG * NG, 28, 28, NG, &st);
+}
+
 static int cell_1_5_inference(Ctx *ctx) {
     enum { NG = 20, NREC = 16 };
     int NS = ctx->opts->samples > 0 ? (int)ctx->opts->samples : 100;   /* --samples: prior samples drawn and scored */
@@ -1382,20 +1486,21 @@ static int cell_1_5_inference(Ctx *ctx) {
     cli_say("pixel noise sigma = %.3f would only add grain). %ld training steps.", exp(0.5 * nn_params_data(&v->params, v->dec_logvar)[0]), m.step);
     int nbuf = NS > NG * NG ? NS : NG * NG;
     float *z = malloc(sizeof(float) * nbuf * IMG_Z), *out = malloc(sizeof(float) * nbuf * IMG), *lv = malloc(sizeof(float) * nbuf * IMG);
-    char path[600];
     rng_normal_fill(r, z, (long)NS * IMG_Z);
     ch1_vae_decode(v, z, NS, out, lv, ctx->arena);
     int rc = image_samples_write(ctx->out, "ch1_samples", out, NS, NS == 100 ? 10 : image_grid_cols(NS), NS <= 100 ? 2 : 1, 0.0f, 1.0f);
     FidScore score;   /* the same score as the diffusion samples of ch2, ddim and ch3: VAE against diffusion */
     fid_report("VAE prior samples (decoder means)", out, NS, 0.0f, 1.0f, &score);
+    float *zs = malloc(sizeof(float) * NS * IMG_Z), *samples = malloc(sizeof(float) * NS * IMG);   /* kept for the holes */
+    memcpy(zs, z, sizeof(float) * NS * IMG_Z);
+    memcpy(samples, out, sizeof(float) * NS * IMG);
     for (int i = 0; i < NG; i++)        /* row i = z2 from +2.5 (top) to -2.5, column j = z1 from -2.5 to +2.5 */
         for (int j = 0; j < NG; j++) {
             z[(i * NG + j) * IMG_Z] = (float)(-2.5 + 5.0 * j / (NG - 1));
             z[(i * NG + j) * IMG_Z + 1] = (float)(2.5 - 5.0 * i / (NG - 1));
         }
     ch1_vae_decode(v, z, NG * NG, out, lv, ctx->arena);
-    snprintf(path, sizeof path, "%s/ch1_latent_grid.png", ctx->out);
-    rc |= image_grid_png(path, out, NG * NG, 1, 28, 28, NG, 0.0f, 1.0f, 1, 1);
+    rc |= latent_grid_figure(ctx, out, NG);
     /* reconstructions: rows of 8 inputs, each followed by the row of their x_hat = decoder(mu_phi(x)) */
     float *mu = malloc(sizeof(float) * fm.n * IMG_Z), *rows = malloc(sizeof(float) * 2 * NREC * IMG);
     encode_all(v, fm.images, fm.n, mu, ctx->arena);
@@ -1405,8 +1510,10 @@ static int cell_1_5_inference(Ctx *ctx) {
             memcpy(rows + ((size_t)(2 * b) * 8 + j) * IMG, fm.images + (size_t)(8 * b + j) * IMG, sizeof(float) * IMG);
             memcpy(rows + ((size_t)(2 * b + 1) * 8 + j) * IMG, out + (size_t)(8 * b + j) * IMG, sizeof(float) * IMG);
         }
-    snprintf(path, sizeof path, "%s/ch1_reconstructions.png", ctx->out);
-    rc |= image_grid_png(path, rows, 2 * NREC, 1, 28, 28, 8, 0.0f, 1.0f, 3, 2);
+    static const char *const rec_rows[4] = { "test image x", "decoder(mu_φ(x))", "test image x", "decoder(mu_φ(x))" };
+    PlotGridStyle rec = { .title = "Reconstructions: rows 1 and 3 are test images, rows 2 and 4 decode their codes mu_φ(x)",
+                          .row_labels = rec_rows, .lo = 0, .hi = 1, .scale = 3, .pad = 2, .width = 900 };
+    rc |= plot_image_grid(ctx->out, "ch1_reconstructions", rows, 2 * NREC, 28, 28, 8, &rec);
     if (!rc) cli_say("figures ch1_samples.png (prior samples, + .idx-ubyte), ch1_latent_grid.png (z in [-2.5, 2.5]^2), ch1_reconstructions.png");
     double m1 = 0, m2 = 0, v1 = 0, v2 = 0;
     for (int i = 0; i < fm.n; i++) { m1 += mu[2 * i]; m2 += mu[2 * i + 1]; v1 += mu[2 * i] * mu[2 * i]; v2 += mu[2 * i + 1] * mu[2 * i + 1]; }
@@ -1415,6 +1522,8 @@ static int cell_1_5_inference(Ctx *ctx) {
             m1, m2, v1 / fm.n - m1 * m1, v2 / fm.n - m2 * m2);
     cli_say("the prior also draws z in the gaps between the class clusters, where few images encode: the faint samples.");
     rc |= plot_latent_test(ctx, mu, fm.labels, 5000);
+    rc |= prior_holes_figures(ctx, v, fm.images, mu, 5000, zs, samples, NS);
+    free(zs); free(samples);
     rc |= measure_iwae(ctx, v, fm.images + (size_t)5000 * IMG);   /* images not shown above */
     free(mu); free(rows); free(z); free(out); free(lv);
     fmnist_free(&fm);

@@ -696,7 +696,7 @@ static int vp_ve_figure(Ctx *ctx, const Gmm *g) {
     plot_cmd(&p, "set xlabel 't'; set xrange [0:1]; set ylabel 'x'; set key top left font ',9' opaque");
     for (int k = 0; k < 2; k++) {
         int b = 12 * k;
-        if (k == 0) plot_cmd(&p, "set title 'VP: dx = -beta x/2 dt + sqrt(beta) dw (mean shrinks, var -> 1)'; set yrange [-4:4]");
+        if (k == 0) plot_cmd(&p, "set title 'VP: dx = -beta x/2 dt + sqrt(beta) dw (mean shrinks, var -> 1)'; set yrange [-4:5.5]");
         else plot_cmd(&p, "set title 'VE: dx = sqrt(d sigma^2/dt) dw (mean stays, var explodes to sigma_{max}^2 = 100)'; set yrange [-25:25]");
         plot_cmd(&p, "plot dat index %d using 1:2:3 with image notitle, for [k=%d:%d] dat index k with lines lw 1 lc rgb '#d7301f' notitle, \\", b, b + 1, b + 10);
         plot_cmd(&p, "     dat index %d using 1:($2+2*$3) with lines lw 3 dt 2 lc rgb 'black' title 'mean +- 2 sd', '' index %d using 1:($2-2*$3) with lines lw 3 dt 2 lc rgb 'black' notitle, \\", b + 11, b + 11);

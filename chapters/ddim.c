@@ -456,7 +456,7 @@ static double floor_tolerance(const DataStat *sampler, const DataStat *floor) {
 /* A deterministic sampler maps one x_T to one output set, so a curve drawn from one x_T repeats one draw of
  * the scatter at every K: each point of the quality curves below is a mean over `reps` fresh (x_T, reference)
  * pairs, drawn with its standard error. */
-enum { ETA_REPS = 10 };
+enum { ETA_REPS = 6 };
 static int cell_d_3_eta(Ctx *ctx) {
     enum { NK = 6, NE = 3 };
     static const int Ks[NK] = { 5, 10, 20, 50, 100, 200 };
@@ -579,7 +579,7 @@ static void nfe_blocks(Plot *p, const char *label, const int *Ks, int nk, DataSt
 }
 
 /* Pairs per point: the exact denoiser costs little, the network ~3 ms per evaluation of 1000 points. */
-enum { NFE_REPS_EXACT = 20, NFE_REPS_NET = 6 };
+enum { NFE_REPS_EXACT = 8, NFE_REPS_NET = 4 };
 static int cell_d_4_nfe(Ctx *ctx) {
     enum { NKE = 8, NKN = 6 };
     static const int Ke[NKE] = { 5, 10, 20, 50, 100, 200, 500, 1000 }, Kn[NKN] = { 5, 10, 20, 50, 100, 200 };

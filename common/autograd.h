@@ -56,7 +56,7 @@ struct AgNode {
         struct { int N, A, B; }            cat;    /* ag_concat: (N, A) and (N, B) -> (N, A + B) */
         struct { int N, C, c0, width; }    cols;   /* ag_cols: columns c0 .. c0 + width of (N, C) */
         struct { int N; }                  kl;     /* ag_kl_normal: rows averaged over */
-        struct { int G; }                  gn;     /* ag_group_norm: groups */
+        struct { int G, silu; }            gn;     /* ag_group_norm(_silu): groups, 1 if fused with SiLU */
         struct { int K, stride, pad, T; }  conv;   /* ag_conv2d: kernel, stride, padding, threads */
     } arg;
 };
@@ -66,6 +66,9 @@ typedef struct {
     AgNode *nodes;                   /* (cap,) in creation order = topological order */
     int     n, cap;
     int     no_grad;                 /* 1: inference only, nodes get no grad buffers, ag_backward refuses */
+    double *profile;                 /* NULL, or (2 cap) for make bench's per-op profile: [2i] the time node i
+                                        was created (its forward runs until node i+1 is), [2i+1] the seconds
+                                        its backward took. Set it right after ag_tape; costs nothing if NULL. */
 } AgTape;
 
 /* ---- tape and leaves ----------------------------------------------------- */
@@ -83,6 +86,9 @@ void    ag_backward(AgTape *t, AgNode *loss);
 /* For writing new ops: append a node of the given shape (val, grad zeroed) with up to 3 inputs. */
 AgNode *ag_node_new(AgTape *t, int ndim, const int *shape, void (*backward)(AgNode *),
                     int n_in, AgNode *a, AgNode *b, AgNode *c);
+/* The same, for an op whose forward writes every element of val: val is left unzeroed (grad is zeroed). */
+AgNode *ag_node_new_overwritten(AgTape *t, int ndim, const int *shape, void (*backward)(AgNode *),
+                                int n_in, AgNode *a, AgNode *b, AgNode *c);
 
 /* ---- elementwise binary and broadcast ------------------------------------ */
 
@@ -130,6 +136,8 @@ AgNode *ag_conv2d(AgTape *t, AgNode *x, AgNode *w, AgNode *b, int stride, int pa
                                  /* x (N,C,H,W) * w (Co,C,K,K) + b (Co) or NULL -> (N,Co,(H+2pad-K)/stride+1, ...) */
 AgNode *ag_group_norm(AgTape *t, AgNode *x, AgNode *gamma, AgNode *beta, int G);
                                  /* per sample and group of C/G channels: gamma (x - mean)/sqrt(var + 1e-5) + beta */
+AgNode *ag_group_norm_silu(AgTape *t, AgNode *x, AgNode *gamma, AgNode *beta, int G);
+                                 /* silu(ag_group_norm(...)) in one op: same values as ag_silu of it, less memory traffic */
 AgNode *ag_upsample2x(AgTape *t, AgNode *x);                  /* nearest: (N,C,H,W) -> (N,C,2H,2W) */
 AgNode *ag_avgpool2x(AgTape *t, AgNode *x);                   /* 2x2 mean, stride 2: -> (N,C,H/2,W/2) */
 AgNode *ag_concat_channels(AgTape *t, AgNode *a, AgNode *b);  /* (N,Ca,H,W), (N,Cb,H,W) -> (N,Ca+Cb,H,W) */

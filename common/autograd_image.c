@@ -2,9 +2,11 @@
  * on Fashion-MNIST. Declared in autograd.h under "image ops". As in autograd.c, each op's *_backward
  * sits directly above it and accumulates with +=. Statistics are accumulated in double. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include "autograd.h"
 #include "gemm.h"
+#include "vmath.h"
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -17,7 +19,7 @@ static void reshape_backward(AgNode *y) {
     for (size_t i = 0; i < y->val.numel; i++) dx[i] += y->grad.data[i];
 }
 AgNode *ag_reshape(AgTape *t, AgNode *x, int ndim, const int *shape) {
-    AgNode *y = ag_node_new(t, ndim, shape, reshape_backward, 1, x, NULL, NULL);
+    AgNode *y = ag_node_new_overwritten(t, ndim, shape, reshape_backward, 1, x, NULL, NULL);
     CHECK(y->val.numel == x->val.numel, "ag_reshape: %zu elements into %zu", x->val.numel, y->val.numel);
     memcpy(y->val.data, x->val.data, sizeof(float) * x->val.numel);
     return y;
@@ -46,7 +48,7 @@ AgNode *ag_concat_channels(AgTape *t, AgNode *a, AgNode *b) {
     dims4(a, &N, &Ca, &H, &W, "ag_concat_channels");
     dims4(b, &Nb, &Cb, &Hb, &Wb, "ag_concat_channels");
     CHECK(N == Nb && H == Hb && W == Wb, "ag_concat_channels: (%d,%d,%d) vs (%d,%d,%d)", N, H, W, Nb, Hb, Wb);
-    AgNode *y = ag_node_new(t, 4, (int[]){ N, Ca + Cb, H, W }, concat_ch_backward, 2, a, b, NULL);
+    AgNode *y = ag_node_new_overwritten(t, 4, (int[]){ N, Ca + Cb, H, W }, concat_ch_backward, 2, a, b, NULL);
     int HW = H * W;
     for (int n = 0; n < N; n++) {
         memcpy(y->val.data + (size_t)n * (Ca + Cb) * HW, a->val.data + (size_t)n * Ca * HW, sizeof(float) * Ca * HW);
@@ -71,7 +73,7 @@ AgNode *ag_add_channel(AgTape *t, AgNode *x, AgNode *e) {
     int N, C, H, W;
     dims4(x, &N, &C, &H, &W, "ag_add_channel");
     CHECK(e->val.numel == (size_t)N * C, "ag_add_channel: e has %zu elements, expected N*C = %d", e->val.numel, N * C);
-    AgNode *y = ag_node_new(t, 4, x->val.shape, add_channel_backward, 2, x, e, NULL);
+    AgNode *y = ag_node_new_overwritten(t, 4, x->val.shape, add_channel_backward, 2, x, e, NULL);
     for (int nc = 0; nc < N * C; nc++)
         for (int i = 0; i < H * W; i++) y->val.data[(size_t)nc * H * W + i] = x->val.data[(size_t)nc * H * W + i] + e->val.data[nc];
     return y;
@@ -90,7 +92,7 @@ static void upsample_backward(AgNode *y) {
 AgNode *ag_upsample2x(AgTape *t, AgNode *x) {
     int N, C, H, W;
     dims4(x, &N, &C, &H, &W, "ag_upsample2x");
-    AgNode *y = ag_node_new(t, 4, (int[]){ N, C, 2 * H, 2 * W }, upsample_backward, 1, x, NULL, NULL);
+    AgNode *y = ag_node_new_overwritten(t, 4, (int[]){ N, C, 2 * H, 2 * W }, upsample_backward, 1, x, NULL, NULL);
     for (int nc = 0; nc < N * C; nc++)
         for (int h = 0; h < 2 * H; h++)
             for (int w = 0; w < 2 * W; w++) y->val.data[((size_t)nc * 2 * H + h) * 2 * W + w] = x->val.data[((size_t)nc * H + h / 2) * W + w / 2];
@@ -116,44 +118,100 @@ AgNode *ag_avgpool2x(AgTape *t, AgNode *x) {
     return y;
 }
 
-/* ---- group normalisation ------------------------------------------------- */
+/* ---- group normalisation, alone and fused with SiLU ----------------------- */
 
 /* Group norm (Wu and He, 2018): channels split into G groups; per sample and group,
- * xhat = (x - mean) / sqrt(var + eps), y = gamma[c] xhat + beta[c]. arg.gn.G = G, scalar = eps.
- * saved holds xhat (N, C, H, W), then rstd = 1/sqrt(var + eps) per (n, g), then room for the backward's
- * per-(n, c) sums. The backward is
- *   dx = rstd (dxhat - mean(dxhat) - xhat mean(dxhat xhat)), dxhat = dy gamma,
- *   dgamma[c] = sum_{n,hw} dy xhat,  dbeta[c] = sum_{n,hw} dy.
+ * xhat = (x - mean) / sqrt(var + eps), z = gamma[c] xhat + beta[c], and y = z (ag_group_norm) or
+ * y = silu(z) = z s, s = sigma(z) (ag_group_norm_silu: the pair every U-Net block begins with, in one pass
+ * over memory instead of three). arg.gn.G = G, arg.gn.silu = 1 for the SiLU, scalar = eps.
+ * saved holds xhat (N, C, H, W), rstd = 1/sqrt(var + eps) per (n, g), room for the backward's per-(n, c)
+ * sums, and with the SiLU s (N, C, H, W). The backward is, with dz = dy (plain) or dy s (1 + z (1 - s)):
+ *   dx = rstd (dxhat - mean(dxhat) - xhat mean(dxhat xhat)), dxhat = dz gamma,
+ *   dgamma[c] = sum_{n,hw} dz xhat,  dbeta[c] = sum_{n,hw} dz.
  * The (n, g) groups are independent and spread over the threads; dgamma and dbeta are first summed per
  * (n, c), then over n in a fixed order, so the bytes do not depend on the thread count. */
+static size_t gn_saved_size(size_t numel, int N, int C, int G, int silu) {
+    return numel + (size_t)N * G + (size_t)2 * N * C + (silu ? numel : 0);
+}
+
+/* dz over one channel's HW values into dz (plain group norm: dz = dy, no copy needed: returns dy). */
+static const float *gn_dz(const float *dy, const float *xh, const float *s, float gamma, float beta, int HW, float *dz) {
+    if (!s) return dy;
+    for (int i = 0; i < HW; i++) {
+        float z = gamma * xh[i] + beta;
+        dz[i] = dy[i] * s[i] * (1.0f + z * (1.0f - s[i]));
+    }
+    return dz;
+}
+
+/* Sums in double over 8 interleaved partial sums (lanes i mod 8, added together at the end): the same
+ * accuracy as one running double sum, but 8 independent chains the compiler turns into vector adds. */
+static double sum_lanes(const double *acc) {
+    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+/* sum_i x[i] and sum_i (x[i] - c)^2 */
+static void sums_centered(const float *x, size_t n, double c, double *s, double *s2) {
+    double a[8] = { 0 }, b[8] = { 0 };
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++) {
+            double d = x[i + k] - c;
+            a[k] += x[i + k];
+            b[k] += d * d;
+        }
+    for (; i < n; i++) { a[i % 8] += x[i]; b[i % 8] += (x[i] - c) * (x[i] - c); }
+    *s = sum_lanes(a);
+    *s2 = sum_lanes(b);
+}
+/* sum_i u[i] v[i] and sum_i u[i] (products in float, as the backward's terms are) */
+static void sums_dot(const float *u, const float *v, size_t n, double *uv, double *su) {
+    double a[8] = { 0 }, b[8] = { 0 };
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++) {
+            a[k] += u[i + k] * v[i + k];
+            b[k] += u[i + k];
+        }
+    for (; i < n; i++) { a[i % 8] += u[i] * v[i]; b[i % 8] += u[i]; }
+    *uv = sum_lanes(a);
+    *su = sum_lanes(b);
+}
+
 static void group_norm_backward(AgNode *y) {
     int N = y->val.shape[0], C = y->val.shape[1], HW = y->val.shape[2] * y->val.shape[3], G = y->arg.gn.G, Cg = C / G;
     const float *xhat = y->saved.data, *rstd = xhat + y->val.numel, *gamma = y->in[1]->val.data, *dy = y->grad.data;
-    float *part = y->saved.data + y->val.numel + (size_t)N * G;   /* (N, C, 2): sum dy xhat, sum dy */
+    const float *beta = y->in[2]->val.data;
+    float *part = y->saved.data + y->val.numel + (size_t)N * G;   /* (N, C, 2): sum dz xhat, sum dz */
+    const float *sig = y->arg.gn.silu ? part + (size_t)2 * N * C : NULL;
     float *dx = y->in[0]->grad.data, *dgamma = y->in[1]->grad.data, *dbeta = y->in[2]->grad.data;
     double M = (double)Cg * HW;
-    #pragma omp parallel for schedule(static)
-    for (int ng = 0; ng < N * G; ng++) {
-        int n = ng / G, c0 = (ng % G) * Cg;
-        double s1 = 0, s2 = 0;   /* sums of dxhat and dxhat xhat over the group */
-        for (int c = c0; c < c0 + Cg; c++) {
-            const float *dyc = dy + ((size_t)n * C + c) * HW, *xhc = xhat + ((size_t)n * C + c) * HW;
-            double sg = 0, sb = 0;
-            for (int i = 0; i < HW; i++) {
-                sg += dyc[i] * xhc[i];
-                sb += dyc[i];
+    #pragma omp parallel
+    {
+        float *dz = sig ? malloc(sizeof(float) * HW) : NULL;   /* one channel of dz per thread */
+        CHECK(!sig || dz, "out of memory for %d floats in the group norm backward", HW);
+        #pragma omp for schedule(static)
+        for (int ng = 0; ng < N * G; ng++) {
+            int n = ng / G, c0 = (ng % G) * Cg;
+            double s1 = 0, s2 = 0;   /* sums of dxhat and dxhat xhat over the group */
+            for (int c = c0; c < c0 + Cg; c++) {
+                size_t off = ((size_t)n * C + c) * HW;
+                const float *xhc = xhat + off, *dzc = gn_dz(dy + off, xhc, sig ? sig + off : NULL, gamma[c], beta[c], HW, dz);
+                double sg, sb;
+                sums_dot(dzc, xhc, HW, &sg, &sb);
+                part[2 * ((size_t)n * C + c)] = (float)sg;
+                part[2 * ((size_t)n * C + c) + 1] = (float)sb;
+                s1 += gamma[c] * sb;
+                s2 += gamma[c] * sg;
             }
-            part[2 * ((size_t)n * C + c)] = (float)sg;
-            part[2 * ((size_t)n * C + c) + 1] = (float)sb;
-            s1 += gamma[c] * sb;
-            s2 += gamma[c] * sg;
+            float m1 = (float)(s1 / M), m2 = (float)(s2 / M), r = rstd[ng];
+            for (int c = c0; c < c0 + Cg; c++) {
+                size_t off = ((size_t)n * C + c) * HW;
+                const float *xhc = xhat + off, *dzc = gn_dz(dy + off, xhc, sig ? sig + off : NULL, gamma[c], beta[c], HW, dz);
+                float *dxc = dx + off;
+                for (int i = 0; i < HW; i++) dxc[i] += r * (dzc[i] * gamma[c] - m1 - xhc[i] * m2);
+            }
         }
-        float m1 = (float)(s1 / M), m2 = (float)(s2 / M), r = rstd[ng];
-        for (int c = c0; c < c0 + Cg; c++) {
-            const float *dyc = dy + ((size_t)n * C + c) * HW, *xhc = xhat + ((size_t)n * C + c) * HW;
-            float *dxc = dx + ((size_t)n * C + c) * HW;
-            for (int i = 0; i < HW; i++) dxc[i] += r * (dyc[i] * gamma[c] - m1 - xhc[i] * m2);
-        }
+        free(dz);
     }
     for (int n = 0; n < N; n++)   /* fixed order over samples */
         for (int c = 0; c < C; c++) {
@@ -161,27 +219,30 @@ static void group_norm_backward(AgNode *y) {
             dbeta[c] += part[2 * ((size_t)n * C + c) + 1];
         }
 }
-AgNode *ag_group_norm(AgTape *t, AgNode *x, AgNode *gamma, AgNode *beta, int G) {
+
+static AgNode *group_norm_node(AgTape *t, AgNode *x, AgNode *gamma, AgNode *beta, int G, int silu, const char *op) {
     int N, C, H, W;
-    dims4(x, &N, &C, &H, &W, "ag_group_norm");
-    CHECK(G >= 1 && C % G == 0, "ag_group_norm: C = %d not divisible into G = %d groups", C, G);
-    CHECK(gamma->val.numel == (size_t)C && beta->val.numel == (size_t)C, "ag_group_norm: gamma/beta need C = %d", C);
-    AgNode *y = ag_node_new(t, 4, x->val.shape, group_norm_backward, 3, x, gamma, beta);
-    size_t n_saved = x->val.numel + (size_t)N * G + (size_t)2 * N * C;   /* xhat, rstd, backward's sums */
+    dims4(x, &N, &C, &H, &W, op);
+    CHECK(G >= 1 && C % G == 0, "%s: C = %d not divisible into G = %d groups", op, C, G);
+    CHECK(gamma->val.numel == (size_t)C && beta->val.numel == (size_t)C, "%s: gamma/beta need C = %d", op, C);
+    AgNode *y = ag_node_new_overwritten(t, 4, x->val.shape, group_norm_backward, 3, x, gamma, beta);
+    size_t n_saved = gn_saved_size(x->val.numel, N, C, G, silu);
     y->saved = tensor_wrap(arena_push_no_zero(t->arena, sizeof(float) * n_saved), 1, (int[]){ (int)n_saved });
     y->arg.gn.G = G;
+    y->arg.gn.silu = silu;
     y->scalar = 1e-5f;   /* eps: keeps a constant group finite */
     int Cg = C / G, HW = H * W;
     double M = (double)Cg * HW;
     float *xhat = y->saved.data, *rstd = xhat + x->val.numel;
+    float *sig = silu ? rstd + (size_t)N * G + (size_t)2 * N * C : NULL;
     #pragma omp parallel for schedule(static)
     for (int ng = 0; ng < N * G; ng++) {
         size_t base = (size_t)ng * Cg * HW;   /* the group's Cg channels are contiguous */
         const float *xg = x->val.data + base;
-        double mean = 0, var = 0;
-        for (size_t i = 0; i < (size_t)Cg * HW; i++) mean += xg[i];
+        double mean, var, unused;
+        sums_centered(xg, (size_t)Cg * HW, 0.0, &mean, &unused);
         mean /= M;
-        for (size_t i = 0; i < (size_t)Cg * HW; i++) var += (xg[i] - mean) * (xg[i] - mean);
+        sums_centered(xg, (size_t)Cg * HW, mean, &unused, &var);
         double r = 1.0 / sqrt(var / M + y->scalar);
         rstd[ng] = (float)r;
         for (int c = 0; c < Cg; c++) {
@@ -193,8 +254,20 @@ AgNode *ag_group_norm(AgTape *t, AgNode *x, AgNode *gamma, AgNode *beta, int G) 
                 y->val.data[k] = gamma->val.data[ch] * xh + beta->val.data[ch];
             }
         }
+        if (!silu) continue;
+        float *yg = y->val.data + base, *sg = sig + base;
+        vmath_sigmoid(sg, yg, (size_t)Cg * HW);
+        for (size_t i = 0; i < (size_t)Cg * HW; i++) yg[i] *= sg[i];
     }
     return y;
+}
+
+AgNode *ag_group_norm(AgTape *t, AgNode *x, AgNode *gamma, AgNode *beta, int G) {
+    return group_norm_node(t, x, gamma, beta, G, 0, "ag_group_norm");
+}
+
+AgNode *ag_group_norm_silu(AgTape *t, AgNode *x, AgNode *gamma, AgNode *beta, int G) {
+    return group_norm_node(t, x, gamma, beta, G, 1, "ag_group_norm_silu");
 }
 
 /* ---- convolution ----------------------------------------------------------- */
@@ -366,7 +439,7 @@ AgNode *ag_conv2d(AgTape *t, AgNode *x, AgNode *w, AgNode *b, int stride, int pa
     int Co = w->val.shape[0], K = w->val.shape[2];
     int Ho = conv_out(H, K, stride, pad), Wo = conv_out(W, K, stride, pad);
     CHECK(Ho >= 1 && Wo >= 1, "ag_conv2d: empty output for H = %d, K = %d", H, K);
-    AgNode *y = ag_node_new(t, 4, (int[]){ N, Co, Ho, Wo }, conv2d_backward, b ? 3 : 2, x, w, b);
+    AgNode *y = ag_node_new_overwritten(t, 4, (int[]){ N, Co, Ho, Wo }, conv2d_backward, b ? 3 : 2, x, w, b);
     int CKK = C * K * K, HWo = Ho * Wo, T = 1;
 #ifdef _OPENMP
     T = omp_get_max_threads();

@@ -58,7 +58,9 @@ typedef struct {
     const char *ckpt;         /* --ckpt PATH        checkpoint to read/write, default the program's */
 } Opts;
 
-/* Parse argv into opts. Returns 0, CLI_DONE after --help, or 2 after printing an error and the usage. */
+/* Parse argv into opts. Returns 0, CLI_DONE after --help, or 2 after printing an error and the usage.
+ * First, when neither OMP_WAIT_POLICY nor GOMP_SPINCOUNT is set, it re-executes the program with
+ * OMP_WAIT_POLICY=passive (idle OpenMP threads sleep: see cli.c); argv must be main's. */
 int  cli_parse(Opts *opts, int argc, char **argv, const CliSpec *spec) MUST_USE;
 void cli_usage(FILE *f, const CliSpec *spec);
 

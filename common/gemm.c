@@ -97,12 +97,13 @@ typedef struct { const float *p; long rs, cs; } View;
 /* ---- packing --------------------------------------------------------------- */
 
 /* dst[k ldd + j] = src[j lds + k] for j, k < 8: an 8 x 8 block transposed, the building block of the
- * packings that must turn rows into columns. With AVX: eight rows in registers, three rounds of shuffles
+ * packings that must turn rows into columns. Only the first n rows of src are read (rows j >= n repeat row
+ * j - n: n >= 4, and their columns of dst are to be ignored). With AVX: eight rows in registers, three rounds of shuffles
  * (pairs of floats, pairs of pairs, halves) leave the eight columns in them. */
 #if defined(__AVX2__)
-static void transpose_8x8(const float *src, long lds, float *dst, long ldd) {
+static void transpose_8x8_rows(const float *src, long lds, int n, float *dst, long ldd) {
     __m256 r[8], t[8];
-    for (int j = 0; j < 8; j++) r[j] = _mm256_loadu_ps(src + j * lds);
+    for (int j = 0; j < 8; j++) r[j] = _mm256_loadu_ps(src + (j < n ? j : j - n) * lds);
     for (int j = 0; j < 8; j += 2) {   /* t[j] = r[j]0 r[j+1]0 r[j]1 r[j+1]1 | same for 4, 5 */
         t[j] = _mm256_unpacklo_ps(r[j], r[j + 1]);
         t[j + 1] = _mm256_unpackhi_ps(r[j], r[j + 1]);
@@ -119,11 +120,12 @@ static void transpose_8x8(const float *src, long lds, float *dst, long ldd) {
     }
 }
 #else
-static void transpose_8x8(const float *src, long lds, float *dst, long ldd) {
+static void transpose_8x8_rows(const float *src, long lds, int n, float *dst, long ldd) {
     for (int k = 0; k < 8; k++)
-        for (int j = 0; j < 8; j++) dst[k * ldd + j] = src[j * lds + k];
+        for (int j = 0; j < 8; j++) dst[k * ldd + j] = src[(j < n ? j : j - n) * lds + k];
 }
 #endif
+static void transpose_8x8(const float *src, long lds, float *dst, long ldd) { transpose_8x8_rows(src, lds, 8, dst, ldd); }
 
 /* A block op(A)[i0 : i0+mc, k0 : k0+kc] -> slivers of MR rows; sliver s holds a[k MR + i] = op(A)(s MR + i, k)
  * for k < kc. Rows past mc are zero, so every tile the micro-kernel sees is whole. A stored transposed is
@@ -137,6 +139,12 @@ static void pack_a(float *ap, View A, int i0, int k0, int mc, int kc) {
                 for (int i = 0; i < m; i++) ap[k * MR + i] = src[k * A.cs + i];
         else if (MR == 8 && m == MR)
             for (; k + 8 <= kc; k += 8) transpose_8x8(src + k, A.rs, ap + k * MR, MR);
+        else if (MR < 8 && m == MR)   /* AVX2's MR = 6: 8 x 8 blocks through a scratch tile whose */
+            for (; k + 8 <= kc; k += 8) {           /* last two rows repeat rows 0 and 1, of which MR columns are kept */
+                _Alignas(ALIGN) float t[64];
+                transpose_8x8_rows(src + k, A.rs, MR, t, 8);
+                for (int kk = 0; kk < 8; kk++) memcpy(ap + (k + kk) * MR, t + kk * 8, sizeof(float) * MR);
+            }
         for (int i = 0; i < m; i++)   /* what is left: k from where the fast loops stopped */
             for (int kk = k; kk < kc; kk++) ap[kk * MR + i] = src[i * A.rs + kk * A.cs];
         for (int kk = 0; kk < kc; kk++)
@@ -170,6 +178,7 @@ static void pack_b(float *bp, View B, int k0, int j0, int kc, int nc) {
 /* C[0:MR, 0:NR] (row stride ldc) = alpha a b + beta C, a an A sliver (kc x MR), b a B sliver (kc x NR).
  * The tile lives in 2 MR vector registers; beta = 0 writes C without reading it. */
 #if defined(__AVX2__) && defined(__FMA__)
+__attribute__((noinline))   /* inlined into the loop nest, its accumulators spilled (measured: 0.65x speed) */
 static void micro_kernel(int kc, const float *restrict a, const float *restrict b, float *restrict c, long ldc,
                          float alpha, float beta) {
     Vec acc[MR][2];   /* the loops over i are unrolled (also at -O2), so acc lives in registers */

@@ -22,16 +22,20 @@ void optim_adam_init(Adam *a, size_t n, float lr, float beta1, float beta2, floa
  * expectation is (1 - beta^t) times the true one; dividing by (1 - beta^t) removes that bias.
  * AdamW's decay p -= lr wd p is applied to the weights directly, not added to g, so it is not
  * rescaled by 1/sqrt(v) (that is what "decoupled" means; PyTorch's AdamW does the same). */
+/* Built with -fno-math-errno (Makefile): sqrtf of a negative would set errno (v >= 0 here), and that call kept
+ * the loop scalar. Each element is independent, so the vector sqrt and division give the same bits. */
 void optim_adam_step(Adam *a, float *params, const float *grad) {
     a->t++;
     float bc1 = 1.0f - (float)pow(a->beta1, (double)a->t);
     float bc2 = 1.0f - (float)pow(a->beta2, (double)a->t);
     float b1 = a->beta1, b2 = a->beta2, lr = a->lr, eps = a->eps, wd = a->weight_decay;
-    for (size_t i = 0; i < a->n; i++) {
+    float *restrict m = a->m, *restrict v = a->v;
+    size_t n = a->n;
+    for (size_t i = 0; i < n; i++) {
         float g = grad[i];
-        a->m[i] = b1 * a->m[i] + (1.0f - b1) * g;
-        a->v[i] = b2 * a->v[i] + (1.0f - b2) * g * g;
-        float mhat = a->m[i] / bc1, vhat = a->v[i] / bc2;
+        m[i] = b1 * m[i] + (1.0f - b1) * g;
+        v[i] = b2 * v[i] + (1.0f - b2) * g * g;
+        float mhat = m[i] / bc1, vhat = v[i] / bc2;
         params[i] -= lr * (mhat / (sqrtf(vhat) + eps) + wd * params[i]);
     }
 }

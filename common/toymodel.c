@@ -84,24 +84,29 @@ void toy_jacobian(ToyModel *m, const float *x, int n, const float *time, float *
 }
 
 void toy_predict_eps(ToyModel *m, const float *x, int n, int t, float *eps_hat, Arena *arena) {
+    CHECK(m->target == TOY_TARGET_EPS, "toy_predict_eps on a model trained to predict x0 (target %d)", (int)m->target);
+    toy_predict(m, x, n, t, eps_hat, arena);
+}
+
+void toy_predict(ToyModel *m, const float *x, int n, int t, float *out, Arena *arena) {
     size_t mark = arena_pos(arena);
     AgTape tape = ag_tape_no_grad(arena, 64);
     float *tt = arena_push_no_zero(arena, sizeof(float) * (size_t)n);
     for (int i = 0; i < n; i++) tt[i] = (float)t;
-    AgNode *out = eps_forward(m, &tape, x, tt, n);
-    memcpy(eps_hat, out->val.data, sizeof(float) * (size_t)n * m->D);
+    AgNode *y = eps_forward(m, &tape, x, tt, n);
+    memcpy(out, y->val.data, sizeof(float) * (size_t)n * m->D);
     arena_pop_to(arena, mark);
 }
 
 /* §2.8 one batch of DDPM's loss: x0 from the data, t, eps ~ N(0, I), x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) eps,
- * loss = mean ||eps_theta(x_t, t) - eps||^2. t is drawn as 1 + floor(T u^2), u ~ U[0,1): density ~ 1/sqrt(t),
+ * loss = mean ||eps_theta(x_t, t) - eps||^2, or §2.7 mean ||x0_theta(x_t, t) - x0||^2 when m->target is x0. t is drawn as 1 + floor(T u^2), u ~ U[0,1): density ~ 1/sqrt(t),
  * more low-noise steps than DDPM's uniform draw, because thin structures are learned there (the loss of
  * each step is still the unweighted one). Returns the loss; gradients land in m->params.grad. */
 static float train_batch(ToyModel *m, const Schedule *s, const float *data, int n_data, int batch, Rng *rng, Arena *arena) {
     int D = m->D;
     AgTape tape = ag_tape(arena, 64);
     float *xt = arena_push(arena, sizeof(float) * (size_t)batch * D), *tt = arena_push(arena, sizeof(float) * (size_t)batch);
-    Tensor eps = tensor_new(arena, 2, (int[]){ batch, D });
+    Tensor eps = tensor_new(arena, 2, (int[]){ batch, D }), x0s = tensor_new(arena, 2, (int[]){ batch, D });
     for (int i = 0; i < batch; i++) {
         const float *x0 = data + (size_t)rng_int(rng, n_data) * D;
         double u = rng_uniform(rng);
@@ -109,10 +114,12 @@ static float train_batch(ToyModel *m, const Schedule *s, const float *data, int 
         tt[i] = (float)t;
         for (int d = 0; d < D; d++) {
             eps.data[i * D + d] = (float)rng_normal(rng);
+            x0s.data[i * D + d] = x0[d];
             xt[i * D + d] = (float)(sqrt(s->alpha_bar[t]) * x0[d] + sqrt(1.0 - s->alpha_bar[t]) * eps.data[i * D + d]);
         }
     }
-    AgNode *loss = ag_mse(&tape, eps_forward(m, &tape, xt, tt, batch), ag_input(&tape, eps));
+    Tensor target = m->target == TOY_TARGET_X0 ? x0s : eps;
+    AgNode *loss = ag_mse(&tape, eps_forward(m, &tape, xt, tt, batch), ag_input(&tape, target));
     nn_params_zero_grad(&m->params);
     ag_backward(&tape, loss);
     return loss->val.data[0];

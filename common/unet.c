@@ -76,7 +76,7 @@ static AgNode *conv(AgTape *t, Params *p, Conv c, AgNode *x, int stride) {
 }
 
 static AgNode *norm_silu(AgTape *t, Params *p, GroupNorm g, AgNode *x) {
-    return ag_silu(t, ag_group_norm(t, x, nn_params_leaf(t, p, g.gamma), nn_params_leaf(t, p, g.beta), UNET_GROUPS));
+    return ag_group_norm_silu(t, x, nn_params_leaf(t, p, g.gamma), nn_params_leaf(t, p, g.beta), UNET_GROUPS);
 }
 
 /* h = conv2(silu(gn2(conv1(silu(gn1(x))) + W temb))) + skip(x) */

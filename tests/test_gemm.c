@@ -158,12 +158,36 @@ START_TEST(test_conv_backward_matches_direct_loops) {
 }
 END_TEST
 
+/* Leading dimensions that alias in the caches (512, and 500/520/1025 beside it) and odd edges, every transpose:
+ * a 512^3 product, thin and flat ones whose M, N or K is 1, 7 or 33, all against gemm_ref. Tol as above. */
+START_TEST(test_gemm_aliasing_shapes) {
+    static const int shapes[7][3] = { { 512, 512, 512 }, { 1025, 33, 520 }, { 33, 1025, 512 }, { 520, 500, 7 },
+                                      { 7, 520, 1025 }, { 1, 1025, 512 }, { 500, 1, 33 } };
+    Rng r = rng_seed(11);
+    int tA = _i & 1, tB = (_i >> 1) & 1;
+    for (int s = 0; s < 7; s++) {
+        int M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
+        float *A = malloc(sizeof(float) * M * K), *B = malloc(sizeof(float) * K * N);
+        float *C1 = malloc(sizeof(float) * M * N), *C2 = malloc(sizeof(float) * M * N);
+        rng_normal_fill(&r, A, (long)M * K);
+        rng_normal_fill(&r, B, (long)K * N);
+        rng_normal_fill(&r, C1, (long)M * N);
+        for (int i = 0; i < M * N; i++) C2[i] = C1[i];
+        gemm(C1, A, B, M, N, K, tA, tB, 1.0f, 0.5f);
+        gemm_ref(C2, A, B, M, N, K, tA, tB, 1.0f, 0.5f);
+        for (int i = 0; i < M * N; i++) ck_assert_double_eq_tol(C1[i], C2[i], 6e-8 * K * (4.0 * K) + 1e-6);
+        free(A); free(B); free(C1); free(C2);
+    }
+}
+END_TEST
+
 Suite *suite_gemm(void) {
     Suite *s = suite_create("gemm");
     TCase *tc = tcase_create("reference");
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, test_gemm_matches_reference, 0, 4);
     tcase_add_loop_test(tc, test_gemm_blocks_and_threads, 0, 4);
+    tcase_add_loop_test(tc, test_gemm_aliasing_shapes, 0, 4);
     tcase_add_test(tc, test_gemm_beta_zero_ignores_c);
     tcase_add_loop_test(tc, test_conv_matches_direct_loops, 0, 4);
     tcase_add_loop_test(tc, test_conv_backward_matches_direct_loops, 0, 7);
