@@ -62,6 +62,9 @@ typedef struct {
  * First, when neither OMP_WAIT_POLICY nor GOMP_SPINCOUNT is set, it re-executes the program with
  * OMP_WAIT_POLICY=passive (idle OpenMP threads sleep: see cli.c); argv must be main's. */
 int  cli_parse(Opts *opts, int argc, char **argv, const CliSpec *spec) MUST_USE;
+/* That re-execution alone (make bench uses it to measure what the programs run). Returns only if the policy
+ * was already set or the re-execution failed. */
+void cli_omp_passive(char **argv);
 void cli_usage(FILE *f, const CliSpec *spec);
 
 typedef struct {
