@@ -6,9 +6,10 @@
 #   make figures    build everything and regenerate every figure in figures/
 #   make test       build and run every Check suite (CK_RUN_SUITE=ch2 make test for one)
 #   make bench      measure the kernels and training speeds (prints a table and JSON lines)
-#   make sanitize   run the whole test suite under AddressSanitizer + UBSan (timeouts x10: it is slow)
+#   make sanitize   run the whole test suite under AddressSanitizer + UBSan (heavy cases with fewer samples)
 #   make valgrind   run a short chapter cell under valgrind (leak check)
 #   make debug      build everything with -O0 -g into build-debug/
+#   make fuzz       fuzz the loaders (safetensors, IDX, flags) for FUZZ_SECONDS each (default 60): fuzz/run.sh
 #   make deps       check (and, as root, install) the Debian packages we need
 #   make clean      remove build outputs (never figures/ or checkpoints/)
 # CC is make's own default (cc; make CC=clang to change it). NO_OMP=1 gives a serial build. Never -Ofast / -ffast-math: they make isnan() false.
@@ -48,7 +49,7 @@ TEST_OBJ   = $(TEST_SRC:%.c=$(BUILD)/%.o) $(BUILD)/tests/main.o
 NOMAIN_OBJ = $(foreach p,$(PROGRAMS),$(BUILD)/nomain/$(notdir $(SRC_$(p):.c=.o)))
 DEPS_OK    = $(BUILD)/.deps-ok
 
-.PHONY: all figures test bench sanitize valgrind debug deps clean $(ALL_PROGRAMS)
+.PHONY: all figures test bench sanitize valgrind debug deps clean fuzz $(ALL_PROGRAMS)
 .DEFAULT_GOAL := all
 
 all: $(PROGRAMS)
@@ -92,7 +93,18 @@ $(BUILD)/tests/main.o: tests/main.c $(BUILD)/suites.h | $(DEPS_OK)
 $(BUILD)/test_runner: $(TEST_OBJ) $(NOMAIN_OBJ) $(LIB)
 	$(CC) $(LDFLAGS) $^ -o $@ $(CHECK_LIBS) $(LDLIBS)
 
-test: $(BUILD)/test_runner
+# The fuzz targets are linked into the test runner: tests/test_fuzz.c replays fuzz/corpus/ and fuzz/regressions/.
+$(BUILD)/test_runner: $(BUILD)/fuzz/targets.o
+$(BUILD)/fuzz/targets.o $(BUILD)/tests/test_fuzz.o: CFLAGS += -Ifuzz
+$(BUILD)/fuzz/targets.o: fuzz/targets.h
+# tests/test_programs.c runs the programs built beside the runner (not under make sanitize, which skips it).
+ifeq (,$(findstring TEST_SANITIZE,$(OPT)))
+$(BUILD)/test_runner: | $(foreach p,$(PROGRAMS),$(BUILD)/$(p))
+endif
+
+# tests/test_train.c runs the built programs (NaN guard, Ctrl-C) from $(BUILD)/.
+$(BUILD)/tests/test_train.o: CFLAGS += -DBUILD_DIR='"$(BUILD)"'
+test: $(BUILD)/test_runner $(PROGRAMS:%=$(BUILD)/%)
 	CK_DEFAULT_TIMEOUT=300 ./$(BUILD)/test_runner
 
 figures: all
@@ -107,9 +119,12 @@ bench: $(BUILD)/bench_run
 	    $(MAKE) --no-print-directory BUILD=build-v3 OPT="-O3 -march=x86-64-v3" build-v3/bench_run >/dev/null && \
 	    echo && echo "== the same GEMM, AVX2 build (-march=x86-64-v3) ==" && ./build-v3/bench_run --only gemm; fi
 
+# Every sanitizer report is fatal (-fno-sanitize-recover); GCC's "undefined" omits float-cast-overflow, so it is named.
+# -DTEST_SANITIZE: the heaviest statistical tests draw fewer samples (tests/heavy.h); make test keeps them all.
+SAN_FLAGS = -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all
 sanitize:
-	CK_TIMEOUT_MULTIPLIER=10 $(MAKE) BUILD=build-san OPT="-O1 -fsanitize=address,undefined -fno-omit-frame-pointer" \
-	        SANITIZE_LD="-fsanitize=address,undefined" test
+	CK_TIMEOUT_MULTIPLIER=10 $(MAKE) BUILD=build-san OPT="-O1 $(SAN_FLAGS) -fno-omit-frame-pointer -DTEST_SANITIZE" \
+	        SANITIZE_LD="$(SAN_FLAGS)" test
 
 # valgrind cannot run AVX-512 code: this build targets x86-64-v3 (AVX2) in build-valgrind/. The wait policy is
 # set so that the program does not re-execute itself (common/cli.c), which would leave valgrind behind.
@@ -118,8 +133,11 @@ valgrind:
 	OMP_WAIT_POLICY=passive valgrind --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=1 \
 	        ./build-valgrind/ch2 --cell 2.5 --out /tmp/valgrind-figures --quiet
 
+fuzz:
+	sh fuzz/run.sh
+
 debug:
 	$(MAKE) BUILD=build-debug OPT="-O0" all
 
 clean:
-	rm -rf build build-san build-debug build-valgrind build-v3 $(ALL_PROGRAMS)
+	rm -rf build build-san build-debug build-valgrind build-v3 build-fuzz $(ALL_PROGRAMS)

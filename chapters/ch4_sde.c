@@ -696,7 +696,7 @@ static int vp_ve_figure(Ctx *ctx, const Gmm *g) {
     plot_cmd(&p, "set xlabel 't'; set xrange [0:1]; set ylabel 'x'; set key top left font ',9' opaque");
     for (int k = 0; k < 2; k++) {
         int b = 12 * k;
-        if (k == 0) plot_cmd(&p, "set title 'VP: dx = -beta x/2 dt + sqrt(beta) dw (mean shrinks, var -> 1)'; set yrange [-4:4]");
+        if (k == 0) plot_cmd(&p, "set title 'VP: dx = -beta x/2 dt + sqrt(beta) dw (mean shrinks, var -> 1)'; set yrange [-4:5.5]");
         else plot_cmd(&p, "set title 'VE: dx = sqrt(d sigma^2/dt) dw (mean stays, var explodes to sigma_{max}^2 = 100)'; set yrange [-25:25]");
         plot_cmd(&p, "plot dat index %d using 1:2:3 with image notitle, for [k=%d:%d] dat index k with lines lw 1 lc rgb '#d7301f' notitle, \\", b, b + 1, b + 10);
         plot_cmd(&p, "     dat index %d using 1:($2+2*$3) with lines lw 3 dt 2 lc rgb 'black' title 'mean +- 2 sd', '' index %d using 1:($2-2*$3) with lines lw 3 dt 2 lc rgb 'black' notitle, \\", b + 11, b + 11);
@@ -1051,7 +1051,7 @@ enum { QUALITY_REPS_EXACT = 10, QUALITY_REPS_MODEL = 6 };
 static int solver_quality(Ctx *ctx, const Gmm *g) {
     enum { NE = 6, NM = 4, KEEP = 20 };
     static const int se[NE] = { 10, 20, 50, 100, 200, 500 }, sm[NM] = { 10, 20, 50, 100 };
-    int n = ctx->opts->samples > 0 ? (int)ctx->opts->samples : 4000, nm = n / 8;   /* the network costs ~100x the exact score */
+    int n = ctx->opts->samples > 0 ? (int)ctx->opts->samples : 4000, nm = (n + 7) / 8;   /* the network costs ~100x the exact score; rounded up, >= 1 */
     Ch4Sde sde = ch4_vp();
     DataStat sw_exact[4 * NE], sw_model[4 * NM], fl[2];
     double *keep = cli_alloc(ctx, sizeof(double) * 4 * 2 * n);
@@ -1076,7 +1076,10 @@ static int solver_quality(Ctx *ctx, const Gmm *g) {
     int rc = samples_figure(ctx, keep, n, truth, KEEP);
     ToyModel m;
     Schedule s;
-    rc |= train_model(ctx, &m, &s, &sde, g);
+    if (train_model(ctx, &m, &s, &sde, g)) {   /* NaN (named, last good weights kept) or Ctrl-C: stop here */
+        toy_free(&m); sched_free(&s); free(truth);
+        return 1;
+    }
     Denoiser net = den_toy(&m, &s);
     double t0 = cli_seconds();
     long nfe = sweep_at(&net, g, nm, sm, NM, QUALITY_REPS_MODEL, &ctx->rng, ctx->arena, sw_model, 0, NULL, NULL);
@@ -1203,7 +1206,7 @@ const Cell *ch4_cells(int *n) {
 
 #ifndef CHAPTER_NO_MAIN
 int main(int argc, char **argv) {
-    static const CliSpec spec = { "ch4", "Stochastic differential equations (PDF chapter 4)", CLI_STEPS | CLI_SAMPLES, NULL };
+    static const CliSpec spec = { "ch4", "Stochastic differential equations (PDF chapter 4)", CLI_STEPS | CLI_SAMPLES, NULL, NULL };
     Opts opts;
     int rc = cli_parse(&opts, argc, argv, &spec);
     if (rc) return rc == CLI_DONE ? 0 : rc;

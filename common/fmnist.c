@@ -10,58 +10,83 @@ const char *fmnist_class_name(int label) {
     return label >= 0 && label < 10 ? names[label] : "?";
 }
 
-/* Read exactly n bytes; 0 on success. */
-static int read_exact(gzFile f, void *buf, size_t n) {
-    unsigned char *p = buf;
+/* zlib's account of why a read stopped: NULL at a clean end of the stream, else its message (a gzip stream cut
+ * short is Z_BUF_ERROR "unexpected end of file"; a bad CRC or length in the trailer is Z_DATA_ERROR). */
+static const char *gz_why(gzFile f) {
+    int err = Z_OK;
+    const char *msg = gzerror(f, &err);
+    return err == Z_OK ? NULL : msg;
+}
+
+/* Read exactly n bytes into buf; NULL on success, else what went wrong. */
+static const char *read_exact(gzFile f, unsigned char *buf, size_t n) {
     while (n > 0) {
         unsigned chunk = n > (1u << 30) ? (1u << 30) : (unsigned)n;
-        int got = gzread(f, p, chunk);
-        if (got <= 0) return 1;
-        p += got;
+        int got = gzread(f, buf, chunk);
+        if (got <= 0) { const char *why = gz_why(f); return why ? why : "the file ends early (truncated)"; }
+        buf += got;
         n -= (size_t)got;
     }
-    return 0;
+    return NULL;
 }
 
-static int read_u32(gzFile f, uint32_t *v) {
-    unsigned char b[4];
-    if (read_exact(f, b, 4)) return 1;
-    *v = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];   /* IDX is big-endian */
-    return 0;
+/* The payload: exactly n bytes, then the end of the stream. The buffer grows as data arrives, so a header
+ * that claims a huge count costs memory only if the bytes are really there. NULL on success. */
+static const char *read_payload(gzFile f, size_t n, unsigned char **out) {
+    size_t cap = n < ((size_t)1 << 20) ? n : ((size_t)1 << 20), have = 0;
+    unsigned char *buf = malloc(cap + 1);
+    CHECK(buf != NULL, "out of memory");
+    const char *why = NULL;
+    while (!why && have < n) {
+        if (have == cap) {
+            cap = 2 * cap < n ? 2 * cap : n;
+            unsigned char *grown = realloc(buf, cap + 1);
+            CHECK(grown != NULL, "out of memory for %zu bytes", cap);
+            buf = grown;
+        }
+        why = read_exact(f, buf + have, cap - have);
+        if (!why) have = cap;
+    }
+    unsigned char extra;
+    int r = why ? 0 : gzread(f, &extra, 1);   /* must be the end: 0 bytes, and zlib content with the trailer */
+    if (!why && r > 0) why = "bytes after the expected data (not a valid IDX file)";
+    if (!why) why = gz_why(f);
+    if (why) { free(buf); return why; }
+    *out = buf;
+    return NULL;
 }
 
-/* Open an IDX file, check its magic and read its header dims (count, and rows, cols for images). */
-static gzFile open_idx(const char *path, uint32_t magic, uint32_t *dims, int ndims) {
+int fmnist_idx_read(const char *path, uint32_t magic, int ndims, uint32_t *dims, unsigned char **payload) {
+    *payload = NULL;
     gzFile f = gzopen(path, "rb");
     if (!f) {
         fprintf(stderr, "error: cannot open %s: %s; hint: apt-get install dataset-fashion-mnist\n", path, strerror(errno));
-        return NULL;
+        return 1;
     }
+    unsigned char hdr[4 * 4];
+    const char *why = ndims >= 1 && ndims <= 3 ? read_exact(f, hdr, 4 * (size_t)(ndims + 1)) : "bad dimension count";
     uint32_t m = 0;
-    if (read_u32(f, &m) || m != magic) {
+    size_t n = 1;
+    for (int i = 0; !why && i <= ndims; i++) {
+        uint32_t v = (uint32_t)hdr[4 * i] << 24 | (uint32_t)hdr[4 * i + 1] << 16 | (uint32_t)hdr[4 * i + 2] << 8 | hdr[4 * i + 3];
+        if (i == 0) m = v;   /* IDX is big-endian */
+        else { dims[i - 1] = v; n *= v ? v : 1; if (v == 0 || n > FMNIST_MAX_BYTES) why = "implausible dimensions"; }
+    }
+    if (!why && m != magic) {
         fprintf(stderr, "error: %s: magic number 0x%08x, expected 0x%08x (not an IDX %s file)\n", path, m, magic,
                 magic == 0x803 ? "image" : "label");
         gzclose(f);
-        return NULL;
-    }
-    for (int i = 0; i < ndims; i++)
-        if (read_u32(f, &dims[i])) {
-            fprintf(stderr, "error: %s: truncated header\n", path);
-            gzclose(f);
-            return NULL;
-        }
-    return f;
-}
-
-/* Read exactly n bytes of payload and check that the file ends there. */
-static int read_payload(gzFile f, const char *path, unsigned char *buf, size_t n) {
-    if (read_exact(f, buf, n)) {
-        fprintf(stderr, "error: %s: truncated, expected %zu bytes of data; hint: reinstall dataset-fashion-mnist\n", path, n);
         return 1;
     }
-    unsigned char extra;
-    if (gzread(f, &extra, 1) != 0) {
-        fprintf(stderr, "error: %s: bytes after the %zu expected; not a valid IDX file\n", path, n);
+    if (!why) why = read_payload(f, n, payload);
+    char msg[160];   /* zlib's message lives in f: copy it before gzclose frees it */
+    if (why) { snprintf(msg, sizeof msg, "%s", why); why = msg; }
+    int closed = gzclose(f);   /* Z_BUF_ERROR: the last read stopped inside a gzip stream */
+    if (!why && closed != Z_OK) why = "the gzip stream does not end cleanly (truncated)";
+    if (why) {
+        fprintf(stderr, "error: %s: %s; expected a whole IDX file of %zu data bytes; hint: reinstall dataset-fashion-mnist\n", path, why, n);
+        free(*payload);
+        *payload = NULL;
         return 1;
     }
     return 0;
@@ -70,29 +95,21 @@ static int read_payload(gzFile f, const char *path, unsigned char *buf, size_t n
 int fmnist_load_files(Fmnist *fm, const char *images_path, const char *labels_path, int max_n) {
     memset(fm, 0, sizeof *fm);
     uint32_t di[3], dl[1];
-    gzFile fi = open_idx(images_path, 0x803, di, 3);
-    if (!fi) return 1;
-    gzFile fl = open_idx(labels_path, 0x801, dl, 1);
-    if (!fl) { gzclose(fi); return 1; }
-    int rc = 1;
     unsigned char *pix = NULL;
+    if (fmnist_idx_read(images_path, 0x803, 3, di, &pix)) return 1;
+    if (fmnist_idx_read(labels_path, 0x801, 1, dl, &fm->labels)) { free(pix); return 1; }
+    int rc = 1;
     if (di[1] != 28 || di[2] != 28) fprintf(stderr, "error: %s: images are %ux%u, expected 28x28\n", images_path, di[1], di[2]);
     else if (di[0] != dl[0]) fprintf(stderr, "error: %s has %u images but %s has %u labels\n", images_path, di[0], labels_path, dl[0]);
-    else if (di[0] == 0 || di[0] > 1000000) fprintf(stderr, "error: %s: implausible image count %u\n", images_path, di[0]);
     else {
         size_t n = di[0];
-        pix = malloc(n * 784);
-        fm->labels = malloc(n);
-        CHECK(pix && fm->labels, "out of memory for %zu images", n);
-        if (!read_payload(fi, images_path, pix, n * 784) && !read_payload(fl, labels_path, fm->labels, n)) {
-            rc = 0;
-            for (size_t i = 0; i < n && !rc; i++)
-                if (fm->labels[i] > 9) {
-                    fprintf(stderr, "error: %s: label %u at index %zu, expected 0..9\n", labels_path, fm->labels[i], i);
-                    rc = 1;
-                }
-            fm->n = max_n > 0 && (size_t)max_n < n ? max_n : (int)n;
-        }
+        rc = 0;
+        for (size_t i = 0; i < n && !rc; i++)
+            if (fm->labels[i] > 9) {
+                fprintf(stderr, "error: %s: label %u at index %zu, expected 0..9\n", labels_path, fm->labels[i], i);
+                rc = 1;
+            }
+        fm->n = max_n > 0 && (size_t)max_n < n ? max_n : (int)n;
     }
     if (!rc) {
         fm->h = fm->w = 28;
@@ -101,11 +118,9 @@ int fmnist_load_files(Fmnist *fm, const char *images_path, const char *labels_pa
         for (size_t i = 0; i < (size_t)fm->n * 784; i++) fm->images[i] = pix[i] / 255.0f;
     } else {
         free(fm->labels);
-        fm->labels = NULL;
+        memset(fm, 0, sizeof *fm);
     }
     free(pix);
-    gzclose(fi);
-    gzclose(fl);
     return rc;
 }
 

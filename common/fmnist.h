@@ -10,13 +10,16 @@
  * IDX format: big-endian u32 magic (0x00000803 for images, 0x00000801 for labels), u32 counts
  * (and rows, cols for images), then unsigned bytes. Everything is validated: magic numbers, 28 x 28
  * images, equal image and label counts, labels in 0..9, the exact byte count (neither truncated nor
- * followed by extra bytes). Uncompressed files are read as well (zlib passes them through).
+ * followed by extra bytes), and for gzip the end of the stream with its CRC-32 and length (a file cut
+ * inside its 8-byte trailer, or with a flipped bit, is refused). Uncompressed files are read as well
+ * (zlib passes them through).
  * Errors return nonzero with a message naming the file and what was expected; a missing file's
  * message names the Debian package. fmnist_load allocates; fmnist_free releases.
  */
 #ifndef FMNIST_H
 #define FMNIST_H
 
+#include <stdint.h>
 #include "base.h"
 
 #define FMNIST_DIR "/usr/share/datasets/fashion-mnist"
@@ -32,6 +35,10 @@ int         fmnist_load(Fmnist *fm, const char *dir, int train, int max_n) MUST_
 /* Load one pair of IDX files given by path. */
 int         fmnist_load_files(Fmnist *fm, const char *images_path, const char *labels_path, int max_n) MUST_USE;
 void        fmnist_free(Fmnist *fm);
+/* One IDX file, whole: magic must be `magic`, then ndims (1..3) big-endian u32 dims (into dims), then exactly
+ * dims[0] x ... x dims[ndims-1] bytes (into *payload, malloc'd; free it), then the end of the (gzip) stream. */
+enum { FMNIST_MAX_BYTES = 1000000 * 784 };
+int         fmnist_idx_read(const char *path, uint32_t magic, int ndims, uint32_t *dims, unsigned char **payload) MUST_USE;
 const char *fmnist_class_name(int label);   /* "T-shirt/top", ..., "Ankle boot" */
 
 #endif

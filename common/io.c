@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,10 @@
 
 int io_mkdir_p(const char *dir) {
     char buf[1024];
+    if (dir[0] == '\0') {   /* "" names no directory (and the loop below starts at buf + 1) */
+        fprintf(stderr, "error: empty directory name; hint: --out DIR names where figures go\n");
+        return 1;
+    }
     if (strlen(dir) >= sizeof buf) {
         fprintf(stderr, "error: directory name too long: %s\n", dir);
         return 1;
@@ -117,26 +122,6 @@ int io_safetensors_write(const char *path, const IoTensor *t, int n, const char 
     return io_atomic_commit(f, tmp, path);
 }
 
-/* The parsed header: one entry per tensor, and the metadata pairs. Strings point into the header copy. */
-enum { ST_MAX_ENTRIES = 4096, ST_MAX_META = 64 };
-typedef struct {
-    char   *name;
-    char   *dtype;
-    int     ndim, shape[8];
-    size_t  begin, end;
-} StEntry;
-typedef struct {
-    unsigned char *file;   /* whole file */
-    size_t   size, data_start;
-    char    *hdr;          /* NUL-terminated copy of the JSON header; strings are cut in place */
-    StEntry *e;
-    int      n;
-    char    *meta_key[ST_MAX_META], *meta_val[ST_MAX_META];
-    int      n_meta;
-    const char *path;
-    const char *err;       /* first parse error */
-} StFile;
-
 /* A tiny strict JSON reader, enough for a safetensors header. */
 static void skip_ws(char **p) { while (**p == ' ' || **p == '\n' || **p == '\t' || **p == '\r') (*p)++; }
 static int expect(char **p, char c) { skip_ws(p); if (**p != c) return 1; (*p)++; return 0; }
@@ -182,7 +167,7 @@ static int parse_uint_array(char **p, size_t *v, int max, int *count) {
     }
 }
 
-static int parse_tensor(char **p, StEntry *e) {
+static int parse_tensor(char **p, IoStEntry *e) {
     if (expect(p, '{')) return 1;
     int seen = 0;
     for (;;) {
@@ -208,123 +193,217 @@ static int parse_tensor(char **p, StEntry *e) {
     }
 }
 
-static int parse_metadata(char **p, StFile *f) {
+static int parse_metadata(char **p, IoSafetensors *f) {
     if (expect(p, '{')) return 1;
     skip_ws(p);
     if (**p == '}') { (*p)++; return 0; }
     for (;;) {
         char *k = parse_string(p), *v;
         if (!k || expect(p, ':') || !(v = parse_string(p))) return 1;
-        if (f->n_meta < ST_MAX_META) { f->meta_key[f->n_meta] = k; f->meta_val[f->n_meta++] = v; }
+        if (f->n_meta < IO_ST_MAX_META) { f->meta_key[f->n_meta] = k; f->meta_val[f->n_meta++] = v; }
         skip_ws(p);
         if (**p == '}') { (*p)++; return 0; }
         if (expect(p, ',')) return 1;
     }
 }
 
-static int cmp_begin(const void *a, const void *b) {
-    const StEntry *x = a, *y = b;
-    return (x->begin > y->begin) - (x->begin < y->begin);
+/* The header's JSON object: __metadata__ and one entry per tensor. NULL, or what is wrong. */
+static const char *parse_header(IoSafetensors *f) {
+    char *p = f->hdr;
+    if (expect(&p, '{')) return "header is not a JSON object";
+    for (int first = 1;; first = 0) {
+        skip_ws(&p);
+        if (*p == '}') { p++; break; }
+        if (!first && expect(&p, ',')) return "JSON syntax error in the header";
+        char *key = parse_string(&p);
+        if (!key || expect(&p, ':')) return "JSON syntax error in the header";
+        if (!strcmp(key, "__metadata__")) {
+            if (parse_metadata(&p, f)) return "bad __metadata__ (expected an object of strings)";
+            continue;
+        }
+        if (f->n >= IO_ST_MAX_ENTRIES) return "too many tensors";   /* (fewer than the '{' counted, which bound f->e) */
+        f->e[f->n].name = key;
+        if (parse_tensor(&p, &f->e[f->n])) return "bad tensor entry (expected dtype, shape, data_offsets)";
+        f->n++;
+    }
+    skip_ws(&p);
+    return *p != '\0' ? "text after the header's JSON object" : NULL;
 }
 
-static void st_close(StFile *f) {
+static int cmp_begin(const void *a, const void *b) {
+    const IoStEntry *x = *(const IoStEntry *const *)a, *y = *(const IoStEntry *const *)b;
+    if (x->begin != y->begin) return (x->begin > y->begin) - (x->begin < y->begin);
+    return (x->end > y->end) - (x->end < y->end);
+}
+
+/* s with control characters, quotes and backslashes escaped (\xNN), cut to fit: file text is printed safely. */
+static const char *escaped(const char *s, char *buf, size_t cap) {
+    size_t w = 0;
+    for (; *s && w + 5 < cap; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c < 0x20 || c == 0x7f || c == '\\' || c == '\'') w += (size_t)snprintf(buf + w, cap - w, "\\x%02x", c);
+        else buf[w++] = (char)c;
+    }
+    buf[w] = '\0';
+    return buf;
+}
+
+/* The tensors must tile the data section exactly, as the safetensors format requires: sorted by offset, the
+ * first at 0, each beginning where the previous ends (no gap, no overlap), the last ending at the file's end,
+ * names distinct, and each F32 range numel x 4 bytes long. A header length off by a few bytes shifts the data
+ * section and is caught here. Writes what is wrong into why (cap bytes); 0 if the layout is exact. */
+static int check_layout(const IoSafetensors *f, char *why, size_t cap) {
+    size_t data_len = f->size - f->data_start, at = 0;
+    char nm[96];
+    for (int i = 0; i < f->n; i++) {
+        const IoStEntry *e = &f->e[i];
+        if (e->begin > e->end || e->end > data_len) {
+            snprintf(why, cap, "tensor '%s': data_offsets [%zu, %zu] outside the data section of %zu bytes (truncated?)",
+                     escaped(e->name, nm, sizeof nm), e->begin, e->end, data_len);
+            return 1;
+        }
+        if (!strcmp(e->dtype, "F32") && e->end - e->begin != numel_of(e->shape, e->ndim) * 4) {
+            snprintf(why, cap, "tensor '%s': data_offsets [%zu, %zu] do not match its shape", escaped(e->name, nm, sizeof nm), e->begin, e->end);
+            return 1;
+        }
+    }
+    const IoStEntry **s = malloc(sizeof *s * ((size_t)f->n + 1));
+    CHECK(s != NULL, "out of memory");
+    for (int i = 0; i < f->n; i++) s[i] = &f->e[i];
+    qsort(s, (size_t)f->n, sizeof *s, cmp_begin);
+    int bad = 0;
+    for (int i = 0; i < f->n && !bad; i++) {
+        for (int j = 0; j < i && !bad; j++)
+            if (!strcmp(s[i]->name, s[j]->name)) {
+                snprintf(why, cap, "tensor '%s' appears twice", escaped(s[i]->name, nm, sizeof nm));
+                bad = 1;
+            }
+        if (!bad && s[i]->begin != at) {
+            snprintf(why, cap, "tensor '%s' starts at byte %zu of the data section, expected %zu (%s)", escaped(s[i]->name, nm, sizeof nm),
+                     s[i]->begin, at, s[i]->begin > at ? "a gap" : "two tensors overlap");
+            bad = 1;
+        }
+        at = s[i]->end;
+    }
+    free(s);
+    if (!bad && at != data_len) {
+        snprintf(why, cap, "the tensors end at byte %zu of the data section, but it has %zu (header length wrong, or bytes appended)", at, data_len);
+        bad = 1;
+    }
+    return bad;
+}
+
+void io_safetensors_close(IoSafetensors *f) {
     free(f->file);
     free(f->hdr);
     free(f->e);
+    memset(f, 0, sizeof *f);
 }
 
-/* Read and validate the whole file; on failure print one line naming the file and the problem. */
-static int st_open(StFile *f, const char *path) {
+int io_safetensors_parse(IoSafetensors *f, const char *path, unsigned char *bytes, size_t size) {
     memset(f, 0, sizeof *f);
     f->path = path;
-    FILE *fp = fopen(path, "rb");
-    if (!fp) { fprintf(stderr, "error: cannot open %s: %s\n", path, strerror(errno)); return 1; }
-    fseek(fp, 0, SEEK_END);
-    long size = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    f->size = size > 0 ? (size_t)size : 0;
-    f->file = malloc(f->size + 1);
-    CHECK(f->file != NULL, "out of memory reading %s", path);
-    size_t got = fread(f->file, 1, f->size, fp);
-    fclose(fp);
-    const char *why = NULL;
+    f->file = bytes;
+    f->size = size;
+    char why[300] = "";
     uint64_t hlen = 0;
-    if (got != f->size || f->size < 8) why = "file shorter than the 8-byte header length (truncated)";
+    if (f->size < 8) snprintf(why, sizeof why, "file of %zu bytes, shorter than the 8-byte header length (truncated)", f->size);
     else {
         for (int i = 0; i < 8; i++) hlen |= (uint64_t)f->file[i] << (8 * i);
-        if (hlen < 2 || hlen > f->size - 8) why = "header length larger than the file (truncated or not safetensors)";
+        if (hlen < 2 || hlen > f->size - 8)
+            snprintf(why, sizeof why, "header length %llu, but the file has %zu bytes after it (truncated or not safetensors)",
+                     (unsigned long long)hlen, f->size - 8);
     }
-    if (!why) {
+    if (!why[0]) {
         f->hdr = malloc(hlen + 1);
+        CHECK(f->hdr != NULL, "out of memory for a header of %llu bytes", (unsigned long long)hlen);
         memcpy(f->hdr, f->file + 8, hlen);
         f->hdr[hlen] = '\0';
+        size_t braces = 0;   /* each tensor entry opens one '{': an upper bound on the entries */
+        for (size_t i = 0; i < hlen; i++) braces += f->hdr[i] == '{';
+        f->e = calloc(braces < IO_ST_MAX_ENTRIES ? braces + 1 : IO_ST_MAX_ENTRIES, sizeof(IoStEntry));
+        CHECK(f->e != NULL, "out of memory for %zu entries", braces);
         f->data_start = 8 + hlen;
-        f->e = calloc(ST_MAX_ENTRIES, sizeof(StEntry));
-        char *p = f->hdr;
-        if (expect(&p, '{')) why = "header is not a JSON object";
-        for (int first = 1; !why; first = 0) {
-            skip_ws(&p);
-            if (*p == '}') { p++; break; }
-            if (!first && expect(&p, ',')) { why = "JSON syntax error in the header"; break; }
-            char *key = parse_string(&p);
-            if (!key || expect(&p, ':')) { why = "JSON syntax error in the header"; break; }
-            if (!strcmp(key, "__metadata__")) { if (parse_metadata(&p, f)) why = "bad __metadata__ (expected an object of strings)"; continue; }
-            if (f->n >= ST_MAX_ENTRIES) { why = "too many tensors"; break; }
-            f->e[f->n].name = key;
-            if (parse_tensor(&p, &f->e[f->n])) why = "bad tensor entry (expected dtype, shape, data_offsets)";
-            f->n++;
-        }
-        skip_ws(&p);
-        if (!why && *p != '\0') why = "text after the header's JSON object";
+        const char *e = strlen(f->hdr) != hlen ? "a NUL byte in the header" : parse_header(f);
+        if (e) snprintf(why, sizeof why, "%s", e);
+        else check_layout(f, why, sizeof why);
     }
-    /* the offsets: inside the data section, size = numel x 4 for F32, no two tensors overlapping */
-    size_t data_len = f->size - f->data_start;
-    for (int i = 0; !why && i < f->n; i++) {
-        StEntry *e = &f->e[i];
-        if (e->begin > e->end || e->end > data_len) why = "data_offsets outside the data section (truncated?)";
-        else if (!strcmp(e->dtype, "F32") && e->end - e->begin != numel_of(e->shape, e->ndim) * 4) why = "data_offsets do not match the shape";
-    }
-    if (!why) {
-        StEntry *sorted = malloc(sizeof(StEntry) * (size_t)(f->n ? f->n : 1));
-        memcpy(sorted, f->e, sizeof(StEntry) * (size_t)f->n);
-        qsort(sorted, (size_t)f->n, sizeof(StEntry), cmp_begin);
-        for (int i = 1; i < f->n && !why; i++)
-            if (sorted[i].begin < sorted[i - 1].end) why = "two tensors' data overlap";
-        free(sorted);
-    }
-    if (why) {
+    if (why[0]) {
         fprintf(stderr, "error: %s: %s; hint: the checkpoint is corrupt, retrain or restore it\n", path, why);
-        st_close(f);
+        io_safetensors_close(f);
         return 1;
     }
     return 0;
 }
 
-int io_safetensors_read_into(const char *path, IoTensor *t, int n) {
-    StFile f;
-    if (st_open(&f, path)) return 1;
-    int rc = 0;
-    for (int i = 0; i < n && !rc; i++) {
-        const StEntry *e = NULL;
-        for (int j = 0; j < f.n; j++) if (!strcmp(f.e[j].name, t[i].name)) { e = &f.e[j]; break; }
-        if (!e) { fprintf(stderr, "error: %s: tensor '%s' missing\n", path, t[i].name); rc = 1; break; }
-        if (strcmp(e->dtype, "F32")) { fprintf(stderr, "error: %s: tensor '%s' has dtype %s, expected F32\n", path, t[i].name, e->dtype); rc = 1; break; }
+int io_safetensors_open(IoSafetensors *f, const char *path) {
+    memset(f, 0, sizeof *f);
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer; only regular files are read */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) { fprintf(stderr, "error: cannot open %s: %s\n", path, strerror(errno)); return 1; }
+    struct stat st;
+    memset(&st, 0, sizeof st);
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        fprintf(stderr, "error: %s is %s, not a safetensors file; hint: name a checkpoint file\n", path,
+                S_ISDIR(st.st_mode) ? "a directory" : "a FIFO, socket or device");
+        close(fd);
+        return 1;
+    }
+    size_t size = (size_t)st.st_size, got = 0;
+    unsigned char *bytes = malloc(size + 1);
+    if (!bytes) { fprintf(stderr, "error: %s: cannot allocate %zu bytes to read it\n", path, size); close(fd); return 1; }
+    while (got < size) {
+        ssize_t r = read(fd, bytes + got, size - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
+        got += (size_t)r;
+    }
+    close(fd);
+    if (got != size) {
+        fprintf(stderr, "error: cannot read %s: %s (%zu of %zu bytes)\n", path, got < size ? "short read" : strerror(errno), got, size);
+        free(bytes);
+        return 1;
+    }
+    return io_safetensors_parse(f, path, bytes, size);
+}
+
+int io_safetensors_tensors(const IoSafetensors *f, IoTensor *t, int n) {
+    char nm[96];
+    for (int i = 0; i < n; i++) {
+        const IoStEntry *e = NULL;
+        for (int j = 0; j < f->n; j++) if (!strcmp(f->e[j].name, t[i].name)) { e = &f->e[j]; break; }
+        if (!e) { fprintf(stderr, "error: %s: tensor '%s' missing\n", f->path, t[i].name); return 1; }
+        if (strcmp(e->dtype, "F32")) {
+            fprintf(stderr, "error: %s: tensor '%s' has dtype %s, expected F32\n", f->path, t[i].name, escaped(e->dtype, nm, sizeof nm));
+            return 1;
+        }
         int same = e->ndim == t[i].ndim;
         for (int d = 0; same && d < e->ndim; d++) same = e->shape[d] == t[i].shape[d];
-        if (!same) { fprintf(stderr, "error: %s: tensor '%s' has another shape than expected\n", path, t[i].name); rc = 1; break; }
-        memcpy(t[i].data, f.file + f.data_start + e->begin, e->end - e->begin);
+        if (!same) { fprintf(stderr, "error: %s: tensor '%s' has another shape than expected\n", f->path, t[i].name); return 1; }
+        memcpy(t[i].data, f->file + f->data_start + e->begin, e->end - e->begin);
     }
-    st_close(&f);
+    return 0;
+}
+
+int io_safetensors_meta(const IoSafetensors *f, const char *key, char *out, size_t cap) {
+    for (int i = 0; i < f->n_meta; i++)
+        if (!strcmp(f->meta_key[i], key) && strlen(f->meta_val[i]) < cap) { strcpy(out, f->meta_val[i]); return 0; }
+    return 1;
+}
+
+int io_safetensors_read_into(const char *path, IoTensor *t, int n) {
+    IoSafetensors f;
+    if (io_safetensors_open(&f, path)) return 1;
+    int rc = io_safetensors_tensors(&f, t, n);
+    io_safetensors_close(&f);
     return rc;
 }
 
 int io_safetensors_metadata(const char *path, const char *key, char *out, size_t cap) {
-    StFile f;
-    if (st_open(&f, path)) return 1;
-    int rc = 1;
-    for (int i = 0; i < f.n_meta; i++)
-        if (!strcmp(f.meta_key[i], key) && strlen(f.meta_val[i]) < cap) { strcpy(out, f.meta_val[i]); rc = 0; }
-    st_close(&f);
+    IoSafetensors f;
+    if (io_safetensors_open(&f, path)) return 1;
+    int rc = io_safetensors_meta(&f, key, out, cap);
+    io_safetensors_close(&f);
     return rc;
 }
 

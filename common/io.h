@@ -39,10 +39,18 @@ void  io_sibling_path(const char *path, const char *suffix, char *out, size_t ca
  *   io_safetensors_write("m.safetensors", t, 2, "{\"step\": \"100\"}");   // metadata: NULL or a JSON object of strings
  *   io_safetensors_read_into("m.safetensors", t, 2);                        // fills w and b by name
  *
- * Only F32 tensors. Reading validates everything and never trusts the file: the header length
- * against the file size, the JSON syntax, dtype, shape against the request, data_offsets inside the
- * data section, matching shape x 4 bytes and not overlapping. Any violation returns nonzero with a
- * message naming the file, the tensor and what was expected. */
+ *   IoSafetensors st;                                   // or: read the file once, then look things up
+ *   if (io_safetensors_open(&st, "m.safetensors")) return 1;
+ *   char step[32];
+ *   int rc = io_safetensors_meta(&st, "step", step, sizeof step) || io_safetensors_tensors(&st, t, 2);
+ *   io_safetensors_close(&st);
+ *
+ * Only F32 tensors. Reading validates everything and never trusts the file: only a regular file is
+ * opened (a directory or FIFO is refused, never waited on), the header length against the file size,
+ * the JSON syntax, dtype, shape against the request, and the layout: the tensors' data_offsets must
+ * tile the data section exactly (sorted, no gap, no overlap, ending at the file's end, names distinct),
+ * each F32 range numel x 4 bytes. Any violation returns nonzero with one line naming the file, the
+ * tensor and what was expected; text from the file is printed with control characters escaped. */
 typedef struct {
     const char *name;
     int         ndim;
@@ -55,5 +63,32 @@ int io_safetensors_write(const char *path, const IoTensor *t, int n, const char 
 int io_safetensors_read_into(const char *path, IoTensor *t, int n) MUST_USE;
 /* The string value of key in the file's __metadata__, into out (cap bytes). Nonzero if absent. */
 int io_safetensors_metadata(const char *path, const char *key, char *out, size_t cap) MUST_USE;
+
+/* A file read and validated once; its fields are the reader's (use the functions below). */
+enum { IO_ST_MAX_ENTRIES = 4096, IO_ST_MAX_META = 64 };
+typedef struct {
+    char   *name, *dtype;   /* point into the header copy */
+    int     ndim, shape[8];
+    size_t  begin, end;     /* data_offsets, relative to the data section */
+} IoStEntry;
+typedef struct {
+    unsigned char *file;    /* the whole file */
+    size_t      size, data_start;
+    char       *hdr;        /* NUL-terminated copy of the JSON header; strings are cut in place */
+    IoStEntry  *e;
+    int         n, n_meta;
+    char       *meta_key[IO_ST_MAX_META], *meta_val[IO_ST_MAX_META];
+    const char *path;
+} IoSafetensors;
+
+/* Read and validate the file at path; io_safetensors_close releases it (only after success). */
+int  io_safetensors_open(IoSafetensors *st, const char *path) MUST_USE;
+/* Validate a file already in memory (bytes: malloc'd, size bytes; st takes ownership, even on failure; path names it in messages). */
+int  io_safetensors_parse(IoSafetensors *st, const char *path, unsigned char *bytes, size_t size) MUST_USE;
+/* Fill the requested tensors by name from an open file. */
+int  io_safetensors_tensors(const IoSafetensors *st, IoTensor *t, int n) MUST_USE;
+/* The string value of key in __metadata__, into out (cap bytes). Nonzero if absent or longer than cap - 1. */
+int  io_safetensors_meta(const IoSafetensors *st, const char *key, char *out, size_t cap) MUST_USE;
+void io_safetensors_close(IoSafetensors *st);
 
 #endif

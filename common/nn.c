@@ -195,11 +195,19 @@ int nn_params_save(const Params *p, const char *path, float *const *block, const
     return rc;
 }
 
-int nn_params_load(const Params *p, const char *path, float *const *block, const char *const *prefix, int k) {
+int nn_params_read(const Params *p, const IoSafetensors *st, float *const *block, const char *const *prefix, int k) {
     char (*names)[NN_NAME_MAX + 16];
     IoTensor *t = checkpoint_tensors(p, block, prefix, k, &names);
-    int rc = io_safetensors_read_into(path, t, k * p->n);
+    int rc = io_safetensors_tensors(st, t, k * p->n);
     free(names);
     free(t);
+    return rc;
+}
+
+int nn_params_load(const Params *p, const char *path, float *const *block, const char *const *prefix, int k) {
+    IoSafetensors st;
+    if (io_safetensors_open(&st, path)) return 1;
+    int rc = nn_params_read(p, &st, block, prefix, k);
+    io_safetensors_close(&st);
     return rc;
 }

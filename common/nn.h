@@ -27,6 +27,7 @@
 
 #include <stddef.h>
 #include "autograd.h"
+#include "io.h"
 #include "rng.h"
 
 /* ---- parameter block ------------------------------------------------------ */
@@ -79,6 +80,8 @@ AgNode *nn_params_leaf(AgTape *t, Params *p, int idx);
 int     nn_params_save(const Params *p, const char *path, float *const *block, const char *const *prefix, int k,
                        const char *metadata_json) MUST_USE;
 int     nn_params_load(const Params *p, const char *path, float *const *block, const char *const *prefix, int k) MUST_USE;
+/* nn_params_load from a file already open (io_safetensors_open: read and parsed once, metadata read from it too). */
+int     nn_params_read(const Params *p, const IoSafetensors *st, float *const *block, const char *const *prefix, int k) MUST_USE;
 
 /* ---- layers ----------------------------------------------------------------- */
 

@@ -4,6 +4,7 @@
 #include <unistd.h>
 #include "io.h"
 #include "rng.h"
+#include "train.h"
 #include "unet.h"
 
 /* ---- declaring the parameters ------------------------------------------- */
@@ -102,28 +103,36 @@ AgNode *unet_forward(AgTape *t, Params *p, const Unet *u, const float *x, const 
 int unet_model_load(UnetModel *m, const char *path) {
     memset(m, 0, sizeof *m);
     char buf[32];
-    if (access(path, R_OK) != 0) {
+    if (access(path, F_OK) != 0) {
         fprintf(stderr, "%s: no trained U-Net checkpoint there (README says how to make one)\n", path);
         return 1;
     }
-    if (io_safetensors_metadata(path, "width", buf, sizeof buf)) {
+    IoSafetensors st;   /* the file is read and its header parsed once, for the metadata and the weights */
+    if (io_safetensors_open(&st, path)) return 1;
+    if (io_safetensors_meta(&st, "width", buf, sizeof buf)) {
         fprintf(stderr, "%s: not a U-Net checkpoint (no \"width\" in its metadata)\n", path);
+        io_safetensors_close(&st);
         return 1;
     }
     int C = atoi(buf);
-    m->T = io_safetensors_metadata(path, "T", buf, sizeof buf) ? 0 : atoi(buf);
+    m->T = io_safetensors_meta(&st, "T", buf, sizeof buf) ? 0 : atoi(buf);
     if (C <= 0 || C > 256 || C % UNET_GROUPS != 0 || m->T < 1 || m->T > 100000) {
         fprintf(stderr, "%s: implausible metadata (width %d, T %d)\n", path, C, m->T);
+        io_safetensors_close(&st);
         return 1;
     }
-    if (io_safetensors_metadata(path, "step", buf, sizeof buf) == 0) m->step = atol(buf);
+    if (train_checkpoint_step(path, &m->step)) {   /* validated: digits only, <= 1e8 (issue 16.3) */
+        io_safetensors_close(&st);
+        return 1;
+    }
     nn_params_init(&m->params);
     unet_declare(&m->params, &m->unet, C);
     Rng rng = rng_seed(1);   /* the values are overwritten by the file */
     nn_params_alloc(&m->params, &rng);
     static const char *const prefix[1] = { "ema" };   /* sampling uses the EMA of the weights */
     float *const block[1] = { m->params.data };
-    int rc = nn_params_load(&m->params, path, block, prefix, 1);
+    int rc = nn_params_read(&m->params, &st, block, prefix, 1);
+    io_safetensors_close(&st);
     if (rc) nn_params_free(&m->params);
     return rc;
 }

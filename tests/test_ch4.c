@@ -5,6 +5,7 @@
 #include <string.h>
 #include "base.h"
 #include "ch4_sde.h"
+#include "heavy.h"
 
 /* §4.1 gradient descent is Euler on dx/dt = -grad f: global error C tau (1 + O(a tau)), so halving tau halves it.
  * Tol 0.05 on the observed order: the next term is a2 tau = 5 * 0.0025 ~ 0.0125 relative. */
@@ -27,7 +28,7 @@ static void mv(const double *x, int n, int stride, double *m, double *v) {
  * particles (1000 steps); tol 5 s.e. plus the exact EM bias of the moments (the recursion m' = (1 + c h) m,
  * v' = (1 + c h)^2 v + g^2 h, computed here independently of the chapter). */
 START_TEST(test_vp_marginal_4_3) {
-    enum { N = 50000, STEPS = 1000 };
+    enum { N = HEAVY(50000), STEPS = 1000 };
     static const double ts[3] = { 0.25, 0.5, 1.0 };
     double t1 = ts[_i], x0 = 1.5, a, s2, m, v, m_em = x0, v_em = 0, h = t1 / STEPS;
     Ch4Sde sde = ch4_vp();
@@ -77,7 +78,7 @@ END_TEST
 /* §4.4 VE SDE from x0 = 1: mean x0, var sigma(1)^2 - sigma(0)^2 (~100). EM adds sum g(t_k)^2 h exactly in law;
  * tol 5 s.e. plus that sum's exact offset from the closed form. */
 START_TEST(test_ve_marginal_4_4) {
-    enum { N = 50000, STEPS = 1000 };
+    enum { N = HEAVY(50000), STEPS = 1000 };
     Ch4Sde sde = ch4_ve();
     Rng rng = rng_seed(13);
     double a, s2, m, v, added = 0, *x = malloc(sizeof(double) * N);
@@ -138,7 +139,7 @@ END_TEST
  * of the 1D mixture: mean and variance within 5 s.e. (the O(1/N) weak bias at 1000 steps is below 0.5% of the
  * variance, a fifth of the tolerance, per the solvers cell). */
 START_TEST(test_reverse_sde_recovers_p0_4_2) {
-    enum { N = 20000 };
+    enum { N = HEAVY(20000) };
     static const double w[2] = { 0.3, 0.7 }, mu[2] = { -2.0, 2.0 }, sd[2] = { 0.3, 0.3 };
     Gmm g = data_gmm_1d(2, w, mu, sd);
     Ch4Sde sde = ch4_vp();
@@ -167,7 +168,7 @@ END_TEST
 /* §4.5 the probability-flow ODE keeps the marginals p_t: Heun (100 steps) from exact draws of p_1 of the 2D mixture to
  * t = 0.25, both coordinates' mean and variance within 5 s.e. (variance s.e. sqrt(3/N) v: a mixture's kurtosis is < 4). */
 START_TEST(test_pfode_preserves_marginals_4_5) {
-    enum { N = 20000 };
+    enum { N = HEAVY(20000) };
     Gmm g = data_gmm_named("gmm");
     Ch4Sde sde = ch4_vp();
     Rng rng = rng_seed(16);

@@ -8,12 +8,13 @@
 #include "ch2_ddpm.h"
 #include "ddim.h"
 #include "tensor.h"
+#include "heavy.h"
 
 /* §2.7 the ideal denoiser is E[x0 | x_t]: its residual x0 - D(x_t) is orthogonal to every function of x_t.
  * Checked for g(x_t) = 1, x_t,1, x_t,2, tanh(3 x_t,1) over N pairs (x0, x_t), for the mixture and for a finite
  * point set (x0 uniform on it). Tol: 5 standard errors of each sample mean (the std is estimated from the sample). */
 static void check_orthogonal(const Denoiser *den, const Gmm *g, const float *pts, int n_pts, double ab) {
-    enum { N = 100000, NG = 4 };
+    enum { N = HEAVY(100000), NG = 4 };
     Rng rng = rng_seed(11);
     Schedule s;
     sched_init(&s, SCHED_LINEAR, 1000);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 #include "fmnist.h"
 
@@ -83,6 +84,86 @@ START_TEST(test_real_test_set) {
 }
 END_TEST
 
+
+/* Read a whole file into a malloc'd buffer; its length into *n. */
+static unsigned char *slurp(const char *path, size_t *n) {
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    fseek(f, 0, SEEK_END);
+    *n = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *b = malloc(*n);
+    ck_assert_uint_eq(fread(b, 1, *n, f), *n);
+    fclose(f);
+    return b;
+}
+
+/* Every cut of the gzip file (inside the trailer too: CRC-32 and length are its last 8 bytes) is refused, and
+ * every single-bit flip is refused or loads exactly the original labels (a flip in the gzip header's time
+ * stamp or OS byte changes no data): a damaged file never loads different bytes. stride > 1 tries every
+ * stride-th cut and bit, and every one in the 10-byte header and the last 64 bytes. Returns the flips refused. */
+static int cut_and_flip(const char *gz_path, const char *bad, size_t stride, int *tried) {
+    size_t len, n_good;
+    unsigned char *file = slurp(gz_path, &len), *good, *got;
+    uint32_t dims[1];
+    ck_assert_int_eq(fmnist_idx_read(gz_path, 0x801, 1, dims, &good), 0);
+    n_good = dims[0];
+    FILE *saved = stderr;
+    stderr = fopen("/dev/null", "w");   /* thousands of one-line refusals */
+    for (size_t cut = 0; cut < len; cut += (cut < 10 || cut + 64 >= len) ? 1 : stride) {
+        FILE *f = fopen(bad, "wb"); fwrite(file, 1, cut, f); fclose(f);
+        int rc = fmnist_idx_read(bad, 0x801, 1, dims, &got);
+        if (rc == 0) free(got);
+        ck_assert_msg(rc != 0, "%s cut to %zu of %zu bytes loaded", gz_path, cut, len);
+    }
+    int refused = 0;
+    *tried = 0;
+    for (size_t bit = 0; bit < 8 * len; bit += (bit < 80 || bit + 512 >= 8 * len) ? 1 : stride) {
+        file[bit / 8] ^= (unsigned char)(1u << (bit % 8));
+        (*tried)++;
+        FILE *f = fopen(bad, "wb"); fwrite(file, 1, len, f); fclose(f);
+        file[bit / 8] ^= (unsigned char)(1u << (bit % 8));
+        if (fmnist_idx_read(bad, 0x801, 1, dims, &got)) { refused++; continue; }
+        ck_assert_msg(dims[0] == n_good && memcmp(got, good, n_good) == 0, "bit %zu of %s flipped: loaded other labels", bit, gz_path);
+        free(got);
+    }
+    fclose(stderr);
+    stderr = saved;
+    free(good);
+    free(file);
+    return refused;
+}
+
+START_TEST(test_gzip_cut_or_flipped_never_loads) {
+    char ip[96], lp[96], bad[128];
+    write_idx(4, 1, 0, ip, lp);   /* makes dir; the labels file below is written with gzip's CRC and length */
+    size_t lab_len;
+    free(slurp(lp, &lab_len));
+    for (int cut = 1; cut <= 8; cut++) {   /* the pair loader too: its label file's trailer cut, once an accepted file */
+        ck_assert_int_eq(truncate(lp, (off_t)(lab_len - (size_t)cut)), 0);
+        Fmnist fm;
+        ck_assert_msg(fmnist_load_files(&fm, ip, lp, 0) != 0, "labels with %d trailer bytes cut loaded", cut);
+    }
+    snprintf(lp, sizeof lp, "%s/labels.gz", dir);
+    unsigned char lab[8 + 300] = { 0, 0, 8, 1, 0, 0, 1, 44 };   /* 300 labels */
+    for (int i = 0; i < 300; i++) lab[8 + i] = (unsigned char)((i * 7) % 10);
+    gzFile g = gzopen(lp, "wb");
+    gzwrite(g, lab, sizeof lab);
+    gzclose(g);
+    snprintf(bad, sizeof bad, "%s/bad.gz", dir);
+    int tried, refused = cut_and_flip(lp, bad, 1, &tried);
+    printf("fmnist synthetic gzip labels: every cut refused; of %d single-bit flips %d refused, the rest load the same bytes\n", tried, refused);
+    const char *real = FMNIST_DIR "/t10k-labels-idx1-ubyte.gz";
+    FILE *f = fopen(real, "rb");
+    if (f) {   /* Debian's real file (make deps installs it) */
+        fclose(f);
+        refused = cut_and_flip(real, bad, 61, &tried);   /* 5125 bytes: ~150 cuts, ~1200 flips */
+        printf("fmnist %s: every cut refused; of %d single-bit flips %d refused, the rest load the same bytes\n", real, tried, refused);
+    }
+    remove_dir();
+}
+END_TEST
+
 Suite *suite_fmnist(void) {
     Suite *s = suite_create("fmnist");
     TCase *tc = tcase_create("idx");
@@ -90,6 +171,7 @@ Suite *suite_fmnist(void) {
     tcase_add_loop_test(tc, test_good_files_load, 0, 2);
     tcase_add_loop_test(tc, test_damaged_files_rejected, 0, 2);
     tcase_add_test(tc, test_real_test_set);
+    tcase_add_test(tc, test_gzip_cut_or_flipped_never_loads);
     suite_add_tcase(s, tc);
     return s;
 }

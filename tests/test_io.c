@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "io.h"
 #include "rng.h"
@@ -29,6 +30,15 @@ static void write_model(const char *path) {
     rng_normal_fill(&r, b, 3);
     IoTensor t[2] = { pair(w, b, 0), pair(w, b, 1) };
     ck_assert_int_eq(io_safetensors_write(path, t, 2, "{\"step\": \"42\"}"), 0);
+}
+
+/* The bytes of a small file, into buf (cap bytes); returns the length. */
+static size_t read_file(const char *path, unsigned char *buf, size_t cap) {
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    size_t n = fread(buf, 1, cap, f);
+    fclose(f);
+    return n;
 }
 
 START_TEST(test_safetensors_round_trip_bitwise) {
@@ -71,10 +81,8 @@ START_TEST(test_safetensors_truncation_and_byte_flips) {
     snprintf(path, sizeof path, "%s/m.safetensors", dir);
     snprintf(bad, sizeof bad, "%s/bad.safetensors", dir);
     write_model(path);
-    FILE *f = fopen(path, "rb");
     unsigned char file[4096];
-    size_t n = fread(file, 1, sizeof file, f);
-    fclose(f);
+    size_t n = read_file(path, file, sizeof file);
     float w2[12], b2[3];
     IoTensor t[2] = { pair(w2, b2, 0), pair(w2, b2, 1) };
     for (size_t len = 0; len < n; len++) {
@@ -144,6 +152,135 @@ START_TEST(test_sibling_path) {
 }
 END_TEST
 
+
+/* Write a raw safetensors file: the 8-byte length hl, the header text, then nd zero bytes of data. */
+static void write_raw(const char *path, const char *hdr, size_t hl, size_t nd) {
+    unsigned char file[1024] = {0};
+    ck_assert_uint_le(8 + strlen(hdr) + nd, sizeof file);
+    for (int i = 0; i < 8; i++) file[i] = (unsigned char)((unsigned long long)hl >> (8 * i));
+    memcpy(file + 8, hdr, strlen(hdr));
+    ck_assert_int_eq(io_write_atomic(path, file, 8 + strlen(hdr) + nd), 0);
+}
+
+/* A header length a few bytes short (the JSON still ends in '}' inside the padding) or long shifts every
+ * weight: the tensors then do not tile the data section, which the format requires, so it is refused. */
+START_TEST(test_safetensors_rejects_shifted_header_length) {
+    make_dir();
+    char path[128], bad[128];
+    snprintf(path, sizeof path, "%s/m.safetensors", dir);
+    snprintf(bad, sizeof bad, "%s/bad.safetensors", dir);
+    write_model(path);
+    unsigned char file[4096];
+    size_t n = read_file(path, file, sizeof file);
+    float w2[12], b2[3];
+    IoTensor t[2] = { pair(w2, b2, 0), pair(w2, b2, 1) };
+    for (int delta = -8; delta <= 8; delta++) {
+        if (delta == 0) continue;
+        unsigned char copy[4096];
+        memcpy(copy, file, n);
+        copy[0] = (unsigned char)(copy[0] + delta);   /* the header is < 200 bytes: only byte 0 is nonzero */
+        ck_assert_int_eq(io_write_atomic(bad, copy, n), 0);
+        ck_assert_msg(io_safetensors_read_into(bad, t, 2) != 0, "header length %+d accepted", delta);
+    }
+    if (dir[0]) remove_dir();
+}
+END_TEST
+
+/* The layout rules one by one: a gap, bytes after the last tensor, a tensor not at 0, a repeated name. */
+START_TEST(test_safetensors_rejects_gaps_and_duplicates) {
+    make_dir();
+    char path[128];
+    snprintf(path, sizeof path, "%s/g.safetensors", dir);
+    static const char *const hdr[4] = {
+        "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[12,16]}}",
+        "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}",
+        "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]},\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[12,16]}}",
+        "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,16]}}",
+    };
+    float buf[2];
+    IoTensor t = { "a", 1, { 2 }, buf };
+    for (int k = 0; k < 4; k++) {
+        write_raw(path, hdr[k], strlen(hdr[k]), 16);
+        ck_assert_msg(io_safetensors_read_into(path, &t, 1) != 0, "layout %d accepted", k);
+    }
+    write_raw(path, hdr[1], strlen(hdr[1]), 12);   /* the same file, exact: accepted */
+    ck_assert_int_eq(io_safetensors_read_into(path, &t, 1), 0);
+    if (dir[0]) remove_dir();
+}
+END_TEST
+
+/* --ckpt naming a directory or a FIFO: one line and a failure, never an abort or a wait for a writer. */
+START_TEST(test_safetensors_refuses_directory_and_fifo) {
+    make_dir();
+    char path[128];
+    float buf[2];
+    IoTensor t = { "a", 1, { 2 }, buf };
+    ck_assert_int_ne(io_safetensors_read_into(dir, &t, 1), 0);
+    snprintf(path, sizeof path, "%s/fifo", dir);
+    ck_assert_int_eq(mkfifo(path, 0600), 0);
+    ck_assert_int_ne(io_safetensors_read_into(path, &t, 1), 0);
+    ck_assert_int_ne(io_safetensors_metadata(path, "step", (char *)buf, sizeof buf), 0);
+    if (dir[0]) remove_dir();
+}
+END_TEST
+
+/* Names and dtypes come from the file: printed with control characters escaped, never raw. */
+START_TEST(test_safetensors_escapes_file_text) {
+    make_dir();
+    char path[128], log[128];
+    snprintf(path, sizeof path, "%s/e.safetensors", dir);
+    snprintf(log, sizeof log, "%s/stderr.txt", dir);
+    const char *hdr = "{\"a\":{\"dtype\":\"F\x1b[2J\x07\",\"shape\":[2],\"data_offsets\":[0,8]}}";
+    write_raw(path, hdr, strlen(hdr), 8);
+    float buf[2];
+    IoTensor t = { "a", 1, { 2 }, buf };
+    fflush(stderr);
+    int saved = dup(2);
+    ck_assert_ptr_nonnull(freopen(log, "w", stderr));
+    int rc = io_safetensors_read_into(path, &t, 1);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    ck_assert_int_ne(rc, 0);
+    FILE *f = fopen(log, "rb");
+    char text[512] = {0};
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    ck_assert_uint_gt(n, 0);
+    ck_assert_ptr_null(memchr(text, 0x1b, n));
+    ck_assert_ptr_null(memchr(text, 0x07, n));
+    ck_assert_ptr_nonnull(strstr(text, "F\\x1b[2J\\x07"));
+    if (dir[0]) remove_dir();
+}
+END_TEST
+
+/* One open serves metadata and tensors (the loader reads and parses the file once). */
+START_TEST(test_safetensors_open_once) {
+    make_dir();
+    char path[128];
+    snprintf(path, sizeof path, "%s/m.safetensors", dir);
+    write_model(path);
+    IoSafetensors st;
+    ck_assert_int_eq(io_safetensors_open(&st, path), 0);
+    char step[16], tiny[2];
+    ck_assert_int_eq(io_safetensors_meta(&st, "step", step, sizeof step), 0);
+    ck_assert_str_eq(step, "42");
+    ck_assert_int_ne(io_safetensors_meta(&st, "step", tiny, sizeof tiny), 0);   /* "42" needs 3 bytes */
+    float w2[12] = {0}, b2[3] = {0};
+    IoTensor t[2] = { pair(w2, b2, 0), pair(w2, b2, 1) };
+    ck_assert_int_eq(io_safetensors_tensors(&st, t, 2), 0);
+    ck_assert_int_eq(memcmp(w, w2, sizeof w), 0);
+    io_safetensors_close(&st);
+    if (dir[0]) remove_dir();
+}
+END_TEST
+
+/* --out "": an empty directory name is an error (it used to read past the string's end). */
+START_TEST(test_mkdir_empty_name) {
+    ck_assert_int_ne(io_mkdir_p(""), 0);
+}
+END_TEST
+
 Suite *suite_io(void) {
     Suite *s = suite_create("io");
     TCase *tc = tcase_create("safetensors");
@@ -152,6 +289,12 @@ Suite *suite_io(void) {
     tcase_add_test(tc, test_safetensors_rejects_missing_and_wrong_shape);
     tcase_add_test(tc, test_safetensors_truncation_and_byte_flips);
     tcase_add_test(tc, test_safetensors_rejects_overlap);
+    tcase_add_test(tc, test_safetensors_rejects_shifted_header_length);
+    tcase_add_test(tc, test_safetensors_rejects_gaps_and_duplicates);
+    tcase_add_test(tc, test_safetensors_refuses_directory_and_fifo);
+    tcase_add_test(tc, test_safetensors_escapes_file_text);
+    tcase_add_test(tc, test_safetensors_open_once);
+    tcase_add_test(tc, test_mkdir_empty_name);
     tcase_add_test(tc, test_atomic_write);
     tcase_add_test(tc, test_sibling_path);
     suite_add_tcase(s, tc);

@@ -1,0 +1,57 @@
+/* Tests of common/cli's flag parser: bad usage is exit 2 with one line, never a crash or a silent default. */
+#include <check.h>
+#include <stdio.h>
+#include <string.h>
+#include "cli.h"
+
+static const char *const DATA[] = { "gmm", "swissroll", NULL };
+static const CliSpec SPEC = { "chX", "test program", CLI_DATA | CLI_STEPS | CLI_SAMPLES | CLI_TRAIN, DATA };
+
+/* Parse a NULL-terminated list of arguments (argv[0] added); stderr is silenced. */
+static int parse(Opts *o, const char *const *args) {
+    char *argv[16] = { "chX" };
+    int argc = 1;
+    while (args[argc - 1]) { argv[argc] = (char *)args[argc - 1]; argc++; }
+    FILE *saved = stderr;
+    stderr = fopen("/dev/null", "w");
+    int rc = cli_parse(o, argc, argv, &SPEC);
+    fclose(stderr);
+    stderr = saved;
+    return rc;
+}
+
+START_TEST(test_cli_good_flags) {
+    Opts o;
+    const char *const a[] = { "--seed", "7", "--out=/tmp/x", "--samples", "3", "--steps=10", "--data", "gmm", "--quiet", NULL };
+    ck_assert_int_eq(parse(&o, a), 0);
+    ck_assert_uint_eq(o.seed, 7);
+    ck_assert_str_eq(o.out, "/tmp/x");
+    ck_assert_int_eq(o.samples, 3);
+    ck_assert_int_eq(o.steps, 10);
+    ck_assert_str_eq(o.data, "gmm");
+}
+END_TEST
+
+/* Each is refused with 2: an empty value (--out "" read past the string's end), out of range, not a number,
+ * an unknown flag or data set, a missing value. */
+START_TEST(test_cli_bad_usage_is_2) {
+    static const char *const bad[][3] = {
+        { "--out", "", NULL }, { "--out=", NULL, NULL }, { "--ckpt", "", NULL }, { "--cell=", NULL, NULL },
+        { "--samples", "0", NULL }, { "--samples", "-1", NULL }, { "--steps", "1e3", NULL }, { "--seed", "99999999999999999999", NULL },
+        { "--threads", "257", NULL }, { "--data", "moons", NULL }, { "--bogus", NULL, NULL }, { "--seed", NULL, NULL }, { "x", NULL, NULL },
+    };
+    for (int i = 0; i < COUNT_OF(bad); i++) {
+        Opts o;
+        ck_assert_msg(parse(&o, bad[i]) == 2, "case %d (%s %s) not refused", i, bad[i][0], bad[i][1] ? bad[i][1] : "");
+    }
+}
+END_TEST
+
+Suite *suite_cli(void) {
+    Suite *s = suite_create("cli");
+    TCase *tc = tcase_create("parse");
+    tcase_add_test(tc, test_cli_good_flags);
+    tcase_add_test(tc, test_cli_bad_usage_is_2);
+    suite_add_tcase(s, tc);
+    return s;
+}
