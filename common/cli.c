@@ -91,8 +91,16 @@ static int parse_one(Opts *o, const CliSpec *spec, const char *flag, const char 
  * loop then waits for the slower thread (issue 13: ch3 ran 90 s beside a compile, 32 s alone; 100 U-Net
  * samples beside a 2-thread program took 8 min spinning, 2.5 min passive). libgomp reads the variable once,
  * when it is loaded, so the program re-executes itself with it set; if that fails it runs as it is. */
+static char **main_argv;   /* the program's own argv, kept by the loader hook below (glibc passes it) */
+static void keep_main_argv(int argc, char **argv, char **envp) {
+    (void)argc; (void)envp;
+    main_argv = argv;
+}
+__attribute__((section(".init_array"), used)) static void (*const keep_main_argv_hook)(int, char **, char **) = keep_main_argv;
+
 void cli_omp_passive(char **argv) {
 #ifdef _OPENMP
+    if (argv != main_argv) return;   /* an argv made up by a test or a fuzzer: never re-execute for it */
     if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT")) return;
     if (setenv("OMP_WAIT_POLICY", "passive", 1) != 0) return;
     execv("/proc/self/exe", argv);

@@ -63,7 +63,8 @@ typedef struct {
 
 /* Parse argv into opts. Returns 0, CLI_DONE after --help, or 2 after printing an error and the usage.
  * First, when neither OMP_WAIT_POLICY nor GOMP_SPINCOUNT is set, it re-executes the program with
- * OMP_WAIT_POLICY=passive (idle OpenMP threads sleep: see cli.c); argv must be main's. */
+ * OMP_WAIT_POLICY=passive (idle OpenMP threads sleep: see cli.c), if argv is main's own (an argv built by a
+ * test or a fuzzer never re-executes anything). */
 int  cli_parse(Opts *opts, int argc, char **argv, const CliSpec *spec) MUST_USE;
 /* That re-execution alone (make bench uses it to measure what the programs run). Returns only if the policy
  * was already set or the re-execution failed. */
