@@ -429,12 +429,28 @@ static int torch_available(void) {
     return system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") == 0;
 }
 
+/* The first three fields of /proc/loadavg: a busy machine makes every wall-clock figure here slower. */
+static const char *load_average(void) {
+    static char buf[64] = "unknown";
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f) {
+        if (fgets(buf, sizeof buf, f)) {
+            char *p = buf;
+            for (int k = 0; k < 3 && p; k++) p = strchr(p + 1, ' ');
+            if (p) *p = 0;
+        }
+        fclose(f);
+    }
+    return buf;
+}
+
 int main(int argc, char **argv) {
     int threads = 1;
 #ifdef _OPENMP
     threads = omp_get_max_threads();
 #endif
     setvbuf(stdout, NULL, _IOLBF, 0);   /* line by line, also into a pipe or file */
+    cli_omp_passive(argv);              /* the programs' OpenMP wait policy (passive unless one is set) */
     if (argc > 1 && !strcmp(argv[1], "--blas-child")) return blas_child(threads);
     /* --only gemm|conv|train runs one section (the peak is always measured: the ratios need it) */
     const char *only = argc > 2 && !strcmp(argv[1], "--only") ? argv[2] : NULL;
@@ -451,7 +467,9 @@ int main(int argc, char **argv) {
 #else
     const char *built = "portable kernels";
 #endif
-    printf("make bench: %d threads; CPU has %s, this build runs %s\n\n-- peak --\n", threads, isa, built);
+    const char *policy = getenv("OMP_WAIT_POLICY");
+    printf("make bench: %d threads, OMP_WAIT_POLICY=%s; CPU has %s, this build runs %s; load average %s\n\n-- peak --\n",
+           threads, policy ? policy : "(unset)", isa, built, load_average());
     double peak1 = peak_gflops(1), peak = peak_gflops(threads);
     report("fp32 FMA peak, 1 thread", peak1, "GFLOP/s");
     report("fp32 FMA peak, all threads", peak, "GFLOP/s");
