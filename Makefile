@@ -102,7 +102,9 @@ ifeq (,$(findstring TEST_SANITIZE,$(OPT)))
 $(BUILD)/test_runner: | $(foreach p,$(PROGRAMS),$(BUILD)/$(p))
 endif
 
-test: $(BUILD)/test_runner
+# tests/test_train.c runs the built programs (NaN guard, Ctrl-C) from $(BUILD)/.
+$(BUILD)/tests/test_train.o: CFLAGS += -DBUILD_DIR='"$(BUILD)"'
+test: $(BUILD)/test_runner $(PROGRAMS:%=$(BUILD)/%)
 	CK_DEFAULT_TIMEOUT=300 ./$(BUILD)/test_runner
 
 figures: all

@@ -3,7 +3,7 @@
  *   make ch1 && ./ch1 --list          the cells, one per section
  *   ./ch1                             the whole chapter (about 20 s with the shipped checkpoint)
  *   ./ch1 --cell elbo                 Theorem 1.1 on the exact linear-Gaussian model
- *   ./ch1 --train-images              train the Fashion-MNIST VAE (6-13 minutes; Ctrl-C saves, --resume)
+ *   ./ch1 --train                     train the Fashion-MNIST VAE (6-13 minutes; Ctrl-C saves, --resume)
  *
  * Sections: 1.1 the VAE setting (encoder, decoder, the DCT as a fixed encoder) · 1.2 the ELBO and
  * Theorem 1.1, exact on a linear-Gaussian model, and on Example 1.1 (a Gaussian mixture, the component as
@@ -12,7 +12,7 @@
  * · 1.5 inference: samples, the latent grid, the encoded test set, importance-weighted log p(x).
  * Figures (figures/): ch1_fig1_1, ch1_fig1_2_dct, ch1_fig1_4_elbo_gap, ch1_gmm_latent, ch1_vae2d, ch1_reparam_variance,
  * ch1_train_curve, ch1_samples, ch1_latent_grid, ch1_reconstructions, ch1_latent_test, ch1_iwae.
- * Uses: cli, plot, image, io, fmnist, nn, autograd, optim, rng, tensor.
+ * Uses: cli, plot, image, io, fmnist, nn, autograd, train, rng, tensor.
  *
  * Shapes: N batch rows, D data dimension (2, or 784 = 28 x 28 pixels), Z latent dimension (1 or 2),
  * K importance samples; k, d the latent and data dimensions of the linear-Gaussian model.
@@ -28,7 +28,7 @@
 #include "fmnist.h"
 #include "image.h"
 #include "io.h"
-#include "optim.h"
+#include "train.h"
 #include "plot.h"
 
 static const double LOG_2PI = 1.8378770664093454836;
@@ -171,14 +171,16 @@ static int cell_1_1_setting(Ctx *ctx) {
     cli_say("relative error |x_hat - x| / |x| with k = 8, 16, 32, 64, 128: %.3f %.3f %.3f %.3f %.3f",
             err[0], err[1], err[2], err[3], err[4]);
     cli_check_le(ctx, "k = 128 of 1024 coefficients already give < 10% error", err[4], 0.10);
-    plot_size(&p, 1400, 330);
-    plot_cmd(&p, "set multiplot layout 1,7 title 'The 8x8 block DCT as an encoder: x -> z (64 coefficients per block) -> decode from the k largest'");
+    plot_size(&p, 1400, 360);
+    plot_cmd(&p, "set multiplot layout 1,7 title \"The 8x8 block DCT as an encoder: x -> z (64 coefficients per block) -> decode from the k largest of 1024\\n"
+                 "err = |x_{hat} - x| / |x|, the relative L2 error of the decoded image\"");
     plot_cmd(&p, "set size ratio -1; unset key; unset tics; unset colorbox; set xrange [-0.5:31.5]; set yrange [-0.5:31.5]");
     plot_cmd(&p, "set palette grey; set cbrange [0:1]");
     plot_cmd(&p, "set title 'x'; plot dat index 0 using 1:2:3 with image");
     plot_cmd(&p, "set title 'log_{10}|z|'; set palette defined (0 'white', 1 '#3182bd', 2 '#08306b'); set cbrange [-3:1]");
+    plot_cmd(&p, "set colorbox horizontal user origin 0.16, 0.1 size 0.11, 0.035; set cbtics 1 font ',8' scale 0.5");
     plot_cmd(&p, "plot dat index 1 using 1:2:3 with image");
-    plot_cmd(&p, "set palette grey; set cbrange [0:1]");
+    plot_cmd(&p, "unset colorbox; set palette grey; set cbrange [0:1]");
     for (int j = 0; j < NK - 1; j++)
         plot_cmd(&p, "set title 'k = %d (err %.2f)'; plot dat index %d using 1:2:3 with image", ks[j], err[j], j + 2);
     plot_cmd(&p, "unset multiplot");
@@ -456,6 +458,31 @@ static void q_hard(int K, const double *r, double *q) {
     for (int k = 0; k < K; k++) q[k] = k == best ? 1.0 : 0.0;
 }
 
+/* Theorem 1.1 on n_q random categorical q at random x, for the 1D mixture g and the 2D mixture g2. worst[0..3]
+ * receive the largest residuals (Theorem 1.1, the two forms, tightness at the posterior; relative to 1 + |log p|) and
+ * the largest Bayes discrepancy; the return value is the largest ELBO(q) - log p(x). */
+static double theorem_1_1_random_q(const Gmm *g, const Gmm *g2, int n_q, Rng *rng, double *worst) {
+    double max_gap_neg = -INFINITY;
+    for (int j = 0; j < 4; j++) worst[j] = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        const Gmm *m = pass ? g2 : g;
+        for (int i = 0; i < n_q; i++) {
+            double x[2] = { 2.0 * rng_normal(rng), 2.0 * rng_normal(rng) }, q[GMM_MAX], r[GMM_MAX];
+            double lp = data_gmm_logpdf(m, x);
+            random_categorical(m->K, rng, q);
+            data_gmm_resp(m, x, r);
+            double elbo = ch1_gmm_elbo(m, x, q), scale = 1 + fabs(lp);   /* residuals relative to the terms' size */
+            worst[0] = fmax(worst[0], fabs(elbo + ch1_kl_categorical(q, r, m->K) - lp) / scale);
+            worst[1] = fmax(worst[1], fabs(ch1_gmm_elbo_recon_prior(m, x, q) - elbo) / scale);
+            worst[2] = fmax(worst[2], fabs(ch1_gmm_elbo(m, x, r) - lp) / scale);
+            max_gap_neg = fmax(max_gap_neg, elbo - lp);
+            for (int k = 0; k < m->K; k++)   /* Bayes, through the decoder: w_k N_k(x) / p(x) */
+                worst[3] = fmax(worst[3], fabs(exp(log(m->w[k]) + ch1_gmm_log_lik(m, k, x) - lp) - r[k]));
+        }
+    }
+    return max_gap_neg;
+}
+
 /* Panels: the mixture and its weighted components; the posterior r_k(x); log p(x) beside the ELBOs of the
  * posterior, the uniform q and the hard q, and ELBO + KL. Returns max |ELBO + KL - log p| over the sweep. */
 static double plot_gmm_latent(Plot *p, const Gmm *g) {
@@ -487,29 +514,13 @@ static int cell_1_2g_gmm(Ctx *ctx) {
     cli_say("s = (0.7, 0.6, 0.6). Everything is a finite sum: log p(x) = log sum_k w_k N_k(x), the exact");
     cli_say("posterior p(z = k | x) = w_k N_k(x) / p(x), and for a categorical q the ELBO is");
     cli_say("sum_k q_k [log w_k + log N_k(x) - log q_k]. Theorem 1.1 for %d random q at 1D and 2D points:", NQ);
-    double worst = 0, worst_forms = 0, worst_tight = 0, worst_bayes = 0, max_gap_neg = -INFINITY;
-    for (int pass = 0; pass < 2; pass++) {
-        const Gmm *m = pass ? &g2 : &g;
-        for (int i = 0; i < NQ; i++) {
-            double x[2] = { 2.0 * rng_normal(rng), 2.0 * rng_normal(rng) }, q[GMM_MAX], r[GMM_MAX];
-            double lp = data_gmm_logpdf(m, x);
-            random_categorical(m->K, rng, q);
-            data_gmm_resp(m, x, r);
-            double elbo = ch1_gmm_elbo(m, x, q), scale = 1 + fabs(lp);   /* residuals relative to the terms' size */
-            worst = fmax(worst, fabs(elbo + ch1_kl_categorical(q, r, m->K) - lp) / scale);
-            worst_forms = fmax(worst_forms, fabs(ch1_gmm_elbo_recon_prior(m, x, q) - elbo) / scale);
-            worst_tight = fmax(worst_tight, fabs(ch1_gmm_elbo(m, x, r) - lp) / scale);
-            max_gap_neg = fmax(max_gap_neg, elbo - lp);
-            for (int k = 0; k < m->K; k++)   /* Bayes, through the decoder: w_k N_k(x) / p(x) */
-                worst_bayes = fmax(worst_bayes, fabs(exp(log(m->w[k]) + ch1_gmm_log_lik(m, k, x) - lp) - r[k]));
-        }
-    }
+    double worst[4], max_gap_neg = theorem_1_1_random_q(&g, &g2, NQ, rng, worst);
     /* Far from the modes log N_k(x) reaches -1e3 (the 2D mixture's sd is small), and the sums cancel to log p(x):
      * the error is ~30 roundings of 1e-16 relative to |log p(x)|, so 1e-13 x (1 + |log p(x)|) is wide yet exact. */
-    cli_check(ctx, "Theorem 1.1: max |ELBO(q) + KL(q || p(z|x)) - log p(x)| / (1 + |log p|)", worst, 0, 1e-13);
-    cli_check(ctx, "two forms: max |E_q log p(x|z) - KL(q || p(z)) - ELBO(q)| / (1 + |log p|)", worst_forms, 0, 1e-13);
-    cli_check(ctx, "q = exact posterior: max |ELBO - log p(x)| / (1 + |log p|)", worst_tight, 0, 1e-13);
-    cli_check(ctx, "Bayes w_k N_k(x) / p(x) with our decoder vs data_gmm_resp, max diff", worst_bayes, 0, 1e-12);
+    cli_check(ctx, "Theorem 1.1: max |ELBO(q) + KL(q || p(z|x)) - log p(x)| / (1 + |log p|)", worst[0], 0, 1e-13);
+    cli_check(ctx, "two forms: max |E_q log p(x|z) - KL(q || p(z)) - ELBO(q)| / (1 + |log p|)", worst[1], 0, 1e-13);
+    cli_check(ctx, "q = exact posterior: max |ELBO - log p(x)| / (1 + |log p|)", worst[2], 0, 1e-13);
+    cli_check(ctx, "Bayes w_k N_k(x) / p(x) with our decoder vs data_gmm_resp, max diff", worst[3], 0, 1e-12);
     cli_check_le(ctx, "max over random q of ELBO(q) - log p(x) <= 0", max_gap_neg, 0);
     /* Monte Carlo: the ELBO as the average of log p(x, z) - log q(z) with z ~ q, as a VAE would estimate it */
     double x = 1.3, q[3], s = 0, s2 = 0;
@@ -667,10 +678,10 @@ void ch1_vae_log_weights(Ch1Vae *v, const float *x, int N, int K, Rng *rng, doub
     arena_pop_to(a, mark);
 }
 
-/* One Adam step on recon + beta KL for a batch x (N, D); writes the batch's recon and KL terms; returns -ELBO
+/* Loss and gradients of recon + beta KL for a batch x (N, D) (train.h takes the Adam step); writes the batch's recon and KL terms; returns -ELBO
  * (recon + KL, whatever beta; NaN stops callers). beta < 1 early in training is "KL warm-up" (Bowman et al. 2016,
  * Sonderby et al. 2016): the decoder learns to use z before the prior-matching term pulls q towards N(0, I). */
-static float vae_train_step(Ch1Vae *v, Adam *adam, const float *x, int N, float beta, Rng *rng, Arena *a, float *recon, float *kl) {
+static float vae_train_step(Ch1Vae *v, const float *x, int N, float beta, Rng *rng, Arena *a, float *recon, float *kl) {
     size_t mark = arena_pos(a);
     float *eps = arena_push_no_zero(a, sizeof(float) * N * v->Z);
     rng_normal_fill(rng, eps, (long)N * v->Z);
@@ -682,7 +693,6 @@ static float vae_train_step(Ch1Vae *v, Adam *adam, const float *x, int N, float 
     *recon = L.recon->val.data[0];
     *kl = L.kl->val.data[0];
     arena_pop_to(a, mark);
-    if (isfinite(loss)) optim_adam_step(adam, v->params.data, v->params.grad);
     return loss;
 }
 
@@ -798,35 +808,36 @@ static int plot_vae2d(Ctx *ctx, Ch1Vae *v, const float *data, int n_data, const 
     return plot_close(&p);
 }
 
-/* §1.3 Adam on recon + beta KL, z = mu + sigma eps, batches of B from data (n, 2); curve (steps, 2) gets the
- * batch's (recon, KL). Returns 1 if the loss turned NaN. */
+/* §1.3 one batch of recon + beta KL, z = mu + sigma eps, B points of data (n, 2); curve (steps, 2) gets the
+ * batch's (recon, KL). beta rises from 0 to 1 over the first quarter of training (KL warm-up). */
+typedef struct { Ch1Vae *v; const float *data; int n, B, steps; float *batch, *curve; } Vae2dBatch;
+
+static float vae2d_batch(void *model, long s, Rng *r, Arena *a, float *terms) {
+    (void)terms;
+    Vae2dBatch *b = model;
+    for (int i = 0; i < b->B; i++) memcpy(b->batch + 2 * i, b->data + 2 * rng_int(r, b->n), sizeof(float) * 2);
+    float beta = s < b->steps / 4 ? (float)s / (b->steps / 4) : 1.0f;
+    return vae_train_step(b->v, b->batch, b->B, beta, r, a, &b->curve[2 * s], &b->curve[2 * s + 1]);
+}
+
+/* Adam with warm-up and cosine decay (train.h's loop). Nonzero if the loss or a weight turned NaN, or on Ctrl-C. */
 static int train_2d(Ctx *ctx, Ch1Vae *v, const float *data, int n, int steps, int B, float *curve) {
-    Rng *r = &ctx->rng;
-    float *batch = malloc(sizeof(float) * 2 * B), loss = 0;
-    Adam adam;
-    optim_adam_init(&adam, nn_params_count(&v->params), 2e-3f, 0.9f, 0.999f, 1e-8f, 0.0f);
+    Vae2dBatch b = { v, data, n, B, steps, malloc(sizeof(float) * 2 * B), curve };
 #ifdef _OPENMP
     /* A 64-wide MLP: each product is ~1e6 multiply-adds, too small for a second thread to repay its
      * synchronisation (measured on a busy 2-core machine: 8 s with one thread, 11 to 175 s with two). */
     int threads = omp_get_max_threads();
     omp_set_num_threads(1);
 #endif
-    Progress bar = cli_progress_start("train 2D VAE", steps, ctx->opts->quiet);
-    int rc = 0;
-    for (int s = 0; s < steps && !rc; s++) {
-        for (int i = 0; i < B; i++) memcpy(batch + 2 * i, data + 2 * rng_int(r, n), sizeof(float) * 2);
-        adam.lr = optim_lr_warmup_cosine(s, 100, steps, 2e-3f, 1e-4f);
-        float beta = s < steps / 4 ? (float)s / (steps / 4) : 1.0f;   /* KL warm-up over the first quarter */
-        loss = vae_train_step(v, &adam, batch, B, beta, r, ctx->arena, &curve[2 * s], &curve[2 * s + 1]);
-        if (!isfinite(loss)) { cli_say("loss became %f at step %d: stopping", loss, s + 1); rc = 1; }
-        cli_progress_update(&bar, s + 1, loss);
-    }
-    cli_progress_end(&bar, steps, loss);
+    Trainer tr;
+    train_init(&tr, &v->params, &(TrainConfig){ .label = "train 2D VAE", .steps = steps, .lr_max = 2e-3f, .lr_min = 1e-4f,
+                                                .warmup = 100, .quiet = ctx->opts->quiet });
+    int rc = train_run(&tr, vae2d_batch, &b, &ctx->rng, ctx->arena);
+    train_free(&tr);
 #ifdef _OPENMP
     omp_set_num_threads(threads);
 #endif
-    optim_adam_free(&adam);
-    free(batch);
+    free(b.batch);
     return rc;
 }
 
@@ -876,6 +887,7 @@ static int cell_1_3_train2d(Ctx *ctx) {
     ch1_vae_init(&v, 2, 1, 2, (int[]){ 64, 64 }, NN_SILU, 0, &ctx->rng);
     double t0 = cli_seconds();
     int rc = train_2d(ctx, &v, data, NDATA, steps, B, curve);
+    if (rc) { ch1_vae_free(&v); free(data); free(curve); return rc; }   /* NaN (named, weights kept) or Ctrl-C */
     cli_say("trained in %.1f s; last batch: recon %.3f + KL %.3f = -ELBO %.3f nats", cli_seconds() - t0,
             curve[2 * steps - 2], curve[2 * steps - 1], curve[2 * steps - 2] + curve[2 * steps - 1]);
     /* the decoder on a fine z grid: the manifold, and the quadrature that makes log p_theta(x) exact */
@@ -1023,17 +1035,14 @@ double ch1_vae_grad_check(Ch1Vae *v, const float *x, const float *eps, int N, in
     return worst;
 }
 
-/* The image model's training log beside its checkpoint: NAME.safetensors -> NAME_loss.dat. */
-static void loss_log_path(const char *ckpt, char *out, size_t cap) { io_sibling_path(ckpt, "_loss.dat", out, cap); }
-
 static const char *const IMG_CKPT = "checkpoints/ch1_fmnist_vae.safetensors";
 
-/* ch1_train_curve: the ELBO terms of the image VAE, from the log ./ch1 --train-images keeps. */
+/* ch1_train_curve: the ELBO terms of the image VAE, from the log ./ch1 --train keeps. */
 static int plot_train_curve(Ctx *ctx) {
     char log_path[600];
-    loss_log_path(ctx->opts->ckpt ? ctx->opts->ckpt : IMG_CKPT, log_path, sizeof log_path);
+    train_log_path(ctx->opts->ckpt ? ctx->opts->ckpt : IMG_CKPT, log_path, sizeof log_path);
     FILE *f = fopen(log_path, "r");
-    if (!f) { cli_say("no training log %s: no ch1_train_curve (train with ./ch1 --train-images)", log_path); return 0; }
+    if (!f) { cli_say("no training log %s: no ch1_train_curve (train with ./ch1 --train)", log_path); return 0; }
     Plot p;
     if (plot_open(&p, ctx->out, "ch1_train_curve")) { fclose(f); return 1; }
     plot_block(&p, "step, -ELBO, recon = -E_q log p(x|z), KL(q(z|x) || p(z)): moving averages, nats per image");
@@ -1101,88 +1110,55 @@ double ch1_iwae(const double *log_w, int K) {
 enum { IMG = 28 * 28, IMG_Z = 2, IMG_BATCH = 128 };
 static const int IMG_HIDDEN[2] = { 256, 128 };
 
+/* The image VAE and its training state (Adam's moments, the step). Its checkpoint holds the weights ("model.*")
+ * and Adam's moments ("adam_m.*", "adam_v.*"), so training resumes. */
 typedef struct {
-    Ch1Vae vae;
-    Adam   adam;
-    long   step;
+    Ch1Vae  vae;
+    Trainer tr;
 } ImageVae;
 
-static void image_vae_init(ImageVae *m, Rng *rng) {
+/* Adam 1e-3 with a 5% warm-up and cosine decay to 1e-5; the log every 20 steps, a checkpoint every 1000. */
+static void image_vae_init(ImageVae *m, Rng *rng, const char *path, long steps, const Opts *o) {
     memset(m, 0, sizeof *m);
     ch1_vae_init(&m->vae, IMG, IMG_Z, 2, IMG_HIDDEN, NN_RELU, 1, rng);
-    optim_adam_init(&m->adam, nn_params_count(&m->vae.params), 1e-3f, 0.9f, 0.999f, 1e-8f, 0.0f);
+    static char meta[64];
+    snprintf(meta, sizeof meta, "\"latent\": \"%d\", \"hidden\": \"%d,%d\"", IMG_Z, IMG_HIDDEN[0], IMG_HIDDEN[1]);
+    train_init(&m->tr, &m->vae.params, &(TrainConfig){ .label = "train VAE", .steps = steps, .lr_max = 1e-3f, .lr_min = 1e-5f,
+               .warmup = steps / 20, .n_terms = 2, .quiet = o->quiet, .ckpt = path, .meta = meta, .ckpt_every = 1000,
+               .log_every = 20, .log_decimals = 4, .resume = o->resume, .overwrite = o->overwrite });
 }
 
 static void image_vae_free(ImageVae *m) {
-    optim_adam_free(&m->adam);
+    train_free(&m->tr);
     ch1_vae_free(&m->vae);
 }
 
-/* The checkpoint: the weights ("model.*") and Adam's moments ("adam_m.*", "adam_v.*"), so training resumes. */
-static int checkpoint_io(ImageVae *m, const char *path, int write) {
-    static const char *const prefix[3] = { "model", "adam_m", "adam_v" };
-    Params *p = &m->vae.params;
-    float *const block[3] = { p->data, m->adam.m, m->adam.v };
-    char meta[128];
-    snprintf(meta, sizeof meta, "{\"step\": \"%ld\", \"latent\": \"%d\", \"hidden\": \"%d,%d\"}", m->step, IMG_Z, IMG_HIDDEN[0], IMG_HIDDEN[1]);
-    int rc = write ? nn_params_save(p, path, block, prefix, 3, meta) : nn_params_load(p, path, block, prefix, 3);
-    char buf[32];
-    if (!write && !rc && io_safetensors_metadata(path, "step", buf, sizeof buf) == 0) {
-        m->step = atol(buf);
-        m->adam.t = m->step;
-    }
-    return rc;
+/* One batch of IMG_BATCH training images; terms get (recon, KL) for the log. */
+typedef struct { Ch1Vae *v; const Fmnist *fm; float *batch; } VaeImageBatch;
+
+static float vae_image_batch(void *model, long step, Rng *rng, Arena *a, float *terms) {
+    (void)step;
+    VaeImageBatch *b = model;
+    for (int i = 0; i < IMG_BATCH; i++) memcpy(b->batch + (size_t)i * IMG, b->fm->images + (size_t)rng_int(rng, b->fm->n) * IMG, sizeof(float) * IMG);
+    return vae_train_step(b->v, b->batch, IMG_BATCH, 1.0f, rng, a, &terms[0], &terms[1]);
 }
 
-/* ./ch1 --train-images [--steps N] [--resume]: trains the image VAE, checkpointing every 1000 steps and on Ctrl-C.
- * A NaN loss stops training and leaves the last good checkpoint in place. */
+/* ./ch1 --train [--steps N] [--resume | --overwrite]: trains the image VAE (train.h: checkpoint every 1000 steps
+ * and on Ctrl-C; a NaN stops it and leaves the last good checkpoint in place). */
 static int train_images(const Opts *opts) {
     const char *path = opts->ckpt ? opts->ckpt : IMG_CKPT;
-    long steps = opts->steps > 0 ? opts->steps : 15000;
     Fmnist fm;
     if (fmnist_load(&fm, NULL, 1, 0)) return 1;
     Rng rng = rng_stream(opts->seed, 1000);
     ImageVae m;
-    image_vae_init(&m, &rng);
-    if ((opts->resume && checkpoint_io(&m, path, 0)) || io_mkdir_for(path)) {   /* the checkpoint's directory, made if missing */ image_vae_free(&m); fmnist_free(&fm); return 1; }
+    image_vae_init(&m, &rng, path, opts->steps > 0 ? opts->steps : 15000, opts);
     Arena arena;
     arena_init(&arena, (size_t)1 << 30);
-    float *batch = malloc(sizeof(float) * IMG_BATCH * IMG);
-    char log_path[600];
-    loss_log_path(path, log_path, sizeof log_path);
-    FILE *loss_log = fopen(log_path, opts->resume ? "a" : "w");
-    if (!loss_log) fprintf(stderr, "warning: cannot write %s; training goes on without a loss log\n", log_path);
-    cli_catch_sigint();
-    printf("training the VAE (%zu parameters, 2D latent) on %d images from step %ld to %ld, checkpoint %s\n",
-           nn_params_count(&m.vae.params), fm.n, m.step, steps, path);
-    Progress bar = cli_progress_start("train VAE", steps, opts->quiet);
-    int rc = 0;
-    double avg[3] = { 0 };
-    double t0 = cli_seconds();
-    while (m.step < steps && !cli_interrupted()) {
-        for (int i = 0; i < IMG_BATCH; i++) memcpy(batch + (size_t)i * IMG, fm.images + (size_t)rng_int(&rng, fm.n) * IMG, sizeof(float) * IMG);
-        m.adam.lr = optim_lr_warmup_cosine(m.step, steps / 20, steps, 1e-3f, 1e-5f);   /* 5% warmup, cosine */
-        float recon, kl, loss = vae_train_step(&m.vae, &m.adam, batch, IMG_BATCH, 1.0f, &rng, &arena, &recon, &kl);
-        if (!isfinite(loss)) {
-            fprintf(stderr, "\nerror: loss is %f at step %ld; stopping, %s keeps the last good weights\n", loss, m.step + 1, path);
-            rc = 1;
-            break;
-        }
-        m.step++;
-        double now[3] = { loss, recon, kl };
-        for (int j = 0; j < 3; j++) avg[j] = avg[j] == 0 ? now[j] : 0.99 * avg[j] + 0.01 * now[j];
-        cli_progress_update(&bar, m.step, avg[0]);
-        if (loss_log && m.step % 20 == 0) { fprintf(loss_log, "%ld %.4f %.4f %.4f\n", m.step, avg[0], avg[1], avg[2]); fflush(loss_log); }
-        if (m.step % 1000 == 0 && checkpoint_io(&m, path, 1)) { rc = 1; break; }
-    }
-    if (!rc) {
-        cli_progress_end(&bar, m.step, avg[0]);
-        rc = checkpoint_io(&m, path, 1);
-        if (!rc) printf("%s at step %ld after %.0f s%s\n", path, m.step, cli_seconds() - t0,
-                        cli_interrupted() ? " (interrupted; --resume continues)" : "");
-    }
-    if (loss_log) fclose(loss_log);
-    free(batch);
+    VaeImageBatch b = { &m.vae, &fm, malloc(sizeof(float) * IMG_BATCH * IMG) };
+    printf("training the VAE (%zu parameters, 2D latent) on %d images to step %ld, checkpoint %s\n",
+           nn_params_count(&m.vae.params), fm.n, m.tr.c.steps, path);
+    int rc = train_run(&m.tr, vae_image_batch, &b, &rng, &arena);
+    free(b.batch);
     arena_free(&arena);
     image_vae_free(&m);
     fmnist_free(&fm);
@@ -1193,13 +1169,13 @@ static int train_images(const Opts *opts) {
  * -1 present but unusable, or named by --ckpt and unreadable (one line; the cell fails, the others run). */
 static int image_vae_load(Ctx *ctx, ImageVae *m) {
     const char *path = ctx->opts->ckpt ? ctx->opts->ckpt : IMG_CKPT;
-    image_vae_init(m, &ctx->rng);
+    image_vae_init(m, &ctx->rng, path, 1, ctx->opts);
     if (!ctx->opts->ckpt && access(path, F_OK) != 0) {
-        cli_say("skipped: no VAE checkpoint at %s; train one with ./ch1 --train-images", path);
+        cli_say("skipped: no VAE checkpoint at %s; train one with ./ch1 --train", path);
         image_vae_free(m);
         return 1;
     }
-    if (checkpoint_io(m, path, 0)) {
+    if (train_load(&m->tr, path)) {
         cli_say("failed: the VAE checkpoint %s is unreadable or corrupt (see above); the other cells still run", path);
         image_vae_free(m);
         return -1;
@@ -1238,7 +1214,7 @@ static int cell_1_1i_autoencode(Ctx *ctx) {
     Fmnist fm;
     if (fmnist_load(&fm, NULL, 0, NT)) { cli_say("skipped: Fashion-MNIST not available"); image_vae_free(&m); return 0; }
     cli_say("Fig 1.1 with a trained network: x (784 pixels) -> encoder -> z = mu_phi(x) in R^2 -> decoder -> x_hat.");
-    cli_say("The VAE (784-256-128-2 encoder, mirrored decoder, %ld training steps) on Fashion-MNIST test images:", m.step);
+    cli_say("The VAE (784-256-128-2 encoder, mirrored decoder, %ld training steps) on Fashion-MNIST test images:", m.tr.step);
     float *mu = malloc(sizeof(float) * NT * IMG_Z), rec[NSHOW][IMG], lv[IMG];
     encode_all(&m.vae, fm.images, NT, mu, ctx->arena);
     int idx[NSHOW];
@@ -1367,6 +1343,99 @@ static int measure_iwae(Ctx *ctx, Ch1Vae *v, const float *x) {
     return rc;
 }
 
+/* §1.5 the aggregate posterior q(z) = (1/M) sum_m q_phi(z | x_m) over M images, at n points z (n, 2): log q(z) - log p(z),
+ * p = N(0, I). Where it is very negative the prior draws z that almost no image encodes to: a hole. */
+static void aggregate_log_ratio(Ch1Vae *v, const float *x, int M, const float *z, int n, double *log_ratio, Arena *a) {
+    float *mu = malloc(sizeof(float) * M * IMG_Z), *lv = malloc(sizeof(float) * M * IMG_Z);
+    for (int i0 = 0; i0 < M; i0 += 1000) {
+        int nb = M - i0 < 1000 ? M - i0 : 1000;
+        ch1_vae_encode(v, x + (size_t)i0 * IMG, nb, mu + (size_t)i0 * IMG_Z, lv + (size_t)i0 * IMG_Z, a);
+    }
+    for (int i = 0; i < n; i++) {
+        double best = -INFINITY, sum = 0, lp = -log(2 * PI) - 0.5 * (z[2 * i] * z[2 * i] + z[2 * i + 1] * z[2 * i + 1]);
+        for (int pass = 0; pass < 2; pass++)   /* log-sum-exp: find the largest term, then sum relative to it */
+            for (int m = 0; m < M; m++) {
+                double l = -log(2 * PI) - 0.5 * (lv[2 * m] + lv[2 * m + 1]);
+                for (int d = 0; d < 2; d++) l -= 0.5 * (z[2 * i + d] - mu[2 * m + d]) * (z[2 * i + d] - mu[2 * m + d]) / exp(lv[2 * m + d]);
+                if (pass == 0) best = fmax(best, l);
+                else sum += exp(l - best);
+            }
+        log_ratio[i] = best + log(sum / M) - lp;
+    }
+    free(mu);
+    free(lv);
+}
+
+/* ch1_prior_holes and ch1_samples_by_density: where the faint prior samples come from. The NS prior draws zs (NS, 2) and
+ * their decoded images are ranked by log q(z)/p(z); the figure puts them over the encoded test set mu (n_mu, 2). */
+static int prior_holes_figures(Ctx *ctx, Ch1Vae *v, const float *images, const float *mu, int n_mu, const float *zs,
+                               const float *decoded, int NS) {
+    enum { M = 5000 };
+    double *lr = malloc(sizeof(double) * NS), ink_hole = 0, ink_rest = 0;
+    int *order = malloc(sizeof(int) * NS), n_hole = 0;
+    aggregate_log_ratio(v, images, M, zs, NS, lr, ctx->arena);
+    for (int i = 0; i < NS; i++) order[i] = i;
+    for (int i = 1; i < NS; i++)   /* insertion sort by log ratio, lowest (deepest hole) first */
+        for (int j = i; j > 0 && lr[order[j]] < lr[order[j - 1]]; j--) { int t = order[j]; order[j] = order[j - 1]; order[j - 1] = t; }
+    float *sorted = malloc(sizeof(float) * NS * IMG);
+    for (int i = 0; i < NS; i++) {
+        memcpy(sorted + (size_t)i * IMG, decoded + (size_t)order[i] * IMG, sizeof(float) * IMG);
+        double ink = 0;
+        for (int k = 0; k < IMG; k++) ink += decoded[(size_t)order[i] * IMG + k] / IMG;
+        if (lr[order[i]] < log(1e-6)) { ink_hole += ink; n_hole++; } else ink_rest += ink;
+    }
+    cli_say("The faint samples: the aggregate posterior q(z) = mean over %d test images of q_phi(z|x) leaves holes that", M);
+    cli_say("the prior N(0, I) still covers, near the origin where p(z) is largest. %d of %d prior draws land where", n_hole, NS);
+    cli_say("q(z)/p(z) < 1e-6; their decoded images have mean pixel %.3f against %.3f for the others: faint blends.",
+            n_hole ? ink_hole / n_hole : NAN, NS > n_hole ? ink_rest / (NS - n_hole) : NAN);
+    char lab[10][24];
+    const char *rows[10];
+    for (int r = 0; r < 10 && r * 10 < NS; r++) {
+        snprintf(lab[r], sizeof lab[r], "q/p %.2g..%.2g", exp(lr[order[r * 10]]), exp(lr[order[r * 10 + 9 < NS ? r * 10 + 9 : NS - 1]]));
+        rows[r] = lab[r];
+    }
+    PlotGridStyle st = { .title = "The 100 prior samples of ch1 samples, sorted by q(z)/p(z) (aggregate posterior / prior): holes first",
+                         .row_labels = rows, .lo = 0, .hi = 1, .scale = 2, .pad = 2, .width = 900, .height = 760 };
+    int rc = plot_image_grid(ctx->out, "ch1_samples_by_density", sorted, NS, 28, 28, 10, &st);
+    Plot p;
+    if (!rc && !plot_open(&p, ctx->out, "ch1_prior_holes")) {
+        plot_block(&p, "z1 z2: mu_phi(x) of test images");
+        for (int i = 0; i < n_mu; i++) fprintf(plot_dat(&p), "%.4f %.4f\n", mu[2 * i], mu[2 * i + 1]);
+        plot_block(&p, "z1 z2 log10 q(z)/p(z): the prior draws of ch1_samples.png");
+        for (int i = 0; i < NS; i++) fprintf(plot_dat(&p), "%.4f %.4f %.4f\n", zs[2 * i], zs[2 * i + 1], lr[i] / log(10.0));
+        plot_size(&p, 900, 760);
+        plot_cmd(&p, "set title \"Where the faint samples come from: prior draws z from N(0, I) (circles, colour log_{10} q(z)/p(z))\\n"
+                     "over the encoded test set (grey). Red circles sit in holes of the aggregate posterior q(z); dashed: |z| = 2.\" font ',10'");
+        plot_cmd(&p, "set size ratio -1; set xrange [-3.5:3.5]; set yrange [-3.5:3.5]; set xlabel 'z_1'; set ylabel 'z_2'; set key bottom right");
+        plot_cmd(&p, "set palette defined (-3 '#b2182b', -1 '#ef8a62', 0 '#f7f7f7', 1 '#67a9cf', 2 '#2166ac'); set cbrange [-3:2]");
+        plot_cmd(&p, "set cblabel 'log_{10} q(z)/p(z)'; set object 1 circle at 0,0 size 2 fs empty border lc rgb '#999999' dt 2");
+        plot_cmd(&p, "plot dat index 0 using 1:2 with points pt 7 ps 0.25 lc rgb '#cccccc' title 'test codes mu_φ(x)', \\");
+        plot_cmd(&p, "     dat index 1 using 1:2:3 with points pt 7 ps 1.3 lc palette title 'prior draws', \\");
+        plot_cmd(&p, "     dat index 1 using 1:2 with points pt 6 ps 1.3 lc rgb 'black' notitle");
+        rc = plot_close(&p);
+    }
+    free(lr); free(order); free(sorted);
+    return rc;
+}
+
+/* ch1_latent_grid: decoder means over a grid of z (NG x NG tiles, z1 left to right, z2 top to bottom, both
+ * -2.5 .. 2.5), labelled with the z of every other tile. */
+static int latent_grid_figure(Ctx *ctx, const float *tiles, int NG) {
+    char lab[2][32][12];
+    const char *cols[32], *rows[32];
+    CHECK(NG <= 32, "grid of %d tiles per side", NG);
+    for (int k = 0; k < NG; k++) {
+        snprintf(lab[0][k], 12, "%.2g", -2.5 + 5.0 * k / (NG - 1));
+        snprintf(lab[1][k], 12, "%.2g", 2.5 - 5.0 * k / (NG - 1));
+        cols[k] = k % 3 == 0 || k == NG - 1 ? lab[0][k] : "";
+        rows[k] = k % 3 == 0 || k == NG - 1 ? lab[1][k] : "";
+    }
+    PlotGridStyle st = { .title = "Decoder means m_θ(z) on a grid of the 2D latent z (tile centres labelled)",
+                         .xlabel = "z_1", .ylabel = "z_2", .col_labels = cols, .row_labels = rows,
+                         .lo = 0, .hi = 1, .scale = 1, .pad = 1, .width = 800, .height = 800 };
+    return plot_image_grid(ctx->out, "ch1_latent_grid", tiles, NG * NG, 28, 28, NG, &st);
+}
+
 static int cell_1_5_inference(Ctx *ctx) {
     enum { NS = 100, NG = 20, NREC = 16 };
     ImageVae m;
@@ -1377,21 +1446,23 @@ static int cell_1_5_inference(Ctx *ctx) {
     Ch1Vae *v = &m.vae;
     Rng *r = &ctx->rng;
     cli_say("Inference: z ~ N(0, I) -> decoder -> a new image. The decoder's mean is drawn (adding the");
-    cli_say("pixel noise sigma = %.3f would only add grain). %ld training steps.", exp(0.5 * nn_params_data(&v->params, v->dec_logvar)[0]), m.step);
+    cli_say("pixel noise sigma = %.3f would only add grain). %ld training steps.", exp(0.5 * nn_params_data(&v->params, v->dec_logvar)[0]), m.tr.step);
     float *z = malloc(sizeof(float) * NG * NG * IMG_Z), *out = malloc(sizeof(float) * NG * NG * IMG), *lv = malloc(sizeof(float) * NG * NG * IMG);
     char path[600];
     rng_normal_fill(r, z, NS * IMG_Z);
     ch1_vae_decode(v, z, NS, out, lv, ctx->arena);
     snprintf(path, sizeof path, "%s/ch1_samples.png", ctx->out);
     int rc = image_grid_png(path, out, NS, 1, 28, 28, 10, 0.0f, 1.0f, 2, 2);
+    float *zs = malloc(sizeof(float) * NS * IMG_Z), *samples = malloc(sizeof(float) * NS * IMG);   /* kept for the holes */
+    memcpy(zs, z, sizeof(float) * NS * IMG_Z);
+    memcpy(samples, out, sizeof(float) * NS * IMG);
     for (int i = 0; i < NG; i++)        /* row i = z2 from +2.5 (top) to -2.5, column j = z1 from -2.5 to +2.5 */
         for (int j = 0; j < NG; j++) {
             z[(i * NG + j) * IMG_Z] = (float)(-2.5 + 5.0 * j / (NG - 1));
             z[(i * NG + j) * IMG_Z + 1] = (float)(2.5 - 5.0 * i / (NG - 1));
         }
     ch1_vae_decode(v, z, NG * NG, out, lv, ctx->arena);
-    snprintf(path, sizeof path, "%s/ch1_latent_grid.png", ctx->out);
-    rc |= image_grid_png(path, out, NG * NG, 1, 28, 28, NG, 0.0f, 1.0f, 1, 1);
+    rc |= latent_grid_figure(ctx, out, NG);
     /* reconstructions: rows of 8 inputs, each followed by the row of their x_hat = decoder(mu_phi(x)) */
     float *mu = malloc(sizeof(float) * fm.n * IMG_Z), *rows = malloc(sizeof(float) * 2 * NREC * IMG);
     encode_all(v, fm.images, fm.n, mu, ctx->arena);
@@ -1401,8 +1472,10 @@ static int cell_1_5_inference(Ctx *ctx) {
             memcpy(rows + ((size_t)(2 * b) * 8 + j) * IMG, fm.images + (size_t)(8 * b + j) * IMG, sizeof(float) * IMG);
             memcpy(rows + ((size_t)(2 * b + 1) * 8 + j) * IMG, out + (size_t)(8 * b + j) * IMG, sizeof(float) * IMG);
         }
-    snprintf(path, sizeof path, "%s/ch1_reconstructions.png", ctx->out);
-    rc |= image_grid_png(path, rows, 2 * NREC, 1, 28, 28, 8, 0.0f, 1.0f, 3, 2);
+    static const char *const rec_rows[4] = { "test image x", "decoder(mu_φ(x))", "test image x", "decoder(mu_φ(x))" };
+    PlotGridStyle rec = { .title = "Reconstructions: rows 1 and 3 are test images, rows 2 and 4 decode their codes mu_φ(x)",
+                          .row_labels = rec_rows, .lo = 0, .hi = 1, .scale = 3, .pad = 2, .width = 900 };
+    rc |= plot_image_grid(ctx->out, "ch1_reconstructions", rows, 2 * NREC, 28, 28, 8, &rec);
     if (!rc) cli_say("figures ch1_samples.png (prior samples), ch1_latent_grid.png (z in [-2.5, 2.5]^2), ch1_reconstructions.png");
     double m1 = 0, m2 = 0, v1 = 0, v2 = 0;
     for (int i = 0; i < fm.n; i++) { m1 += mu[2 * i]; m2 += mu[2 * i + 1]; v1 += mu[2 * i] * mu[2 * i]; v2 += mu[2 * i + 1] * mu[2 * i + 1]; }
@@ -1411,6 +1484,8 @@ static int cell_1_5_inference(Ctx *ctx) {
             m1, m2, v1 / fm.n - m1 * m1, v2 / fm.n - m2 * m2);
     cli_say("the prior also draws z in the gaps between the class clusters, where few images encode: the faint samples.");
     rc |= plot_latent_test(ctx, mu, fm.labels, 5000);
+    rc |= prior_holes_figures(ctx, v, fm.images, mu, 5000, zs, samples, NS);
+    free(zs); free(samples);
     rc |= measure_iwae(ctx, v, fm.images + (size_t)5000 * IMG);   /* images not shown above */
     free(mu); free(rows); free(z); free(out); free(lv);
     fmnist_free(&fm);
@@ -1441,12 +1516,11 @@ const Cell *ch1_cells(int *n) {
 #ifndef CHAPTER_NO_MAIN
 int main(int argc, char **argv) {
     static const CliSpec spec = { "ch1", "The variational auto-encoder and the ELBO (PDF chapter 1)",
-                                  CLI_STEPS | CLI_TRAIN, NULL };
+                                  CLI_STEPS | CLI_TRAIN, NULL, "the Fashion-MNIST VAE (6-13 min)" };
     Opts opts;
     int rc = cli_parse(&opts, argc, argv, &spec);
     if (rc) return rc == CLI_DONE ? 0 : rc;
-    if (opts.train_images) return train_images(&opts);
-    cli_catch_sigint();
+    if (opts.train) return train_images(&opts);
     return cli_run(CELLS, COUNT_OF(CELLS), &opts);
 }
 #endif

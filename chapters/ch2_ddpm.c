@@ -7,13 +7,14 @@
  *
  * Sections: 2.1 building blocks (the chain) · 2.2 the magical scalars · 2.3 q(x_t | x_0) ·
  * 2.4 the ELBO and its weights · 2.5 rewriting the consistency term (Bayes) · 2.6 the posterior
- * q(x_{t-1} | x_t, x_0) · 2.7 inference with the ideal denoiser · 2.8 training on the noise
- * vector and ancestral sampling · 2.9 InDI; on images: 2.3i the forward process and its per-frequency SNR,
+ * q(x_{t-1} | x_t, x_0) · 2.7 inference with the ideal denoiser, and the PDF's own training algorithm
+ * (predict x0, cell 2.7t) against DDPM's · 2.8 training on the noise vector and ancestral sampling ·
+ * 2.9 InDI, in 2D and on Fashion-MNIST (cell 2.9i); on images: 2.3i the forward process and its per-frequency SNR,
  * 2.8i sampling the shipped U-Net (./ch2 --train-images trains it).
  * Figures (figures/): ch2_forward_trajectories, ch2_magic_scalars, ch2_forward_marginals, ch2_forward_strip,
- * ch2_fmnist_snr, ch2_elbo_weights, ch2_posterior, ch2_oracle_samples_gmm, ch2_train_loss,
+ * ch2_fmnist_snr, ch2_elbo_weights, ch2_posterior, ch2_oracle_samples_gmm, ch2_x0_vs_eps_<data>, ch2_train_loss,
  * ch2_samples_<data>, ch2_reverse_2d_<data>, ch2_fmnist_samples, ch2_fmnist_reverse, ch2_fmnist_train_loss,
- * ch2_indi_2d.
+ * ch2_indi_2d, ch2_indi_strip.
  * Uses: cli, plot, data, denoiser (every sampler takes one), schedule, rng, tensor, toymodel (the 2D eps_theta
  * network and its training), unet + autograd + optim (the image network and its training), fmnist, image, io.
  *
@@ -28,10 +29,10 @@
 #include "fmnist.h"
 #include "image.h"
 #include "io.h"
-#include "optim.h"
 #include "plot.h"
 #include "schedule.h"
 #include "toymodel.h"
+#include "train.h"
 #include "unet.h"
 
 /* ---- 2.1  Building blocks: the forward chain --------------------------- */
@@ -221,8 +222,8 @@ double ch2_kl_weight_x0(const Schedule *s, int t) {   /* §2.4 w_t = (1-alpha_t)
            (2.0 * sched_posterior_var(s, t) * one_m_ab * one_m_ab);
 }
 
-/* §2.8 the same KL in terms of the noise: weight (1 - alpha_t)^2 / (2 sigma_q^2 (1 - abar_t) alpha_t) on ||eps_hat - eps||^2 */
-static double kl_weight_eps(const Schedule *s, int t) {
+double ch2_kl_weight_eps(const Schedule *s, int t) {
+    /* §2.8 weight (1 - alpha_t)^2 / (2 sigma_q^2 (1 - abar_t) alpha_t) on ||eps_hat - eps||^2 */
     return (1 - s->alpha[t]) * (1 - s->alpha[t]) / (2.0 * sched_posterior_var(s, t) * (1 - s->alpha_bar[t]) * s->alpha[t]);
 }
 
@@ -250,7 +251,7 @@ static int cell_2_4_elbo(Ctx *ctx) {
         /* the same KL through the noise: eps = (x_t - sqrt(abar) x0)/sqrt(1 - abar) */
         DenLevel l = den_level_vp(&s, t);
         double eps = den_eps_from_x0(l, xt, xs), eps_hat = den_eps_from_x0(l, xt, x0_hat);
-        double rel2 = fabs(kl_weight_eps(&s, t) * (eps_hat - eps) * (eps_hat - eps) - kl) / kl / cond;
+        double rel2 = fabs(ch2_kl_weight_eps(&s, t) * (eps_hat - eps) * (eps_hat - eps) - kl) / kl / cond;
         if (rel2 > worst_eps) worst_eps = rel2;
     }
     /* tol: ~10 roundings on each side, each <= 1.1e-16 relative, after dividing out the cancellation: 1e-13 */
@@ -260,7 +261,7 @@ static int cell_2_4_elbo(Ctx *ctx) {
     if (plot_open(&p, ctx->out, "ch2_elbo_weights")) { sched_free(&s); return 1; }
     plot_block(&p, "t, weight on ||x0_hat - x0||^2, weight on ||eps_hat - eps||^2, SNR abar/(1-abar)");
     for (int t = 2; t <= s.T; t++)
-        fprintf(plot_dat(&p), "%d %.6g %.6g %.6g\n", t, ch2_kl_weight_x0(&s, t), kl_weight_eps(&s, t),
+        fprintf(plot_dat(&p), "%d %.6g %.6g %.6g\n", t, ch2_kl_weight_x0(&s, t), ch2_kl_weight_eps(&s, t),
                 s.alpha_bar[t] / (1 - s.alpha_bar[t]));
     plot_size(&p, 800, 450);
     plot_cmd(&p, "set title 'Weights of the ELBO terms (linear schedule, T = 1000)'");
@@ -433,6 +434,183 @@ static int cell_2_7_oracle(Ctx *ctx) {
     return rc;
 }
 
+/* ---- 2.7  The PDF's training algorithm: predict x0 --------------------------- */
+
+/* Per-step losses of a model at step t on a fresh batch (x0 from data, eps): both units from the same outputs.
+ * §2.8 the output o is eps_hat (eps model) or x0_hat (x0 model); the other follows from x_t = sqrt(abar) x0 + sqrt(1 - abar) eps.
+ * Returns mean ||x0_hat - x0||^2 in *l_x0 and mean ||eps_hat - eps||^2 in *l_eps, accumulated in double. */
+static void step_losses(ToyModel *m, const Schedule *s, int t, const float *x0, const float *eps, int n, float *xt,
+                        float *out, Arena *arena, double *l_x0, double *l_eps) {
+    double a = sqrt(s->alpha_bar[t]), b = sqrt(1 - s->alpha_bar[t]), sx = 0, se = 0;
+    for (int k = 0; k < 2 * n; k++) xt[k] = (float)(a * x0[k] + b * eps[k]);
+    toy_predict(m, xt, n, t, out, arena);
+    for (int k = 0; k < 2 * n; k++) {
+        double xtk = a * x0[k] + b * eps[k];   /* x_t in double: the network saw it rounded to float */
+        double x0_hat = m->target == TOY_TARGET_X0 ? out[k] : (xtk - b * out[k]) / a;
+        double eps_hat = m->target == TOY_TARGET_X0 ? (xtk - a * out[k]) / b : out[k];
+        sx += (x0_hat - x0[k]) * (x0_hat - x0[k]);
+        se += (eps_hat - eps[k]) * (eps_hat - eps[k]);
+    }
+    *l_x0 = sx / n;
+    *l_eps = se / n;
+}
+
+/* Quality of R fresh sample sets (n each, new x_T, new reference draws): q[0], q[1] the mean and sd of the sliced W1
+ * to the data law; q[2], q[3] those of the mean distance from a sample to the nearest of the ntrain training points
+ * (sliced W1 cannot tell a blob from a spiral, 2.8). With m NULL the "samples" are true draws: the floors. */
+static void quality_draws(Ctx *ctx, ToyModel *m, const Schedule *s, const char *data, const float *train, int ntrain,
+                          int n, int R, double *q) {
+    float *x = malloc(sizeof(float) * 2 * n), *ref = malloc(sizeof(float) * 2 * n);
+    DataStat w1 = { 0 }, nn = { 0 };
+    for (int r = 0; r < R; r++) {
+        Denoiser den = m ? den_toy(m, s) : (Denoiser){ 0 };
+        if (m) ch2_sample(&den, s, x, n, &ctx->rng, ctx->arena, NULL, 0, NULL);
+        else CHECK(data_toy_sample(data, &ctx->rng, x, n) == 0, "data set %s", data);
+        CHECK(data_toy_sample(data, &ctx->rng, ref, n) == 0, "data set %s", data);
+        data_stat_add(&w1, data_sliced_wasserstein(x, ref, n, 2, 200, &ctx->rng));
+        data_stat_add(&nn, data_mean_nn_distance(x, n, train, ntrain, 2));
+    }
+    q[0] = data_stat_mean(&w1);
+    q[1] = data_stat_sd(&w1);
+    q[2] = data_stat_mean(&nn);
+    q[3] = data_stat_sd(&nn);
+    free(x);
+    free(ref);
+}
+
+/* Train an eps model (m[0]) and an x0 model (m[1]) from the same initial weights and the same batches: only the
+ * regression target differs. Returns 1 (after freeing both) if a training broke. ctx->rng continues after m[0]'s. */
+static int train_pair(Ctx *ctx, const Schedule *s, const char *data, const float *train, int ndata, int steps, ToyModel *m) {
+    Rng start = ctx->rng;
+    for (int k = 0; k < 2; k++) {
+        Rng r = start;
+        toy_init(&m[k], 2, &r);
+        m[k].target = k ? TOY_TARGET_X0 : TOY_TARGET_EPS;
+        double t0 = cli_seconds();
+        if (toy_train(&m[k], s, train, ndata, steps, 256, &r, ctx->arena, ctx->opts->quiet, NULL)) {
+            toy_free(&m[0]);
+            if (k) toy_free(&m[1]);
+            return 1;
+        }
+        cli_say("trained the %s model on %s: %d steps of batch 256 in %.1f s", k ? "x0" : "eps", data, steps, cli_seconds() - t0);
+        if (k == 0) ctx->rng = r;
+    }
+    return 0;
+}
+
+/* Per-step losses of both models at the steps ts (nt), each step on one fresh batch shared by the two: loss[k] =
+ * (eps model L_x0, L_eps, x0 model L_x0, L_eps). Returns max |L_x0 - SNR^-1 L_eps| / L_x0, the §2.8 identity. */
+static double loss_table(Ctx *ctx, ToyModel *m, const Schedule *s, const char *data, const int *ts, int nt, double (*loss)[4]) {
+    enum { NB = 4000 };
+    float *x0 = malloc(sizeof(float) * 2 * NB), *eps = malloc(sizeof(float) * 2 * NB);
+    float *xt = malloc(sizeof(float) * 2 * NB), *out = malloc(sizeof(float) * 2 * NB);
+    double worst = 0;
+    for (int k = 0; k < nt; k++) {
+        CHECK(data_toy_sample(data, &ctx->rng, x0, NB) == 0, "data set %s", data);
+        rng_normal_fill(&ctx->rng, eps, 2L * NB);
+        for (int mdl = 0; mdl < 2; mdl++) {
+            double *l = loss[k] + 2 * mdl, snr_inv = (1 - s->alpha_bar[ts[k]]) / s->alpha_bar[ts[k]];
+            step_losses(&m[mdl], s, ts[k], x0, eps, NB, xt, out, ctx->arena, &l[0], &l[1]);
+            worst = fmax(worst, fabs(l[0] - snr_inv * l[1]) / l[0]);
+        }
+    }
+    free(x0); free(eps); free(xt); free(out);
+    return worst;
+}
+
+static int plot_x0_vs_eps(Ctx *ctx, const Schedule *s, const double (*loss)[4], const int *ts, int nt,
+                          const float *samples, int n, const double (*q)[4], const char *data) {
+    Plot p;
+    char name[64];
+    snprintf(name, sizeof name, "ch2_x0_vs_eps_%s", data);
+    if (plot_open(&p, ctx->out, name)) return 1;
+    plot_block(&p, "t, SNR^-1 = (1-abar)/abar, eps model: ||x0_hat-x0||^2 ||eps_hat-eps||^2, x0 model: the same two");
+    for (int k = 0; k < nt; k++)
+        fprintf(plot_dat(&p), "%d %.6g %.6g %.6g %.6g %.6g\n", ts[k], (1 - s->alpha_bar[ts[k]]) / s->alpha_bar[ts[k]],
+                loss[k][0], loss[k][1], loss[k][2], loss[k][3]);
+    for (int mdl = 0; mdl < 2; mdl++) {
+        plot_block(&p, mdl ? "x y: samples of the x0 model" : "x y: samples of the eps model");
+        for (int i = 0; i < n; i++) fprintf(plot_dat(&p), "%.5f %.5f\n", samples[(size_t)mdl * 2 * n + 2 * i], samples[(size_t)mdl * 2 * n + 2 * i + 1]);
+    }
+    plot_size(&p, 1200, 1000);
+    plot_cmd(&p, "set multiplot layout 2,2 title 'The PDF''s algorithm (predict x_0) vs DDPM''s (predict ε), same network, data, seed and steps (%s)'", data);
+    plot_cmd(&p, "set logscale y; set format y '10^{%%L}'; set xlabel 't'; set key bottom left font ',9'");
+    plot_cmd(&p, "set title 'per-step error in noise units ||ε̂ - ε||^2'");
+    plot_cmd(&p, "plot dat index 0 using 1:4 with linespoints pt 7 ps 0.5 lw 2 title 'ε model', '' index 0 using 1:6 with linespoints pt 5 ps 0.5 lw 2 title 'x_0 model'");
+    plot_cmd(&p, "set title 'the same outputs in data units ||x̂_0 - x_0||^2 = SNR^{-1} ||ε̂ - ε||^2'; set key top left");
+    plot_cmd(&p, "plot dat index 0 using 1:3 with linespoints pt 7 ps 0.5 lw 2 title 'ε model', '' index 0 using 1:5 with linespoints pt 5 ps 0.5 lw 2 title 'x_0 model', \\");
+    plot_cmd(&p, "     '' index 0 using 1:2 with lines dt 2 lc rgb 'black' title 'SNR^{-1} = (1 - ᾱ_t)/ᾱ_t'");
+    plot_cmd(&p, "unset logscale y; set format y '%%g'; set size ratio -1; set xrange [-1.6:1.6]; set yrange [-1.6:1.6]; unset key; unset xlabel");
+    plot_cmd(&p, "set title sprintf('ε model: sliced W1 %%.3f ± %%.3f (floor %%.3f), to data %%.3f (floor %%.3f)', %g, %g, %g, %g, %g)",
+             q[0][0], q[0][1], q[2][0], q[0][2], q[2][2]);
+    plot_cmd(&p, "plot dat index 1 using 1:2 with points pt 7 ps 0.25 lc rgb '#2171b5'");
+    plot_cmd(&p, "set title sprintf('x_0 model: sliced W1 %%.3f ± %%.3f (floor %%.3f), to data %%.3f (floor %%.3f)', %g, %g, %g, %g, %g)",
+             q[1][0], q[1][1], q[2][0], q[1][2], q[2][2]);
+    plot_cmd(&p, "plot dat index 2 using 1:2 with points pt 7 ps 0.25 lc rgb '#d7301f'");
+    plot_cmd(&p, "unset multiplot");
+    return plot_close(&p);
+}
+
+static int cell_2_7t_x0(Ctx *ctx) {
+    enum { NDATA = 20000, NT = 24, R = 8, NFLOOR = 50 };
+    static const int ts[NT] = { 1, 2, 3, 5, 7, 10, 15, 20, 30, 40, 50, 60, 80, 100, 120, 140, 160, 170, 180, 185, 190, 194, 197, 200 };
+    const char *data = ctx->opts->data ? ctx->opts->data : "gmm";   /* the swiss roll: --data swissroll --steps 4000 */
+    int steps = ctx->opts->steps > 0 ? (int)ctx->opts->steps : 1500;
+    int n = ctx->opts->samples > 0 ? (int)ctx->opts->samples : 1000;
+    if (steps <= 100) { cli_say("error: --steps %d: training needs more than its 100 warm-up steps", steps); return 1; }
+    Schedule s;
+    sched_init(&s, SCHED_COSINE, 200);
+    cli_say("The PDF's training algorithm regresses x0: step on ||x0_theta(sqrt(abar) x0 + sqrt(1 - abar) eps, t) - x0||^2.");
+    cli_say("DDPM regresses eps. At the same x_t, x0_hat - x0 = -sqrt(1 - abar)/sqrt(abar) (eps_hat - eps), so");
+    cli_say("||x0_hat - x0||^2 = (1 - abar_t)/abar_t ||eps_hat - eps||^2: one objective, reweighted per step by SNR(t)^-1.");
+    /* §2.8 the ELBO's own weights carry the same factor: w'_t = w_t (1 - abar_t) / abar_t */
+    double worst_w = 0;
+    for (int t = 2; t <= s.T; t++)
+        worst_w = fmax(worst_w, fabs(ch2_kl_weight_eps(&s, t) - ch2_kl_weight_x0(&s, t) * (1 - s.alpha_bar[t]) / s.alpha_bar[t]) / ch2_kl_weight_eps(&s, t));
+    cli_check(ctx, "ELBO weights: max_t |w'_t - w_t (1 - abar)/abar| / w'_t", worst_w, 0, 1e-12);   /* ~10 roundings */
+    float *train = malloc(sizeof(float) * 2 * NDATA);
+    CHECK(data_toy_sample(data, &ctx->rng, train, NDATA) == 0, "data set %s", data);
+    ToyModel m[2];
+    if (train_pair(ctx, &s, data, train, NDATA, steps, m)) { free(train); sched_free(&s); return 1; }
+    double loss[NT][4], worst_id = loss_table(ctx, m, &s, data, ts, NT, loss);
+    /* float outputs, converted and summed in double: the identity is exact up to ~1e-13 relative, except that the
+     * conversions cancel (x_t - sqrt(abar) x0_hat where abar -> 1, x_t - sqrt(1 - abar) eps_hat where abar -> 0, by
+     * up to 1/sqrt(1 - abar_1) ~ 60 or 1/sqrt(abar_T) ~ 4e3 here): 1e-11 is that condition number times ~30 roundings */
+    cli_check(ctx, "on both networks' outputs, max_t |L_x0 - SNR^-1 L_eps| / L_x0", worst_id, 0, 1e-11);
+    cli_say("per-step losses, t: eps model (L_x0, L_eps) | x0 model (L_x0, L_eps)");
+    for (int k = 0; k < NT; k += 4)
+        cli_say("  t = %3d: %.4g %.4g | %.4g %.4g", ts[k], loss[k][0], loss[k][1], loss[k][2], loss[k][3]);
+    cli_say("The x0 loss weights the noise error by SNR^-1: tiny at small t, so the x0 model is trained little there");
+    cli_say("(its noise error at small t is the larger one) and much at large t, where the eps model's is larger.");
+    /* samples: quality averaged over R draws, floors from NFLOOR pairs of true draws */
+    double q[3][4], t_q = cli_seconds();   /* eps model, x0 model, true draws: W1 mean, sd, support distance mean, sd */
+    float *samples = malloc(sizeof(float) * 2 * 2 * n);
+    for (int mdl = 0; mdl < 2; mdl++) {
+        quality_draws(ctx, &m[mdl], &s, data, train, NDATA, n, R, q[mdl]);
+        Denoiser den = den_toy(&m[mdl], &s);
+        ch2_sample(&den, &s, samples + (size_t)mdl * 2 * n, n, &ctx->rng, ctx->arena, NULL, 0, NULL);
+    }
+    quality_draws(ctx, NULL, &s, data, train, NDATA, n, NFLOOR, q[2]);
+    cli_say("mean +- sd over %d draws of %d samples (%.1f s); floors from %d sets of true draws:", R, n, cli_seconds() - t_q, NFLOOR);
+    static const char *const who[3] = { "eps model  ", "x0 model   ", "true draws " };
+    for (int k = 0; k < 3; k++)
+        cli_say("  %s sliced W1 %.4f +- %.4f, distance to the nearest training point %.4f +- %.4f", who[k], q[k][0], q[k][1], q[k][2], q[k][3]);
+    /* the eps model must pass 2.8's two claims; the x0 model is measured, not judged */
+    cli_check_le(ctx, "eps model: mean sliced W1 <= 3 x floor", q[0][0], 3 * q[2][0]);
+    cli_check_le(ctx, "eps model: mean distance to the data's support <= 0.05", q[0][2], 0.05);
+    cli_say("x0 model - eps model: sliced W1 %+.4f +- %.4f, support distance %+.4f +- %.4f (standard errors)",
+            q[1][0] - q[0][0], sqrt((q[0][1] * q[0][1] + q[1][1] * q[1][1]) / R),
+            q[1][2] - q[0][2], sqrt((q[0][3] * q[0][3] + q[1][3] * q[1][3]) / R));
+    cli_say("The x0 model's error in noise units at t = 1 is %.1fx the eps model's: the last, low-noise steps, which", loss[0][3] / loss[0][1]);
+    cli_say("draw the fine structure, are the ones its loss barely trains (figure ch2_x0_vs_eps_%s).", data);
+    int rc = plot_x0_vs_eps(ctx, &s, (const double (*)[4])loss, ts, NT, samples, n, (const double (*)[4])q, data);
+    free(samples); free(train);
+    toy_free(&m[0]);
+    toy_free(&m[1]);
+    sched_free(&s);
+    return rc;
+}
+
 /* ---- 2.8  Derivation based on the noise vector: training eps_theta ----- */
 
 /* Snapshots of the reverse process at t = T, 3T/4, T/2, T/4, 0, as five scatter panels. */
@@ -448,8 +626,8 @@ static int plot_reverse(Ctx *ctx, const char *data, const float *traj, int n, in
         for (int i = 0; i < n; i++) fprintf(plot_dat(&p), "%.5f %.5f\n", traj[(size_t)k * n * 2 + 2 * i], traj[(size_t)k * n * 2 + 2 * i + 1]);
     }
     plot_size(&p, 1500, 330);
-    plot_cmd(&p, "set multiplot layout 1,5 title 'Reverse process (ancestral sampling with the trained ε_θ, %s)'", data);
-    plot_cmd(&p, "set size ratio -1; set xrange [-2.5:2.5]; set yrange [-2.5:2.5]; unset key; set format x ''; set format y ''");
+    plot_cmd(&p, "set multiplot layout 1,5 title 'Reverse process (ancestral sampling with the trained ε_θ, %s, T = %d)'", data, T);
+    plot_cmd(&p, "set size ratio -1; set xrange [-2.5:2.5]; set yrange [-2.5:2.5]; unset key; set xtics 1 font ',9'; set ytics 1 font ',9'");
     for (int k = 0; k < 5; k++) {
         plot_cmd(&p, "set title 't = %d'", T - k * T / 4);
         plot_cmd(&p, "plot dat index %d using 1:2 with points pt 7 ps 0.2 lc rgb '#08519c'", k);
@@ -490,6 +668,7 @@ static int train_and_sample(Ctx *ctx, const char *data, int steps, int n, float 
     toy_init(&m, 2, &ctx->rng);
     double t0 = cli_seconds();
     int rc = toy_train(&m, &s, train, NDATA, steps, 256, &ctx->rng, ctx->arena, ctx->opts->quiet, curve);
+    if (rc) { toy_free(&m); sched_free(&s); return rc; }   /* NaN or Ctrl-C */
     double secs = cli_seconds() - t0;
     cli_say("%-10s %d steps of batch 256 in %.1f s (%.0f steps/s), final loss %.4f", data, steps, secs, steps / secs, curve[steps - 1]);
     const int snap[5] = { s.T, 3 * s.T / 4, s.T / 2, s.T / 4, 0 };
@@ -527,11 +706,11 @@ static int cell_2_8_eps(Ctx *ctx) {
     cli_say("||eps_theta - eps||^2 with Adam, then sample from x_T ~ N(0, I).");
     float *curves[2];
     int rc = 0;
-    for (int k = 0; k < n_sets; k++) {
+    for (int k = 0; k < n_sets && !rc; k++) {   /* a failed training (NaN, Ctrl-C) stops the cell */
         curves[k] = cli_alloc(ctx, sizeof(float) * steps);
-        rc |= train_and_sample(ctx, sets[k], steps, n, curves[k]);
+        rc = train_and_sample(ctx, sets[k], steps, n, curves[k]);
     }
-    rc |= plot_losses(ctx, curves, sets, n_sets, steps);
+    if (!rc) rc = plot_losses(ctx, curves, sets, n_sets, steps);
     return rc;
 }
 
@@ -588,7 +767,7 @@ static int cell_2_9_indi(Ctx *ctx) {
         }
         plot_size(&p, 1500, 330);
         plot_cmd(&p, "set multiplot layout 1,5 title 'InDI with the exact conditional mean: from y = x + 0.5 n (t = 1) to x (t = 0)'");
-        plot_cmd(&p, "set size ratio -1; set xrange [-2:2]; set yrange [-2:2]; unset key; set format x ''; set format y ''");
+        plot_cmd(&p, "set size ratio -1; set xrange [-2:2]; set yrange [-2:2]; unset key; set xtics 1 font ',9'; set ytics 1 font ',9'");
         for (int k = 0; k < 5; k++) {
             plot_cmd(&p, "set title 't = %.2f'", 1.0 - 0.25 * k);
             plot_cmd(&p, "plot dat index %d using 1:2 with points pt 7 ps 0.2 lc rgb '#238b45'", k);
@@ -607,122 +786,78 @@ static int cell_2_9_indi(Ctx *ctx) {
 enum { IMG_T = 250, IMG_WIDTH = 16, IMG_BATCH = 64, IMG = 28 * 28 };
 static const char *const IMG_CKPT = CH2_UNET_CKPT;
 
-/* The training log beside a checkpoint: NAME.safetensors -> NAME_loss.dat, lines "step loss" every 10 steps. */
-static void loss_log_path(const char *ckpt, char *out, size_t cap) { io_sibling_path(ckpt, "_loss.dat", out, cap); }
-
+/* The U-Net and its training state (Adam, the EMA used for sampling, the step): train.h's Trainer. */
 typedef struct {
-    Params params;
-    Unet   unet;
-    Ema    ema;
-    Adam   adam;
-    long   step;
+    Params  params;
+    Unet    unet;
+    Trainer tr;
 } ImageModel;
 
-static void image_model_init(ImageModel *m, Rng *rng) {
+/* Adam at a constant 2e-4, EMA 0.999, the log every 10 steps and a checkpoint every 250. */
+static void image_model_init(ImageModel *m, Rng *rng, const char *path, long steps, const Opts *o) {
     memset(m, 0, sizeof *m);
     nn_params_init(&m->params);
     unet_declare(&m->params, &m->unet, IMG_WIDTH);
     nn_params_alloc(&m->params, rng);
-    optim_adam_init(&m->adam, nn_params_count(&m->params), 2e-4f, 0.9f, 0.999f, 1e-8f, 0.0f);
-    optim_ema_init(&m->ema, m->params.data, nn_params_count(&m->params), 0.999f);
+    static char meta[64];
+    snprintf(meta, sizeof meta, "\"T\": \"%d\", \"width\": \"%d\"", IMG_T, IMG_WIDTH);
+    train_init(&m->tr, &m->params, &(TrainConfig){ .label = "train U-Net", .steps = steps, .lr_max = 2e-4f, .lr_min = 2e-4f,
+               .ema_decay = 0.999f, .quiet = o->quiet, .ckpt = path, .meta = meta, .ckpt_every = 250, .log_every = 10,
+               .log_decimals = 5, .resume = o->resume, .overwrite = o->overwrite });
 }
 
 static void image_model_free(ImageModel *m) {
-    optim_ema_free(&m->ema);
-    optim_adam_free(&m->adam);
+    train_free(&m->tr);
     nn_params_free(&m->params);
 }
 
-/* The four blocks of a checkpoint, each a copy of the Params layout under its own prefix. */
-static int checkpoint_io(ImageModel *m, const char *path, int write) {
-    static const char *const prefix[4] = { "model", "ema", "adam_m", "adam_v" };
-    float *const block[4] = { m->params.data, m->ema.shadow, m->adam.m, m->adam.v };
-    char meta[128];
-    snprintf(meta, sizeof meta, "{\"step\": \"%ld\", \"T\": \"%d\", \"width\": \"%d\"}", m->step, IMG_T, IMG_WIDTH);
-    int rc = write ? nn_params_save(&m->params, path, block, prefix, 4, meta) : nn_params_load(&m->params, path, block, prefix, 4);
-    char buf[32];
-    if (!write && !rc && io_safetensors_metadata(path, "step", buf, sizeof buf) == 0) {
-        m->step = atol(buf);
-        m->adam.t = m->step;
-        m->ema.t = m->step;
-    }
-    return rc;
-}
+/* §2.8 one U-Net training batch: IMG_BATCH images x0 in [-1, 1], t uniform, x_t = sqrt(abar) x0 + sqrt(1 - abar) eps;
+ * returns ||eps_theta(x_t, t) - eps||^2 (mean), gradients in the Params. */
+typedef struct { ImageModel *m; const Schedule *s; const Fmnist *fm; float *x0; } ImageBatch;
 
-/* §2.8 one U-Net training step on a batch of images x0 (B, 784) in [-1, 1]; returns the loss. */
-static float image_train_step(ImageModel *m, const Schedule *s, const float *x0, int B, Rng *rng, Arena *arena) {
-    size_t mark = arena_pos(arena);
+static float image_batch(void *model, long step, Rng *rng, Arena *arena, float *terms) {
+    (void)step; (void)terms;
+    ImageBatch *b = model;
+    const Schedule *s = b->s;
+    enum { B = IMG_BATCH };
+    for (int i = 0; i < B; i++) {
+        const float *img = b->fm->images + (size_t)rng_int(rng, b->fm->n) * IMG;
+        for (int k = 0; k < IMG; k++) b->x0[(size_t)i * IMG + k] = 2.0f * img[k] - 1.0f;
+    }
     float *xt = arena_push_no_zero(arena, sizeof(float) * (size_t)B * IMG), *tt = arena_push_no_zero(arena, sizeof(float) * B);
     Tensor eps = tensor_new(arena, 4, (int[]){ B, 1, 28, 28 });
     rng_normal_fill(rng, eps.data, (long)B * IMG);
     for (int i = 0; i < B; i++) {
         int t = 1 + rng_int(rng, s->T);
-        double a = sqrt(s->alpha_bar[t]), b = sqrt(1 - s->alpha_bar[t]);
+        double a = sqrt(s->alpha_bar[t]), c = sqrt(1 - s->alpha_bar[t]);
         tt[i] = (float)t;
-        for (int k = 0; k < IMG; k++) xt[(size_t)i * IMG + k] = (float)(a * x0[(size_t)i * IMG + k] + b * eps.data[(size_t)i * IMG + k]);
+        for (int k = 0; k < IMG; k++) xt[(size_t)i * IMG + k] = (float)(a * b->x0[(size_t)i * IMG + k] + c * eps.data[(size_t)i * IMG + k]);
     }
     AgTape tape = ag_tape(arena, UNET_MAX_NODES);
-    AgNode *loss = ag_mse(&tape, unet_forward(&tape, &m->params, &m->unet, xt, tt, B), ag_input(&tape, eps));
-    nn_params_zero_grad(&m->params);
+    AgNode *loss = ag_mse(&tape, unet_forward(&tape, &b->m->params, &b->m->unet, xt, tt, B), ag_input(&tape, eps));
+    nn_params_zero_grad(&b->m->params);
     ag_backward(&tape, loss);
-    float l = loss->val.data[0];
-    arena_pop_to(arena, mark);
-    return l;
+    return loss->val.data[0];
 }
 
-/* ./ch2 --train-images [--steps N] [--resume]: trains the U-Net, checkpointing every 250 steps and on Ctrl-C.
- * A NaN loss stops training at that step and leaves the last good checkpoint in place. */
+/* ./ch2 --train [--steps N] [--resume | --overwrite]: trains the U-Net (train.h: checkpoint every 250 steps and on
+ * Ctrl-C; a NaN stops training and leaves the last good checkpoint in place). */
 static int train_images(const Opts *opts) {
     const char *path = opts->ckpt ? opts->ckpt : IMG_CKPT;
-    long steps = opts->steps > 0 ? opts->steps : 6000;
     Fmnist fm;
     if (fmnist_load(&fm, NULL, 1, 0)) return 1;
     Rng rng = rng_stream(opts->seed, 1000);
     ImageModel m;
-    image_model_init(&m, &rng);
-    if (opts->resume && checkpoint_io(&m, path, 0)) { image_model_free(&m); fmnist_free(&fm); return 1; }
-    if (io_mkdir_for(path)) { image_model_free(&m); fmnist_free(&fm); return 1; }   /* the checkpoint's directory */
+    image_model_init(&m, &rng, path, opts->steps > 0 ? opts->steps : 6000, opts);
     Schedule s;
     sched_init(&s, SCHED_LINEAR, IMG_T);
     Arena arena;
     arena_init(&arena, (size_t)1 << 30);
-    float *batch = malloc(sizeof(float) * IMG_BATCH * IMG);
-    char log_path[600];
-    loss_log_path(path, log_path, sizeof log_path);
-    FILE *loss_log = fopen(log_path, opts->resume ? "a" : "w");   /* a log, appended: a torn last line is harmless */
-    if (!loss_log) fprintf(stderr, "warning: cannot write %s; training goes on without a loss log\n", log_path);
-    cli_catch_sigint();
-    printf("training the U-Net (%zu parameters) on %d images from step %ld to %ld, checkpoint %s\n",
-           nn_params_count(&m.params), fm.n, m.step, steps, path);
-    Progress bar = cli_progress_start("train U-Net", steps, opts->quiet);
-    int rc = 0;
-    double avg = 0;
-    while (m.step < steps && !cli_interrupted()) {
-        for (int i = 0; i < IMG_BATCH; i++) {
-            const float *img = fm.images + (size_t)rng_int(&rng, fm.n) * IMG;
-            for (int k = 0; k < IMG; k++) batch[(size_t)i * IMG + k] = 2.0f * img[k] - 1.0f;
-        }
-        float loss = image_train_step(&m, &s, batch, IMG_BATCH, &rng, &arena);
-        if (!isfinite(loss)) {
-            fprintf(stderr, "\nerror: loss is %f at step %ld; stopping, %s keeps the last good weights\n", loss, m.step + 1, path);
-            rc = 1;
-            break;
-        }
-        optim_adam_step(&m.adam, m.params.data, m.params.grad);
-        optim_ema_update(&m.ema, m.params.data);
-        m.step++;
-        avg = avg == 0 ? loss : 0.99 * avg + 0.01 * loss;   /* moving average, started afresh by each run */
-        cli_progress_update(&bar, m.step, avg);
-        if (loss_log && m.step % 10 == 0) { fprintf(loss_log, "%ld %.5f\n", m.step, avg); fflush(loss_log); }
-        if (m.step % 250 == 0 && checkpoint_io(&m, path, 1)) { rc = 1; break; }
-    }
-    if (!rc) {
-        cli_progress_end(&bar, m.step, avg);
-        rc = checkpoint_io(&m, path, 1);
-        if (!rc) printf("%s at step %ld%s\n", path, m.step, cli_interrupted() ? " (interrupted; --resume continues)" : "");
-    }
-    if (loss_log) fclose(loss_log);
-    free(batch);
+    ImageBatch b = { &m, &s, &fm, malloc(sizeof(float) * IMG_BATCH * IMG) };
+    printf("training the U-Net (%zu parameters) on %d images to step %ld, checkpoint %s\n",
+           nn_params_count(&m.params), fm.n, m.tr.c.steps, path);
+    int rc = train_run(&m.tr, image_batch, &b, &rng, &arena);
+    free(b.x0);
     arena_free(&arena);
     sched_free(&s);
     image_model_free(&m);
@@ -764,6 +899,27 @@ static void power_spectrum(const float *imgs, int n, double *power) {
     for (int b = 0; b < NBAND; b++) power[b] /= count[b];
 }
 
+/* n frame times 0 = t_0 < ... < t_{n-1} = T at which the signal amplitude sqrt(abar_t) has fallen to 1, 1 - 1/(n-1),
+ * ..., 0: evenly spaced in what is left of the image, so that a strip shows the change instead of n - 2 frames of
+ * pure noise (with the linear schedule sqrt(abar) is below 0.1 for the last half of the steps). */
+static void visible_times(const Schedule *s, int n, int *t) {
+    t[0] = 0;
+    for (int j = 1; j < n; j++) {
+        double a = 1.0 - (double)j / (n - 1);
+        int k = t[j - 1] + 1;
+        while (k < s->T && sqrt(s->alpha_bar[k]) > a) k++;
+        t[j] = j == n - 1 ? s->T : k;
+    }
+}
+
+/* Labels "t = ..." under the frames of a strip (n frames), into buf (n, 16). */
+static void time_labels(const int *t, int n, char (*buf)[16], const char **labels) {
+    for (int j = 0; j < n; j++) {
+        snprintf(buf[j], 16, "t = %d", t[j]);
+        labels[j] = buf[j];
+    }
+}
+
 static int cell_2_3i_images(Ctx *ctx) {
     enum { NSPEC = 1000, NSTRIP = 9 };
     Fmnist fm;
@@ -773,14 +929,17 @@ static int cell_2_3i_images(Ctx *ctx) {
     cli_say("x_t = sqrt(abar) x0 + sqrt(1 - abar) eps on an image (pixels scaled to [-1, 1]), T = %d:", IMG_T);
     float *x = cli_alloc(ctx, sizeof(float) * NSPEC * IMG), *strip = cli_alloc(ctx, sizeof(float) * NSTRIP * IMG);
     for (long k = 0; k < (long)NSPEC * IMG; k++) x[k] = 2.0f * fm.images[k] - 1.0f;
-    for (int j = 0; j < NSTRIP; j++) {
-        int t = j * IMG_T / (NSTRIP - 1);
-        for (int k = 0; k < IMG; k++) strip[j * IMG + k] = (float)ch2_q_sample(x[k], s.alpha_bar[t], rng_normal(&ctx->rng));
-    }
-    char path[600];
-    snprintf(path, sizeof path, "%s/ch2_forward_strip.png", ctx->out);
-    int rc = image_grid_png(path, strip, NSTRIP, 1, 28, 28, NSTRIP, -1.0f, 1.0f, 3, 2);
-    if (!rc) cli_say("figure %s (t = 0, T/8, ..., T)", path);
+    int ts[NSTRIP];
+    visible_times(&s, NSTRIP, ts);
+    for (int j = 0; j < NSTRIP; j++)
+        for (int k = 0; k < IMG; k++) strip[j * IMG + k] = (float)ch2_q_sample(x[k], s.alpha_bar[ts[j]], rng_normal(&ctx->rng));
+    char tl[NSTRIP][16];
+    const char *labels[NSTRIP];
+    time_labels(ts, NSTRIP, tl, labels);
+    char title[160];
+    snprintf(title, sizeof title, "q(x_t | x_0) on one image, T = %d: frames where sqrt(ᾱ_t) = 1, 7/8, ..., 1/8, then t = T", IMG_T);
+    PlotGridStyle st = { .title = title, .col_labels = labels, .lo = -1, .hi = 1, .scale = 3, .pad = 2, .width = 1000, .height = 230 };
+    int rc = plot_image_grid(ctx->out, "ch2_forward_strip", strip, NSTRIP, 28, 28, NSTRIP, &st);
     /* The SNR of each frequency band: signal power abar P(f) against noise power (1 - abar), white eps. */
     double power[NBAND], noise[NBAND];
     power_spectrum(x, NSPEC, power);
@@ -816,10 +975,10 @@ static int cell_2_3i_images(Ctx *ctx) {
     return rc;
 }
 
-/* The U-Net's training curve, from the log that ./ch2 --train-images keeps beside its checkpoint. */
+/* The U-Net's training curve, from the log that ./ch2 --train keeps beside its checkpoint. */
 static int plot_image_loss(Ctx *ctx, const char *ckpt) {
     char log_path[600];
-    loss_log_path(ckpt, log_path, sizeof log_path);
+    train_log_path(ckpt, log_path, sizeof log_path);
     FILE *f = fopen(log_path, "r");
     if (!f) { cli_say("no training log %s: no loss curve", log_path); return 0; }
     Plot p;
@@ -846,7 +1005,7 @@ static int cell_2_8i_images(Ctx *ctx) {
     enum { N = 25, NS = 6, NSNAP = 9 };
     const char *path = ctx->opts->ckpt ? ctx->opts->ckpt : IMG_CKPT;
     if (!ctx->opts->ckpt && access(path, F_OK) != 0) {   /* no checkpoint at the default place: not an error */
-        cli_say("skipped: no image checkpoint at %s; train one with ./ch2 --train-images", path);
+        cli_say("skipped: no image checkpoint at %s; train one with ./ch2 --train", path);
         return 0;
     }
     UnetModel m;   /* the EMA weights, which sampling uses */
@@ -858,8 +1017,9 @@ static int cell_2_8i_images(Ctx *ctx) {
     sched_init(&s, SCHED_LINEAR, m.T);
     cli_say("U-Net eps_theta (%zu parameters, %ld training steps) -> ancestral sampling, T = %d, %d images.",
             nn_params_count(&m.params), m.step, m.T, N);
-    int snap[NSNAP];
-    for (int k = 0; k < NSNAP; k++) snap[k] = m.T - k * m.T / (NSNAP - 1);
+    int snap[NSNAP], up[NSNAP];
+    visible_times(&s, NSNAP, up);
+    for (int k = 0; k < NSNAP; k++) snap[k] = up[NSNAP - 1 - k];   /* descending: the sampler meets them in this order */
     float *x = cli_alloc(ctx, sizeof(float) * N * IMG), *strips = cli_alloc(ctx, sizeof(float) * NSNAP * N * IMG);
     double t0 = cli_seconds();
     Denoiser den = den_unet(&m, &s, 1);   /* x0_hat kept inside the pixels' range [-1, 1] */
@@ -868,19 +1028,143 @@ static int cell_2_8i_images(Ctx *ctx) {
     double mean = 0;
     for (int k = 0; k < N * IMG; k++) mean += x[k];
     cli_say("mean pixel of the samples %.3f (data: %.3f)", mean / (N * IMG) * 0.5 + 0.5, 0.286);
-    char p1[600], p2[600];
+    char p1[600];
     snprintf(p1, sizeof p1, "%s/ch2_fmnist_samples.png", ctx->out);
-    snprintf(p2, sizeof p2, "%s/ch2_fmnist_reverse.png", ctx->out);
     int rc = image_grid_png(p1, x, N, 1, 28, 28, 5, -1.0f, 1.0f, 3, 2);
+    if (!isfinite(mean)) { cli_say("failed: the samples hold NaN or inf (broken weights in %s?)", path); rc = 1; }
     /* reverse strips: row = one sample, columns = t from T to 0 */
     float *rows = cli_alloc(ctx, sizeof(float) * NS * NSNAP * IMG);
     for (int i = 0; i < NS; i++)
         for (int k = 0; k < NSNAP; k++) memcpy(rows + ((size_t)i * NSNAP + k) * IMG, strips + ((size_t)k * N + i) * IMG, sizeof(float) * IMG);
-    rc |= image_grid_png(p2, rows, NS * NSNAP, 1, 28, 28, NSNAP, -1.0f, 1.0f, 3, 2);
-    if (!rc) cli_say("figures %s, %s", p1, p2);
+    char tl[NSNAP][16];
+    const char *labels[NSNAP];
+    time_labels(snap, NSNAP, tl, labels);
+    PlotGridStyle st = { .title = "Reverse process with the U-Net (T = 250): each row one sample, x_t at the times below",
+                         .col_labels = labels, .lo = -1, .hi = 1, .scale = 3, .pad = 2, .width = 1000, .height = 700 };
+    rc |= plot_image_grid(ctx->out, "ch2_fmnist_reverse", rows, NS * NSNAP, 28, 28, NSNAP, &st);
+    if (!rc) cli_say("figures %s, %s/ch2_fmnist_reverse.png", p1, ctx->out);
     rc |= plot_image_loss(ctx, path);
     sched_free(&s);
     unet_model_free(&m);
+    return rc;
+}
+
+/* ---- 2.9 (images)  InDI on Fashion-MNIST with the exact denoiser of a finite set ---- */
+
+double ch2_indi_gauss_gain(double v, double s, int K) {
+    /* §2.9 x ~ N(0, v), y = x + s n: x_t = x + t s n and F(x_t, t) = E[x | x_t] = v / (v + t^2 s^2) x_t (linear, exact).
+     * K InDI steps of delta = 1/K from x_1 = y map y to P_K y; run them on y = 1. */
+    double x = 1.0, delta = 1.0 / K;
+    for (int k = 0; k < K; k++) {
+        double t = 1.0 - k * delta;
+        x = ch2_indi_step(x, v / (v + t * t * s * s) * x, t, delta);
+    }
+    return x;
+}
+
+enum { INDI_SET = 1000, INDI_TEST = 24, INDI_SHOW = 6, INDI_K = 40, INDI_COLS = 7 };
+
+/* The image strip as one gnuplot canvas: rows of 28 x 28 frames with a 2-pixel gap, column titles on top. */
+static int plot_indi_strip(Ctx *ctx, const float *frames, int rows, const char *const *titles) {
+    enum { P = 30 };
+    Plot p;
+    if (plot_open(&p, ctx->out, "ch2_indi_strip")) return 1;
+    plot_block(&p, "the canvas as a matrix: pixel values in [-1, 1] (NaN = gap); rows of frames, 7 columns");
+    for (int Y = rows * P - 1; Y >= 0; Y--) {   /* matrix rows bottom to top, so image row 0 ends up on top */
+        for (int X = 0; X < INDI_COLS * P; X++) {
+            int r = Y / P, c = X / P, py = Y % P, px = X % P;
+            if (py >= 28 || px >= 28) { fprintf(plot_dat(&p), "NaN "); continue; }
+            fprintf(plot_dat(&p), "%.3f ", frames[((size_t)r * INDI_COLS + c) * 784 + py * 28 + px]);
+        }
+        fprintf(plot_dat(&p), "\n");
+    }
+    plot_size(&p, 1100, 170 * rows / 2 + 150);
+    plot_cmd(&p, "set title 'InDI on Fashion-MNIST: y = x + 2n, x_{t-δ} = (δ/t) F(x_t, t) + (1 - δ/t) x_t, F = ideal denoiser of %d training images' font ',11'", INDI_SET);
+    plot_cmd(&p, "set palette gray; set cbrange [-1:1]; unset colorbox; unset border; unset tics; set size ratio -1");
+    plot_cmd(&p, "set xrange [-0.5:%d]; set yrange [-0.5:%d]", INDI_COLS * P - 2, rows * P + 6);
+    for (int c = 0; c < INDI_COLS; c++)
+        plot_cmd(&p, "set label %d '%s' at %d, %d center font ',10'", c + 1, titles[c], c * P + 14, rows * P + 3);
+    plot_cmd(&p, "plot dat matrix with image notitle");
+    return plot_close(&p);
+}
+
+/* RMS distance between two images (784 pixels). */
+static double rms(const float *a, const float *b) {
+    double s = 0;
+    for (int k = 0; k < IMG; k++) s += (double)(a[k] - b[k]) * (a[k] - b[k]);
+    return sqrt(s / IMG);
+}
+
+/* The case with a closed form first: Gaussian x ~ N(0, 0.5), y = x + n, the walk's variance error and its order. */
+static void indi_gauss_check(Ctx *ctx) {
+    const double v = 0.5, s_g = 1.0, P = sqrt(v / (v + s_g * s_g));
+    cli_say("First the case with a closed form: x ~ N(0, %.1f), y = x + %.0f n. Then F(x_t, t) = v/(v + t^2 s^2) x_t is", v, s_g);
+    cli_say("exact and K InDI steps map y to P_K y; the exact flow gives P = sqrt(v/(v + s^2)), i.e. x_0 ~ N(0, v) again.");
+    for (int K = 40; K <= 640; K *= 4) {
+        double PK = ch2_indi_gauss_gain(v, s_g, K);
+        cli_say("  K = %3d: Var(x_0)/v - 1 = %+.5f (first order in delta = 1/K)", K, PK * PK / (P * P) - 1);
+    }
+    double e1 = ch2_indi_gauss_gain(v, s_g, 160) / P - 1, e2 = ch2_indi_gauss_gain(v, s_g, 320) / P - 1;
+    cli_check(ctx, "Gaussian InDI: error ratio K = 160 vs 320 (first order: 2)", e1 / e2, 2.0, 0.05);   /* O(delta) of 2 */
+}
+
+static int cell_2_9i_indi_images(Ctx *ctx) {
+    const double sn = 2.0;
+    Fmnist tr, te;
+    indi_gauss_check(ctx);
+    if (fmnist_load(&tr, NULL, 1, INDI_SET)) { cli_say("skipped: Fashion-MNIST not available"); return 0; }
+    if (fmnist_load(&te, NULL, 0, INDI_TEST)) { fmnist_free(&tr); cli_say("skipped: Fashion-MNIST test set not available"); return 0; }
+    cli_say("Images: the data set is %d training images (pixels in [-1, 1]); x uniform on it has an exact", INDI_SET);
+    cli_say("ideal denoiser E[x | x + sigma n] (softmax-weighted mean, data_points_denoise). A test image x, not");
+    cli_say("in the set, is degraded to y = x + %.0f n and walked back along x_t = (1 - t) x + t y in %d steps.", sn, INDI_K);
+    float *set = malloc(sizeof(float) * INDI_SET * IMG), *frames = malloc(sizeof(float) * INDI_TEST * INDI_COLS * IMG);
+    for (long k = 0; k < (long)INDI_SET * IMG; k++) set[k] = 2 * tr.images[k] - 1;
+    double t0 = cli_seconds(), mse_y = 0, mse_one = 0, mse_indi = 0, worst_mem = 0;
+    int same_class = 0;
+    for (int i = 0; i < INDI_TEST; i++) {
+        float *fr = frames + (size_t)i * INDI_COLS * IMG, x[IMG];   /* columns: x, y, t = .75, .5, .25, 0, F(y, 1) */
+        double xd[IMG], F[IMG];
+        for (int k = 0; k < IMG; k++) {
+            fr[k] = 2 * te.images[(size_t)i * IMG + k] - 1;
+            x[k] = fr[IMG + k] = (float)(fr[k] + sn * rng_normal(&ctx->rng));
+            xd[k] = x[k];
+        }
+        data_points_denoise(set, INDI_SET, IMG, 1.0, sn * sn, xd, F);   /* one step: the posterior mean given y */
+        for (int k = 0; k < IMG; k++) fr[6 * IMG + k] = (float)F[k];
+        double delta = 1.0 / INDI_K;
+        for (int k = 0; k < INDI_K; k++) {
+            double t = 1.0 - k * delta;
+            for (int j = 0; j < IMG; j++) xd[j] = x[j];
+            data_points_denoise(set, INDI_SET, IMG, 1.0, (t * sn) * (t * sn), xd, F);   /* x_t = x + t sn n */
+            for (int j = 0; j < IMG; j++) x[j] = (float)ch2_indi_step(x[j], F[j], t, delta);
+            if ((k + 1) % (INDI_K / 4) == 0) memcpy(fr + (size_t)(2 + (k + 1) / (INDI_K / 4) - 1) * IMG, x, sizeof(float) * IMG);
+        }
+        int nearest = 0;
+        double dmin = INFINITY;
+        for (int j = 0; j < INDI_SET; j++) {
+            double d = rms(x, set + (size_t)j * IMG);
+            if (d < dmin) { dmin = d; nearest = j; }
+        }
+        worst_mem = fmax(worst_mem, dmin);
+        same_class += tr.labels[nearest] == te.labels[i];
+        mse_y += pow(rms(fr + IMG, fr), 2) / INDI_TEST;
+        mse_one += pow(rms(fr + 6 * IMG, fr), 2) / INDI_TEST;
+        mse_indi += pow(rms(x, fr), 2) / INDI_TEST;
+    }
+    cli_say("%d test images restored in %.1f s", INDI_TEST, cli_seconds() - t0);
+    /* the last step has t = delta: F is a softmax at temperature (delta sn)^2 = 6e-4 over distances ~ 10, one-hot */
+    cli_check_le(ctx, "the end point is a training image: max RMS distance to the nearest", worst_mem, 1e-3);
+    cli_say("mean squared error per pixel against the clean x: y %.3f, one step F(y, 1) %.3f, InDI %.3f", mse_y, mse_one, mse_indi);
+    cli_say("InDI ends exactly on a training image (the ideal denoiser of a finite set can only return its members:");
+    cli_say("memorisation), of the test image's class for %d of %d (chance 1 in 10). With 1000 images the posterior", same_class, INDI_TEST);
+    cli_say("at t = 1 already sits on a few of them, so the one-step mean F(y, 1) hedges between those few (lower");
+    cli_say("squared error, slightly blurred where they disagree) while the small steps commit to one.");
+    cli_check_le(ctx, "InDI's end point is closer to x than y is (MSE)", mse_indi, mse_y);
+    static const char *const titles[INDI_COLS] = { "clean x", "y (t = 1)", "t = 0.75", "t = 0.5", "t = 0.25", "t = 0", "F(y, 1)" };
+    int rc = plot_indi_strip(ctx, frames, INDI_SHOW, titles);
+    free(set); free(frames);
+    fmnist_free(&tr);
+    fmnist_free(&te);
     return rc;
 }
 
@@ -898,6 +1182,9 @@ static const Cell CELLS[] = {
     { "2.8", "eps",       "training on the noise vector, ancestral sampling (2D)",         cell_2_8_eps },
     { "2.8i","images",    "sampling Fashion-MNIST with the trained U-Net",                 cell_2_8i_images },
     { "2.9", "indi",      "inversion by direct denoising (InDI), exact conditional mean",  cell_2_9_indi },
+    /* appended, not inserted in PDF order: each cell's random stream is seeded by its index in this table */
+    { "2.9i","indi-images", "InDI on Fashion-MNIST with the exact finite-set denoiser; Gaussian closed form", cell_2_9i_indi_images },
+    { "2.7t","x0",        "the PDF's training algorithm: predict x0; same objective as eps up to SNR(t)", cell_2_7t_x0 },
 };
 
 /* The cell table, for tests/test_tutorial.c: every `./ch2 --cell X` that tutorial.md names must be in it. */
@@ -909,12 +1196,12 @@ const Cell *ch2_cells(int *n) {
 #ifndef CHAPTER_NO_MAIN
 int main(int argc, char **argv) {
     static const CliSpec spec = { "ch2", "Denoising diffusion probabilistic models (PDF chapter 2)",
-                                  CLI_DATA | CLI_STEPS | CLI_SAMPLES | CLI_TRAIN, DATA_TOY_NAMES };
+                                  CLI_DATA | CLI_STEPS | CLI_SAMPLES | CLI_TRAIN, DATA_TOY_NAMES,
+                                  "the Fashion-MNIST U-Net (25 min for 8000 steps on 2 cores)" };
     Opts opts;
     int rc = cli_parse(&opts, argc, argv, &spec);
     if (rc) return rc == CLI_DONE ? 0 : rc;
-    if (opts.train_images) return train_images(&opts);
-    cli_catch_sigint();
+    if (opts.train) return train_images(&opts);
     return cli_run(CELLS, COUNT_OF(CELLS), &opts);
 }
 #endif

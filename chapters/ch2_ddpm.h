@@ -22,9 +22,15 @@ double ch2_posterior(const Schedule *s, int t, double xt, double x0, double *mu_
 double ch2_mu_from_eps(const Schedule *s, int t, double xt, double eps);
 /* §2.4 KL(q(x_{t-1}|x_t,x0) || N(mu_theta, sigma_q^2)) = w_t ||x0_hat - x0||^2, w_t = (1-alpha_t)^2 abar_{t-1} / (2 sigma_q^2 (1-abar_t)^2) */
 double ch2_kl_weight_x0(const Schedule *s, int t);
+/* §2.8 the same KL on the noise: w'_t ||eps_hat - eps||^2, w'_t = (1 - alpha_t)^2 / (2 sigma_q^2 (1 - abar_t) alpha_t)
+ * = w_t (1 - abar_t) / abar_t, since ||x0_hat - x0||^2 = (1 - abar_t) / abar_t ||eps_hat - eps||^2 at the same x_t. */
+double ch2_kl_weight_eps(const Schedule *s, int t);
 /* §2.4 KL between two 1D Gaussians, the generic formula the weight is checked against. */
 double ch2_kl_gauss(double m1, double v1, double m2, double v2);
 
+/* §2.9 Gaussian x ~ N(0, v), y = x + s n, exact F(x_t, t) = v/(v + t^2 s^2) x_t: the factor P_K with x_0 = P_K y after
+ * K InDI steps of delta = 1/K (run through ch2_indi_step). The exact flow (K -> inf) gives sqrt(v/(v + s^2)). */
+double ch2_indi_gauss_gain(double v, double s, int K);
 /* §2.9 one InDI step from t back to t - delta: x_{t-delta} = (delta/t) F(x_t, t) + (1 - delta/t) x_t, one coordinate */
 double ch2_indi_step(double xt, double F, double t, double delta);
 

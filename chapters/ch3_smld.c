@@ -27,7 +27,7 @@
 #include "fmnist.h"
 #include "image.h"
 #include "nn.h"
-#include "optim.h"
+#include "train.h"
 #include "plot.h"
 #include "schedule.h"
 #include "unet.h"
@@ -254,6 +254,18 @@ static int cell_3_1_ascent(Ctx *ctx) {
     return 0;
 }
 
+/* The sampling noise of the KS distance at n points: mean and sd of ch3_ks_1d over `reps` sets of n exact draws. */
+static DataStat ks_null(const Gmm *g, int n, int reps, Rng *rng) {
+    float *y = malloc(sizeof(float) * n);
+    DataStat st = { 0 };
+    for (int r = 0; r < reps; r++) {
+        data_gmm_sample(g, rng, y, n);
+        data_stat_add(&st, ch3_ks_1d(g, y, n));
+    }
+    free(y);
+    return st;
+}
+
 /* §3.1 the step size: too small mixes slowly, too large is biased. Two measurements per tau: the stationary
  * variance for a Gaussian target against its exact AR(1) value, and the KS distance to the 1D mixture after
  * a fixed budget of steps and after a long run. */
@@ -268,27 +280,30 @@ static int cell_3_1_stepsize(Ctx *ctx) {
     cli_say("Step size tau: the discrete chain's stationary law is p only as tau -> 0. For p = N(0, 1) the chain");
     cli_say("is an AR(1) with stationary variance 1 / (1 - tau / 2), exactly; for the mixture we measure KS");
     cli_say("after %d steps (mixing) and after %d steps (bias), %d particles from x = -5.", SHORT, LONG, N);
+    cli_say("The Gaussian chain starts in N(0, 1), runs 4/tau steps to forget it and averages x^2 over 20/tau more");
+    cli_say("(ten correlation times 2/tau at every tau, so each variance has the same standard error).");
     float *x = cli_alloc(ctx, sizeof(float) * N);
+    DataStat null = ks_null(&g, N, 100, &ctx->rng);
     Plot p;
     if (plot_open(&p, ctx->out, "ch3_langevin_stepsize")) return 1;
-    plot_block(&p, "tau, Gaussian: measured var, exact AR(1) var; mixture: KS after SHORT steps, KS after LONG steps");
-    cli_say("     tau    var (chain)   var (AR(1) formula)   KS @%d   KS @%d", SHORT, LONG);
+    plot_block(&p, "tau, Gaussian: measured var, exact AR(1) var, s.e. of the measured var; mixture: KS after SHORT steps, KS after LONG steps");
+    cli_say("     tau    var (chain)  +- s.e.   var (AR(1) formula)   KS @%d   KS @%d", SHORT, LONG);
     int ok = 1;
     for (int j = 0; j < NTAU; j++) {
         double tau = taus[j];
-        /* Gaussian: start at stationarity of p, run 2/tau steps to forget, then average over 2000 more */
         for (int i = 0; i < N; i++) x[i] = (float)rng_normal(&ctx->rng);
-        int burn = (int)(4.0 / tau), avg = 200;
+        int burn = (int)(4.0 / tau), avg = (int)(20.0 / tau);
         double m2 = 0;
         for (int k = 0; k < burn + avg; k++) {
             ch3_langevin_step(&den_gauss, den_level_ve(0.0), x, N, tau, 1, &ctx->rng, ctx->arena);
             if (k >= burn) for (int i = 0; i < N; i++) m2 += (double)x[i] * x[i] / ((double)N * avg);
         }
         double v_exact = ch3_langevin_stationary_var(s2, tau);
-        /* Tol: 200 snapshots of N points, correlated over ~1/tau steps: effective samples >= N * max(1, 200 tau);
-         * 5 standard errors of a variance, 5 v sqrt(2 / n_eff). */
-        double n_eff = N * fmax(1.0, avg * tau / 2);
-        ok &= fabs(m2 - v_exact) < 5 * v_exact * sqrt(2.0 / n_eff);
+        /* s.e.: avg steps of N particles, x^2 correlated over ~2/tau steps (the AR(1) coefficient of x^2 is
+         * (1 - tau)^2): effective samples n_eff = N avg tau / 2 = 10 N; a variance's s.e. is v sqrt(2 / n_eff).
+         * Tol: 5 of them. */
+        double n_eff = N * fmax(1.0, avg * tau / 2), se = v_exact * sqrt(2.0 / n_eff);
+        ok &= fabs(m2 - v_exact) < 5 * se;
         double ks_short = 0, ks_long = 0;
         for (int i = 0; i < N; i++) x[i] = -5.0f;
         for (int k = 1; k <= LONG; k++) {
@@ -296,18 +311,23 @@ static int cell_3_1_stepsize(Ctx *ctx) {
             if (k == SHORT) ks_short = ch3_ks_1d(&g, x, N);
         }
         ks_long = ch3_ks_1d(&g, x, N);
-        fprintf(plot_dat(&p), "%g %.5f %.5f %.4f %.4f\n", tau, m2, v_exact, ks_short, ks_long);
-        cli_say("  %6.3f   %10.4f   %10.4f          %.3f     %.3f", tau, m2, v_exact, ks_short, ks_long);
+        fprintf(plot_dat(&p), "%g %.5f %.5f %.5f %.4f %.4f\n", tau, m2, v_exact, se, ks_short, ks_long);
+        cli_say("  %6.3f   %10.4f  +- %.4f  %10.4f          %.3f     %.3f", tau, m2, se, v_exact, ks_short, ks_long);
     }
     cli_check(ctx, "Gaussian target: chain variance within 5 s.e. of 1/(1 - tau/2) at every tau", ok, 1, 0.5);
-    plot_size(&p, 1100, 420);
+    cli_say("Below tau ~ 0.05 the bias ~tau/2 is smaller than 2 s.e. (%.3f): the measurement cannot resolve it there;", 2 * sqrt(2.0 / (10.0 * N)));
+    cli_say("it only shows that nothing else is wrong. KS of %d exact draws: %.4f +- %.4f (100 sets): the error bars.",
+            N, data_stat_mean(&null), data_stat_sd(&null));
+    plot_size(&p, 1200, 500);
     plot_cmd(&p, "set multiplot layout 1,2 title 'Langevin step size: bias of the stationary law vs speed of mixing'");
-    plot_cmd(&p, "set logscale x; set xlabel 'step size tau'; set key top left");
-    plot_cmd(&p, "set title 'p = N(0,1): stationary variance of the chain'; set ylabel 'variance'");
-    plot_cmd(&p, "plot dat using 1:2 with points pt 7 ps 1.2 title 'measured', '' using 1:3 with lines lw 2 title '1/(1 - tau/2) (AR(1))', 1 with lines dt 2 lc 'black' title 'Var p = 1'");
-    plot_cmd(&p, "set title 'p = 1D mixture: KS distance to p'; set ylabel 'KS distance'; set logscale y; set key top right");
-    plot_cmd(&p, "plot dat using 1:4 with linespoints lw 2 pt 7 title 'after %d steps (too small tau: not mixed)', '' using 1:5 with linespoints lw 2 pt 5 title 'after %d steps (large tau: biased)', %g with lines dt 2 lc 'black' title 'KS of %d exact draws (typ.)'",
-             SHORT, LONG, 0.87 / sqrt(N), N);
+    plot_cmd(&p, "set logscale x; set xrange [0.0015:0.55]; set xlabel 'step size tau'; set key outside below");
+    plot_cmd(&p, "set title 'p = N(0,1): stationary variance of the chain (± 1 s.e.)'; set ylabel 'variance'");
+    plot_cmd(&p, "plot dat using 1:2:4 with yerrorbars pt 7 ps 1 lw 1.5 title 'measured (20/tau steps averaged)', '' using 1:3 with lines lw 2 title '1/(1 - tau/2) (AR(1))', 1 with lines dt 2 lc 'black' title 'Var p = 1'");
+    plot_cmd(&p, "set title 'p = 1D mixture: KS distance to p (error bars: sd of the KS of %d exact draws)'; set ylabel 'KS distance'; set logscale y", N);
+    plot_cmd(&p, "ksm = %g; kss = %g", data_stat_mean(&null), data_stat_sd(&null));
+    plot_cmd(&p, "plot '+' using 1:(ksm-kss):(ksm+kss) with filledcurves lc rgb '#dddddd' title 'KS of %d exact draws, mean ± sd', \\", N);
+    plot_cmd(&p, "     dat using 1:5:(kss) with yerrorlines lw 2 pt 7 title 'after %d steps (too small tau: not mixed)', \\", SHORT);
+    plot_cmd(&p, "     '' using 1:6:(kss) with yerrorlines lw 2 pt 5 title 'after %d steps (tau < 0.01: still not mixed; large tau: biased)'", LONG);
     plot_cmd(&p, "unset multiplot");
     return plot_close(&p);
 }
@@ -825,64 +845,58 @@ static void ncsn_score(const void *model, DenLevel l, const double *x, int n, do
 }
 
 /* §3.4 NCSN's loss: sum_i lambda(sigma_i) E 1/2 |s_theta(x' + sigma_i z, sigma_i) + z / sigma_i|^2 with
- * lambda = sigma^2, i.e. E 1/2 |o + z|^2 (every level weighs the same); a level drawn per point. Adam.
- * Returns 0, or 1 if the loss turned NaN (the step is printed and the last good weights are kept). */
+ * lambda = sigma^2, i.e. E 1/2 |o + z|^2 (every level weighs the same); a level drawn per point. One batch;
+ * the loop (Adam, schedule, NaN guard) is train.h's. */
+typedef struct { Ncsn *m; const double *sigma; int L; const float *data; int n_data, batch; } NcsnBatch;
+
+static float ncsn_batch(void *model, long step, Rng *rng, Arena *arena, float *terms) {
+    (void)step; (void)terms;
+    NcsnBatch *b = model;
+    int batch = b->batch;
+    AgTape tape = ag_tape(arena, 64);
+    float *xn = arena_push_no_zero(arena, sizeof(float) * 2 * batch), *sg = arena_push_no_zero(arena, sizeof(float) * batch);
+    Tensor minus_z = tensor_new(arena, 2, (int[]){ batch, 2 });
+    for (int i = 0; i < batch; i++) {
+        const float *x0 = b->data + 2 * rng_int(rng, b->n_data);
+        sg[i] = (float)b->sigma[rng_int(rng, b->L)];
+        for (int d = 0; d < 2; d++) {
+            double z = rng_normal(rng);
+            xn[2 * i + d] = (float)(x0[d] + sg[i] * z);
+            minus_z.data[2 * i + d] = (float)-z;
+        }
+    }
+    AgNode *loss = ag_mse(&tape, ncsn_forward(b->m, &tape, xn, sg, batch), ag_input(&tape, minus_z));
+    nn_params_zero_grad(&b->m->params);
+    ag_backward(&tape, loss);
+    return loss->val.data[0];
+}
+
+/* Adam with warm-up and cosine decay; 0, or nonzero if the loss or a weight turned NaN (the step is printed,
+ * the last good weights kept) or after Ctrl-C. */
 static int ncsn_train(Ncsn *m, const double *sigma, int L, const float *data, int n_data, int steps, int batch,
                       int quiet, Rng *rng) {
-    Adam adam;
-    size_t np = nn_params_count(&m->params);
-    optim_adam_init(&adam, np, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.0f);
-    float *last_good = malloc(sizeof(float) * np);
-    Progress bar = cli_progress_start("train s_theta(x, sigma) by DSM", steps, quiet);
-    int rc = 0;
-    float loss_avg = 0;
-    for (int step = 1; step <= steps; step++) {
-        size_t mark = arena_pos(m->arena);
-        AgTape tape = ag_tape(m->arena, 64);
-        float *xn = arena_push_no_zero(m->arena, sizeof(float) * 2 * batch), *sg = arena_push_no_zero(m->arena, sizeof(float) * batch);
-        Tensor minus_z = tensor_new(m->arena, 2, (int[]){ batch, 2 });
-        for (int i = 0; i < batch; i++) {
-            const float *x0 = data + 2 * rng_int(rng, n_data);
-            sg[i] = (float)sigma[rng_int(rng, L)];
-            for (int d = 0; d < 2; d++) {
-                double z = rng_normal(rng);
-                xn[2 * i + d] = (float)(x0[d] + sg[i] * z);
-                minus_z.data[2 * i + d] = (float)-z;
-            }
-        }
-        AgNode *loss = ag_mse(&tape, ncsn_forward(m, &tape, xn, sg, batch), ag_input(&tape, minus_z));
-        nn_params_zero_grad(&m->params);
-        ag_backward(&tape, loss);
-        float l = loss->val.data[0];
-        arena_pop_to(m->arena, mark);
-        if (!isfinite(l)) {
-            fprintf(stderr, "\nerror: DSM loss is %f at step %d; keeping the weights of step %d\n", l, step, step - 1);
-            memcpy(m->params.data, last_good, sizeof(float) * np);
-            rc = 1;
-            break;
-        }
-        memcpy(last_good, m->params.data, sizeof(float) * np);
-        adam.lr = optim_lr_warmup_cosine(step, 100, steps, 2e-3f, 1e-5f);
-        optim_adam_step(&adam, m->params.data, m->params.grad);
-        loss_avg = step == 1 ? l : 0.99f * loss_avg + 0.01f * l;
-        cli_progress_update(&bar, step, loss_avg);
-    }
-    if (!rc) cli_progress_end(&bar, steps, loss_avg);
-    free(last_good);
-    optim_adam_free(&adam);
+    NcsnBatch b = { m, sigma, L, data, n_data, batch };
+    Trainer tr;
+    train_init(&tr, &m->params, &(TrainConfig){ .label = "train s_theta(x, sigma) by DSM", .steps = steps, .lr_max = 2e-3f,
+                                                .lr_min = 1e-5f, .warmup = 100, .lr_ahead = 1, .quiet = quiet });
+    int rc = train_run(&tr, ncsn_batch, &b, rng, m->arena);
+    train_free(&tr);
     return rc;
 }
 
-/* Arrows v = sigma s(x, sigma) of a noise-conditional field at one sigma on a res x res grid, drawn with length
- * len |v| / (1 + |v|): true directions, lengths squashed so that far-away arrows stay on the page. */
-static void block_field_at(Plot *p, const Denoiser *den, double sigma, double r, int res, double len, Arena *arena) {
-    plot_block(p, "x y dx dy: sigma s(x, sigma), length squashed to len |v| / (1 + |v|)");
+/* Arrows of v = sigma s(x, sigma) of a noise-conditional field at one sigma on a res x res grid, centred on the grid
+ * points: unit directions drawn with length 0.8 of the grid spacing (so no two arrows touch), and |v| in column 5,
+ * which the figure turns into the arrow's colour. */
+static void block_field_at(Plot *p, const Denoiser *den, double sigma, double r, int res, Arena *arena) {
+    const double len = 0.8 * 2 * r / res;
+    plot_block(p, "x y dx dy |v|: direction of v = sigma s(x, sigma) (unit, times 0.8 spacing), its length |v|");
     for (int i = 0; i < res; i++)
         for (int j = 0; j < res; j++) {
             float xy[2] = { (float)(-r + 2 * r * (i + 0.5) / res), (float)(-r + 2 * r * (j + 0.5) / res) }, s[2] = { 0, 0 };
             ch3_score(den, den_level_ve(sigma), xy, 1, s, arena);
-            double v0 = sigma * s[0], v1 = sigma * s[1], k = len / (1 + hypot(v0, v1));
-            fprintf(plot_dat(p), "%.4f %.4f %.4f %.4f\n", xy[0], xy[1], k * v0, k * v1);
+            double v0 = sigma * s[0], v1 = sigma * s[1], mag = hypot(v0, v1) + 1e-12;
+            fprintf(plot_dat(p), "%.4f %.4f %.4f %.4f %.5g\n", xy[0] - len * v0 / mag / 2, xy[1] - len * v1 / mag / 2,
+                    len * v0 / mag, len * v1 / mag, mag);
         }
 }
 
@@ -935,18 +949,24 @@ static int cell_3_4_annealed(Ctx *ctx) {
     for (int k = 0; k < 3; k++) {
         Gmm gs = data_gmm_noised(&g, 1.0, sigma[show[k]] * sigma[show[k]]);
         block_logpdf(&p, &gs, r, 90);
-        block_field_at(&p, &exact, sigma[show[k]], r, 16, 0.45, ctx->arena);
-        block_field_at(&p, &learned_den, sigma[show[k]], r, 16, 0.45, ctx->arena);
+        block_field_at(&p, &exact, sigma[show[k]], r, 16, ctx->arena);
+        block_field_at(&p, &learned_den, sigma[show[k]], r, 16, ctx->arena);
     }
-    plot_size(&p, 1500, 520);
-    plot_cmd(&p, "set multiplot layout 1,3 title 'Noise-conditional score: learned σ s_{θ}(x, σ) (red) vs exact σ ∇ log p_{σ} (black), over log p_{σ}'");
+    plot_size(&p, 1400, 960);
+    plot_cmd(&p, "set multiplot layout 2,3 title \"Noise-conditional score σ s(x, σ) over log p_{σ} (grey): exact (top) and learned (bottom)\\n"
+                 "arrows: unit direction; colour: |σ s| from yellow (≤ 0.03) through orange (0.3) to dark red (≥ 3), log scale\"");
+    plot_cmd(&p, "u(m) = (m < 0.03 ? 0 : m > 3 ? 1 : (log10(m) + 1.5) / 2)   # |v| -> [0, 1] on the log scale");
+    plot_cmd(&p, "ramp(u, a, b) = int(a + u * (b - a) + 0.5)");
+    plot_cmd(&p, "col(m) = u(m) < 0.5 ? 65536 * ramp(2 * u(m), 254, 240) + 256 * ramp(2 * u(m), 217, 101) + ramp(2 * u(m), 118, 72) : \\");
+    plot_cmd(&p, "                      65536 * ramp(2 * u(m) - 1, 240, 103) + 256 * ramp(2 * u(m) - 1, 101, 0) + ramp(2 * u(m) - 1, 72, 13)");
     plot_cmd(&p, "set size ratio -1; set xrange [-%g:%g]; set yrange [-%g:%g]; unset key; unset colorbox", r, r, r, r);
-    plot_cmd(&p, "set palette defined (0 'white', 1 '#c6dbef', 2 '#6baed6', 3 '#08519c'); set cbrange [-12:1]");
-    for (int k = 0; k < 3; k++) {
-        plot_cmd(&p, "set title 'sigma = %.2f'", sigma[show[k]]);
-        plot_cmd(&p, "plot dat index %d using 1:2:3 with image, '' index %d using 1:2:3:4 with vectors head size 0.06,20 lw 2 lc rgb 'black', '' index %d using 1:2:3:4 with vectors head size 0.06,20 lc rgb '#d7301f'",
-                 3 * k, 3 * k + 1, 3 * k + 2);
-    }
+    plot_cmd(&p, "set xtics 2; set ytics 2; set palette defined (0 'white', 1 '#f0f0f0', 2 '#bdbdbd', 3 '#737373'); set cbrange [-12:1]");
+    for (int row = 0; row < 2; row++)
+        for (int k = 0; k < 3; k++) {
+            plot_cmd(&p, "set title '%s, sigma = %.2f'", row ? "learned σ s_θ(x, σ)" : "exact σ ∇ log p_σ", sigma[show[k]]);
+            plot_cmd(&p, "plot dat index %d using 1:2:3 with image, '' index %d using 1:2:3:4:(col($5)) with vectors head size 0.09,25 filled lw 1.5 lc rgb variable",
+                     3 * k, 3 * k + 1 + row);
+        }
     plot_cmd(&p, "unset multiplot");
     if (plot_close(&p)) { nn_params_free(&m.params); return 1; }
 
@@ -1172,11 +1192,10 @@ const Cell *ch3_cells(int *n) {
 
 #ifndef CHAPTER_NO_MAIN
 int main(int argc, char **argv) {
-    static const CliSpec spec = { "ch3", "Score-matching Langevin dynamics (PDF chapter 3)", CLI_STEPS, NULL };
+    static const CliSpec spec = { "ch3", "Score-matching Langevin dynamics (PDF chapter 3)", CLI_STEPS, NULL, NULL };
     Opts opts;
     int rc = cli_parse(&opts, argc, argv, &spec);
     if (rc) return rc == CLI_DONE ? 0 : rc;
-    cli_catch_sigint();
     return cli_run(CELLS, COUNT_OF(CELLS), &opts);
 }
 #endif

@@ -696,7 +696,7 @@ static int vp_ve_figure(Ctx *ctx, const Gmm *g) {
     plot_cmd(&p, "set xlabel 't'; set xrange [0:1]; set ylabel 'x'; set key top left font ',9' opaque");
     for (int k = 0; k < 2; k++) {
         int b = 12 * k;
-        if (k == 0) plot_cmd(&p, "set title 'VP: dx = -beta x/2 dt + sqrt(beta) dw (mean shrinks, var -> 1)'; set yrange [-4:4]");
+        if (k == 0) plot_cmd(&p, "set title 'VP: dx = -beta x/2 dt + sqrt(beta) dw (mean shrinks, var -> 1)'; set yrange [-4:5.5]");
         else plot_cmd(&p, "set title 'VE: dx = sqrt(d sigma^2/dt) dw (mean stays, var explodes to sigma_{max}^2 = 100)'; set yrange [-25:25]");
         plot_cmd(&p, "plot dat index %d using 1:2:3 with image notitle, for [k=%d:%d] dat index k with lines lw 1 lc rgb '#d7301f' notitle, \\", b, b + 1, b + 10);
         plot_cmd(&p, "     dat index %d using 1:($2+2*$3) with lines lw 3 dt 2 lc rgb 'black' title 'mean +- 2 sd', '' index %d using 1:($2-2*$3) with lines lw 3 dt 2 lc rgb 'black' notitle, \\", b + 11, b + 11);
@@ -1076,7 +1076,10 @@ static int solver_quality(Ctx *ctx, const Gmm *g) {
     int rc = samples_figure(ctx, keep, n, truth, KEEP);
     ToyModel m;
     Schedule s;
-    rc |= train_model(ctx, &m, &s, &sde, g);
+    if (train_model(ctx, &m, &s, &sde, g)) {   /* NaN (named, last good weights kept) or Ctrl-C: stop here */
+        toy_free(&m); sched_free(&s); free(truth);
+        return 1;
+    }
     Denoiser net = den_toy(&m, &s);
     double t0 = cli_seconds();
     long nfe = sweep_at(&net, g, nm, sm, NM, QUALITY_REPS_MODEL, &ctx->rng, ctx->arena, sw_model, 0, NULL, NULL);
@@ -1203,7 +1206,7 @@ const Cell *ch4_cells(int *n) {
 
 #ifndef CHAPTER_NO_MAIN
 int main(int argc, char **argv) {
-    static const CliSpec spec = { "ch4", "Stochastic differential equations (PDF chapter 4)", CLI_STEPS | CLI_SAMPLES, NULL };
+    static const CliSpec spec = { "ch4", "Stochastic differential equations (PDF chapter 4)", CLI_STEPS | CLI_SAMPLES, NULL, NULL };
     Opts opts;
     int rc = cli_parse(&opts, argc, argv, &spec);
     if (rc) return rc == CLI_DONE ? 0 : rc;

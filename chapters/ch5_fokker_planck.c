@@ -626,9 +626,12 @@ static int stationary_relaxation(Ctx *ctx, const double *p0, const double *pinf,
     plot_cmd(&p, "set title 'p(x, t) (log time axis)'; set logscale x; set xlabel 't'; set ylabel 'x'; set yrange [-2:2.5]; set xrange [0.01:10]");
     plot_cmd(&p, "set view map; set pm3d map; set palette defined (0 'white', 1 '#9ecae1', 2 '#3182bd', 3 '#08306b'); set cblabel 'p(x,t)'");
     plot_cmd(&p, "set cbrange [0:1.5]; splot dat index 0 using 1:2:3 with pm3d notitle");
-    plot_cmd(&p, "set title 'L1 distance to the stationary law: fast in-well, slow between wells'; set logscale xy; set xrange [0.01:10]; set yrange [*:*]");
+    plot_cmd(&p, "set title 'L1 distance to the stationary law (linear t, log L1: an exponential is a straight line)' font ',10'");
+    plot_cmd(&p, "unset logscale x; set logscale y; set xrange [0:10]; set yrange [*:*]");
     plot_cmd(&p, "set xlabel 't'; set ylabel '||p_t - p_{inf}||_1'; set format y '10^{%%L}'; unset colorbox");
-    plot_cmd(&p, "plot dat index 1 using 1:2 with lines lw 2 title 'grid', %g*exp(-%g*(x-%g)) with lines dt 2 lc rgb 'black' title sprintf('exp(-%%.3f t) fit on [4, 8]', %g)",
+    plot_cmd(&p, "set object 1 rect from 4, graph 0 to 8, graph 1 fc rgb '#eeeeee' fs solid noborder behind");
+    plot_cmd(&p, "plot dat index 1 using 1:2 with linespoints pt 7 ps 0.4 lw 2 title 'grid (in-well stage: the drop before t ~ 0.5)', \\");
+    plot_cmd(&p, "     %g*exp(-%g*(x-%g)) with lines dt 2 lw 2 lc rgb 'black' title sprintf('exp(-%%.3f t), fitted on t in [4, 8] (grey)', %g)",
              l1[j2], lambda, tr[j2], lambda);
     plot_cmd(&p, "unset multiplot");
     return plot_close(&p);
@@ -898,7 +901,7 @@ const Cell *ch5_cells(int *n) {
 
 #ifndef CHAPTER_NO_MAIN
 int main(int argc, char **argv) {
-    static const CliSpec spec = { "ch5", "Langevin and Fokker-Planck equations (PDF chapter 5)", 0, NULL };
+    static const CliSpec spec = { "ch5", "Langevin and Fokker-Planck equations (PDF chapter 5)", 0, NULL, NULL };
     Opts opts;
     int rc = cli_parse(&opts, argc, argv, &spec);
     if (rc) return rc == CLI_DONE ? 0 : rc;

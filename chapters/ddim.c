@@ -275,6 +275,7 @@ static int cell_d_1_testbed(Ctx *ctx) {
     ToyModel net;
     toy_init(&net, 2, &ctx->rng);
     int rc = toy_train(&net, &s, pts, NP, STEPS, 256, &ctx->rng, ctx->arena, ctx->opts->quiet, NULL);
+    if (rc) { toy_free(&net); sched_free(&s); return rc; }   /* NaN or Ctrl-C */
     Denoiser memo = den_points(pts, NP, 2);
     Denoiser trained = den_toy(&net, &s);
     int ts[K + 1];
@@ -454,7 +455,7 @@ static double floor_tolerance(const DataStat *sampler, const DataStat *floor) {
 /* A deterministic sampler maps one x_T to one output set, so a curve drawn from one x_T repeats one draw of
  * the scatter at every K: each point of the quality curves below is a mean over `reps` fresh (x_T, reference)
  * pairs, drawn with its standard error. */
-enum { ETA_REPS = 10 };
+enum { ETA_REPS = 6 };
 static int cell_d_3_eta(Ctx *ctx) {
     enum { NK = 6, NE = 3 };
     static const int Ks[NK] = { 5, 10, 20, 50, 100, 200 };
@@ -577,7 +578,7 @@ static void nfe_blocks(Plot *p, const char *label, const int *Ks, int nk, DataSt
 }
 
 /* Pairs per point: the exact denoiser costs little, the network ~3 ms per evaluation of 1000 points. */
-enum { NFE_REPS_EXACT = 20, NFE_REPS_NET = 6 };
+enum { NFE_REPS_EXACT = 8, NFE_REPS_NET = 4 };
 static int cell_d_4_nfe(Ctx *ctx) {
     enum { NKE = 8, NKN = 6 };
     static const int Ke[NKE] = { 5, 10, 20, 50, 100, 200, 500, 1000 }, Kn[NKN] = { 5, 10, 20, 50, 100, 200 };
@@ -1087,11 +1088,10 @@ const Cell *ddim_cells(int *n) {
 #ifndef CHAPTER_NO_MAIN
 int main(int argc, char **argv) {
     static const CliSpec spec = { "ddim", "DDIM: deterministic and eta sampling, step skipping, inversion, the optimisation view",
-                                  CLI_STEPS | CLI_SAMPLES, NULL };
+                                  CLI_STEPS | CLI_SAMPLES, NULL, NULL };
     Opts opts;
     int rc = cli_parse(&opts, argc, argv, &spec);
     if (rc) return rc == CLI_DONE ? 0 : rc;
-    cli_catch_sigint();
     rc = cli_run(CELLS, COUNT_OF(CELLS), &opts);
     shared_free();
     return rc;

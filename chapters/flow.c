@@ -29,10 +29,10 @@
 #include "data.h"
 #include "denoiser.h"
 #include "flow.h"
-#include "optim.h"
 #include "plot.h"
 #include "schedule.h"
 #include "toymodel.h"
+#include "train.h"
 
 /* ---- f.1  The interpolant and its velocity --------------------------------- */
 
@@ -228,30 +228,24 @@ static float fm_batch(ToyModel *m, const float *x0s, const float *epss, int n, i
     return loss->val.data[0];
 }
 
+typedef struct { ToyModel *m; const float *x0, *eps; int n, batch; } FmBatch;
+
+static float fm_train_batch(void *model, long step, Rng *rng, Arena *arena, float *terms) {
+    (void)step; (void)terms;
+    FmBatch *b = model;
+    return fm_batch(b->m, b->x0, b->eps, b->n, b->batch, rng, arena);
+}
+
+/* Adam with the toy model's schedule (warm-up 100, cut to steps - 1; cosine 2e-3 -> 1e-5): train.h's loop, with
+ * its NaN guard (loss and weights) and Ctrl-C. */
 int flow_train(ToyModel *m, const float *x0, const float *eps, int n, int steps, int batch, Rng *rng,
                Arena *arena, int quiet, float *loss_curve) {
-    Adam adam;
-    size_t np = nn_params_count(&m->params);
-    optim_adam_init(&adam, np, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.0f);
-    Progress bar = cli_progress_start("train v_theta", steps, quiet);
-    int rc = 0;
-    float loss = 0;
-    for (int step = 1; step <= steps; step++) {
-        size_t mark = arena_pos(arena);
-        loss = fm_batch(m, x0, eps, n, batch, rng, arena);
-        arena_pop_to(arena, mark);
-        if (!isfinite(loss)) {
-            fprintf(stderr, "\nerror: flow-matching loss is %f at step %d\n", loss, step);
-            rc = 1;
-            break;
-        }
-        adam.lr = optim_lr_warmup_cosine(step, 100, steps, 2e-3f, 1e-5f);
-        optim_adam_step(&adam, m->params.data, m->params.grad);
-        if (loss_curve) loss_curve[step - 1] = loss;
-        cli_progress_update(&bar, step, loss);
-    }
-    if (!rc) cli_progress_end(&bar, steps, loss);
-    optim_adam_free(&adam);
+    FmBatch b = { m, x0, eps, n, batch };
+    Trainer tr;
+    train_init(&tr, &m->params, &(TrainConfig){ .label = "train v_theta", .steps = steps, .lr_max = 2e-3f, .lr_min = 1e-5f,
+                                                .warmup = 100, .lr_ahead = 1, .curve = loss_curve, .quiet = quiet });
+    int rc = train_run(&tr, fm_train_batch, &b, rng, arena);
+    train_free(&tr);
     return rc;
 }
 
@@ -1001,15 +995,10 @@ const Cell *flow_cells(int *n) {
 #ifndef CHAPTER_NO_MAIN
 int main(int argc, char **argv) {
     static const CliSpec spec = { "flow", "flow matching, rectified flow and exact likelihoods (denoising as integration)",
-                                  CLI_STEPS | CLI_SAMPLES, NULL };
+                                  CLI_STEPS | CLI_SAMPLES, NULL, NULL };
     Opts opts;
     int rc = cli_parse(&opts, argc, argv, &spec);
     if (rc) return rc == CLI_DONE ? 0 : rc;
-    if (opts.steps > 0 && opts.steps <= 100) {   /* both trainings warm the learning rate up over 100 steps */
-        fprintf(stderr, "error: --steps %ld: flow trains for at least 101 steps (the warm-up is 100)\n", opts.steps);
-        return 2;
-    }
-    cli_catch_sigint();
     rc = cli_run(CELLS, COUNT_OF(CELLS), &opts);
     shared_free();
     return rc;

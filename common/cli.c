@@ -32,8 +32,10 @@ void cli_usage(FILE *f, const CliSpec *spec) {
     if (spec->flags & CLI_SAMPLES)
         fprintf(f, "  --samples N         samples to draw, integer >= 1 (default: each cell's)\n");
     if (spec->flags & CLI_TRAIN) {
-        fprintf(f, "  --train-images      train the Fashion-MNIST model (long) and save its checkpoint\n");
-        fprintf(f, "  --resume            with --train-images: continue from the checkpoint\n");
+        fprintf(f, "  --train             train %s and save its checkpoint (--train-images: the same)\n",
+                spec->train_help ? spec->train_help : "this program's model");
+        fprintf(f, "  --resume            with --train: continue from the checkpoint (the same as an uninterrupted run)\n");
+        fprintf(f, "  --overwrite         with --train: start afresh even if the checkpoint exists (else refused)\n");
         fprintf(f, "  --ckpt PATH         checkpoint to read and write (default checkpoints/%s_*.safetensors)\n", spec->prog);
     }
     fprintf(f, "  --help              this text\n");
@@ -111,8 +113,9 @@ int cli_parse(Opts *o, int argc, char **argv, const CliSpec *spec) {
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) { cli_usage(stdout, spec); return CLI_DONE; }
         if (!strcmp(a, "--quiet")) { o->quiet = 1; continue; }
         if (!strcmp(a, "--list"))  { o->list = 1; continue; }
-        if ((spec->flags & CLI_TRAIN) && !strcmp(a, "--train-images")) { o->train_images = 1; continue; }
-        if ((spec->flags & CLI_TRAIN) && !strcmp(a, "--resume"))       { o->resume = 1; continue; }
+        if ((spec->flags & CLI_TRAIN) && (!strcmp(a, "--train") || !strcmp(a, "--train-images"))) { o->train = 1; continue; }
+        if ((spec->flags & CLI_TRAIN) && !strcmp(a, "--resume"))    { o->resume = 1; continue; }
+        if ((spec->flags & CLI_TRAIN) && !strcmp(a, "--overwrite")) { o->overwrite = 1; continue; }
         /* every other option takes a value: --flag VALUE or --flag=VALUE */
         char flag[64];
         const char *val = NULL, *eq = strchr(a, '=');
@@ -176,10 +179,10 @@ int cli_run(const Cell *cells, int n, const Opts *opts) {
         if (only >= 0 && i != only) continue;
         int r = run_cell(&cells[i], i, opts, &arena);
         if (r > rc) rc = r;
-        if (cli_interrupted()) break;
+        if (cli_interrupted()) { rc = CLI_INTERRUPTED; break; }   /* Ctrl-C during a training loop: it stopped, so do we */
     }
     arena_free(&arena);
-    if (rc) fprintf(stderr, "some cells failed (exit %d)\n", rc);
+    if (rc) fprintf(stderr, "%s (exit %d)\n", rc == CLI_INTERRUPTED ? "interrupted" : "some cells failed", rc);
     return rc;
 }
 
@@ -270,5 +273,7 @@ void cli_catch_sigint(void) {
     sa.sa_handler = on_sigint;
     sigaction(SIGINT, &sa, NULL);
 }
+
+void cli_release_sigint(void) { signal(SIGINT, SIG_DFL); }
 
 int cli_interrupted(void) { return interrupted; }

@@ -20,7 +20,7 @@
  * after the cell. cli_run returns the exit code: 0 all good, 1 a cell or a
  * check failed, 2 an unknown cell.
  *
- * Exit codes everywhere: 0 success, 1 failure, 2 bad usage. Nothing here
+ * Exit codes everywhere: 0 success, 1 failure, 2 bad usage, 130 Ctrl-C (CLI_INTERRUPTED). Nothing here
  * calls exit(); cli_parse prints the usage line and returns 2.
  */
 #ifndef CLI_H
@@ -35,12 +35,14 @@
  * that a program accepts, as a bit set in CliSpec.flags. */
 enum { CLI_DATA = 1, CLI_STEPS = 2, CLI_SAMPLES = 4, CLI_TRAIN = 8 };
 enum { CLI_DONE = -1 };   /* cli_parse: --help was printed, exit 0 */
+enum { CLI_INTERRUPTED = 130 };   /* exit code after Ctrl-C stopped a training loop (128 + SIGINT, as a shell reports it) */
 
 typedef struct {
     const char *prog;       /* "ch2" */
     const char *summary;    /* one line: what the program shows */
     unsigned    flags;      /* CLI_DATA | CLI_STEPS | ... */
     const char *const *data_names; /* accepted --data values, NULL-terminated (with CLI_DATA) */
+    const char *train_help; /* with CLI_TRAIN: what --train trains, "the Fashion-MNIST VAE (6-13 min)" */
 } CliSpec;
 
 typedef struct {
@@ -53,8 +55,9 @@ typedef struct {
     const char *data;         /* --data NAME        default NULL = the cell's choice */
     long        steps;        /* --steps N          training steps, default -1 = the cell's */
     long        samples;      /* --samples N        samples drawn, default -1 = the cell's */
-    int         train_images; /* --train-images     train the image model (long) */
+    int         train;        /* --train            train this program's model and save its checkpoint (also --train-images) */
     int         resume;       /* --resume           continue training from the checkpoint */
+    int         overwrite;    /* --overwrite        start training afresh over an existing checkpoint */
     const char *ckpt;         /* --ckpt PATH        checkpoint to read/write, default the program's */
 } Opts;
 
@@ -113,8 +116,10 @@ void     cli_progress_update(Progress *p, long step, double loss);
 void     cli_progress_end(Progress *p, long step, double loss);
 double   cli_seconds(void);   /* monotonic wall clock */
 
-/* Ctrl-C: after cli_catch_sigint(), cli_interrupted() turns 1 on SIGINT so a training loop can save and stop. */
+/* Ctrl-C: after cli_catch_sigint(), cli_interrupted() turns 1 on SIGINT so a training loop can save and stop
+ * (train_run does so while it runs); cli_release_sigint() gives SIGINT back its default action (stop at once). */
 void cli_catch_sigint(void);
+void cli_release_sigint(void);
 int  cli_interrupted(void);
 
 #endif

@@ -66,7 +66,7 @@ static int nearest_step(const Schedule *s, double abar) {
     return best;
 }
 
-/* eps_hat (n, D) of a VP eps network. The input is x / sqrt(a^2 + b^2), the VP-scaled x (eps and x0 do not
+/* eps_hat (n, D) of a VP network (an x0-predicting toy model's output is converted, §2.8). The input is x / sqrt(a^2 + b^2), the VP-scaled x (eps and x0 do not
  * change under the scaling); for a level made by den_level_vp, a^2 + b^2 = 1 up to rounding and x goes in as it is. */
 static void network_eps(const Denoiser *den, DenLevel l, const double *x, int n, double *eps_hat, Arena *arena) {
     size_t nd = (size_t)n * den->D, mark = arena_pos(arena);
@@ -74,9 +74,10 @@ static void network_eps(const Denoiser *den, DenLevel l, const double *x, int n,
     int t = l.t >= 0 ? (int)l.t : nearest_step(den->sched, l.a * l.a / (c * c));
     float *xin = arena_push_no_zero(arena, sizeof(float) * nd), *e = arena_push_no_zero(arena, sizeof(float) * nd);
     for (size_t j = 0; j < nd; j++) xin[j] = (float)(c == 1.0 ? x[j] : x[j] / c);
-    if (den->kind == DEN_TOY) toy_predict_eps(den->toy, xin, n, t, e, arena);
+    if (den->kind == DEN_TOY) toy_predict(den->toy, xin, n, t, e, arena);
     else unet_model_eps(den->unet, xin, n, t, e, arena);
-    for (size_t j = 0; j < nd; j++) eps_hat[j] = e[j];
+    int x0_model = den->kind == DEN_TOY && den->toy->target == TOY_TARGET_X0;   /* the output is x0_hat (§2.7) */
+    for (size_t j = 0; j < nd; j++) eps_hat[j] = x0_model ? den_eps_from_x0(l, x[j], e[j]) : e[j];
     arena_pop_to(arena, mark);
 }
 

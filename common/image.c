@@ -1,5 +1,6 @@
 #define STB_IMAGE_WRITE_IMPLEMENTATION
 #include <stb/stb_image_write.h>
+#include <math.h>
 #include <string.h>
 #include "image.h"
 #include "io.h"
@@ -30,6 +31,7 @@ int image_grid_png(const char *path, const float *imgs, int n, int channels, int
     unsigned char *pix = malloc((size_t)W * H * channels);
     CHECK(pix != NULL, "out of memory for a %dx%d image", W, H);
     memset(pix, 128, (size_t)W * H * channels);   /* grey border */
+    long nonfinite = 0;
     for (int k = 0; k < n; k++) {
         int gy = pad + (k / cols) * (h * scale + pad), gx = pad + (k % cols) * (w * scale + pad);
         for (int c = 0; c < channels; c++)
@@ -37,10 +39,13 @@ int image_grid_png(const char *path, const float *imgs, int n, int channels, int
                 for (int x = 0; x < w * scale; x++) {
                     float v = imgs[(((size_t)k * channels + c) * h + y / scale) * w + x / scale];
                     float u = (v - lo) / (hi - lo);
-                    u = u < 0 ? 0 : u > 1 ? 1 : u;
+                    if (!isfinite(v)) nonfinite += y % scale == 0 && x % scale == 0;   /* count each value once */
+                    if (isnan(u)) u = 0;                       /* NaN as lo: casting NaN to a byte is undefined */
+                    u = u < 0 ? 0 : u > 1 ? 1 : u;             /* +-inf clamp like any value */
                     pix[((size_t)(gy + y) * W + gx + x) * channels + c] = (unsigned char)(u * 255.0f + 0.5f);
                 }
     }
+    if (nonfinite) fprintf(stderr, "warning: %s: %ld values are NaN or inf (NaN drawn as %g, inf clamped)\n", path, nonfinite, lo);
     Buffer b = {0};
     int ok = stbi_write_png_to_func(append, &b, W, H, channels, pix, W * channels);
     free(pix);

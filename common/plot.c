@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "io.h"
 #include "plot.h"
+#include "image.h"
 
 int plot_have_gnuplot(void) {
     static int have = -1;
@@ -131,4 +132,40 @@ int plot_close(Plot *p) {
     free(p->script);
     p->script = NULL;
     return rc;
+}
+
+/* Tics at the centres of the grid's cells: `set xtics (...)` or `set ytics (...)`, pixel coordinates. */
+static void grid_tics(Plot *p, char axis, const char *const *labels, int count, int cell, int pad, int total, int flip) {
+    char buf[4096];
+    int len = snprintf(buf, sizeof buf, "set %ctics (", axis);
+    for (int k = 0; k < count && len < (int)sizeof buf - 128; k++) {
+        double c = pad + k * (cell + pad) + cell / 2.0;
+        len += snprintf(buf + len, sizeof buf - len, "%s\"%s\" %g", k ? ", " : "", labels[k], flip ? total - c : c);
+        fprintf(plot_dat(p), "%c %d %g %s\n", axis, k, flip ? total - c : c, labels[k]);
+    }
+    snprintf(buf + len, sizeof buf - len, ") scale 0 font ',9'");
+    plot_cmd(p, "%s", buf);
+}
+
+int plot_image_grid(const char *dir, const char *name, const float *imgs, int n, int h, int w, int cols,
+                    const PlotGridStyle *st) {
+    char path[700];
+    snprintf(path, sizeof path, "%s/%s_pixels.png", dir, name);
+    if (image_grid_png(path, imgs, n, 1, h, w, cols, st->lo, st->hi, st->scale, st->pad)) return 1;
+    int rows = (n + cols - 1) / cols, cw = w * st->scale, ch = h * st->scale;
+    int W = st->pad + cols * (cw + st->pad), H = st->pad + rows * (ch + st->pad);
+    Plot p;
+    if (plot_open(&p, dir, name)) return 1;
+    plot_block(&p, "axis, index, centre in pixels of NAME_pixels.png (y from the bottom), label");
+    plot_size(&p, st->width ? st->width : W + 160, st->height ? st->height : H + 110);
+    if (st->title) plot_cmd(&p, "set title \"%s\"", st->title);
+    plot_cmd(&p, "set size ratio -1; set xrange [0:%d]; set yrange [0:%d]; unset key; set border 0", W, H);
+    if (st->col_labels) grid_tics(&p, 'x', st->col_labels, cols, cw, st->pad, W, 0);
+    else plot_cmd(&p, "unset xtics");
+    if (st->row_labels) grid_tics(&p, 'y', st->row_labels, rows, ch, st->pad, H, 1);
+    else plot_cmd(&p, "unset ytics");
+    if (st->xlabel) plot_cmd(&p, "set xlabel \"%s\"", st->xlabel);
+    if (st->ylabel) plot_cmd(&p, "set ylabel \"%s\"", st->ylabel);
+    plot_cmd(&p, "plot '%s_pixels.png' binary filetype=png with rgbimage", name);
+    return plot_close(&p);
 }

@@ -47,6 +47,23 @@ void  plot_cmd(Plot *p, const char *fmt, ...) __attribute__((format(printf, 2, 3
 void  plot_size(Plot *p, int width, int height);
 int   plot_close(Plot *p) MUST_USE;                       /* write, render, announce */
 void  plot_abort(Plot *p);                                /* discard everything */
+/* ---- labelled image grids ----
+ * Image grids (samples, strips) are pixels, written by image_grid_png; to give them axes and labels the pixels go to
+ * NAME_pixels.png and gnuplot draws that file with a label under each column and beside each row (NAME.png), so
+ * that a strip says which t each frame is and a grid says which z each tile decodes. Without gnuplot, NAME_pixels.png
+ * is still written. Labels may be NULL; label strings must not contain a double quote. */
+typedef struct {
+    const char *title, *xlabel, *ylabel;
+    const char *const *col_labels;   /* cols strings under the columns, or NULL */
+    const char *const *row_labels;   /* rows strings left of the rows, or NULL */
+    float lo, hi;                    /* value range mapped to black .. white */
+    int scale, pad;                  /* pixel size and grey gap, as image_grid_png */
+    int width, height;               /* PNG size of NAME.png in pixels (0: from the grid) */
+} PlotGridStyle;
+/* imgs (n, 1, h, w) as a grid of `cols` columns: NAME_pixels.png plus the labelled NAME.png/.gp/.dat. */
+int   plot_image_grid(const char *dir, const char *name, const float *imgs, int n, int h, int w, int cols,
+                      const PlotGridStyle *st) MUST_USE;
+
 /* 1 if gnuplot can be run (looked up once). */
 int   plot_have_gnuplot(void);
 

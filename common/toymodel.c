@@ -2,8 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "autograd.h"
-#include "cli.h"
-#include "optim.h"
+#include "train.h"
 #include "toymodel.h"
 
 /* Width of the input row [x (D), Fourier features (2 D TOY_FOURIER), time embedding (TOY_TEMB)]. */
@@ -84,35 +83,48 @@ void toy_jacobian(ToyModel *m, const float *x, int n, const float *time, float *
 }
 
 void toy_predict_eps(ToyModel *m, const float *x, int n, int t, float *eps_hat, Arena *arena) {
+    CHECK(m->target == TOY_TARGET_EPS, "toy_predict_eps on a model trained to predict x0 (target %d)", (int)m->target);
+    toy_predict(m, x, n, t, eps_hat, arena);
+}
+
+void toy_predict(ToyModel *m, const float *x, int n, int t, float *out, Arena *arena) {
     size_t mark = arena_pos(arena);
     AgTape tape = ag_tape_no_grad(arena, 64);
     float *tt = arena_push_no_zero(arena, sizeof(float) * (size_t)n);
     for (int i = 0; i < n; i++) tt[i] = (float)t;
-    AgNode *out = eps_forward(m, &tape, x, tt, n);
-    memcpy(eps_hat, out->val.data, sizeof(float) * (size_t)n * m->D);
+    AgNode *y = eps_forward(m, &tape, x, tt, n);
+    memcpy(out, y->val.data, sizeof(float) * (size_t)n * m->D);
     arena_pop_to(arena, mark);
 }
 
 /* §2.8 one batch of DDPM's loss: x0 from the data, t, eps ~ N(0, I), x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) eps,
- * loss = mean ||eps_theta(x_t, t) - eps||^2. t is drawn as 1 + floor(T u^2), u ~ U[0,1): density ~ 1/sqrt(t),
+ * loss = mean ||eps_theta(x_t, t) - eps||^2, or §2.7 mean ||x0_theta(x_t, t) - x0||^2 when m->target is x0. t is drawn as 1 + floor(T u^2), u ~ U[0,1): density ~ 1/sqrt(t),
  * more low-noise steps than DDPM's uniform draw, because thin structures are learned there (the loss of
  * each step is still the unweighted one). Returns the loss; gradients land in m->params.grad. */
-static float train_batch(ToyModel *m, const Schedule *s, const float *data, int n_data, int batch, Rng *rng, Arena *arena) {
-    int D = m->D;
+typedef struct { ToyModel *m; const Schedule *s; const float *data; int n_data, batch; } ToyBatch;
+
+static float train_batch(void *model, long step, Rng *rng, Arena *arena, float *terms) {
+    (void)step; (void)terms;
+    ToyBatch *b = model;
+    ToyModel *m = b->m;
+    const Schedule *s = b->s;
+    int D = m->D, batch = b->batch;
     AgTape tape = ag_tape(arena, 64);
     float *xt = arena_push(arena, sizeof(float) * (size_t)batch * D), *tt = arena_push(arena, sizeof(float) * (size_t)batch);
-    Tensor eps = tensor_new(arena, 2, (int[]){ batch, D });
+    Tensor eps = tensor_new(arena, 2, (int[]){ batch, D }), x0s = tensor_new(arena, 2, (int[]){ batch, D });
     for (int i = 0; i < batch; i++) {
-        const float *x0 = data + (size_t)rng_int(rng, n_data) * D;
+        const float *x0 = b->data + (size_t)rng_int(rng, b->n_data) * D;
         double u = rng_uniform(rng);
         int t = 1 + (int)(s->T * u * u);
         tt[i] = (float)t;
         for (int d = 0; d < D; d++) {
             eps.data[i * D + d] = (float)rng_normal(rng);
+            x0s.data[i * D + d] = x0[d];
             xt[i * D + d] = (float)(sqrt(s->alpha_bar[t]) * x0[d] + sqrt(1.0 - s->alpha_bar[t]) * eps.data[i * D + d]);
         }
     }
-    AgNode *loss = ag_mse(&tape, eps_forward(m, &tape, xt, tt, batch), ag_input(&tape, eps));
+    Tensor target = m->target == TOY_TARGET_X0 ? x0s : eps;
+    AgNode *loss = ag_mse(&tape, eps_forward(m, &tape, xt, tt, batch), ag_input(&tape, target));
     nn_params_zero_grad(&m->params);
     ag_backward(&tape, loss);
     return loss->val.data[0];
@@ -120,30 +132,11 @@ static float train_batch(ToyModel *m, const Schedule *s, const float *data, int 
 
 int toy_train(ToyModel *m, const Schedule *s, const float *data, int n, int steps, int batch,
               Rng *rng, Arena *arena, int quiet, float *loss_curve) {
-    Adam adam;
-    size_t np = nn_params_count(&m->params);
-    optim_adam_init(&adam, np, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.0f);
-    float *last_good = malloc(sizeof(float) * np);
-    Progress bar = cli_progress_start("train eps_theta", steps, quiet);
-    int rc = 0;
-    for (int step = 1; step <= steps; step++) {
-        size_t mark = arena_pos(arena);
-        float loss = train_batch(m, s, data, n, batch, rng, arena);
-        arena_pop_to(arena, mark);
-        if (!isfinite(loss)) {   /* keep the last good weights, say where it broke */
-            fprintf(stderr, "\nerror: training loss is %f at step %d; keeping the weights of step %d\n", loss, step, step - 1);
-            memcpy(m->params.data, last_good, sizeof(float) * np);
-            rc = 1;
-            break;
-        }
-        memcpy(last_good, m->params.data, sizeof(float) * np);
-        adam.lr = optim_lr_warmup_cosine(step, 100, steps, 2e-3f, 1e-5f);   /* a decaying rate settles the small-t detail */
-        optim_adam_step(&adam, m->params.data, m->params.grad);
-        if (loss_curve) loss_curve[step - 1] = loss;
-        cli_progress_update(&bar, step, loss);
-    }
-    if (!rc) cli_progress_end(&bar, steps, loss_curve ? loss_curve[steps - 1] : 0.0);
-    free(last_good);
-    optim_adam_free(&adam);
+    ToyBatch b = { m, s, data, n, batch };
+    Trainer tr;   /* a decaying rate settles the small-t detail */
+    train_init(&tr, &m->params, &(TrainConfig){ .label = "train eps_theta", .steps = steps, .lr_max = 2e-3f, .lr_min = 1e-5f,
+                                                .warmup = 100, .lr_ahead = 1, .curve = loss_curve, .quiet = quiet });
+    int rc = train_run(&tr, train_batch, &b, rng, arena);
+    train_free(&tr);
     return rc;
 }

@@ -3,7 +3,7 @@
  *
  *   Schedule s;  sched_init(&s, SCHED_LINEAR, 200);
  *   ToyModel m;  toy_init(&m, 2, &rng);
- *   if (toy_train(&m, &s, data, n, 4000, 256, &rng, &arena, quiet, NULL)) ...;   // 1: loss became NaN
+ *   if (toy_train(&m, &s, data, n, 4000, 256, &rng, &arena, quiet, NULL)) ...;   // nonzero: NaN, or Ctrl-C
  *   toy_predict_eps(&m, x, n, t, eps_hat, &arena);           // eps_hat (n, D) at step t
  *   score = -eps_hat / sqrt(1 - alpha_bar[t])                // §3: the same network is a score
  *   toy_free(&m);
@@ -25,10 +25,15 @@
 
 enum { TOY_FOURIER = 5, TOY_TEMB = 16, TOY_HIDDEN = 128 };
 
+/* What the network regresses: the noise eps (DDPM's form, §2.8, the default after toy_init) or the clean x0
+ * (the PDF's own training algorithm, §2.7). Set m.target before toy_train. */
+typedef enum { TOY_TARGET_EPS = 0, TOY_TARGET_X0 = 1 } ToyTarget;
+
 typedef struct {
-    Params params;
-    Mlp    mlp;
-    int    D;              /* data dimension, 1 or 2 */
+    Params    params;
+    Mlp       mlp;
+    int       D;           /* data dimension, 1 or 2 */
+    ToyTarget target;      /* TOY_TARGET_EPS unless set */
 } ToyModel;
 
 void  toy_init(ToyModel *m, int D, Rng *rng);
@@ -42,11 +47,14 @@ AgNode *toy_forward(ToyModel *m, AgTape *tape, const float *x, const float *time
  * row i: D backward passes through the input row, then the chain rule through the Fourier features by hand.
  * No finite differences. The weights' grads are left zeroed. */
 void  toy_jacobian(ToyModel *m, const float *x, int n, const float *time, float *out, float *jac, Arena *arena);
-/* eps_hat (n, D) = eps_theta(x, t) for a batch x (n, D) at one step t. */
+/* eps_hat (n, D) = eps_theta(x, t) for a batch x (n, D) at one step t. The model's target must be eps. */
 void  toy_predict_eps(ToyModel *m, const float *x, int n, int t, float *eps_hat, Arena *arena);
-/* §2.8 Adam on ||eps_theta(sqrt(abar_t) x0 + sqrt(1 - abar_t) eps, t) - eps||^2 for `steps` batches of x0 drawn
- * from data (n, D). loss_curve (steps) may be NULL. Returns 0, or 1 if the loss turned NaN/inf: the step is
- * printed and the weights are those of the last good step. A progress bar on stderr unless quiet. */
+/* The network's output (n, D) at step t, whatever it was trained on: eps_hat or x0_hat (m->target). */
+void  toy_predict(ToyModel *m, const float *x, int n, int t, float *out, Arena *arena);
+/* §2.8 Adam on ||eps_theta(sqrt(abar_t) x0 + sqrt(1 - abar_t) eps, t) - eps||^2 (or, with m->target = TOY_TARGET_X0,
+ * §2.7 ||x0_theta(x_t, t) - x0||^2) for `steps` batches of x0 drawn from data (n, D). loss_curve (steps) may be NULL.
+ * The loop is train.h's: returns 0, 1 if the loss or a weight turned NaN/inf (the step is printed, the weights are
+ * those of the last good step) or TRAIN_INTERRUPTED after Ctrl-C. A progress bar on stderr unless quiet. */
 int   toy_train(ToyModel *m, const Schedule *s, const float *data, int n, int steps, int batch,
                 Rng *rng, Arena *arena, int quiet, float *loss_curve);
 

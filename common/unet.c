@@ -4,6 +4,7 @@
 #include <unistd.h>
 #include "io.h"
 #include "rng.h"
+#include "train.h"
 #include "unet.h"
 
 /* ---- declaring the parameters ------------------------------------------- */
@@ -120,7 +121,10 @@ int unet_model_load(UnetModel *m, const char *path) {
         io_safetensors_close(&st);
         return 1;
     }
-    if (io_safetensors_meta(&st, "step", buf, sizeof buf) == 0) m->step = atol(buf);
+    if (train_checkpoint_step(path, &m->step)) {   /* validated: digits only, <= 1e8 (issue 16.3) */
+        io_safetensors_close(&st);
+        return 1;
+    }
     nn_params_init(&m->params);
     unet_declare(&m->params, &m->unet, C);
     Rng rng = rng_seed(1);   /* the values are overwritten by the file */

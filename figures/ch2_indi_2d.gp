@@ -4,7 +4,7 @@ set terminal pngcairo size 1500,330 enhanced font 'Sans,10'
 set output outfile
 dat = 'ch2_indi_2d.dat'
 set multiplot layout 1,5 title 'InDI with the exact conditional mean: from y = x + 0.5 n (t = 1) to x (t = 0)'
-set size ratio -1; set xrange [-2:2]; set yrange [-2:2]; unset key; set format x ''; set format y ''
+set size ratio -1; set xrange [-2:2]; set yrange [-2:2]; unset key; set xtics 1 font ',9'; set ytics 1 font ',9'
 set title 't = 1.00'
 plot dat index 0 using 1:2 with points pt 7 ps 0.2 lc rgb '#238b45'
 set title 't = 0.75'

@@ -3,7 +3,7 @@ if (!exists("outfile")) outfile = 'ddim_eta_spacing.png'
 set terminal pngcairo size 800,500 enhanced font 'Sans,10'
 set output outfile
 dat = 'ddim_eta_spacing.dat'
-set title 'DDIM with the exact denoiser: distance to the data law against steps (mean of 10 draws)'
+set title 'DDIM with the exact denoiser: distance to the data law against steps (mean of 6 draws)'
 set logscale xy; set xlabel 'steps K (network evaluations)'; set ylabel 'sliced W1 to the data law'
 set key top right; set xrange [4:250]
 fl = 0.0206733; fsd = 0.00701252

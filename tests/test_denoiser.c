@@ -274,6 +274,39 @@ START_TEST(test_flow_network_views) {
 }
 END_TEST
 
+/* A toy model trained on x0 (§2.7, target TOY_TARGET_X0) sits behind the same denoiser: its output is x0_hat, and
+ * den_predict returns it as x0_hat (through eps_hat = (x - a x0_hat)/b and back) and the matching eps_hat. Tol: the
+ * round trip loses ~4 roundings of (|x| + a |x0_hat|)/a, below 1e-13 for these sizes. */
+START_TEST(test_x0_model_behind_denoiser) {
+    enum { N = 5 };
+    Rng rng = rng_seed(8);
+    ToyModel m;
+    toy_init(&m, 2, &rng);
+    m.target = TOY_TARGET_X0;
+    Schedule s;
+    sched_init(&s, SCHED_LINEAR, 200);
+    Denoiser den = den_toy(&m, &s);
+    Arena arena;
+    arena_init(&arena, 4 << 20);
+    float xf[N * 2], out[N * 2];
+    double xd[N * 2], x0[N * 2], eps[N * 2];
+    for (int j = 0; j < N * 2; j++) { xf[j] = (float)rng_normal(&rng); xd[j] = xf[j]; }
+    static const int ts[3] = { 1, 37, 200 };
+    for (int k = 0; k < 3; k++) {
+        toy_predict(&m, xf, N, ts[k], out, &arena);
+        DenLevel l = den_level_vp(&s, ts[k]);
+        den_predict(&den, l, xd, N, x0, eps, &arena);
+        for (int j = 0; j < N * 2; j++) {
+            ck_assert_double_eq_tol(x0[j], out[j], 1e-13 * (fabs(xd[j]) + fabs(out[j])) / l.a);
+            ck_assert_double_eq_tol(eps[j], (xd[j] - l.a * out[j]) / l.b, 1e-12 * (fabs(xd[j]) + fabs(out[j])) / l.b);
+        }
+    }
+    arena_free(&arena);
+    sched_free(&s);
+    toy_free(&m);
+}
+END_TEST
+
 /* A model that gives the score (DEN_SCORE_FN) is a denoiser like the others: for standard Gaussian data,
  * p_l = N(0, (a^2 + b^2) I) and s(x) = -x / (a^2 + b^2); through eps_hat = -b s its x0_hat must be the exact
  * E[x0 | x] of the one-component mixture N(0, I). Also: the mixture's score at b = 0 is the clean law's own,
@@ -320,6 +353,7 @@ Suite *suite_denoiser(void) {
     tcase_add_test(tc, test_levels_differ_by_scale);
     tcase_add_test(tc, test_points_is_degenerate_gmm);
     tcase_add_test(tc, test_network_behind_denoiser);
+    tcase_add_test(tc, test_x0_model_behind_denoiser);
     tcase_add_test(tc, test_flow_time_is_vp_level);
     tcase_add_test(tc, test_posterior_cov_is_denoiser_jacobian);
     tcase_add_test(tc, test_velocity_divergence);
