@@ -79,6 +79,7 @@ static void run_cli(const uint8_t *data, size_t size) {
         argv[argc++] = buf + i;
         i += strlen(buf + i) + 1;
     }
+    setenv("OMP_WAIT_POLICY", "passive", 0);   /* else cli_parse re-executes the process with these arguments */
     Opts o;
     int rc = cli_parse(&o, argc, argv, &spec);
     if (rc == 0 && o.out && o.out[0] == '\0') abort();   /* an empty --out must never be accepted */
