@@ -1,8 +1,9 @@
 # The diffusion tutorial companion. Start with:  make figures  and  make test
 #
 # Every target, and when to use it:
-#   make all        build every chapter program (ch1 ch2 ch3 ch4 ch5 ddim flow) that exists
+#   make all        build every chapter program (ch1 ch2 ch3 ch4 ch5 ddim flow) that exists, and score
 #   make chN, ddim, flow  build one chapter program: make ch3 && ./ch3 --list
+#   make score      the image quality score: ./score figures/ch2_fmnist_samples.png
 #   make figures    build everything and regenerate every figure in figures/
 #   make test       build and run every Check suite (CK_RUN_SUITE=ch2 make test for one)
 #   make bench      measure the kernels and training speeds (prints a table and JSON lines)
@@ -34,7 +35,10 @@ SRC_ch4  = chapters/ch4_sde.c
 SRC_ch5  = chapters/ch5_fokker_planck.c
 SRC_ddim = chapters/ddim.c
 SRC_flow = chapters/flow.c
+SRC_score = tools/score.c
 ALL_PROGRAMS = ch1 ch2 ddim ch3 ch4 ch5 flow
+# Programs that are not chapters (no cells, not run by make figures): the image quality score.
+TOOLS = score
 PROGRAMS = $(foreach p,$(ALL_PROGRAMS),$(if $(wildcard $(SRC_$(p))),$(p)))
 # A program that calls another chapter's functions links that chapter's main-less object.
 LINK_ddim = $(BUILD)/nomain/ch2_ddpm.o
@@ -49,10 +53,10 @@ TEST_OBJ   = $(TEST_SRC:%.c=$(BUILD)/%.o) $(BUILD)/tests/main.o
 NOMAIN_OBJ = $(foreach p,$(PROGRAMS),$(BUILD)/nomain/$(notdir $(SRC_$(p):.c=.o)))
 DEPS_OK    = $(BUILD)/.deps-ok
 
-.PHONY: all figures test bench sanitize valgrind debug deps clean fuzz $(ALL_PROGRAMS)
+.PHONY: all figures test bench sanitize valgrind debug deps clean fuzz $(ALL_PROGRAMS) $(TOOLS)
 .DEFAULT_GOAL := all
 
-all: $(PROGRAMS)
+all: $(PROGRAMS) $(TOOLS)
 
 deps: $(DEPS_OK)
 $(DEPS_OK): tools/deps.sh
@@ -80,7 +84,7 @@ $(1): $(BUILD)/$(1)
 $(BUILD)/$(1): $(BUILD)/$(SRC_$(1):.c=.o) $(LINK_$(1)) $(LIB)
 	$(CC) $(LDFLAGS) $$^ -o $$@ $(LDLIBS)
 endef
-$(foreach p,$(PROGRAMS),$(eval $(call PROGRAM_RULE,$(p))))
+$(foreach p,$(PROGRAMS) $(TOOLS),$(eval $(call PROGRAM_RULE,$(p))))
 
 # The test runner: every tests/test_*.c defines `Suite *suite_<name>(void)`;
 # the list of suites is generated so adding a test file needs no other edit.
@@ -140,4 +144,4 @@ debug:
 	$(MAKE) BUILD=build-debug OPT="-O0" all
 
 clean:
-	rm -rf build build-san build-debug build-valgrind build-v3 build-fuzz $(ALL_PROGRAMS)
+	rm -rf build build-san build-debug build-valgrind build-v3 build-fuzz $(ALL_PROGRAMS) $(TOOLS)

@@ -25,6 +25,7 @@
 #endif
 #include "ch1_vae.h"
 #include "cli.h"
+#include "fid.h"
 #include "fmnist.h"
 #include "image.h"
 #include "io.h"
@@ -1437,7 +1438,8 @@ static int latent_grid_figure(Ctx *ctx, const float *tiles, int NG) {
 }
 
 static int cell_1_5_inference(Ctx *ctx) {
-    enum { NS = 100, NG = 20, NREC = 16 };
+    enum { NG = 20, NREC = 16 };
+    int NS = ctx->opts->samples > 0 ? (int)ctx->opts->samples : 100;   /* --samples: prior samples drawn and scored */
     ImageVae m;
     int st = image_vae_load(ctx, &m);
     if (st) return st < 0;
@@ -1447,12 +1449,13 @@ static int cell_1_5_inference(Ctx *ctx) {
     Rng *r = &ctx->rng;
     cli_say("Inference: z ~ N(0, I) -> decoder -> a new image. The decoder's mean is drawn (adding the");
     cli_say("pixel noise sigma = %.3f would only add grain). %ld training steps.", exp(0.5 * nn_params_data(&v->params, v->dec_logvar)[0]), m.tr.step);
-    float *z = malloc(sizeof(float) * NG * NG * IMG_Z), *out = malloc(sizeof(float) * NG * NG * IMG), *lv = malloc(sizeof(float) * NG * NG * IMG);
-    char path[600];
-    rng_normal_fill(r, z, NS * IMG_Z);
+    int nbuf = NS > NG * NG ? NS : NG * NG;
+    float *z = malloc(sizeof(float) * nbuf * IMG_Z), *out = malloc(sizeof(float) * nbuf * IMG), *lv = malloc(sizeof(float) * nbuf * IMG);
+    rng_normal_fill(r, z, (long)NS * IMG_Z);
     ch1_vae_decode(v, z, NS, out, lv, ctx->arena);
-    snprintf(path, sizeof path, "%s/ch1_samples.png", ctx->out);
-    int rc = image_grid_png(path, out, NS, 1, 28, 28, 10, 0.0f, 1.0f, 2, 2);
+    int rc = image_samples_write(ctx->out, "ch1_samples", out, NS, NS == 100 ? 10 : image_grid_cols(NS), NS <= 100 ? 2 : 1, 0.0f, 1.0f);
+    FidScore score;   /* the same score as the diffusion samples of ch2, ddim and ch3: VAE against diffusion */
+    fid_report("VAE prior samples (decoder means)", out, NS, 0.0f, 1.0f, &score);
     float *zs = malloc(sizeof(float) * NS * IMG_Z), *samples = malloc(sizeof(float) * NS * IMG);   /* kept for the holes */
     memcpy(zs, z, sizeof(float) * NS * IMG_Z);
     memcpy(samples, out, sizeof(float) * NS * IMG);
@@ -1476,7 +1479,7 @@ static int cell_1_5_inference(Ctx *ctx) {
     PlotGridStyle rec = { .title = "Reconstructions: rows 1 and 3 are test images, rows 2 and 4 decode their codes mu_φ(x)",
                           .row_labels = rec_rows, .lo = 0, .hi = 1, .scale = 3, .pad = 2, .width = 900 };
     rc |= plot_image_grid(ctx->out, "ch1_reconstructions", rows, 2 * NREC, 28, 28, 8, &rec);
-    if (!rc) cli_say("figures ch1_samples.png (prior samples), ch1_latent_grid.png (z in [-2.5, 2.5]^2), ch1_reconstructions.png");
+    if (!rc) cli_say("figures ch1_samples.png (prior samples, + .idx-ubyte), ch1_latent_grid.png (z in [-2.5, 2.5]^2), ch1_reconstructions.png");
     double m1 = 0, m2 = 0, v1 = 0, v2 = 0;
     for (int i = 0; i < fm.n; i++) { m1 += mu[2 * i]; m2 += mu[2 * i + 1]; v1 += mu[2 * i] * mu[2 * i]; v2 += mu[2 * i + 1] * mu[2 * i + 1]; }
     m1 /= fm.n; m2 /= fm.n;
@@ -1515,8 +1518,9 @@ const Cell *ch1_cells(int *n) {
 
 #ifndef CHAPTER_NO_MAIN
 int main(int argc, char **argv) {
+    cli_omp_passive(argv);   /* idle OpenMP threads sleep: fair on a shared machine */
     static const CliSpec spec = { "ch1", "The variational auto-encoder and the ELBO (PDF chapter 1)",
-                                  CLI_STEPS | CLI_TRAIN, NULL, "the Fashion-MNIST VAE (6-13 min)" };
+                                  CLI_STEPS | CLI_SAMPLES | CLI_TRAIN, NULL, "the Fashion-MNIST VAE (6-13 min)" };
     Opts opts;
     int rc = cli_parse(&opts, argc, argv, &spec);
     if (rc) return rc == CLI_DONE ? 0 : rc;

@@ -26,6 +26,7 @@
 #include "ch2_ddpm.h"
 #include "cli.h"
 #include "data.h"
+#include "fid.h"
 #include "fmnist.h"
 #include "image.h"
 #include "io.h"
@@ -1002,7 +1003,9 @@ static int plot_image_loss(Ctx *ctx, const char *ckpt) {
 }
 
 static int cell_2_8i_images(Ctx *ctx) {
-    enum { N = 25, NS = 6, NSNAP = 9 };
+    enum { NS = 6, NSNAP = 9 };
+    int N = ctx->opts->samples > 0 ? (int)ctx->opts->samples : 25;   /* --samples: images drawn and scored */
+    if (N < NS) N = NS;
     const char *path = ctx->opts->ckpt ? ctx->opts->ckpt : IMG_CKPT;
     if (!ctx->opts->ckpt && access(path, F_OK) != 0) {   /* no checkpoint at the default place: not an error */
         cli_say("skipped: no image checkpoint at %s; train one with ./ch2 --train", path);
@@ -1028,9 +1031,9 @@ static int cell_2_8i_images(Ctx *ctx) {
     double mean = 0;
     for (int k = 0; k < N * IMG; k++) mean += x[k];
     cli_say("mean pixel of the samples %.3f (data: %.3f)", mean / (N * IMG) * 0.5 + 0.5, 0.286);
-    char p1[600];
-    snprintf(p1, sizeof p1, "%s/ch2_fmnist_samples.png", ctx->out);
-    int rc = image_grid_png(p1, x, N, 1, 28, 28, 5, -1.0f, 1.0f, 3, 2);
+    FidScore score;
+    fid_report("DDPM ancestral samples", x, N, -1.0f, 1.0f, &score);
+    int rc = image_samples_write(ctx->out, "ch2_fmnist_samples", x, N, N == 25 ? 5 : image_grid_cols(N), N <= 100 ? 3 : 1, -1.0f, 1.0f);
     if (!isfinite(mean)) { cli_say("failed: the samples hold NaN or inf (broken weights in %s?)", path); rc = 1; }
     /* reverse strips: row = one sample, columns = t from T to 0 */
     float *rows = cli_alloc(ctx, sizeof(float) * NS * NSNAP * IMG);
@@ -1042,7 +1045,7 @@ static int cell_2_8i_images(Ctx *ctx) {
     PlotGridStyle st = { .title = "Reverse process with the U-Net (T = 250): each row one sample, x_t at the times below",
                          .col_labels = labels, .lo = -1, .hi = 1, .scale = 3, .pad = 2, .width = 1000, .height = 700 };
     rc |= plot_image_grid(ctx->out, "ch2_fmnist_reverse", rows, NS * NSNAP, 28, 28, NSNAP, &st);
-    if (!rc) cli_say("figures %s, %s/ch2_fmnist_reverse.png", p1, ctx->out);
+    if (!rc) cli_say("figures %s/ch2_fmnist_samples.png (+ .idx-ubyte: ./score scores it again), %s/ch2_fmnist_reverse.png", ctx->out, ctx->out);
     rc |= plot_image_loss(ctx, path);
     sched_free(&s);
     unet_model_free(&m);
@@ -1195,6 +1198,7 @@ const Cell *ch2_cells(int *n) {
 
 #ifndef CHAPTER_NO_MAIN
 int main(int argc, char **argv) {
+    cli_omp_passive(argv);   /* idle OpenMP threads sleep: fair on a shared machine */
     static const CliSpec spec = { "ch2", "Denoising diffusion probabilistic models (PDF chapter 2)",
                                   CLI_DATA | CLI_STEPS | CLI_SAMPLES | CLI_TRAIN, DATA_TOY_NAMES,
                                   "the Fashion-MNIST U-Net (25 min for 8000 steps on 2 cores)" };

@@ -24,6 +24,7 @@
 #include "ch3_smld.h"
 #include "ch2_ddpm.h"
 #include "cli.h"
+#include "fid.h"
 #include "fmnist.h"
 #include "image.h"
 #include "nn.h"
@@ -1122,7 +1123,8 @@ static int cell_3_4_swissroll(Ctx *ctx) {
 /* ---- 3.4 (images)  Chapter 2's network is a noise-conditional score ---------------- */
 
 static int cell_3_4_images(Ctx *ctx) {
-    enum { N = 16, IMG = 784, L = 80, PER_LEVEL = 2 };
+    enum { IMG = 784, L = 80, PER_LEVEL = 2 };
+    int N = ctx->opts->samples > 0 ? (int)ctx->opts->samples : 16;   /* --samples: images drawn and scored */
     const double c = 1.0;
     UnetModel net;
     if (unet_model_load(&net, CH2_UNET_CKPT)) {   /* the loader said why in one line */
@@ -1160,9 +1162,9 @@ static int cell_3_4_images(Ctx *ctx) {
         cli_check(ctx, "fraction of background pixels (< 0.1), samples vs 1000 test images", bg_samples, bg_data, 0.1);
         fmnist_free(&fm);
     }
-    char path[600];
-    snprintf(path, sizeof path, "%s/ch3_fmnist_annealed.png", ctx->out);
-    int rc = image_grid_png(path, x, N, 1, 28, 28, 4, -1.0f, 1.0f, 3, 2);
+    FidScore score;
+    fid_report("annealed Langevin samples", x, N, -1.0f, 1.0f, &score);
+    int rc = image_samples_write(ctx->out, "ch3_fmnist_annealed", x, N, N == 16 ? 4 : image_grid_cols(N), N <= 100 ? 3 : 1, -1.0f, 1.0f);
     if (!rc) cli_figure(ctx->out, "ch3_fmnist_annealed");
     sched_free(&sched);
     unet_model_free(&net);
@@ -1192,7 +1194,8 @@ const Cell *ch3_cells(int *n) {
 
 #ifndef CHAPTER_NO_MAIN
 int main(int argc, char **argv) {
-    static const CliSpec spec = { "ch3", "Score-matching Langevin dynamics (PDF chapter 3)", CLI_STEPS, NULL, NULL };
+    cli_omp_passive(argv);   /* idle OpenMP threads sleep: fair on a shared machine */
+    static const CliSpec spec = { "ch3", "Score-matching Langevin dynamics (PDF chapter 3)", CLI_STEPS | CLI_SAMPLES, NULL, NULL };
     Opts opts;
     int rc = cli_parse(&opts, argc, argv, &spec);
     if (rc) return rc == CLI_DONE ? 0 : rc;

@@ -10,9 +10,10 @@
  * Cells: d.1 the exact testbed (ideal denoisers, memorisation) · d.2 one sampler family in two notations ·
  * d.3 eta and step skipping · d.4 quality against cost · d.5 inversion (2D and Fashion-MNIST) ·
  * d.6 the optimisation view, and d.6m its identity (the denoiser is a gradient step on a soft-min distance) ·
- * d.7 Fashion-MNIST samples at 10, 20, 50 and 250 steps.
+ * d.7 Fashion-MNIST samples at 10, 20, 50 and 250 steps, scored per sampler.
  * Figures (figures/): ddim_memorisation, ddim_traj_2d, ddim_eta_spacing, ddim_nfe, ddim_inversion_error,
- * ddim_fmnist_inversion, ddim_fmnist_slerp, ddim_optim_view, ddim_softmin, ddim_fmnist_steps.
+ * ddim_fmnist_inversion, ddim_fmnist_slerp, ddim_optim_view, ddim_softmin, ddim_fmnist_steps,
+ * ddim_fmnist_nfe (with --samples >= 50) and the samples ddim_fmnist_samples.{png,idx-ubyte}.
  * Uses: cli, plot, image, data, schedule, rng, tensor, toymodel (2D eps network), unet (chapter 2's
  * shipped U-Net), fmnist; chapter 2's ch2_sample / ch2_posterior for the comparisons.
  *
@@ -27,6 +28,7 @@
 #include "data.h"
 #include "ddim.h"
 #include "denoiser.h"
+#include "fid.h"
 #include "fmnist.h"
 #include "image.h"
 #include "plot.h"
@@ -1027,39 +1029,99 @@ static int cell_d_6m_softmin(Ctx *ctx) {
 
 /* ---- d.7  Images: the same noise at 10, 20, 50 and 250 steps -------------------- */
 
+enum { NR = 4, NSHOWN = 8, NCURVE = 50 };   /* the quality curve is drawn from N = NCURVE images up */
+
+/* The image quality-versus-evaluations table: score[r][m] = FID of sampler m at Ks[r] steps (all from the same
+ * x_T), or -1 where not run (the full T only for DDIM eta = 0, whose samples fill grid). */
+static void image_nfe_sweep(Ctx *ctx, const Denoiser *net, const Schedule *s, const int *Ks, const float *x_T, int n,
+                            FidScorer *sc, float *grid, double score[NR][NSAMPLER], FidScore *floor_of) {
+    float *x = malloc(sizeof(float) * (size_t)n * IMG);
+    int *ts = malloc(sizeof(int) * (s->T + 1));
+    cli_say("  steps  %s", "DDPM(beta)  DDIM eta=1  DDIM eta=0  gamma=2    (FID at N; '-' not run)");
+    for (int r = 0; r < NR; r++) {
+        ddim_timesteps(s->T, Ks[r], 0, ts);
+        for (int m = 0; m < NSAMPLER; m++) {
+            score[r][m] = -1;
+            if (r == NR - 1 && m != SAMPLER_ETA0) continue;   /* all T steps: eta = 0 only (the cost of 4 x T) */
+            memcpy(x, x_T, sizeof(float) * (size_t)n * IMG);
+            double t0 = cli_seconds();
+            run_sampler(m, net, s, ts, Ks[r], x, n, &ctx->rng, ctx->arena);
+            if (m == SAMPLER_ETA0) {
+                memcpy(grid + (size_t)r * n * IMG, x, sizeof(float) * (size_t)n * IMG);
+                cli_say("  (DDIM eta = 0, K = %d: %.1f s for %d images)", Ks[r], cli_seconds() - t0, n);
+            }
+            if (sc && !fid_score(sc, x, n, -1.0f, 1.0f, floor_of)) score[r][m] = floor_of->fid;
+        }
+        char cells[NSAMPLER][16];
+        for (int m = 0; m < NSAMPLER; m++)
+            snprintf(cells[m], sizeof cells[m], score[r][m] < 0 ? "-" : "%.2f", score[r][m]);
+        cli_say("  %5d  %10s  %10s  %10s  %8s", Ks[r], cells[0], cells[1], cells[2], cells[3]);
+    }
+    free(x); free(ts);
+}
+
+static int plot_image_nfe(Ctx *ctx, const int *Ks, double score[NR][NSAMPLER], const FidScore *f) {
+    Plot p;
+    if (plot_open(&p, ctx->out, "ddim_fmnist_nfe")) return 1;
+    for (int m = 0; m < NSAMPLER; m++) {
+        char c[160];
+        snprintf(c, sizeof c, "network evaluations, FID / real-data floor (N = %d, floor %.3f) of %s", f->n, f->floor_real, SAMPLER_NAMES[m]);
+        plot_block(&p, c);
+        for (int r = 0; r < NR; r++)
+            if (score[r][m] >= 0) fprintf(plot_dat(&p), "%d %.4f\n", Ks[r], score[r][m] / f->floor_real);
+    }
+    plot_size(&p, 800, 500);
+    plot_cmd(&p, "set title 'Image quality against cost: Fashion-MNIST with the U-Net (FID of %d samples / the floor of %d real images)'", f->n, f->n);
+    plot_cmd(&p, "set logscale xy; set xlabel 'network evaluations (steps)'; set ylabel 'FID / real-data floor'; set key top right font ',9'");
+    plot_cmd(&p, "set xrange [8:320]; set yrange [0.8:40]");
+    plot_cmd(&p, "array NAMES[4] = ['%s', '%s', '%s', '%s']", SAMPLER_NAMES[0], SAMPLER_NAMES[1], SAMPLER_NAMES[2], SAMPLER_NAMES[3]);
+    plot_cmd(&p, "plot for [m=0:3] dat index m using 1:2 with linespoints lw 2 pt 7 lc m+1 title NAMES[m+1], \\");
+    plot_cmd(&p, "     1 with lines dt 3 lw 2 lc rgb 'black' title 'real-data floor', %g with lines dt 2 lc rgb 'grey' title 'uniform noise'", f->floor_noise / f->floor_real);
+    return plot_close(&p);
+}
+
 static int cell_d_7_images(Ctx *ctx) {
-    enum { N = 8, NR = 4 };
-    static const int Ks[NR] = { 10, 20, 50, 250 };
+    int n = n_samples(ctx, NSHOWN), shown = n < NSHOWN ? n : NSHOWN;   /* --samples: images per sampler and K */
     UnetModel u;
     if (unet_model_load(&u, CH2_UNET_CKPT)) { cli_say("skipped: no U-Net checkpoint"); return 0; }
     Schedule s;
     sched_init(&s, SCHED_LINEAR, u.T);
-    Denoiser net = den_unet(&u, &s, 1);
+    int Ks[NR] = { 10, 20, 50, u.T };
+    Denoiser net = den_unet(&u, &s, 1);   /* x0_hat kept inside the pixels' range [-1, 1] */
     cli_say("Chapter 2's U-Net was trained with T = %d, so 'all the steps' is %d here (not 1000).", u.T, u.T);
-    cli_say("DDIM eta = 0 from the same %d x_T at K = 10, 20, 50, %d (x0_hat kept in [-1, 1], as chapter 2).", N, u.T);
-    float *x_T = cli_alloc(ctx, sizeof(float) * N * IMG), *grid = cli_alloc(ctx, sizeof(float) * NR * N * IMG);
-    int *ts = cli_alloc(ctx, sizeof(int) * (u.T + 1));
-    rng_normal_fill(&ctx->rng, x_T, (long)N * IMG);
-    for (int r = 0; r < NR; r++) {
-        float *x = grid + (size_t)r * N * IMG;
-        memcpy(x, x_T, sizeof(float) * N * IMG);
-        ddim_timesteps(s.T, Ks[r], 0, ts);
-        double t0 = cli_seconds();
-        ddim_sample(&net, &s, ts, Ks[r], 0.0, x, N, &ctx->rng, ctx->arena, NULL);
-        cli_say("  K = %3d: %.1f s", Ks[r], cli_seconds() - t0);
+    cli_say("The four samplers of d.4 from the same %d x_T at K = 10, 20, 50 (and DDIM eta = 0 at all %d), x0_hat", n, u.T);
+    cli_say("kept in [-1, 1] as in chapter 2; each set scored by the FID of §2.8 (fid.h) against the 10k test images.");
+    float *x_T = cli_alloc(ctx, sizeof(float) * (size_t)n * IMG), *grid = cli_alloc(ctx, sizeof(float) * NR * (size_t)n * IMG);
+    rng_normal_fill(&ctx->rng, x_T, (long)n * IMG);
+    FidScorer sc;
+    int scored = n >= 2 && fid_scorer_load(&sc, NULL) == 0;
+    if (!scored) cli_say("(no quality scores: %s)", n < 2 ? "--samples must be >= 2 for a covariance" : "see the message above");
+    double score[NR][NSAMPLER];
+    FidScore f = { 0 };
+    image_nfe_sweep(ctx, &net, &s, Ks, x_T, n, scored ? &sc : NULL, grid, score, &f);
+    if (scored) {
+        cli_say("floors at N = %d: %.3f for %d real training images, %.1f for %d uniform-noise images", n, f.floor_real, n, f.floor_noise, n);
+        FidScore r50;
+        if (!fid_score(&sc, grid + (size_t)2 * n * IMG, n, -1.0f, 1.0f, &r50)) fid_score_print(&r50, "DDIM eta = 0, 50 steps");
     }
     double diff[NR - 1];
     for (int r = 0; r < NR - 1; r++) {
         double se = 0;
-        for (int j = 0; j < N * IMG; j++) { double e = grid[(size_t)r * N * IMG + j] - grid[(size_t)(NR - 1) * N * IMG + j]; se += e * e; }
-        diff[r] = sqrt(se / (N * IMG));
+        for (size_t j = 0; j < (size_t)n * IMG; j++) { double e = grid[(size_t)r * n * IMG + j] - grid[(size_t)(NR - 1) * n * IMG + j]; se += e * e; }
+        diff[r] = sqrt(se / ((double)n * IMG));
         cli_say("  RMS pixel difference to the %d-step images: K = %d: %.4f", u.T, Ks[r], diff[r]);
     }
     cli_check_le(ctx, "K = 50 closer to the full run than K = 10", diff[2], diff[0]);
+    float *shown_grid = cli_alloc(ctx, sizeof(float) * NR * (size_t)shown * IMG);   /* the figure: the first 8 of each row */
+    for (int r = 0; r < NR; r++) memcpy(shown_grid + (size_t)r * shown * IMG, grid + (size_t)r * n * IMG, sizeof(float) * (size_t)shown * IMG);
     char path[600];
     snprintf(path, sizeof path, "%s/ddim_fmnist_steps.png", ctx->out);
-    int rc = image_grid_png(path, grid, NR * N, 1, 28, 28, N, -1.0f, 1.0f, 3, 2);
-    if (!rc) cli_say("figure %s (rows: K = 10, 20, 50, %d; columns: the same x_T)", path, u.T);
+    int rc = image_grid_png(path, shown_grid, NR * shown, 1, 28, 28, shown, -1.0f, 1.0f, 3, 2);
+    rc |= image_samples_write(ctx->out, "ddim_fmnist_samples", grid + (size_t)2 * n * IMG, n, image_grid_cols(n), n <= 100 ? 3 : 1, -1.0f, 1.0f);
+    if (!rc) cli_say("figure %s (rows: K = 10, 20, 50, %d; columns: the same x_T); the %d images of K = 50 in ddim_fmnist_samples.{png,idx-ubyte}", path, u.T, n);
+    if (scored && !rc && n >= NCURVE) rc = plot_image_nfe(ctx, Ks, score, &f);
+    else if (scored) cli_say("(no ddim_fmnist_nfe figure at N = %d < %d: every score sits near its floor; --samples 100 draws it)", n, NCURVE);
+    if (scored) fid_scorer_free(&sc);
     sched_free(&s);
     unet_model_free(&u);
     return rc;
@@ -1087,6 +1149,7 @@ const Cell *ddim_cells(int *n) {
 
 #ifndef CHAPTER_NO_MAIN
 int main(int argc, char **argv) {
+    cli_omp_passive(argv);   /* idle OpenMP threads sleep: fair on a shared machine */
     static const CliSpec spec = { "ddim", "DDIM: deterministic and eta sampling, step skipping, inversion, the optimisation view",
                                   CLI_STEPS | CLI_SAMPLES, NULL, NULL };
     Opts opts;

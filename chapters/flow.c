@@ -994,6 +994,7 @@ const Cell *flow_cells(int *n) {
 
 #ifndef CHAPTER_NO_MAIN
 int main(int argc, char **argv) {
+    cli_omp_passive(argv);   /* idle OpenMP threads sleep: fair on a shared machine */
     static const CliSpec spec = { "flow", "flow matching, rectified flow and exact likelihoods (denoising as integration)",
                                   CLI_STEPS | CLI_SAMPLES, NULL, NULL };
     Opts opts;

@@ -91,7 +91,7 @@ static int parse_one(Opts *o, const CliSpec *spec, const char *flag, const char 
  * loop then waits for the slower thread (issue 13: ch3 ran 90 s beside a compile, 32 s alone; 100 U-Net
  * samples beside a 2-thread program took 8 min spinning, 2.5 min passive). libgomp reads the variable once,
  * when it is loaded, so the program re-executes itself with it set; if that fails it runs as it is. */
-static void omp_wait_passive(char **argv) {
+void cli_omp_passive(char **argv) {
 #ifdef _OPENMP
     if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT")) return;
     if (setenv("OMP_WAIT_POLICY", "passive", 1) != 0) return;
@@ -102,7 +102,6 @@ static void omp_wait_passive(char **argv) {
 }
 
 int cli_parse(Opts *o, int argc, char **argv, const CliSpec *spec) {
-    omp_wait_passive(argv);
     memset(o, 0, sizeof *o);
     o->seed = 1;
     o->out = "figures";

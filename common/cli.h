@@ -61,9 +61,11 @@ typedef struct {
     const char *ckpt;         /* --ckpt PATH        checkpoint to read/write, default the program's */
 } Opts;
 
-/* Parse argv into opts. Returns 0, CLI_DONE after --help, or 2 after printing an error and the usage.
- * First, when neither OMP_WAIT_POLICY nor GOMP_SPINCOUNT is set, it re-executes the program with
- * OMP_WAIT_POLICY=passive (idle OpenMP threads sleep: see cli.c); argv must be main's. */
+/* A program's first line: when neither OMP_WAIT_POLICY nor GOMP_SPINCOUNT is set, re-execute the program with
+ * OMP_WAIT_POLICY=passive (idle OpenMP threads sleep instead of spinning: see cli.c); argv must be main's.
+ * Kept out of cli_parse so that tests and fuzzers can parse flags without re-executing themselves. */
+void cli_omp_passive(char **argv);
+/* Parse argv into opts. Returns 0, CLI_DONE after --help, or 2 after printing an error and the usage. */
 int  cli_parse(Opts *opts, int argc, char **argv, const CliSpec *spec) MUST_USE;
 void cli_usage(FILE *f, const CliSpec *spec);
 

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <zlib.h>
 #include "fmnist.h"
+#include "io.h"
 
 const char *fmnist_class_name(int label) {
     static const char *const names[10] = { "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -136,4 +137,39 @@ void fmnist_free(Fmnist *fm) {
     free(fm->images);
     free(fm->labels);
     memset(fm, 0, sizeof *fm);
+}
+
+int fmnist_images_read(const char *path, float **images, int *n) {
+    uint32_t d[3];
+    unsigned char *pix = NULL;
+    if (fmnist_idx_read(path, 0x803, 3, d, &pix)) return 1;   /* whole, checked file (magic, sizes, CRC) */
+    int rc = 1;
+    if (d[1] != 28 || d[2] != 28) fprintf(stderr, "error: %s: images are %ux%u, expected 28x28\n", path, d[1], d[2]);
+    else {
+        *n = (int)d[0];
+        *images = malloc(sizeof(float) * (size_t)d[0] * 784);
+        CHECK(*images != NULL, "out of memory for %u images", d[0]);
+        for (size_t i = 0; i < (size_t)d[0] * 784; i++) (*images)[i] = pix[i] / 255.0f;
+        rc = 0;
+    }
+    free(pix);
+    return rc;
+}
+
+int fmnist_images_write(const char *path, const float *x, int n, float lo, float hi) {
+    CHECK(n >= 1 && hi > lo, "fmnist_images_write: n = %d, lo = %g, hi = %g", n, lo, hi);
+    size_t bytes = 16 + (size_t)n * 784;
+    unsigned char *b = malloc(bytes);
+    CHECK(b != NULL, "out of memory for %d images", n);
+    uint32_t head[4] = { 0x803, (uint32_t)n, 28, 28 };
+    for (int i = 0; i < 4; i++)   /* big-endian u32s */
+        for (int k = 0; k < 4; k++) b[4 * i + k] = (unsigned char)(head[i] >> (24 - 8 * k));
+    for (size_t k = 0; k < (size_t)n * 784; k++) {
+        float u = (x[k] - lo) / (hi - lo);
+        u = u < 0 ? 0 : u > 1 ? 1 : u;
+        b[16 + k] = (unsigned char)(u * 255.0f + 0.5f);   /* the rounding image_grid_png uses */
+    }
+    int rc = io_write_atomic(path, b, bytes);
+    free(b);
+    return rc;
 }

@@ -39,6 +39,11 @@ void        fmnist_free(Fmnist *fm);
  * dims[0] x ... x dims[ndims-1] bytes (into *payload, malloc'd; free it), then the end of the (gzip) stream. */
 enum { FMNIST_MAX_BYTES = 1000000 * 784 };
 int         fmnist_idx_read(const char *path, uint32_t magic, int ndims, uint32_t *dims, unsigned char **payload) MUST_USE;
+/* An IDX image file alone (no labels; gzip or raw): *images (n, 28, 28) in [0, 1], malloc'ed (caller frees). */
+int         fmnist_images_read(const char *path, float **images, int *n) MUST_USE;
+/* n images x (n, 784) with pixels from lo (black) to hi (white) as an IDX ubyte file (magic 0x803, n, 28, 28,
+ * then n*784 bytes, round(255 u) with u clamped to [0, 1]): Fashion-MNIST's own format, written atomically. */
+int         fmnist_images_write(const char *path, const float *x, int n, float lo, float hi) MUST_USE;
 const char *fmnist_class_name(int label);   /* "T-shirt/top", ..., "Ankle boot" */
 
 #endif

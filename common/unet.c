@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "attention.h"
 #include "io.h"
 #include "rng.h"
 #include "train.h"
@@ -44,9 +45,12 @@ static void block_declare(Params *p, ResBlock *r, const char *name, int cin, int
     if (cin != cout) { snprintf(buf, sizeof buf, "%s.skip", name); r->skip = conv_declare(p, buf, cin, cout, 1, 0); }
 }
 
-void unet_declare(Params *p, Unet *u, int C) {
+void unet_declare(Params *p, Unet *u, int C) { unet_declare_attention(p, u, C, 0); }
+
+void unet_declare_attention(Params *p, Unet *u, int C, int attention) {
     CHECK(C % UNET_GROUPS == 0, "U-Net width C = %d must be a multiple of %d groups", C, UNET_GROUPS);
     u->C = C;
+    u->attention = attention;
     nn_linear_declare(p, &u->temb1, "temb.0", UNET_TEMB, 4 * UNET_TEMB);
     nn_linear_declare(p, &u->temb2, "temb.2", 4 * UNET_TEMB, 4 * UNET_TEMB);
     u->stem = conv_declare(p, "stem", 1, C, 3, 0);
@@ -55,6 +59,11 @@ void unet_declare(Params *p, Unet *u, int C) {
     block_declare(p, &u->rb_down2, "down2", C, 2 * C);
     u->down2 = conv_declare(p, "down2.sample", 2 * C, 2 * C, 3, 0);
     block_declare(p, &u->rb_mid, "mid", 2 * C, 2 * C);
+    if (attention) {
+        u->attn_norm = norm_declare(p, "mid.attn.norm", 2 * C);
+        u->attn_qkv = conv_declare(p, "mid.attn.qkv", 2 * C, 6 * C, 1, 0);
+        u->attn_out = conv_declare(p, "mid.attn.out", 2 * C, 2 * C, 1, 1);   /* zero init: the block starts as the identity */
+    }
     block_declare(p, &u->rb_up2, "up2", 4 * C, 2 * C);
     block_declare(p, &u->rb_up1, "up1", 3 * C, C);
     u->out_norm = norm_declare(p, "out.norm", C);
@@ -93,6 +102,12 @@ AgNode *unet_forward(AgTape *t, Params *p, const Unet *u, const float *x, const 
     AgNode *s2 = block(t, p, &u->rb_down2, h, tact);                         /* (N, 2C, 14, 14) */
     h = conv(t, p, u->down2, s2, 2);                                         /* (N, 2C, 7, 7) */
     h = block(t, p, &u->rb_mid, h, tact);
+    if (u->attention) {                                                     /* h + out(attention(qkv(GN(h)))) at 7 x 7 */
+        AgNode *g = ag_group_norm(t, h, nn_params_leaf(t, p, u->attn_norm.gamma), nn_params_leaf(t, p, u->attn_norm.beta), UNET_GROUPS);
+        AgNode *qkv = ag_conv2d(t, g, nn_params_leaf(t, p, u->attn_qkv.w), nn_params_leaf(t, p, u->attn_qkv.b), 1, 0);
+        AgNode *o = ag_attention(t, qkv);
+        h = ag_add(t, h, ag_conv2d(t, o, nn_params_leaf(t, p, u->attn_out.w), nn_params_leaf(t, p, u->attn_out.b), 1, 0));
+    }
     h = block(t, p, &u->rb_up2, ag_concat_channels(t, ag_upsample2x(t, h), s2), tact);   /* (N, 2C, 14, 14) */
     h = block(t, p, &u->rb_up1, ag_concat_channels(t, ag_upsample2x(t, h), s1), tact);   /* (N, C, 28, 28) */
     return conv(t, p, u->out, norm_silu(t, p, u->out_norm, h), 1);           /* (N, 1, 28, 28) */
@@ -125,8 +140,9 @@ int unet_model_load(UnetModel *m, const char *path) {
         io_safetensors_close(&st);
         return 1;
     }
+    int attention = io_safetensors_meta(&st, "attention", buf, sizeof buf) == 0 && atoi(buf) == 1;
     nn_params_init(&m->params);
-    unet_declare(&m->params, &m->unet, C);
+    unet_declare_attention(&m->params, &m->unet, C, attention);
     Rng rng = rng_seed(1);   /* the values are overwritten by the file */
     nn_params_alloc(&m->params, &rng);
     static const char *const prefix[1] = { "ema" };   /* sampling uses the EMA of the weights */

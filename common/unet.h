@@ -12,7 +12,7 @@
  *   x (1,28,28) -> conv3x3 -> C                                                  stem
  *   down: ResBlock C->C @28 [skip s1] -> conv3x3 stride 2 -> @14
  *         ResBlock C->2C @14 [skip s2] -> conv3x3 stride 2 -> @7
- *   mid:  ResBlock 2C->2C @7
+ *   mid:  ResBlock 2C->2C @7 [+ self-attention @7 when declared with attention = 1]
  *   up:   upsample -> @14, concat s2 (2C+2C) -> ResBlock 4C->2C
  *         upsample -> @28, concat s1 (2C+C)  -> ResBlock 3C->C
  *   out:  GN-SiLU-conv3x3 C -> 1 (zero-initialised: eps_hat starts at 0)
@@ -38,6 +38,9 @@ typedef struct {
 
 typedef struct {
     int      C;                                    /* base width */
+    int      attention;                            /* 1: self-attention after the mid block (unet_declare_attention) */
+    GroupNorm attn_norm;
+    Conv     attn_qkv, attn_out;                   /* 1x1 convs 2C -> 6C (q, k, v) and 2C -> 2C (zero-initialised) */
     Linear   temb1, temb2;
     Conv     stem, down1, down2, out;
     GroupNorm out_norm;
@@ -45,6 +48,9 @@ typedef struct {
 } Unet;
 
 void    unet_declare(Params *p, Unet *u, int C);
+/* The same with attention = 1: a residual self-attention block at 7 x 7 after the mid ResBlock,
+ *   h = h + conv1x1_out(attention(conv1x1_qkv(GN(h))))     (attention.h; 8 C^2 + 8 C more parameters). */
+void    unet_declare_attention(Params *p, Unet *u, int C, int attention);
 /* eps_hat (N, 1, 28, 28) for images x (N*784 floats) at steps t (N floats). */
 AgNode *unet_forward(AgTape *t, Params *p, const Unet *u, const float *x, const float *steps, int N);
 
@@ -54,7 +60,8 @@ AgNode *unet_forward(AgTape *t, Params *p, const Unet *u, const float *x, const 
  *   unet_model_eps(&m, x, N, t, eps_hat, &arena);     // eps_hat (N, 784) at one step t in 1..m.T
  *   unet_model_free(&m);
  * It holds the EMA weights ("ema.*") of a checkpoint whose metadata names its "width", "T" and "step" (the
- * one chapter 2 trains and ships); the schedule is sched_init(SCHED_LINEAR, m.T); images in [-1, 1]. The one
+ * one chapter 2 trains and ships), and "attention": "1" when it has the attention block (absent in older
+ * checkpoints: none); the schedule is sched_init(SCHED_LINEAR, m.T); images in [-1, 1]. The one
  * loader for sampling: the training checkpoint's other blocks (the raw weights, Adam's moments) are not read. */
 typedef struct {
     Params params;

@@ -278,7 +278,7 @@ END_TEST
  * den_predict returns it as x0_hat (through eps_hat = (x - a x0_hat)/b and back) and the matching eps_hat. Tol: the
  * round trip loses ~4 roundings of (|x| + a |x0_hat|)/a, below 1e-13 for these sizes. */
 START_TEST(test_x0_model_behind_denoiser) {
-    enum { N = 5 };
+    enum { NX = 5 };
     Rng rng = rng_seed(8);
     ToyModel m;
     toy_init(&m, 2, &rng);
@@ -288,15 +288,15 @@ START_TEST(test_x0_model_behind_denoiser) {
     Denoiser den = den_toy(&m, &s);
     Arena arena;
     arena_init(&arena, 4 << 20);
-    float xf[N * 2], out[N * 2];
-    double xd[N * 2], x0[N * 2], eps[N * 2];
-    for (int j = 0; j < N * 2; j++) { xf[j] = (float)rng_normal(&rng); xd[j] = xf[j]; }
+    float xf[NX * 2], out[NX * 2];
+    double xd[NX * 2], x0[NX * 2], eps[NX * 2];
+    for (int j = 0; j < NX * 2; j++) { xf[j] = (float)rng_normal(&rng); xd[j] = xf[j]; }
     static const int ts[3] = { 1, 37, 200 };
     for (int k = 0; k < 3; k++) {
-        toy_predict(&m, xf, N, ts[k], out, &arena);
+        toy_predict(&m, xf, NX, ts[k], out, &arena);
         DenLevel l = den_level_vp(&s, ts[k]);
-        den_predict(&den, l, xd, N, x0, eps, &arena);
-        for (int j = 0; j < N * 2; j++) {
+        den_predict(&den, l, xd, NX, x0, eps, &arena);
+        for (int j = 0; j < NX * 2; j++) {
             ck_assert_double_eq_tol(x0[j], out[j], 1e-13 * (fabs(xd[j]) + fabs(out[j])) / l.a);
             ck_assert_double_eq_tol(eps[j], (xd[j] - l.a * out[j]) / l.b, 1e-12 * (fabs(xd[j]) + fabs(out[j])) / l.b);
         }

@@ -164,6 +164,32 @@ START_TEST(test_gzip_cut_or_flipped_never_loads) {
 }
 END_TEST
 
+/* fmnist_images_write then fmnist_images_read gives back every pixel to the 8-bit quantisation: values in [-1, 1]
+ * map to round(255 u), u = (x + 1)/2, so the error is at most half a level, 0.5/255 (+ float roundoff: tol 0.51/255);
+ * values outside the range come back clamped to 0 or 1. The same file is also a valid image file for fmnist_load_files'
+ * reader (the IDX layout of Fashion-MNIST itself). */
+START_TEST(test_images_write_read_round_trip) {
+    enum { n = 3 };
+    float x[n * 784], *back = NULL;
+    for (int i = 0; i < n * 784; i++) x[i] = (float)((i % 97) / 48.0 - 1.0) * 1.02f;   /* a little outside [-1, 1] too */
+    strcpy(dir, "/tmp/test_fmnist_XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char path[128];
+    snprintf(path, sizeof path, "%s/samples.idx-ubyte", dir);
+    ck_assert_int_eq(fmnist_images_write(path, x, n, -1.0f, 1.0f), 0);
+    int got = 0;
+    ck_assert_int_eq(fmnist_images_read(path, &back, &got), 0);
+    ck_assert_int_eq(got, n);
+    for (int i = 0; i < n * 784; i++) {
+        double u = (x[i] + 1.0) / 2.0;
+        u = u < 0 ? 0 : u > 1 ? 1 : u;
+        ck_assert_double_eq_tol(back[i], u, 0.51 / 255);
+    }
+    free(back);
+    remove_dir();
+}
+END_TEST
+
 Suite *suite_fmnist(void) {
     Suite *s = suite_create("fmnist");
     TCase *tc = tcase_create("idx");
@@ -172,6 +198,7 @@ Suite *suite_fmnist(void) {
     tcase_add_loop_test(tc, test_damaged_files_rejected, 0, 2);
     tcase_add_test(tc, test_real_test_set);
     tcase_add_test(tc, test_gzip_cut_or_flipped_never_loads);
+    tcase_add_test(tc, test_images_write_read_round_trip);
     suite_add_tcase(s, tc);
     return s;
 }
