@@ -116,7 +116,7 @@ END_TEST
  * noise floor). 0.08 is half the equal-weights distance: it demands the modes and their weights, while leaving
  * room above the floor for an unconverged short run (measured: 0.044). */
 START_TEST(test_ddpm_short_training_reaches_gmm) {
-    enum { NDATA = 5000, N = 2000, STEPS = 1500 };
+    enum { NDATA = 5000, N = 2000, STEPS = HEAVY(1500) };
     Schedule s;
     sched_init(&s, SCHED_LINEAR, 200);
     Arena a;
@@ -133,7 +133,11 @@ START_TEST(test_ddpm_short_training_reaches_gmm) {
     data_gmm_sample(&g, &rng, truth, N);
     double sw = data_sliced_wasserstein(x, truth, N, 2, 200, &rng);
     printf("ch2 short training: sliced W1 = %.4f after %d steps\n", sw, STEPS);
+#ifdef TEST_SANITIZE   /* under the sanitizers: memory and UB over a run 8x shorter; the quality claim is make test's */
+    for (int i = 0; i < 2 * N; i++) ck_assert(isfinite(x[i]));
+#else
     ck_assert_double_lt(sw, 0.08);
+#endif
     toy_free(&m);
     arena_free(&a);
     sched_free(&s);

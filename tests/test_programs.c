@@ -19,6 +19,7 @@
 static const struct { const char *prog, *cell, *args; } CELLS[] = {
     { "ch1", "1.2", "" }, { "ch2", "2.7", "--samples 500" }, { "ch3", "3.2", "" }, { "ch4", "4.3", "" }, { "ch5", "5.2", "" },
     { "ddim", "d.3", "--samples 200" },                          /* the exact denoiser's OpenMP loop */
+    { "flow", "f.1", "" },
     { "ch2", "2.8", "--steps 200 --samples 300 --data gmm" },    /* training: GEMM, Adam, the network's sampler */
 };
 
