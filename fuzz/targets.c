@@ -68,7 +68,7 @@ static void run_idx(const uint8_t *data, size_t size) {
 /* Up to 31 arguments separated by NUL bytes, parsed as a program with every optional flag. */
 static void run_cli(const uint8_t *data, size_t size) {
     static const char *const data_names[] = { "gmm", "swissroll", "moons", NULL };
-    static const CliSpec spec = { "fuzz", "fuzzed parser", CLI_DATA | CLI_STEPS | CLI_SAMPLES | CLI_TRAIN, data_names };
+    static const CliSpec spec = { "fuzz", "fuzzed parser", CLI_DATA | CLI_STEPS | CLI_SAMPLES | CLI_TRAIN, data_names, NULL };
     char *buf = malloc(size + 1);
     if (!buf) return;
     memcpy(buf, data, size);

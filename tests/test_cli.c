@@ -5,7 +5,7 @@
 #include "cli.h"
 
 static const char *const DATA[] = { "gmm", "swissroll", NULL };
-static const CliSpec SPEC = { "chX", "test program", CLI_DATA | CLI_STEPS | CLI_SAMPLES | CLI_TRAIN, DATA };
+static const CliSpec SPEC = { "chX", "test program", CLI_DATA | CLI_STEPS | CLI_SAMPLES | CLI_TRAIN, DATA, NULL };
 
 /* Parse a NULL-terminated list of arguments (argv[0] added); stderr is silenced. */
 static int parse(Opts *o, const char *const *args) {
