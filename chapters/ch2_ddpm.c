@@ -558,7 +558,6 @@ static int cell_2_7t_x0(Ctx *ctx) {
     const char *data = ctx->opts->data ? ctx->opts->data : "gmm";   /* the swiss roll: --data swissroll --steps 4000 */
     int steps = ctx->opts->steps > 0 ? (int)ctx->opts->steps : 1500;
     int n = ctx->opts->samples > 0 ? (int)ctx->opts->samples : 1000;
-    if (steps <= 100) { cli_say("error: --steps %d: training needs more than its 100 warm-up steps", steps); return 1; }
     Schedule s;
     sched_init(&s, SCHED_COSINE, 200);
     cli_say("The PDF's training algorithm regresses x0: step on ||x0_theta(sqrt(abar) x0 + sqrt(1 - abar) eps, t) - x0||^2.");

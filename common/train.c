@@ -60,10 +60,10 @@ static void printable(const char *s, char *out, size_t cap) {
     out[i] = '\0';
 }
 
-int train_checkpoint_step(const char *path, long *step) {
+int train_checkpoint_step(const IoSafetensors *st, long *step) {
     char buf[64], shown[32];
-    if (io_safetensors_metadata(path, "step", buf, sizeof buf)) {
-        fprintf(stderr, "error: %s has no \"step\" in its metadata; hint: it is not one of our training checkpoints\n", path);
+    if (io_safetensors_meta(st, "step", buf, sizeof buf)) {
+        fprintf(stderr, "error: %s has no \"step\" in its metadata; hint: it is not one of our training checkpoints\n", st->path);
         return 1;
     }
     size_t n = strlen(buf);
@@ -73,7 +73,7 @@ int train_checkpoint_step(const char *path, long *step) {
     if (!ok || *step > TRAIN_MAX_STEP) {
         printable(buf, shown, sizeof shown);
         fprintf(stderr, "error: %s: checkpoint step '%s' is not a whole number in [0, %d]; hint: the file is damaged, retrain it\n",
-                path, shown, TRAIN_MAX_STEP);
+                st->path, shown, TRAIN_MAX_STEP);
         return 1;
     }
     return 0;
@@ -99,29 +99,38 @@ static int rng_parse(const char *s, Rng *r) {
     return 0;
 }
 
-int train_load(Trainer *tr, const char *path) {
+/* The weights, the step, the generator and the loss averages, from one read of the file. */
+static int read_checkpoint(Trainer *tr, const IoSafetensors *st) {
     float *block[4];
     const char *prefix[4];
     int k = blocks(tr, block, prefix);
-    if (nn_params_load(tr->params, path, block, prefix, k)) return 1;
-    if (train_checkpoint_step(path, &tr->step)) return 1;
+    if (nn_params_read(tr->params, st, block, prefix, k)) return 1;
+    if (train_checkpoint_step(st, &tr->step)) return 1;
     tr->adam.t = tr->step;
     tr->ema.t = tr->step;
     char buf[256];
-    tr->has_rng = io_safetensors_metadata(path, "rng", buf, sizeof buf) == 0;   /* absent in older checkpoints */
+    tr->has_rng = io_safetensors_meta(st, "rng", buf, sizeof buf) == 0;   /* absent in older checkpoints */
     if (tr->has_rng && rng_parse(buf, &tr->rng)) {
-        fprintf(stderr, "error: %s: the generator state in its metadata is malformed; hint: the file is damaged\n", path);
+        fprintf(stderr, "error: %s: the generator state in its metadata is malformed; hint: the file is damaged\n", st->path);
         return 1;
     }
     memset(tr->avg, 0, sizeof tr->avg);
-    if (io_safetensors_metadata(path, "loss_avg", buf, sizeof buf) == 0) {
+    if (io_safetensors_meta(st, "loss_avg", buf, sizeof buf) == 0) {
         char *p = buf, *end;
         for (int j = 0; j < TRAIN_MAX_TERMS && *p; j++, p = end) {
             tr->avg[j] = strtod(p, &end);
-            if (end == p || !isfinite(tr->avg[j])) { fprintf(stderr, "error: %s: malformed loss_avg in its metadata\n", path); return 1; }
+            if (end == p || !isfinite(tr->avg[j])) { fprintf(stderr, "error: %s: malformed loss_avg in its metadata\n", st->path); return 1; }
         }
     }
     return 0;
+}
+
+int train_load(Trainer *tr, const char *path) {
+    IoSafetensors st;
+    if (io_safetensors_open(&st, path)) return 1;
+    int rc = read_checkpoint(tr, &st);
+    io_safetensors_close(&st);
+    return rc;
 }
 
 /* Temporaries NAME.tmp.PID of a save whose process no longer exists (it was killed mid-write): removed. */

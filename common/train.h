@@ -98,8 +98,8 @@ int  train_run(Trainer *tr, TrainBatchFn batch, void *model, Rng *rng, Arena *ar
 int  train_load(Trainer *tr, const char *path) MUST_USE;
 /* Write them atomically; refused (1) if any value is NaN or inf. */
 int  train_save(Trainer *tr, const char *path) MUST_USE;
-/* The "step" metadata of a checkpoint, validated as above. 0, or 1 after a one-line message. */
-int  train_checkpoint_step(const char *path, long *step) MUST_USE;
+/* The "step" metadata of a checkpoint already open (io_safetensors_open), validated as above. 0, or 1 after a one-line message. */
+int  train_checkpoint_step(const IoSafetensors *st, long *step) MUST_USE;
 /* The loss log beside a checkpoint: NAME.safetensors -> NAME_loss.dat. */
 void train_log_path(const char *ckpt, char *out, size_t cap);
 

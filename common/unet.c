@@ -136,7 +136,7 @@ int unet_model_load(UnetModel *m, const char *path) {
         io_safetensors_close(&st);
         return 1;
     }
-    if (train_checkpoint_step(path, &m->step)) {   /* validated: digits only, <= 1e8 (issue 16.3) */
+    if (train_checkpoint_step(&st, &m->step)) {   /* validated: digits only, <= 1e8 (issue 16.3) */
         io_safetensors_close(&st);
         return 1;
     }
