@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "cli.h"
 #include "io.h"
@@ -206,6 +207,12 @@ static int ckpt_begin(Trainer *tr, Rng *rng, FILE **log) {
     const TrainConfig *c = &tr->c;
     char log_path[1024];
     train_log_path(c->ckpt, log_path, sizeof log_path);
+    struct stat st;
+    if (stat(c->ckpt, &st) == 0 && !S_ISREG(st.st_mode)) {   /* a directory or FIFO: refuse before any training */
+        fprintf(stderr, "error: %s is %s, not a checkpoint file; hint: name a regular file for --ckpt\n", c->ckpt,
+                S_ISDIR(st.st_mode) ? "a directory" : "a FIFO, socket or device");
+        return 2;
+    }
     remove_stale_tmps(c->ckpt);
     if (c->resume) {
         if (train_load(tr, c->ckpt)) return 1;

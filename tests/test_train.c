@@ -311,6 +311,34 @@ START_TEST(test_existing_checkpoint_is_not_replaced) {
 }
 END_TEST
 
+/* Issue 16.2 for training: a --ckpt that names a directory or a FIFO is refused (2) before any step, even with
+ * --overwrite (it used to train, then fail at the rename; a FIFO could block). Nothing is created beside it. */
+START_TEST(test_checkpoint_path_must_be_a_regular_file) {
+    char dir[256], fifo[300];
+    fresh_dir(dir, sizeof dir, "notfile");
+    snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    const char *paths[2] = { dir, fifo };
+    for (int k = 0; k < 2; k++) {
+        Toy t;
+        toy_problem_init(&t);
+        Arena a;
+        arena_init(&a, 1 << 20);
+        Rng rng = rng_seed(9);
+        Trainer tr;
+        TrainConfig c = toy_config(paths[k], 6, 0);
+        c.overwrite = 1;
+        train_init(&tr, &t.p, &c);
+        ck_assert_int_eq(train_run(&tr, toy_batch, &t, &rng, &a), 2);
+        ck_assert_int_eq(tr.step, 0);
+        train_free(&tr);
+        arena_free(&a);
+        nn_params_free(&t.p);
+    }
+    ck_assert_int_eq(count_tmp_files(dir), 0);
+}
+END_TEST
+
 /* Issue 16.7: after a stop past the last checkpoint (here a NaN at step 13; checkpoint at 10, log lines to 12) a
  * resumed run must equal an uninterrupted one: the same checkpoint bytes (weights, EMA, Adam, step, generator,
  * moving averages) and the same log, its lines 11-12 cut before the resumed run appends. A stale NAME.tmp.PID of
@@ -604,6 +632,7 @@ Suite *suite_train(void) {
     tcase_set_timeout(ck, 120);
     tcase_add_test(ck, test_checkpoint_step_is_validated);
     tcase_add_test(ck, test_existing_checkpoint_is_not_replaced);
+    tcase_add_test(ck, test_checkpoint_path_must_be_a_regular_file);
     tcase_add_test(ck, test_resume_equals_uninterrupted_run);
     tcase_add_test(ck, test_durability_under_sigint_and_sigkill);
     suite_add_tcase(s, ck);
