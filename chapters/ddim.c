@@ -4,7 +4,7 @@
  * Models from an Optimization Perspective"; the smalldiffusion library).
  *
  *   make ddim && ./ddim --list        the cells
- *   ./ddim                            everything (about 40 s on 2 cores)
+ *   ./ddim                            everything (about 90 s on 2 idle cores)
  *   ./ddim --cell nfe --samples 4000  one cell, more samples
  *
  * Cells: d.1 the exact testbed (ideal denoisers, memorisation) · d.2 one sampler family in two notations ·
