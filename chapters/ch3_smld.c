@@ -1134,7 +1134,7 @@ static int cell_3_4_images(Ctx *ctx) {
     }
     Schedule sched;   /* DDPM's eps_theta(x_t, t) as a score: -eps_hat / sqrt(1 - abar_t) at the step t whose
                        * noise std sqrt(1 - abar_t) is nearest to sigma (ch3_level) */
-    sched_init(&sched, SCHED_LINEAR, net.T);
+    sched_init(&sched, net.sched, net.T);
     Denoiser den = den_unet(&net, &sched, 0);
     cli_say("Chapter 2's U-Net predicts the noise: eps_theta(x_t, t). Read as -eps_theta / sqrt(1 - abar_t) it is the score");
     cli_say("of p_t: DDPM and SMLD share one network. Annealed Langevin with it (no DDPM update anywhere):");

@@ -692,7 +692,7 @@ static int inversion_images(Ctx *ctx, double *err) {
     Fmnist fm;
     if (fmnist_load(&fm, NULL, 0, NINV)) { cli_say("skipped the images: Fashion-MNIST not available"); unet_model_free(&u); return -1; }
     Schedule s;
-    sched_init(&s, SCHED_LINEAR, u.T);
+    sched_init(&s, u.sched, u.T);
     Denoiser net = den_unet(&u, &s, 0);   /* no clamp: it would break the inverse */
     float *x0 = cli_alloc(ctx, sizeof(float) * NINV * IMG), *grid = cli_alloc(ctx, sizeof(float) * (2 + NKI) * NINV * IMG);
     float *x_T = cli_alloc(ctx, sizeof(float) * NINV * IMG);
@@ -777,7 +777,7 @@ static int cell_d_5_inversion(Ctx *ctx) {
         plot_cmd(&p, "set logscale xy; set xlabel 'steps K (each way)'; set ylabel 'RMS error per coordinate'; set key bottom left");
         plot_cmd(&p, "plot dat index 0 using 1:2 with linespoints lw 2 pt 7 title '2D, exact denoiser', \\");
         plot_cmd(&p, "     dat index 1 using 1:2 with linespoints lw 2 pt 5 title '2D, trained network', \\");
-        if (have_img == 0) plot_cmd(&p, "     dat index 2 using 1:2 with linespoints lw 2 pt 9 title 'Fashion-MNIST, U-Net (T = 250)', \\");
+        if (have_img == 0) plot_cmd(&p, "     dat index 2 using 1:2 with linespoints lw 2 pt 9 title 'Fashion-MNIST, U-Net', \\");
         plot_cmd(&p, "     [5:1000] %g * 100 / x with lines dt 2 lc rgb 'black' title 'slope 1/K'", ee[4]);
         rc = plot_close(&p);
     }
@@ -1085,7 +1085,7 @@ static int cell_d_7_images(Ctx *ctx) {
     UnetModel u;
     if (unet_model_load(&u, CH2_UNET_CKPT)) { cli_say("skipped: no U-Net checkpoint"); return 0; }
     Schedule s;
-    sched_init(&s, SCHED_LINEAR, u.T);
+    sched_init(&s, u.sched, u.T);
     int Ks[NR] = { 10, 20, 50, u.T };
     Denoiser net = den_unet(&u, &s, 1);   /* x0_hat kept inside the pixels' range [-1, 1] */
     cli_say("Chapter 2's U-Net was trained with T = %d, so 'all the steps' is %d here (not 1000).", u.T, u.T);
