@@ -766,11 +766,8 @@ static int plot_vae2d(Ctx *ctx, Ch1Vae *v, const float *data, int n_data, const 
     }
     plot_block(&p, "z, histogram of z ~ q(z|x) over test points (aggregate posterior), N(0,1)");
     enum { BINS = 60 };
-    double cnt[BINS] = { 0 }, w = 7.0 / BINS;
-    for (int i = 0; i < n_test; i++) {
-        int b = (int)floor((ztest[i] + 3.5) / w);
-        if (b >= 0 && b < BINS) cnt[b] += 1.0 / (n_test * w);
-    }
+    double cnt[BINS], w = 7.0 / BINS;
+    data_histogram(ztest, n_test, -3.5, 3.5, BINS, cnt);
     for (int b = 0; b < BINS; b++) {
         double zc = -3.5 + (b + 0.5) * w;
         fprintf(plot_dat(&p), "%.4f %.5g %.5g\n", zc, cnt[b], exp(-0.5 * zc * zc) / sqrt(2 * PI));
@@ -1461,11 +1458,10 @@ static int cell_1_5_inference(Ctx *ctx) {
                           .row_labels = rec_rows, .lo = 0, .hi = 1, .scale = 3, .pad = 2, .width = 900 };
     rc |= plot_image_grid(ctx->out, "ch1_reconstructions", rows, 2 * NREC, 28, 28, 8, &rec);
     if (!rc) cli_say("figures ch1_samples.png (prior samples, + .idx-ubyte), ch1_latent_grid.png (z in [-2.5, 2.5]^2), ch1_reconstructions.png");
-    double m1 = 0, m2 = 0, v1 = 0, v2 = 0;
-    for (int i = 0; i < fm.n; i++) { m1 += mu[2 * i]; m2 += mu[2 * i + 1]; v1 += mu[2 * i] * mu[2 * i]; v2 += mu[2 * i + 1] * mu[2 * i + 1]; }
-    m1 /= fm.n; m2 /= fm.n;
-    cli_say("encoded test set: mean of mu_phi = (%.3f, %.3f), variance (%.3f, %.3f), against the prior N(0, I):",
-            m1, m2, v1 / fm.n - m1 * m1, v2 / fm.n - m2 * m2);
+    double m1, m2, v1, v2;
+    data_moments(mu, fm.n, 2, &m1, &v1);
+    data_moments(mu + 1, fm.n, 2, &m2, &v2);
+    cli_say("encoded test set: mean of mu_phi = (%.3f, %.3f), variance (%.3f, %.3f), against the prior N(0, I):", m1, m2, v1, v2);
     cli_say("the prior also draws z in the gaps between the class clusters, where few images encode: the faint samples.");
     rc |= plot_latent_test(ctx, mu, fm.labels, 5000);
     rc |= prior_holes_figures(ctx, mu, lvq, 5000, zs, samples, NS);
