@@ -217,7 +217,7 @@ long ch4_reverse(const Denoiser *den, const Ch4Sde *sde, Ch4Solver solver, doubl
                  int steps, Rng *rng, Arena *arena, double *traj) {
     Rev rev = { den, sde, arena, 0 }, *sc = &rev;
     int D = den->D;
-    size_t nd = (size_t)n * D, mark = arena_pos(arena);
+    size_t nd = (size_t)n * D, mark = arena_pos(arena);   /* scratch once per solve, given back on return */
     double *s = arena_push_no_zero(arena, sizeof(double) * nd * 6), *v = s + nd, *x2 = v + nd, *v2 = x2 + nd, *v3 = v2 + nd, *v4 = v3 + nd;
     double h = (t_start - t_end) / steps;
     if (traj) memcpy(traj, x, sizeof(double) * nd);
@@ -898,7 +898,6 @@ static int convergence_orders(Ctx *ctx, const Gmm *g) {
     plot_cmd(&p, "unset multiplot");
     return plot_close(&p);
 }
-
 
 /* Sliced W1 of each solver's samples to `truth` for each step count, added to sw (4, n_steps). x1 (n, 2) are the
  * shared starting draws of p_1. Keeps the samples of step count keep_steps in keep (4, n, 2) if not NULL.
