@@ -1125,30 +1125,34 @@ static int cell_3_4_swissroll(Ctx *ctx) {
 
 static int cell_3_4_images(Ctx *ctx) {
     enum { IMG = 784, L = 80, PER_LEVEL = 2 };
+    const double SIGMA_MAX = 50;
     int N = ctx->opts->samples > 0 ? (int)ctx->opts->samples : 16;   /* --samples: images drawn and scored */
-    const double c = 1.0;
+    const double c = 0.2;
     UnetModel net;
     if (unet_model_load(&net, CH2_UNET_CKPT)) {   /* the loader said why in one line */
         int missing = access(CH2_UNET_CKPT, F_OK) != 0;
         cli_say("skipping the image cell: %s", missing ? "no trained U-Net (./ch2 --train-images makes one)" : "the checkpoint is unreadable");
         return missing ? 0 : 1;
     }
-    Schedule sched;   /* DDPM's eps_theta(x_t, t) as a score: -eps_hat / sqrt(1 - abar_t) at the step t whose
-                       * noise std sqrt(1 - abar_t) is nearest to sigma (ch3_level) */
+    Schedule sched;   /* the network's own schedule: a VE level sigma is the VP step with (1 - abar)/abar = sigma^2,
+                       * the input scaled by sqrt(abar) (den_unet, through the nearest step) */
     sched_init(&sched, net.sched, net.T);
     Denoiser den = den_unet(&net, &sched, 0);
-    cli_say("Chapter 2's U-Net predicts the noise: eps_theta(x_t, t). Read as -eps_theta / sqrt(1 - abar_t) it is the score");
-    cli_say("of p_t: DDPM and SMLD share one network. Annealed Langevin with it (no DDPM update anywhere):");
-    cli_say("L = %d levels, sigma_t = sqrt(1 - abar_t) geometric from t = %d to t = 1, %d Langevin steps each with", L, net.T, PER_LEVEL);
-    cli_say("tau = %.1f sigma_t^2 (large steps: two per level must carry the noise down), then one Tweedie step", c);
-    cli_say("x0 = x + sigma^2 score (§3.3) to remove the last noise. %d images, %d network evaluations each.", N, L * PER_LEVEL + 1);
+    cli_say("Chapter 2's U-Net (it predicts %s) is a denoiser, hence a score: -eps_hat / sigma (§3.3, Tweedie). DDPM and", unet_target_names[net.target]);
+    cli_say("SMLD share one network. Annealed Langevin with it, on SMLD's own VE levels x = x0 + sigma eps (no DDPM update):");
+    cli_say("L = %d levels sigma geometric from %.0f to %.4f (that of the network's first step), %d Langevin steps each with", L,
+            SIGMA_MAX, sqrt((1 - sched.alpha_bar[1]) / sched.alpha_bar[1]), PER_LEVEL);
+    cli_say("tau = %.1f sigma^2, from x ~ N(0, %.0f^2 I), then one Tweedie step x0 = x + sigma^2 score (§3.3) to remove", c, SIGMA_MAX);
+    cli_say("the last noise. %d images, %d network evaluations each.", N, L * PER_LEVEL + 1);
     double sigma[L];
-    ch3_sigmas(sqrt(1 - sched.alpha_bar[net.T]), sqrt(1 - sched.alpha_bar[1]), L, sigma);
+    double smin = sqrt((1 - sched.alpha_bar[1]) / sched.alpha_bar[1]);
+    ch3_sigmas(SIGMA_MAX, smin, L, sigma);
     float *x = cli_alloc(ctx, sizeof(float) * N * IMG), *s = cli_alloc(ctx, sizeof(float) * N * IMG);
     rng_normal_fill(&ctx->rng, x, (long)N * IMG);
+    for (long k = 0; k < (long)N * IMG; k++) x[k] *= (float)SIGMA_MAX;
     double t0 = cli_seconds();
-    ch3_annealed_langevin(&den, &sched, sigma, L, PER_LEVEL, c, x, N, &ctx->rng, ctx->arena);
-    ch3_score(&den, ch3_level(&sched, sigma[L - 1]), x, N, s, ctx->arena);
+    ch3_annealed_langevin(&den, NULL, sigma, L, PER_LEVEL, c, x, N, &ctx->rng, ctx->arena);
+    ch3_score(&den, ch3_level(NULL, sigma[L - 1]), x, N, s, ctx->arena);
     for (long k = 0; k < (long)N * IMG; k++) x[k] += (float)(sigma[L - 1] * sigma[L - 1] * s[k]);   /* §3.3 Tweedie at the last level */
     cli_say("sampled in %.1f s", cli_seconds() - t0);
     /* Clothing sits on a black background: about half of a Fashion-MNIST image's pixels are below 0.1; noise

@@ -10,7 +10,7 @@
  * Cells: d.1 the exact testbed (ideal denoisers, memorisation) · d.2 one sampler family in two notations ·
  * d.3 eta and step skipping · d.4 quality against cost · d.5 inversion (2D and Fashion-MNIST) ·
  * d.6 the optimisation view, and d.6m its identity (the denoiser is a gradient step on a soft-min distance) ·
- * d.7 Fashion-MNIST samples at 10, 20, 50 and 250 steps, scored per sampler.
+ * d.7 Fashion-MNIST samples at 10, 20, 50 and all T steps, scored per sampler.
  * Figures (figures/): ddim_memorisation, ddim_traj_2d, ddim_eta_spacing, ddim_nfe, ddim_inversion_error,
  * ddim_fmnist_inversion, ddim_fmnist_slerp, ddim_optim_view, ddim_softmin, ddim_fmnist_steps,
  * ddim_fmnist_nfe (with --samples >= 50) and the samples ddim_fmnist_samples.{png,idx-ubyte}.
@@ -1024,7 +1024,7 @@ static int cell_d_6m_softmin(Ctx *ctx) {
     return plot_close(&p);
 }
 
-/* ---- d.7  Images: the same noise at 10, 20, 50 and 250 steps -------------------- */
+/* ---- d.7  Images: the same noise at 10, 20, 50 and all T steps ------------------ */
 
 enum { NR = 4, NSHOWN = 8, NCURVE = 50 };   /* the quality curve is drawn from N = NCURVE images up */
 
@@ -1084,7 +1084,7 @@ static int cell_d_7_images(Ctx *ctx) {
     sched_init(&s, u.sched, u.T);
     int Ks[NR] = { 10, 20, 50, u.T };
     Denoiser net = den_unet(&u, &s, 1);   /* x0_hat kept inside the pixels' range [-1, 1] */
-    cli_say("Chapter 2's U-Net was trained with T = %d, so 'all the steps' is %d here (not 1000).", u.T, u.T);
+    cli_say("Chapter 2's U-Net was trained with T = %d steps, so 'all the steps' is %d here.", u.T, u.T);
     cli_say("The four samplers of d.4 from the same %d x_T at K = 10, 20, 50 (and DDIM eta = 0 at all %d), x0_hat", n, u.T);
     cli_say("kept in [-1, 1] as in chapter 2; each set scored by the FID of §2.8 (fid.h) against the 10k test images.");
     float *x_T = cli_alloc(ctx, sizeof(float) * (size_t)n * IMG), *grid = cli_alloc(ctx, sizeof(float) * NR * (size_t)n * IMG);
@@ -1132,7 +1132,7 @@ static const Cell CELLS[] = {
     { "d.4", "nfe",       "quality against network evaluations, four samplers",             cell_d_4_nfe },
     { "d.5", "inversion", "inversion x0 -> x_T -> x0, 2D and Fashion-MNIST; slerp",         cell_d_5_inversion },
     { "d.6", "optim",     "the optimisation view: projection and descent",                  cell_d_6_optim },
-    { "d.7", "images",    "Fashion-MNIST from the same noise at 10, 20, 50 and 250 steps",  cell_d_7_images },
+    { "d.7", "images",    "Fashion-MNIST from the same noise at 10, 20, 50 and all T steps",  cell_d_7_images },
     /* appended, not inserted after d.6: each cell's random stream is seeded by its index in this table */
     { "d.6m", "softmin",  "the denoiser is a gradient step on a soft-min distance (Moreau envelope)", cell_d_6m_softmin },
 };

@@ -8,10 +8,12 @@
  *   make flow && ./flow --list        the cells
  *   ./flow                            everything (trains three small networks)
  *   ./flow --cell ode --samples 4000  one cell, more samples
+ *   ./flow --train --overwrite        retrain the Fashion-MNIST velocity U-Net of f.7 (20 minutes)
  *
  * Cells: f.1 the interpolant and its velocity · f.2 conditional flow matching · f.3 sampling by ODE integration
- * against DDIM · f.4 rectified flow (reflow) · f.5 InDI and DDIM are Euler steps of the flow · f.6 exact likelihood.
- * Figures (figures/): flow_velocity_field, flow_fm_samples, flow_nfe, flow_reflow, flow_likelihood_order.
+ * against DDIM · f.4 rectified flow (reflow) · f.5 InDI and DDIM are Euler steps of the flow · f.6 exact likelihood
+ * · f.7 images: chapter 2's U-Net trained by flow matching (./flow --train), few-step samples, bits per dimension.
+ * Figures (figures/): flow_velocity_field, flow_fm_samples, flow_nfe, flow_reflow, flow_likelihood_order, flow_fmnist_steps.
  * Uses: denoiser (every velocity: exact mixture, velocity network, DDPM eps network), toymodel (the 2D MLP, here
  * also as a velocity network), data (data_sliced_w1_fixed: the fixed projections every program uses), schedule,
  * optim, plot, cli; chapter 2's InDI step and ELBO weights.
@@ -1059,7 +1061,7 @@ static void ddpm_nelbo_images(const Denoiser *den, const Schedule *s, const doub
 static int cell_f_7_images(Ctx *ctx) {
     enum { NK = 3, NSHOW = 10, NLL_N = 32, NLL_K = 25, T0 = 10, J = 40 };
     static const int Ks[NK] = { 10, 20, 50 };
-    int N = n_samples(ctx, 100);
+    int N = n_samples(ctx, 50);
     if (N < NSHOW) N = NSHOW;
     const char *path = ctx->opts->ckpt ? ctx->opts->ckpt : FLOW_UNET_CKPT;
     if (!ctx->opts->ckpt && access(path, F_OK) != 0) { cli_say("skipped: no %s; train it with ./flow --train (README)", path); return 0; }
@@ -1072,7 +1074,7 @@ static int cell_f_7_images(Ctx *ctx) {
     cli_say("The U-Net of chapter 2 (%zu parameters) trained with the flow-matching loss for %ld steps: x(1) ~ N(0, I),",
             nn_params_count(&fm.params), fm.step);
     cli_say("then K Euler steps of dx/dt = v_theta(x, t) down to t = 0 (each one evaluation), and Heun at K/2 steps");
-    cli_say("(the same evaluations); chapter 2's eps U-Net with DDIM at K steps beside it. %d images from the same noise:", N);
+    cli_say("(the same evaluations); chapter 2's DDPM U-Net with DDIM at K steps beside it. %d images from the same noise:", N);
     size_t nd = (size_t)N * 784;
     float *x1 = cli_alloc(ctx, sizeof(float) * nd), *x = cli_alloc(ctx, sizeof(float) * nd);
     float *show = cli_alloc(ctx, sizeof(float) * 2 * NK * NSHOW * 784);
@@ -1104,7 +1106,7 @@ static int cell_f_7_images(Ctx *ctx) {
         }
     }
     char title[200];
-    snprintf(title, sizeof title, "Rows 1-3: flow matching, Euler K = 10, 20, 50; rows 4-6: DDPM eps U-Net, DDIM K = 10, 20, 50 (same x_1)");
+    snprintf(title, sizeof title, "Rows 1-3: flow matching, Euler K = 10, 20, 50; rows 4-6: chapter 2's DDPM U-Net, DDIM K = 10, 20, 50 (same x_1)");
     PlotGridStyle st = { .title = title, .lo = -1, .hi = 1, .scale = 3, .pad = 2, .width = 900, .height = 620 };
     rc |= plot_image_grid(ctx->out, "flow_fmnist_steps", show, (have_ddpm ? 2 : 1) * NK * NSHOW, 28, 28, NSHOW, &st);
     /* likelihood: bits per dimension of dequantised test images */
