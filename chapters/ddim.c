@@ -1069,7 +1069,7 @@ static int plot_image_nfe(Ctx *ctx, const int *Ks, double score[NR][NSAMPLER], c
     plot_size(&p, 800, 500);
     plot_cmd(&p, "set title 'Image quality against cost: Fashion-MNIST with the U-Net (FID of %d samples / the floor of %d real images)'", f->n, f->n);
     plot_cmd(&p, "set logscale xy; set xlabel 'network evaluations (steps)'; set ylabel 'FID / real-data floor'; set key top right font ',9'");
-    plot_cmd(&p, "set xrange [8:320]; set yrange [0.8:40]");
+    plot_cmd(&p, "set xrange [8:%d]; set yrange [0.8:40]", (int)(1.3 * Ks[NR - 1]));
     plot_cmd(&p, "array NAMES[4] = ['%s', '%s', '%s', '%s']", SAMPLER_NAMES[0], SAMPLER_NAMES[1], SAMPLER_NAMES[2], SAMPLER_NAMES[3]);
     plot_cmd(&p, "plot for [m=0:3] dat index m using 1:2 with linespoints lw 2 pt 7 lc m+1 title NAMES[m+1], \\");
     plot_cmd(&p, "     1 with lines dt 3 lw 2 lc rgb 'black' title 'real-data floor', %g with lines dt 2 lc rgb 'grey' title 'uniform noise'", f->floor_noise / f->floor_real);
