@@ -1,0 +1,202 @@
+/* conv.c: stride-1 convolutions computed on a padded grid (see conv.h for the idea and the calls).
+ *
+ * Forward tile: MR output channels x NR = 2 VL grid positions, in 2 MR vector registers (as gemm.c's
+ * micro-kernel): per tap k, two vectors of xp at off[k] + q0 (unaligned loads, no copy), MR broadcasts of
+ * the packed weights, 2 MR fused multiply-adds. The tile goes to a scratch tile, then its grid rows are
+ * cut into output rows (the K - 1 thrown-away columns skipped), with the bias or the previous y added.
+ * Weight-gradient tile: MR taps x up to 2 VL output channels: per grid position q, the vectors of dy^T at
+ * q (conv_dyt) times MR broadcasts of xp[off[k] + q]; the sum over q stays in registers.
+ *   AVX-512: MR = 8 (16 accumulators of 32);  AVX2: MR = 6 (12 of 16);  plain C: MR = 4. */
+#include <string.h>
+#include "base.h"
+#include "conv.h"
+#include "simd.h"
+
+#if defined(__AVX512F__)
+enum { MR = 8 };
+#elif defined(__AVX2__) && defined(__FMA__)
+enum { MR = 6 };
+#else
+enum { MR = 4 };
+#endif
+enum { NR = 2 * VL };
+
+static int round_up(int x, int r) { return (x + r - 1) / r * r; }
+static int min_int(int a, int b) { return a < b ? a : b; }
+static int max_int(int a, int b) { return a > b ? a : b; }
+
+ConvGrid conv_grid(int C, int H, int W, int K, int P) {
+    CHECK(C >= 1 && H >= 1 && W >= 1 && K >= 1 && P >= 0, "conv_grid: C=%d H=%d W=%d K=%d P=%d", C, H, W, K, P);
+    ConvGrid g = { C, H, W, K, P, H + 2 * P, W + 2 * P, H + 2 * P - K + 1, W + 2 * P - K + 1, 0 };
+    CHECK(g.Ho >= 1 && g.Wo >= 1, "conv_grid: empty output for H=%d W=%d K=%d P=%d", H, W, K, P);
+    g.Lq = g.Ho * g.Wp;
+    return g;
+}
+
+/* The last tile reads up to round_up(Lq, NR) - 1 + off[CKK - 1] < C Hp Wp + NR + K. */
+size_t conv_padded_size(const ConvGrid *g) { return (size_t)g->C * g->Hp * g->Wp + NR + g->K; }
+
+size_t conv_packed_size(int Co, int CKK) { return (size_t)round_up(Co, MR) * CKK; }
+
+size_t conv_dyt_size(int Co, const ConvGrid *g) { return (size_t)g->Lq * round_up(Co, VL); }
+
+void conv_offsets(int *off, const ConvGrid *g) {
+    for (int c = 0; c < g->C; c++)
+        for (int i = 0; i < g->K; i++)
+            for (int j = 0; j < g->K; j++) off[(c * g->K + i) * g->K + j] = (c * g->Hp + i) * g->Wp + j;
+}
+
+void conv_pad(float *xp, const float *x, const ConvGrid *g) {
+    int P = g->P, W = g->W, Wp = g->Wp;
+    for (int c = 0; c < g->C; c++) {
+        float *pc = xp + (size_t)c * g->Hp * Wp;
+        const float *xc = x + (size_t)c * g->H * W;
+        memset(pc, 0, sizeof(float) * ((size_t)P * Wp + P));   /* top rows and the first left border */
+        for (int h = 0; h < g->H; h++) {
+            float *row = pc + (size_t)(h + P) * Wp + P;
+            memcpy(row, xc + (size_t)h * W, sizeof(float) * W);
+            memset(row + W, 0, sizeof(float) * 2 * P);          /* right border, then the next row's left one */
+        }
+        memset(pc + (size_t)(g->H + P) * Wp + P, 0, sizeof(float) * ((size_t)P * Wp - P));   /* bottom rows */
+    }
+    memset(xp + (size_t)g->C * g->Hp * Wp, 0, sizeof(float) * (NR + g->K));   /* slack */
+}
+
+void conv_pack_weights(float *wp, const float *w, int Co, int CKK) {
+    for (int t = 0; t < Co; t += MR, wp += (size_t)MR * CKK) {
+        int m = min_int(MR, Co - t);
+        for (int k = 0; k < CKK; k++)
+            for (int i = 0; i < MR; i++) wp[k * MR + i] = i < m ? w[(size_t)(t + i) * CKK + k] : 0.0f;
+    }
+}
+
+/* ---- forward -------------------------------------------------------------------- */
+
+/* t[i NR + j] = sum_k wp[k MR + i] xq[off[k] + j], i < MR, j < NR. */
+__attribute__((noinline))   /* as gemm.c's micro-kernel: a function of its own keeps the tile in registers */
+static void forward_tile(float *restrict t, const float *restrict wp, const float *restrict xq, const int *restrict off,
+                         int CKK) {
+    Vec acc[MR][2];
+    #pragma GCC unroll 16
+    for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = vec_zero();
+    for (int k = 0; k < CKK; k++, wp += MR) {
+        const float *b = xq + off[k];
+        Vec b0 = vec_loadu(b), b1 = vec_loadu(b + VL);
+        #pragma GCC unroll 16
+        for (int i = 0; i < MR; i++) {
+            Vec a = vec_set1(wp[i]);
+            acc[i][0] = vec_fmadd(a, b0, acc[i][0]);
+            acc[i][1] = vec_fmadd(a, b1, acc[i][1]);
+        }
+    }
+    #pragma GCC unroll 16
+    for (int i = 0; i < MR; i++) {
+        vec_storeu(t + i * NR, acc[i][0]);
+        vec_storeu(t + i * NR + VL, acc[i][1]);
+    }
+}
+
+/* The m rows of tile t (grid positions q0 .. q0 + NR - 1) into y (Cout, Ho, Wo) from channel o0 on: each grid
+ * row h it touches gives the outputs w in [lo, hi), lo, hi clipped to the tile and to w < Wo. */
+static void store_tile(float *y, const float *t, int m, int o0, int q0, const float *b, int accumulate,
+                       const ConvGrid *g) {
+    size_t HWo = (size_t)g->Ho * g->Wo;
+    for (int h = q0 / g->Wp; h < g->Ho && h * g->Wp < q0 + NR; h++) {
+        int lo = max_int(q0 - h * g->Wp, 0), hi = min_int(q0 + NR - h * g->Wp, g->Wo);
+        for (int i = 0; i < m; i++) {
+            float *yr = y + (o0 + i) * HWo + (size_t)h * g->Wo;
+            const float *tr = t + i * NR + h * g->Wp - q0;
+            float add = b ? b[o0 + i] : 0.0f;
+            if (accumulate) for (int w = lo; w < hi; w++) yr[w] += tr[w] + add;
+            else for (int w = lo; w < hi; w++) yr[w] = tr[w] + add;
+        }
+    }
+}
+
+void conv_s1_forward(float *y, const float *wp, const float *xp, const int *off, const float *b, int accumulate,
+                     int Co, const ConvGrid *g) {
+    int CKK = g->C * g->K * g->K;
+    _Alignas(64) float t[MR * NR];
+    for (int q0 = 0; q0 < g->Lq; q0 += NR)
+        for (int o0 = 0; o0 < Co; o0 += MR) {
+            forward_tile(t, wp + (size_t)o0 * CKK, xp + q0, off, CKK);
+            store_tile(y, t, min_int(MR, Co - o0), o0, q0, b, accumulate, g);
+        }
+}
+
+/* ---- weight gradient ------------------------------------------------------------ */
+
+void conv_dyt(float *dyt, const float *dy, int Co, const ConvGrid *g) {
+    int ld = round_up(Co, VL);
+    memset(dyt, 0, sizeof(float) * conv_dyt_size(Co, g));
+    for (int o = 0; o < Co; o++)
+        for (int h = 0; h < g->Ho; h++)
+            for (int w = 0; w < g->Wo; w++) dyt[(size_t)(h * g->Wp + w) * ld + o] = dy[((size_t)o * g->Ho + h) * g->Wo + w];
+}
+
+/* dw[(o0 + v) CKK + k0 + i] += sum_q xp[off[k0 + i] + q] dyt[q ld + o0 + v] for i < m taps, v < n channels;
+ * nv = 1 or 2 vectors of channels (a constant where it is called, so the loops unroll). */
+static inline __attribute__((always_inline)) void weight_grad_tile(float *dw, int CKK, int k0, int m, int o0, int n,
+                                                                    const float *xp, const int *off, const float *dyt,
+                                                                    int ld, int Lq, const int nv) {
+    const float *xr[MR];
+    for (int i = 0; i < MR; i++) xr[i] = xp + off[k0 + (i < m ? i : 0)];   /* rows past m repeat row 0, unused */
+    Vec acc[MR][2];
+    #pragma GCC unroll 16
+    for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = vec_zero();
+    const float *d = dyt + o0;
+    for (int q = 0; q < Lq; q++, d += ld) {
+        Vec d0 = vec_loadu(d), d1 = nv > 1 ? vec_loadu(d + VL) : vec_zero();
+        #pragma GCC unroll 16
+        for (int i = 0; i < MR; i++) {
+            Vec a = vec_set1(xr[i][q]);
+            acc[i][0] = vec_fmadd(a, d0, acc[i][0]);
+            if (nv > 1) acc[i][1] = vec_fmadd(a, d1, acc[i][1]);
+        }
+    }
+    _Alignas(64) float t[2 * VL];
+    for (int i = 0; i < m; i++) {
+        vec_storeu(t, acc[i][0]);
+        if (nv > 1) vec_storeu(t + VL, acc[i][1]);
+        for (int v = 0; v < n; v++) dw[(size_t)(o0 + v) * CKK + k0 + i] += t[v];
+    }
+}
+__attribute__((noinline)) static void weight_grad_tile1(float *dw, int CKK, int k0, int m, int o0, int n, const float *xp,
+                                                        const int *off, const float *dyt, int ld, int Lq) {
+    weight_grad_tile(dw, CKK, k0, m, o0, n, xp, off, dyt, ld, Lq, 1);
+}
+__attribute__((noinline)) static void weight_grad_tile2(float *dw, int CKK, int k0, int m, int o0, int n, const float *xp,
+                                                        const int *off, const float *dyt, int ld, int Lq) {
+    weight_grad_tile(dw, CKK, k0, m, o0, n, xp, off, dyt, ld, Lq, 2);
+}
+
+void conv_s1_weight_grad(float *dw, const float *dyt, const float *xp, const int *off, int Co, const ConvGrid *g) {
+    int CKK = g->C * g->K * g->K, ld = round_up(Co, VL);
+    for (int o0 = 0; o0 < Co; o0 += 2 * VL) {
+        int n = min_int(2 * VL, Co - o0);
+        for (int k0 = 0; k0 < CKK; k0 += MR) {
+            int m = min_int(MR, CKK - k0);
+            if (n > VL) weight_grad_tile2(dw, CKK, k0, m, o0, n, xp, off, dyt, ld, g->Lq);
+            else weight_grad_tile1(dw, CKK, k0, m, o0, n, xp, off, dyt, ld, g->Lq);
+        }
+    }
+}
+
+/* ---- the definition -------------------------------------------------------------- */
+
+void conv_s1_ref(float *y, const float *w, const float *x, const float *b, int Co, int C, int H, int W, int K, int P) {
+    int Ho = H + 2 * P - K + 1, Wo = W + 2 * P - K + 1;
+    for (int o = 0; o < Co; o++)
+        for (int h = 0; h < Ho; h++)
+            for (int v = 0; v < Wo; v++) {
+                double acc = b ? b[o] : 0.0;   /* double: the oracle carries no float error of its own */
+                for (int c = 0; c < C; c++)
+                    for (int i = 0; i < K; i++)
+                        for (int j = 0; j < K; j++) {
+                            int hh = h + i - P, ww = v + j - P;
+                            if (hh >= 0 && hh < H && ww >= 0 && ww < W)
+                                acc += (double)w[((o * C + c) * K + i) * K + j] * x[((size_t)c * H + hh) * W + ww];
+                        }
+                y[((size_t)o * Ho + h) * Wo + v] = (float)acc;
+            }
+}
