@@ -164,6 +164,15 @@ static void sums_centered(const float *x, size_t n, double c, double *s, double 
     *s = sum_lanes(a);
     *s2 = sum_lanes(b);
 }
+/* sum_i x[i] */
+static double sum_plain(const float *x, size_t n) {
+    double a[8] = { 0 };
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++) a[k] += x[i + k];
+    for (; i < n; i++) a[i % 8] += x[i];
+    return sum_lanes(a);
+}
 /* sum_i u[i] v[i] and sum_i u[i] (products in float, as the backward's terms are) */
 static void sums_dot(const float *u, const float *v, size_t n, double *uv, double *su) {
     double a[8] = { 0 }, b[8] = { 0 };
@@ -381,6 +390,13 @@ static float *conv_thread(AgNode *y, const ConvLayout *l, int th) {
     return y->saved.data + (l->total - (size_t)y->arg.conv.T * l->per_thread) + (size_t)th * l->per_thread;
 }
 
+/* The sample x as the direct kernels read it: padded into xp, or x itself when no padding is needed. */
+static const float *conv_padded(float *xp, const float *x, const ConvGrid *g) {
+    if (!conv_padding_needed(g)) return x;
+    conv_pad(xp, x, g);
+    return xp;
+}
+
 /* One sample's dW and dx on the direct path: dW += dy_n (x) xp_n, dx_n += conv(pad(dy_n), wf). */
 static void conv2d_backward_direct(AgNode *y, const ConvLayout *l, float *scr, int n, float *dw) {
     AgNode *x = y->in[0];
@@ -388,14 +404,13 @@ static void conv2d_backward_direct(AgNode *y, const ConvLayout *l, float *scr, i
     const float *dy = y->grad.data + (size_t)n * Co * l->gx.Ho * l->gx.Wo;
     const int *off_x = (const int *)(y->saved.data + l->off_x), *off_dy = (const int *)(y->saved.data + l->off_dy);
     if (y->in[1]->needs_grad) {
-        conv_pad(scr + l->xp, x->val.data + (size_t)n * C * l->gx.H * l->gx.W, &l->gx);
+        const float *xp = conv_padded(scr + l->xp, x->val.data + (size_t)n * C * l->gx.H * l->gx.W, &l->gx);
         conv_dyt(scr + l->dyt, dy, Co, &l->gx);
-        conv_s1_weight_grad(dw, scr + l->dyt, scr + l->xp, off_x, Co, &l->gx);
+        conv_s1_weight_grad(dw, scr + l->dyt, xp, off_x, Co, &l->gx);
     }
     if (!x->needs_grad) return;
-    conv_pad(scr + l->dyp, dy, &l->gdy);
-    conv_s1_forward(x->grad.data + (size_t)n * C * l->gx.H * l->gx.W, y->saved.data + l->wpf, scr + l->dyp, off_dy,
-                    NULL, 1, C, &l->gdy);
+    conv_s1_forward(x->grad.data + (size_t)n * C * l->gx.H * l->gx.W, y->saved.data + l->wpf,
+                    conv_padded(scr + l->dyp, dy, &l->gdy), off_dy, NULL, 1, C, &l->gdy);
 }
 
 /* One sample's dW and dx through im2col: dW += dy_n col_n^T, dx_n += col2im(W^T dy_n). */
@@ -432,11 +447,7 @@ static void conv2d_backward(AgNode *y) {
         memset(dw, 0, sizeof(float) * ((size_t)Co * CKK + Co));
         for (int n = th; n < N; n += T) {
             const float *dy = y->grad.data + (size_t)n * Co * HWo;
-            for (int o = 0; o < Co; o++) {
-                double sum = 0.0;
-                for (int i = 0; i < HWo; i++) sum += dy[(size_t)o * HWo + i];
-                db[o] += (float)sum;
-            }
+            for (int o = 0; o < Co; o++) db[o] += (float)sum_plain(dy + (size_t)o * HWo, (size_t)HWo);
             if (l.direct) conv2d_backward_direct(y, &l, scr, n, dw);
             else conv2d_backward_im2col(y, &l, scr, n, dw);
         }
@@ -481,8 +492,8 @@ AgNode *ag_conv2d(AgTape *t, AgNode *x, AgNode *w, AgNode *b, int stride, int pa
         float *scr = conv_thread(y, &l, th), *out = y->val.data + (size_t)n * Co * HWo;
         const float *xn = x->val.data + (size_t)n * C * H * W;
         if (l.direct) {
-            conv_pad(scr + l.xp, xn, &l.gx);
-            conv_s1_forward(out, y->saved.data + l.wp, scr + l.xp, (const int *)(y->saved.data + l.off_x), bias, 0, Co, &l.gx);
+            conv_s1_forward(out, y->saved.data + l.wp, conv_padded(scr + l.xp, xn, &l.gx),
+                            (const int *)(y->saved.data + l.off_x), bias, 0, Co, &l.gx);
             continue;
         }
         im2col(scr + l.col, xn, C, H, W, K, stride, pad, Ho, Wo);

@@ -38,7 +38,12 @@ size_t conv_padded_size(const ConvGrid *g) { return (size_t)g->C * g->Hp * g->Wp
 
 size_t conv_packed_size(int Co, int CKK) { return (size_t)round_up(Co, MR) * CKK; }
 
-size_t conv_dyt_size(int Co, const ConvGrid *g) { return (size_t)g->Lq * round_up(Co, VL); }
+/* dyt's row length: Cout rounded up to whole vectors; a single channel is kept as one grid row (see below). */
+static int dyt_ld(int Co) { return Co == 1 ? 1 : round_up(Co, VL); }
+size_t conv_dyt_size(int Co, const ConvGrid *g) { return (size_t)g->Lq * dyt_ld(Co); }
+
+/* A 1x1 convolution without padding reads x itself: Lq = H W, and the last tile is moved back inside it. */
+int conv_padding_needed(const ConvGrid *g) { return !(g->K == 1 && g->P == 0 && g->Lq >= NR); }
 
 void conv_offsets(int *off, const ConvGrid *g) {
     for (int c = 0; c < g->C; c++)
@@ -96,13 +101,27 @@ static void forward_tile(float *restrict t, const float *restrict wp, const floa
     }
 }
 
-/* The m rows of tile t (grid positions q0 .. q0 + NR - 1) into y (Cout, Ho, Wo) from channel o0 on: each grid
- * row h it touches gives the outputs w in [lo, hi), lo, hi clipped to the tile and to w < Wo. */
-static void store_tile(float *y, const float *t, int m, int o0, int q0, const float *b, int accumulate,
+/* The same for a single output channel (the last of a layer whose Cout leaves one, as Cout = 1): row 0 of t. */
+__attribute__((noinline)) static void forward_tile_row(float *restrict t, const float *restrict wp,
+                                                       const float *restrict xq, const int *restrict off, int CKK) {
+    Vec acc0 = vec_zero(), acc1 = vec_zero();
+    for (int k = 0; k < CKK; k++, wp += MR) {
+        Vec a = vec_set1(wp[0]);
+        acc0 = vec_fmadd(a, vec_loadu(xq + off[k]), acc0);
+        acc1 = vec_fmadd(a, vec_loadu(xq + off[k] + VL), acc1);
+    }
+    vec_storeu(t, acc0);
+    vec_storeu(t + VL, acc1);
+}
+
+/* The m rows of tile t (grid positions q0 .. q0 + NR - 1, of which those from qlo on are kept) into y
+ * (Cout, Ho, Wo) from channel o0 on: each grid row h it touches gives the outputs w in [lo, hi), lo, hi clipped
+ * to the tile and to w < Wo. */
+static void store_tile(float *y, const float *t, int m, int o0, int q0, int qlo, const float *b, int accumulate,
                        const ConvGrid *g) {
     size_t HWo = (size_t)g->Ho * g->Wo;
-    for (int h = q0 / g->Wp; h < g->Ho && h * g->Wp < q0 + NR; h++) {
-        int lo = max_int(q0 - h * g->Wp, 0), hi = min_int(q0 + NR - h * g->Wp, g->Wo);
+    for (int h = qlo / g->Wp; h < g->Ho && h * g->Wp < q0 + NR; h++) {
+        int lo = max_int(qlo - h * g->Wp, 0), hi = min_int(q0 + NR - h * g->Wp, g->Wo);
         for (int i = 0; i < m; i++) {
             float *yr = y + (o0 + i) * HWo + (size_t)h * g->Wo;
             const float *tr = t + i * NR + h * g->Wp - q0;
@@ -117,21 +136,32 @@ void conv_s1_forward(float *y, const float *wp, const float *xp, const int *off,
                      int Co, const ConvGrid *g) {
     int CKK = g->C * g->K * g->K;
     _Alignas(64) float t[MR * NR];
-    for (int q0 = 0; q0 < g->Lq; q0 += NR)
+    for (int qlo = 0; qlo < g->Lq; qlo += NR) {
+        int q0 = qlo + NR > g->Lq && g->Lq >= NR ? g->Lq - NR : qlo;   /* the last tile ends at Lq, not past it */
         for (int o0 = 0; o0 < Co; o0 += MR) {
-            forward_tile(t, wp + (size_t)o0 * CKK, xp + q0, off, CKK);
-            store_tile(y, t, min_int(MR, Co - o0), o0, q0, b, accumulate, g);
+            int m = min_int(MR, Co - o0);
+            if (m == 1) forward_tile_row(t, wp + (size_t)o0 * CKK, xp + q0, off, CKK);
+            else forward_tile(t, wp + (size_t)o0 * CKK, xp + q0, off, CKK);
+            store_tile(y, t, m, o0, q0, qlo, b, accumulate, g);
         }
+    }
 }
 
 /* ---- weight gradient ------------------------------------------------------------ */
 
+/* Row q of dyt gathers dy[o] at (h, w) for every o: Cout streams read side by side, one row written at a time. */
 void conv_dyt(float *dyt, const float *dy, int Co, const ConvGrid *g) {
-    int ld = round_up(Co, VL);
-    memset(dyt, 0, sizeof(float) * conv_dyt_size(Co, g));
-    for (int o = 0; o < Co; o++)
-        for (int h = 0; h < g->Ho; h++)
-            for (int w = 0; w < g->Wo; w++) dyt[(size_t)(h * g->Wp + w) * ld + o] = dy[((size_t)o * g->Ho + h) * g->Wo + w];
+    int ld = dyt_ld(Co);
+    size_t HWo = (size_t)g->Ho * g->Wo;
+    for (int h = 0; h < g->Ho; h++) {
+        const float *dyh = dy + (size_t)h * g->Wo;
+        float *row = dyt + (size_t)h * g->Wp * ld;
+        for (int w = 0; w < g->Wo; w++, row += ld) {
+            for (int o = 0; o < Co; o++) row[o] = dyh[o * HWo + w];
+            for (int o = Co; o < ld; o++) row[o] = 0.0f;
+        }
+        memset(row, 0, sizeof(float) * (size_t)(g->Wp - g->Wo) * ld);   /* the thrown-away columns */
+    }
 }
 
 /* dw[(o0 + v) CKK + k0 + i] += sum_q xp[off[k0 + i] + q] dyt[q ld + o0 + v] for i < m taps, v < n channels;
@@ -170,8 +200,33 @@ __attribute__((noinline)) static void weight_grad_tile2(float *dw, int CKK, int 
     weight_grad_tile(dw, CKK, k0, m, o0, n, xp, off, dyt, ld, Lq, 2);
 }
 
+/* One output channel: dw[k0 + i] += sum_q xp[off[k0 + i] + q] dy[q], vectors along q, summed at the end. */
+static void weight_grad_row(float *dw, int k0, int m, const float *xp, const int *off, const float *dy, int Lq) {
+    const float *xr[MR];
+    for (int i = 0; i < MR; i++) xr[i] = xp + off[k0 + (i < m ? i : 0)];
+    Vec acc[MR];
+    for (int i = 0; i < MR; i++) acc[i] = vec_zero();
+    int q = 0;
+    for (; q + VL <= Lq; q += VL) {
+        Vec d = vec_loadu(dy + q);
+        for (int i = 0; i < MR; i++) acc[i] = vec_fmadd(vec_loadu(xr[i] + q), d, acc[i]);
+    }
+    _Alignas(64) float t[VL];
+    for (int i = 0; i < m; i++) {
+        vec_storeu(t, acc[i]);
+        float sum = 0.0f;
+        for (int v = 0; v < VL; v++) sum += t[v];
+        for (int r = q; r < Lq; r++) sum += xr[i][r] * dy[r];
+        dw[k0 + i] += sum;
+    }
+}
+
 void conv_s1_weight_grad(float *dw, const float *dyt, const float *xp, const int *off, int Co, const ConvGrid *g) {
-    int CKK = g->C * g->K * g->K, ld = round_up(Co, VL);
+    int CKK = g->C * g->K * g->K, ld = dyt_ld(Co);
+    if (Co == 1) {
+        for (int k0 = 0; k0 < CKK; k0 += MR) weight_grad_row(dw, k0, min_int(MR, CKK - k0), xp, off, dyt, g->Lq);
+        return;
+    }
     for (int o0 = 0; o0 < Co; o0 += 2 * VL) {
         int n = min_int(2 * VL, Co - o0);
         for (int k0 = 0; k0 < CKK; k0 += MR) {

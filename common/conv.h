@@ -38,6 +38,9 @@ size_t conv_padded_size(const ConvGrid *g);
 size_t conv_packed_size(int Co, int CKK);
 /* off[(c K + i) K + j] = c Hp Wp + i Wp + j. */
 void conv_offsets(int *off, const ConvGrid *g);
+/* 0 for a 1x1 kernel without padding (on images of at least 2 VL pixels): the kernels may then read x itself
+ * as xp (and dy itself for dx), which they never read past. */
+int conv_padding_needed(const ConvGrid *g);
 /* xp = x (C, H, W) with a zero border of P and zeros in the slack. */
 void conv_pad(float *xp, const float *x, const ConvGrid *g);
 /* w (Cout, CKK) -> tiles of the kernel's height, k by k: wp[(t CKK + k) MR + i] = w[(t MR + i) CKK + k]. */
@@ -46,7 +49,8 @@ void conv_pack_weights(float *wp, const float *w, int Co, int CKK);
 /* y (Cout, Ho, Wo) = b + sum_{c,i,j} w[o,c,i,j] x[c, h+i-P, w+j-P]  (accumulate = 1: y += that, b may be NULL). */
 void conv_s1_forward(float *y, const float *wp, const float *xp, const int *off, const float *b, int accumulate,
                      int Co, const ConvGrid *g);
-/* dyt (Lq, round_up(Cout, VL)): dy (Cout, Ho, Wo) on the grid, transposed, zero in the thrown-away columns. */
+/* dyt (Lq, round_up(Cout, VL)): dy (Cout, Ho, Wo) on the grid, transposed, zero in the thrown-away columns
+ * (Cout = 1: dyt (Lq), dy on the grid). */
 size_t conv_dyt_size(int Co, const ConvGrid *g);
 void conv_dyt(float *dyt, const float *dy, int Co, const ConvGrid *g);
 /* dw (Cout, C K K) += sum_{h,w} dy[o,h,w] x[c, h+i-P, w+j-P], from conv_dyt and conv_pad of x. */
