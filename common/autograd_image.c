@@ -293,33 +293,8 @@ static void valid_range(int n_out, int n_in, int off, int S, int *lo, int *hi) {
     if (*lo > *hi) *lo = *hi;
 }
 
-/* im2col: col[(c K + i) K + j][oh Wo + ow] = x[c][oh S + i - P][ow S + j - P] (0 outside), so the
- * convolution of one sample is the matrix product W (Cout, C K K) col (C K K, Ho Wo). Each output row
- * is zeros, a (strided) copy of an input row, zeros: the bounds are worked out once per row, not per pixel. */
-static void im2col(float *col, const float *x, int C, int H, int W, int K, int S, int P, int Ho, int Wo) {
-    for (int c = 0; c < C; c++)
-        for (int i = 0; i < K; i++)
-            for (int j = 0; j < K; j++) {
-                float *row = col + ((size_t)(c * K + i) * K + j) * Ho * Wo;
-                int lo, hi;
-                valid_range(Wo, W, j - P, S, &lo, &hi);
-                for (int oh = 0; oh < Ho; oh++) {
-                    float *out = row + (size_t)oh * Wo;
-                    int h = oh * S + i - P;
-                    if (h < 0 || h >= H) {
-                        memset(out, 0, sizeof(float) * Wo);
-                        continue;
-                    }
-                    const float *in = x + ((size_t)c * H + h) * W;
-                    for (int ow = 0; ow < lo; ow++) out[ow] = 0.0f;
-                    if (S == 1) memcpy(out + lo, in + lo + j - P, sizeof(float) * (hi - lo));
-                    else for (int ow = lo; ow < hi; ow++) out[ow] = in[ow * S + j - P];
-                    for (int ow = hi; ow < Wo; ow++) out[ow] = 0.0f;
-                }
-            }
-}
-
-/* col2im, the adjoint of im2col: dx[c][h][w] += every col entry that was read from it. */
+/* col2im, the adjoint of im2col (col[(c K + i) K + j][oh Wo + ow] = x[c][oh S + i - P][ow S + j - P], 0 outside):
+ * dx[c][h][w] += every col entry that would have been read from it. */
 static void col2im(float *dx, const float *col, int C, int H, int W, int K, int S, int P, int Ho, int Wo) {
     for (int c = 0; c < C; c++)
         for (int i = 0; i < K; i++)
@@ -337,11 +312,10 @@ static void col2im(float *dx, const float *col, int C, int H, int W, int K, int 
             }
 }
 
-/* For stride 1 and P <= K - 1, dx is itself a convolution: dx[c] = sum_o conv(dy[o], w[o, c] rotated by 180
- * degrees) with padding K - 1 - P. wf (C, Cout, K, K) holds those rotated, transposed weights. Such layers
- * (the U-Net's 3x3 and 1x1 ones) run on the direct kernels of conv.c, forward and backward; the others
- * (stride 2) on im2col and gemm. */
-static int conv_is_direct(int K, int S, int P) { return S == 1 && P <= K - 1; }
+/* Every layer runs forward and dW on the direct kernels of conv.c. For stride 1 and P <= K - 1, dx is itself
+ * a convolution: dx[c] = sum_o conv(dy[o], w[o, c] rotated by 180 degrees) with padding K - 1 - P, and runs on
+ * them too, wf (C, Cout, K, K) holding those rotated, transposed weights; otherwise (stride 2) dx = col2im(W^T dy). */
+static int conv_dx_is_conv(int K, int S, int P) { return S == 1 && P <= K - 1; }
 static void conv_flip_weights(float *wf, const float *w, int Co, int C, int K) {
     for (int o = 0; o < Co; o++)
         for (int c = 0; c < C; c++)
@@ -352,33 +326,30 @@ static void conv_flip_weights(float *wf, const float *w, int Co, int C, int K) {
 
 /* Where the parts of a conv node's scratch (its saved tensor) lie, in floats. Shared by the threads: the
  * packed weights wp, the tap offsets of x and of dy (ints in float slots), wf and its packing wpf. Then
- * per thread: the padded sample xp, the padded dy (for dx), dy^T on the grid (for dW) on the direct path,
- * or the im2col matrix col of x and dcol = W^T dy_n on the other; and the thread's dW and db sums. */
+ * per thread: the padded sample xp, dy^T on the grid (for dW), the padded dy (dx as a convolution) or
+ * dcol = W^T dy_n (dx by col2im), and the thread's dW and db sums. */
 typedef struct {
-    int direct;
-    ConvGrid gx, gdy;   /* direct path: x's grid, and dy's for the dx convolution (padding K - 1 - P) */
-    size_t wp, off_x, wf, wpf, off_dy, per_thread, xp, dyp, dyt, col, dcol, dw, db, total;
+    int dx_conv;
+    ConvGrid gx, gdy;   /* x's grid, and dy's for the dx convolution (padding K - 1 - P) */
+    size_t wp, off_x, wf, wpf, off_dy, per_thread, xp, dyt, dyp, dcol, dw, db, total;
 } ConvLayout;
 
-static ConvLayout conv_layout(int C, int H, int W, int Co, int K, int S, int P, int Ho, int Wo, int T) {
-    ConvLayout l = { .direct = conv_is_direct(K, S, P) };
-    size_t CKK = (size_t)C * K * K, OKK = (size_t)Co * K * K, HWo = (size_t)Ho * Wo, at = 0;
-    if (l.direct) {
-        l.gx = conv_grid(C, H, W, K, P);
-        l.gdy = conv_grid(Co, Ho, Wo, K, K - 1 - P);
-        l.wp = at;      at += conv_packed_size(Co, (int)CKK);
-        l.off_x = at;   at += CKK;
+static ConvLayout conv_layout(int C, int H, int W, int Co, int K, int S, int P, int T) {
+    ConvLayout l = { .dx_conv = conv_dx_is_conv(K, S, P), .gx = conv_grid(C, H, W, K, S, P) };
+    size_t CKK = (size_t)C * K * K, OKK = (size_t)Co * K * K, at = 0;
+    l.wp = at;      at += conv_packed_size(Co, (int)CKK);
+    l.off_x = at;   at += CKK;
+    l.xp = 0;
+    l.dyt = conv_padded_size(&l.gx);
+    l.dyp = l.dcol = l.dyt + conv_dyt_size(Co, &l.gx);
+    if (l.dx_conv) {
+        l.gdy = conv_grid(Co, l.gx.Ho, l.gx.Wo, K, 1, K - 1 - P);
         l.wf = at;      at += CKK * Co;
         l.wpf = at;     at += conv_packed_size(C, (int)OKK);
         l.off_dy = at;  at += OKK;
-        l.xp = 0;
-        l.dyp = conv_padded_size(&l.gx);
-        l.dyt = l.dyp + conv_padded_size(&l.gdy);
-        l.dw = l.dyt + conv_dyt_size(Co, &l.gx);
+        l.dw = l.dyp + conv_padded_size(&l.gdy);
     } else {
-        l.col = 0;
-        l.dcol = CKK * HWo;
-        l.dw = 2 * CKK * HWo;
+        l.dw = l.dcol + CKK * l.gx.Ho * l.gx.Wo;
     }
     l.db = l.dw + (size_t)Co * CKK;
     l.per_thread = l.db + Co;
@@ -397,34 +368,26 @@ static const float *conv_padded(float *xp, const float *x, const ConvGrid *g) {
     return xp;
 }
 
-/* One sample's dW and dx on the direct path: dW += dy_n (x) xp_n, dx_n += conv(pad(dy_n), wf). */
-static void conv2d_backward_direct(AgNode *y, const ConvLayout *l, float *scr, int n, float *dw) {
-    AgNode *x = y->in[0];
-    int C = x->val.shape[1], Co = y->val.shape[1];
-    const float *dy = y->grad.data + (size_t)n * Co * l->gx.Ho * l->gx.Wo;
-    const int *off_x = (const int *)(y->saved.data + l->off_x), *off_dy = (const int *)(y->saved.data + l->off_dy);
-    if (y->in[1]->needs_grad) {
-        const float *xp = conv_padded(scr + l->xp, x->val.data + (size_t)n * C * l->gx.H * l->gx.W, &l->gx);
+/* One sample's dW and dx: dW += dy_n (x) xp_n; dx_n += conv(pad(dy_n), wf), or col2im(W^T dy_n). */
+static void conv2d_backward_sample(AgNode *y, const ConvLayout *l, float *scr, int n, float *dw) {
+    AgNode *x = y->in[0], *wn = y->in[1];
+    int C = x->val.shape[1], H = x->val.shape[2], W = x->val.shape[3], Co = y->val.shape[1];
+    int Ho = l->gx.Ho, Wo = l->gx.Wo, K = l->gx.K;
+    const float *dy = y->grad.data + (size_t)n * Co * Ho * Wo;
+    float *dx = x->grad.data + (size_t)n * C * H * W;
+    if (wn->needs_grad) {
+        const float *xp = conv_padded(scr + l->xp, x->val.data + (size_t)n * C * H * W, &l->gx);
         conv_dyt(scr + l->dyt, dy, Co, &l->gx);
-        conv_s1_weight_grad(dw, scr + l->dyt, xp, off_x, Co, &l->gx);
+        conv_weight_grad(dw, scr + l->dyt, xp, (const int *)(y->saved.data + l->off_x), Co, &l->gx);
     }
     if (!x->needs_grad) return;
-    conv_s1_forward(x->grad.data + (size_t)n * C * l->gx.H * l->gx.W, y->saved.data + l->wpf,
-                    conv_padded(scr + l->dyp, dy, &l->gdy), off_dy, NULL, 1, C, &l->gdy);
-}
-
-/* One sample's dW and dx through im2col: dW += dy_n col_n^T, dx_n += col2im(W^T dy_n). */
-static void conv2d_backward_im2col(AgNode *y, const ConvLayout *l, float *scr, int n, float *dw) {
-    AgNode *x = y->in[0];
-    int C = x->val.shape[1], H = x->val.shape[2], W = x->val.shape[3], Co = y->val.shape[1];
-    int Ho = y->val.shape[2], Wo = y->val.shape[3], K = y->arg.conv.K, S = y->arg.conv.stride, P = y->arg.conv.pad;
-    int CKK = C * K * K, HWo = Ho * Wo;
-    const float *dy = y->grad.data + (size_t)n * Co * HWo;
-    im2col(scr + l->col, x->val.data + (size_t)n * C * H * W, C, H, W, K, S, P, Ho, Wo);
-    gemm(dw, dy, scr + l->col, Co, CKK, HWo, 0, 1, 1.0f, 1.0f);   /* inside a parallel region gemm runs on this thread */
-    if (!x->needs_grad) return;
-    gemm(scr + l->dcol, y->in[1]->val.data, dy, CKK, HWo, Co, 1, 0, 1.0f, 0.0f);   /* beta = 0: dcol is overwritten */
-    col2im(x->grad.data + (size_t)n * C * H * W, scr + l->dcol, C, H, W, K, S, P, Ho, Wo);
+    if (l->dx_conv) {
+        conv_forward(dx, y->saved.data + l->wpf, conv_padded(scr + l->dyp, dy, &l->gdy),
+                     (const int *)(y->saved.data + l->off_dy), NULL, 1, C, &l->gdy);
+        return;
+    }
+    gemm(scr + l->dcol, wn->val.data, dy, C * K * K, Ho * Wo, Co, 1, 0, 1.0f, 0.0f);   /* on this thread; beta = 0 */
+    col2im(dx, scr + l->dcol, C, H, W, K, l->gx.S, l->gx.P, Ho, Wo);
 }
 
 /* Samples are spread over the threads; each thread has its own scratch and its own dW and db accumulators,
@@ -433,10 +396,10 @@ static void conv2d_backward_im2col(AgNode *y, const ConvLayout *l, float *scr, i
 static void conv2d_backward(AgNode *y) {
     AgNode *x = y->in[0], *wn = y->in[1], *bn = y->n_in > 2 ? y->in[2] : NULL;
     int N = x->val.shape[0], C = x->val.shape[1], H = x->val.shape[2], W = x->val.shape[3];
-    int Co = y->val.shape[1], Ho = y->val.shape[2], Wo = y->val.shape[3], K = y->arg.conv.K, T = y->arg.conv.T;
-    int CKK = C * K * K, HWo = Ho * Wo;
-    ConvLayout l = conv_layout(C, H, W, Co, K, y->arg.conv.stride, y->arg.conv.pad, Ho, Wo, T);
-    if (l.direct && x->needs_grad) {   /* the flipped weights, packed once for every sample */
+    int Co = y->val.shape[1], K = y->arg.conv.K, T = y->arg.conv.T;
+    int CKK = C * K * K, HWo = y->val.shape[2] * y->val.shape[3];
+    ConvLayout l = conv_layout(C, H, W, Co, K, y->arg.conv.stride, y->arg.conv.pad, T);
+    if (l.dx_conv && x->needs_grad) {   /* the flipped weights, packed once for every sample */
         conv_flip_weights(y->saved.data + l.wf, wn->val.data, Co, C, K);
         conv_pack_weights(y->saved.data + l.wpf, y->saved.data + l.wf, C, Co * K * K);
         conv_offsets((int *)(y->saved.data + l.off_dy), &l.gdy);
@@ -448,8 +411,7 @@ static void conv2d_backward(AgNode *y) {
         for (int n = th; n < N; n += T) {
             const float *dy = y->grad.data + (size_t)n * Co * HWo;
             for (int o = 0; o < Co; o++) db[o] += (float)sum_plain(dy + (size_t)o * HWo, (size_t)HWo);
-            if (l.direct) conv2d_backward_direct(y, &l, scr, n, dw);
-            else conv2d_backward_im2col(y, &l, scr, n, dw);
+            conv2d_backward_sample(y, &l, scr, n, dw);
         }
     }
     for (int th = 0; th < T; th++) {   /* reduce the per-thread sums in a fixed order */
@@ -469,19 +431,17 @@ AgNode *ag_conv2d(AgTape *t, AgNode *x, AgNode *w, AgNode *b, int stride, int pa
     int Ho = conv_out(H, K, stride, pad), Wo = conv_out(W, K, stride, pad);
     CHECK(Ho >= 1 && Wo >= 1, "ag_conv2d: empty output for H = %d, K = %d", H, K);
     AgNode *y = ag_node_new_overwritten(t, 4, (int[]){ N, Co, Ho, Wo }, conv2d_backward, b ? 3 : 2, x, w, b);
-    int CKK = C * K * K, HWo = Ho * Wo, T = 1;
+    int T = 1;
 #ifdef _OPENMP
     T = omp_get_max_threads();
 #endif
     if (T > N) T = N;
     y->arg.conv.K = K; y->arg.conv.stride = stride; y->arg.conv.pad = pad; y->arg.conv.T = T;
-    ConvLayout l = conv_layout(C, H, W, Co, K, stride, pad, Ho, Wo, T);
+    ConvLayout l = conv_layout(C, H, W, Co, K, stride, pad, T);
     y->saved = tensor_wrap(arena_push_no_zero(t->arena, sizeof(float) * l.total), 1,
                            (int[]){ (int)l.total });   /* every part is written before it is read */
-    if (l.direct) {
-        conv_pack_weights(y->saved.data + l.wp, w->val.data, Co, CKK);
-        conv_offsets((int *)(y->saved.data + l.off_x), &l.gx);
-    }
+    conv_pack_weights(y->saved.data + l.wp, w->val.data, Co, C * K * K);
+    conv_offsets((int *)(y->saved.data + l.off_x), &l.gx);
     const float *bias = b ? b->val.data : NULL;
     #pragma omp parallel for schedule(static) num_threads(T)
     for (int n = 0; n < N; n++) {
@@ -489,18 +449,9 @@ AgNode *ag_conv2d(AgTape *t, AgNode *x, AgNode *w, AgNode *b, int stride, int pa
 #ifdef _OPENMP
         th = omp_get_thread_num();
 #endif
-        float *scr = conv_thread(y, &l, th), *out = y->val.data + (size_t)n * Co * HWo;
-        const float *xn = x->val.data + (size_t)n * C * H * W;
-        if (l.direct) {
-            conv_s1_forward(out, y->saved.data + l.wp, conv_padded(scr + l.xp, xn, &l.gx),
-                            (const int *)(y->saved.data + l.off_x), bias, 0, Co, &l.gx);
-            continue;
-        }
-        im2col(scr + l.col, xn, C, H, W, K, stride, pad, Ho, Wo);
-        if (b)   /* out starts as the bias and the product is added to it (beta = 1) */
-            for (int o = 0; o < Co; o++)
-                for (int i = 0; i < HWo; i++) out[(size_t)o * HWo + i] = b->val.data[o];
-        gemm(out, w->val.data, scr + l.col, Co, HWo, CKK, 0, 0, 1.0f, b ? 1.0f : 0.0f);   /* inside a parallel region gemm runs on this thread */
+        const float *xp = conv_padded(conv_thread(y, &l, th) + l.xp, x->val.data + (size_t)n * C * H * W, &l.gx);
+        conv_forward(y->val.data + (size_t)n * Co * Ho * Wo, y->saved.data + l.wp, xp,
+                     (const int *)(y->saved.data + l.off_x), bias, 0, Co, &l.gx);
     }
     return y;
 }

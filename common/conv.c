@@ -1,4 +1,4 @@
-/* conv.c: stride-1 convolutions computed on a padded grid (see conv.h for the idea and the calls).
+/* conv.c: convolutions computed on a padded grid (see conv.h for the idea and the calls).
  *
  * Forward tile: MR output channels x NR = 2 VL grid positions, in 2 MR vector registers (as gemm.c's
  * micro-kernel): per tap k, two vectors of xp at off[k] + q0 (unaligned loads, no copy), MR broadcasts of
@@ -25,16 +25,21 @@ static int round_up(int x, int r) { return (x + r - 1) / r * r; }
 static int min_int(int a, int b) { return a < b ? a : b; }
 static int max_int(int a, int b) { return a > b ? a : b; }
 
-ConvGrid conv_grid(int C, int H, int W, int K, int P) {
-    CHECK(C >= 1 && H >= 1 && W >= 1 && K >= 1 && P >= 0, "conv_grid: C=%d H=%d W=%d K=%d P=%d", C, H, W, K, P);
-    ConvGrid g = { C, H, W, K, P, H + 2 * P, W + 2 * P, H + 2 * P - K + 1, W + 2 * P - K + 1, 0 };
+ConvGrid conv_grid(int C, int H, int W, int K, int S, int P) {
+    CHECK(C >= 1 && H >= 1 && W >= 1 && K >= 1 && S >= 1 && P >= 0, "conv_grid: C=%d H=%d W=%d K=%d S=%d P=%d",
+          C, H, W, K, S, P);
+    ConvGrid g = { .C = C, .H = H, .W = W, .K = K, .S = S, .P = P, .Hp = H + 2 * P, .Wp = W + 2 * P };
+    g.Hs = (g.Hp + S - 1) / S;
+    g.Ws = (g.Wp + S - 1) / S;
+    g.Ho = g.Hp < K ? 0 : (g.Hp - K) / S + 1;
+    g.Wo = g.Wp < K ? 0 : (g.Wp - K) / S + 1;
     CHECK(g.Ho >= 1 && g.Wo >= 1, "conv_grid: empty output for H=%d W=%d K=%d P=%d", H, W, K, P);
-    g.Lq = g.Ho * g.Wp;
+    g.Lq = g.Ho * g.Ws;
     return g;
 }
 
-/* The last tile reads up to round_up(Lq, NR) - 1 + off[CKK - 1] < C Hp Wp + NR + K. */
-size_t conv_padded_size(const ConvGrid *g) { return (size_t)g->C * g->Hp * g->Wp + NR + g->K; }
+/* The last tile reads up to round_up(Lq, NR) - 1 + off[C K K - 1] < S^2 C Hs Ws + NR + K. */
+size_t conv_padded_size(const ConvGrid *g) { return (size_t)g->S * g->S * g->C * g->Hs * g->Ws + NR + g->K; }
 
 size_t conv_packed_size(int Co, int CKK) { return (size_t)round_up(Co, MR) * CKK; }
 
@@ -43,15 +48,19 @@ static int dyt_ld(int Co) { return Co == 1 ? 1 : round_up(Co, VL); }
 size_t conv_dyt_size(int Co, const ConvGrid *g) { return (size_t)g->Lq * dyt_ld(Co); }
 
 /* A 1x1 convolution without padding reads x itself: Lq = H W, and the last tile is moved back inside it. */
-int conv_padding_needed(const ConvGrid *g) { return !(g->K == 1 && g->P == 0 && g->Lq >= NR); }
+int conv_padding_needed(const ConvGrid *g) { return !(g->K == 1 && g->S == 1 && g->P == 0 && g->Lq >= NR); }
 
+/* Tap (c, i, j) reads phase (i mod S, j mod S) of channel c, shifted by (i / S, j / S). */
 void conv_offsets(int *off, const ConvGrid *g) {
+    int S = g->S;
     for (int c = 0; c < g->C; c++)
         for (int i = 0; i < g->K; i++)
-            for (int j = 0; j < g->K; j++) off[(c * g->K + i) * g->K + j] = (c * g->Hp + i) * g->Wp + j;
+            for (int j = 0; j < g->K; j++)
+                off[(c * g->K + i) * g->K + j] = ((((i % S) * S + j % S) * g->C + c) * g->Hs + i / S) * g->Ws + j / S;
 }
 
-void conv_pad(float *xp, const float *x, const ConvGrid *g) {
+/* Stride 1: one padded image per channel, P zeros around x. */
+static void pad_s1(float *xp, const float *x, const ConvGrid *g) {
     int P = g->P, W = g->W, Wp = g->Wp;
     for (int c = 0; c < g->C; c++) {
         float *pc = xp + (size_t)c * g->Hp * Wp;
@@ -64,7 +73,33 @@ void conv_pad(float *xp, const float *x, const ConvGrid *g) {
         }
         memset(pc + (size_t)(g->H + P) * Wp + P, 0, sizeof(float) * ((size_t)P * Wp - P));   /* bottom rows */
     }
-    memset(xp + (size_t)g->C * g->Hp * Wp, 0, sizeof(float) * (NR + g->K));   /* slack */
+}
+
+/* Stride S: phase (a, b) of the padded image, xp[a, b, c, r, s] = x[c, r S + a - P, s S + b - P] (0 outside). */
+static void pad_phases(float *xp, const float *x, const ConvGrid *g) {
+    int S = g->S, P = g->P;
+    for (int a = 0; a < S; a++)
+        for (int b = 0; b < S; b++)
+            for (int c = 0; c < g->C; c++)
+                for (int r = 0; r < g->Hs; r++) {
+                    float *row = xp + ((((size_t)a * S + b) * g->C + c) * g->Hs + r) * g->Ws;
+                    int h = r * S + a - P;
+                    if (h < 0 || h >= g->H) {
+                        memset(row, 0, sizeof(float) * g->Ws);
+                        continue;
+                    }
+                    const float *src = x + ((size_t)c * g->H + h) * g->W;
+                    for (int s = 0; s < g->Ws; s++) {
+                        int w = s * S + b - P;
+                        row[s] = w >= 0 && w < g->W ? src[w] : 0.0f;
+                    }
+                }
+}
+
+void conv_pad(float *xp, const float *x, const ConvGrid *g) {
+    if (g->S == 1) pad_s1(xp, x, g);
+    else pad_phases(xp, x, g);
+    memset(xp + (size_t)g->S * g->S * g->C * g->Hs * g->Ws, 0, sizeof(float) * (NR + g->K));   /* slack */
 }
 
 void conv_pack_weights(float *wp, const float *w, int Co, int CKK) {
@@ -120,11 +155,11 @@ __attribute__((noinline)) static void forward_tile_row(float *restrict t, const 
 static void store_tile(float *y, const float *t, int m, int o0, int q0, int qlo, const float *b, int accumulate,
                        const ConvGrid *g) {
     size_t HWo = (size_t)g->Ho * g->Wo;
-    for (int h = qlo / g->Wp; h < g->Ho && h * g->Wp < q0 + NR; h++) {
-        int lo = max_int(qlo - h * g->Wp, 0), hi = min_int(q0 + NR - h * g->Wp, g->Wo);
+    for (int h = qlo / g->Ws; h < g->Ho && h * g->Ws < q0 + NR; h++) {
+        int lo = max_int(qlo - h * g->Ws, 0), hi = min_int(q0 + NR - h * g->Ws, g->Wo);
         for (int i = 0; i < m; i++) {
             float *yr = y + (o0 + i) * HWo + (size_t)h * g->Wo;
-            const float *tr = t + i * NR + h * g->Wp - q0;
+            const float *tr = t + i * NR + h * g->Ws - q0;
             float add = b ? b[o0 + i] : 0.0f;
             if (accumulate) for (int w = lo; w < hi; w++) yr[w] += tr[w] + add;
             else for (int w = lo; w < hi; w++) yr[w] = tr[w] + add;
@@ -132,7 +167,7 @@ static void store_tile(float *y, const float *t, int m, int o0, int q0, int qlo,
     }
 }
 
-void conv_s1_forward(float *y, const float *wp, const float *xp, const int *off, const float *b, int accumulate,
+void conv_forward(float *y, const float *wp, const float *xp, const int *off, const float *b, int accumulate,
                      int Co, const ConvGrid *g) {
     int CKK = g->C * g->K * g->K;
     _Alignas(64) float t[MR * NR];
@@ -155,12 +190,12 @@ void conv_dyt(float *dyt, const float *dy, int Co, const ConvGrid *g) {
     size_t HWo = (size_t)g->Ho * g->Wo;
     for (int h = 0; h < g->Ho; h++) {
         const float *dyh = dy + (size_t)h * g->Wo;
-        float *row = dyt + (size_t)h * g->Wp * ld;
+        float *row = dyt + (size_t)h * g->Ws * ld;
         for (int w = 0; w < g->Wo; w++, row += ld) {
             for (int o = 0; o < Co; o++) row[o] = dyh[o * HWo + w];
             for (int o = Co; o < ld; o++) row[o] = 0.0f;
         }
-        memset(row, 0, sizeof(float) * (size_t)(g->Wp - g->Wo) * ld);   /* the thrown-away columns */
+        memset(row, 0, sizeof(float) * (size_t)(g->Ws - g->Wo) * ld);   /* the thrown-away columns */
     }
 }
 
@@ -221,7 +256,7 @@ static void weight_grad_row(float *dw, int k0, int m, const float *xp, const int
     }
 }
 
-void conv_s1_weight_grad(float *dw, const float *dyt, const float *xp, const int *off, int Co, const ConvGrid *g) {
+void conv_weight_grad(float *dw, const float *dyt, const float *xp, const int *off, int Co, const ConvGrid *g) {
     int CKK = g->C * g->K * g->K, ld = dyt_ld(Co);
     if (Co == 1) {
         for (int k0 = 0; k0 < CKK; k0 += MR) weight_grad_row(dw, k0, min_int(MR, CKK - k0), xp, off, dyt, g->Lq);
@@ -239,8 +274,8 @@ void conv_s1_weight_grad(float *dw, const float *dyt, const float *xp, const int
 
 /* ---- the definition -------------------------------------------------------------- */
 
-void conv_s1_ref(float *y, const float *w, const float *x, const float *b, int Co, int C, int H, int W, int K, int P) {
-    int Ho = H + 2 * P - K + 1, Wo = W + 2 * P - K + 1;
+void conv_ref(float *y, const float *w, const float *x, const float *b, int Co, int C, int H, int W, int K, int S, int P) {
+    int Ho = (H + 2 * P - K) / S + 1, Wo = (W + 2 * P - K) / S + 1;
     for (int o = 0; o < Co; o++)
         for (int h = 0; h < Ho; h++)
             for (int v = 0; v < Wo; v++) {
@@ -248,7 +283,7 @@ void conv_s1_ref(float *y, const float *w, const float *x, const float *b, int C
                 for (int c = 0; c < C; c++)
                     for (int i = 0; i < K; i++)
                         for (int j = 0; j < K; j++) {
-                            int hh = h + i - P, ww = v + j - P;
+                            int hh = h * S + i - P, ww = v * S + j - P;
                             if (hh >= 0 && hh < H && ww >= 0 && ww < W)
                                 acc += (double)w[((o * C + c) * K + i) * K + j] * x[((size_t)c * H + hh) * W + ww];
                         }
