@@ -121,6 +121,8 @@ static void forward_tile(float *restrict t, const float *restrict wp, const floa
     for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = vec_zero();
     for (int k = 0; k < CKK; k++, wp += MR) {
         const float *b = xq + off[k];
+        __builtin_prefetch(b + 2 * NR);      /* row k two tiles on: from L3 or further, it would stall */
+        __builtin_prefetch(b + 2 * NR + VL);
         Vec b0 = vec_loadu(b), b1 = vec_loadu(b + VL);
         #pragma GCC unroll 16
         for (int i = 0; i < MR; i++) {
@@ -155,6 +157,15 @@ __attribute__((noinline)) static void forward_tile_row(float *restrict t, const 
 static void store_tile(float *y, const float *t, int m, int o0, int q0, int qlo, const float *b, int accumulate,
                        const ConvGrid *g) {
     size_t HWo = (size_t)g->Ho * g->Wo;
+    if (g->Ws == g->Wo && qlo == q0 && q0 + NR <= g->Lq) {   /* no thrown-away columns: NR outputs in a row */
+        for (int i = 0; i < m; i++) {
+            float *yr = y + (o0 + i) * HWo + q0, add = b ? b[o0 + i] : 0.0f;
+            const float *tr = t + i * NR;
+            if (accumulate) for (int j = 0; j < NR; j++) yr[j] += tr[j] + add;
+            else for (int j = 0; j < NR; j++) yr[j] = tr[j] + add;
+        }
+        return;
+    }
     for (int h = qlo / g->Ws; h < g->Ho && h * g->Ws < q0 + NR; h++) {
         int lo = max_int(qlo - h * g->Ws, 0), hi = min_int(q0 + NR - h * g->Ws, g->Wo);
         for (int i = 0; i < m; i++) {
