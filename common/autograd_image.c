@@ -2,6 +2,7 @@
  * on Fashion-MNIST. Declared in autograd.h under "image ops". As in autograd.c, each op's *_backward
  * sits directly above it and accumulates with +=. Statistics are accumulated in double. */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "autograd.h"
@@ -334,25 +335,28 @@ typedef struct {
     size_t wp, off_x, wf, wpf, off_dy, per_thread, xp, dyt, dyp, dcol, dw, db, total;
 } ConvLayout;
 
+/* Every part starts on a 64-byte line (16 floats): rows of dyt and packed weights are then whole vector loads,
+ * and the threads' parts never share a line. */
+static size_t line_up(size_t n) { return (n + 15) / 16 * 16; }
 static ConvLayout conv_layout(int C, int H, int W, int Co, int K, int S, int P, int T) {
     ConvLayout l = { .dx_conv = conv_dx_is_conv(K, S, P), .gx = conv_grid(C, H, W, K, S, P) };
     size_t CKK = (size_t)C * K * K, OKK = (size_t)Co * K * K, at = 0;
-    l.wp = at;      at += conv_packed_size(Co, (int)CKK);
-    l.off_x = at;   at += CKK;
+    l.wp = at;      at += line_up(conv_packed_size(Co, (int)CKK));
+    l.off_x = at;   at += line_up(CKK);
     l.xp = 0;
-    l.dyt = conv_padded_size(&l.gx);
-    l.dyp = l.dcol = l.dyt + conv_dyt_size(Co, &l.gx);
+    l.dyt = line_up(conv_padded_size(&l.gx));
+    l.dyp = l.dcol = l.dyt + line_up(conv_dyt_size(Co, &l.gx));
     if (l.dx_conv) {
         l.gdy = conv_grid(Co, l.gx.Ho, l.gx.Wo, K, 1, K - 1 - P);
-        l.wf = at;      at += CKK * Co;
-        l.wpf = at;     at += conv_packed_size(C, (int)OKK);
-        l.off_dy = at;  at += OKK;
-        l.dw = l.dyp + conv_padded_size(&l.gdy);
+        l.wf = at;      at += line_up(CKK * Co);
+        l.wpf = at;     at += line_up(conv_packed_size(C, (int)OKK));
+        l.off_dy = at;  at += line_up(OKK);
+        l.dw = l.dyp + line_up(conv_padded_size(&l.gdy));
     } else {
-        l.dw = l.dcol + CKK * l.gx.Ho * l.gx.Wo;
+        l.dw = l.dcol + line_up(CKK * l.gx.Ho * l.gx.Wo);
     }
-    l.db = l.dw + (size_t)Co * CKK;
-    l.per_thread = l.db + Co;
+    l.db = l.dw + line_up((size_t)Co * CKK);
+    l.per_thread = l.db + line_up(Co);
     l.total = at + (size_t)T * l.per_thread;
     return l;
 }
@@ -438,8 +442,9 @@ AgNode *ag_conv2d(AgTape *t, AgNode *x, AgNode *w, AgNode *b, int stride, int pa
     if (T > N) T = N;
     y->arg.conv.K = K; y->arg.conv.stride = stride; y->arg.conv.pad = pad; y->arg.conv.T = T;
     ConvLayout l = conv_layout(C, H, W, Co, K, stride, pad, T);
-    y->saved = tensor_wrap(arena_push_no_zero(t->arena, sizeof(float) * l.total), 1,
-                           (int[]){ (int)l.total });   /* every part is written before it is read */
+    float *scratch = arena_push_no_zero(t->arena, sizeof(float) * (l.total + 16));
+    scratch += (64 - (uintptr_t)scratch % 64) % 64 / sizeof(float);   /* the arena aligns to 32 bytes: make it 64 */
+    y->saved = tensor_wrap(scratch, 1, (int[]){ (int)l.total });     /* every part is written before it is read */
     conv_pack_weights(y->saved.data + l.wp, w->val.data, Co, C * K * K);
     conv_offsets((int *)(y->saved.data + l.off_x), &l.gx);
     const float *bias = b ? b->val.data : NULL;

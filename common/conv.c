@@ -2,10 +2,13 @@
  *
  * Forward tile: MR output channels x NR = 2 VL grid positions, in 2 MR vector registers (as gemm.c's
  * micro-kernel): per tap k, two vectors of xp at off[k] + q0 (unaligned loads, no copy), MR broadcasts of
- * the packed weights, 2 MR fused multiply-adds. The tile goes to a scratch tile, then its grid rows are
- * cut into output rows (the K - 1 thrown-away columns skipped), with the bias or the previous y added.
+ * the packed weights, 2 MR fused multiply-adds, and a prefetch of the rows two tiles on. The tile goes to a
+ * scratch tile, then its grid rows are cut into output rows (the Ws - Wo thrown-away columns skipped), with the
+ * bias or the previous y added. A lone last output channel (Cout = 1) gets a one-row tile; the last tile of the
+ * grid is moved back to end at Lq, its overlap with the one before not stored twice.
  * Weight-gradient tile: MR taps x up to 2 VL output channels: per grid position q, the vectors of dy^T at
- * q (conv_dyt) times MR broadcasts of xp[off[k] + q]; the sum over q stays in registers.
+ * q (conv_dyt) times MR broadcasts of xp[off[k] + q]; the sum over q stays in registers. For Cout = 1, MR taps
+ * with vectors along q instead, summed across the lanes at the end.
  *   AVX-512: MR = 8 (16 accumulators of 32);  AVX2: MR = 6 (12 of 16);  plain C: MR = 4. */
 #include <string.h>
 #include "base.h"
@@ -179,7 +182,7 @@ static void store_tile(float *y, const float *t, int m, int o0, int q0, int qlo,
 }
 
 void conv_forward(float *y, const float *wp, const float *xp, const int *off, const float *b, int accumulate,
-                     int Co, const ConvGrid *g) {
+                  int Co, const ConvGrid *g) {
     int CKK = g->C * g->K * g->K;
     _Alignas(64) float t[MR * NR];
     for (int qlo = 0; qlo < g->Lq; qlo += NR) {
@@ -231,10 +234,11 @@ static inline __attribute__((always_inline)) void weight_grad_tile(float *dw, in
         }
     }
     _Alignas(64) float t[2 * VL];
+    int nn = min_int(n, nv * VL);   /* n <= nv VL already: said for the compiler, which sees t half written */
     for (int i = 0; i < m; i++) {
         vec_storeu(t, acc[i][0]);
         if (nv > 1) vec_storeu(t + VL, acc[i][1]);
-        for (int v = 0; v < n; v++) dw[(size_t)(o0 + v) * CKK + k0 + i] += t[v];
+        for (int v = 0; v < nn; v++) dw[(size_t)(o0 + v) * CKK + k0 + i] += t[v];
     }
 }
 __attribute__((noinline)) static void weight_grad_tile1(float *dw, int CKK, int k0, int m, int o0, int n, const float *xp,

@@ -70,7 +70,7 @@ START_TEST(test_gemm_beta_zero_ignores_c) {
 }
 END_TEST
 
-/* ag_conv2d (im2col + gemm, threaded over samples) against the direct six-loop definition, on odd shapes:
+/* ag_conv2d (the direct kernels of common/conv.c, threaded over samples) against the direct six-loop definition, on odd shapes:
  * 1x1 and 3x3 kernels, stride 1 and 2, padding 0 and 1, C = 1 and 3, H != W. Tol as above with K = C k^2. */
 START_TEST(test_conv_matches_direct_loops) {
     static const int cfg[4][4] = { { 3, 1, 1, 3 }, { 3, 2, 1, 1 }, { 1, 1, 0, 3 }, { 3, 2, 0, 1 } };   /* k, stride, pad, C */
@@ -110,7 +110,7 @@ END_TEST
  *   dx[n,c,h,w] = sum w[o,c,i,j] r[n,o,oh,ow] over oh S + i - P = h, ow S + j - P = w,
  *   dw[o,c,i,j] = sum_{n,oh,ow} r[n,o,oh,ow] x[n,c,oh S + i - P, ow S + j - P],   db[o] = sum_{n,oh,ow} r[n,o,oh,ow].
  * The shapes reach every path of conv2d_backward: stride 1 with P = 0, 1, K - 1 (the direct kernels of conv.c, dx as
- * a convolution with the flipped weights), 1x1 stride 1 (x and dy read in place), stride 2 (im2col, col2im), 5x5;
+ * a convolution with the flipped weights), 1x1 stride 1 (x and dy read in place), stride 2 (phases; dx by gemm + col2im), 5x5;
  * Cout = 1 (the single-row tiles), C = 33 and Cout = 17, 33 (partial tiles); N = 3 samples over the threads. Tol as above,
  * with K = the number of terms of each sum: Cout k^2 for dx, N Ho Wo for dw and db. */
 START_TEST(test_conv_backward_matches_direct_loops) {
