@@ -7,7 +7,6 @@
 #include <string.h>
 #include "autograd.h"
 #include "conv.h"
-#include "gemm.h"
 #include "vmath.h"
 #ifdef _OPENMP
 #include <omp.h>
@@ -286,36 +285,10 @@ AgNode *ag_group_norm_silu(AgTape *t, AgNode *x, AgNode *gamma, AgNode *beta, in
 /* Output size of a K x K convolution with stride S and zero padding P: Ho = (H + 2P - K)/S + 1. */
 static int conv_out(int H, int K, int S, int P) { return (H + 2 * P - K) / S + 1; }
 
-/* The outputs o in [lo, hi) of a strided row that read inside the input: 0 <= o S + off < n_in. */
-static void valid_range(int n_out, int n_in, int off, int S, int *lo, int *hi) {
-    *lo = off >= 0 ? 0 : (-off + S - 1) / S;
-    *hi = n_in - 1 - off < 0 ? 0 : (n_in - 1 - off) / S + 1;
-    if (*hi > n_out) *hi = n_out;
-    if (*lo > *hi) *lo = *hi;
-}
-
-/* col2im, the adjoint of im2col (col[(c K + i) K + j][oh Wo + ow] = x[c][oh S + i - P][ow S + j - P], 0 outside):
- * dx[c][h][w] += every col entry that would have been read from it. */
-static void col2im(float *dx, const float *col, int C, int H, int W, int K, int S, int P, int Ho, int Wo) {
-    for (int c = 0; c < C; c++)
-        for (int i = 0; i < K; i++)
-            for (int j = 0; j < K; j++) {
-                const float *row = col + ((size_t)(c * K + i) * K + j) * Ho * Wo;
-                int lo, hi;
-                valid_range(Wo, W, j - P, S, &lo, &hi);
-                for (int oh = 0; oh < Ho; oh++) {
-                    int h = oh * S + i - P;
-                    if (h < 0 || h >= H) continue;
-                    const float *in = row + (size_t)oh * Wo;
-                    float *out = dx + ((size_t)c * H + h) * W;
-                    for (int ow = lo; ow < hi; ow++) out[ow * S + j - P] += in[ow];
-                }
-            }
-}
-
 /* Every layer runs forward and dW on the direct kernels of conv.c. For stride 1 and P <= K - 1, dx is itself
  * a convolution: dx[c] = sum_o conv(dy[o], w[o, c] rotated by 180 degrees) with padding K - 1 - P, and runs on
- * them too, wf (C, Cout, K, K) holding those rotated, transposed weights; otherwise (stride 2) dx = col2im(W^T dy). */
+ * them too, wf (C, Cout, K, K) holding those rotated, transposed weights; otherwise (stride 2) phase by phase of
+ * the padded input (conv_dx_strided), with the weights packed per phase in wpf. */
 static int conv_dx_is_conv(int K, int S, int P) { return S == 1 && P <= K - 1; }
 static void conv_flip_weights(float *wf, const float *w, int Co, int C, int K) {
     for (int o = 0; o < Co; o++)
@@ -327,12 +300,12 @@ static void conv_flip_weights(float *wf, const float *w, int Co, int C, int K) {
 
 /* Where the parts of a conv node's scratch (its saved tensor) lie, in floats. Shared by the threads: the
  * packed weights wp, the tap offsets of x and of dy (ints in float slots), wf and its packing wpf. Then
- * per thread: the padded sample xp, dy^T on the grid (for dW), the padded dy (dx as a convolution) or
- * dcol = W^T dy_n (dx by col2im), and the thread's dW and db sums. */
+ * per thread: the padded sample xp, dy^T on the grid (for dW), the padded dy (dx as a convolution) or the
+ * scratch of conv_dx_strided at dyp, and the thread's dW and db sums. */
 typedef struct {
     int dx_conv;
     ConvGrid gx, gdy;   /* x's grid, and dy's for the dx convolution (padding K - 1 - P) */
-    size_t wp, off_x, wf, wpf, off_dy, per_thread, xp, dyt, dyp, dcol, dw, db, total;
+    size_t wp, off_x, wf, wpf, off_dy, per_thread, xp, dyt, dyp, dw, db, total;
 } ConvLayout;
 
 /* Every part starts on a 64-byte line (16 floats): rows of dyt and packed weights are then whole vector loads,
@@ -345,7 +318,7 @@ static ConvLayout conv_layout(int C, int H, int W, int Co, int K, int S, int P, 
     l.off_x = at;   at += line_up(CKK);
     l.xp = 0;
     l.dyt = line_up(conv_padded_size(&l.gx));
-    l.dyp = l.dcol = l.dyt + line_up(conv_dyt_size(Co, &l.gx));
+    l.dyp = l.dyt + line_up(conv_dyt_size(Co, &l.gx));
     if (l.dx_conv) {
         l.gdy = conv_grid(Co, l.gx.Ho, l.gx.Wo, K, 1, K - 1 - P);
         l.wf = at;      at += line_up(CKK * Co);
@@ -353,7 +326,8 @@ static ConvLayout conv_layout(int C, int H, int W, int Co, int K, int S, int P, 
         l.off_dy = at;  at += line_up(OKK);
         l.dw = l.dyp + line_up(conv_padded_size(&l.gdy));
     } else {
-        l.dw = l.dcol + line_up(CKK * l.gx.Ho * l.gx.Wo);
+        l.wpf = at;     at += line_up(conv_dx_packed_size(Co, &l.gx));
+        l.dw = l.dyp + line_up(conv_dx_scratch_size(Co, &l.gx));
     }
     l.db = l.dw + line_up((size_t)Co * CKK);
     l.per_thread = l.db + line_up(Co);
@@ -372,11 +346,11 @@ static const float *conv_padded(float *xp, const float *x, const ConvGrid *g) {
     return xp;
 }
 
-/* One sample's dW and dx: dW += dy_n (x) xp_n; dx_n += conv(pad(dy_n), wf), or col2im(W^T dy_n). */
+/* One sample's dW and dx: dW += dy_n (x) xp_n; dx_n += conv(pad(dy_n), wf), or its phases (stride > 1). */
 static void conv2d_backward_sample(AgNode *y, const ConvLayout *l, float *scr, int n, float *dw) {
     AgNode *x = y->in[0], *wn = y->in[1];
     int C = x->val.shape[1], H = x->val.shape[2], W = x->val.shape[3], Co = y->val.shape[1];
-    int Ho = l->gx.Ho, Wo = l->gx.Wo, K = l->gx.K;
+    int Ho = l->gx.Ho, Wo = l->gx.Wo;
     const float *dy = y->grad.data + (size_t)n * Co * Ho * Wo;
     float *dx = x->grad.data + (size_t)n * C * H * W;
     if (wn->needs_grad) {
@@ -390,8 +364,7 @@ static void conv2d_backward_sample(AgNode *y, const ConvLayout *l, float *scr, i
                      (const int *)(y->saved.data + l->off_dy), NULL, 1, C, &l->gdy);
         return;
     }
-    gemm(scr + l->dcol, wn->val.data, dy, C * K * K, Ho * Wo, Co, 1, 0, 1.0f, 0.0f);   /* on this thread; beta = 0 */
-    col2im(dx, scr + l->dcol, C, H, W, K, l->gx.S, l->gx.P, Ho, Wo);
+    conv_dx_strided(dx, dy, y->saved.data + l->wpf, Co, &l->gx, scr + l->dyp);
 }
 
 /* Samples are spread over the threads; each thread has its own scratch and its own dW and db accumulators,
@@ -407,6 +380,8 @@ static void conv2d_backward(AgNode *y) {
         conv_flip_weights(y->saved.data + l.wf, wn->val.data, Co, C, K);
         conv_pack_weights(y->saved.data + l.wpf, y->saved.data + l.wf, C, Co * K * K);
         conv_offsets((int *)(y->saved.data + l.off_dy), &l.gdy);
+    } else if (x->needs_grad) {         /* the weights of each phase, packed once */
+        conv_dx_pack(y->saved.data + l.wpf, wn->val.data, Co, &l.gx);
     }
     #pragma omp parallel for schedule(static) num_threads(T)
     for (int th = 0; th < T; th++) {

@@ -78,11 +78,21 @@ static void pad_s1(float *xp, const float *x, const ConvGrid *g) {
     }
 }
 
+/* The phase columns s whose input column s S + b - P lies in [0, W): [lo, hi). */
+static void phase_cols(const ConvGrid *g, int b, int *lo, int *hi) {
+    int S = g->S, first = g->P - b;   /* s S >= P - b */
+    *lo = first > 0 ? (first + S - 1) / S : 0;
+    *hi = min_int(g->Ws, (g->W + g->P - b + S - 1) / S);
+    if (*lo > *hi) *lo = *hi;
+}
+
 /* Stride S: phase (a, b) of the padded image, xp[a, b, c, r, s] = x[c, r S + a - P, s S + b - P] (0 outside). */
 static void pad_phases(float *xp, const float *x, const ConvGrid *g) {
     int S = g->S, P = g->P;
     for (int a = 0; a < S; a++)
-        for (int b = 0; b < S; b++)
+        for (int b = 0; b < S; b++) {
+            int lo, hi;
+            phase_cols(g, b, &lo, &hi);
             for (int c = 0; c < g->C; c++)
                 for (int r = 0; r < g->Hs; r++) {
                     float *row = xp + ((((size_t)a * S + b) * g->C + c) * g->Hs + r) * g->Ws;
@@ -91,12 +101,12 @@ static void pad_phases(float *xp, const float *x, const ConvGrid *g) {
                         memset(row, 0, sizeof(float) * g->Ws);
                         continue;
                     }
-                    const float *src = x + ((size_t)c * g->H + h) * g->W;
-                    for (int s = 0; s < g->Ws; s++) {
-                        int w = s * S + b - P;
-                        row[s] = w >= 0 && w < g->W ? src[w] : 0.0f;
-                    }
+                    const float *src = x + ((size_t)c * g->H + h) * g->W + b - P;   /* src[s S] = x[c, h, s S + b - P] */
+                    for (int s = 0; s < lo; s++) row[s] = 0.0f;
+                    for (int s = lo; s < hi; s++) row[s] = src[s * S];
+                    for (int s = hi; s < g->Ws; s++) row[s] = 0.0f;
                 }
+        }
 }
 
 void conv_pad(float *xp, const float *x, const ConvGrid *g) {
@@ -181,19 +191,100 @@ static void store_tile(float *y, const float *t, int m, int o0, int q0, int qlo,
     }
 }
 
-void conv_forward(float *y, const float *wp, const float *xp, const int *off, const float *b, int accumulate,
-                  int Co, const ConvGrid *g) {
-    int CKK = g->C * g->K * g->K;
+/* y (Cout, Ho, Wo) (+)= the n_taps taps of wp over xp, on the grid of g (row length Ws, Lq positions). */
+static void forward_taps(float *y, const float *wp, const float *xp, const int *off, int n_taps, const float *b,
+                         int accumulate, int Co, const ConvGrid *g) {
     _Alignas(64) float t[MR * NR];
     for (int qlo = 0; qlo < g->Lq; qlo += NR) {
         int q0 = qlo + NR > g->Lq && g->Lq >= NR ? g->Lq - NR : qlo;   /* the last tile ends at Lq, not past it */
         for (int o0 = 0; o0 < Co; o0 += MR) {
             int m = min_int(MR, Co - o0);
-            if (m == 1) forward_tile_row(t, wp + (size_t)o0 * CKK, xp + q0, off, CKK);
-            else forward_tile(t, wp + (size_t)o0 * CKK, xp + q0, off, CKK);
+            if (m == 1) forward_tile_row(t, wp + (size_t)o0 * n_taps, xp + q0, off, n_taps);
+            else forward_tile(t, wp + (size_t)o0 * n_taps, xp + q0, off, n_taps);
             store_tile(y, t, m, o0, q0, qlo, b, accumulate, g);
         }
     }
+}
+
+void conv_forward(float *y, const float *wp, const float *xp, const int *off, const float *b, int accumulate,
+                  int Co, const ConvGrid *g) {
+    forward_taps(y, wp, xp, off, g->C * g->K * g->K, b, accumulate, Co, g);
+}
+
+/* ---- input gradient of a strided convolution ------------------------------------- */
+
+/* Phase (a, b) of the gradient of the padded input gets, from output (h, w), the taps i = a + S u, j = b + S v:
+ *   dX_ab[c][r][s] = sum_{o,u,v} w[o, c, a + S u, b + S v] dy[o][r - u][s - v],   u < Ka = ceil((K - a) / S),
+ * a stride-1 correlation of dy, padded by Pd = ceil(K / S) - 1 rows and columns above and to the left (and to
+ * Hq x Wq = (Hs + Pd) x (Ws + Pd) below and to the right), with those taps: forward_taps on the grid of row
+ * length Wq, Hs rows, Ws of them kept. Then dx[c][r S + a - P][s S + b - P] += dX_ab[c][r][s] inside x. */
+static int phase_taps(int K, int S, int a) { return (K - a + S - 1) / S; }
+static int dx_pd(const ConvGrid *g) { return (g->K + g->S - 1) / g->S - 1; }
+static ConvGrid dx_phase_grid(const ConvGrid *g) {   /* the output grid of one phase (fields forward_taps reads) */
+    int Pd = dx_pd(g);
+    ConvGrid p = *g;
+    p.Ho = g->Hs;
+    p.Wo = g->Ws;
+    p.Ws = g->Ws + Pd;
+    p.Lq = p.Ho * p.Ws;
+    return p;
+}
+static size_t dx_dyp_size(int Co, const ConvGrid *g) {
+    int Pd = dx_pd(g);
+    return (size_t)Co * (g->Hs + Pd) * (g->Ws + Pd) + NR + Pd + 1;
+}
+static size_t dx_phase_size(int Co, const ConvGrid *g) {   /* packed weights, then offsets, of one phase */
+    int Km = dx_pd(g) + 1;
+    return conv_packed_size(g->C, Co * Km * Km) + (size_t)Co * Km * Km;
+}
+size_t conv_dx_packed_size(int Co, const ConvGrid *g) { return (size_t)g->S * g->S * dx_phase_size(Co, g); }
+size_t conv_dx_scratch_size(int Co, const ConvGrid *g) { return dx_dyp_size(Co, g) + (size_t)g->C * g->Hs * g->Ws; }
+
+void conv_dx_pack(float *pk, const float *w, int Co, const ConvGrid *g) {
+    int S = g->S, K = g->K, C = g->C, Pd = dx_pd(g), Wq = g->Ws + Pd, Hq = g->Hs + Pd;
+    for (int a = 0; a < S; a++)
+        for (int b = 0; b < S; b++) {
+            float *wp = pk + (size_t)(a * S + b) * dx_phase_size(Co, g);
+            int Ka = phase_taps(K, S, a), Kb = phase_taps(K, S, b), n = Co * Ka * Kb;
+            int *off = (int *)(wp + conv_packed_size(C, Co * (Pd + 1) * (Pd + 1)));
+            for (int o = 0; o < Co; o++)
+                for (int u = 0; u < Ka; u++)
+                    for (int v = 0; v < Kb; v++) {
+                        int k = (o * Ka + u) * Kb + v;
+                        off[k] = (o * Hq + Pd - u) * Wq + Pd - v;
+                        for (int c = 0; c < round_up(C, MR); c++)   /* tile c / MR, row c % MR, tap k */
+                            wp[((size_t)(c / MR) * n + k) * MR + c % MR] =
+                                c < C ? w[(((size_t)o * C + c) * K + a + S * u) * K + b + S * v] : 0.0f;
+                    }
+        }
+}
+
+void conv_dx_strided(float *dx, const float *dy, const float *pk, int Co, const ConvGrid *g, float *scratch) {
+    int S = g->S, K = g->K, C = g->C, Pd = dx_pd(g), Wq = g->Ws + Pd, Hq = g->Hs + Pd;
+    float *dyp = scratch, *dph = scratch + dx_dyp_size(Co, g);
+    memset(dyp, 0, sizeof(float) * dx_dyp_size(Co, g));
+    for (int o = 0; o < Co; o++)   /* dy into the padded buffer, rows and columns from Pd on */
+        for (int h = 0; h < g->Ho; h++)
+            memcpy(dyp + ((size_t)o * Hq + Pd + h) * Wq + Pd, dy + ((size_t)o * g->Ho + h) * g->Wo, sizeof(float) * g->Wo);
+    ConvGrid pg = dx_phase_grid(g);
+    for (int a = 0; a < S; a++)
+        for (int b = 0; b < S; b++) {
+            int n = Co * phase_taps(K, S, a) * phase_taps(K, S, b);
+            if (n == 0) continue;   /* K < S: no tap falls on this phase */
+            const float *wp = pk + (size_t)(a * S + b) * dx_phase_size(Co, g);
+            const int *off = (const int *)(wp + conv_packed_size(C, Co * (Pd + 1) * (Pd + 1)));
+            forward_taps(dph, wp, dyp, off, n, NULL, 0, C, &pg);
+            int lo, hi;
+            phase_cols(g, b, &lo, &hi);
+            for (int c = 0; c < C; c++)
+                for (int r = 0; r < g->Hs; r++) {
+                    int h = r * S + a - g->P;
+                    if (h < 0 || h >= g->H) continue;
+                    float *dxr = dx + ((size_t)c * g->H + h) * g->W + b - g->P;   /* dxr[s S] = dx[c, h, s S + b - P] */
+                    const float *src = dph + ((size_t)c * g->Hs + r) * g->Ws;
+                    for (int s = lo; s < hi; s++) dxr[s * S] += src[s];
+                }
+        }
 }
 
 /* ---- weight gradient ------------------------------------------------------------ */

@@ -1,5 +1,5 @@
 /* conv.h: direct kernels for 2D convolutions (K x K kernel, stride S, zero padding P), the U-Net's 3x3, 1x1
- * and strided 3x3 layers: the forward, the weight gradient, and for stride 1 the input gradient (the forward
+ * and strided 3x3 layers: the forward, the weight gradient and the input gradient (for stride 1 the forward
  * again, on dy with the flipped weights), one sample at a time. ag_conv2d (autograd_image.c) calls them.
  *
  * The idea ("implicit GEMM" on a padded grid), stride 1 first: copy the sample x (C, H, W) once into xp
@@ -59,6 +59,15 @@ size_t conv_dyt_size(int Co, const ConvGrid *g);
 void conv_dyt(float *dyt, const float *dy, int Co, const ConvGrid *g);
 /* dw (Cout, C K K) += sum_{h,w} dy[o,h,w] x[c, h S+i-P, w S+j-P], from conv_dyt and conv_pad of x. */
 void conv_weight_grad(float *dw, const float *dyt, const float *xp, const int *off, int Co, const ConvGrid *g);
+
+/* dx (C, H, W) += the input gradient of a strided convolution (any S; for S = 1 conv_forward on dy is the way):
+ * phase by phase of the padded input, each a stride-1 correlation of dy with the taps of w falling on that phase
+ * (see conv.c). conv_dx_pack packs w (Cout, C, K, K) for all phases once per call into conv_dx_packed_size
+ * floats; conv_dx_strided takes conv_dx_scratch_size floats of scratch. */
+size_t conv_dx_packed_size(int Co, const ConvGrid *g);
+size_t conv_dx_scratch_size(int Co, const ConvGrid *g);
+void conv_dx_pack(float *pk, const float *w, int Co, const ConvGrid *g);
+void conv_dx_strided(float *dx, const float *dy, const float *pk, int Co, const ConvGrid *g, float *scratch);
 
 /* The definition: y (Cout, Ho, Wo) = b + sum w x, stride S, zero padding P, in double; b may be NULL. */
 void conv_ref(float *y, const float *w, const float *x, const float *b, int Co, int C, int H, int W, int K, int S, int P);

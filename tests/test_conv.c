@@ -17,8 +17,9 @@ static const int CFG[][7] = {   /* C, Cout, H, W, K, S, P */
     { 7, 1, 28, 28, 3, 1, 1 },  { 48, 16, 8, 8, 1, 1, 0 }, { 3, 9, 5, 5, 1, 1, 0 },   { 4, 6, 13, 13, 1, 1, 1 },
     { 16, 32, 14, 14, 3, 1, 1 },
     { 3, 17, 7, 9, 3, 2, 1 },   { 16, 16, 28, 28, 3, 2, 1 }, { 1, 5, 8, 8, 1, 2, 0 }, { 2, 3, 9, 7, 5, 3, 2 },
+    { 32, 32, 14, 14, 3, 2, 1 },
 };
-enum { N_CFG = sizeof CFG / sizeof CFG[0] };
+enum { N_CFG = sizeof CFG / sizeof CFG[0], FIRST_STRIDED = 9 };   /* CFG[9 ...] have S > 1 */
 
 typedef struct {
     int C, Co, H, W, K, S, P, CKK;
@@ -104,6 +105,37 @@ START_TEST(test_conv_weight_grad_matches_loops) {
 }
 END_TEST
 
+/* conv_dx_strided: dx[c, h, w] += sum w[o, c, i, j] dy[o, oh, ow] over oh S + i - P = h, ow S + j - P = w, from a dx
+ * that is not zero, on the strided shapes (K < S included: phases with no tap). n = Cout K^2 / S^2 terms or fewer.
+ * (Stride 1 has its own path, conv_forward on dy, checked through ag_conv2d in test_gemm.c.) */
+START_TEST(test_conv_dx_strided_matches_loops) {
+    Rng r = rng_seed(61 + _i);
+    Case c = case_new(_i, &r);
+    ck_assert_int_gt(c.S, 1);
+    int Ho = c.g.Ho, Wo = c.g.Wo, K = c.K, S = c.S, P = c.P, nx = c.C * c.H * c.W;
+    float *dy = malloc(sizeof(float) * c.Co * Ho * Wo), *dx = malloc(sizeof(float) * nx);
+    float *pk = malloc(sizeof(float) * conv_dx_packed_size(c.Co, &c.g));
+    float *scratch = malloc(sizeof(float) * conv_dx_scratch_size(c.Co, &c.g));
+    double *ref = malloc(sizeof(double) * nx);
+    rng_normal_fill(&r, dy, (long)c.Co * Ho * Wo);
+    rng_normal_fill(&r, dx, nx);
+    for (int i = 0; i < nx; i++) ref[i] = dx[i];
+    for (int o = 0; o < c.Co; o++)
+        for (int h = 0; h < Ho; h++)
+            for (int v = 0; v < Wo; v++)
+                for (int k = 0; k < c.CKK; k++) {
+                    int ch = k / (K * K), i = k / K % K, j = k % K, hh = h * S + i - P, ww = v * S + j - P;
+                    if (hh >= 0 && hh < c.H && ww >= 0 && ww < c.W)
+                        ref[(ch * c.H + hh) * c.W + ww] += (double)c.w[o * c.CKK + k] * dy[(o * Ho + h) * Wo + v];
+                }
+    conv_dx_pack(pk, c.w, c.Co, &c.g);
+    conv_dx_strided(dx, dy, pk, c.Co, &c.g, scratch);
+    for (int i = 0; i < nx; i++) ck_assert_double_eq_tol(dx[i], ref[i], tol(c.Co * K * K + 1));
+    free(dy); free(dx); free(pk); free(scratch); free(ref);
+    case_free(&c);
+}
+END_TEST
+
 /* The padded copy (stride 1): the interior is x, the border and the slack are zero. */
 START_TEST(test_conv_pad_border_is_zero) {
     Rng r = rng_seed(3);
@@ -127,6 +159,7 @@ Suite *suite_conv(void) {
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, test_conv_forward_matches_ref, 0, N_CFG);
     tcase_add_loop_test(tc, test_conv_weight_grad_matches_loops, 0, N_CFG);
+    tcase_add_loop_test(tc, test_conv_dx_strided_matches_loops, FIRST_STRIDED, N_CFG);
     tcase_add_test(tc, test_conv_pad_border_is_zero);
     suite_add_tcase(s, tc);
     return s;

@@ -110,13 +110,14 @@ END_TEST
  *   dx[n,c,h,w] = sum w[o,c,i,j] r[n,o,oh,ow] over oh S + i - P = h, ow S + j - P = w,
  *   dw[o,c,i,j] = sum_{n,oh,ow} r[n,o,oh,ow] x[n,c,oh S + i - P, ow S + j - P],   db[o] = sum_{n,oh,ow} r[n,o,oh,ow].
  * The shapes reach every path of conv2d_backward: stride 1 with P = 0, 1, K - 1 (the direct kernels of conv.c, dx as
- * a convolution with the flipped weights), 1x1 stride 1 (x and dy read in place), stride 2 (phases; dx by gemm + col2im), 5x5;
+ * a convolution with the flipped weights), 1x1 stride 1 (x and dy read in place), strides 2 and 3 (phases), 5x5;
  * Cout = 1 (the single-row tiles), C = 33 and Cout = 17, 33 (partial tiles); N = 3 samples over the threads. Tol as above,
  * with K = the number of terms of each sum: Cout k^2 for dx, N Ho Wo for dw and db. */
 START_TEST(test_conv_backward_matches_direct_loops) {
-    static const int cfg[10][5] = { { 3, 1, 1, 3, 5 }, { 3, 1, 0, 2, 5 }, { 3, 1, 2, 1, 5 }, { 1, 1, 0, 3, 5 },
+    static const int cfg[12][5] = { { 3, 1, 1, 3, 5 }, { 3, 1, 0, 2, 5 }, { 3, 1, 2, 1, 5 }, { 1, 1, 0, 3, 5 },
                                     { 3, 2, 1, 2, 5 }, { 1, 2, 0, 3, 5 }, { 5, 1, 2, 2, 5 },
-                                    { 3, 1, 1, 33, 1 }, { 1, 1, 0, 17, 33 }, { 3, 1, 1, 9, 17 } };   /* k, stride, pad, C, Cout */
+                                    { 3, 1, 1, 33, 1 }, { 1, 1, 0, 17, 33 }, { 3, 1, 1, 9, 17 },
+                                    { 3, 3, 1, 2, 5 }, { 5, 2, 2, 3, 9 } };   /* k, stride, pad, C, Cout */
     int k = cfg[_i][0], S = cfg[_i][1], P = cfg[_i][2], C = cfg[_i][3], Co = cfg[_i][4], N = 3, H = 7, W = 9;
     int Ho = (H + 2 * P - k) / S + 1, Wo = (W + 2 * P - k) / S + 1;
     Rng rng = rng_seed(11);
@@ -192,7 +193,7 @@ Suite *suite_gemm(void) {
     tcase_add_loop_test(tc, test_gemm_aliasing_shapes, 0, 4);
     tcase_add_test(tc, test_gemm_beta_zero_ignores_c);
     tcase_add_loop_test(tc, test_conv_matches_direct_loops, 0, 4);
-    tcase_add_loop_test(tc, test_conv_backward_matches_direct_loops, 0, 10);
+    tcase_add_loop_test(tc, test_conv_backward_matches_direct_loops, 0, 12);
     suite_add_tcase(s, tc);
     return s;
 }
