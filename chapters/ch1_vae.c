@@ -115,16 +115,15 @@ static void dct_blocks(const double *img, double *coef, int inverse) {
         }
 }
 
-/* Keep the k coefficients of largest magnitude, zero the rest (a threshold found by sorting magnitudes). */
+/* Keep the k coefficients of largest magnitude, zero the rest (a threshold found by sorting magnitudes in out). */
 static void keep_largest(const double *coef, double *out, int n, int k) {
-    double *mag = malloc(sizeof(double) * n);
+    double *mag = out;                               /* out holds the sorted magnitudes until the threshold is known */
     for (int i = 0; i < n; i++) mag[i] = fabs(coef[i]);
     for (int i = 1; i < n; i++)                      /* insertion sort, descending: n = 1024 */
         for (int j = i; j > 0 && mag[j] > mag[j - 1]; j--) { double t = mag[j]; mag[j] = mag[j - 1]; mag[j - 1] = t; }
     double thr = mag[k - 1];
     int kept = 0;
     for (int i = 0; i < n; i++) out[i] = (fabs(coef[i]) >= thr && kept < k) ? (kept++, coef[i]) : 0.0;
-    free(mag);
 }
 
 /* One grey image as "x y value" rows for gnuplot's `with image` (y down, as on screen). */
@@ -752,7 +751,7 @@ static int plot_vae2d(Ctx *ctx, Ch1Vae *v, const float *data, int n_data, const 
             fprintf(plot_dat(&p), "%.4f %.4f %.4f %.4f %.4f\n", zg[j], mean[2 * j], mean[2 * j + 1], exp(0.5 * lv[2 * j]), exp(0.5 * lv[2 * j + 1]));
     plot_block(&p, "x y: the chosen points");
     for (int i = 0; i < n_pts; i++) fprintf(plot_dat(&p), "%.4f %.4f %d\n", pts[2 * i], pts[2 * i + 1], i);
-    double *lj = malloc(sizeof(double) * G2D);
+    double *lj = cli_alloc(ctx, sizeof(double) * G2D);
     for (int i = 0; i < n_pts; i++) {
         float mu, lvq;
         ch1_vae_encode(v, pts + 2 * i, 1, &mu, &lvq, ctx->arena);
@@ -765,14 +764,10 @@ static int plot_vae2d(Ctx *ctx, Ch1Vae *v, const float *data, int n_data, const 
             if (fabs(zg[j]) <= 3.5)
                 fprintf(plot_dat(&p), "%.4f %.5g %.5g\n", zg[j], exp(-0.5 * ((zg[j] - mu) * (zg[j] - mu) * exp(-lvq) + lvq + LOG_2PI)), exp(lj[j] - lp));
     }
-    free(lj);
     plot_block(&p, "z, histogram of z ~ q(z|x) over test points (aggregate posterior), N(0,1)");
     enum { BINS = 60 };
-    double cnt[BINS] = { 0 }, w = 7.0 / BINS;
-    for (int i = 0; i < n_test; i++) {
-        int b = (int)floor((ztest[i] + 3.5) / w);
-        if (b >= 0 && b < BINS) cnt[b] += 1.0 / (n_test * w);
-    }
+    double cnt[BINS], w = 7.0 / BINS;
+    data_histogram(ztest, n_test, -3.5, 3.5, BINS, cnt);
     for (int b = 0; b < BINS; b++) {
         double zc = -3.5 + (b + 0.5) * w;
         fprintf(plot_dat(&p), "%.4f %.5g %.5g\n", zc, cnt[b], exp(-0.5 * zc * zc) / sqrt(2 * PI));
@@ -823,7 +818,7 @@ static float vae2d_batch(void *model, long s, Rng *r, Arena *a, float *terms) {
 
 /* Adam with warm-up and cosine decay (train.h's loop). Nonzero if the loss or a weight turned NaN, or on Ctrl-C. */
 static int train_2d(Ctx *ctx, Ch1Vae *v, const float *data, int n, int steps, int B, float *curve) {
-    Vae2dBatch b = { v, data, n, B, steps, malloc(sizeof(float) * 2 * B), curve };
+    Vae2dBatch b = { v, data, n, B, steps, cli_alloc(ctx, sizeof(float) * 2 * B), curve };
 #ifdef _OPENMP
     /* A 64-wide MLP: each product is ~1e6 multiply-adds, too small for a second thread to repay its
      * synchronisation (measured on a busy 2-core machine: 8 s with one thread, 11 to 175 s with two). */
@@ -838,7 +833,6 @@ static int train_2d(Ctx *ctx, Ch1Vae *v, const float *data, int n, int steps, in
 #ifdef _OPENMP
     omp_set_num_threads(threads);
 #endif
-    free(b.batch);
     return rc;
 }
 
@@ -847,8 +841,8 @@ static int train_2d(Ctx *ctx, Ch1Vae *v, const float *data, int n, int steps, in
 static void check_2d(Ctx *ctx, Ch1Vae *v, const float *zg, const float *mean, const float *lv, int n, float *ztest) {
     enum { K = 1000 };
     Rng *r = &ctx->rng;
-    float *test = malloc(sizeof(float) * 2 * n), *mu = malloc(sizeof(float) * n), *lq = malloc(sizeof(float) * n);
-    double *log_w = malloc(sizeof(double) * n * K), *lj = malloc(sizeof(double) * G2D);
+    float *test = cli_alloc(ctx, sizeof(float) * 2 * n), *mu = cli_alloc(ctx, sizeof(float) * n), *lq = cli_alloc(ctx, sizeof(float) * n);
+    double *log_w = cli_alloc(ctx, sizeof(double) * n * K), *lj = cli_alloc(ctx, sizeof(double) * G2D);
     arc_sample(r, test, n);
     ch1_vae_encode(v, test, n, mu, lq, ctx->arena);
     ch1_vae_log_weights(v, test, n, K, r, log_w, ctx->arena);
@@ -873,7 +867,6 @@ static void check_2d(Ctx *ctx, Ch1Vae *v, const float *zg, const float *mean, co
      * tol 5 s.e. of the MC ELBO plus 1e-4 for the quadrature (dz = 0.003 against posterior widths >= 0.02) */
     cli_check(ctx, "trained model: log p(x) - ELBO vs KL(q || p_theta(z|x))", s_lp - s_elbo, s_kl, 5 * se + 1e-4);
     cli_check_le(ctx, "IWAE_1000 <= log p_theta(x) (+ 5 s.e.)", s_iw[3], s_lp + 5 * se);
-    free(test); free(mu); free(lq); free(log_w); free(lj);
 }
 
 static int cell_1_3_train2d(Ctx *ctx) {
@@ -882,17 +875,17 @@ static int cell_1_3_train2d(Ctx *ctx) {
     cli_say("A VAE on 2D data with a 1D latent: x on a noisy sine curve (u, sin(pi u)/2), noise sd 0.05. Encoder");
     cli_say("q_phi(z|x) = N(mu_phi(x), sigma_phi^2(x)) and decoder p_theta(x|z) = N(m_theta(z), diag s_theta^2(z)),");
     cli_say("both MLPs (2-64-64-2 and 1-64-64-4, SiLU). Adam on -ELBO with z = mu + sigma eps, %d steps of %d.", steps, B);
-    float *data = malloc(sizeof(float) * 2 * NDATA), *curve = malloc(sizeof(float) * 2 * steps);
+    float *data = cli_alloc(ctx, sizeof(float) * 2 * NDATA), *curve = cli_alloc(ctx, sizeof(float) * 2 * steps);
     arc_sample(&ctx->rng, data, NDATA);
     Ch1Vae v;
     ch1_vae_init(&v, 2, 1, 2, (int[]){ 64, 64 }, NN_SILU, 0, &ctx->rng);
     double t0 = cli_seconds();
     int rc = train_2d(ctx, &v, data, NDATA, steps, B, curve);
-    if (rc) { ch1_vae_free(&v); free(data); free(curve); return rc; }   /* NaN (named, weights kept) or Ctrl-C */
+    if (rc) { ch1_vae_free(&v); return rc; }   /* NaN (named, weights kept) or Ctrl-C */
     cli_say("trained in %.1f s; last batch: recon %.3f + KL %.3f = -ELBO %.3f nats", cli_seconds() - t0,
             curve[2 * steps - 2], curve[2 * steps - 1], curve[2 * steps - 2] + curve[2 * steps - 1]);
     /* the decoder on a fine z grid: the manifold, and the quadrature that makes log p_theta(x) exact */
-    float *zg = malloc(sizeof(float) * G2D), *mean = malloc(sizeof(float) * 2 * G2D), *lv = malloc(sizeof(float) * 2 * G2D);
+    float *zg = cli_alloc(ctx, sizeof(float) * G2D), *mean = cli_alloc(ctx, sizeof(float) * 2 * G2D), *lv = cli_alloc(ctx, sizeof(float) * 2 * G2D);
     for (int j = 0; j < G2D; j++) zg[j] = (float)(-ZLIM + 2 * ZLIM * j / (G2D - 1));
     ch1_vae_decode(&v, zg, G2D, mean, lv, ctx->arena);
     float ztest[NTEST], pts[2 * NPTS];
@@ -903,7 +896,6 @@ static int cell_1_3_train2d(Ctx *ctx) {
         pts[2 * i + 1] = (float)(0.5 * sin(PI * u));
     }
     rc |= plot_vae2d(ctx, &v, data, 1500, zg, mean, lv, pts, NPTS, ztest, NTEST, curve, steps);
-    free(data); free(curve); free(zg); free(mean); free(lv);
     ch1_vae_free(&v);
     return rc;
 }
@@ -1155,11 +1147,10 @@ static int train_images(const Opts *opts) {
     image_vae_init(&m, &rng, path, opts->steps > 0 ? opts->steps : 15000, opts);
     Arena arena;
     arena_init(&arena, (size_t)1 << 30);
-    VaeImageBatch b = { &m.vae, &fm, malloc(sizeof(float) * IMG_BATCH * IMG) };
+    VaeImageBatch b = { &m.vae, &fm, arena_push_no_zero(&arena, sizeof(float) * IMG_BATCH * IMG) };   /* below every step's mark */
     printf("training the VAE (%zu parameters, 2D latent) on %d images to step %ld, checkpoint %s\n",
            nn_params_count(&m.vae.params), fm.n, m.tr.c.steps, path);
     int rc = train_run(&m.tr, vae_image_batch, &b, &rng, &arena);
-    free(b.batch);
     arena_free(&arena);
     image_vae_free(&m);
     fmnist_free(&fm);
@@ -1184,14 +1175,12 @@ static int image_vae_load(Ctx *ctx, ImageVae *m) {
     return 0;
 }
 
-/* mu (N, Z) of n test images, encoded in chunks of 1000. */
-static void encode_all(Ch1Vae *v, const float *x, int n, float *mu, Arena *a) {
-    float *lv = malloc(sizeof(float) * 1000 * IMG_Z);
+/* The encoder's mean mu and log-variance lv (n, Z) of n images x (n, 784), encoded in chunks of 1000. */
+static void encode_all(Ch1Vae *v, const float *x, int n, float *mu, float *lv, Arena *a) {
     for (int i0 = 0; i0 < n; i0 += 1000) {
         int nb = n - i0 < 1000 ? n - i0 : 1000;
-        ch1_vae_encode(v, x + (size_t)i0 * IMG, nb, mu + (size_t)i0 * IMG_Z, lv, a);
+        ch1_vae_encode(v, x + (size_t)i0 * IMG, nb, mu + (size_t)i0 * IMG_Z, lv + (size_t)i0 * IMG_Z, a);
     }
-    free(lv);
 }
 
 static double mse_img(const float *a, const float *b) {
@@ -1216,8 +1205,8 @@ static int cell_1_1i_autoencode(Ctx *ctx) {
     if (fmnist_load(&fm, NULL, 0, NT)) { cli_say("skipped: Fashion-MNIST not available"); image_vae_free(&m); return 0; }
     cli_say("Fig 1.1 with a trained network: x (784 pixels) -> encoder -> z = mu_phi(x) in R^2 -> decoder -> x_hat.");
     cli_say("The VAE (784-256-128-2 encoder, mirrored decoder, %ld training steps) on Fashion-MNIST test images:", m.tr.step);
-    float *mu = malloc(sizeof(float) * NT * IMG_Z), rec[NSHOW][IMG], lv[IMG];
-    encode_all(&m.vae, fm.images, NT, mu, ctx->arena);
+    float *mu = cli_alloc(ctx, sizeof(float) * NT * IMG_Z), *lvq = cli_alloc(ctx, sizeof(float) * NT * IMG_Z), rec[NSHOW][IMG], lv[IMG];
+    encode_all(&m.vae, fm.images, NT, mu, lvq, ctx->arena);
     int idx[NSHOW];
     for (int j = 0; j < NSHOW; j++) {
         idx[j] = 0;
@@ -1260,7 +1249,6 @@ static int cell_1_1i_autoencode(Ctx *ctx) {
         plot_cmd(&p, "unset multiplot");
         rc = plot_close(&p);
     }
-    free(mu);
     fmnist_free(&fm);
     image_vae_free(&m);
     return rc;
@@ -1309,7 +1297,7 @@ static int measure_iwae(Ctx *ctx, Ch1Vae *v, const float *x) {
     enum { NIW = 100, K = 1000, NK = 4 };
     Rng *r = &ctx->rng;
     double t0 = cli_seconds();
-    double *log_w = malloc(sizeof(double) * NIW * K), elbo[NIW], iw[NIW], mean_k[NK] = { 0 }, se_k[NK] = { 0 }, g2[NK] = { 0 };
+    double *log_w = cli_alloc(ctx, sizeof(double) * NIW * K), elbo[NIW], iw[NIW], mean_k[NK] = { 0 }, se_k[NK] = { 0 }, g2[NK] = { 0 };
     ch1_vae_log_weights(v, x, NIW, K, r, log_w, ctx->arena);
     double e_mean = 0, var_single = 0;
     for (int i = 0; i < NIW; i++) {
@@ -1333,25 +1321,18 @@ static int measure_iwae(Ctx *ctx, Ch1Vae *v, const float *x) {
             e_mean + mean_k[3], mean_k[3]);
     /* the same ELBO through the training loss (autograd tape, one z per image): agreement within 5 s.e. of a
      * one-draw ELBO, plus 1e-3 relative for the tape's float sums over 100 x 784 pixels */
-    float *eps = malloc(sizeof(float) * NIW * IMG_Z);
+    float *eps = cli_alloc(ctx, sizeof(float) * NIW * IMG_Z);
     rng_normal_fill(r, eps, NIW * IMG_Z);
     double tape_elbo = -vae_loss_value(v, x, eps, NIW, ctx->arena);
     cli_check(ctx, "ELBO by the training loss (1 draw/image) vs by log-weights", tape_elbo, e_mean, 5 * sqrt(var_single / NIW) + 1e-3 * fabs(e_mean));
     cli_check_le(ctx, "gap recovered by IWAE_1000 exceeds 5 s.e. (a real KL gap)", 5 * se_k[3], mean_k[3]);
-    int rc = plot_iwae(ctx, elbo, iw, NIW, mean_k, se_k, NK);
-    free(eps);
-    free(log_w);
-    return rc;
+    return plot_iwae(ctx, elbo, iw, NIW, mean_k, se_k, NK);
 }
 
-/* §1.5 the aggregate posterior q(z) = (1/M) sum_m q_phi(z | x_m) over M images, at n points z (n, 2): log q(z) - log p(z),
- * p = N(0, I). Where it is very negative the prior draws z that almost no image encodes to: a hole. */
-static void aggregate_log_ratio(Ch1Vae *v, const float *x, int M, const float *z, int n, double *log_ratio, Arena *a) {
-    float *mu = malloc(sizeof(float) * M * IMG_Z), *lv = malloc(sizeof(float) * M * IMG_Z);
-    for (int i0 = 0; i0 < M; i0 += 1000) {
-        int nb = M - i0 < 1000 ? M - i0 : 1000;
-        ch1_vae_encode(v, x + (size_t)i0 * IMG, nb, mu + (size_t)i0 * IMG_Z, lv + (size_t)i0 * IMG_Z, a);
-    }
+/* §1.5 the aggregate posterior q(z) = (1/M) sum_m q_phi(z | x_m) over M images with codes mu, lv (M, 2), at n points
+ * z (n, 2): log q(z) - log p(z), p = N(0, I). Where it is very negative the prior draws z that almost no image
+ * encodes to: a hole. */
+static void aggregate_log_ratio(const float *mu, const float *lv, int M, const float *z, int n, double *log_ratio) {
     for (int i = 0; i < n; i++) {
         double best = -INFINITY, sum = 0, lp = -log(2 * PI) - 0.5 * (z[2 * i] * z[2 * i] + z[2 * i + 1] * z[2 * i + 1]);
         for (int pass = 0; pass < 2; pass++)   /* log-sum-exp: find the largest term, then sum relative to it */
@@ -1363,22 +1344,19 @@ static void aggregate_log_ratio(Ch1Vae *v, const float *x, int M, const float *z
             }
         log_ratio[i] = best + log(sum / M) - lp;
     }
-    free(mu);
-    free(lv);
 }
 
 /* ch1_prior_holes and ch1_samples_by_density: where the faint prior samples come from. The NS prior draws zs (NS, 2) and
- * their decoded images are ranked by log q(z)/p(z); the figure puts them over the encoded test set mu (n_mu, 2). */
-static int prior_holes_figures(Ctx *ctx, Ch1Vae *v, const float *images, const float *mu, int n_mu, const float *zs,
-                               const float *decoded, int NS) {
-    enum { M = 5000 };
-    double *lr = malloc(sizeof(double) * NS), ink_hole = 0, ink_rest = 0;
-    int *order = malloc(sizeof(int) * NS), n_hole = 0;
-    aggregate_log_ratio(v, images, M, zs, NS, lr, ctx->arena);
+ * their decoded images are ranked by log q(z)/p(z), q the aggregate posterior of the M test images with codes mu, lv
+ * (M, 2); the figure puts the draws over mu. */
+static int prior_holes_figures(Ctx *ctx, const float *mu, const float *lv, int M, const float *zs, const float *decoded, int NS) {
+    double *lr = cli_alloc(ctx, sizeof(double) * NS), ink_hole = 0, ink_rest = 0;
+    int *order = cli_alloc(ctx, sizeof(int) * NS), n_hole = 0;
+    aggregate_log_ratio(mu, lv, M, zs, NS, lr);
     for (int i = 0; i < NS; i++) order[i] = i;
     for (int i = 1; i < NS; i++)   /* insertion sort by log ratio, lowest (deepest hole) first */
         for (int j = i; j > 0 && lr[order[j]] < lr[order[j - 1]]; j--) { int t = order[j]; order[j] = order[j - 1]; order[j - 1] = t; }
-    float *sorted = malloc(sizeof(float) * NS * IMG);
+    float *sorted = cli_alloc(ctx, sizeof(float) * NS * IMG);
     for (int i = 0; i < NS; i++) {
         memcpy(sorted + (size_t)i * IMG, decoded + (size_t)order[i] * IMG, sizeof(float) * IMG);
         double ink = 0;
@@ -1401,7 +1379,7 @@ static int prior_holes_figures(Ctx *ctx, Ch1Vae *v, const float *images, const f
     Plot p;
     if (!rc && !plot_open(&p, ctx->out, "ch1_prior_holes")) {
         plot_block(&p, "z1 z2: mu_phi(x) of test images");
-        for (int i = 0; i < n_mu; i++) fprintf(plot_dat(&p), "%.4f %.4f\n", mu[2 * i], mu[2 * i + 1]);
+        for (int i = 0; i < M; i++) fprintf(plot_dat(&p), "%.4f %.4f\n", mu[2 * i], mu[2 * i + 1]);
         plot_block(&p, "z1 z2 log10 q(z)/p(z): the prior draws of ch1_samples.png");
         for (int i = 0; i < NS; i++) fprintf(plot_dat(&p), "%.4f %.4f %.4f\n", zs[2 * i], zs[2 * i + 1], lr[i] / log(10.0));
         plot_size(&p, 900, 760);
@@ -1415,7 +1393,6 @@ static int prior_holes_figures(Ctx *ctx, Ch1Vae *v, const float *images, const f
         plot_cmd(&p, "     dat index 1 using 1:2 with points pt 6 ps 1.3 lc rgb 'black' notitle");
         rc = plot_close(&p);
     }
-    free(lr); free(order); free(sorted);
     return rc;
 }
 
@@ -1450,13 +1427,13 @@ static int cell_1_5_inference(Ctx *ctx) {
     cli_say("Inference: z ~ N(0, I) -> decoder -> a new image. The decoder's mean is drawn (adding the");
     cli_say("pixel noise sigma = %.3f would only add grain). %ld training steps.", exp(0.5 * nn_params_data(&v->params, v->dec_logvar)[0]), m.tr.step);
     int nbuf = NS > NG * NG ? NS : NG * NG;
-    float *z = malloc(sizeof(float) * nbuf * IMG_Z), *out = malloc(sizeof(float) * nbuf * IMG), *lv = malloc(sizeof(float) * nbuf * IMG);
+    float *z = cli_alloc(ctx, sizeof(float) * nbuf * IMG_Z), *out = cli_alloc(ctx, sizeof(float) * nbuf * IMG), *lv = cli_alloc(ctx, sizeof(float) * nbuf * IMG);
     rng_normal_fill(r, z, (long)NS * IMG_Z);
     ch1_vae_decode(v, z, NS, out, lv, ctx->arena);
     int rc = image_samples_write(ctx->out, "ch1_samples", out, NS, NS == 100 ? 10 : image_grid_cols(NS), NS <= 100 ? 2 : 1, 0.0f, 1.0f);
     FidScore score;   /* the same score as the diffusion samples of ch2, ddim and ch3: VAE against diffusion */
     fid_report("VAE prior samples (decoder means)", out, NS, 0.0f, 1.0f, &score);
-    float *zs = malloc(sizeof(float) * NS * IMG_Z), *samples = malloc(sizeof(float) * NS * IMG);   /* kept for the holes */
+    float *zs = cli_alloc(ctx, sizeof(float) * NS * IMG_Z), *samples = cli_alloc(ctx, sizeof(float) * NS * IMG);   /* kept for the holes */
     memcpy(zs, z, sizeof(float) * NS * IMG_Z);
     memcpy(samples, out, sizeof(float) * NS * IMG);
     for (int i = 0; i < NG; i++)        /* row i = z2 from +2.5 (top) to -2.5, column j = z1 from -2.5 to +2.5 */
@@ -1467,8 +1444,9 @@ static int cell_1_5_inference(Ctx *ctx) {
     ch1_vae_decode(v, z, NG * NG, out, lv, ctx->arena);
     rc |= latent_grid_figure(ctx, out, NG);
     /* reconstructions: rows of 8 inputs, each followed by the row of their x_hat = decoder(mu_phi(x)) */
-    float *mu = malloc(sizeof(float) * fm.n * IMG_Z), *rows = malloc(sizeof(float) * 2 * NREC * IMG);
-    encode_all(v, fm.images, fm.n, mu, ctx->arena);
+    float *mu = cli_alloc(ctx, sizeof(float) * fm.n * IMG_Z), *lvq = cli_alloc(ctx, sizeof(float) * fm.n * IMG_Z);
+    float *rows = cli_alloc(ctx, sizeof(float) * 2 * NREC * IMG);
+    encode_all(v, fm.images, fm.n, mu, lvq, ctx->arena);
     ch1_vae_decode(v, mu, NREC, out, lv, ctx->arena);
     for (int b = 0; b < NREC / 8; b++)
         for (int j = 0; j < 8; j++) {
@@ -1480,17 +1458,14 @@ static int cell_1_5_inference(Ctx *ctx) {
                           .row_labels = rec_rows, .lo = 0, .hi = 1, .scale = 3, .pad = 2, .width = 900 };
     rc |= plot_image_grid(ctx->out, "ch1_reconstructions", rows, 2 * NREC, 28, 28, 8, &rec);
     if (!rc) cli_say("figures ch1_samples.png (prior samples, + .idx-ubyte), ch1_latent_grid.png (z in [-2.5, 2.5]^2), ch1_reconstructions.png");
-    double m1 = 0, m2 = 0, v1 = 0, v2 = 0;
-    for (int i = 0; i < fm.n; i++) { m1 += mu[2 * i]; m2 += mu[2 * i + 1]; v1 += mu[2 * i] * mu[2 * i]; v2 += mu[2 * i + 1] * mu[2 * i + 1]; }
-    m1 /= fm.n; m2 /= fm.n;
-    cli_say("encoded test set: mean of mu_phi = (%.3f, %.3f), variance (%.3f, %.3f), against the prior N(0, I):",
-            m1, m2, v1 / fm.n - m1 * m1, v2 / fm.n - m2 * m2);
+    double m1, m2, v1, v2;
+    data_moments(mu, fm.n, 2, &m1, &v1);
+    data_moments(mu + 1, fm.n, 2, &m2, &v2);
+    cli_say("encoded test set: mean of mu_phi = (%.3f, %.3f), variance (%.3f, %.3f), against the prior N(0, I):", m1, m2, v1, v2);
     cli_say("the prior also draws z in the gaps between the class clusters, where few images encode: the faint samples.");
     rc |= plot_latent_test(ctx, mu, fm.labels, 5000);
-    rc |= prior_holes_figures(ctx, v, fm.images, mu, 5000, zs, samples, NS);
-    free(zs); free(samples);
+    rc |= prior_holes_figures(ctx, mu, lvq, 5000, zs, samples, NS);
     rc |= measure_iwae(ctx, v, fm.images + (size_t)5000 * IMG);   /* images not shown above */
-    free(mu); free(rows); free(z); free(out); free(lv);
     fmnist_free(&fm);
     image_vae_free(&m);
     return rc;

@@ -35,6 +35,7 @@
 #include "toymodel.h"
 #include "train.h"
 #include "unet.h"
+#include "unet_train.h"
 
 /* ---- 2.1  Building blocks: the forward chain --------------------------- */
 
@@ -782,87 +783,18 @@ static int cell_2_9_indi(Ctx *ctx) {
 
 /* Images live in [-1, 1] (x = 2 pixel - 1), the range the N(0, I) prior is matched to. Checkpoint:
  * checkpoints/ch2_fmnist.safetensors holds the U-Net ("model.*"), its EMA ("ema.*", used for sampling)
- * and Adam's moments ("adam_m.*", "adam_v.*"), so that training resumes where it stopped. */
-enum { IMG_T = 250, IMG_WIDTH = 16, IMG_BATCH = 64, IMG = 28 * 28 };
+ * and Adam's moments ("adam_m.*", "adam_v.*"), so that training resumes where it stopped; its metadata
+ * holds the recipe (unet_train.h: width, attention, T, schedule, prediction target, ...). */
+enum { IMG = 28 * 28 };
 static const char *const IMG_CKPT = CH2_UNET_CKPT;
 
-/* The U-Net and its training state (Adam, the EMA used for sampling, the step): train.h's Trainer. */
-typedef struct {
-    Params  params;
-    Unet    unet;
-    Trainer tr;
-} ImageModel;
-
-/* Adam at a constant 2e-4, EMA 0.999, the log every 10 steps and a checkpoint every 250. */
-static void image_model_init(ImageModel *m, Rng *rng, const char *path, long steps, const Opts *o) {
-    memset(m, 0, sizeof *m);
-    nn_params_init(&m->params);
-    unet_declare(&m->params, &m->unet, IMG_WIDTH);
-    nn_params_alloc(&m->params, rng);
-    static char meta[64];
-    snprintf(meta, sizeof meta, "\"T\": \"%d\", \"width\": \"%d\"", IMG_T, IMG_WIDTH);
-    train_init(&m->tr, &m->params, &(TrainConfig){ .label = "train U-Net", .steps = steps, .lr_max = 2e-4f, .lr_min = 2e-4f,
-               .ema_decay = 0.999f, .quiet = o->quiet, .ckpt = path, .meta = meta, .ckpt_every = 250, .log_every = 10,
-               .log_decimals = 5, .resume = o->resume, .overwrite = o->overwrite });
-}
-
-static void image_model_free(ImageModel *m) {
-    train_free(&m->tr);
-    nn_params_free(&m->params);
-}
-
-/* §2.8 one U-Net training batch: IMG_BATCH images x0 in [-1, 1], t uniform, x_t = sqrt(abar) x0 + sqrt(1 - abar) eps;
- * returns ||eps_theta(x_t, t) - eps||^2 (mean), gradients in the Params. */
-typedef struct { ImageModel *m; const Schedule *s; const Fmnist *fm; float *x0; } ImageBatch;
-
-static float image_batch(void *model, long step, Rng *rng, Arena *arena, float *terms) {
-    (void)step; (void)terms;
-    ImageBatch *b = model;
-    const Schedule *s = b->s;
-    enum { B = IMG_BATCH };
-    for (int i = 0; i < B; i++) {
-        const float *img = b->fm->images + (size_t)rng_int(rng, b->fm->n) * IMG;
-        for (int k = 0; k < IMG; k++) b->x0[(size_t)i * IMG + k] = 2.0f * img[k] - 1.0f;
-    }
-    float *xt = arena_push_no_zero(arena, sizeof(float) * (size_t)B * IMG), *tt = arena_push_no_zero(arena, sizeof(float) * B);
-    Tensor eps = tensor_new(arena, 4, (int[]){ B, 1, 28, 28 });
-    rng_normal_fill(rng, eps.data, (long)B * IMG);
-    for (int i = 0; i < B; i++) {
-        int t = 1 + rng_int(rng, s->T);
-        double a = sqrt(s->alpha_bar[t]), c = sqrt(1 - s->alpha_bar[t]);
-        tt[i] = (float)t;
-        for (int k = 0; k < IMG; k++) xt[(size_t)i * IMG + k] = (float)(a * b->x0[(size_t)i * IMG + k] + c * eps.data[(size_t)i * IMG + k]);
-    }
-    AgTape tape = ag_tape(arena, UNET_MAX_NODES);
-    AgNode *loss = ag_mse(&tape, unet_forward(&tape, &b->m->params, &b->m->unet, xt, tt, B), ag_input(&tape, eps));
-    nn_params_zero_grad(&b->m->params);
-    ag_backward(&tape, loss);
-    return loss->val.data[0];
-}
-
-/* ./ch2 --train [--steps N] [--resume | --overwrite]: trains the U-Net (train.h: checkpoint every 250 steps and on
+/* ./ch2 --train [--recipe K=V,...] [--steps N | --minutes M] [--resume | --overwrite]: trains the U-Net with
+ * chapter 2's recipe (unet_recipe_default) changed by --recipe (train.h: checkpoint every 250 steps and on
  * Ctrl-C; a NaN stops training and leaves the last good checkpoint in place). */
 static int train_images(const Opts *opts) {
-    const char *path = opts->ckpt ? opts->ckpt : IMG_CKPT;
-    Fmnist fm;
-    if (fmnist_load(&fm, NULL, 1, 0)) return 1;
-    Rng rng = rng_stream(opts->seed, 1000);
-    ImageModel m;
-    image_model_init(&m, &rng, path, opts->steps > 0 ? opts->steps : 6000, opts);
-    Schedule s;
-    sched_init(&s, SCHED_LINEAR, IMG_T);
-    Arena arena;
-    arena_init(&arena, (size_t)1 << 30);
-    ImageBatch b = { &m, &s, &fm, malloc(sizeof(float) * IMG_BATCH * IMG) };
-    printf("training the U-Net (%zu parameters) on %d images to step %ld, checkpoint %s\n",
-           nn_params_count(&m.params), fm.n, m.tr.c.steps, path);
-    int rc = train_run(&m.tr, image_batch, &b, &rng, &arena);
-    free(b.x0);
-    arena_free(&arena);
-    sched_free(&s);
-    image_model_free(&m);
-    fmnist_free(&fm);
-    return rc;
+    UnetRecipe r = unet_recipe_default(UNET_EPS);
+    if (unet_recipe_parse(&r, opts->recipe)) return 2;
+    return unet_train(&r, opts, opts->ckpt ? opts->ckpt : IMG_CKPT);
 }
 
 /* Radially averaged power spectrum of 28 x 28 images (orthonormal 2D DFT, computed separably), in
@@ -924,9 +856,12 @@ static int cell_2_3i_images(Ctx *ctx) {
     enum { NSPEC = 1000, NSTRIP = 9 };
     Fmnist fm;
     if (fmnist_load(&fm, NULL, 0, NSPEC)) { cli_say("skipped: Fashion-MNIST not available"); return 0; }
+    UnetRecipe r = unet_recipe_default(UNET_EPS);   /* the schedule chapter 2's U-Net is trained on */
+    const int IMG_T = r.T;
     Schedule s;
-    sched_init(&s, SCHED_LINEAR, IMG_T);
-    cli_say("x_t = sqrt(abar) x0 + sqrt(1 - abar) eps on an image (pixels scaled to [-1, 1]), T = %d:", IMG_T);
+    sched_init(&s, r.sched, IMG_T);
+    cli_say("x_t = sqrt(abar) x0 + sqrt(1 - abar) eps on an image (pixels scaled to [-1, 1]), %s schedule, T = %d:",
+            r.sched == SCHED_COSINE ? "cosine" : "linear", IMG_T);
     float *x = cli_alloc(ctx, sizeof(float) * NSPEC * IMG), *strip = cli_alloc(ctx, sizeof(float) * NSTRIP * IMG);
     for (long k = 0; k < (long)NSPEC * IMG; k++) x[k] = 2.0f * fm.images[k] - 1.0f;
     int ts[NSTRIP];
@@ -983,7 +918,7 @@ static int plot_image_loss(Ctx *ctx, const char *ckpt) {
     if (!f) { cli_say("no training log %s: no loss curve", log_path); return 0; }
     Plot p;
     if (plot_open(&p, ctx->out, "ch2_fmnist_train_loss")) { fclose(f); return 1; }
-    plot_block(&p, "step, moving average of ||eps_theta - eps||^2 (U-Net, Fashion-MNIST)");
+    plot_block(&p, "step, moving average of the training loss (U-Net, Fashion-MNIST)");
     long step;
     double loss;
     int rows = 0;
@@ -995,9 +930,38 @@ static int plot_image_loss(Ctx *ctx, const char *ckpt) {
         return 0;
     }
     plot_size(&p, 800, 450);
-    plot_cmd(&p, "set title 'U-Net training on Fashion-MNIST: ||ε_θ(x_t, t) - ε||^2 (moving average)'");
+    plot_cmd(&p, "set title 'U-Net training on Fashion-MNIST: ||net(x_t, t) - target||^2 (moving average)'");
     plot_cmd(&p, "set xlabel 'step (batch 64)'; set ylabel 'loss'; set logscale y; unset key");
     plot_cmd(&p, "plot dat using 1:2 with lines lw 2");
+    return plot_close(&p);
+}
+
+/* The score log that ./ch2 --train --recipe score_every=K keeps (unet_train.h): the Frechet score of UNET_SCORE_N
+ * samples against training time, with the real-data floor at the same N. */
+static int plot_image_score(Ctx *ctx, const char *ckpt) {
+    char path[600];
+    io_sibling_path(ckpt, "_score.dat", path, sizeof path);
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    Plot p;
+    if (plot_open(&p, ctx->out, "ch2_fmnist_train_score")) { fclose(f); return 1; }
+    plot_block(&p, "step, training minutes, Frechet score, real-data floor, noise floor, mean max-softmax (N samples each)");
+    long step;
+    double sec, fid, floor_real, floor_noise, soft, last_fid = 0, last_floor = 1;
+    int rows = 0;
+    for (; fscanf(f, "%ld %lf %lf %lf %lf %lf", &step, &sec, &fid, &floor_real, &floor_noise, &soft) == 6; rows++) {
+        fprintf(plot_dat(&p), "%ld %.3f %.3f %.3f %.3f %.4f\n", step, sec / 60, fid, floor_real, floor_noise, soft);
+        last_fid = fid, last_floor = floor_real;
+    }
+    fclose(f);
+    if (rows < 2) { plot_abort(&p); return 0; }
+    cli_say("score log %s: %d entries, the last %.1f = %.1fx its floor (N = %d, %d deterministic steps)", path, rows,
+            last_fid, last_fid / last_floor, UNET_SCORE_N, UNET_SCORE_STEPS);
+    plot_size(&p, 800, 450);
+    plot_cmd(&p, "set title 'Sample quality during training (N = %d, %d DDIM steps, EMA weights)'", UNET_SCORE_N, UNET_SCORE_STEPS);
+    plot_cmd(&p, "set xlabel 'training time (minutes, 2 cores)'; set ylabel 'Fréchet score (lower is better)'; set logscale y");
+    plot_cmd(&p, "set key top right");
+    plot_cmd(&p, "plot dat using 2:3 with linespoints lw 2 pt 7 title 'samples', dat using 2:4 with lines dt 2 lw 2 title 'floor: real training images'");
     return plot_close(&p);
 }
 
@@ -1016,9 +980,9 @@ static int cell_2_8i_images(Ctx *ctx) {
         return 1;
     }
     Schedule s;
-    sched_init(&s, SCHED_LINEAR, m.T);
-    cli_say("U-Net eps_theta (%zu parameters, %ld training steps) -> ancestral sampling, T = %d, %d images.",
-            nn_params_count(&m.params), m.step, m.T, N);
+    sched_init(&s, m.sched, m.T);
+    cli_say("U-Net (%zu parameters, %ld training steps, predicts %s, %s schedule) -> ancestral sampling, T = %d, %d images.",
+            nn_params_count(&m.params), m.step, unet_target_names[m.target], m.sched == SCHED_COSINE ? "cosine" : "linear", m.T, N);
     int snap[NSNAP], up[NSNAP];
     visible_times(&s, NSNAP, up);
     for (int k = 0; k < NSNAP; k++) snap[k] = up[NSNAP - 1 - k];   /* descending: the sampler meets them in this order */
@@ -1041,11 +1005,14 @@ static int cell_2_8i_images(Ctx *ctx) {
     char tl[NSNAP][16];
     const char *labels[NSNAP];
     time_labels(snap, NSNAP, tl, labels);
-    PlotGridStyle st = { .title = "Reverse process with the U-Net (T = 250): each row one sample, x_t at the times below",
+    char rtitle[120];
+    snprintf(rtitle, sizeof rtitle, "Reverse process with the U-Net (T = %d): each row one sample, x_t at the times below", m.T);
+    PlotGridStyle st = { .title = rtitle,
                          .col_labels = labels, .lo = -1, .hi = 1, .scale = 3, .pad = 2, .width = 1000, .height = 700 };
     rc |= plot_image_grid(ctx->out, "ch2_fmnist_reverse", rows, NS * NSNAP, 28, 28, NSNAP, &st);
     if (!rc) cli_say("figures %s/ch2_fmnist_samples.png (+ .idx-ubyte: ./score scores it again), %s/ch2_fmnist_reverse.png", ctx->out, ctx->out);
     rc |= plot_image_loss(ctx, path);
+    rc |= plot_image_score(ctx, path);
     sched_free(&s);
     unet_model_free(&m);
     return rc;
@@ -1199,8 +1166,8 @@ const Cell *ch2_cells(int *n) {
 int main(int argc, char **argv) {
     cli_omp_passive(argv);   /* idle OpenMP threads sleep: fair on a shared machine */
     static const CliSpec spec = { "ch2", "Denoising diffusion probabilistic models (PDF chapter 2)",
-                                  CLI_DATA | CLI_STEPS | CLI_SAMPLES | CLI_TRAIN, DATA_TOY_NAMES,
-                                  "the Fashion-MNIST U-Net (25 min for 8000 steps on 2 cores)" };
+                                  CLI_DATA | CLI_STEPS | CLI_SAMPLES | CLI_TRAIN | CLI_RECIPE, DATA_TOY_NAMES,
+                                  "the Fashion-MNIST U-Net (20 minutes of wall clock by default; --steps or --minutes)" };
     Opts opts;
     int rc = cli_parse(&opts, argc, argv, &spec);
     if (rc) return rc == CLI_DONE ? 0 : rc;

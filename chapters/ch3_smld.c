@@ -256,14 +256,13 @@ static int cell_3_1_ascent(Ctx *ctx) {
 }
 
 /* The sampling noise of the KS distance at n points: mean and sd of ch3_ks_1d over `reps` sets of n exact draws. */
-static DataStat ks_null(const Gmm *g, int n, int reps, Rng *rng) {
-    float *y = malloc(sizeof(float) * n);
+static DataStat ks_null(Ctx *ctx, const Gmm *g, int n, int reps) {
+    float *y = cli_alloc(ctx, sizeof(float) * n);
     DataStat st = { 0 };
     for (int r = 0; r < reps; r++) {
-        data_gmm_sample(g, rng, y, n);
+        data_gmm_sample(g, &ctx->rng, y, n);
         data_stat_add(&st, ch3_ks_1d(g, y, n));
     }
-    free(y);
     return st;
 }
 
@@ -284,7 +283,7 @@ static int cell_3_1_stepsize(Ctx *ctx) {
     cli_say("The Gaussian chain starts in N(0, 1), runs 4/tau steps to forget it and averages x^2 over 20/tau more");
     cli_say("(ten correlation times 2/tau at every tau, so each variance has the same standard error).");
     float *x = cli_alloc(ctx, sizeof(float) * N);
-    DataStat null = ks_null(&g, N, 100, &ctx->rng);
+    DataStat null = ks_null(ctx, &g, N, 100);
     Plot p;
     if (plot_open(&p, ctx->out, "ch3_langevin_stepsize")) return 1;
     plot_block(&p, "tau, Gaussian: measured var, exact AR(1) var, s.e. of the measured var; mixture: KS after SHORT steps, KS after LONG steps");
@@ -905,7 +904,9 @@ static void block_field_at(Plot *p, const Denoiser *den, double sigma, double r,
 static double field_rel_error(const Denoiser *den, const Gmm *g, double sigma, int n, Rng *rng, Arena *arena) {
     Gmm gs = data_gmm_noised(g, 1.0, sigma * sigma);
     Denoiser exact = den_gmm(g);
-    float *x = malloc(sizeof(float) * 2 * n), *s = malloc(sizeof(float) * 2 * n), *st = malloc(sizeof(float) * 2 * n);
+    size_t mark = arena_pos(arena);
+    float *x = arena_push_no_zero(arena, sizeof(float) * 2 * n), *s = arena_push_no_zero(arena, sizeof(float) * 2 * n);
+    float *st = arena_push_no_zero(arena, sizeof(float) * 2 * n);
     data_gmm_sample(&gs, rng, x, n);
     ch3_score(den, den_level_ve(sigma), x, n, s, arena);
     ch3_score(&exact, den_level_ve(sigma), x, n, st, arena);
@@ -914,7 +915,7 @@ static double field_rel_error(const Denoiser *den, const Gmm *g, double sigma, i
         e += ((double)s[k] - st[k]) * ((double)s[k] - st[k]);
         norm += (double)st[k] * st[k];
     }
-    free(x); free(s); free(st);
+    arena_pop_to(arena, mark);
     return e / norm;
 }
 
@@ -1134,7 +1135,7 @@ static int cell_3_4_images(Ctx *ctx) {
     }
     Schedule sched;   /* DDPM's eps_theta(x_t, t) as a score: -eps_hat / sqrt(1 - abar_t) at the step t whose
                        * noise std sqrt(1 - abar_t) is nearest to sigma (ch3_level) */
-    sched_init(&sched, SCHED_LINEAR, net.T);
+    sched_init(&sched, net.sched, net.T);
     Denoiser den = den_unet(&net, &sched, 0);
     cli_say("Chapter 2's U-Net predicts the noise: eps_theta(x_t, t). Read as -eps_theta / sqrt(1 - abar_t) it is the score");
     cli_say("of p_t: DDPM and SMLD share one network. Annealed Langevin with it (no DDPM update anywhere):");

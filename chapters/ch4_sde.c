@@ -31,10 +31,11 @@
 /* n draws (n, D) of the law of a x0 + sqrt(s2) eps, x0 ~ g: exactly p_t. */
 static void sample_noised(const Gmm *g, double a, double s2, double *x, int n, Rng *rng) {
     Gmm gt = data_gmm_noised(g, a, s2);
-    float *tmp = malloc(sizeof(float) * (size_t)n * g->D);
-    data_gmm_sample(&gt, rng, tmp, n);
-    for (long i = 0; i < (long)n * g->D; i++) x[i] = tmp[i];
-    free(tmp);
+    for (int i = 0; i < n; i++) {   /* one draw at a time: data_gmm_sample draws point by point, so the same stream */
+        float xi[2];
+        data_gmm_sample(&gt, rng, xi, 1);
+        for (int d = 0; d < g->D; d++) x[(size_t)i * g->D + d] = xi[d];
+    }
 }
 
 /* n draws (n, D) of the mixture g with exactly round(w_k n) points in component k: a reference sample without the
@@ -216,8 +217,8 @@ long ch4_reverse(const Denoiser *den, const Ch4Sde *sde, Ch4Solver solver, doubl
                  int steps, Rng *rng, Arena *arena, double *traj) {
     Rev rev = { den, sde, arena, 0 }, *sc = &rev;
     int D = den->D;
-    size_t nd = (size_t)n * D;
-    double *s = malloc(sizeof(double) * nd * 6), *v = s + nd, *x2 = v + nd, *v2 = x2 + nd, *v3 = v2 + nd, *v4 = v3 + nd;   /* once per solve */
+    size_t nd = (size_t)n * D, mark = arena_pos(arena);   /* scratch once per solve, given back on return */
+    double *s = arena_push_no_zero(arena, sizeof(double) * nd * 6), *v = s + nd, *x2 = v + nd, *v2 = x2 + nd, *v3 = v2 + nd, *v4 = v3 + nd;
     double h = (t_start - t_end) / steps;
     if (traj) memcpy(traj, x, sizeof(double) * nd);
     for (int k = 0; k < steps; k++) {
@@ -231,7 +232,7 @@ long ch4_reverse(const Denoiser *den, const Ch4Sde *sde, Ch4Solver solver, doubl
         else ode_rk4_step(sc, x, n, D, t, h, s, v, x2, v2, v3, v4);
         if (traj) memcpy(traj + (size_t)(k + 1) * nd, x, sizeof(double) * nd);
     }
-    free(s);
+    arena_pop_to(arena, mark);
     return rev.nfe;
 }
 
@@ -670,7 +671,7 @@ static int cell_4_3_vp(Ctx *ctx) {
 static void vp_ve_blocks(Plot *p, const Ch4Sde *sde, const Gmm *g, double lo, double hi, Rng *rng) {
     enum { PATHS = 10, STEPS = 500 };
     density_block(p, sde, g, lo, hi, 1);
-    double x[PATHS], *traj = malloc(sizeof(double) * (STEPS + 1) * PATHS);
+    double x[PATHS], traj[(STEPS + 1) * PATHS];
     for (int i = 0; i < PATHS; i++) x[i] = i % 3 ? 2.0 : -2.0;   /* start in the modes, 7 : 3 */
     ch4_forward_em(sde, x, PATHS, 1, 0.0, 1.0, STEPS, rng, traj);
     path_blocks(p, traj, PATHS, STEPS, 0.0, 1.0, 2, "t x: forward Euler-Maruyama path");
@@ -681,7 +682,6 @@ static void vp_ve_blocks(Plot *p, const Ch4Sde *sde, const Gmm *g, double lo, do
         Gmm gt = data_gmm_noised(g, a, s2);
         fprintf(plot_dat(p), "%.4f %.5f %.5f\n", t, data_gmm_mean(&gt, 0), sqrt(data_gmm_var(&gt, 0)));
     }
-    free(traj);
 }
 
 static int vp_ve_figure(Ctx *ctx, const Gmm *g) {
@@ -825,7 +825,9 @@ static void pfode_errors(const Gmm *g, const int *steps, int nl, int n, double t
                          double *err_rk4, Arena *arena) {
     Ch4Sde sde = ch4_vp();
     Denoiser den = den_gmm(g);
-    double a, s2, *x1 = malloc(sizeof(double) * 2 * n), *ref = malloc(sizeof(double) * 2 * n), *x = malloc(sizeof(double) * 2 * n);
+    size_t mark = arena_pos(arena);
+    double a, s2, *x1 = arena_push_no_zero(arena, sizeof(double) * 2 * n), *ref = arena_push_no_zero(arena, sizeof(double) * 2 * n);
+    double *x = arena_push_no_zero(arena, sizeof(double) * 2 * n);
     ch4_sde_marginal(&sde, 1.0, &a, &s2);
     sample_noised(g, a, s2, x1, n, rng);
     memcpy(ref, x1, sizeof(double) * 2 * n);
@@ -840,7 +842,7 @@ static void pfode_errors(const Gmm *g, const int *steps, int nl, int n, double t
             qsort(x, n, sizeof(double), cmp_double);   /* median: robust to the few paths on a ridge between modes */
             err[s][l] = 0.5 * (x[(n - 1) / 2] + x[n / 2]);
         }
-    free(x1); free(ref); free(x);
+    arena_pop_to(arena, mark);
 }
 
 /* Strong and weak orders of Euler-Maruyama (OU, GBM) and the PF-ODE's Euler and Heun: ch4_convergence_orders. */
@@ -897,31 +899,25 @@ static int convergence_orders(Ctx *ctx, const Gmm *g) {
     return plot_close(&p);
 }
 
-/* Float copy of n points (n, D), for the float-based distances of data.h. */
-static float *to_float(const double *x, int n, int D) {
-    float *f = malloc(sizeof(float) * (size_t)n * D);
-    for (size_t i = 0; i < (size_t)n * D; i++) f[i] = (float)x[i];
-    return f;
-}
-
 /* Sliced W1 of each solver's samples to `truth` for each step count, added to sw (4, n_steps). x1 (n, 2) are the
  * shared starting draws of p_1. Keeps the samples of step count keep_steps in keep (4, n, 2) if not NULL.
  * Returns the score evaluations made. */
 static long quality_sweep(const Denoiser *den, const Ch4Sde *sde, const double *x1, int n, const int *steps, int n_steps,
                           double t_end, const float *truth, Rng *rng, Arena *arena, DataStat *sw, int keep_steps, double *keep) {
-    double *x = malloc(sizeof(double) * 2 * n);
+    size_t mark = arena_pos(arena);
+    double *x = arena_push_no_zero(arena, sizeof(double) * 2 * n);
+    float *xf = arena_push_no_zero(arena, sizeof(float) * 2 * n);   /* float copy for data.h's distances */
     long nfe = 0;
     for (int s = 0; s < 4; s++)
         for (int k = 0; k < n_steps; k++) {
             memcpy(x, x1, sizeof(double) * 2 * n);
             nfe += ch4_reverse(den, sde, (Ch4Solver)s, x, n, 1.0, t_end, steps[k], rng, arena, NULL);
-            float *xf = to_float(x, n, 2);
+            for (int i = 0; i < 2 * n; i++) xf[i] = (float)x[i];
             Rng proj = rng_seed(2024);   /* the same 200 directions for every solver and step count */
             data_stat_add(&sw[s * n_steps + k], data_sliced_wasserstein(xf, truth, n, 2, 200, &proj));
-            free(xf);
             if (keep && steps[k] == keep_steps) memcpy(keep + (size_t)s * 2 * n, x, sizeof(double) * 2 * n);
         }
-    free(x);
+    arena_pop_to(arena, mark);
     return nfe;
 }
 
@@ -1004,8 +1000,9 @@ static int samples_figure(Ctx *ctx, const double *keep, int n, const float *trut
  * a perfect sampler's distance to the stratified reference is distributed like this. One pair scatters by ~25%,
  * so the mean needs many. */
 enum { FLOOR_PAIRS = 100 };
-static DataStat floor_stats(const Gmm *g, int n, Rng *rng) {
-    float *a = malloc(sizeof(float) * 2 * n), *b = malloc(sizeof(float) * 2 * n);
+static DataStat floor_stats(Ctx *ctx, const Gmm *g, int n) {
+    float *a = cli_alloc(ctx, sizeof(float) * 2 * n), *b = cli_alloc(ctx, sizeof(float) * 2 * n);
+    Rng *rng = &ctx->rng;
     DataStat st = { 0 };
     for (int r = 0; r < FLOOR_PAIRS; r++) {
         data_gmm_sample(g, rng, a, n);
@@ -1013,21 +1010,19 @@ static DataStat floor_stats(const Gmm *g, int n, Rng *rng) {
         Rng proj = rng_seed(2024);
         data_stat_add(&st, data_sliced_wasserstein(a, b, n, 2, 200, &proj));
     }
-    free(a);
-    free(b);
     return st;
 }
 
 /* `reps` quality sweeps at sample size n, each from fresh exact draws of p_1 against a fresh stratified sample of
- * p_{t_end}: sw (4, n_steps) accumulates. Keeps the first sweep's samples at keep_steps and its reference.
- * Returns the score evaluations made. */
+ * p_{t_end}: sw (4, n_steps) accumulates. Keeps the first sweep's samples at keep_steps and its reference (in the
+ * cell's arena, like the scratch). Returns the score evaluations made. */
 static long sweep_at(const Denoiser *den, const Gmm *g, int n, const int *steps, int n_steps, int reps, Rng *rng, Arena *arena,
                      DataStat *sw,
                      int keep_steps, double *keep, float **truth_out) {
     Ch4Sde sde = ch4_vp();
     const double t_end = 1e-3;
-    double a_end, s2_end, a1, s21, *x1 = malloc(sizeof(double) * 2 * n);
-    float *truth = malloc(sizeof(float) * 2 * n);
+    double a_end, s2_end, a1, s21, *x1 = arena_push_no_zero(arena, sizeof(double) * 2 * n);
+    float *truth = arena_push_no_zero(arena, sizeof(float) * 2 * n);
     ch4_sde_marginal(&sde, t_end, &a_end, &s2_end);
     ch4_sde_marginal(&sde, 1.0, &a1, &s21);
     Gmm g_end = data_gmm_noised(g, a_end, s2_end);
@@ -1037,10 +1032,8 @@ static long sweep_at(const Denoiser *den, const Gmm *g, int n, const int *steps,
         sample_stratified(&g_end, truth, n, rng);
         sample_noised(g, a1, s21, x1, n, rng);
         nfe += quality_sweep(den, &sde, x1, n, steps, n_steps, t_end, truth, rng, arena, sw, keep_steps, r == 0 ? keep : NULL);
-        if (r == 0 && truth_out) { *truth_out = truth; truth = malloc(sizeof(float) * 2 * n); }
+        if (r == 0 && truth_out) { *truth_out = truth; truth = arena_push_no_zero(arena, sizeof(float) * 2 * n); }
     }
-    free(x1);
-    free(truth);
     return nfe;
 }
 
@@ -1058,7 +1051,7 @@ static int solver_quality(Ctx *ctx, const Gmm *g) {
     float *truth = NULL;
     Denoiser exact = den_gmm(g);
     sweep_at(&exact, g, n, se, NE, QUALITY_REPS_EXACT, &ctx->rng, ctx->arena, sw_exact, KEEP, keep, &truth);
-    fl[0] = floor_stats(g, n, &ctx->rng);
+    fl[0] = floor_stats(ctx, g, n);
     quality_table("exact score", se, NE, sw_exact, QUALITY_REPS_EXACT);
     cli_say("noise floor (sliced W1, %d exact draws vs the stratified reference, %d pairs): %.4f, sd of one pair %.4f",
             n, FLOOR_PAIRS, data_stat_mean(&fl[0]), data_stat_sd(&fl[0]));
@@ -1077,13 +1070,13 @@ static int solver_quality(Ctx *ctx, const Gmm *g) {
     ToyModel m;
     Schedule s;
     if (train_model(ctx, &m, &s, &sde, g)) {   /* NaN (named, last good weights kept) or Ctrl-C: stop here */
-        toy_free(&m); sched_free(&s); free(truth);
+        toy_free(&m); sched_free(&s);
         return 1;
     }
     Denoiser net = den_toy(&m, &s);
     double t0 = cli_seconds();
     long nfe = sweep_at(&net, g, nm, sm, NM, QUALITY_REPS_MODEL, &ctx->rng, ctx->arena, sw_model, 0, NULL, NULL);
-    fl[1] = floor_stats(g, nm, &ctx->rng);
+    fl[1] = floor_stats(ctx, g, nm);
     cli_say("(%ld network evaluations of %d points in %.1f s)", nfe, nm, cli_seconds() - t0);
     quality_table("trained model", sm, NM, sw_model, QUALITY_REPS_MODEL);
     cli_say("noise floor at %d points: %.4f, sd of one pair %.4f", nm, data_stat_mean(&fl[1]), data_stat_sd(&fl[1]));
@@ -1093,7 +1086,6 @@ static int solver_quality(Ctx *ctx, const Gmm *g) {
     rc |= quality_figure(ctx, se, NE, sw_exact, sm, NM, sw_model, fl, ns, reps);
     toy_free(&m);
     sched_free(&s);
-    free(truth);
     return rc;
 }
 

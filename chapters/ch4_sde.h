@@ -57,8 +57,8 @@ void   ch4_forward_em(const Ch4Sde *sde, double *x, int n, int D, double t0, dou
  *   ODE_EULER: x -= [f - g^2 s / 2] h                      (probability-flow ODE, Euler)
  *   ODE_HEUN:  the same, Heun's predictor-corrector average (second order)
  *   ODE_RK4:   the same, classical Runge-Kutta (fourth order; used for the order study and as a reference)
- * x is (n, den->D). traj (steps+1, n, D) or NULL. rng is unused by the ODE solvers. Returns the number of
- * score evaluations (batch calls). */
+ * x is (n, den->D). traj (steps+1, n, D) or NULL. rng is unused by the ODE solvers. Scratch (6 n D doubles, and
+ * the denoiser's) comes from arena and is released on return. Returns the number of score evaluations (batch calls). */
 long   ch4_reverse(const Denoiser *den, const Ch4Sde *sde, Ch4Solver solver, double *x, int n, double t_start,
                    double t_end, int steps, Rng *rng, Arena *arena, double *traj);
 /* NFE per step of each solver: 1, 2, 1, 2, 4. */

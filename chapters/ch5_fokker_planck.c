@@ -186,7 +186,7 @@ static int cell_5_2_master(Ctx *ctx) {
     Plot pl;
     if (plot_open(&pl, ctx->out, "ch5_master_convergence")) { free(p); return 1; }
     plot_block(&pl, "x_i, p_i / dx (master equation, dx = 0.2), walkers' histogram / dx, heat kernel");
-    double *cnt = calloc((size_t)n, sizeof(double));
+    double *cnt = arena_push(ctx->arena, sizeof(double) * n);   /* zeroed */
     for (int i = 0; i < WALKERS; i++) {
         long j = lround(w[i] / dx) + n / 2;
         if (j >= 0 && j < n) cnt[j] += 1.0;
@@ -210,7 +210,7 @@ static int cell_5_2_master(Ctx *ctx) {
     plot_cmd(&pl, "     %g*(x/0.2)**2 with lines dt 2 lc rgb 'gray40' title 'slope 2', %g*(x/0.2)**4 with lines dt 3 lc rgb 'gray40' title 'slope 4'",
              err[0][0], err[1][0]);
     plot_cmd(&pl, "unset multiplot");
-    free(cnt); free(p);
+    free(p);
     return plot_close(&pl);
 }
 
@@ -502,11 +502,10 @@ static int cell_5_4_fp(Ctx *ctx) {
     /* a hard case: all the mass in one cell at x = 2.5 of the double well, where |mu| h / D = 5 > 2 (a
      * central-difference scheme goes negative there), with a coarse dt = 0.01 */
     const Ch5Sde dw = { ch5_langevin_mu, ch5_unit_D, NULL };
-    double *q = calloc(n, sizeof(double));
+    double *q = arena_push(ctx->arena, sizeof(double) * n);   /* zeroed */
     q[(int)((2.5 - lo) / h)] = 1.0 / h;
     ch5_fp_solve(q, n, lo, h, &dw, 0.0, 1.0, 100);
     check_mass_positive(ctx, "delta start, double well, Peclet 5", q, n, lo, h, 1.0, 100);
-    free(q);
     Plot pl;
     if (plot_open(&pl, ctx->out, "ch5_fp_vs_particles")) return 1;
     for (int s = 0; s < NS; s++) {

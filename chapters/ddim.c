@@ -224,16 +224,14 @@ static double frac_within(const float *x, int n, const float *ref, int m, double
  * pairs. One pair alone scatters by ~35% (and five pairs by ~15%), so the floor is the mean of 100 pairs and
  * its spread is the sd of one pair: a sampler whose law is right lands, per draw, within that scatter. */
 enum { FLOOR_PAIRS = 100 };
-static DataStat noise_floor(const Gmm *g, int n, Rng *rng) {
-    float *a = malloc(sizeof(float) * 2 * n), *b = malloc(sizeof(float) * 2 * n);
+static DataStat noise_floor(Ctx *ctx, const Gmm *g, int n) {
+    float *a = cli_alloc(ctx, sizeof(float) * 2 * n), *b = cli_alloc(ctx, sizeof(float) * 2 * n);
     DataStat st = { 0 };
     for (int r = 0; r < FLOOR_PAIRS; r++) {
-        data_gmm_sample(g, rng, a, n);
-        data_gmm_sample(g, rng, b, n);
+        data_gmm_sample(g, &ctx->rng, a, n);
+        data_gmm_sample(g, &ctx->rng, b, n);
         data_stat_add(&st, data_sliced_w1_fixed(a, b, n));
     }
-    free(a);
-    free(b);
     return st;
 }
 
@@ -436,14 +434,14 @@ static int cell_d_2_family(Ctx *ctx) {
 /* Sliced W1 to truth (n, 2) of DDIM with eta over K steps (uniform or quadratic), from the noise in x_T (n, 2). */
 static double ddim_quality(const Denoiser *den, const Schedule *s, int K, int quadratic, double eta,
                            const float *x_T, const float *truth, int n, Ctx *ctx) {
-    int *ts = malloc(sizeof(int) * (K + 1));
-    float *x = malloc(sizeof(float) * 2 * n);
+    size_t mark = arena_pos(ctx->arena);   /* called in loops: give the scratch back */
+    int *ts = cli_alloc(ctx, sizeof(int) * (K + 1));
+    float *x = cli_alloc(ctx, sizeof(float) * 2 * n);
     memcpy(x, x_T, sizeof(float) * 2 * n);
     ddim_timesteps(s->T, K, quadratic, ts);
     ddim_sample(den, s, ts, K, eta, x, n, &ctx->rng, ctx->arena, NULL);
     double sw = data_sliced_w1_fixed(x, truth, n);
-    free(ts);
-    free(x);
+    arena_pop_to(ctx->arena, mark);
     return sw;
 }
 
@@ -468,7 +466,7 @@ static int cell_d_3_eta(Ctx *ctx) {
     Schedule s;
     sched_init(&s, SCHED_LINEAR, 1000);
     float *x_T = cli_alloc(ctx, sizeof(float) * 2 * n), *truth = cli_alloc(ctx, sizeof(float) * 2 * n);
-    DataStat floor = noise_floor(&g, n, &ctx->rng), sw[NK][NE][2];
+    DataStat floor = noise_floor(ctx, &g, n), sw[NK][NE][2];
     memset(sw, 0, sizeof sw);
     for (int r = 0; r < ETA_REPS; r++) {
         rng_normal_fill(&ctx->rng, x_T, 2L * n);
@@ -594,7 +592,7 @@ static int cell_d_4_nfe(Ctx *ctx) {
     cli_say("accelerated sampler (gamma = 2: eps_av = 2 eps - eps_prev, a momentum / gradient estimate).");
     cli_say("A deterministic sampler maps one x_T to one output set, so one x_T gives one draw of the scatter at");
     cli_say("every K: each entry is a mean over fresh (x_T, reference) pairs.");
-    DataStat floor_e = noise_floor(&g, n, &ctx->rng), floor_n = noise_floor(&g, nn, &ctx->rng);
+    DataStat floor_e = noise_floor(ctx, &g, n), floor_n = noise_floor(ctx, &g, nn);
     DataStat swe[NKE][NSAMPLER], swn[NKN][NSAMPLER];
     cli_say("Exact denoiser, %d samples, %d pairs; noise floor %.4f (sd of one pair %.4f, %d pairs):", n, NFE_REPS_EXACT,
             data_stat_mean(&floor_e), data_stat_sd(&floor_e), FLOOR_PAIRS);
@@ -649,9 +647,9 @@ static int cell_d_4_nfe(Ctx *ctx) {
  * x_T and recon (n, D) receive the latent and the reconstruction when not NULL. */
 static double round_trip(const Denoiser *den, const Schedule *s, int K, const float *x0, int n,
                          float *x_T, float *recon, Ctx *ctx) {
-    size_t nd = (size_t)n * den->D;
-    float *x = malloc(sizeof(float) * nd);
-    int *ts = malloc(sizeof(int) * (K + 1));
+    size_t nd = (size_t)n * den->D, mark = arena_pos(ctx->arena);   /* called in loops: give the scratch back */
+    float *x = cli_alloc(ctx, sizeof(float) * nd);
+    int *ts = cli_alloc(ctx, sizeof(int) * (K + 1));
     memcpy(x, x0, sizeof(float) * nd);
     ddim_timesteps(s->T, K, 0, ts);
     ddim_invert(den, s, ts, K, x, n, ctx->arena);
@@ -660,8 +658,7 @@ static double round_trip(const Denoiser *den, const Schedule *s, int K, const fl
     if (recon) memcpy(recon, x, sizeof(float) * nd);
     double se = 0;
     for (size_t j = 0; j < nd; j++) se += ((double)x[j] - x0[j]) * ((double)x[j] - x0[j]);
-    free(x);
-    free(ts);
+    arena_pop_to(ctx->arena, mark);
     return sqrt(se / nd);
 }
 
@@ -692,7 +689,7 @@ static int inversion_images(Ctx *ctx, double *err) {
     Fmnist fm;
     if (fmnist_load(&fm, NULL, 0, NINV)) { cli_say("skipped the images: Fashion-MNIST not available"); unet_model_free(&u); return -1; }
     Schedule s;
-    sched_init(&s, SCHED_LINEAR, u.T);
+    sched_init(&s, u.sched, u.T);
     Denoiser net = den_unet(&u, &s, 0);   /* no clamp: it would break the inverse */
     float *x0 = cli_alloc(ctx, sizeof(float) * NINV * IMG), *grid = cli_alloc(ctx, sizeof(float) * (2 + NKI) * NINV * IMG);
     float *x_T = cli_alloc(ctx, sizeof(float) * NINV * IMG);
@@ -777,7 +774,7 @@ static int cell_d_5_inversion(Ctx *ctx) {
         plot_cmd(&p, "set logscale xy; set xlabel 'steps K (each way)'; set ylabel 'RMS error per coordinate'; set key bottom left");
         plot_cmd(&p, "plot dat index 0 using 1:2 with linespoints lw 2 pt 7 title '2D, exact denoiser', \\");
         plot_cmd(&p, "     dat index 1 using 1:2 with linespoints lw 2 pt 5 title '2D, trained network', \\");
-        if (have_img == 0) plot_cmd(&p, "     dat index 2 using 1:2 with linespoints lw 2 pt 9 title 'Fashion-MNIST, U-Net (T = 250)', \\");
+        if (have_img == 0) plot_cmd(&p, "     dat index 2 using 1:2 with linespoints lw 2 pt 9 title 'Fashion-MNIST, U-Net', \\");
         plot_cmd(&p, "     [5:1000] %g * 100 / x with lines dt 2 lc rgb 'black' title 'slope 1/K'", ee[4]);
         rc = plot_close(&p);
     }
@@ -1035,8 +1032,8 @@ enum { NR = 4, NSHOWN = 8, NCURVE = 50 };   /* the quality curve is drawn from N
  * x_T), or -1 where not run (the full T only for DDIM eta = 0, whose samples fill grid). */
 static void image_nfe_sweep(Ctx *ctx, const Denoiser *net, const Schedule *s, const int *Ks, const float *x_T, int n,
                             FidScorer *sc, float *grid, double score[NR][NSAMPLER], FidScore *floor_of) {
-    float *x = malloc(sizeof(float) * (size_t)n * IMG);
-    int *ts = malloc(sizeof(int) * (s->T + 1));
+    float *x = cli_alloc(ctx, sizeof(float) * (size_t)n * IMG);
+    int *ts = cli_alloc(ctx, sizeof(int) * (s->T + 1));
     cli_say("  steps  %s", "DDPM(beta)  DDIM eta=1  DDIM eta=0  gamma=2    (FID at N; '-' not run)");
     for (int r = 0; r < NR; r++) {
         ddim_timesteps(s->T, Ks[r], 0, ts);
@@ -1057,7 +1054,6 @@ static void image_nfe_sweep(Ctx *ctx, const Denoiser *net, const Schedule *s, co
             snprintf(cells[m], sizeof cells[m], score[r][m] < 0 ? "-" : "%.2f", score[r][m]);
         cli_say("  %5d  %10s  %10s  %10s  %8s", Ks[r], cells[0], cells[1], cells[2], cells[3]);
     }
-    free(x); free(ts);
 }
 
 static int plot_image_nfe(Ctx *ctx, const int *Ks, double score[NR][NSAMPLER], const FidScore *f) {
@@ -1085,7 +1081,7 @@ static int cell_d_7_images(Ctx *ctx) {
     UnetModel u;
     if (unet_model_load(&u, CH2_UNET_CKPT)) { cli_say("skipped: no U-Net checkpoint"); return 0; }
     Schedule s;
-    sched_init(&s, SCHED_LINEAR, u.T);
+    sched_init(&s, u.sched, u.T);
     int Ks[NR] = { 10, 20, 50, u.T };
     Denoiser net = den_unet(&u, &s, 1);   /* x0_hat kept inside the pixels' range [-1, 1] */
     cli_say("Chapter 2's U-Net was trained with T = %d, so 'all the steps' is %d here (not 1000).", u.T, u.T);

@@ -23,16 +23,21 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "autograd.h"
 #include "ch2_ddpm.h"
 #include "cli.h"
 #include "data.h"
 #include "denoiser.h"
+#include "fid.h"
+#include "fmnist.h"
 #include "flow.h"
+#include "image.h"
 #include "plot.h"
 #include "schedule.h"
 #include "toymodel.h"
 #include "train.h"
+#include "unet_train.h"
 
 /* ---- f.1  The interpolant and its velocity --------------------------------- */
 
@@ -463,7 +468,7 @@ int flow_evals_per_step(FlowMethod m) { return m == FLOW_EULER ? 1 : m == FLOW_H
 static void ode_step(const Denoiser *den, FlowMethod m, double t, double h, double *x, double *l, int n, Arena *arena) {
     static const double C[3][4] = { { 0 }, { 0, 1 }, { 0, 0.5, 0.5, 1 } }, A[3][4] = { { 0 }, { 0, 1 }, { 0, 0.5, 0.5, 1 } };
     static const double B[3][4] = { { 1 }, { 0.5, 0.5 }, { 1.0 / 6, 1.0 / 3, 1.0 / 3, 1.0 / 6 } };
-    size_t nd = 2 * (size_t)n, mark = arena_pos(arena);
+    size_t nd = (size_t)n * den->D, mark = arena_pos(arena);
     double *k = arena_push_no_zero(arena, sizeof(double) * nd), *xs = arena_push_no_zero(arena, sizeof(double) * nd);
     double *acc = arena_push(arena, sizeof(double) * nd), *div = arena_push_no_zero(arena, sizeof(double) * n);
     double *lacc = arena_push(arena, sizeof(double) * n);
@@ -482,7 +487,7 @@ static void ode_step(const Denoiser *den, FlowMethod m, double t, double h, doub
 
 void flow_ode(const Denoiser *den, FlowMethod m, int K, double t_from, double t_to, double *x, int n,
               double *traj, Arena *arena) {
-    size_t nd = 2 * (size_t)n;
+    size_t nd = (size_t)n * den->D;
     double h = (t_to - t_from) / K;
     if (traj) memcpy(traj, x, sizeof(double) * nd);
     for (int k = 0; k < K; k++) {
@@ -975,6 +980,164 @@ static int cell_f_6_likelihood(Ctx *ctx) {
     return rc;
 }
 
+/* ---- f.7  Images: the same U-Net trained by flow matching ---------------------- */
+
+/* ./flow --train [--recipe K=V,...] [--steps N | --minutes M] [--resume | --overwrite]: chapter 2's U-Net and
+ * recipe (unet_train.h) with the flow-matching loss ||v_theta(x_t, t) - (eps - x0)||^2, x_t = (1 - t) x0 + t eps. */
+static int train_images(const Opts *o) {
+    UnetRecipe r = unet_recipe_default(UNET_FLOW);
+    if (unet_recipe_parse(&r, o->recipe)) return 2;
+    if (r.target != UNET_FLOW) { fprintf(stderr, "error: --recipe target=%s: ./flow trains the velocity (target=flow)\n", unet_target_names[r.target]); return 2; }
+    return unet_train(&r, o, o->ckpt ? o->ckpt : FLOW_UNET_CKPT);
+}
+
+/* Test images dequantised as the likelihood literature does: x = 2 (k + u) / 256 - 1 for the pixel level k in 0..255 and
+ * u ~ U(0, 1), so that x has a density on [-1, 1]^D; a model's bits per dimension on the 256 levels is then
+ * bpd = -log p(x) / (D ln 2) + log2(128) (the map from [0, 256)^D to [-1, 1]^D shrinks volume by (2/256)^D). */
+static double bits_per_dim(double nll, int D) { return nll / (D * log(2.0)) + 7.0; }
+
+/* §flow -log p(x) of a flow U-Net for x (n, 784) by the instantaneous change of variables (as flow_logp), with the
+ * divergence by Hutchinson's estimator: div v = E_z[z^T (dv/dx) z] for Rademacher z, one vector-Jacobian product per
+ * evaluation, the same z along each path (Grathwohl et al. 2019). Heun, K uniform steps from t = 0 to 1. */
+static void flow_unet_nll(UnetModel *m, const double *x, int n, int K, Rng *rng, double *nll, Arena *arena) {
+    enum { D = 784 };
+    size_t nd = (size_t)n * D, mark = arena_pos(arena);
+    float *y = arena_push_no_zero(arena, sizeof(float) * nd), *ys = arena_push_no_zero(arena, sizeof(float) * nd);
+    float *z = arena_push_no_zero(arena, sizeof(float) * nd), *k1 = arena_push_no_zero(arena, sizeof(float) * nd);
+    float *k2 = arena_push_no_zero(arena, sizeof(float) * nd), *jtz = arena_push_no_zero(arena, sizeof(float) * nd);
+    double *l = arena_push(arena, sizeof(double) * n), *d1 = arena_push(arena, sizeof(double) * n);
+    for (size_t j = 0; j < nd; j++) { y[j] = (float)x[j]; z[j] = rng_uniform(rng) < 0.5 ? -1.0f : 1.0f; }
+    double h = 1.0 / K;
+    for (int k = 0; k < K; k++) {   /* Heun: k1 at (y, t), k2 at (y + h k1, t + h); l += h (div1 + div2) / 2 */
+        double t = k * h;
+        unet_model_vjp(m, y, n, (float)(m->T * t), z, k1, jtz, arena);
+        for (int i = 0; i < n; i++) { d1[i] = 0; for (int j = 0; j < D; j++) d1[i] += (double)z[(size_t)i * D + j] * jtz[(size_t)i * D + j]; }
+        for (size_t j = 0; j < nd; j++) ys[j] = y[j] + (float)h * k1[j];
+        unet_model_vjp(m, ys, n, (float)(m->T * (t + h)), z, k2, jtz, arena);
+        for (int i = 0; i < n; i++) {
+            double d2 = 0;
+            for (int j = 0; j < D; j++) d2 += (double)z[(size_t)i * D + j] * jtz[(size_t)i * D + j];
+            l[i] += 0.5 * h * (d1[i] + d2);
+        }
+        for (size_t j = 0; j < nd; j++) y[j] += (float)(0.5 * h) * (k1[j] + k2[j]);
+    }
+    for (int i = 0; i < n; i++) {   /* §flow log p_0(x) = log N(x(1); 0, I) + int_0^1 div v dt */
+        double q = 0;
+        for (int j = 0; j < D; j++) q += (double)y[(size_t)i * D + j] * y[(size_t)i * D + j];
+        nll[i] = -(-0.5 * q - 0.5 * D * log(2 * PI) + l[i]);
+    }
+    arena_pop_to(arena, mark);
+}
+
+/* §2.4 DDPM's negative ELBO of images x0 (n, D) as ddpm_nelbo, with one step t per stratum shared by the batch (one
+ * network pass for all n): prior KL + sum_{t >= 2} w_t ||x0_hat - x0||^2 + (-log N(x0; x0_hat(x1), beta_1 I)). */
+static void ddpm_nelbo_images(const Denoiser *den, const Schedule *s, const double *x0, int n, int T0, int J, Rng *rng,
+                              double *nelbo, Arena *arena) {
+    int D = den->D;
+    size_t nd = (size_t)n * D, mark = arena_pos(arena);
+    double *xt = arena_push_no_zero(arena, sizeof(double) * nd), *x0h = arena_push_no_zero(arena, sizeof(double) * nd);
+    double abT = s->alpha_bar[s->T], v1 = 1 - s->alpha[1];
+    for (int i = 0; i < n; i++) {
+        nelbo[i] = 0;
+        for (int d = 0; d < D; d++) nelbo[i] += ch2_kl_gauss(sqrt(abT) * x0[(size_t)i * D + d], 1 - abT, 0, 1);   /* prior matching */
+    }
+    for (int j = 1; j <= T0 + J; j++) {
+        int t = j <= T0 ? j : T0 + 1 + (int)((s->T - T0) * (j - T0 - 1 + rng_uniform(rng)) / J);
+        DenLevel lv = den_level_vp(s, t);
+        for (size_t k = 0; k < nd; k++) xt[k] = lv.a * x0[k] + lv.b * rng_normal(rng);
+        den_predict(den, lv, xt, n, x0h, NULL, arena);
+        for (int i = 0; i < n; i++) {
+            double e2 = 0;
+            for (int d = 0; d < D; d++) { double e = x0h[(size_t)i * D + d] - x0[(size_t)i * D + d]; e2 += e * e; }
+            if (t == 1) nelbo[i] += 0.5 * e2 / v1 + 0.5 * D * log(2 * PI * v1);             /* -log N(x0; x0_hat(x1), beta_1 I) */
+            else nelbo[i] += (j <= T0 ? 1.0 : (double)(s->T - T0) / J) * ch2_kl_weight_x0(s, t) * e2;   /* denoising matching */
+        }
+    }
+    arena_pop_to(arena, mark);
+}
+
+static int cell_f_7_images(Ctx *ctx) {
+    enum { NK = 3, NSHOW = 10, NLL_N = 32, NLL_K = 25, T0 = 10, J = 40 };
+    static const int Ks[NK] = { 10, 20, 50 };
+    int N = n_samples(ctx, 100);
+    if (N < NSHOW) N = NSHOW;
+    const char *path = ctx->opts->ckpt ? ctx->opts->ckpt : FLOW_UNET_CKPT;
+    if (!ctx->opts->ckpt && access(path, F_OK) != 0) { cli_say("skipped: no %s; train it with ./flow --train (README)", path); return 0; }
+    UnetModel fm, dm;
+    if (unet_model_load(&fm, path)) return 1;
+    if (fm.target != UNET_FLOW) { cli_say("failed: %s predicts %s, not a velocity (train it with ./flow --train)", path, unet_target_names[fm.target]); unet_model_free(&fm); return 1; }
+    int have_ddpm = access(CH2_UNET_CKPT, F_OK) == 0 && unet_model_load(&dm, CH2_UNET_CKPT) == 0;
+    FidScorer sc;
+    int scoring = fid_scorer_load(&sc, NULL) == 0;
+    cli_say("The U-Net of chapter 2 (%zu parameters) trained with the flow-matching loss for %ld steps: x(1) ~ N(0, I),",
+            nn_params_count(&fm.params), fm.step);
+    cli_say("then K Euler steps of dx/dt = v_theta(x, t) down to t = 0 (each one evaluation), and Heun at K/2 steps");
+    cli_say("(the same evaluations); chapter 2's eps U-Net with DDIM at K steps beside it. %d images from the same noise:", N);
+    size_t nd = (size_t)N * 784;
+    float *x1 = cli_alloc(ctx, sizeof(float) * nd), *x = cli_alloc(ctx, sizeof(float) * nd);
+    float *show = cli_alloc(ctx, sizeof(float) * 2 * NK * NSHOW * 784);
+    double *xd = cli_alloc(ctx, sizeof(double) * nd);
+    rng_normal_fill(&ctx->rng, x1, (long)nd);
+    Denoiser fden = den_unet(&fm, NULL, 1);   /* x0_hat kept in the pixels' range, as for DDIM */
+    int rc = 0;
+    for (int r = 0; r < NK; r++) {
+        for (int method = 0; method < 3; method++) {   /* flow Euler, flow Heun, DDIM */
+            if (method == 2 && !have_ddpm) continue;
+            double t0 = cli_seconds();
+            memcpy(x, x1, sizeof(float) * nd);
+            if (method == 0) unet_sample_deterministic(&fm, x, N, Ks[r], ctx->arena);
+            else if (method == 1) {
+                for (size_t j = 0; j < nd; j++) xd[j] = x1[j];
+                flow_ode(&fden, FLOW_HEUN, Ks[r] / 2, 1.0, 0.0, xd, N, NULL, ctx->arena);
+                for (size_t j = 0; j < nd; j++) x[j] = (float)xd[j];
+            } else unet_sample_deterministic(&dm, x, N, Ks[r], ctx->arena);
+            double secs = cli_seconds() - t0;
+            const char *name[3] = { "flow Euler", "flow Heun", "DDPM + DDIM" };
+            FidScore s;
+            if (scoring && fid_score(&sc, x, N, -1.0f, 1.0f, &s) == 0)
+                cli_say("  NFE %2d  %-12s FID %7.2f (floor %.2f at N = %d)  max-softmax %.3f  (%.1f s)", Ks[r], name[method], s.fid,
+                        s.floor_real, N, s.max_softmax, secs);
+            if (method != 1) memcpy(show + ((size_t)((method == 2) * NK + r) * NSHOW) * 784, x, sizeof(float) * NSHOW * 784);
+            int bad = 0;
+            for (size_t j = 0; j < nd; j++) bad |= !isfinite(x[j]);
+            if (bad) { cli_say("failed: %s samples hold NaN or inf", name[method]); rc = 1; }
+        }
+    }
+    char title[200];
+    snprintf(title, sizeof title, "Rows 1-3: flow matching, Euler K = 10, 20, 50; rows 4-6: DDPM eps U-Net, DDIM K = 10, 20, 50 (same x_1)");
+    PlotGridStyle st = { .title = title, .lo = -1, .hi = 1, .scale = 3, .pad = 2, .width = 900, .height = 620 };
+    rc |= plot_image_grid(ctx->out, "flow_fmnist_steps", show, (have_ddpm ? 2 : 1) * NK * NSHOW, 28, 28, NSHOW, &st);
+    /* likelihood: bits per dimension of dequantised test images */
+    Fmnist test;
+    if (fmnist_load(&test, NULL, 0, NLL_N)) { cli_say("skipped the likelihood: no test images"); goto done; }
+    double *xq = cli_alloc(ctx, sizeof(double) * NLL_N * 784), *nll = cli_alloc(ctx, sizeof(double) * NLL_N);
+    for (size_t j = 0; j < (size_t)NLL_N * 784; j++) xq[j] = 2.0 * (lround(test.images[j] * 255.0) + rng_uniform(&ctx->rng)) / 256.0 - 1.0;
+    fmnist_free(&test);
+    double t0 = cli_seconds(), se;
+    flow_unet_nll(&fm, xq, NLL_N, NLL_K, &ctx->rng, nll, ctx->arena);
+    for (int i = 0; i < NLL_N; i++) nll[i] = bits_per_dim(nll[i], 784);
+    double bpd = mean_se(nll, NLL_N, &se);
+    cli_say("Likelihood of %d dequantised test images (x = 2 (k + u) / 256 - 1), in bits per dimension on 256 levels:", NLL_N);
+    cli_say("  flow, ODE (Heun, %d steps) with Hutchinson's divergence (one Rademacher probe per image): %.3f +- %.3f bpd (%.0f s)",
+            NLL_K, bpd, se, cli_seconds() - t0);
+    rc |= !cli_check_le(ctx, "flow bits/dim is finite and below 8 (uniform over 256 levels)", isfinite(bpd) ? bpd : 99, 8.0);
+    if (have_ddpm) {
+        Schedule s;
+        sched_init(&s, dm.sched, dm.T);
+        Denoiser dden = den_unet(&dm, &s, 0);
+        ddpm_nelbo_images(&dden, &s, xq, NLL_N, T0, J, &ctx->rng, nll, ctx->arena);
+        for (int i = 0; i < NLL_N; i++) nll[i] = bits_per_dim(nll[i], 784);
+        double se2, elbo = mean_se(nll, NLL_N, &se2);
+        cli_say("  DDPM (chapter 2's U-Net), -ELBO (t <= %d exact, %d strata above): %.3f +- %.3f bpd, an upper bound on its own NLL", T0, J, elbo, se2);
+        sched_free(&s);
+    }
+done:
+    if (scoring) fid_scorer_free(&sc);
+    if (have_ddpm) unet_model_free(&dm);
+    unet_model_free(&fm);
+    return rc;
+}
+
 /* ---- the program, cell by cell ----------------------------------------------- */
 
 static const Cell CELLS[] = {
@@ -984,6 +1147,7 @@ static const Cell CELLS[] = {
     { "f.4", "reflow",     "rectified flow: straighter paths, better few-step samples",          cell_f_4_reflow },
     { "f.5", "indi",       "InDI and DDIM are Euler steps of the flow",                          cell_f_5_indi },
     { "f.6", "likelihood", "exact log p(x) through the ODE; NLL and DDPM's ELBO",                cell_f_6_likelihood },
+    { "f.7", "images",     "the U-Net trained by flow matching: samples per step count, bits/dim", cell_f_7_images },
 };
 
 /* The cell table, for tests/test_tutorial.c: every `./flow --cell X` that tutorial.md names must be in it. */
@@ -996,10 +1160,12 @@ const Cell *flow_cells(int *n) {
 int main(int argc, char **argv) {
     cli_omp_passive(argv);   /* idle OpenMP threads sleep: fair on a shared machine */
     static const CliSpec spec = { "flow", "flow matching, rectified flow and exact likelihoods (denoising as integration)",
-                                  CLI_STEPS | CLI_SAMPLES, NULL, NULL };
+                                  CLI_STEPS | CLI_SAMPLES | CLI_TRAIN | CLI_RECIPE, NULL,
+                                  "the Fashion-MNIST velocity U-Net (" FLOW_UNET_CKPT ")" };
     Opts opts;
     int rc = cli_parse(&opts, argc, argv, &spec);
     if (rc) return rc == CLI_DONE ? 0 : rc;
+    if (opts.train) return train_images(&opts);
     rc = cli_run(CELLS, COUNT_OF(CELLS), &opts);
     shared_free();
     return rc;

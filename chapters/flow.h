@@ -16,6 +16,8 @@
 #include "tensor.h"
 #include "toymodel.h"
 
+#define FLOW_UNET_CKPT "checkpoints/flow_fmnist.safetensors"   /* ./flow --train writes it; cell f.7 reads it */
+
 /* §flow x_t = (1 - t) x0 + t eps */
 double flow_interpolant(double x0, double eps, double t);
 

@@ -3,7 +3,7 @@
  *
  *   Classifier c;
  *   classifier_init(&c, &rng);                            // declare + allocate (random weights)
- *   if (classifier_load(&c, CLASSIFIER_CKPT)) return 1;   // or train: classifier_train_step(...)
+ *   if (classifier_load(&c, CLASSIFIER_CKPT)) return 1;   // or train: classifier_loss_grad + Adam (tools/score.c)
  *   classifier_eval(&c, x, n, feat, probs, &arena);       // x (n, 784) in [0, 1] -> feat (n, 128), probs (n, 10)
  *   classifier_free(&c);
  *

@@ -38,6 +38,10 @@ void cli_usage(FILE *f, const CliSpec *spec) {
         fprintf(f, "  --overwrite         with --train: start afresh even if the checkpoint exists (else refused)\n");
         fprintf(f, "  --ckpt PATH         checkpoint to read and write (default checkpoints/%s_*.safetensors)\n", spec->prog);
     }
+    if (spec->flags & CLI_RECIPE) {
+        fprintf(f, "  --recipe K=V,...    with --train: change the recipe, e.g. width=32,schedule=cosine,target=v (README lists the keys)\n");
+        fprintf(f, "  --minutes M         with --train: train for about M minutes of wall clock instead of a number of steps\n");
+    }
     fprintf(f, "  --help              this text\n");
 }
 
@@ -65,7 +69,8 @@ static int takes_value(const CliSpec *spec, const char *flag) {
     static const char *const common[] = { "--seed", "--threads", "--out", "--cell" };
     for (int i = 0; i < 4; i++) if (!strcmp(flag, common[i])) return 1;
     return ((spec->flags & CLI_DATA) && !strcmp(flag, "--data")) || ((spec->flags & CLI_STEPS) && !strcmp(flag, "--steps")) ||
-           ((spec->flags & CLI_SAMPLES) && !strcmp(flag, "--samples")) || ((spec->flags & CLI_TRAIN) && !strcmp(flag, "--ckpt"));
+           ((spec->flags & CLI_SAMPLES) && !strcmp(flag, "--samples")) || ((spec->flags & CLI_TRAIN) && !strcmp(flag, "--ckpt")) ||
+           ((spec->flags & CLI_RECIPE) && (!strcmp(flag, "--recipe") || !strcmp(flag, "--minutes")));
 }
 
 static int parse_one(Opts *o, const CliSpec *spec, const char *flag, const char *val) {
@@ -82,6 +87,8 @@ static int parse_one(Opts *o, const CliSpec *spec, const char *flag, const char 
     if ((spec->flags & CLI_STEPS) && !strcmp(flag, "--steps"))     return parse_long(flag, val, 1, 100000000, &o->steps);
     if ((spec->flags & CLI_SAMPLES) && !strcmp(flag, "--samples")) return parse_long(flag, val, 1, 10000000, &o->samples);
     if ((spec->flags & CLI_TRAIN) && !strcmp(flag, "--ckpt"))      { o->ckpt = val; return 0; }
+    if ((spec->flags & CLI_RECIPE) && !strcmp(flag, "--recipe"))   { o->recipe = val; return 0; }
+    if ((spec->flags & CLI_RECIPE) && !strcmp(flag, "--minutes"))  return parse_long(flag, val, 1, 10000, &o->minutes);
     fprintf(stderr, "error: unknown option '%s' (see ./%s --help)\n", flag, spec->prog);
     return 2;
 }
@@ -107,6 +114,7 @@ int cli_parse(Opts *o, int argc, char **argv, const CliSpec *spec) {
     o->out = "figures";
     o->steps = -1;
     o->samples = -1;
+    o->minutes = -1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) { cli_usage(stdout, spec); return CLI_DONE; }

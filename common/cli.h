@@ -33,7 +33,7 @@
 
 /* Flags beyond the common ones (--help --seed --out --threads --quiet --list --cell)
  * that a program accepts, as a bit set in CliSpec.flags. */
-enum { CLI_DATA = 1, CLI_STEPS = 2, CLI_SAMPLES = 4, CLI_TRAIN = 8 };
+enum { CLI_DATA = 1, CLI_STEPS = 2, CLI_SAMPLES = 4, CLI_TRAIN = 8, CLI_RECIPE = 16 };
 enum { CLI_DONE = -1 };   /* cli_parse: --help was printed, exit 0 */
 enum { CLI_INTERRUPTED = 130 };   /* exit code after Ctrl-C stopped a training loop (128 + SIGINT, as a shell reports it) */
 
@@ -59,6 +59,8 @@ typedef struct {
     int         resume;       /* --resume           continue training from the checkpoint */
     int         overwrite;    /* --overwrite        start training afresh over an existing checkpoint */
     const char *ckpt;         /* --ckpt PATH        checkpoint to read/write, default the program's */
+    const char *recipe;       /* --recipe K=V,...   training recipe changes (with CLI_RECIPE; the program parses them) */
+    long        minutes;      /* --minutes M        a wall-clock training budget, default -1 = by steps */
 } Opts;
 
 /* A program's first line: when neither OMP_WAIT_POLICY nor GOMP_SPINCOUNT is set, re-execute the program with

@@ -6,32 +6,24 @@ const char *const DATA_TOY_NAMES[] = { "gmm", "swissroll", "moons", "checkerboar
 
 /* ---- building mixtures ------------------------------------------------- */
 
-Gmm data_gmm_1d(int K, const double *w, const double *mu, const double *sd) {
+/* K isotropic components in D dimensions: weights w (K), means mu (K, D), standard deviations sd (K). */
+static Gmm gmm_isotropic(int K, int D, const double *w, const double *mu, const double *sd) {
     CHECK(K >= 1 && K <= GMM_MAX, "K = %d outside 1..%d", K, GMM_MAX);
     Gmm g = {0};
     g.K = K;
-    g.D = 1;
+    g.D = D;
     for (int k = 0; k < K; k++) {
         g.w[k] = w[k];
-        g.mu[k][0] = mu[k];
-        g.cov[k][0][0] = sd[k] * sd[k];
+        for (int d = 0; d < D; d++) {
+            g.mu[k][d] = mu[D * k + d];
+            g.cov[k][d][d] = sd[k] * sd[k];
+        }
     }
     return g;
 }
 
-Gmm data_gmm_2d(int K, const double *w, const double *mu, const double *sd) {
-    CHECK(K >= 1 && K <= GMM_MAX, "K = %d outside 1..%d", K, GMM_MAX);
-    Gmm g = {0};
-    g.K = K;
-    g.D = 2;
-    for (int k = 0; k < K; k++) {
-        g.w[k] = w[k];
-        g.mu[k][0] = mu[2 * k];
-        g.mu[k][1] = mu[2 * k + 1];
-        g.cov[k][0][0] = g.cov[k][1][1] = sd[k] * sd[k];
-    }
-    return g;
-}
+Gmm data_gmm_1d(int K, const double *w, const double *mu, const double *sd) { return gmm_isotropic(K, 1, w, mu, sd); }
+Gmm data_gmm_2d(int K, const double *w, const double *mu, const double *sd) { return gmm_isotropic(K, 2, w, mu, sd); }
 
 int data_toy_is_gmm(const char *name) {
     return !strcmp(name, "gmm") || !strcmp(name, "8gaussians");

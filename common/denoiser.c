@@ -66,8 +66,10 @@ static int nearest_step(const Schedule *s, double abar) {
     return best;
 }
 
-/* eps_hat (n, D) of a VP network (an x0-predicting toy model's output is converted, §2.8). The input is x / sqrt(a^2 + b^2), the VP-scaled x (eps and x0 do not
- * change under the scaling); for a level made by den_level_vp, a^2 + b^2 = 1 up to rounding and x goes in as it is. */
+/* eps_hat (n, D) of a VP network. The input is x / sqrt(a^2 + b^2), the VP-scaled x (eps and x0 do not change
+ * under the scaling); for a level made by den_level_vp, a^2 + b^2 = 1 up to rounding and x goes in as it is.
+ * A network that predicts x0 or v has its output converted (§2.8): eps = (x - a x0) / b; for v (on the scaled
+ * path a' = a / c, b' = b / c, a'^2 + b'^2 = 1) eps = b' x' + a' v. */
 static void network_eps(const Denoiser *den, DenLevel l, const double *x, int n, double *eps_hat, Arena *arena) {
     size_t nd = (size_t)n * den->D, mark = arena_pos(arena);
     double c = l.t >= 0 ? 1.0 : sqrt(l.a * l.a + l.s2);
@@ -75,25 +77,32 @@ static void network_eps(const Denoiser *den, DenLevel l, const double *x, int n,
     float *xin = arena_push_no_zero(arena, sizeof(float) * nd), *e = arena_push_no_zero(arena, sizeof(float) * nd);
     for (size_t j = 0; j < nd; j++) xin[j] = (float)(c == 1.0 ? x[j] : x[j] / c);
     if (den->kind == DEN_TOY) toy_predict(den->toy, xin, n, t, e, arena);
-    else unet_model_eps(den->unet, xin, n, t, e, arena);
-    int x0_model = den->kind == DEN_TOY && den->toy->target == TOY_TARGET_X0;   /* the output is x0_hat (§2.7) */
-    for (size_t j = 0; j < nd; j++) eps_hat[j] = x0_model ? den_eps_from_x0(l, x[j], e[j]) : e[j];
+    else unet_model_predict(den->unet, xin, n, (float)t, e, arena);
+    int x0_model = den->kind == DEN_TOY ? den->toy->target == TOY_TARGET_X0 : den->unet->target == UNET_X0;
+    int v_model = den->kind == DEN_UNET && den->unet->target == UNET_V;
+    double a1 = l.a / c, b1 = l.b / c;
+    for (size_t j = 0; j < nd; j++)
+        eps_hat[j] = x0_model ? den_eps_from_x0(l, x[j], e[j]) : v_model ? b1 * (x[j] / c) + a1 * e[j] : e[j];
     arena_pop_to(arena, mark);
 }
 
 /* §flow a velocity network at the flow time of l: x_f = x / (a + b), t = b / (a + b), v = v_theta(x_f, t), and
- * x0_hat = x_f - t v, eps_hat = x_f + (1 - t) v (so that x_f = (1 - t) x0_hat + t eps_hat and eps_hat - x0_hat = v). */
+ * x0_hat = x_f - t v, eps_hat = x_f + (1 - t) v (so that x_f = (1 - t) x0_hat + t eps_hat and eps_hat - x0_hat = v).
+ * The toy network's time input is TOY_FLOW_TIME t, the U-Net's T t. */
 static void network_flow(const Denoiser *den, DenLevel l, const double *x, int n, double *x0_hat, double *eps_hat, Arena *arena) {
     int D = den->D;
     size_t nd = (size_t)n * D, mark = arena_pos(arena);
     double c = l.a + l.b, t = den_flow_time(l);
     float *xin = arena_push_no_zero(arena, sizeof(float) * nd), *v = arena_push_no_zero(arena, sizeof(float) * nd);
-    float *tt = arena_push_no_zero(arena, sizeof(float) * (size_t)n);
     for (size_t j = 0; j < nd; j++) xin[j] = (float)(x[j] / c);
-    for (int i = 0; i < n; i++) tt[i] = (float)(TOY_FLOW_TIME * t);
-    AgTape tape = ag_tape_no_grad(arena, 64);
-    AgNode *out = toy_forward(den->toy, &tape, xin, tt, n);
-    memcpy(v, out->val.data, sizeof(float) * nd);
+    if (den->kind == DEN_UNET) {
+        unet_model_predict(den->unet, xin, n, (float)(den->unet->T * t), v, arena);
+    } else {
+        float *tt = arena_push_no_zero(arena, sizeof(float) * (size_t)n);
+        for (int i = 0; i < n; i++) tt[i] = (float)(TOY_FLOW_TIME * t);
+        AgTape tape = ag_tape_no_grad(arena, 64);
+        memcpy(v, toy_forward(den->toy, &tape, xin, tt, n)->val.data, sizeof(float) * nd);
+    }
     for (size_t j = 0; j < nd; j++) {
         x0_hat[j] = x[j] / c - t * v[j];            /* §flow x0 = x_t - t v */
         eps_hat[j] = x[j] / c + (1.0 - t) * v[j];   /* §flow eps = x_t + (1 - t) v */
@@ -106,7 +115,7 @@ static void network_flow(const Denoiser *den, DenLevel l, const double *x, int n
 void den_predict(const Denoiser *den, DenLevel l, const double *x, int n, double *x0_hat, double *eps_hat, Arena *arena) {
     /* the ends of the path: a velocity network takes a = 0 and b = 0; the exact denoisers a = 0 (x0_hat = E[x0]),
      * the mixture also b = 0 (x0_hat = x / a, eps_hat = -b score = 0) */
-    int flow_net = den->kind == DEN_TOY_FLOW, ends = flow_net || den->kind == DEN_GMM || den->kind == DEN_POINTS;
+    int flow_net = den->kind == DEN_TOY_FLOW || (den->kind == DEN_UNET && den->unet->target == UNET_FLOW), ends = flow_net || den->kind == DEN_GMM || den->kind == DEN_POINTS;
     CHECK(ends ? l.a >= 0 && l.a + l.b > 0 && (l.b > 0 || (l.b == 0 && den->kind != DEN_POINTS)) : l.b > 0 && l.a > 0,
           "level a = %g, b = %g: both must be > 0", l.a, l.b);
     int D = den->D;
@@ -115,6 +124,10 @@ void den_predict(const Denoiser *den, DenLevel l, const double *x, int n, double
     double *eps = eps_hat ? eps_hat : arena_push_no_zero(arena, sizeof(double) * nd);
     if (flow_net) {
         network_flow(den, l, x, n, x0, eps, arena);
+        for (size_t j = 0; den->clip && l.b > 0 && j < nd; j++) {   /* pixels live in [-1, 1]: clamp, re-derive eps */
+            x0[j] = x0[j] < -1 ? -1 : x0[j] > 1 ? 1 : x0[j];
+            eps[j] = den_eps_from_x0(l, x[j], x0[j]);
+        }
     } else if (den->kind == DEN_TOY || den->kind == DEN_UNET || den->kind == DEN_SCORE_FN) {
         if (den->kind == DEN_SCORE_FN) {
             den->score_fn(den->model, l, x, n, eps, arena);

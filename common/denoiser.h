@@ -75,7 +75,7 @@ typedef enum {
     DEN_GMM,      /* exact E[x0 | x] of a Gaussian mixture (data_gmm_denoise) */
     DEN_POINTS,   /* exact E[x0 | x] when x0 is uniform on a finite set: a softmax-weighted mean */
     DEN_TOY,      /* a trained 2D network (toymodel.h: eps, or x0 when its target is x0) on the VP schedule `sched` */
-    DEN_UNET,     /* a trained Fashion-MNIST eps U-Net (unet.h) on the VP schedule `sched` */
+    DEN_UNET,     /* a trained Fashion-MNIST U-Net (unet.h): eps, x0 or v on the VP schedule `sched`, or a velocity (flow) */
     DEN_TOY_FLOW, /* a trained 2D velocity network v_theta(x, t) (toymodel.h, time input TOY_FLOW_TIME t) on the
                      flow path: a level is mapped to its flow time, x0_hat = x_f - t v, eps_hat = x_f + (1 - t) v */
     DEN_SCORE_FN  /* any model that gives the score itself (chapter 3's noise-conditional network) */

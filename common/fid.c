@@ -230,13 +230,6 @@ int fid_score(FidScorer *s, const float *x, int n, float lo, float hi, FidScore 
     return 0;
 }
 
-int fid_score_classes_off(const FidScore *r) {
-    int off = 0;
-    double share = r->n / 10.0;
-    for (int k = 0; k < 10; k++) off += r->hist[k] < share / 2 || r->hist[k] > 2 * share;
-    return off;
-}
-
 void fid_score_print(const FidScore *r, const char *label) {
     printf("  %s: FID %.2f at N = %d = %.1fx the real-data floor %.2f (noise floor %.1f); mean max-softmax %.3f\n",
            label, r->fid, r->n, r->fid / r->floor_real, r->floor_real, r->floor_noise, r->max_softmax);

@@ -78,7 +78,5 @@ void fid_score_print(const FidScore *r, const char *label);
 /* For a program's cell: load the scorer, score n images, print the report under label, free. Returns 0 with *out
  * filled, or 1 after one line saying why no score (no classifier, no data set): callers go on without one. */
 int  fid_report(const char *label, const float *x, int n, float lo, float hi, FidScore *out);
-/* The classes whose count is outside [share/2, 2 share] (share = n/10). */
-int  fid_score_classes_off(const FidScore *r);
 
 #endif

@@ -54,14 +54,18 @@ void optim_ema_init(Ema *e, const float *params, size_t n, float decay) {
     e->n = n;
     e->decay = decay;
     e->t = 0;
+    e->warmup = 0;
     e->shadow = malloc(sizeof(float) * n);
     CHECK(e->shadow != NULL, "cannot allocate an EMA of %zu parameters", n);
     memcpy(e->shadow, params, sizeof(float) * n);
 }
 
-/* After k updates with weights p_1..p_k: shadow_k = d^k p_0 + (1 - d) sum_j d^(k-j) p_j. */
+/* After k updates with weights p_1..p_k: shadow_k = d^k p_0 + (1 - d) sum_j d^(k-j) p_j. With warmup, d at update t is
+ * min(decay, (1 + t) / (10 + t)): early on the average forgets the random initial weights within a few dozen updates
+ * (a long run is unchanged; a short one, say 1000 updates at decay 0.999, would otherwise still be 37% p_0). */
 void optim_ema_update(Ema *e, const float *params) {
     float d = e->decay;
+    if (e->warmup && (1.0f + e->t) / (10.0f + e->t) < d) d = (1.0f + e->t) / (10.0f + e->t);
     for (size_t i = 0; i < e->n; i++) e->shadow[i] = d * e->shadow[i] + (1.0f - d) * params[i];
     e->t++;
 }

@@ -38,6 +38,7 @@ typedef struct {
     float  decay;                  /* shadow = decay * shadow + (1 - decay) * params */
     float *shadow;                 /* (n,) the averaged weights */
     long   t;                      /* updates taken so far */
+    int    warmup;                 /* 1: the decay ramps up, min(decay, (1 + t) / (10 + t)) (set after init) */
 } Ema;
 
 /* ---- Adam / AdamW ---------------------------------------------------------- */

@@ -22,6 +22,7 @@ void train_init(Trainer *tr, Params *p, const TrainConfig *c) {
     size_t n = nn_params_count(p);
     optim_adam_init(&tr->adam, n, c->lr_max, 0.9f, 0.999f, 1e-8f, 0.0f);
     if (c->ema_decay > 0) optim_ema_init(&tr->ema, p->data, n, c->ema_decay);
+    tr->ema.warmup = c->ema_warmup;
     tr->last_good = malloc(sizeof(float) * n);
     CHECK(tr->last_good != NULL, "cannot allocate a copy of %zu weights", n);
 }
@@ -286,15 +287,27 @@ static int train_step(Trainer *tr, TrainBatchFn batch, void *model, Rng *rng, Ar
 }
 
 static int train_loop(Trainer *tr, TrainBatchFn batch, void *model, Rng *rng, Arena *arena, FILE *log) {
-    const TrainConfig *c = &tr->c;
+    TrainConfig *c = &tr->c;
     Fault f = fault_from_env();
     Progress bar = cli_progress_start(c->label, c->steps, c->quiet);
+    long first = tr->step;
+    double trained = 0, mark = cli_seconds();   /* wall seconds of training, evaluations excluded */
     while (tr->step < c->steps) {
         if (cli_interrupted()) { cli_progress_end(&bar, tr->step, tr->avg[0]); return TRAIN_INTERRUPTED; }
         if (train_step(tr, batch, model, rng, arena, f)) return 1;
+        if (c->budget_s > 0 && tr->step == first + TRAIN_BUDGET_PROBE) {   /* the rate so far sets the steps left */
+            double spent = trained + cli_seconds() - mark, left = c->budget_s - spent;
+            c->steps = tr->step + (left > 0 ? (long)(left / spent * TRAIN_BUDGET_PROBE) : 0);
+            bar.total = c->steps;
+        }
         cli_progress_update(&bar, tr->step, tr->avg[0]);
         if (log && tr->step % c->log_every == 0) log_line(log, tr);
         if (c->ckpt && tr->step % c->ckpt_every == 0 && tr->step < c->steps && train_save(tr, c->ckpt)) return 1;
+        if (c->eval && (tr->step % c->eval_every == 0 || tr->step == c->steps)) {
+            trained += cli_seconds() - mark;
+            c->eval(model, tr, trained);
+            mark = cli_seconds();
+        }
     }
     cli_progress_end(&bar, tr->step, tr->avg[0]);
     return 0;

@@ -48,11 +48,15 @@
 #include "rng.h"
 #include "tensor.h"
 
-enum { TRAIN_MAX_TERMS = 4, TRAIN_INTERRUPTED = CLI_INTERRUPTED };   /* 130 = 128 + SIGINT */
+enum { TRAIN_MAX_TERMS = 4, TRAIN_INTERRUPTED = CLI_INTERRUPTED, TRAIN_BUDGET_PROBE = 50 };   /* 130 = 128 + SIGINT */
 
 /* Loss of one batch at update `step` (0-based); gradients into the Params' grad block. terms (TRAIN_MAX_TERMS - 1)
  * may get the parts of the loss that the log shows beside it (recon, KL). Temporaries from arena (popped after). */
 typedef float (*TrainBatchFn)(void *model, long step, Rng *rng, Arena *arena, float *terms);
+struct Trainer;
+/* Called every eval_every updates and after the last one, with the wall seconds of training so far (evaluations
+ * excluded): a model's own progress measure (chapter 2's image score log). Its time is not counted in budget_s. */
+typedef void (*TrainEvalFn)(void *model, const struct Trainer *tr, double train_seconds);
 
 typedef struct {
     const char *label;      /* progress bar: "train U-Net" */
@@ -61,6 +65,7 @@ typedef struct {
     long   warmup;          /* warm-up updates, cut to steps - 1 so that every steps >= 1 runs */
     int    lr_ahead;        /* 1: the schedule is read at step + 1 (the toy model's and NCSN's choice, kept) */
     float  ema_decay;       /* 0: no EMA of the weights */
+    int    ema_warmup;      /* 1: the EMA's decay ramps up (optim.h) */
     int    n_terms;         /* loss parts reported in terms (0 .. TRAIN_MAX_TERMS - 1) */
     float *curve;           /* (steps) the loss of every update, or NULL */
     int    quiet;           /* no progress bar */
@@ -72,9 +77,14 @@ typedef struct {
     int    log_decimals;    /* digits after the point in the log */
     int    resume;          /* continue from ckpt (it must exist) */
     int    overwrite;       /* start afresh even if ckpt exists */
+    /* a wall-clock budget: > 0 sets `steps` after TRAIN_BUDGET_PROBE updates from the rate measured so far, so that
+     * training ends near budget_s seconds (evaluations excluded); the checkpoint's "step" says how many it took */
+    double budget_s;
+    TrainEvalFn eval;       /* or NULL */
+    long   eval_every;
 } TrainConfig;
 
-typedef struct {
+typedef struct Trainer {
     TrainConfig c;
     Params *params;
     Adam    adam;

@@ -90,13 +90,16 @@ static AgNode *block(AgTape *t, Params *p, const ResBlock *r, AgNode *x, AgNode 
 }
 
 AgNode *unet_forward(AgTape *t, Params *p, const Unet *u, const float *x, const float *steps, int N) {
+    return unet_forward_node(t, p, u, ag_input(t, tensor_wrap((float *)x, 4, (int[]){ N, 1, 28, 28 })), steps, N);
+}
+
+AgNode *unet_forward_node(AgTape *t, Params *p, const Unet *u, AgNode *x, const float *steps, int N) {
     /* time embedding: sinusoidal features of t through a 2-layer MLP */
     Tensor e = tensor_new(t->arena, 2, (int[]){ N, UNET_TEMB });
     nn_time_embedding(e.data, steps, N, UNET_TEMB, 1000.0f);
     AgNode *temb = nn_linear_forward(t, p, &u->temb2, ag_silu(t, nn_linear_forward(t, p, &u->temb1, ag_input(t, e))));
     AgNode *tact = ag_silu(t, temb);
-    Tensor xin = tensor_wrap((float *)x, 4, (int[]){ N, 1, 28, 28 });
-    AgNode *h = conv(t, p, u->stem, ag_input(t, xin), 1);                 /* (N, C, 28, 28) */
+    AgNode *h = conv(t, p, u->stem, x, 1);                                 /* (N, C, 28, 28) */
     AgNode *s1 = block(t, p, &u->rb_down1, h, tact);
     h = conv(t, p, u->down1, s1, 2);                                         /* (N, C, 14, 14) */
     AgNode *s2 = block(t, p, &u->rb_down2, h, tact);                         /* (N, 2C, 14, 14) */
@@ -114,6 +117,8 @@ AgNode *unet_forward(AgTape *t, Params *p, const Unet *u, const float *x, const 
 }
 
 /* ---- a trained network, for sampling -------------------------------------- */
+
+const char *const unet_target_names[4] = { "eps", "x0", "v", "flow" };
 
 int unet_model_load(UnetModel *m, const char *path) {
     memset(m, 0, sizeof *m);
@@ -141,6 +146,18 @@ int unet_model_load(UnetModel *m, const char *path) {
         return 1;
     }
     int attention = io_safetensors_meta(&st, "attention", buf, sizeof buf) == 0 && atoi(buf) == 1;
+    m->sched = io_safetensors_meta(&st, "schedule", buf, sizeof buf) == 0 && !strcmp(buf, "cosine") ? SCHED_COSINE : SCHED_LINEAR;
+    m->target = UNET_EPS;
+    if (io_safetensors_meta(&st, "target", buf, sizeof buf) == 0) {
+        int k = 0;
+        while (k < 4 && strcmp(buf, unet_target_names[k])) k++;
+        if (k == 4) {
+            fprintf(stderr, "%s: unknown prediction target \"%.16s\" (eps, x0, v or flow)\n", path, buf);
+            io_safetensors_close(&st);
+            return 1;
+        }
+        m->target = (UnetTarget)k;
+    }
     nn_params_init(&m->params);
     unet_declare_attention(&m->params, &m->unet, C, attention);
     Rng rng = rng_seed(1);   /* the values are overwritten by the file */
@@ -157,11 +174,24 @@ void unet_model_free(UnetModel *m) {
     nn_params_free(&m->params);
 }
 
-void unet_model_eps(UnetModel *m, const float *x, int N, int t, float *eps_hat, Arena *arena) {
+void unet_model_predict(UnetModel *m, const float *x, int N, float t, float *out, Arena *arena) {
     size_t mark = arena_pos(arena);
     float *tt = arena_push_no_zero(arena, sizeof(float) * N);
-    for (int i = 0; i < N; i++) tt[i] = (float)t;
+    for (int i = 0; i < N; i++) tt[i] = t;
     AgTape tape = ag_tape_no_grad(arena, UNET_MAX_NODES);
-    memcpy(eps_hat, unet_forward(&tape, &m->params, &m->unet, x, tt, N)->val.data, sizeof(float) * (size_t)N * 784);
+    memcpy(out, unet_forward(&tape, &m->params, &m->unet, x, tt, N)->val.data, sizeof(float) * (size_t)N * 784);
     arena_pop_to(arena, mark);
+}
+
+void unet_model_vjp(UnetModel *m, const float *x, int N, float t, const float *z, float *out, float *jtz, Arena *arena) {
+    size_t nd = (size_t)N * 784, mark = arena_pos(arena);
+    float *tt = arena_push_no_zero(arena, sizeof(float) * N);
+    for (int i = 0; i < N; i++) tt[i] = t;
+    memset(jtz, 0, sizeof(float) * nd);
+    AgTape tape = ag_tape(arena, UNET_MAX_NODES + 4);
+    AgNode *in = ag_leaf(&tape, (float *)x, jtz, 4, (int[]){ N, 1, 28, 28 });   /* x is read only: its gradient goes to jtz */
+    AgNode *o = unet_forward_node(&tape, &m->params, &m->unet, in, tt, N);
+    memcpy(out, o->val.data, sizeof(float) * nd);
+    ag_backward(&tape, ag_sum(&tape, ag_mul(&tape, o, ag_input(&tape, tensor_wrap((float *)z, 4, (int[]){ N, 1, 28, 28 })))));
+    arena_pop_to(arena, mark);   /* the weights' gradients, accumulated in m->params.grad as a side effect, are not used */
 }

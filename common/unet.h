@@ -23,6 +23,7 @@
 
 #include "autograd.h"
 #include "nn.h"
+#include "schedule.h"
 
 enum { UNET_MAX_NODES = 512, UNET_TEMB = 64, UNET_GROUPS = 8 };
 
@@ -53,25 +54,42 @@ void    unet_declare(Params *p, Unet *u, int C);
 void    unet_declare_attention(Params *p, Unet *u, int C, int attention);
 /* eps_hat (N, 1, 28, 28) for images x (N*784 floats) at steps t (N floats). */
 AgNode *unet_forward(AgTape *t, Params *p, const Unet *u, const float *x, const float *steps, int N);
+/* The same from a node x (N, 1, 28, 28): an ag_leaf when the gradient with respect to the image is wanted. */
+AgNode *unet_forward_node(AgTape *t, Params *p, const Unet *u, AgNode *x, const float *steps, int N);
+
+/* What the network's output means (the prediction target it was trained on, §2.8 and §flow):
+ *   UNET_EPS   eps_hat                                   (Ho et al.; the tutorial's choice)
+ *   UNET_X0    x0_hat
+ *   UNET_V     v_hat = a eps - b x0 on the VP path a^2 + b^2 = 1 (Salimans and Ho): x0 = a x - b v, eps = b x + a v
+ *   UNET_FLOW  v_hat = eps - x0 on the flow path x_t = (1 - t) x0 + t eps, time input T t (§flow) */
+typedef enum { UNET_EPS, UNET_X0, UNET_V, UNET_FLOW } UnetTarget;
+extern const char *const unet_target_names[4];   /* "eps", "x0", "v", "flow": the checkpoint's "target" */
 
 /* A trained network, loaded for sampling:
  *   UnetModel m;
  *   if (unet_model_load(&m, path)) ...;               // one-line message already printed
- *   unet_model_eps(&m, x, N, t, eps_hat, &arena);     // eps_hat (N, 784) at one step t in 1..m.T
+ *   unet_model_predict(&m, x, N, t, out, &arena);     // the raw output (N, 784) at time input t (see target)
  *   unet_model_free(&m);
- * It holds the EMA weights ("ema.*") of a checkpoint whose metadata names its "width", "T" and "step" (the
- * one chapter 2 trains and ships), and "attention": "1" when it has the attention block (absent in older
- * checkpoints: none); the schedule is sched_init(SCHED_LINEAR, m.T); images in [-1, 1]. The one
- * loader for sampling: the training checkpoint's other blocks (the raw weights, Adam's moments) are not read. */
+ * It holds the EMA weights ("ema.*") of a checkpoint whose metadata names its "width", "T" and "step", and
+ * optionally "attention" ("1": the attention block), "schedule" ("linear" or "cosine", sched_init's) and
+ * "target" (unet_target_names); absent keys (older checkpoints) mean no attention, linear, eps. A VP network's
+ * time input is the step 1..T of sched_init(m.sched, m.T); a flow network's is T t for t in [0, 1]. Images
+ * in [-1, 1]. The one loader for sampling: the training checkpoint's other blocks (the raw weights, Adam's
+ * moments) are not read. den_unet (denoiser.h) turns the raw output into x0_hat, eps_hat and the score. */
 typedef struct {
-    Params params;
-    Unet   unet;
-    int    T;          /* diffusion steps the network was trained with */
-    long   step;       /* training steps behind the weights */
+    Params     params;
+    Unet       unet;
+    int        T;          /* diffusion steps the network was trained with (flow: the time input's scale) */
+    SchedKind  sched;      /* its schedule (VP targets) */
+    UnetTarget target;
+    long       step;       /* training steps behind the weights */
 } UnetModel;
 
 int  unet_model_load(UnetModel *m, const char *path) MUST_USE;
 void unet_model_free(UnetModel *m);
-void unet_model_eps(UnetModel *m, const float *x, int N, int t, float *eps_hat, Arena *arena);
+void unet_model_predict(UnetModel *m, const float *x, int N, float t, float *out, Arena *arena);
+/* The output out (N, 784) and the vector-Jacobian product jtz = z^T d out / d x (N, 784), one backward pass: with a
+ * random z of E[z z^T] = I, z . jtz is Hutchinson's unbiased estimate of the divergence tr(d out / d x) (§flow). */
+void unet_model_vjp(UnetModel *m, const float *x, int N, float t, const float *z, float *out, float *jtz, Arena *arena);
 
 #endif

@@ -152,7 +152,7 @@ START_TEST(test_reverse_sde_recovers_p0_4_2) {
     for (int i = 0; i < N; i++) x[i] = f[i];
     Denoiser den = den_gmm(&g);
     Arena arena;
-    arena_init(&arena, 1 << 20);
+    arena_init(&arena, 4 << 20);   /* ch4_reverse's scratch: 6 N D doubles */
     ch4_reverse(&den, &sde, CH4_EM, x, N, 1.0, 1e-3, 1000, &rng, &arena, NULL);
     ch4_sde_marginal(&sde, 1e-3, &a, &s2);
     Gmm g0 = data_gmm_noised(&g, a, s2);
@@ -180,7 +180,7 @@ START_TEST(test_pfode_preserves_marginals_4_5) {
     for (int i = 0; i < 2 * N; i++) x[i] = f[i];
     Denoiser den = den_gmm(&g);
     Arena arena;
-    arena_init(&arena, 1 << 20);
+    arena_init(&arena, 4 << 20);   /* ch4_reverse's scratch: 6 N D doubles */
     ck_assert_int_eq((int)ch4_reverse(&den, &sde, CH4_ODE_HEUN, x, N, 1.0, 0.25, 100, &rng, &arena, NULL), 200);
     ch4_sde_marginal(&sde, 0.25, &a, &s2);
     Gmm gt = data_gmm_noised(&g, a, s2);

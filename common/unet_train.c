@@ -1,0 +1,233 @@
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "denoiser.h"
+#include "fid.h"
+#include "fmnist.h"
+#include "io.h"
+#include "train.h"
+#include "unet_train.h"
+
+enum { IMG = 28 * 28 };
+
+UnetRecipe unet_recipe_default(UnetTarget target) {
+    /* chosen by tools/recipe_study.sh (tutorial.md, 2.8 on images): x0 prediction, the cosine schedule, a decaying
+     * learning rate, attention at 7 x 7 and an EMA that forgets its random start */
+    return (UnetRecipe){ .width = 24, .attention = 1, .T = 1000, .batch = 64, .sched = SCHED_COSINE,
+                         .target = target == UNET_EPS ? UNET_X0 : target, .lr = 1e-3f, .lr_min = 1e-5f, .warmup = 100,
+                         .ema = 0.999f, .ema_warmup = 1, .score_every = 500 };
+}
+
+/* One "key=value" of a recipe: 0, or 2 after the message. */
+static int recipe_set(UnetRecipe *r, const char *key, const char *val) {
+    char *end;
+    double v = strtod(val, &end);
+    int number = *val != '\0' && *end == '\0' && isfinite(v);
+    if (!strcmp(key, "schedule")) {
+        if (strcmp(val, "linear") && strcmp(val, "cosine")) goto bad;
+        r->sched = strcmp(val, "cosine") ? SCHED_LINEAR : SCHED_COSINE;
+        return 0;
+    }
+    if (!strcmp(key, "target")) {
+        for (int k = 0; k < 4; k++)
+            if (!strcmp(val, unet_target_names[k])) { r->target = (UnetTarget)k; return 0; }
+        goto bad;
+    }
+    if (!number) goto bad;
+    if (!strcmp(key, "width") && v >= 8 && v <= 128 && (int)v == v && (int)v % UNET_GROUPS == 0) { r->width = (int)v; return 0; }
+    if (!strcmp(key, "attention") && (v == 0 || v == 1)) { r->attention = (int)v; return 0; }
+    if (!strcmp(key, "T") && v >= 10 && v <= 10000 && (int)v == v) { r->T = (int)v; return 0; }
+    if (!strcmp(key, "batch") && v >= 1 && v <= 1024 && (int)v == v) { r->batch = (int)v; return 0; }
+    if (!strcmp(key, "lr") && v > 0 && v < 1) { r->lr = (float)v; return 0; }
+    if (!strcmp(key, "lr_min") && v > 0 && v < 1) { r->lr_min = (float)v; return 0; }
+    if (!strcmp(key, "ema") && v >= 0 && v < 1) { r->ema = (float)v; return 0; }
+    if (!strcmp(key, "ema_warmup") && (v == 0 || v == 1)) { r->ema_warmup = (int)v; return 0; }
+    if (!strcmp(key, "warmup") && v >= 0 && v <= 1e6 && (long)v == v) { r->warmup = (long)v; return 0; }
+    if (!strcmp(key, "score_every") && v >= 0 && v <= 1e8 && (long)v == v) { r->score_every = (long)v; return 0; }
+bad:
+    fprintf(stderr, "error: --recipe %.40s=%.40s: unknown key or value out of range (keys: width attention T schedule target "
+                    "batch lr lr_min warmup ema ema_warmup score_every)\n", key, val);
+    return 2;
+}
+
+int unet_recipe_parse(UnetRecipe *r, const char *spec) {
+    if (!spec) return 0;
+    char buf[512];
+    if (strlen(spec) >= sizeof buf) { fprintf(stderr, "error: --recipe is longer than %zu characters\n", sizeof buf - 1); return 2; }
+    strcpy(buf, spec);
+    for (char *save = NULL, *item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(item, '=');
+        if (!eq) { fprintf(stderr, "error: --recipe '%.40s': expected key=value\n", item); return 2; }
+        *eq = '\0';
+        if (recipe_set(r, item, eq + 1)) return 2;
+    }
+    if (r->lr_min > r->lr) { fprintf(stderr, "error: --recipe: lr_min %g is above lr %g\n", r->lr_min, r->lr); return 2; }
+    return 0;
+}
+
+void unet_recipe_meta(const UnetRecipe *r, char *buf, size_t cap) {
+    snprintf(buf, cap, "\"width\": \"%d\", \"attention\": \"%d\", \"T\": \"%d\", \"schedule\": \"%s\", \"target\": \"%s\", "
+             "\"batch\": \"%d\", \"lr\": \"%g\", \"lr_min\": \"%g\", \"warmup\": \"%ld\", \"ema\": \"%g\", \"ema_warmup\": \"%d\"",
+             r->width, r->attention, r->T, r->sched == SCHED_COSINE ? "cosine" : "linear", unet_target_names[r->target],
+             r->batch, r->lr, r->lr_min, r->warmup, r->ema, r->ema_warmup);
+}
+
+/* ---- sampling (for the score log; ddim.c's d.4 cell is the explained version) ---- */
+
+void unet_sample_deterministic(UnetModel *m, float *x, int n, int K, Arena *arena) {
+    enum { CHUNK = 100 };   /* images per forward pass: bounds the activations' memory */
+    Schedule s;
+    sched_init(&s, m->sched, m->T);
+    Denoiser den = den_unet(m, &s, 1);
+    size_t mark = arena_pos(arena);
+    double *x0 = arena_push_no_zero(arena, sizeof(double) * CHUNK * IMG), *eps = arena_push_no_zero(arena, sizeof(double) * CHUNK * IMG);
+    for (int k = K; k >= 1; k--) {
+        DenLevel now, next;
+        if (m->target == UNET_FLOW) {
+            now = den_level_flow((double)k / K);
+            next = den_level_flow((double)(k - 1) / K);
+        } else {
+            now = den_level_vp(&s, (int)lround((double)k * m->T / K));
+            next = k > 1 ? den_level_vp(&s, (int)lround((double)(k - 1) * m->T / K)) : den_level(1.0, 0.0);
+        }
+        for (int i0 = 0; i0 < n; i0 += CHUNK) {
+            int c = n - i0 < CHUNK ? n - i0 : CHUNK;
+            float *xc = x + (size_t)i0 * IMG;
+            den_predict_f(&den, now, xc, c, x0, eps, arena);
+            for (size_t j = 0; j < (size_t)c * IMG; j++) xc[j] = (float)(next.a * x0[j] + next.b * eps[j]);   /* x_s = a_s x0_hat + b_s eps_hat */
+        }
+    }
+    arena_pop_to(arena, mark);
+    sched_free(&s);
+}
+
+/* ---- training -------------------------------------------------------------------- */
+
+typedef struct {
+    const UnetRecipe *r;
+    Params     params;
+    Unet       unet;
+    Schedule   sched;
+    Fmnist     fm;
+    float     *x0;
+    /* the score log */
+    FidScorer  scorer;
+    int        scoring;
+    UnetModel  view;        /* the EMA weights, for sampling */
+    char       score_path[600];
+    uint64_t   seed;
+} UnetTrain;
+
+/* §2.8 / §flow one batch: x_t from x0 and eps at a random time, loss = mean ||net(x_t, t) - target||^2. */
+static float unet_batch(void *model, long step, Rng *rng, Arena *arena, float *terms) {
+    (void)step; (void)terms;
+    UnetTrain *u = model;
+    const UnetRecipe *r = u->r;
+    int B = r->batch;
+    float *xt = arena_push_no_zero(arena, sizeof(float) * (size_t)B * IMG), *tt = arena_push_no_zero(arena, sizeof(float) * B);
+    Tensor eps = tensor_new(arena, 4, (int[]){ B, 1, 28, 28 }), target = tensor_new(arena, 4, (int[]){ B, 1, 28, 28 });
+    for (int i = 0; i < B; i++) {
+        const float *img = u->fm.images + (size_t)rng_int(rng, u->fm.n) * IMG;
+        for (int k = 0; k < IMG; k++) u->x0[(size_t)i * IMG + k] = 2.0f * img[k] - 1.0f;
+    }
+    rng_normal_fill(rng, eps.data, (long)B * IMG);
+    for (int i = 0; i < B; i++) {
+        double a, b;   /* x_t = a x0 + b eps */
+        if (r->target == UNET_FLOW) {
+            double t = rng_uniform(rng);
+            a = 1 - t, b = t;
+            tt[i] = (float)(r->T * t);
+        } else {
+            int t = 1 + rng_int(rng, r->T);
+            a = sqrt(u->sched.alpha_bar[t]), b = sqrt(1 - u->sched.alpha_bar[t]);
+            tt[i] = (float)t;
+        }
+        for (int k = 0; k < IMG; k++) {
+            size_t j = (size_t)i * IMG + k;
+            double x0 = u->x0[j], e = eps.data[j];
+            xt[j] = (float)(a * x0 + b * e);
+            target.data[j] = (float)(r->target == UNET_EPS ? e : r->target == UNET_X0 ? x0
+                                     : r->target == UNET_V ? a * e - b * x0 : e - x0);
+        }
+    }
+    AgTape tape = ag_tape(arena, UNET_MAX_NODES);
+    AgNode *loss = ag_mse(&tape, unet_forward(&tape, &u->params, &u->unet, xt, tt, B), ag_input(&tape, target));
+    nn_params_zero_grad(&u->params);
+    ag_backward(&tape, loss);
+    return loss->val.data[0];
+}
+
+/* The score log: UNET_SCORE_N images from the EMA weights, their Frechet score and its floors, one line. */
+static void unet_score(void *model, const Trainer *tr, double seconds) {
+    UnetTrain *u = model;
+    if (!u->scoring) return;
+    memcpy(u->view.params.data, tr->c.ema_decay > 0 ? tr->ema.shadow : tr->params->data, sizeof(float) * u->params.numel);
+    u->view.step = tr->step;
+    Arena arena;
+    arena_init(&arena, (size_t)1 << 30);
+    float *x = arena_push_no_zero(&arena, sizeof(float) * UNET_SCORE_N * IMG);
+    Rng rng = rng_stream(u->seed, 2000);   /* the same x_T every time: the curve shows the weights, not the draw */
+    rng_normal_fill(&rng, x, (long)UNET_SCORE_N * IMG);
+    unet_sample_deterministic(&u->view, x, UNET_SCORE_N, UNET_SCORE_STEPS, &arena);
+    FidScore sc;
+    if (fid_score(&u->scorer, x, UNET_SCORE_N, -1.0f, 1.0f, &sc) == 0) {
+        FILE *f = fopen(u->score_path, "a");
+        if (f) {
+            fprintf(f, "%ld %.1f %.3f %.3f %.3f %.4f\n", tr->step, seconds, sc.fid, sc.floor_real, sc.floor_noise, sc.max_softmax);
+            fclose(f);
+        }
+    }
+    arena_free(&arena);
+}
+
+int unet_train(const UnetRecipe *r, const Opts *o, const char *path) {
+    UnetTrain *u = calloc(1, sizeof *u);
+    CHECK(u != NULL, "out of memory");
+    u->r = r;
+    u->seed = o->seed;
+    if (fmnist_load(&u->fm, NULL, 1, 0)) { free(u); return 1; }
+    Rng rng = rng_stream(o->seed, 1000);
+    nn_params_init(&u->params);
+    unet_declare_attention(&u->params, &u->unet, r->width, r->attention);
+    nn_params_alloc(&u->params, &rng);
+    sched_init(&u->sched, r->sched, r->T);
+    u->x0 = malloc(sizeof(float) * (size_t)r->batch * IMG);
+    CHECK(u->x0 != NULL, "out of memory");
+    if (r->score_every > 0) {
+        u->scoring = fid_scorer_load(&u->scorer, NULL) == 0;
+        if (!u->scoring) fprintf(stderr, "warning: no classifier, so no score log (the training goes on)\n");
+        io_sibling_path(path, "_score.dat", u->score_path, sizeof u->score_path);
+        if (u->scoring && !o->resume) remove(u->score_path);   /* a fresh run starts a fresh log */
+        u->view = (UnetModel){ .T = r->T, .sched = r->sched, .target = r->target };
+        nn_params_init(&u->view.params);
+        unet_declare_attention(&u->view.params, &u->view.unet, r->width, r->attention);
+        Rng unused = rng_seed(1);
+        nn_params_alloc(&u->view.params, &unused);   /* values overwritten by the EMA before each use */
+    }
+    char meta[512];
+    unet_recipe_meta(r, meta, sizeof meta);
+    long minutes = o->steps > 0 ? 0 : o->minutes > 0 ? o->minutes : UNET_TRAIN_MINUTES;   /* by steps, or by the clock */
+    long n_steps = o->steps > 0 ? o->steps : 100000000;
+    Trainer tr;
+    train_init(&tr, &u->params, &(TrainConfig){ .label = r->target == UNET_FLOW ? "train U-Net v_theta" : "train U-Net",
+               .steps = n_steps, .lr_max = r->lr, .lr_min = r->lr_min, .warmup = r->warmup, .ema_decay = r->ema, .ema_warmup = r->ema_warmup,
+               .quiet = o->quiet, .ckpt = path, .meta = meta, .ckpt_every = 250, .log_every = 10, .log_decimals = 5,
+               .resume = o->resume, .overwrite = o->overwrite, .budget_s = 60.0 * minutes,
+               .eval = r->score_every > 0 ? unet_score : NULL, .eval_every = r->score_every });
+    printf("training the U-Net (%zu parameters, %s) on %d images %s, checkpoint %s\n", nn_params_count(&u->params), meta, u->fm.n,
+           minutes > 0 ? "for the time budget" : "to its step count", path);
+    Arena arena;
+    arena_init(&arena, (size_t)1 << 30);
+    int rc = train_run(&tr, unet_batch, u, &rng, &arena);
+    arena_free(&arena);
+    train_free(&tr);
+    if (r->score_every > 0) nn_params_free(&u->view.params);
+    if (u->scoring) fid_scorer_free(&u->scorer);
+    free(u->x0);
+    sched_free(&u->sched);
+    nn_params_free(&u->params);
+    fmnist_free(&u->fm);
+    free(u);
+    return rc;
+}

@@ -1,0 +1,59 @@
+/* unet_train.h: training the Fashion-MNIST U-Net (unet.h) from a recipe, for every prediction target: chapter 2's
+ * eps network (§2.8) and its x0 and v variants, and the flow program's velocity network (§flow).
+ *
+ *   UnetRecipe r = unet_recipe_default(UNET_EPS);
+ *   if (unet_recipe_parse(&r, "width=32,schedule=cosine,T=1000")) return 2;   // one-line error printed
+ *   int rc = unet_train(&r, opts, "checkpoints/ch2_fmnist.safetensors");     // train.h's return codes
+ *
+ * One batch (§2.8): x0 = 2 pixel - 1 from the training set, eps ~ N(0, I), and
+ *   VP targets: t uniform in 1..T, x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) eps, time input t, and the
+ *               regression target eps, x0 or v = sqrt(abar_t) eps - sqrt(1 - abar_t) x0;
+ *   flow:       t uniform in [0, 1], x_t = (1 - t) x0 + t eps, time input T t, target eps - x0;
+ * loss = mean ||net(x_t, t) - target||^2. train.h's loop does the rest (Adam, warm-up + cosine learning rate,
+ * EMA, checkpoints, NaN guard, Ctrl-C). The recipe is written into the checkpoint's metadata, so that
+ * unet_model_load knows the width, attention, T, schedule and target.
+ *
+ * Recipe keys (unet_recipe_parse; values as in the defaults):
+ *   width=24 attention=1 T=1000 schedule=cosine|linear target=x0|eps|v|flow batch=64
+ *   lr=1e-3 lr_min=1e-5 warmup=100 ema=0.999 ema_warmup=1 score_every=500
+ * score_every=K > 0: every K updates (and at the end) draw UNET_SCORE_N images from the EMA weights with
+ * UNET_SCORE_STEPS deterministic steps and append "step seconds fid floor_real floor_noise max_softmax" to the
+ * score log NAME_score.dat beside the checkpoint (the seconds are training seconds; scoring time is excluded).
+ */
+#ifndef UNET_TRAIN_H
+#define UNET_TRAIN_H
+
+#include "cli.h"
+#include "schedule.h"
+#include "unet.h"
+
+enum { UNET_SCORE_N = 500, UNET_SCORE_STEPS = 20, UNET_TRAIN_MINUTES = 20 };
+
+typedef struct {
+    int        width, attention, T, batch;
+    SchedKind  sched;
+    UnetTarget target;
+    float      lr, lr_min, ema;
+    int        ema_warmup;
+    long       warmup, score_every;
+} UnetRecipe;
+
+/* The recipe chapter 2 ships, chosen by measurement (tools/recipe_study.sh): for UNET_EPS it is the x0 target
+ * (the study's winner); for the others, the same recipe with that target (flow: T = 1000 is the time input's scale). */
+UnetRecipe unet_recipe_default(UnetTarget target);
+/* Apply "key=value,key=value" (NULL or "" changes nothing). 0, or 2 after a one-line error naming the key. */
+int        unet_recipe_parse(UnetRecipe *r, const char *spec) MUST_USE;
+/* The recipe as the checkpoint's metadata pairs, into buf. */
+void       unet_recipe_meta(const UnetRecipe *r, char *buf, size_t cap);
+
+/* Train on the 60k training images to o->steps, or else for o->minutes (default UNET_TRAIN_MINUTES) of wall clock,
+ * with o->resume, o->overwrite, o->quiet, o->seed; checkpoint and logs at path. 0 done; else train_run's codes. */
+int unet_train(const UnetRecipe *r, const Opts *o, const char *path) MUST_USE;
+
+/* §2.8 / §flow deterministic sampling in K steps from x (n, 784) ~ N(0, I), in place: at each step
+ * x <- a_s x0_hat + b_s eps_hat, the next level's mix of the denoiser's two predictions (DDIM with eta = 0
+ * on a VP schedule; the Euler step of the flow ODE on the flow path, where it is the same update). VP steps
+ * t_k = round(k T / K); flow times k / K. x0_hat is clamped to the pixels' range [-1, 1]. */
+void unet_sample_deterministic(UnetModel *m, float *x, int n, int K, Arena *arena);
+
+#endif

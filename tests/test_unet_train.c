@@ -1,0 +1,229 @@
+/* Tests of common/unet_train and the recipe's way into the U-Net: parsing recipes (and refusing bad ones), the
+ * recipe's metadata read back by unet_model_load, the conversions of x0-, v- and velocity-predicting networks
+ * inside den_unet (each one's raw output recovered from x0_hat and eps_hat), the vector-Jacobian product behind
+ * Hutchinson's divergence against central differences, the EMA warm-up formula, and train.h's wall-clock budget
+ * and evaluation hook. */
+#include <check.h>
+#include <math.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "denoiser.h"
+#include "io.h"
+#include "train.h"
+#include "unet_train.h"
+
+START_TEST(test_recipe_parse) {
+    UnetRecipe r = unet_recipe_default(UNET_EPS);
+    ck_assert_int_eq(r.target, UNET_X0);   /* chapter 2's choice, by measurement */
+    ck_assert_int_eq(unet_recipe_parse(&r, "width=32,T=1000,schedule=cosine,target=v,lr=1e-3,lr_min=1e-5,warmup=100,ema=0.9995,ema_warmup=1,attention=1"), 0);
+    ck_assert_int_eq(r.width, 32);
+    ck_assert_int_eq(r.T, 1000);
+    ck_assert_int_eq(r.sched, SCHED_COSINE);
+    ck_assert_int_eq(r.target, UNET_V);
+    ck_assert_int_eq(r.warmup, 100);
+    ck_assert_int_eq(r.attention, 1);
+    ck_assert_int_eq(r.ema_warmup, 1);
+    ck_assert_float_eq_tol(r.ema, 0.9995f, 1e-7f);
+    ck_assert_int_eq(unet_recipe_parse(&r, NULL), 0);
+    ck_assert_int_eq(unet_recipe_parse(&r, ""), 0);
+    static const char *const bad[] = { "width=12", "width=0", "width=32.5", "T=5", "schedule=quadratic", "target=score",
+                                       "lr=0", "lr=nan", "ema=1", "colour=red", "width", "width=", "=3", "lr=1e-3x",
+                                       "lr=1e-4,lr_min=1e-3" };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        UnetRecipe q = unet_recipe_default(UNET_EPS);
+        ck_assert_msg(unet_recipe_parse(&q, bad[i]) == 2, "accepted --recipe %s", bad[i]);
+    }
+}
+END_TEST
+
+/* Write p's weights as the "ema" block of a checkpoint with the recipe's metadata. */
+static void save_model(Params *p, const UnetRecipe *r, const char *path) {
+    char meta[600], inner[512];
+    unet_recipe_meta(r, inner, sizeof inner);
+    snprintf(meta, sizeof meta, "{%s, \"step\": \"7\"}", inner);
+    static const char *const prefix[1] = { "ema" };
+    float *const block[1] = { p->data };
+    ck_assert_int_eq(nn_params_save(p, path, block, prefix, 1, meta), 0);
+}
+
+/* A U-Net of width 8 with random weights, including a random read-out (the real one starts at zero). */
+static void random_unet(Params *p, Unet *u, uint64_t seed) {
+    nn_params_init(p);
+    unet_declare(p, u, 8);
+    Rng r = rng_seed(seed);
+    nn_params_alloc(p, &r);
+    int o = nn_params_find(p, "out.conv.weight");
+    rng_normal_fill(&r, nn_params_data(p, o), (long)p->entry[o].numel);
+    for (size_t k = 0; k < p->entry[o].numel; k++) nn_params_data(p, o)[k] *= 0.1f;
+}
+
+/* For each target, the loaded model's raw output f is recovered from den_predict's two views at a VP level
+ * (a^2 + b^2 = 1): eps: f = eps_hat; x0: f = x0_hat; v: f = a eps_hat - b x0_hat; and at a flow level, flow:
+ * f = eps_hat - x0_hat. And x = a x0_hat + b eps_hat holds for all. */
+START_TEST(test_targets_convert) {
+    enum { N = 2, D = 784 };
+    Params p;
+    Unet u;
+    random_unet(&p, &u, 11);
+    Arena a;
+    arena_init(&a, (size_t)256 << 20);
+    float xf[N * D], raw[N * D];
+    Rng rx = rng_seed(5);
+    rng_normal_fill(&rx, xf, N * D);
+    double x[N * D], x0[N * D], eps[N * D];
+    for (int j = 0; j < N * D; j++) x[j] = xf[j];
+    for (int target = 0; target < 4; target++) {
+        UnetRecipe r = unet_recipe_default((UnetTarget)target);
+        r.target = (UnetTarget)target;
+        r.width = 8;
+        r.attention = 0;
+        r.sched = SCHED_COSINE;
+        char path[64];
+        snprintf(path, sizeof path, "/tmp/test_unet_train_%d_%d.safetensors", (int)getpid(), target);
+        save_model(&p, &r, path);
+        UnetModel m;
+        ck_assert_int_eq(unet_model_load(&m, path), 0);
+        ck_assert_int_eq(m.target, target);
+        ck_assert_int_eq(m.sched, SCHED_COSINE);
+        ck_assert_int_eq(m.T, r.T);
+        ck_assert_int_eq(m.step, 7);
+        Schedule s;
+        sched_init(&s, m.sched, m.T);
+        Denoiser den = den_unet(&m, &s, 0);
+        int t = m.T / 3;
+        DenLevel l = target == UNET_FLOW ? den_level_flow(0.4) : den_level_vp(&s, t);
+        float tin = target == UNET_FLOW ? (float)(m.T * 0.4) : (float)t;
+        unet_model_predict(&m, xf, N, tin, raw, &a);
+        den_predict(&den, l, x, N, x0, eps, &a);
+        double worst = 0, worst_mix = 0;
+        for (int j = 0; j < N * D; j++) {
+            double f = target == UNET_EPS ? eps[j] : target == UNET_X0 ? x0[j]
+                     : target == UNET_V ? l.a * eps[j] - l.b * x0[j] : eps[j] - x0[j];
+            worst = fmax(worst, fabs(f - raw[j]));
+            worst_mix = fmax(worst_mix, fabs(l.a * x0[j] + l.b * eps[j] - x[j]));
+        }
+        /* float network output, double conversions with 1/a <= 2 and 1/b <= 4 here: 1e-5 is ~100 float ulps of O(1) */
+        ck_assert_msg(worst < 1e-5, "target %s: raw output recovered to %g", unet_target_names[target], worst);
+        ck_assert_msg(worst_mix < 1e-5, "target %s: x = a x0 + b eps to %g", unet_target_names[target], worst_mix);
+        sched_free(&s);
+        unet_model_free(&m);
+        unlink(path);
+    }
+    arena_free(&a);
+    nn_params_free(&p);
+}
+END_TEST
+
+/* z . (z^T J) against the central difference z . (f(x + h z) - f(x - h z)) / (2h), on one image. */
+START_TEST(test_vjp_matches_differences) {
+    enum { D = 784 };
+    Params p;
+    Unet u;
+    random_unet(&p, &u, 12);
+    UnetRecipe r = unet_recipe_default(UNET_FLOW);
+    r.width = 8;
+    r.attention = 0;
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/test_unet_vjp_%d.safetensors", (int)getpid());
+    save_model(&p, &r, path);
+    UnetModel m;
+    ck_assert_int_eq(unet_model_load(&m, path), 0);
+    unlink(path);
+    Arena a;
+    arena_init(&a, (size_t)256 << 20);
+    static float x[D], z[D], out[D], jtz[D], xp[D], xm[D], fp[D], fm[D];
+    Rng rng = rng_seed(8);
+    rng_normal_fill(&rng, x, D);
+    for (int j = 0; j < D; j++) z[j] = rng_uniform(&rng) < 0.5 ? -1.0f : 1.0f;
+    unet_model_vjp(&m, x, 1, 300.0f, z, out, jtz, &a);
+    unet_model_predict(&m, x, 1, 300.0f, fp, &a);
+    for (int j = 0; j < D; j++) ck_assert_float_eq(out[j], fp[j]);   /* the same forward pass */
+    const float h = 1e-2f;
+    for (int j = 0; j < D; j++) { xp[j] = x[j] + h * z[j]; xm[j] = x[j] - h * z[j]; }
+    unet_model_predict(&m, xp, 1, 300.0f, fp, &a);
+    unet_model_predict(&m, xm, 1, 300.0f, fm, &a);
+    double vjp = 0, fd = 0, scale = 0;
+    for (int j = 0; j < D; j++) {
+        vjp += (double)z[j] * jtz[j];
+        fd += (double)z[j] * (fp[j] - fm[j]) / (2 * h);
+        scale += fabs((double)z[j] * jtz[j]);
+    }
+    /* central differences: O(h^2) curvature error plus float rounding of 784 differences of O(1) outputs / 2h */
+    ck_assert_msg(fabs(vjp - fd) < 1e-2 * scale + 1e-3, "z.J^T z %g vs differences %g (scale %g)", vjp, fd, scale);
+    arena_free(&a);
+    unet_model_free(&m);
+    nn_params_free(&p);
+}
+END_TEST
+
+/* min(decay, (1 + t) / (10 + t)): the first update keeps 1/10 of p_0, then the decay grows to its cap. */
+START_TEST(test_ema_warmup) {
+    float p0 = 1.0f, p = 0.0f;
+    Ema e;
+    optim_ema_init(&e, &p0, 1, 0.9f);
+    e.warmup = 1;
+    double want = 1.0;
+    for (int t = 0; t < 30; t++) {
+        optim_ema_update(&e, &p);
+        double d = fmin(0.9, (1.0 + t) / (10.0 + t));
+        want *= d;
+        ck_assert_double_eq_tol(e.shadow[0], want, 1e-6);
+    }
+    optim_ema_free(&e);
+}
+END_TEST
+
+/* A budget of 0.3 s: the loop sets its steps after the probe and stops there; the hook sees every multiple of 5. */
+typedef struct { int calls; long last; int bad_order; } Seen;
+static float quad_batch(void *model, long step, Rng *rng, Arena *arena, float *terms) {
+    (void)step; (void)rng; (void)arena; (void)terms;
+    Params *p = model;
+    p->grad[0] = 2 * p->data[0];
+    nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+    return p->data[0] * p->data[0];
+}
+static Seen seen;
+static void count_eval(void *model, const Trainer *tr, double seconds) {
+    (void)model;
+    if (seconds < 0 || (tr->step % 5 != 0 && tr->step != tr->c.steps) || tr->step <= seen.last) seen.bad_order = 1;
+    seen.last = tr->step;
+    seen.calls++;
+}
+START_TEST(test_budget_and_eval_hook) {
+    Params p;
+    nn_params_init(&p);
+    nn_params_declare(&p, "w", 1, (int[]){ 1 }, NN_INIT_ONE);
+    Rng r = rng_seed(1);
+    nn_params_alloc(&p, &r);
+    Trainer tr;
+    train_init(&tr, &p, &(TrainConfig){ .label = "budget", .steps = 100000000, .lr_max = 1e-2f, .lr_min = 1e-2f, .quiet = 1,
+                                        .budget_s = 0.3, .eval = count_eval, .eval_every = 5 });
+    Arena a;
+    arena_init(&a, (size_t)1 << 20);
+    seen = (Seen){ 0, 0, 0 };
+    ck_assert_int_eq(train_run(&tr, quad_batch, &p, &r, &a), 0);
+    ck_assert_int_ge(tr.step, TRAIN_BUDGET_PROBE);      /* the probe always runs */
+    ck_assert_int_lt(tr.c.steps, 100000000);            /* and the budget replaced the step count */
+    ck_assert_int_eq(tr.step, tr.c.steps);
+    ck_assert_int_eq(seen.bad_order, 0);
+    ck_assert_int_eq(seen.last, tr.step);               /* the hook ran after the last update */
+    ck_assert_int_eq(seen.calls, (int)(tr.step / 5 + (tr.step % 5 != 0)));
+    arena_free(&a);
+    train_free(&tr);
+    nn_params_free(&p);
+}
+END_TEST
+
+Suite *suite_unet_train(void) {
+    Suite *s = suite_create("unet_train");
+    TCase *tc = tcase_create("recipe");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_recipe_parse);
+    tcase_add_test(tc, test_targets_convert);
+    tcase_add_test(tc, test_vjp_matches_differences);
+    tcase_add_test(tc, test_ema_warmup);
+    tcase_add_test(tc, test_budget_and_eval_hook);
+    suite_add_tcase(s, tc);
+    return s;
+}
