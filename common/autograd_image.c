@@ -2,10 +2,11 @@
  * on Fashion-MNIST. Declared in autograd.h under "image ops". As in autograd.c, each op's *_backward
  * sits directly above it and accumulates with +=. Statistics are accumulated in double. */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "autograd.h"
-#include "gemm.h"
+#include "conv.h"
 #include "vmath.h"
 #ifdef _OPENMP
 #include <omp.h>
@@ -163,6 +164,15 @@ static void sums_centered(const float *x, size_t n, double c, double *s, double 
     *s = sum_lanes(a);
     *s2 = sum_lanes(b);
 }
+/* sum_i x[i] */
+static double sum_plain(const float *x, size_t n) {
+    double a[8] = { 0 };
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++) a[k] += x[i + k];
+    for (; i < n; i++) a[i % 8] += x[i];
+    return sum_lanes(a);
+}
 /* sum_i u[i] v[i] and sum_i u[i] (products in float, as the backward's terms are) */
 static void sums_dot(const float *u, const float *v, size_t n, double *uv, double *su) {
     double a[8] = { 0 }, b[8] = { 0 };
@@ -275,102 +285,10 @@ AgNode *ag_group_norm_silu(AgTape *t, AgNode *x, AgNode *gamma, AgNode *beta, in
 /* Output size of a K x K convolution with stride S and zero padding P: Ho = (H + 2P - K)/S + 1. */
 static int conv_out(int H, int K, int S, int P) { return (H + 2 * P - K) / S + 1; }
 
-/* A 1x1 convolution with stride 1 and no padding: its im2col matrix (C, H W) is the sample itself. */
-static int is_pointwise(int K, int S, int P) { return K == 1 && S == 1 && P == 0; }
-
-/* The outputs o in [lo, hi) of a strided row that read inside the input: 0 <= o S + off < n_in. */
-static void valid_range(int n_out, int n_in, int off, int S, int *lo, int *hi) {
-    *lo = off >= 0 ? 0 : (-off + S - 1) / S;
-    *hi = n_in - 1 - off < 0 ? 0 : (n_in - 1 - off) / S + 1;
-    if (*hi > n_out) *hi = n_out;
-    if (*lo > *hi) *lo = *hi;
-}
-
-/* im2col: col[(c K + i) K + j][oh Wo + ow] = x[c][oh S + i - P][ow S + j - P] (0 outside), so the
- * convolution of one sample is the matrix product W (Cout, C K K) col (C K K, Ho Wo). Each output row
- * is zeros, a (strided) copy of an input row, zeros: the bounds are worked out once per row, not per pixel. */
-static void im2col_same(float *col, const float *x, int C, int H, int W, int K, int P);
-static void im2col(float *col, const float *x, int C, int H, int W, int K, int S, int P, int Ho, int Wo) {
-    if (S == 1 && Ho == H && Wo == W) {
-        im2col_same(col, x, C, H, W, K, P);
-        return;
-    }
-    for (int c = 0; c < C; c++)
-        for (int i = 0; i < K; i++)
-            for (int j = 0; j < K; j++) {
-                float *row = col + ((size_t)(c * K + i) * K + j) * Ho * Wo;
-                int lo, hi;
-                valid_range(Wo, W, j - P, S, &lo, &hi);
-                for (int oh = 0; oh < Ho; oh++) {
-                    float *out = row + (size_t)oh * Wo;
-                    int h = oh * S + i - P;
-                    if (h < 0 || h >= H) {
-                        memset(out, 0, sizeof(float) * Wo);
-                        continue;
-                    }
-                    const float *in = x + ((size_t)c * H + h) * W;
-                    for (int ow = 0; ow < lo; ow++) out[ow] = 0.0f;
-                    if (S == 1) memcpy(out + lo, in + lo + j - P, sizeof(float) * (hi - lo));
-                    else for (int ow = lo; ow < hi; ow++) out[ow] = in[ow * S + j - P];
-                    for (int ow = hi; ow < Wo; ow++) out[ow] = 0.0f;
-                }
-            }
-}
-
-/* im2col of a "same" convolution (stride 1, output H x W): row (c, i, j) of col is channel c of x shifted by
- * (i - P, j - P), so the part inside x is ONE contiguous copy, x[c] from (i - P) W + j - P on; then the rows
- * that fall off the top or bottom and the columns that wrapped around the left or right edge are zeroed. */
-static void im2col_same(float *col, const float *x, int C, int H, int W, int K, int P) {
-    long HW = (long)H * W;
-    for (int c = 0; c < C; c++)
-        for (int i = 0; i < K; i++)
-            for (int j = 0; j < K; j++) {
-                float *row = col + ((size_t)(c * K + i) * K + j) * HW;
-                const float *xc = x + (size_t)c * HW;
-                int h_lo, h_hi, lo, hi;   /* output rows and columns that read inside x */
-                valid_range(H, H, i - P, 1, &h_lo, &h_hi);
-                valid_range(W, W, j - P, 1, &lo, &hi);
-                long src = (long)(h_lo + i - P) * W + j - P, d0 = 0, d1 = (long)(h_hi - h_lo) * W;
-                if (src < 0) d0 = -src;                   /* only wrapped columns lie before x[c] ... */
-                if (src + d1 > HW) d1 = HW - src;         /* ... or after it: they are zeroed below */
-                float *out = row + (long)h_lo * W;
-                memset(row, 0, sizeof(float) * h_lo * W);
-                if (d1 > d0) memcpy(out + d0, xc + src + d0, sizeof(float) * (d1 - d0));
-                memset(row + (long)h_hi * W, 0, sizeof(float) * (H - h_hi) * W);
-                for (int oh = h_lo; oh < h_hi; oh++) {
-                    for (int ow = 0; ow < lo; ow++) row[(long)oh * W + ow] = 0.0f;
-                    for (int ow = hi; ow < W; ow++) row[(long)oh * W + ow] = 0.0f;
-                }
-            }
-}
-
-/* col2im, the adjoint of im2col: dx[c][h][w] += every col entry that was read from it. */
-static void col2im(float *dx, const float *col, int C, int H, int W, int K, int S, int P, int Ho, int Wo) {
-    for (int c = 0; c < C; c++)
-        for (int i = 0; i < K; i++)
-            for (int j = 0; j < K; j++) {
-                const float *row = col + ((size_t)(c * K + i) * K + j) * Ho * Wo;
-                int lo, hi;
-                valid_range(Wo, W, j - P, S, &lo, &hi);
-                for (int oh = 0; oh < Ho; oh++) {
-                    int h = oh * S + i - P;
-                    if (h < 0 || h >= H) continue;
-                    const float *in = row + (size_t)oh * Wo;
-                    float *out = dx + ((size_t)c * H + h) * W;
-                    for (int ow = lo; ow < hi; ow++) out[ow * S + j - P] += in[ow];
-                }
-            }
-}
-
-/* Scratch of one thread, in floats: the im2col matrix of x (C K K, Ho Wo) or of dy (Cout K K, H W), dcol
- * (C K K, Ho Wo) for the strided dx, and the thread's dW (Cout, C K K) and db (Cout) sums. */
-static size_t conv_scratch(int C, int Co, int K, int H, int W, int HWo) {
-    size_t col_x = (size_t)C * K * K * HWo, col_dy = (size_t)Co * K * K * H * W;
-    return (col_x > col_dy ? col_x : col_dy) + col_x + (size_t)Co * C * K * K + Co;
-}
-
-/* For stride 1 and P <= K - 1, dx is itself a convolution: dx[c] = sum_o conv(dy[o], w[o, c] rotated by 180
- * degrees) with padding K - 1 - P. wf (C, Cout, K, K) holds those rotated, transposed weights. */
+/* Every layer runs forward and dW on the direct kernels of conv.c. For stride 1 and P <= K - 1, dx is itself
+ * a convolution: dx[c] = sum_o conv(dy[o], w[o, c] rotated by 180 degrees) with padding K - 1 - P, and runs on
+ * them too, wf (C, Cout, K, K) holding those rotated, transposed weights; otherwise (stride 2) phase by phase of
+ * the padded input (conv_dx_strided), with the weights packed per phase in wpf. */
 static int conv_dx_is_conv(int K, int S, int P) { return S == 1 && P <= K - 1; }
 static void conv_flip_weights(float *wf, const float *w, int Co, int C, int K) {
     for (int o = 0; o < Co; o++)
@@ -380,51 +298,103 @@ static void conv_flip_weights(float *wf, const float *w, int Co, int C, int K) {
                     wf[((size_t)(c * Co + o) * K + i) * K + j] = w[((size_t)(o * C + c) * K + (K - 1 - i)) * K + (K - 1 - j)];
 }
 
-/* Samples are spread over the threads; each thread has its own scratch (in saved, after wf) and its own
- * dW and db accumulators, summed in thread order afterwards: the same bytes for a given thread count.
- * Per sample n: dW += dy_n col_n^T, db += sum over positions of dy_n, and dx_n += either the convolution
- * of dy_n with the flipped weights (stride 1: one gemm with depth Cout K K, added straight into dx), or
- * col2im(W^T dy_n) (stride 2). A 1x1 convolution's im2col is the sample itself and is not copied. */
+/* Where the parts of a conv node's scratch (its saved tensor) lie, in floats. Shared by the threads: the
+ * packed weights wp, the tap offsets of x and of dy (ints in float slots), wf and its packing wpf. Then
+ * per thread: the padded sample xp, dy^T on the grid (for dW), the padded dy (dx as a convolution) or the
+ * scratch of conv_dx_strided at dyp, and the thread's dW and db sums. */
+typedef struct {
+    int dx_conv;
+    ConvGrid gx, gdy;   /* x's grid, and dy's for the dx convolution (padding K - 1 - P) */
+    size_t wp, off_x, wf, wpf, off_dy, per_thread, xp, dyt, dyp, dw, db, total;
+} ConvLayout;
+
+/* Every part starts on a 64-byte line (16 floats): rows of dyt and packed weights are then whole vector loads,
+ * and the threads' parts never share a line. */
+static size_t line_up(size_t n) { return (n + 15) / 16 * 16; }
+static ConvLayout conv_layout(int C, int H, int W, int Co, int K, int S, int P, int T) {
+    ConvLayout l = { .dx_conv = conv_dx_is_conv(K, S, P), .gx = conv_grid(C, H, W, K, S, P) };
+    size_t CKK = (size_t)C * K * K, OKK = (size_t)Co * K * K, at = 0;
+    l.wp = at;      at += line_up(conv_packed_size(Co, (int)CKK));
+    l.off_x = at;   at += line_up(CKK);
+    l.xp = 0;
+    l.dyt = line_up(conv_padded_size(&l.gx));
+    l.dyp = l.dyt + line_up(conv_dyt_size(Co, &l.gx));
+    if (l.dx_conv) {
+        l.gdy = conv_grid(Co, l.gx.Ho, l.gx.Wo, K, 1, K - 1 - P);
+        l.wf = at;      at += line_up(CKK * Co);
+        l.wpf = at;     at += line_up(conv_packed_size(C, (int)OKK));
+        l.off_dy = at;  at += line_up(OKK);
+        l.dw = l.dyp + line_up(conv_padded_size(&l.gdy));
+    } else {
+        l.wpf = at;     at += line_up(conv_dx_packed_size(Co, &l.gx));
+        l.dw = l.dyp + line_up(conv_dx_scratch_size(Co, &l.gx));
+    }
+    l.db = l.dw + line_up((size_t)Co * CKK);
+    l.per_thread = l.db + line_up(Co);
+    l.total = at + (size_t)T * l.per_thread;
+    return l;
+}
+/* The scratch of thread th. */
+static float *conv_thread(AgNode *y, const ConvLayout *l, int th) {
+    return y->saved.data + (l->total - (size_t)y->arg.conv.T * l->per_thread) + (size_t)th * l->per_thread;
+}
+
+/* The sample x as the direct kernels read it: padded into xp, or x itself when no padding is needed. */
+static const float *conv_padded(float *xp, const float *x, const ConvGrid *g) {
+    if (!conv_padding_needed(g)) return x;
+    conv_pad(xp, x, g);
+    return xp;
+}
+
+/* One sample's dW and dx: dW += dy_n (x) xp_n; dx_n += conv(pad(dy_n), wf), or its phases (stride > 1). */
+static void conv2d_backward_sample(AgNode *y, const ConvLayout *l, float *scr, int n, float *dw) {
+    AgNode *x = y->in[0], *wn = y->in[1];
+    int C = x->val.shape[1], H = x->val.shape[2], W = x->val.shape[3], Co = y->val.shape[1];
+    int Ho = l->gx.Ho, Wo = l->gx.Wo;
+    const float *dy = y->grad.data + (size_t)n * Co * Ho * Wo;
+    float *dx = x->grad.data + (size_t)n * C * H * W;
+    if (wn->needs_grad) {
+        const float *xp = conv_padded(scr + l->xp, x->val.data + (size_t)n * C * H * W, &l->gx);
+        conv_dyt(scr + l->dyt, dy, Co, &l->gx);
+        conv_weight_grad(dw, scr + l->dyt, xp, (const int *)(y->saved.data + l->off_x), Co, &l->gx);
+    }
+    if (!x->needs_grad) return;
+    if (l->dx_conv) {
+        conv_forward(dx, y->saved.data + l->wpf, conv_padded(scr + l->dyp, dy, &l->gdy),
+                     (const int *)(y->saved.data + l->off_dy), NULL, 1, C, &l->gdy);
+        return;
+    }
+    conv_dx_strided(dx, dy, y->saved.data + l->wpf, Co, &l->gx, scr + l->dyp);
+}
+
+/* Samples are spread over the threads; each thread has its own scratch and its own dW and db accumulators,
+ * summed in thread order afterwards: the same bytes for a given thread count. Per sample n:
+ * db += sum over positions of dy_n, and dW and dx_n as above. */
 static void conv2d_backward(AgNode *y) {
     AgNode *x = y->in[0], *wn = y->in[1], *bn = y->n_in > 2 ? y->in[2] : NULL;
     int N = x->val.shape[0], C = x->val.shape[1], H = x->val.shape[2], W = x->val.shape[3];
-    int Co = y->val.shape[1], Ho = y->val.shape[2], Wo = y->val.shape[3], K = y->arg.conv.K, S = y->arg.conv.stride, P = y->arg.conv.pad;
-    int CKK = C * K * K, HWo = Ho * Wo, T = y->arg.conv.T;
-    int dx_conv = conv_dx_is_conv(K, S, P);
-    size_t per_thread = conv_scratch(C, Co, K, H, W, HWo);
-    size_t col_size = per_thread - (size_t)CKK * HWo - (size_t)Co * CKK - Co;
-    float *wf = y->saved.data;   /* (C, Cout, K, K) */
-    if (x->needs_grad && dx_conv) conv_flip_weights(wf, wn->val.data, Co, C, K);
+    int Co = y->val.shape[1], K = y->arg.conv.K, T = y->arg.conv.T;
+    int CKK = C * K * K, HWo = y->val.shape[2] * y->val.shape[3];
+    ConvLayout l = conv_layout(C, H, W, Co, K, y->arg.conv.stride, y->arg.conv.pad, T);
+    if (l.dx_conv && x->needs_grad) {   /* the flipped weights, packed once for every sample */
+        conv_flip_weights(y->saved.data + l.wf, wn->val.data, Co, C, K);
+        conv_pack_weights(y->saved.data + l.wpf, y->saved.data + l.wf, C, Co * K * K);
+        conv_offsets((int *)(y->saved.data + l.off_dy), &l.gdy);
+    } else if (x->needs_grad) {         /* the weights of each phase, packed once */
+        conv_dx_pack(y->saved.data + l.wpf, wn->val.data, Co, &l.gx);
+    }
     #pragma omp parallel for schedule(static) num_threads(T)
     for (int th = 0; th < T; th++) {
-        float *col = y->saved.data + (size_t)Co * CKK + th * per_thread, *dcol = col + col_size;
-        float *dw = dcol + (size_t)CKK * HWo, *db = dw + (size_t)Co * CKK;
+        float *scr = conv_thread(y, &l, th), *dw = scr + l.dw, *db = scr + l.db;
         memset(dw, 0, sizeof(float) * ((size_t)Co * CKK + Co));
         for (int n = th; n < N; n += T) {
-            const float *dy = y->grad.data + (size_t)n * Co * HWo, *xn = x->val.data + (size_t)n * C * H * W;
-            float *dxn = x->grad.data + (size_t)n * C * H * W;
-            const float *cn = is_pointwise(K, S, P) ? xn : col;   /* a 1x1 convolution's col is x itself */
-            if (cn == col) im2col(col, xn, C, H, W, K, S, P, Ho, Wo);
-            gemm(dw, dy, cn, Co, CKK, HWo, 0, 1, 1.0f, 1.0f);   /* inside a parallel region gemm runs on this thread */
-            for (int o = 0; o < Co; o++) {
-                double sum = 0.0;
-                for (int i = 0; i < HWo; i++) sum += dy[(size_t)o * HWo + i];
-                db[o] += (float)sum;
-            }
-            if (!x->needs_grad) continue;
-            if (dx_conv) {   /* dx_n += wf (C, Cout K K) im2col(dy_n) (Cout K K, H W) */
-                const float *cdy = is_pointwise(K, S, P) ? dy : col;
-                if (cdy == col) im2col(col, dy, Co, Ho, Wo, K, 1, K - 1 - P, H, W);
-                gemm(dxn, wf, cdy, C, H * W, Co * K * K, 0, 0, 1.0f, 1.0f);
-            } else {
-                gemm(dcol, wn->val.data, dy, CKK, HWo, Co, 1, 0, 1.0f, 0.0f);   /* beta = 0: dcol is overwritten */
-                col2im(dxn, dcol, C, H, W, K, S, P, Ho, Wo);
-            }
+            const float *dy = y->grad.data + (size_t)n * Co * HWo;
+            for (int o = 0; o < Co; o++) db[o] += (float)sum_plain(dy + (size_t)o * HWo, (size_t)HWo);
+            conv2d_backward_sample(y, &l, scr, n, dw);
         }
     }
     for (int th = 0; th < T; th++) {   /* reduce the per-thread sums in a fixed order */
-        const float *dw = y->saved.data + (size_t)Co * CKK + th * per_thread + col_size + (size_t)CKK * HWo;
-        const float *db = dw + (size_t)Co * CKK;
+        const float *dw = conv_thread(y, &l, th) + l.dw, *db = conv_thread(y, &l, th) + l.db;
         if (wn->needs_grad) for (size_t i = 0; i < (size_t)Co * CKK; i++) wn->grad.data[i] += dw[i];
         if (bn && bn->needs_grad) for (int o = 0; o < Co; o++) bn->grad.data[o] += db[o];
     }
@@ -440,29 +410,28 @@ AgNode *ag_conv2d(AgTape *t, AgNode *x, AgNode *w, AgNode *b, int stride, int pa
     int Ho = conv_out(H, K, stride, pad), Wo = conv_out(W, K, stride, pad);
     CHECK(Ho >= 1 && Wo >= 1, "ag_conv2d: empty output for H = %d, K = %d", H, K);
     AgNode *y = ag_node_new_overwritten(t, 4, (int[]){ N, Co, Ho, Wo }, conv2d_backward, b ? 3 : 2, x, w, b);
-    int CKK = C * K * K, HWo = Ho * Wo, T = 1;
+    int T = 1;
 #ifdef _OPENMP
     T = omp_get_max_threads();
 #endif
     if (T > N) T = N;
     y->arg.conv.K = K; y->arg.conv.stride = stride; y->arg.conv.pad = pad; y->arg.conv.T = T;
-    size_t per_thread = conv_scratch(C, Co, K, H, W, HWo), n_saved = (size_t)Co * CKK + T * per_thread;
-    y->saved = tensor_wrap(arena_push_no_zero(t->arena, sizeof(float) * n_saved), 1,
-                           (int[]){ (int)n_saved });   /* wf, then each thread's scratch: written before read */
+    ConvLayout l = conv_layout(C, H, W, Co, K, stride, pad, T);
+    float *scratch = arena_push_no_zero(t->arena, sizeof(float) * (l.total + 16));
+    scratch += (64 - (uintptr_t)scratch % 64) % 64 / sizeof(float);   /* the arena aligns to 32 bytes: make it 64 */
+    y->saved = tensor_wrap(scratch, 1, (int[]){ (int)l.total });     /* every part is written before it is read */
+    conv_pack_weights(y->saved.data + l.wp, w->val.data, Co, C * K * K);
+    conv_offsets((int *)(y->saved.data + l.off_x), &l.gx);
+    const float *bias = b ? b->val.data : NULL;
     #pragma omp parallel for schedule(static) num_threads(T)
     for (int n = 0; n < N; n++) {
         int th = 0;
 #ifdef _OPENMP
         th = omp_get_thread_num();
 #endif
-        float *col = y->saved.data + (size_t)Co * CKK + th * per_thread, *out = y->val.data + (size_t)n * Co * HWo;
-        const float *xn = x->val.data + (size_t)n * C * H * W;
-        const float *cn = is_pointwise(K, stride, pad) ? xn : col;   /* a 1x1 convolution's col is x itself */
-        if (cn == col) im2col(col, xn, C, H, W, K, stride, pad, Ho, Wo);
-        if (b)   /* out starts as the bias and the product is added to it (beta = 1) */
-            for (int o = 0; o < Co; o++)
-                for (int i = 0; i < HWo; i++) out[(size_t)o * HWo + i] = b->val.data[o];
-        gemm(out, w->val.data, cn, Co, HWo, CKK, 0, 0, 1.0f, b ? 1.0f : 0.0f);   /* inside a parallel region gemm runs on this thread */
+        const float *xp = conv_padded(conv_thread(y, &l, th) + l.xp, x->val.data + (size_t)n * C * H * W, &l.gx);
+        conv_forward(y->val.data + (size_t)n * Co * Ho * Wo, y->saved.data + l.wp, xp,
+                     (const int *)(y->saved.data + l.off_x), bias, 0, Co, &l.gx);
     }
     return y;
 }

@@ -38,9 +38,7 @@
 #ifdef _OPENMP
 #include <omp.h>
 #endif
-#if defined(__AVX2__)
-#include <immintrin.h>
-#endif
+#include "simd.h"
 
 void gemm_ref(float *C, const float *A, const float *B, int M, int N, int K,
               int transA, int transB, float alpha, float beta) {
@@ -61,27 +59,11 @@ void gemm_ref(float *C, const float *A, const float *B, int M, int N, int K,
 /* ---- tile and block sizes ------------------------------------------------- */
 
 #if defined(__AVX512F__)
-typedef __m512 Vec;
-enum { VL = 16, MR = 8 };
-static Vec vec_zero(void) { return _mm512_setzero_ps(); }
-static Vec vec_set1(float x) { return _mm512_set1_ps(x); }
-static Vec vec_load(const float *p) { return _mm512_load_ps(p); }        /* packed B: 64-byte aligned */
-static Vec vec_loadu(const float *p) { return _mm512_loadu_ps(p); }
-static void vec_storeu(float *p, Vec v) { _mm512_storeu_ps(p, v); }
-static Vec vec_fmadd(Vec a, Vec b, Vec c) { return _mm512_fmadd_ps(a, b, c); }
-static Vec vec_mul(Vec a, Vec b) { return _mm512_mul_ps(a, b); }
+enum { MR = 8 };
 #elif defined(__AVX2__) && defined(__FMA__)
-typedef __m256 Vec;
-enum { VL = 8, MR = 6 };
-static Vec vec_zero(void) { return _mm256_setzero_ps(); }
-static Vec vec_set1(float x) { return _mm256_set1_ps(x); }
-static Vec vec_load(const float *p) { return _mm256_load_ps(p); }
-static Vec vec_loadu(const float *p) { return _mm256_loadu_ps(p); }
-static void vec_storeu(float *p, Vec v) { _mm256_storeu_ps(p, v); }
-static Vec vec_fmadd(Vec a, Vec b, Vec c) { return _mm256_fmadd_ps(a, b, c); }
-static Vec vec_mul(Vec a, Vec b) { return _mm256_mul_ps(a, b); }
+enum { MR = 6 };
 #else
-enum { VL = 4, MR = 4 };   /* portable: NR = 8 columns, plain C */
+enum { MR = 4 };   /* portable: NR = 8 columns, plain C */
 #endif
 enum {
     NR = 2 * VL,   /* two vectors of B per k */

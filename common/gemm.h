@@ -1,5 +1,5 @@
 /* gemm.h: single-precision matrix multiply, the kernel under every linear layer
- * and convolution.
+ * (convolutions run on the direct kernels of conv.h, but for dx of a strided one).
  *
  *   C = alpha * op(A) * op(B) + beta * C       op(X) = X or X^T, all row-major
  *   gemm(C, A, B, M, N, K, 0, 1, 1.0f, 0.0f);   C (M,N) = A (M,K) * B^T, B stored (N,K)

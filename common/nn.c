@@ -153,12 +153,13 @@ void nn_time_embedding(float *out, const float *t, int N, int dim, float max_per
     CHECK(dim >= 2 && dim % 2 == 0, "time embedding dim = %d, expected even >= 2", dim);
     CHECK(max_period > 1.0f, "max_period = %g, expected > 1", max_period);
     int half = dim / 2;
-    for (int n = 0; n < N; n++)
-        for (int i = 0; i < half; i++) {
-            double f = exp(-log((double)max_period) * i / half);
+    for (int i = 0; i < half; i++) {   /* frequency by frequency: one exp per frequency, not per row */
+        double f = exp(-log((double)max_period) * i / half);
+        for (int n = 0; n < N; n++) {
             out[(size_t)n * dim + i] = (float)sin(t[n] * f);
             out[(size_t)n * dim + half + i] = (float)cos(t[n] * f);
         }
+    }
 }
 
 /* ---- checkpoints ------------------------------------------------------------------- */

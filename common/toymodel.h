@@ -47,6 +47,9 @@ AgNode *toy_forward(ToyModel *m, AgTape *tape, const float *x, const float *time
  * row i: D backward passes through the input row, then the chain rule through the Fourier features by hand.
  * No finite differences. The weights' grads are left zeroed. */
 void  toy_jacobian(ToyModel *m, const float *x, int n, const float *time, float *out, float *jac, Arena *arena);
+/* The Fourier features of one point x (D): f[2 (k D + d)] = sin(2^k pi x_d), f[2 (k D + d) + 1] = cos(2^k pi x_d)
+ * for k < TOY_FOURIER (2 D TOY_FOURIER floats), within one float ulp of libm's sin and cos of the same angle. */
+void  toy_fourier(float *f, const float *x, int D);
 /* eps_hat (n, D) = eps_theta(x, t) for a batch x (n, D) at one step t. The model's target must be eps. */
 void  toy_predict_eps(ToyModel *m, const float *x, int n, int t, float *eps_hat, Arena *arena);
 /* The network's output (n, D) at step t, whatever it was trained on: eps_hat or x0_hat (m->target). */

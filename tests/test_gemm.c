@@ -70,7 +70,7 @@ START_TEST(test_gemm_beta_zero_ignores_c) {
 }
 END_TEST
 
-/* ag_conv2d (im2col + gemm, threaded over samples) against the direct six-loop definition, on odd shapes:
+/* ag_conv2d (the direct kernels of common/conv.c, threaded over samples) against the direct six-loop definition, on odd shapes:
  * 1x1 and 3x3 kernels, stride 1 and 2, padding 0 and 1, C = 1 and 3, H != W. Tol as above with K = C k^2. */
 START_TEST(test_conv_matches_direct_loops) {
     static const int cfg[4][4] = { { 3, 1, 1, 3 }, { 3, 2, 1, 1 }, { 1, 1, 0, 3 }, { 3, 2, 0, 1 } };   /* k, stride, pad, C */
@@ -109,21 +109,24 @@ END_TEST
 /* The backward of ag_conv2d against direct loops: with loss = sum(y r), dy = r and
  *   dx[n,c,h,w] = sum w[o,c,i,j] r[n,o,oh,ow] over oh S + i - P = h, ow S + j - P = w,
  *   dw[o,c,i,j] = sum_{n,oh,ow} r[n,o,oh,ow] x[n,c,oh S + i - P, ow S + j - P],   db[o] = sum_{n,oh,ow} r[n,o,oh,ow].
- * The shapes reach every path of conv2d_backward: stride 1 with P = 0, 1, K - 1 (dx as a convolution with the
- * flipped weights), 1x1 stride 1 (no im2col), stride 2 (col2im), 5x5; N = 3 samples over the threads. Tol as above,
+ * The shapes reach every path of conv2d_backward: stride 1 with P = 0, 1, K - 1 (the direct kernels of conv.c, dx as
+ * a convolution with the flipped weights), 1x1 stride 1 (x and dy read in place), strides 2 and 3 (phases), 5x5;
+ * Cout = 1 (the single-row tiles), C = 33 and Cout = 17, 33 (partial tiles); N = 3 samples over the threads. Tol as above,
  * with K = the number of terms of each sum: Cout k^2 for dx, N Ho Wo for dw and db. */
 START_TEST(test_conv_backward_matches_direct_loops) {
-    static const int cfg[7][4] = { { 3, 1, 1, 3 }, { 3, 1, 0, 2 }, { 3, 1, 2, 1 }, { 1, 1, 0, 3 },
-                                   { 3, 2, 1, 2 }, { 1, 2, 0, 3 }, { 5, 1, 2, 2 } };   /* k, stride, pad, C */
-    int k = cfg[_i][0], S = cfg[_i][1], P = cfg[_i][2], C = cfg[_i][3], N = 3, H = 7, W = 9, Co = 5;
+    static const int cfg[12][5] = { { 3, 1, 1, 3, 5 }, { 3, 1, 0, 2, 5 }, { 3, 1, 2, 1, 5 }, { 1, 1, 0, 3, 5 },
+                                    { 3, 2, 1, 2, 5 }, { 1, 2, 0, 3, 5 }, { 5, 1, 2, 2, 5 },
+                                    { 3, 1, 1, 33, 1 }, { 1, 1, 0, 17, 33 }, { 3, 1, 1, 9, 17 },
+                                    { 3, 3, 1, 2, 5 }, { 5, 2, 2, 3, 9 } };   /* k, stride, pad, C, Cout */
+    int k = cfg[_i][0], S = cfg[_i][1], P = cfg[_i][2], C = cfg[_i][3], Co = cfg[_i][4], N = 3, H = 7, W = 9;
     int Ho = (H + 2 * P - k) / S + 1, Wo = (W + 2 * P - k) / S + 1;
     Rng rng = rng_seed(11);
     Arena a;
     arena_init(&a, 1 << 24);
     int nx = N * C * H * W, nw = Co * C * k * k, ny = N * Co * Ho * Wo;
     float *x = calloc(nx, sizeof(float)), *gx = calloc(nx, sizeof(float)), *w = calloc(nw, sizeof(float));
-    float *gw = calloc(nw, sizeof(float)), b[5], gb[5] = { 0 };
-    double *dx = calloc(nx, sizeof(double)), *dw = calloc(nw, sizeof(double)), db[5] = { 0 };
+    float *gw = calloc(nw, sizeof(float)), b[33], gb[33] = { 0 };
+    double *dx = calloc(nx, sizeof(double)), *dw = calloc(nw, sizeof(double)), db[33] = { 0 };
     rng_normal_fill(&rng, x, nx);
     rng_normal_fill(&rng, w, nw);
     rng_normal_fill(&rng, b, Co);
@@ -190,7 +193,7 @@ Suite *suite_gemm(void) {
     tcase_add_loop_test(tc, test_gemm_aliasing_shapes, 0, 4);
     tcase_add_test(tc, test_gemm_beta_zero_ignores_c);
     tcase_add_loop_test(tc, test_conv_matches_direct_loops, 0, 4);
-    tcase_add_loop_test(tc, test_conv_backward_matches_direct_loops, 0, 7);
+    tcase_add_loop_test(tc, test_conv_backward_matches_direct_loops, 0, 12);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,0 +1,398 @@
+/* conv.c: convolutions computed on a padded grid (see conv.h for the idea and the calls).
+ *
+ * Forward tile: MR output channels x NR = 2 VL grid positions, in 2 MR vector registers (as gemm.c's
+ * micro-kernel): per tap k, two vectors of xp at off[k] + q0 (unaligned loads, no copy), MR broadcasts of
+ * the packed weights, 2 MR fused multiply-adds, and a prefetch of the rows two tiles on. The tile goes to a
+ * scratch tile, then its grid rows are cut into output rows (the Ws - Wo thrown-away columns skipped), with the
+ * bias or the previous y added. A lone last output channel (Cout = 1) gets a one-row tile; the last tile of the
+ * grid is moved back to end at Lq, its overlap with the one before not stored twice.
+ * Weight-gradient tile: MR taps x up to 2 VL output channels: per grid position q, the vectors of dy^T at
+ * q (conv_dyt) times MR broadcasts of xp[off[k] + q]; the sum over q stays in registers. For Cout = 1, MR taps
+ * with vectors along q instead, summed across the lanes at the end.
+ *   AVX-512: MR = 8 (16 accumulators of 32);  AVX2: MR = 6 (12 of 16);  plain C: MR = 4. */
+#include <string.h>
+#include "base.h"
+#include "conv.h"
+#include "simd.h"
+
+#if defined(__AVX512F__)
+enum { MR = 8 };
+#elif defined(__AVX2__) && defined(__FMA__)
+enum { MR = 6 };
+#else
+enum { MR = 4 };
+#endif
+enum { NR = 2 * VL };
+
+static int round_up(int x, int r) { return (x + r - 1) / r * r; }
+static int min_int(int a, int b) { return a < b ? a : b; }
+static int max_int(int a, int b) { return a > b ? a : b; }
+
+ConvGrid conv_grid(int C, int H, int W, int K, int S, int P) {
+    CHECK(C >= 1 && H >= 1 && W >= 1 && K >= 1 && S >= 1 && P >= 0, "conv_grid: C=%d H=%d W=%d K=%d S=%d P=%d",
+          C, H, W, K, S, P);
+    ConvGrid g = { .C = C, .H = H, .W = W, .K = K, .S = S, .P = P, .Hp = H + 2 * P, .Wp = W + 2 * P };
+    g.Hs = (g.Hp + S - 1) / S;
+    g.Ws = (g.Wp + S - 1) / S;
+    g.Ho = g.Hp < K ? 0 : (g.Hp - K) / S + 1;
+    g.Wo = g.Wp < K ? 0 : (g.Wp - K) / S + 1;
+    CHECK(g.Ho >= 1 && g.Wo >= 1, "conv_grid: empty output for H=%d W=%d K=%d P=%d", H, W, K, P);
+    g.Lq = g.Ho * g.Ws;
+    return g;
+}
+
+/* The last tile reads up to round_up(Lq, NR) - 1 + off[C K K - 1] < S^2 C Hs Ws + NR + K. */
+size_t conv_padded_size(const ConvGrid *g) { return (size_t)g->S * g->S * g->C * g->Hs * g->Ws + NR + g->K; }
+
+size_t conv_packed_size(int Co, int CKK) { return (size_t)round_up(Co, MR) * CKK; }
+
+/* dyt's row length: Cout rounded up to whole vectors; a single channel is kept as one grid row (see below). */
+static int dyt_ld(int Co) { return Co == 1 ? 1 : round_up(Co, VL); }
+size_t conv_dyt_size(int Co, const ConvGrid *g) { return (size_t)g->Lq * dyt_ld(Co); }
+
+/* A 1x1 convolution without padding reads x itself: Lq = H W, and the last tile is moved back inside it. */
+int conv_padding_needed(const ConvGrid *g) { return !(g->K == 1 && g->S == 1 && g->P == 0 && g->Lq >= NR); }
+
+/* Tap (c, i, j) reads phase (i mod S, j mod S) of channel c, shifted by (i / S, j / S). */
+void conv_offsets(int *off, const ConvGrid *g) {
+    int S = g->S;
+    for (int c = 0; c < g->C; c++)
+        for (int i = 0; i < g->K; i++)
+            for (int j = 0; j < g->K; j++)
+                off[(c * g->K + i) * g->K + j] = ((((i % S) * S + j % S) * g->C + c) * g->Hs + i / S) * g->Ws + j / S;
+}
+
+/* Stride 1: one padded image per channel, P zeros around x. */
+static void pad_s1(float *xp, const float *x, const ConvGrid *g) {
+    int P = g->P, W = g->W, Wp = g->Wp;
+    for (int c = 0; c < g->C; c++) {
+        float *pc = xp + (size_t)c * g->Hp * Wp;
+        const float *xc = x + (size_t)c * g->H * W;
+        memset(pc, 0, sizeof(float) * ((size_t)P * Wp + P));   /* top rows and the first left border */
+        for (int h = 0; h < g->H; h++) {
+            float *row = pc + (size_t)(h + P) * Wp + P;
+            memcpy(row, xc + (size_t)h * W, sizeof(float) * W);
+            memset(row + W, 0, sizeof(float) * 2 * P);          /* right border, then the next row's left one */
+        }
+        memset(pc + (size_t)(g->H + P) * Wp + P, 0, sizeof(float) * ((size_t)P * Wp - P));   /* bottom rows */
+    }
+}
+
+/* The phase columns s whose input column s S + b - P lies in [0, W): [lo, hi). */
+static void phase_cols(const ConvGrid *g, int b, int *lo, int *hi) {
+    int S = g->S, first = g->P - b;   /* s S >= P - b */
+    *lo = first > 0 ? (first + S - 1) / S : 0;
+    *hi = min_int(g->Ws, (g->W + g->P - b + S - 1) / S);
+    if (*lo > *hi) *lo = *hi;
+}
+
+/* Stride S: phase (a, b) of the padded image, xp[a, b, c, r, s] = x[c, r S + a - P, s S + b - P] (0 outside). */
+static void pad_phases(float *xp, const float *x, const ConvGrid *g) {
+    int S = g->S, P = g->P;
+    for (int a = 0; a < S; a++)
+        for (int b = 0; b < S; b++) {
+            int lo, hi;
+            phase_cols(g, b, &lo, &hi);
+            for (int c = 0; c < g->C; c++)
+                for (int r = 0; r < g->Hs; r++) {
+                    float *row = xp + ((((size_t)a * S + b) * g->C + c) * g->Hs + r) * g->Ws;
+                    int h = r * S + a - P;
+                    if (h < 0 || h >= g->H) {
+                        memset(row, 0, sizeof(float) * g->Ws);
+                        continue;
+                    }
+                    const float *src = x + ((size_t)c * g->H + h) * g->W + b - P;   /* src[s S] = x[c, h, s S + b - P] */
+                    for (int s = 0; s < lo; s++) row[s] = 0.0f;
+                    for (int s = lo; s < hi; s++) row[s] = src[s * S];
+                    for (int s = hi; s < g->Ws; s++) row[s] = 0.0f;
+                }
+        }
+}
+
+void conv_pad(float *xp, const float *x, const ConvGrid *g) {
+    if (g->S == 1) pad_s1(xp, x, g);
+    else pad_phases(xp, x, g);
+    memset(xp + (size_t)g->S * g->S * g->C * g->Hs * g->Ws, 0, sizeof(float) * (NR + g->K));   /* slack */
+}
+
+void conv_pack_weights(float *wp, const float *w, int Co, int CKK) {
+    for (int t = 0; t < Co; t += MR, wp += (size_t)MR * CKK) {
+        int m = min_int(MR, Co - t);
+        for (int k = 0; k < CKK; k++)
+            for (int i = 0; i < MR; i++) wp[k * MR + i] = i < m ? w[(size_t)(t + i) * CKK + k] : 0.0f;
+    }
+}
+
+/* ---- forward -------------------------------------------------------------------- */
+
+/* t[i NR + j] = sum_k wp[k MR + i] xq[off[k] + j], i < MR, j < NR. */
+__attribute__((noinline))   /* as gemm.c's micro-kernel: a function of its own keeps the tile in registers */
+static void forward_tile(float *restrict t, const float *restrict wp, const float *restrict xq, const int *restrict off,
+                         int CKK) {
+    Vec acc[MR][2];
+    #pragma GCC unroll 16
+    for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = vec_zero();
+    for (int k = 0; k < CKK; k++, wp += MR) {
+        const float *b = xq + off[k];
+        __builtin_prefetch(b + 2 * NR);      /* row k two tiles on: from L3 or further, it would stall */
+        __builtin_prefetch(b + 2 * NR + VL);
+        Vec b0 = vec_loadu(b), b1 = vec_loadu(b + VL);
+        #pragma GCC unroll 16
+        for (int i = 0; i < MR; i++) {
+            Vec a = vec_set1(wp[i]);
+            acc[i][0] = vec_fmadd(a, b0, acc[i][0]);
+            acc[i][1] = vec_fmadd(a, b1, acc[i][1]);
+        }
+    }
+    #pragma GCC unroll 16
+    for (int i = 0; i < MR; i++) {
+        vec_storeu(t + i * NR, acc[i][0]);
+        vec_storeu(t + i * NR + VL, acc[i][1]);
+    }
+}
+
+/* The same for a single output channel (the last of a layer whose Cout leaves one, as Cout = 1): row 0 of t. */
+__attribute__((noinline)) static void forward_tile_row(float *restrict t, const float *restrict wp,
+                                                       const float *restrict xq, const int *restrict off, int CKK) {
+    Vec acc0 = vec_zero(), acc1 = vec_zero();
+    for (int k = 0; k < CKK; k++, wp += MR) {
+        Vec a = vec_set1(wp[0]);
+        acc0 = vec_fmadd(a, vec_loadu(xq + off[k]), acc0);
+        acc1 = vec_fmadd(a, vec_loadu(xq + off[k] + VL), acc1);
+    }
+    vec_storeu(t, acc0);
+    vec_storeu(t + VL, acc1);
+}
+
+/* The m rows of tile t (grid positions q0 .. q0 + NR - 1, of which those from qlo on are kept) into y
+ * (Cout, Ho, Wo) from channel o0 on: each grid row h it touches gives the outputs w in [lo, hi), lo, hi clipped
+ * to the tile and to w < Wo. */
+static void store_tile(float *y, const float *t, int m, int o0, int q0, int qlo, const float *b, int accumulate,
+                       const ConvGrid *g) {
+    size_t HWo = (size_t)g->Ho * g->Wo;
+    if (g->Ws == g->Wo && qlo == q0 && q0 + NR <= g->Lq) {   /* no thrown-away columns: NR outputs in a row */
+        for (int i = 0; i < m; i++) {
+            float *yr = y + (o0 + i) * HWo + q0, add = b ? b[o0 + i] : 0.0f;
+            const float *tr = t + i * NR;
+            if (accumulate) for (int j = 0; j < NR; j++) yr[j] += tr[j] + add;
+            else for (int j = 0; j < NR; j++) yr[j] = tr[j] + add;
+        }
+        return;
+    }
+    for (int h = qlo / g->Ws; h < g->Ho && h * g->Ws < q0 + NR; h++) {
+        int lo = max_int(qlo - h * g->Ws, 0), hi = min_int(q0 + NR - h * g->Ws, g->Wo);
+        for (int i = 0; i < m; i++) {
+            float *yr = y + (o0 + i) * HWo + (size_t)h * g->Wo;
+            const float *tr = t + i * NR + h * g->Ws - q0;
+            float add = b ? b[o0 + i] : 0.0f;
+            if (accumulate) for (int w = lo; w < hi; w++) yr[w] += tr[w] + add;
+            else for (int w = lo; w < hi; w++) yr[w] = tr[w] + add;
+        }
+    }
+}
+
+/* y (Cout, Ho, Wo) (+)= the n_taps taps of wp over xp, on the grid of g (row length Ws, Lq positions). */
+static void forward_taps(float *y, const float *wp, const float *xp, const int *off, int n_taps, const float *b,
+                         int accumulate, int Co, const ConvGrid *g) {
+    _Alignas(64) float t[MR * NR];
+    for (int qlo = 0; qlo < g->Lq; qlo += NR) {
+        int q0 = qlo + NR > g->Lq && g->Lq >= NR ? g->Lq - NR : qlo;   /* the last tile ends at Lq, not past it */
+        for (int o0 = 0; o0 < Co; o0 += MR) {
+            int m = min_int(MR, Co - o0);
+            if (m == 1) forward_tile_row(t, wp + (size_t)o0 * n_taps, xp + q0, off, n_taps);
+            else forward_tile(t, wp + (size_t)o0 * n_taps, xp + q0, off, n_taps);
+            store_tile(y, t, m, o0, q0, qlo, b, accumulate, g);
+        }
+    }
+}
+
+void conv_forward(float *y, const float *wp, const float *xp, const int *off, const float *b, int accumulate,
+                  int Co, const ConvGrid *g) {
+    forward_taps(y, wp, xp, off, g->C * g->K * g->K, b, accumulate, Co, g);
+}
+
+/* ---- input gradient of a strided convolution ------------------------------------- */
+
+/* Phase (a, b) of the gradient of the padded input gets, from output (h, w), the taps i = a + S u, j = b + S v:
+ *   dX_ab[c][r][s] = sum_{o,u,v} w[o, c, a + S u, b + S v] dy[o][r - u][s - v],   u < Ka = ceil((K - a) / S),
+ * a stride-1 correlation of dy, padded by Pd = ceil(K / S) - 1 rows and columns above and to the left (and to
+ * Hq x Wq = (Hs + Pd) x (Ws + Pd) below and to the right), with those taps: forward_taps on the grid of row
+ * length Wq, Hs rows, Ws of them kept. Then dx[c][r S + a - P][s S + b - P] += dX_ab[c][r][s] inside x. */
+static int phase_taps(int K, int S, int a) { return (K - a + S - 1) / S; }
+static int dx_pd(const ConvGrid *g) { return (g->K + g->S - 1) / g->S - 1; }
+static ConvGrid dx_phase_grid(const ConvGrid *g) {   /* the output grid of one phase (fields forward_taps reads) */
+    int Pd = dx_pd(g);
+    ConvGrid p = *g;
+    p.Ho = g->Hs;
+    p.Wo = g->Ws;
+    p.Ws = g->Ws + Pd;
+    p.Lq = p.Ho * p.Ws;
+    return p;
+}
+static size_t dx_dyp_size(int Co, const ConvGrid *g) {
+    int Pd = dx_pd(g);
+    return (size_t)Co * (g->Hs + Pd) * (g->Ws + Pd) + NR + Pd + 1;
+}
+static size_t dx_phase_size(int Co, const ConvGrid *g) {   /* packed weights, then offsets, of one phase */
+    int Km = dx_pd(g) + 1;
+    return conv_packed_size(g->C, Co * Km * Km) + (size_t)Co * Km * Km;
+}
+size_t conv_dx_packed_size(int Co, const ConvGrid *g) { return (size_t)g->S * g->S * dx_phase_size(Co, g); }
+size_t conv_dx_scratch_size(int Co, const ConvGrid *g) { return dx_dyp_size(Co, g) + (size_t)g->C * g->Hs * g->Ws; }
+
+void conv_dx_pack(float *pk, const float *w, int Co, const ConvGrid *g) {
+    int S = g->S, K = g->K, C = g->C, Pd = dx_pd(g), Wq = g->Ws + Pd, Hq = g->Hs + Pd;
+    for (int a = 0; a < S; a++)
+        for (int b = 0; b < S; b++) {
+            float *wp = pk + (size_t)(a * S + b) * dx_phase_size(Co, g);
+            int Ka = phase_taps(K, S, a), Kb = phase_taps(K, S, b), n = Co * Ka * Kb;
+            int *off = (int *)(wp + conv_packed_size(C, Co * (Pd + 1) * (Pd + 1)));
+            for (int o = 0; o < Co; o++)
+                for (int u = 0; u < Ka; u++)
+                    for (int v = 0; v < Kb; v++) {
+                        int k = (o * Ka + u) * Kb + v;
+                        off[k] = (o * Hq + Pd - u) * Wq + Pd - v;
+                        for (int c = 0; c < round_up(C, MR); c++)   /* tile c / MR, row c % MR, tap k */
+                            wp[((size_t)(c / MR) * n + k) * MR + c % MR] =
+                                c < C ? w[(((size_t)o * C + c) * K + a + S * u) * K + b + S * v] : 0.0f;
+                    }
+        }
+}
+
+void conv_dx_strided(float *dx, const float *dy, const float *pk, int Co, const ConvGrid *g, float *scratch) {
+    int S = g->S, K = g->K, C = g->C, Pd = dx_pd(g), Wq = g->Ws + Pd, Hq = g->Hs + Pd;
+    float *dyp = scratch, *dph = scratch + dx_dyp_size(Co, g);
+    memset(dyp, 0, sizeof(float) * dx_dyp_size(Co, g));
+    for (int o = 0; o < Co; o++)   /* dy into the padded buffer, rows and columns from Pd on */
+        for (int h = 0; h < g->Ho; h++)
+            memcpy(dyp + ((size_t)o * Hq + Pd + h) * Wq + Pd, dy + ((size_t)o * g->Ho + h) * g->Wo, sizeof(float) * g->Wo);
+    ConvGrid pg = dx_phase_grid(g);
+    for (int a = 0; a < S; a++)
+        for (int b = 0; b < S; b++) {
+            int n = Co * phase_taps(K, S, a) * phase_taps(K, S, b);
+            if (n == 0) continue;   /* K < S: no tap falls on this phase */
+            const float *wp = pk + (size_t)(a * S + b) * dx_phase_size(Co, g);
+            const int *off = (const int *)(wp + conv_packed_size(C, Co * (Pd + 1) * (Pd + 1)));
+            forward_taps(dph, wp, dyp, off, n, NULL, 0, C, &pg);
+            int lo, hi;
+            phase_cols(g, b, &lo, &hi);
+            for (int c = 0; c < C; c++)
+                for (int r = 0; r < g->Hs; r++) {
+                    int h = r * S + a - g->P;
+                    if (h < 0 || h >= g->H) continue;
+                    float *dxr = dx + ((size_t)c * g->H + h) * g->W + b - g->P;   /* dxr[s S] = dx[c, h, s S + b - P] */
+                    const float *src = dph + ((size_t)c * g->Hs + r) * g->Ws;
+                    for (int s = lo; s < hi; s++) dxr[s * S] += src[s];
+                }
+        }
+}
+
+/* ---- weight gradient ------------------------------------------------------------ */
+
+/* Row q of dyt gathers dy[o] at (h, w) for every o: Cout streams read side by side, one row written at a time. */
+void conv_dyt(float *dyt, const float *dy, int Co, const ConvGrid *g) {
+    int ld = dyt_ld(Co);
+    size_t HWo = (size_t)g->Ho * g->Wo;
+    for (int h = 0; h < g->Ho; h++) {
+        const float *dyh = dy + (size_t)h * g->Wo;
+        float *row = dyt + (size_t)h * g->Ws * ld;
+        for (int w = 0; w < g->Wo; w++, row += ld) {
+            for (int o = 0; o < Co; o++) row[o] = dyh[o * HWo + w];
+            for (int o = Co; o < ld; o++) row[o] = 0.0f;
+        }
+        memset(row, 0, sizeof(float) * (size_t)(g->Ws - g->Wo) * ld);   /* the thrown-away columns */
+    }
+}
+
+/* dw[(o0 + v) CKK + k0 + i] += sum_q xp[off[k0 + i] + q] dyt[q ld + o0 + v] for i < m taps, v < n channels;
+ * nv = 1 or 2 vectors of channels (a constant where it is called, so the loops unroll). */
+static inline __attribute__((always_inline)) void weight_grad_tile(float *dw, int CKK, int k0, int m, int o0, int n,
+                                                                    const float *xp, const int *off, const float *dyt,
+                                                                    int ld, int Lq, const int nv) {
+    const float *xr[MR];
+    for (int i = 0; i < MR; i++) xr[i] = xp + off[k0 + (i < m ? i : 0)];   /* rows past m repeat row 0, unused */
+    Vec acc[MR][2];
+    #pragma GCC unroll 16
+    for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = vec_zero();
+    const float *d = dyt + o0;
+    for (int q = 0; q < Lq; q++, d += ld) {
+        Vec d0 = vec_loadu(d), d1 = nv > 1 ? vec_loadu(d + VL) : vec_zero();
+        #pragma GCC unroll 16
+        for (int i = 0; i < MR; i++) {
+            Vec a = vec_set1(xr[i][q]);
+            acc[i][0] = vec_fmadd(a, d0, acc[i][0]);
+            if (nv > 1) acc[i][1] = vec_fmadd(a, d1, acc[i][1]);
+        }
+    }
+    _Alignas(64) float t[2 * VL];
+    int nn = min_int(n, nv * VL);   /* n <= nv VL already: said for the compiler, which sees t half written */
+    for (int i = 0; i < m; i++) {
+        vec_storeu(t, acc[i][0]);
+        if (nv > 1) vec_storeu(t + VL, acc[i][1]);
+        for (int v = 0; v < nn; v++) dw[(size_t)(o0 + v) * CKK + k0 + i] += t[v];
+    }
+}
+__attribute__((noinline)) static void weight_grad_tile1(float *dw, int CKK, int k0, int m, int o0, int n, const float *xp,
+                                                        const int *off, const float *dyt, int ld, int Lq) {
+    weight_grad_tile(dw, CKK, k0, m, o0, n, xp, off, dyt, ld, Lq, 1);
+}
+__attribute__((noinline)) static void weight_grad_tile2(float *dw, int CKK, int k0, int m, int o0, int n, const float *xp,
+                                                        const int *off, const float *dyt, int ld, int Lq) {
+    weight_grad_tile(dw, CKK, k0, m, o0, n, xp, off, dyt, ld, Lq, 2);
+}
+
+/* One output channel: dw[k0 + i] += sum_q xp[off[k0 + i] + q] dy[q], vectors along q, summed at the end. */
+static void weight_grad_row(float *dw, int k0, int m, const float *xp, const int *off, const float *dy, int Lq) {
+    const float *xr[MR];
+    for (int i = 0; i < MR; i++) xr[i] = xp + off[k0 + (i < m ? i : 0)];
+    Vec acc[MR];
+    for (int i = 0; i < MR; i++) acc[i] = vec_zero();
+    int q = 0;
+    for (; q + VL <= Lq; q += VL) {
+        Vec d = vec_loadu(dy + q);
+        for (int i = 0; i < MR; i++) acc[i] = vec_fmadd(vec_loadu(xr[i] + q), d, acc[i]);
+    }
+    _Alignas(64) float t[VL];
+    for (int i = 0; i < m; i++) {
+        vec_storeu(t, acc[i]);
+        float sum = 0.0f;
+        for (int v = 0; v < VL; v++) sum += t[v];
+        for (int r = q; r < Lq; r++) sum += xr[i][r] * dy[r];
+        dw[k0 + i] += sum;
+    }
+}
+
+void conv_weight_grad(float *dw, const float *dyt, const float *xp, const int *off, int Co, const ConvGrid *g) {
+    int CKK = g->C * g->K * g->K, ld = dyt_ld(Co);
+    if (Co == 1) {
+        for (int k0 = 0; k0 < CKK; k0 += MR) weight_grad_row(dw, k0, min_int(MR, CKK - k0), xp, off, dyt, g->Lq);
+        return;
+    }
+    for (int o0 = 0; o0 < Co; o0 += 2 * VL) {
+        int n = min_int(2 * VL, Co - o0);
+        for (int k0 = 0; k0 < CKK; k0 += MR) {
+            int m = min_int(MR, CKK - k0);
+            if (n > VL) weight_grad_tile2(dw, CKK, k0, m, o0, n, xp, off, dyt, ld, g->Lq);
+            else weight_grad_tile1(dw, CKK, k0, m, o0, n, xp, off, dyt, ld, g->Lq);
+        }
+    }
+}
+
+/* ---- the definition -------------------------------------------------------------- */
+
+void conv_ref(float *y, const float *w, const float *x, const float *b, int Co, int C, int H, int W, int K, int S, int P) {
+    int Ho = (H + 2 * P - K) / S + 1, Wo = (W + 2 * P - K) / S + 1;
+    for (int o = 0; o < Co; o++)
+        for (int h = 0; h < Ho; h++)
+            for (int v = 0; v < Wo; v++) {
+                double acc = b ? b[o] : 0.0;   /* double: the oracle carries no float error of its own */
+                for (int c = 0; c < C; c++)
+                    for (int i = 0; i < K; i++)
+                        for (int j = 0; j < K; j++) {
+                            int hh = h * S + i - P, ww = v * S + j - P;
+                            if (hh >= 0 && hh < H && ww >= 0 && ww < W)
+                                acc += (double)w[((o * C + c) * K + i) * K + j] * x[((size_t)c * H + hh) * W + ww];
+                        }
+                y[((size_t)o * Ho + h) * Wo + v] = (float)acc;
+            }
+}
