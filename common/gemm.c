@@ -279,7 +279,7 @@ void gemm(float *C, const float *A, const float *B, int M, int N, int K,
     View b = transB ? (View){ B, 1, K } : (View){ B, N, 1 };   /* B stored (N, K) or (K, N) */
     int T = 1;
 #ifdef _OPENMP
-    if (!omp_in_parallel() && (double)M * N * K >= 64.0 * 64 * 64) T = omp_get_max_threads();
+    if (!omp_in_parallel() && (double)M * N * K >= 256.0 * 256 * 256) T = omp_get_max_threads();
 #endif
     int by_cols = N >= M;
     int strip = by_cols ? round_up((N + T - 1) / T, NR) : round_up((M + T - 1) / T, MR);
