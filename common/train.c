@@ -303,7 +303,8 @@ static int train_loop(Trainer *tr, TrainBatchFn batch, void *model, Rng *rng, Ar
         cli_progress_update(&bar, tr->step, tr->avg[0]);
         if (log && tr->step % c->log_every == 0) log_line(log, tr);
         if (c->ckpt && tr->step % c->ckpt_every == 0 && tr->step < c->steps && train_save(tr, c->ckpt)) return 1;
-        if (c->eval && (tr->step % c->eval_every == 0 || tr->step == c->steps)) {
+        /* every eval_every updates, and after the last one of a run that long (a 2-step test run is not scored) */
+        if (c->eval && (tr->step % c->eval_every == 0 || (tr->step == c->steps && tr->step >= c->eval_every))) {
             trained += cli_seconds() - mark;
             c->eval(model, tr, trained);
             mark = cli_seconds();

@@ -54,7 +54,7 @@ enum { TRAIN_MAX_TERMS = 4, TRAIN_INTERRUPTED = CLI_INTERRUPTED, TRAIN_BUDGET_PR
  * may get the parts of the loss that the log shows beside it (recon, KL). Temporaries from arena (popped after). */
 typedef float (*TrainBatchFn)(void *model, long step, Rng *rng, Arena *arena, float *terms);
 struct Trainer;
-/* Called every eval_every updates and after the last one, with the wall seconds of training so far (evaluations
+/* Called every eval_every updates and after the last one (when there were at least eval_every), with the wall seconds of training so far (evaluations
  * excluded): a model's own progress measure (chapter 2's image score log). Its time is not counted in budget_s. */
 typedef void (*TrainEvalFn)(void *model, const struct Trainer *tr, double train_seconds);
 
