@@ -525,16 +525,29 @@ static int cell_d_3_eta(Ctx *ctx) {
 
 /* ---- d.4  Quality against cost: samplers per network evaluation --------------- */
 
-enum { SAMPLER_DDPM, SAMPLER_ETA1, SAMPLER_ETA0, SAMPLER_ACCEL, NSAMPLER };
+enum { SAMPLER_DDPM, SAMPLER_ETA1, SAMPLER_ETA0, SAMPLER_ACCEL, SAMPLER_2M, NSAMPLER };
 static const char *const SAMPLER_NAMES[NSAMPLER] = {
-    "DDPM ancestral (sigma^2 = beta)", "DDIM eta = 1 (= chapter 2)", "DDIM eta = 0", "accelerated (gamma = 2)" };
+    "DDPM ancestral (sigma^2 = beta)", "DDIM eta = 1 (= chapter 2)", "DDIM eta = 0", "accelerated (gamma = 2)", "DPM-Solver++(2M)" };
+
+/* §d.4 DPM-Solver++(2M) on the steps ts: DDIM eta = 0 plus its second-order correction (den_sample_ode, denoiser.h). */
+static void dpm2m_sample(const Denoiser *den, const Schedule *s, const int *ts, int K, float *x, int n, Arena *arena) {
+    size_t nd = (size_t)n * den->D, mark = arena_pos(arena);
+    DenLevel *l = arena_push_no_zero(arena, sizeof(DenLevel) * (K + 1));
+    double *xd = arena_push_no_zero(arena, sizeof(double) * nd);
+    den_ladder_vp(s, ts, K, l);
+    for (size_t j = 0; j < nd; j++) xd[j] = x[j];
+    den_sample_ode(den, l, K, 2, xd, n, arena);
+    for (size_t j = 0; j < nd; j++) x[j] = (float)xd[j];
+    arena_pop_to(arena, mark);
+}
 
 static void run_sampler(int which, const Denoiser *den, const Schedule *s, const int *ts, int K,
                         float *x, int n, Rng *rng, Arena *arena) {
     if (which == SAMPLER_DDPM) ddim_ddpm_sample(den, s, ts, K, x, n, rng, arena, NULL);
     else if (which == SAMPLER_ETA1) ddim_sample(den, s, ts, K, 1.0, x, n, rng, arena, NULL);
     else if (which == SAMPLER_ETA0) ddim_sample(den, s, ts, K, 0.0, x, n, rng, arena, NULL);
-    else ddim_family_sample(den, s, ts, K, 2.0, 0.0, x, n, rng, arena, NULL);
+    else if (which == SAMPLER_ACCEL) ddim_family_sample(den, s, ts, K, 2.0, 0.0, x, n, rng, arena, NULL);
+    else dpm2m_sample(den, s, ts, K, x, n, arena);   /* draws no random numbers: the others' stay as they were */
 }
 
 /* The sweep: sliced W1 of each sampler at each K (uniform steps), over `reps` fresh (x_T, reference) pairs; all
@@ -556,7 +569,7 @@ static void nfe_sweep(Ctx *ctx, const Denoiser *den, const Schedule *s, const Gm
             }
         }
     }
-    cli_say("  steps  DDPM(beta)      DDIM eta=1      DDIM eta=0      gamma=2         (mean +- s.e. over %d pairs)", reps);
+    cli_say("  steps  DDPM(beta)      DDIM eta=1      DDIM eta=0      gamma=2         DPM++(2M)       (mean +- s.e. over %d pairs)", reps);
     for (int k = 0; k < nk; k++) {
         char line[160];
         int len = snprintf(line, sizeof line, "  %5d", Ks[k]);
@@ -567,7 +580,7 @@ static void nfe_sweep(Ctx *ctx, const Denoiser *den, const Schedule *s, const Gm
 }
 
 static void nfe_blocks(Plot *p, const char *label, const int *Ks, int nk, DataStat sw[][NSAMPLER]) {
-    static const double nudge[NSAMPLER] = { 0.94, 0.98, 1.02, 1.06 };   /* side by side, so error bars do not overlap */
+    static const double nudge[NSAMPLER] = { 0.92, 0.96, 1.0, 1.04, 1.08 };   /* side by side, so error bars do not overlap */
     for (int m = 0; m < NSAMPLER; m++) {
         char c[160];
         snprintf(c, sizeof c, "%s: network evaluations (nudged), mean sliced W1 and its s.e., of %s", label, SAMPLER_NAMES[m]);
@@ -609,7 +622,7 @@ static int cell_d_4_nfe(Ctx *ctx) {
     Denoiser net = den_toy(toy, &s);
     cli_say("Trained eps network, %d samples, %d pairs; noise floor %.4f (sd %.4f); up to 200 steps (the 2D network", nn,
             NFE_REPS_NET, data_stat_mean(&floor_n), data_stat_sd(&floor_n));
-    cli_say("costs ~3 ms per evaluation of %d points; 1000 steps x 4 samplers would double the run time):", nn);
+    cli_say("costs ~3 ms per evaluation of %d points; 1000 steps x 5 samplers would double the run time):", nn);
     nfe_sweep(ctx, &net, &s, &g, Kn, NKN, nn, NFE_REPS_NET, swn);
     /* a trained model is not exact: it may sit above the floor by its learning error; 3 x floor is chapter 2's
      * bound for its trained sampler (N(0, I) is at ~0.4, an equal-weights mixture at ~0.16) */
@@ -623,7 +636,8 @@ static int cell_d_4_nfe(Ctx *ctx) {
         plot_size(&p, 1300, 540);
         plot_cmd(&p, "set multiplot layout 1,2 title 'Quality against cost on the 2D mixture: sliced W1 to the data law, mean ± s.e. over (x_T, reference) pairs'");
         plot_cmd(&p, "set logscale xy; set xlabel 'network evaluations (steps)'; set ylabel 'sliced W1'; set xrange [4:1200]; set yrange [0.01:2]");
-        plot_cmd(&p, "array NAMES[4] = ['%s', '%s', '%s', '%s']", SAMPLER_NAMES[0], SAMPLER_NAMES[1], SAMPLER_NAMES[2], SAMPLER_NAMES[3]);
+        plot_cmd(&p, "array NAMES[5] = ['%s', '%s', '%s', '%s', '%s']", SAMPLER_NAMES[0], SAMPLER_NAMES[1], SAMPLER_NAMES[2],
+                 SAMPLER_NAMES[3], SAMPLER_NAMES[4]);
         plot_cmd(&p, "set key top right font ',9'");
         for (int panel = 0; panel < 2; panel++) {
             const DataStat *fl = panel ? &floor_n : &floor_e;
@@ -632,7 +646,7 @@ static int cell_d_4_nfe(Ctx *ctx) {
             plot_cmd(&p, "fl = %g; fsd = %g", data_stat_mean(fl), data_stat_sd(fl));
             plot_cmd(&p, "plot '+' using 1:(fl-fsd):(fl+fsd) with filledcurves lc rgb '#dddddd' title 'noise floor ± sd of one pair (%d pairs)', \\", FLOOR_PAIRS);
             plot_cmd(&p, "     fl with lines dt 3 lw 2 lc rgb 'black' notitle, \\");
-            plot_cmd(&p, "     for [m=0:3] dat index %d+m using 1:2:3 with yerrorlines lw 2 pt 7 ps 0.7 lc m+1 title NAMES[m+1]", 4 * panel);
+            plot_cmd(&p, "     for [m=0:4] dat index %d+m using 1:2:3 with yerrorlines lw 2 pt 7 ps 0.7 lc (m < 4 ? m + 1 : 7) title NAMES[m+1]", NSAMPLER * panel);
         }
         plot_cmd(&p, "unset multiplot");
         rc = plot_close(&p);
@@ -1034,7 +1048,7 @@ static void image_nfe_sweep(Ctx *ctx, const Denoiser *net, const Schedule *s, co
                             FidScorer *sc, float *grid, double score[NR][NSAMPLER], FidScore *floor_of) {
     float *x = cli_alloc(ctx, sizeof(float) * (size_t)n * IMG);
     int *ts = cli_alloc(ctx, sizeof(int) * (s->T + 1));
-    cli_say("  steps  %s", "DDPM(beta)  DDIM eta=1  DDIM eta=0  gamma=2    (FID at N; '-' not run)");
+    cli_say("  steps  %s", "DDPM(beta)  DDIM eta=1  DDIM eta=0  gamma=2   DPM++(2M)  (FID at N; '-' not run)");
     for (int r = 0; r < NR; r++) {
         ddim_timesteps(s->T, Ks[r], 0, ts);
         for (int m = 0; m < NSAMPLER; m++) {
@@ -1052,7 +1066,7 @@ static void image_nfe_sweep(Ctx *ctx, const Denoiser *net, const Schedule *s, co
         char cells[NSAMPLER][16];
         for (int m = 0; m < NSAMPLER; m++)
             snprintf(cells[m], sizeof cells[m], score[r][m] < 0 ? "-" : "%.2f", score[r][m]);
-        cli_say("  %5d  %10s  %10s  %10s  %8s", Ks[r], cells[0], cells[1], cells[2], cells[3]);
+        cli_say("  %5d  %10s  %10s  %10s  %8s  %9s", Ks[r], cells[0], cells[1], cells[2], cells[3], cells[4]);
     }
 }
 
@@ -1070,8 +1084,9 @@ static int plot_image_nfe(Ctx *ctx, const int *Ks, double score[NR][NSAMPLER], c
     plot_cmd(&p, "set title 'Image quality against cost: Fashion-MNIST with the U-Net (FID of %d samples / the floor of %d real images)'", f->n, f->n);
     plot_cmd(&p, "set logscale xy; set xlabel 'network evaluations (steps)'; set ylabel 'FID / real-data floor'; set key top right font ',9'");
     plot_cmd(&p, "set xrange [8:%d]; set yrange [0.8:40]", (int)(1.3 * Ks[NR - 1]));
-    plot_cmd(&p, "array NAMES[4] = ['%s', '%s', '%s', '%s']", SAMPLER_NAMES[0], SAMPLER_NAMES[1], SAMPLER_NAMES[2], SAMPLER_NAMES[3]);
-    plot_cmd(&p, "plot for [m=0:3] dat index m using 1:2 with linespoints lw 2 pt 7 lc m+1 title NAMES[m+1], \\");
+    plot_cmd(&p, "array NAMES[5] = ['%s', '%s', '%s', '%s', '%s']", SAMPLER_NAMES[0], SAMPLER_NAMES[1], SAMPLER_NAMES[2], SAMPLER_NAMES[3],
+             SAMPLER_NAMES[4]);
+    plot_cmd(&p, "plot for [m=0:4] dat index m using 1:2 with linespoints lw 2 pt 7 lc (m < 4 ? m + 1 : 7) title NAMES[m+1], \\");
     plot_cmd(&p, "     1 with lines dt 3 lw 2 lc rgb 'black' title 'real-data floor', %g with lines dt 2 lc rgb 'grey' title 'uniform noise'", f->floor_noise / f->floor_real);
     return plot_close(&p);
 }
