@@ -345,28 +345,29 @@ START_TEST(test_score_models_and_float_states) {
 }
 END_TEST
 
-/* §d.4 den_sample_ode's two orders against a fine reference run of the same ODE (order 2, the flow path in 20000
- * steps; the cosine VP schedule's 1000 steps), on the exact mixture denoiser, from 64 fixed x_T. Measured RMS
- * errors from K = 20 to 320: order 1 halves per doubling (ratio 1.96-2.04: Euler, first order); order 2 falls
- * 57x (flow) and 330x (VP) over the 16x steps (first order would give 16x), and at K = 320 it is 13x and 32x
- * closer than order 1. Bounds: ratio per doubling in [1.8, 2.2]; over 16x at least 40x; at K = 320 10x. */
+/* §d.4 den_sample_ode's two orders against a fine reference run of the same ODE (order 2, the flow path in 4000
+ * steps; the cosine VP schedule's 1000 steps), on the exact mixture denoiser, from 48 fixed x_T (below the
+ * exact denoiser's OpenMP threshold of 64 rows: serial and fast). Measured RMS errors from K = 20 to 320: order 1
+ * halves per doubling (ratio 1.91-1.99: Euler, first order); order 2 falls 60x (flow) and 328x (VP) over the 16x
+ * steps (first order would give 16x), and at K = 320 it is 13x and 31x closer than order 1. Bounds: ratio per
+ * doubling in [1.8, 2.2]; over 16x at least 40x; at K = 320 10x. */
 START_TEST(test_sample_ode_orders) {
-    enum { NX = 64, KMAX = 320 };
+    enum { NX = 48, KMAX = 320 };
     Gmm g = data_gmm_named("gmm");
     Denoiser den = den_gmm(&g);
     Schedule s;
     sched_init(&s, SCHED_COSINE, 1000);
     Arena arena;
     arena_init(&arena, 1 << 24);
-    static DenLevel l[20001];
+    static DenLevel l[4001];
     double x_T[NX * 2], ref[NX * 2], x[NX * 2];
     Rng rng = rng_seed(3);
     for (int j = 0; j < NX * 2; j++) x_T[j] = rng_normal(&rng);
     for (int vp = 0; vp < 2; vp++) {
         memcpy(ref, x_T, sizeof ref);
         if (vp) den_ladder_vp_uniform(&s, 1000, l);
-        else den_ladder_flow(20000, l);
-        den_sample_ode(&den, l, vp ? 1000 : 20000, 2, ref, NX, &arena);
+        else den_ladder_flow(4000, l);
+        den_sample_ode(&den, l, vp ? 1000 : 4000, 2, ref, NX, &arena);
         double err[3][KMAX + 1];
         for (int order = 1; order <= 2; order++)
             for (int K = 20; K <= KMAX; K *= 2) {
