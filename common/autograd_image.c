@@ -207,15 +207,16 @@ static void group_norm_backward(AgNode *y) {
     double M = (double)Cg * HW;
     #pragma omp parallel
     {
-        float *dz = sig ? malloc(sizeof(float) * HW) : NULL;   /* one channel of dz per thread */
-        CHECK(!sig || dz, "out of memory for %d floats in the group norm backward", HW);
+        float *dz = sig ? malloc(sizeof(float) * Cg * HW) : NULL;   /* one group of dz per thread, kept for pass 2 */
+        CHECK(!sig || dz, "out of memory for %d floats in the group norm backward", Cg * HW);
         #pragma omp for schedule(static)
         for (int ng = 0; ng < N * G; ng++) {
             int n = ng / G, c0 = (ng % G) * Cg;
             double s1 = 0, s2 = 0;   /* sums of dxhat and dxhat xhat over the group */
             for (int c = c0; c < c0 + Cg; c++) {
                 size_t off = ((size_t)n * C + c) * HW;
-                const float *xhc = xhat + off, *dzc = gn_dz(dy + off, xhc, sig ? sig + off : NULL, gamma[c], beta[c], HW, dz);
+                const float *xhc = xhat + off;
+                const float *dzc = gn_dz(dy + off, xhc, sig ? sig + off : NULL, gamma[c], beta[c], HW, dz ? dz + (size_t)(c - c0) * HW : NULL);
                 double sg, sb;
                 sums_dot(dzc, xhc, HW, &sg, &sb);
                 part[2 * ((size_t)n * C + c)] = (float)sg;
@@ -226,7 +227,7 @@ static void group_norm_backward(AgNode *y) {
             float m1 = (float)(s1 / M), m2 = (float)(s2 / M), r = rstd[ng];
             for (int c = c0; c < c0 + Cg; c++) {
                 size_t off = ((size_t)n * C + c) * HW;
-                const float *xhc = xhat + off, *dzc = gn_dz(dy + off, xhc, sig ? sig + off : NULL, gamma[c], beta[c], HW, dz);
+                const float *xhc = xhat + off, *dzc = sig ? dz + (size_t)(c - c0) * HW : dy + off;
                 float *dxc = dx + off;
                 for (int i = 0; i < HW; i++) dxc[i] += r * (dzc[i] * gamma[c] - m1 - xhc[i] * m2);
             }
