@@ -80,7 +80,7 @@ $(BUILD)/nomain/%.o: chapters/%.c $(wildcard common/*.h chapters/*.h) | $(DEPS_O
 
 define PROGRAM_RULE
 $(1): $(BUILD)/$(1)
-	@cp $(BUILD)/$(1) $(1)
+	@cp $(BUILD)/$(1) $(1).new && mv -f $(1).new $(1)   # a new file: a running ./$(1) keeps its own
 $(BUILD)/$(1): $(BUILD)/$(SRC_$(1):.c=.o) $(LINK_$(1)) $(LIB)
 	$(CC) $(LDFLAGS) $$^ -o $$@ $(LDLIBS)
 endef

@@ -499,20 +499,6 @@ void flow_ode(const Denoiser *den, FlowMethod m, int K, double t_from, double t_
     }
 }
 
-/* §DDIM eta = 0 through the denoiser, K uniform steps of the VP schedule s from x_T (n, 2) in x:
- * x_s = sqrt(abar_s) x0_hat + sqrt(1 - abar_s) eps_hat, the last step returning x0_hat. */
-static void ddim_den(const Denoiser *den, const Schedule *s, int K, double *x, int n, Arena *arena) {
-    size_t nd = 2 * (size_t)n, mark = arena_pos(arena);
-    double *x0 = arena_push_no_zero(arena, sizeof(double) * nd), *eps = arena_push_no_zero(arena, sizeof(double) * nd);
-    for (int k = 0; k < K; k++) {
-        int t = (int)lround((double)s->T * (K - k) / K), sp = (int)lround((double)s->T * (K - k - 1) / K);
-        den_predict(den, den_level_vp(s, t), x, n, x0, eps, arena);
-        double a = sp > 0 ? sqrt(s->alpha_bar[sp]) : 1.0, b = sp > 0 ? sqrt(1 - s->alpha_bar[sp]) : 0.0;
-        for (size_t j = 0; j < nd; j++) x[j] = a * x0[j] + b * eps[j];
-    }
-    arena_pop_to(arena, mark);
-}
-
 /* A sampler at a budget of network evaluations: a flow integrator (K = nfe / evaluations per step) or DDIM (K = nfe). */
 typedef struct {
     const char     *name;
@@ -528,7 +514,10 @@ static void sampler_run(const Sampler *sp, int nfe, Rng *rng, float *out, int n,
     if (!sp->ddim) { flow_samples(sp->den, sp->m, sampler_steps(sp, nfe), rng, out, n, arena); return; }
     double *x = malloc(sizeof(double) * 2 * n);
     for (int j = 0; j < 2 * n; j++) x[j] = rng_normal(rng);
-    ddim_den(sp->den, sp->sched, nfe, x, n, arena);
+    DenLevel *l = malloc(sizeof(DenLevel) * (nfe + 1));
+    den_ladder_vp_uniform(sp->sched, nfe, l);
+    den_sample_ode(sp->den, l, nfe, 1, x, n, arena);   /* DDIM eta = 0 */
+    free(l);
     to_float(x, out, 2 * (size_t)n);
     free(x);
 }
@@ -1091,13 +1080,13 @@ static int cell_f_7_images(Ctx *ctx) {
             if (method == 2 && !have_ddpm) continue;
             double t0 = cli_seconds();
             memcpy(x, x1, sizeof(float) * nd);
-            if (method == 0) unet_sample_deterministic(&fm, x, N, Ks[r], ctx->arena);
+            if (method == 0) unet_sample(&fm, 1, x, N, Ks[r], ctx->arena);
             else if (method == 1) {
                 for (size_t j = 0; j < nd; j++) xd[j] = x1[j];
                 for (int i0 = 0; i0 < N; i0 += CHUNK)   /* chunks bound the network's activations */
                     flow_ode(&fden, FLOW_HEUN, Ks[r] / 2, 1.0, 0.0, xd + (size_t)i0 * 784, N - i0 < CHUNK ? N - i0 : CHUNK, NULL, ctx->arena);
                 for (size_t j = 0; j < nd; j++) x[j] = (float)xd[j];
-            } else unet_sample_deterministic(&dm, x, N, Ks[r], ctx->arena);
+            } else unet_sample(&dm, 1, x, N, Ks[r], ctx->arena);
             double secs = cli_seconds() - t0;
             const char *name[3] = { "flow Euler", "flow Heun", "DDPM + DDIM" };
             FidScore s;

@@ -226,3 +226,46 @@ void den_velocity_div(const Denoiser *den, DenLevel l, const double *x, int n, d
     #pragma omp parallel for schedule(static)
     for (int i = 0; i < n; i++) div[i] = gmm_velocity_div(den->gmm, l, x + (size_t)i * den->D);
 }
+
+/* ---- the deterministic sampler ------------------------------------------------- */
+
+void den_ladder_vp(const Schedule *s, const int *ts, int K, DenLevel *l) {
+    for (int k = 0; k <= K; k++) l[k] = ts[k] > 0 ? den_level_vp(s, ts[k]) : den_level(1.0, 0.0);
+}
+
+void den_ladder_vp_uniform(const Schedule *s, int K, DenLevel *l) {
+    for (int k = 0; k <= K; k++) {
+        int t = (int)lround((double)s->T * (K - k) / K);
+        l[k] = t > 0 ? den_level_vp(s, t) : den_level(1.0, 0.0);
+    }
+}
+
+void den_ladder_flow(int K, DenLevel *l) {
+    for (int k = 0; k <= K; k++) l[k] = den_level_flow((double)(K - k) / K);
+}
+
+void den_sample_ode(const Denoiser *den, const DenLevel *l, int K, int order, double *x, int n, Arena *arena) {
+    CHECK(order == 1 || order == 2, "order %d: 1 (DDIM) or 2 (DPM-Solver++(2M))", order);
+    int D = den->D, rows = DEN_CHUNK / D > 0 ? DEN_CHUNK / D : 1;
+    size_t nd = (size_t)n * D, mark = arena_pos(arena);
+    double *x0 = arena_push_no_zero(arena, sizeof(double) * nd), *eps = arena_push_no_zero(arena, sizeof(double) * nd);
+    double *x0_prev = order == 2 ? arena_push_no_zero(arena, sizeof(double) * nd) : NULL;
+    double h_prev = 0;
+    for (int k = 0; k < K; k++) {
+        DenLevel now = l[k], next = l[k + 1];
+        for (int i0 = 0; i0 < n; i0 += rows) {
+            size_t o = (size_t)i0 * D;
+            den_predict(den, now, x + o, n - i0 < rows ? n - i0 : rows, x0 + o, eps + o, arena);
+        }
+        /* §d.4 lambda = log(a / b); e^-h = (a_t b_s) / (b_t a_s) */
+        double h = log(next.a / next.b) - log(now.a / now.b), w = 0;
+        if (order == 2 && k > 0 && next.b > 0 && now.a > 0 && l[k - 1].a > 0) w = next.a * -expm1(-h) * h / (2 * h_prev);
+        for (size_t j = 0; j < nd; j++) {
+            x[j] = next.a * x0[j] + next.b * eps[j];                           /* x_s = a_s x0_hat + b_s eps_hat */
+            if (w != 0) x[j] += w * (x0[j] - x0_prev[j]);                      /* + a_s (1 - e^-h)(x0_hat - x0_prev) / (2r) */
+        }
+        if (order == 2) { double *swap = x0_prev; x0_prev = x0; x0 = swap; }
+        h_prev = h;
+    }
+    arena_pop_to(arena, mark);
+}

@@ -121,4 +121,24 @@ void den_velocity(const Denoiser *den, DenLevel l, const double *x, int n, doubl
  * DEN_TOY_FLOW also takes the path's ends, a = 0 or b = 0 (the network is defined there). */
 void den_velocity_div(const Denoiser *den, DenLevel l, const double *x, int n, double *v, double *div, Arena *arena);
 
+/* ---- the deterministic sampler, written once ---- */
+
+/* A ladder of K + 1 noise levels, l[0] the noisiest and l[K] clean (a = 1, b = 0): the VP steps ts[0] > ... >
+ * ts[K] = 0 of s (step 0 is the clean level), the uniform ones t_k = round(T (K - k) / K), or the flow times
+ * t_k = (K - k) / K. */
+void den_ladder_vp(const Schedule *s, const int *ts, int K, DenLevel *l);
+void den_ladder_vp_uniform(const Schedule *s, int K, DenLevel *l);
+void den_ladder_flow(int K, DenLevel *l);
+/* §d.4 K deterministic steps down the ladder l from x (n, D) at level l[0], in place. Rows go to the denoiser
+ * at most DEN_CHUNK numbers at a time (bounds a network's activations; every denoiser treats rows alone).
+ *   order 1, DDIM eta = 0 (on the flow path the same update is the Euler step of the ODE):
+ *            x_s = a_s x0_hat + b_s eps_hat
+ *   order 2, DPM-Solver++(2M) (Lu et al. 2022): x0_hat extrapolated linearly in lambda = log(a / b) over the
+ *            step, from this level's x0_hat and the previous one's x0_prev:
+ *            x_s = a_s x0_hat + b_s eps_hat + a_s (1 - e^-h) (x0_hat - x0_prev) / (2 r),
+ *            h = lambda_s - lambda_t, r = h_prev / h. The first step (no x0_prev) and the last (b_s = 0,
+ *            h infinite) are order 1. Still one network evaluation per step. */
+enum { DEN_CHUNK = 100 * 784 };
+void den_sample_ode(const Denoiser *den, const DenLevel *l, int K, int order, double *x, int n, Arena *arena);
+
 #endif

@@ -73,31 +73,20 @@ void unet_recipe_meta(const UnetRecipe *r, char *buf, size_t cap) {
              r->batch, r->lr, r->lr_min, r->warmup, r->ema, r->ema_warmup);
 }
 
-/* ---- sampling (for the score log; ddim.c's d.4 cell is the explained version) ---- */
+/* ---- sampling (for the score log and ./score; ddim.c's d.4 cell is the explained version) ---- */
 
-void unet_sample_deterministic(UnetModel *m, float *x, int n, int K, Arena *arena) {
-    enum { CHUNK = 100 };   /* images per forward pass: bounds the activations' memory */
+void unet_sample(UnetModel *m, int order, float *x, int n, int K, Arena *arena) {
     Schedule s;
     sched_init(&s, m->sched, m->T);
     Denoiser den = den_unet(m, &s, 1);
     size_t mark = arena_pos(arena);
-    double *x0 = arena_push_no_zero(arena, sizeof(double) * CHUNK * IMG), *eps = arena_push_no_zero(arena, sizeof(double) * CHUNK * IMG);
-    for (int k = K; k >= 1; k--) {
-        DenLevel now, next;
-        if (m->target == UNET_FLOW) {
-            now = den_level_flow((double)k / K);
-            next = den_level_flow((double)(k - 1) / K);
-        } else {
-            now = den_level_vp(&s, (int)lround((double)k * m->T / K));
-            next = k > 1 ? den_level_vp(&s, (int)lround((double)(k - 1) * m->T / K)) : den_level(1.0, 0.0);
-        }
-        for (int i0 = 0; i0 < n; i0 += CHUNK) {
-            int c = n - i0 < CHUNK ? n - i0 : CHUNK;
-            float *xc = x + (size_t)i0 * IMG;
-            den_predict_f(&den, now, xc, c, x0, eps, arena);
-            for (size_t j = 0; j < (size_t)c * IMG; j++) xc[j] = (float)(next.a * x0[j] + next.b * eps[j]);   /* x_s = a_s x0_hat + b_s eps_hat */
-        }
-    }
+    DenLevel *l = arena_push_no_zero(arena, sizeof(DenLevel) * (K + 1));
+    if (m->target == UNET_FLOW) den_ladder_flow(K, l);
+    else den_ladder_vp_uniform(&s, K, l);
+    double *xd = arena_push_no_zero(arena, sizeof(double) * (size_t)n * IMG);
+    for (size_t j = 0; j < (size_t)n * IMG; j++) xd[j] = x[j];
+    den_sample_ode(&den, l, K, order, xd, n, arena);
+    for (size_t j = 0; j < (size_t)n * IMG; j++) x[j] = (float)xd[j];
     arena_pop_to(arena, mark);
     sched_free(&s);
 }
@@ -169,7 +158,7 @@ static void unet_score(void *model, const Trainer *tr, double seconds) {
     float *x = arena_push_no_zero(&arena, sizeof(float) * UNET_SCORE_N * IMG);
     Rng rng = rng_stream(u->seed, 2000);   /* the same x_T every time: the curve shows the weights, not the draw */
     rng_normal_fill(&rng, x, (long)UNET_SCORE_N * IMG);
-    unet_sample_deterministic(&u->view, x, UNET_SCORE_N, UNET_SCORE_STEPS, &arena);
+    unet_sample(&u->view, 1, x, UNET_SCORE_N, UNET_SCORE_STEPS, &arena);   /* DDIM: the log's curves stay comparable */
     FidScore sc;
     if (fid_score(&u->scorer, x, UNET_SCORE_N, -1.0f, 1.0f, &sc) == 0) {
         FILE *f = fopen(u->score_path, "a");

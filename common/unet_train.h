@@ -50,10 +50,10 @@ void       unet_recipe_meta(const UnetRecipe *r, char *buf, size_t cap);
  * with o->resume, o->overwrite, o->quiet, o->seed; checkpoint and logs at path. 0 done; else train_run's codes. */
 int unet_train(const UnetRecipe *r, const Opts *o, const char *path) MUST_USE;
 
-/* §2.8 / §flow deterministic sampling in K steps from x (n, 784) ~ N(0, I), in place: at each step
- * x <- a_s x0_hat + b_s eps_hat, the next level's mix of the denoiser's two predictions (DDIM with eta = 0
- * on a VP schedule; the Euler step of the flow ODE on the flow path, where it is the same update). VP steps
- * t_k = round(k T / K); flow times k / K. x0_hat is clamped to the pixels' range [-1, 1]. */
-void unet_sample_deterministic(UnetModel *m, float *x, int n, int K, Arena *arena);
+/* §2.8 / §flow / §d.4 deterministic sampling in K steps from x (n, 784) ~ N(0, I), in place, by den_sample_ode:
+ * order 1 is DDIM eta = 0 (x <- a_s x0_hat + b_s eps_hat; on the flow path the Euler step of the ODE), order 2
+ * DPM-Solver++(2M), one network evaluation per step either way. VP steps t_k = round(k T / K); flow times k / K.
+ * x0_hat is clamped to the pixels' range [-1, 1]; the state is kept in double between steps. */
+void unet_sample(UnetModel *m, int order, float *x, int n, int K, Arena *arena);
 
 #endif
