@@ -28,7 +28,7 @@
 #include "schedule.h"
 #include "toymodel.h"
 
-/* n draws (n, D) of the law of a x0 + sqrt(s2) eps, x0 ~ g: exactly p_t. */
+/* n draws (n, D) of the law of a x0 + sqrt(s2) eps, x0 ~ g: exactly p_t (a = 1, s2 = 0: draws of g itself, in double). */
 static void sample_noised(const Gmm *g, double a, double s2, double *x, int n, Rng *rng) {
     Gmm gt = data_gmm_noised(g, a, s2);
     for (int i = 0; i < n; i++) {   /* one draw at a time: data_gmm_sample draws point by point, so the same stream */
@@ -464,11 +464,7 @@ static int forward_reverse_paths(Ctx *ctx, const Ch4Sde *sde, const Gmm *g, doub
     Plot p;
     if (plot_open(&p, ctx->out, "ch4_forward_reverse_1d")) return 1;
     density_block(&p, sde, g, -4, 4, 0);
-    for (int i = 0; i < PATHS; i++) {   /* x0 from the data, sorted by nothing: the modes' weights show */
-        float f;
-        data_gmm_sample(g, &ctx->rng, &f, 1);
-        x[i] = f;
-    }
+    sample_noised(g, 1.0, 0.0, x, PATHS, &ctx->rng);   /* x0 from the data, sorted by nothing: the modes' weights show */
     ch4_forward_em(sde, x, PATHS, 1, 0.0, 1.0, STEPS, &ctx->rng, traj);
     path_blocks(&p, traj, PATHS, STEPS, 0.0, 1.0, 4, "t x: forward Euler-Maruyama path");
     double a, s2;
@@ -498,9 +494,7 @@ static int cell_4_2_reverse(Ctx *ctx) {
     cli_say("+ g dw_bar has the same marginals p_t run backwards. VP SDE (beta 0.1..20), x0 ~ 0.3 N(-2, 0.3^2) +");
     cli_say("0.7 N(2, 0.3^2): p_t is that mixture noised, so the score is exact. %d particles, 1000 EM steps each way.", N);
     double *x = cli_alloc(ctx, sizeof(double) * N), (*hist)[NSNAP][BINS] = cli_alloc(ctx, sizeof(double) * 2 * NSNAP * BINS);
-    float *tmp = cli_alloc(ctx, sizeof(float) * N);
-    data_gmm_sample(&g, &ctx->rng, tmp, N);
-    for (int i = 0; i < N; i++) x[i] = tmp[i];
+    sample_noised(&g, 1.0, 0.0, x, N, &ctx->rng);   /* x0 ~ the data */
     data_histogram_d(x, N, lo, hi, BINS, hist[0][0]);
     for (int k = 1; k < NSNAP; k++) {
         ch4_forward_em(&sde, x, N, 1, t_snap[k - 1], t_snap[k], SEG, &ctx->rng, NULL);
@@ -634,9 +628,7 @@ static int cell_4_3_vp(Ctx *ctx) {
     cli_check(ctx, "order of |DDPM step - EM step| -> 0", order_gap, 1.0, 0.2);
     /* particles of the discrete chain against the SDE's closed form: 5 s.e. plus the chain's exact O(1/N) offset */
     double *x = cli_alloc(ctx, sizeof(double) * NP), m, v, a, s2;
-    float *tmp = cli_alloc(ctx, sizeof(float) * NP);
-    data_gmm_sample(&g, &ctx->rng, tmp, NP);
-    for (int i = 0; i < NP; i++) x[i] = tmp[i];
+    sample_noised(&g, 1.0, 0.0, x, NP, &ctx->rng);   /* x0 ~ the data */
     for (int i = 1; i <= NCHAIN / 4; i++) {   /* DDPM's chain up to t = 1/4 */
         double beta_i = ch4_vp_beta(&sde, (double)i / NCHAIN) / NCHAIN;
         for (int j = 0; j < NP; j++) x[j] = sqrt(1 - beta_i) * x[j] + sqrt(beta_i) * rng_normal(&ctx->rng);   /* §4.3 */
@@ -715,9 +707,7 @@ static int cell_4_4_ve(Ctx *ctx) {
     cli_say("so g^2 = 2 sigma^2 log(1000). Marginal: x0 + N(0, sigma(t)^2 - sigma(0)^2), mean never shrinks.");
     /* the discrete SMLD chain is a sum of independent Gaussians: exact in law for any number of levels */
     double *x = cli_alloc(ctx, sizeof(double) * NP), m, v;
-    float *tmp = cli_alloc(ctx, sizeof(float) * NP);
-    data_gmm_sample(&g, &ctx->rng, tmp, NP);
-    for (int i = 0; i < NP; i++) x[i] = tmp[i];
+    sample_noised(&g, 1.0, 0.0, x, NP, &ctx->rng);   /* x0 ~ the data */
     for (int i = 1; i <= LEVELS; i++) {
         double s1 = ch4_ve_sigma(&ve, (double)i / LEVELS), s0 = ch4_ve_sigma(&ve, (double)(i - 1) / LEVELS);
         for (int j = 0; j < NP; j++) x[j] += sqrt(s1 * s1 - s0 * s0) * rng_normal(&ctx->rng);   /* §4.4 SMLD step */
@@ -984,8 +974,7 @@ static int samples_figure(Ctx *ctx, const double *keep, int n, const float *trut
         plot_block(&p, CH4_SOLVER_NAMES[s]);
         for (int i = 0; i < n; i++) fprintf(plot_dat(&p), "%.5f %.5f\n", keep[(size_t)s * 2 * n + 2 * i], keep[(size_t)s * 2 * n + 2 * i + 1]);
     }
-    plot_block(&p, "data: exact draws of p_{t_end}");
-    for (int i = 0; i < n; i++) fprintf(plot_dat(&p), "%.5f %.5f\n", truth[2 * i], truth[2 * i + 1]);
+    plot_points(&p, "data: exact draws of p_{t_end}", truth, n);
     plot_size(&p, 1500, 330);
     plot_cmd(&p, "set multiplot layout 1,5 title 'Samples with the exact score after %d steps of each solver (VP SDE, t: 1 -> 0.001)'", steps);
     plot_cmd(&p, "set size ratio -1; set xrange [-1.6:1.6]; set yrange [-1.6:1.6]; unset key; set xtics 1 font ',9'; set ytics 1 font ',9'");
@@ -1160,10 +1149,9 @@ static int cell_4_5t_trajectories(Ctx *ctx) {
             for (int s = 0; s <= STEPS; s += 2)
                 fprintf(plot_dat(&p), "%.4f %.5f %.5f\n", 1.0 - (1.0 - t_end) * s / STEPS, tr[(size_t)s * 2 * P + 2 * i], tr[(size_t)s * 2 * P + 2 * i + 1]);
         }
-    plot_block(&p, "x y: 1500 data points");
     float pts[2 * 1500];
     data_gmm_sample(&g, &ctx->rng, pts, 1500);
-    for (int i = 0; i < 1500; i++) fprintf(plot_dat(&p), "%.5f %.5f\n", pts[2 * i], pts[2 * i + 1]);
+    plot_points(&p, "x y: 1500 data points", pts, 1500);
     plot_size(&p, 1650, 520);
     plot_cmd(&p, "set multiplot layout 1,3 title 'Same starting noise, exact score: reverse SDE (stochastic) vs probability-flow ODE (deterministic)'");
     plot_cmd(&p, "set palette defined (0 'white', 1 '#9ecae1', 2 '#3182bd', 3 '#08306b'); unset colorbox");

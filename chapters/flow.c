@@ -82,7 +82,7 @@ static int plot_velocity_field(Ctx *ctx, const Gmm *g, const Denoiser *exact) {
     static const double ts[NT] = { 0.9, 0.5, 0.15 };
     Plot p;
     if (plot_open(&p, ctx->out, "flow_velocity_field")) return 1;
-    float *x0 = malloc(sizeof(float) * 2 * NPTS), *xt = malloc(sizeof(float) * 2 * NPTS);
+    float *x0 = cli_alloc(ctx, sizeof(float) * 2 * NPTS), *xt = cli_alloc(ctx, sizeof(float) * 2 * NPTS);
     data_gmm_sample(g, &ctx->rng, x0, NPTS);
     for (int k = 0; k < NT; k++) {
         for (int j = 0; j < 2 * NPTS; j++) xt[j] = (float)flow_interpolant(x0[j], rng_normal(&ctx->rng), ts[k]);
@@ -103,7 +103,6 @@ static int plot_velocity_field(Ctx *ctx, const Gmm *g, const Denoiser *exact) {
         plot_cmd(&p, "plot dat index %d using 1:2 with points pt 7 ps 0.2 lc rgb '#bdbdbd', dat index %d using 1:2:3:4 with vectors head filled size 0.04,20 lc rgb '#2171b5'", 2 * k, 2 * k + 1);
     }
     plot_cmd(&p, "unset multiplot");
-    free(x0); free(xt);
     return plot_close(&p);
 }
 
@@ -272,13 +271,12 @@ static ToyModel *trained_flow(Ctx *ctx) {
     if (shared_flow_ready) return &shared_flow;
     Rng rng = rng_stream(ctx->opts->seed, 100);
     Gmm g = data_gmm_named("gmm");
-    float *data = malloc(sizeof(float) * 2 * NDATA);
+    float *data = cli_alloc(ctx, sizeof(float) * 2 * NDATA);
     data_gmm_sample(&g, &rng, data, NDATA);
     toy_init(&shared_flow, 2, &rng);
     double t0 = cli_seconds();
     shared_flow_curve = malloc(sizeof(float) * train_steps(ctx));
     int rc = flow_train(&shared_flow, data, NULL, NDATA, train_steps(ctx), BATCH, &rng, ctx->arena, ctx->opts->quiet, shared_flow_curve);
-    free(data);
     if (rc) { toy_free(&shared_flow); free(shared_flow_curve); return NULL; }
     cli_say("trained the velocity network on the mixture: %d steps of conditional flow matching in %.1f s", train_steps(ctx), cli_seconds() - t0);
     shared_flow_ready = 1;
@@ -289,13 +287,12 @@ static ToyModel *trained_ddpm(Ctx *ctx) {
     if (shared_ddpm_ready) return &shared_ddpm;
     Rng rng = rng_stream(ctx->opts->seed, 101);
     Gmm g = data_gmm_named("gmm");
-    float *data = malloc(sizeof(float) * 2 * NDATA);
+    float *data = cli_alloc(ctx, sizeof(float) * 2 * NDATA);
     data_gmm_sample(&g, &rng, data, NDATA);
     sched_init(&shared_sched, SCHED_LINEAR, 1000);
     toy_init(&shared_ddpm, 2, &rng);
     double t0 = cli_seconds();
     int rc = toy_train(&shared_ddpm, &shared_sched, data, NDATA, train_steps(ctx), BATCH, &rng, ctx->arena, ctx->opts->quiet, NULL);
-    free(data);
     if (rc) { toy_free(&shared_ddpm); sched_free(&shared_sched); return NULL; }
     cli_say("trained DDPM's eps network on the same mixture (T = 1000, linear): %d steps in %.1f s", train_steps(ctx), cli_seconds() - t0);
     shared_ddpm_ready = 1;
@@ -378,15 +375,15 @@ static int cell_f_2_fm(Ctx *ctx) {
     if (!net) return 1;
     ToyModel fresh;
     toy_init(&fresh, 2, &ctx->rng);
-    double *x0 = malloc(sizeof(double) * 2 * n), *eps = malloc(sizeof(double) * 2 * n), *t = malloc(sizeof(double) * n);
-    double *c_i = malloc(sizeof(double) * n), *v = malloc(sizeof(double) * 2);
-    float *x0f = malloc(sizeof(float) * 2 * n);
+    double *x0 = cli_alloc(ctx, sizeof(double) * 2 * n), *eps = cli_alloc(ctx, sizeof(double) * 2 * n), *t = cli_alloc(ctx, sizeof(double) * n);
+    double *c_i = cli_alloc(ctx, sizeof(double) * n);
+    float *x0f = cli_alloc(ctx, sizeof(float) * 2 * n);
     data_gmm_sample(&g, &ctx->rng, x0f, n);
     for (int i = 0; i < n; i++) {
         t[i] = (i / PER_T + 0.5) / NT;
         for (int d = 0; d < 2; d++) { x0[2 * i + d] = x0f[2 * i + d]; eps[2 * i + d] = rng_normal(&ctx->rng); }
     }
-    double C = 0, *junk = malloc(sizeof(double) * n);
+    double C = 0, *junk = cli_alloc(ctx, sizeof(double) * n);
     flow_fm_losses(&exact, &exact, x0, eps, t, n, c_i, junk, ctx->arena);   /* the exact model: CFM = ||u - v*||^2 */
     for (int i = 0; i < n; i++) C += c_i[i] / n;
     cli_say("C = E ||(eps - x0) - v||^2 = %.4f", C);
@@ -405,12 +402,11 @@ static int cell_f_2_fm(Ctx *ctx) {
         cli_check(ctx, what, gap, 0.0, 5 * se + 1e-12);
     }
     cli_say("The ranking of models by L_CFM is their ranking by L_FM: minimising one minimises the other.");
-    free(junk);
 
     /* the swiss roll: no exact velocity, but the same loss trains it */
     int steps = train_steps(ctx);
     Rng rng = rng_stream(ctx->opts->seed, 102);
-    float *roll = malloc(sizeof(float) * 2 * NDATA), *curve_roll = malloc(sizeof(float) * steps), *curve_mix = shared_flow_curve;
+    float *roll = cli_alloc(ctx, sizeof(float) * 2 * NDATA), *curve_roll = cli_alloc(ctx, sizeof(float) * steps), *curve_mix = shared_flow_curve;
     int rc = data_toy_sample("swissroll", &rng, roll, NDATA);
     ToyModel rnet;
     toy_init(&rnet, 2, &rng);
@@ -419,8 +415,8 @@ static int cell_f_2_fm(Ctx *ctx) {
     cli_say("trained a velocity network on the swiss roll: %d steps in %.1f s", steps, cli_seconds() - t0);
     if (!rc) {
         int m = n_samples(ctx, NS);
-        float *rs = malloc(sizeof(float) * 2 * m), *ms = malloc(sizeof(float) * 2 * m), *rt = malloc(sizeof(float) * 2 * m);
-        float *mt = malloc(sizeof(float) * 2 * m), *rt2 = malloc(sizeof(float) * 2 * m);
+        float *rs = cli_alloc(ctx, sizeof(float) * 2 * m), *ms = cli_alloc(ctx, sizeof(float) * 2 * m), *rt = cli_alloc(ctx, sizeof(float) * 2 * m);
+        float *mt = cli_alloc(ctx, sizeof(float) * 2 * m), *rt2 = cli_alloc(ctx, sizeof(float) * 2 * m);
         Denoiser dr = den_toy_flow(&rnet), dm = den_toy_flow(net);
         flow_samples(&dr, FLOW_RK4, 16, &ctx->rng, rs, m, ctx->arena);
         flow_samples(&dm, FLOW_RK4, 16, &ctx->rng, ms, m, ctx->arena);
@@ -450,11 +446,8 @@ static int cell_f_2_fm(Ctx *ctx) {
         /* tol: the trained model's L_FM (printed above, ~0.05) plus the batch noise of 100 batches of 256 */
         cli_check(ctx, "trained network: 2 x the CFM training loss ends near C (mixture, last 100 steps)", last, C, 0.1 * C);
         rc = plot_fm(ctx, rt, rs, mt, ms, m, curve_roll, curve_mix, steps);
-        free(rs); free(ms); free(rt); free(mt); free(rt2);
     }
     toy_free(&rnet); toy_free(&fresh);
-    free(roll); free(curve_roll);
-    free(x0); free(eps); free(t); free(c_i); free(v); free(x0f);
     return rc;
 }
 
@@ -638,12 +631,12 @@ static double few_step_gap(const Denoiser *den, int K, const double *x1, const d
 
 static int plot_reflow(Ctx *ctx, const Denoiser *before, const Denoiser *after, const Gmm *g) {
     enum { NP = 40, KT = 32, NS = 1500 };
-    double *x1 = malloc(sizeof(double) * 2 * NS), *x = malloc(sizeof(double) * 2 * NS), *traj = malloc(sizeof(double) * 2 * NP * (KT + 1));
-    float *truth = malloc(sizeof(float) * 2 * NS), *one = malloc(sizeof(float) * 2 * NS);
+    double *x1 = cli_alloc(ctx, sizeof(double) * 2 * NS), *x = cli_alloc(ctx, sizeof(double) * 2 * NS), *traj = cli_alloc(ctx, sizeof(double) * 2 * NP * (KT + 1));
+    float *truth = cli_alloc(ctx, sizeof(float) * 2 * NS), *one = cli_alloc(ctx, sizeof(float) * 2 * NS);
     for (int j = 0; j < 2 * NS; j++) x1[j] = rng_normal(&ctx->rng);
     data_gmm_sample(g, &ctx->rng, truth, NS);
     Plot p;
-    if (plot_open(&p, ctx->out, "flow_reflow")) { free(x1); free(x); free(traj); free(truth); free(one); return 1; }
+    if (plot_open(&p, ctx->out, "flow_reflow")) return 1;
     plot_points(&p, "x y: the data law (draws)", truth, NS);
     for (int m = 0; m < 2; m++) {
         memcpy(x, x1, sizeof(double) * 2 * NP);
@@ -671,7 +664,6 @@ static int plot_reflow(Ctx *ctx, const Denoiser *before, const Denoiser *after, 
     plot_cmd(&p, "plot dat index 0 using 1:2 with points pt 7 ps 0.2 lc rgb '#bdbdbd' title 'data', dat index %d using 1:2 with points pt 7 ps 0.25 lc rgb '#d7301f' title '1-rectified', \\", 1 + 2 * NP);
     plot_cmd(&p, "     dat index %d using 1:2 with points pt 7 ps 0.25 lc rgb '#2171b5' title '2-rectified'", 2 + 2 * NP);
     plot_cmd(&p, "unset multiplot");
-    free(x1); free(x); free(traj); free(truth); free(one);
     return plot_close(&p);
 }
 
@@ -686,8 +678,8 @@ static int cell_f_4_reflow(Ctx *ctx) {
     cli_say("Rectified flow: the flow's map eps -> x0 = ODE(eps) is a new coupling of noise and data. Retraining on these");
     cli_say("pairs (x0 = ODE(eps), eps) keeps the law and straightens the paths: pairs that cross are no longer averaged.");
     cli_say("Pairs: %d noise draws through the trained flow (RK4, %d steps).", NPAIR, KPAIR);
-    double *pe = malloc(sizeof(double) * 2 * NPAIR), *px = malloc(sizeof(double) * 2 * NPAIR);
-    float *pef = malloc(sizeof(float) * 2 * NPAIR), *pxf = malloc(sizeof(float) * 2 * NPAIR);
+    double *pe = cli_alloc(ctx, sizeof(double) * 2 * NPAIR), *px = cli_alloc(ctx, sizeof(double) * 2 * NPAIR);
+    float *pef = cli_alloc(ctx, sizeof(float) * 2 * NPAIR), *pxf = cli_alloc(ctx, sizeof(float) * 2 * NPAIR);
     for (int j = 0; j < 2 * NPAIR; j++) px[j] = pe[j] = rng_normal(&ctx->rng);
     flow_ode(&before, FLOW_RK4, KPAIR, 1.0, 0.0, px, NPAIR, NULL, ctx->arena);
     to_float(pe, pef, 2 * NPAIR);
@@ -701,7 +693,7 @@ static int cell_f_4_reflow(Ctx *ctx) {
     int rc = flow_train(&rf2, pxf, pef, NPAIR, steps, BATCH, &rng, ctx->arena, ctx->opts->quiet, NULL);
     cli_say("2-rectified network: %d steps on the pairs, from the 1-rectified weights, in %.1f s", steps, cli_seconds() - t0);
     Denoiser after = den_toy_flow(&rf2);
-    double *x1 = malloc(sizeof(double) * 2 * NS_);
+    double *x1 = cli_alloc(ctx, sizeof(double) * 2 * NS_);
     for (int j = 0; j < 2 * NS_; j++) x1[j] = rng_normal(&ctx->rng);
     double S_exact = flow_straightness(&exact, KS, x1, NS_, ctx->arena);
     double S_before = flow_straightness(&before, KS, x1, NS_, ctx->arena), S_after = flow_straightness(&after, KS, x1, NS_, ctx->arena);
@@ -715,7 +707,7 @@ static int cell_f_4_reflow(Ctx *ctx) {
     cli_say("  steps   W1 before  W1 after   distance before  distance after");
     double *ref[2];
     for (int m = 0; m < 2; m++) {
-        ref[m] = malloc(sizeof(double) * 2 * NS_);
+        ref[m] = cli_alloc(ctx, sizeof(double) * 2 * NS_);
         memcpy(ref[m], x1, sizeof(double) * 2 * NS_);
         flow_ode(m ? &after : &before, FLOW_RK4, 16, 1.0, 0.0, ref[m], NS_, NULL, ctx->arena);
     }
@@ -730,8 +722,6 @@ static int cell_f_4_reflow(Ctx *ctx) {
     cli_check_le(ctx, "one step: 2-rectified lands closer to its own ODE solution (<= 1/2)", gap[1][0], gap[0][0] / 2);
     if (!rc) rc = plot_reflow(ctx, &before, &after, &g);
     toy_free(&rf2);
-    free(ref[0]); free(ref[1]);
-    free(pe); free(px); free(pef); free(pxf); free(x1);
     return rc;
 }
 
@@ -775,7 +765,7 @@ static int cell_f_5_indi(Ctx *ctx) {
     /* tol: VP levels down to a = 0.006 divide the prediction's rounding by a: 1e-12 */
     cli_check(ctx, "max rel |DDIM step / (a_s + b_s) - flow Euler step|, 2000 random (t, s, x)", worst_ddim, 0, 1e-12);
     cli_say("Whole paths: InDI with %d steps from pure noise against the flow's Euler sampler, %d points:", K, N);
-    double *xi = malloc(sizeof(double) * 2 * N), *xe = malloc(sizeof(double) * 2 * N), *F = malloc(sizeof(double) * 2 * N);
+    double *xi = cli_alloc(ctx, sizeof(double) * 2 * N), *xe = cli_alloc(ctx, sizeof(double) * 2 * N), *F = cli_alloc(ctx, sizeof(double) * 2 * N);
     for (int j = 0; j < 2 * N; j++) xi[j] = xe[j] = rng_normal(&ctx->rng);
     for (int k = 0; k < K; k++) {   /* InDI with chapter 2's step, F from the exact conditional mean */
         double t = 1.0 - (double)k / K;
@@ -787,7 +777,6 @@ static int cell_f_5_indi(Ctx *ctx) {
     for (int j = 0; j < 2 * N; j++) worst_path = fmax(worst_path, fabs(xi[j] - xe[j]));
     /* tol: K steps of rounding on states |x| <= 4, a few 1e-16 each, added up without cancellation: 1e-12 */
     cli_check(ctx, "max |InDI path - flow Euler path| at t = 0", worst_path, 0, 1e-12);
-    free(xi); free(xe); free(F);
     sched_free(&s);
     return 0;
 }
@@ -858,8 +847,8 @@ static int cell_f_6_likelihood(Ctx *ctx) {
     cli_say("The flow moves density like a fluid: d/dt log p_t(x(t)) = -div v(x(t), t) along a path, so");
     cli_say("log p_0(x) = log N(x(1); 0, I) + int_0^1 div v(x(t), t) dt, one ODE for (x, log p). In 2D the divergence");
     cli_say("is exact: closed form for the mixture (through Cov[x0 | x_t]), two backward passes for a network.");
-    double *x = malloc(sizeof(double) * 2 * NX), *lp = malloc(sizeof(double) * NX), *want = malloc(sizeof(double) * NX);
-    float *xf = malloc(sizeof(float) * 2 * NX);
+    double *x = cli_alloc(ctx, sizeof(double) * 2 * NX), *lp = cli_alloc(ctx, sizeof(double) * NX), *want = cli_alloc(ctx, sizeof(double) * NX);
+    float *xf = cli_alloc(ctx, sizeof(float) * 2 * NX);
     data_gmm_sample(&g, &ctx->rng, xf, NX);
     for (int i = 0; i < NX; i++) { x[2 * i] = xf[2 * i]; x[2 * i + 1] = xf[2 * i + 1]; want[i] = data_gmm_logpdf(&g, x + 2 * i); }
     double err[NM][NKL];
@@ -903,8 +892,8 @@ static int cell_f_6_likelihood(Ctx *ctx) {
     cli_say("Held-out negative log-likelihood (nats per 2D point) of %d fresh draws of the mixture:", NH);
     ToyModel *fnet = trained_flow(ctx), *dnet = trained_ddpm(ctx);
     if (!fnet || !dnet) rc = 1;
-    double *xh = malloc(sizeof(double) * 2 * NH), *nll_true = malloc(sizeof(double) * NH), *nll = malloc(sizeof(double) * NH);
-    float *xhf = malloc(sizeof(float) * 2 * NH);
+    double *xh = cli_alloc(ctx, sizeof(double) * 2 * NH), *nll_true = cli_alloc(ctx, sizeof(double) * NH), *nll = cli_alloc(ctx, sizeof(double) * NH);
+    float *xhf = cli_alloc(ctx, sizeof(float) * 2 * NH);
     data_gmm_sample(&g, &ctx->rng, xhf, NH);
     for (int i = 0; i < NH; i++) { xh[2 * i] = xhf[2 * i]; xh[2 * i + 1] = xhf[2 * i + 1]; nll_true[i] = -data_gmm_logpdf(&g, xh + 2 * i); }
     double se_true, m_true = mean_se(nll_true, NH, &se_true);
@@ -929,7 +918,7 @@ static int cell_f_6_likelihood(Ctx *ctx) {
          * taken as the VP state at step 1 (sigma_1 = 0.01), mapped to the flow state x / (a_1 + b_1). */
         DenLevel l1 = den_level_vp(&shared_sched, 1), lT = den_level_vp(&shared_sched, shared_sched.T);
         double t_lo = den_flow_time(l1), t_hi = den_flow_time(lT), c1 = l1.a + l1.b;
-        double *xl = malloc(sizeof(double) * 2 * NH), *ode = malloc(sizeof(double) * NH), *gap = malloc(sizeof(double) * NH), d_ddpm[3];
+        double *xl = cli_alloc(ctx, sizeof(double) * 2 * NH), *ode = cli_alloc(ctx, sizeof(double) * NH), *gap = cli_alloc(ctx, sizeof(double) * NH), d_ddpm[3];
         for (int j = 0; j < 2 * NH; j++) xl[j] = xh[j] / c1;
         for (int r = 0; r < 3; r++) {
             double ts[4 * KN + 1];
@@ -964,10 +953,7 @@ static int cell_f_6_likelihood(Ctx *ctx) {
         mean_se(ode, NH, &se_o);
         cli_check_le(ctx, "DDPM: -ELBO >= true NLL - 5 s.e. (paired)", m_true - 5 * se_e, m_elbo);
         cli_check_le(ctx, "DDPM: ODE NLL >= true NLL - 5 s.e. (paired)", m_true - 5 * se_o, d_ddpm[2]);
-        free(ode); free(gap);
-        free(xl);
     }
-    free(x); free(lp); free(want); free(xf); free(xh); free(nll_true); free(nll); free(xhf);
     return rc;
 }
 
