@@ -1493,13 +1493,8 @@ const Cell *ch1_cells(int *n) {
 
 #ifndef CHAPTER_NO_MAIN
 int main(int argc, char **argv) {
-    cli_omp_passive(argv);   /* idle OpenMP threads sleep: fair on a shared machine */
     static const CliSpec spec = { "ch1", "The variational auto-encoder and the ELBO (PDF chapter 1)",
                                   CLI_STEPS | CLI_SAMPLES | CLI_TRAIN, NULL, "the Fashion-MNIST VAE (6-13 min)" };
-    Opts opts;
-    int rc = cli_parse(&opts, argc, argv, &spec);
-    if (rc) return rc == CLI_DONE ? 0 : rc;
-    if (opts.train) return train_images(&opts);
-    return cli_run(CELLS, COUNT_OF(CELLS), &opts);
+    return cli_main(argc, argv, &spec, CELLS, COUNT_OF(CELLS), train_images);
 }
 #endif

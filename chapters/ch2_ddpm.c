@@ -1153,14 +1153,9 @@ const Cell *ch2_cells(int *n) {
 
 #ifndef CHAPTER_NO_MAIN
 int main(int argc, char **argv) {
-    cli_omp_passive(argv);   /* idle OpenMP threads sleep: fair on a shared machine */
     static const CliSpec spec = { "ch2", "Denoising diffusion probabilistic models (PDF chapter 2)",
                                   CLI_DATA | CLI_STEPS | CLI_SAMPLES | CLI_TRAIN | CLI_RECIPE, DATA_TOY_NAMES,
                                   "the Fashion-MNIST U-Net (20 minutes of wall clock by default; --steps or --minutes)" };
-    Opts opts;
-    int rc = cli_parse(&opts, argc, argv, &spec);
-    if (rc) return rc == CLI_DONE ? 0 : rc;
-    if (opts.train) return train_images(&opts);
-    return cli_run(CELLS, COUNT_OF(CELLS), &opts);
+    return cli_main(argc, argv, &spec, CELLS, COUNT_OF(CELLS), train_images);
 }
 #endif

@@ -1186,11 +1186,7 @@ const Cell *ch4_cells(int *n) {
 
 #ifndef CHAPTER_NO_MAIN
 int main(int argc, char **argv) {
-    cli_omp_passive(argv);   /* idle OpenMP threads sleep: fair on a shared machine */
     static const CliSpec spec = { "ch4", "Stochastic differential equations (PDF chapter 4)", CLI_STEPS | CLI_SAMPLES, NULL, NULL };
-    Opts opts;
-    int rc = cli_parse(&opts, argc, argv, &spec);
-    if (rc) return rc == CLI_DONE ? 0 : rc;
-    return cli_run(CELLS, COUNT_OF(CELLS), &opts);
+    return cli_main(argc, argv, &spec, CELLS, COUNT_OF(CELLS), NULL);
 }
 #endif

@@ -1140,16 +1140,11 @@ const Cell *flow_cells(int *n) {
 
 #ifndef CHAPTER_NO_MAIN
 int main(int argc, char **argv) {
-    cli_omp_passive(argv);   /* idle OpenMP threads sleep: fair on a shared machine */
     static const CliSpec spec = { "flow", "flow matching, rectified flow and exact likelihoods (denoising as integration)",
                                   CLI_STEPS | CLI_SAMPLES | CLI_TRAIN | CLI_RECIPE, NULL,
                                   "the Fashion-MNIST velocity U-Net (" FLOW_UNET_CKPT ")" };
-    Opts opts;
-    int rc = cli_parse(&opts, argc, argv, &spec);
-    if (rc) return rc == CLI_DONE ? 0 : rc;
-    if (opts.train) return train_images(&opts);
-    rc = cli_run(CELLS, COUNT_OF(CELLS), &opts);
-    shared_free();
+    int rc = cli_main(argc, argv, &spec, CELLS, COUNT_OF(CELLS), train_images);
+    shared_free();   /* the networks the cells trained (none after --help or --train) */
     return rc;
 }
 #endif
