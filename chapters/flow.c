@@ -815,28 +815,34 @@ static double mean_se(const double *x, int n, double *se) {
     return data_stat_mean(&st);
 }
 
-/* §2.4 DDPM's negative ELBO per point x0 (n, 2), by Monte Carlo over x_t:
+/* §2.4 DDPM's negative ELBO of points x0 (n, D), by Monte Carlo over x_t:
  * -ELBO = -log p(x0 | x1) + sum_{t=2}^T KL_t + KL(q(x_T | x0) || N(0, I)), KL_t = w_t ||x0_hat(x_t) - x0||^2
  * (chapter 2's weight), decoder p(x0 | x1) = N(x0_hat(x1), beta_1 I). The terms t <= T0, whose weights are large,
- * are each drawn once; the sum over t = T0+1..T is (T - T0) times the mean over J steps, one from each of J strata. */
+ * are each drawn once; the sum over t = T0+1..T is (T - T0) times the mean over J steps, one from each of J strata.
+ * The n points share each drawn step t (one network pass for all n); called once per point, each draws its own. */
 static void ddpm_nelbo(const Denoiser *den, const Schedule *s, const double *x0, int n, int T0, int J, Rng *rng,
                        double *nelbo, Arena *arena) {
-    double xt[2], x0h[2];
+    int D = den->D;
+    size_t nd = (size_t)n * D, mark = arena_pos(arena);
+    double *xt = arena_push_no_zero(arena, sizeof(double) * nd), *x0h = arena_push_no_zero(arena, sizeof(double) * nd);
+    double abT = s->alpha_bar[s->T], v1 = 1 - s->alpha[1];
     for (int i = 0; i < n; i++) {
-        const double *x = x0 + 2 * i;
-        double abT = s->alpha_bar[s->T], acc = 0;
-        for (int d = 0; d < 2; d++) acc += ch2_kl_gauss(sqrt(abT) * x[d], 1 - abT, 0, 1);   /* prior matching */
-        for (int j = 1; j <= T0 + J; j++) {
-            int t = j <= T0 ? j : T0 + 1 + (int)((s->T - T0) * (j - T0 - 1 + rng_uniform(rng)) / J);
-            DenLevel l = den_level_vp(s, t);
-            for (int d = 0; d < 2; d++) xt[d] = l.a * x[d] + l.b * rng_normal(rng);
-            den_predict(den, l, xt, 1, x0h, NULL, arena);
-            double e2 = (x0h[0] - x[0]) * (x0h[0] - x[0]) + (x0h[1] - x[1]) * (x0h[1] - x[1]), v = 1 - s->alpha[1];
-            if (t == 1) acc += 0.5 * e2 / v + log(2 * PI * v);                        /* -log N(x0; x0_hat(x1), beta_1 I) */
-            else acc += (j <= T0 ? 1.0 : (double)(s->T - T0) / J) * ch2_kl_weight_x0(s, t) * e2;   /* denoising matching */
-        }
-        nelbo[i] = acc;
+        nelbo[i] = 0;
+        for (int d = 0; d < D; d++) nelbo[i] += ch2_kl_gauss(sqrt(abT) * x0[(size_t)i * D + d], 1 - abT, 0, 1);   /* prior matching */
     }
+    for (int j = 1; j <= T0 + J; j++) {
+        int t = j <= T0 ? j : T0 + 1 + (int)((s->T - T0) * (j - T0 - 1 + rng_uniform(rng)) / J);
+        DenLevel lv = den_level_vp(s, t);
+        for (size_t k = 0; k < nd; k++) xt[k] = lv.a * x0[k] + lv.b * rng_normal(rng);
+        den_predict(den, lv, xt, n, x0h, NULL, arena);
+        for (int i = 0; i < n; i++) {
+            double e2 = 0;
+            for (int d = 0; d < D; d++) { double e = x0h[(size_t)i * D + d] - x0[(size_t)i * D + d]; e2 += e * e; }
+            if (t == 1) nelbo[i] += 0.5 * e2 / v1 + 0.5 * D * log(2 * PI * v1);             /* -log N(x0; x0_hat(x1), beta_1 I) */
+            else nelbo[i] += (j <= T0 ? 1.0 : (double)(s->T - T0) / J) * ch2_kl_weight_x0(s, t) * e2;   /* denoising matching */
+        }
+    }
+    arena_pop_to(arena, mark);
 }
 
 static int cell_f_6_likelihood(Ctx *ctx) {
@@ -939,7 +945,8 @@ static int cell_f_6_likelihood(Ctx *ctx) {
         for (int i = 0; i < NH; i++) err_exact += fabs(-(gap[i] - 2 * log(c1)) - nll_true[i]) / NH;
         cli_say("  (the same ODE and grid with the exact denoiser, %d steps: mean |NLL - true NLL| = %.2e)", 2 * KN, err_exact);
         cli_check_le(ctx, "exact-score probability-flow ODE on the VP grid: mean |NLL - closed form|", err_exact, 1e-2);
-        ddpm_nelbo(&dden, &shared_sched, xh, NH, 50, J, &ctx->rng, nll, ctx->arena);
+        for (int i = 0; i < NH; i++)   /* one point per call: each draws its own steps t */
+            ddpm_nelbo(&dden, &shared_sched, xh + 2 * i, 1, 50, J, &ctx->rng, nll + i, ctx->arena);
         double se_elbo, m_elbo = mean_se(nll, NH, &se_elbo), se_gap, se_e, se_o;
         cli_say("  DDPM eps network, -ELBO (chapter 2's bound; t <= 50 all, %d stratified beyond): %.4f (s.e. %.4f)", J, m_elbo, se_elbo);
         for (int i = 0; i < NH; i++) gap[i] = nll[i] - ode[i];
@@ -1007,33 +1014,6 @@ static void flow_unet_nll(UnetModel *m, const double *x, int n, int K, Rng *rng,
     row_dots(y, y, n, D, d1);                          /* |x(1)|^2 */
     for (int i = 0; i < n; i++)   /* §flow log p_0(x) = log N(x(1); 0, I) + int_0^1 div v dt */
         nll[i] = -(-0.5 * d1[i] - 0.5 * D * log(2 * PI) + l[i]);
-    arena_pop_to(arena, mark);
-}
-
-/* §2.4 DDPM's negative ELBO of images x0 (n, D) as ddpm_nelbo, with one step t per stratum shared by the batch (one
- * network pass for all n): prior KL + sum_{t >= 2} w_t ||x0_hat - x0||^2 + (-log N(x0; x0_hat(x1), beta_1 I)). */
-static void ddpm_nelbo_images(const Denoiser *den, const Schedule *s, const double *x0, int n, int T0, int J, Rng *rng,
-                              double *nelbo, Arena *arena) {
-    int D = den->D;
-    size_t nd = (size_t)n * D, mark = arena_pos(arena);
-    double *xt = arena_push_no_zero(arena, sizeof(double) * nd), *x0h = arena_push_no_zero(arena, sizeof(double) * nd);
-    double abT = s->alpha_bar[s->T], v1 = 1 - s->alpha[1];
-    for (int i = 0; i < n; i++) {
-        nelbo[i] = 0;
-        for (int d = 0; d < D; d++) nelbo[i] += ch2_kl_gauss(sqrt(abT) * x0[(size_t)i * D + d], 1 - abT, 0, 1);   /* prior matching */
-    }
-    for (int j = 1; j <= T0 + J; j++) {
-        int t = j <= T0 ? j : T0 + 1 + (int)((s->T - T0) * (j - T0 - 1 + rng_uniform(rng)) / J);
-        DenLevel lv = den_level_vp(s, t);
-        for (size_t k = 0; k < nd; k++) xt[k] = lv.a * x0[k] + lv.b * rng_normal(rng);
-        den_predict(den, lv, xt, n, x0h, NULL, arena);
-        for (int i = 0; i < n; i++) {
-            double e2 = 0;
-            for (int d = 0; d < D; d++) { double e = x0h[(size_t)i * D + d] - x0[(size_t)i * D + d]; e2 += e * e; }
-            if (t == 1) nelbo[i] += 0.5 * e2 / v1 + 0.5 * D * log(2 * PI * v1);             /* -log N(x0; x0_hat(x1), beta_1 I) */
-            else nelbo[i] += (j <= T0 ? 1.0 : (double)(s->T - T0) / J) * ch2_kl_weight_x0(s, t) * e2;   /* denoising matching */
-        }
-    }
     arena_pop_to(arena, mark);
 }
 
@@ -1107,7 +1087,7 @@ static int cell_f_7_images(Ctx *ctx) {
         Schedule s;
         sched_init(&s, dm.sched, dm.T);
         Denoiser dden = den_unet(&dm, &s, 0);
-        ddpm_nelbo_images(&dden, &s, xq, NLL_N, T0, J, &ctx->rng, nll, ctx->arena);
+        ddpm_nelbo(&dden, &s, xq, NLL_N, T0, J, &ctx->rng, nll, ctx->arena);
         for (int i = 0; i < NLL_N; i++) nll[i] = bits_per_dim(nll[i], 784);
         double se2, elbo = mean_se(nll, NLL_N, &se2);
         cli_say("  DDPM (chapter 2's U-Net), -ELBO (t <= %d exact, %d strata above): %.3f +- %.3f bpd, an upper bound on its own NLL", T0, J, elbo, se2);
