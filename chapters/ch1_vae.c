@@ -189,20 +189,26 @@ static int cell_1_1_setting(Ctx *ctx) {
 
 /* ---- 1.2  The evidence lower bound, exact on a linear-Gaussian model ------ */
 
+double ch1_gauss_logpdf(const Ch1Gauss *q, const double *z) {
+    Mat L;
+    double logdet = cholesky(q->k, q->S, L), r[CH1_LG_MAX] = { 0 }, y[CH1_LG_MAX], quad = 0;
+    for (int i = 0; i < q->k; i++) r[i] = z[i] - q->m[i];
+    chol_solve(q->k, L, r, y);
+    for (int i = 0; i < q->k; i++) quad += r[i] * y[i];
+    return -0.5 * (q->k * LOG_2PI + logdet + quad);
+}
+
 double ch1_lg_log_evidence(const Ch1LinGauss *g, const double *x) {
     /* §1.2 log p(x) = log N(x; b, C), C = W W^T + s2 I */
-    Mat C, L;
-    for (int i = 0; i < g->d; i++)
+    Ch1Gauss px = { .k = g->d };
+    for (int i = 0; i < g->d; i++) {
+        px.m[i] = g->b[i];
         for (int j = 0; j < g->d; j++) {
-            double s = i == j ? g->s2 : 0.0;
-            for (int k = 0; k < g->k; k++) s += g->W[i][k] * g->W[j][k];
-            C[i][j] = s;
+            px.S[i][j] = i == j ? g->s2 : 0.0;
+            for (int k = 0; k < g->k; k++) px.S[i][j] += g->W[i][k] * g->W[j][k];
         }
-    double logdet = cholesky(g->d, C, L), r[CH1_LG_MAX] = { 0 }, y[CH1_LG_MAX], quad = 0;
-    for (int i = 0; i < g->d; i++) r[i] = x[i] - g->b[i];
-    chol_solve(g->d, L, r, y);
-    for (int i = 0; i < g->d; i++) quad += r[i] * y[i];
-    return -0.5 * (g->d * LOG_2PI + logdet + quad);
+    }
+    return ch1_gauss_logpdf(&px, x);
 }
 
 Ch1Gauss ch1_lg_posterior(const Ch1LinGauss *g, const double *x) {
@@ -277,15 +283,6 @@ double ch1_kl_gauss(const Ch1Gauss *q, const Ch1Gauss *p) {
             quad += (p->m[i] - q->m[i]) * P2[i][j] * (p->m[j] - q->m[j]);
         }
     return 0.5 * (tr + quad - k + ld2 - ld1);
-}
-
-double ch1_gauss_logpdf(const Ch1Gauss *q, const double *z) {
-    Mat L;
-    double logdet = cholesky(q->k, q->S, L), r[CH1_LG_MAX] = { 0 }, y[CH1_LG_MAX], quad = 0;
-    for (int i = 0; i < q->k; i++) r[i] = z[i] - q->m[i];
-    chol_solve(q->k, L, r, y);
-    for (int i = 0; i < q->k; i++) quad += r[i] * y[i];
-    return -0.5 * (q->k * LOG_2PI + logdet + quad);
 }
 
 void ch1_gauss_sample(const Ch1Gauss *q, Rng *rng, double *z) {
