@@ -412,20 +412,27 @@ static void em_moments(const Ch4Sde *sde, double t0, double t1, int steps, doubl
     }
 }
 
-/* Forward particles from t0 to t1 against the closed-form mixture p_t1: mean and variance within 5 standard
- * errors plus the exact Euler-Maruyama bias of the moments (em_moments). */
-static void check_forward(Ctx *ctx, const Ch4Sde *sde, const Gmm *g, const double *x, int n, double t1, int steps) {
-    double a, s2, m, v, m_em = data_gmm_mean(g, 0), v_em = data_gmm_var(g, 0);
+/* Particles x (n, 1) against the mixture law gt: mean and variance within 5 standard errors plus a known bias of
+ * each (0 if none), as the checks named what_m and what_v. */
+static void check_moments(Ctx *ctx, const char *what_m, const char *what_v, const double *x, int n, const Gmm *gt,
+                          double m_bias, double v_bias) {
+    double m, v, m_want = data_gmm_mean(gt, 0), v_want = data_gmm_var(gt, 0);
+    data_moments_d(x, n, 1, &m, &v);
+    cli_check(ctx, what_m, m, m_want, 5 * sqrt(v_want / n) + m_bias);
+    cli_check(ctx, what_v, v, v_want, 5 * v_want * sqrt(2.0 / n) + v_bias);
+}
+
+/* Forward (or reverse) particles at t1 against the closed-form mixture p_t1; forward ones from `steps` Euler-Maruyama
+ * steps are allowed their exact bias of the moments (em_moments), reverse ones (steps = 0) none. */
+static void check_marginal(Ctx *ctx, const char *dir, const Ch4Sde *sde, const Gmm *g, const double *x, int n, double t1, int steps) {
+    double a, s2, m_em = data_gmm_mean(g, 0), v_em = data_gmm_var(g, 0);
     ch4_sde_marginal(sde, t1, &a, &s2);
     Gmm gt = data_gmm_noised(g, a, s2);
-    double m_want = data_gmm_mean(&gt, 0), v_want = data_gmm_var(&gt, 0);
     em_moments(sde, 0.0, t1, steps, &m_em, &v_em);
-    data_moments_d(x, n, 1, &m, &v);
-    char what[96];
-    snprintf(what, sizeof what, "forward mean at t = %.2g vs closed form", t1);
-    cli_check(ctx, what, m, m_want, 5 * sqrt(v_want / n) + fabs(m_em - m_want));
-    snprintf(what, sizeof what, "forward var at t = %.2g vs closed form", t1);
-    cli_check(ctx, what, v, v_want, 5 * v_want * sqrt(2.0 / n) + fabs(v_em - v_want));
+    char wm[96], wv[96];
+    snprintf(wm, sizeof wm, "%s mean at t = %.2g vs closed form", dir, t1);
+    snprintf(wv, sizeof wv, "%s var at t = %.2g vs closed form", dir, t1);
+    check_moments(ctx, wm, wv, x, n, &gt, steps ? fabs(m_em - data_gmm_mean(&gt, 0)) : 0, steps ? fabs(v_em - data_gmm_var(&gt, 0)) : 0);
 }
 
 /* Heat map block of p_t(x) for t in [0, 1] (NT + 1 columns) and x in [lo, hi]: the exact noised mixture.
@@ -499,9 +506,9 @@ static int cell_4_2_reverse(Ctx *ctx) {
     for (int k = 1; k < NSNAP; k++) {
         ch4_forward_em(&sde, x, N, 1, t_snap[k - 1], t_snap[k], SEG, &ctx->rng, NULL);
         data_histogram_d(x, N, lo, hi, BINS, hist[0][k]);
-        if (k == 2 || k == 4) check_forward(ctx, &sde, &g, x, N, t_snap[k], k * SEG);
+        if (k == 2 || k == 4) check_marginal(ctx, "forward", &sde, &g, x, N, t_snap[k], k * SEG);
     }
-    double a, s2, m, v;
+    double a, s2;
     ch4_sde_marginal(&sde, 1.0, &a, &s2);
     sample_noised(&g, a, s2, x, N, &ctx->rng);   /* the reverse starts from exact draws of p_1 */
     data_histogram_d(x, N, lo, hi, BINS, hist[1][NSNAP - 1]);
@@ -510,17 +517,8 @@ static int cell_4_2_reverse(Ctx *ctx) {
         double t1 = k == 1 ? t_end : t_snap[k - 1];
         ch4_reverse(&den, &sde, CH4_EM, x, N, t_snap[k], t1, SEG, &ctx->rng, ctx->arena, NULL);
         data_histogram_d(x, N, lo, hi, BINS, hist[1][k - 1]);
-        if (k != 1 && k != 3) continue;
-        ch4_sde_marginal(&sde, t1, &a, &s2);
-        Gmm gt = data_gmm_noised(&g, a, s2);
-        double vt = data_gmm_var(&gt, 0);
-        data_moments_d(x, N, 1, &m, &v);
-        char what[96];
         /* 5 standard errors; the O(h) weak bias of 1000 EM steps is far smaller (see the solvers cell's table) */
-        snprintf(what, sizeof what, "reverse mean at t = %.2g vs closed form", t1);
-        cli_check(ctx, what, m, data_gmm_mean(&gt, 0), 5 * sqrt(vt / N));
-        snprintf(what, sizeof what, "reverse var at t = %.2g vs closed form", t1);
-        cli_check(ctx, what, v, vt, 5 * vt * sqrt(2.0 / N));
+        if (k == 1 || k == 3) check_marginal(ctx, "reverse", &sde, &g, x, N, t1, 0);
     }
     cli_say("The reverse SDE, fed the exact score, carries N(0,1)-like noise back to the two modes with their weights.");
     int rc = forward_reverse_paths(ctx, &sde, &g, t_end);
@@ -627,7 +625,7 @@ static int cell_4_3_vp(Ctx *ctx) {
     double order_gap = -loglog_slope(xs, gap, NL);
     cli_check(ctx, "order of |DDPM step - EM step| -> 0", order_gap, 1.0, 0.2);
     /* particles of the discrete chain against the SDE's closed form: 5 s.e. plus the chain's exact O(1/N) offset */
-    double *x = cli_alloc(ctx, sizeof(double) * NP), m, v, a, s2;
+    double *x = cli_alloc(ctx, sizeof(double) * NP), a, s2;
     sample_noised(&g, 1.0, 0.0, x, NP, &ctx->rng);   /* x0 ~ the data */
     for (int i = 1; i <= NCHAIN / 4; i++) {   /* DDPM's chain up to t = 1/4 */
         double beta_i = ch4_vp_beta(&sde, (double)i / NCHAIN) / NCHAIN;
@@ -637,12 +635,8 @@ static int cell_4_3_vp(Ctx *ctx) {
     Gmm g_chain = data_gmm_noised(&g, sqrt(ab), 1 - ab);
     ch4_sde_marginal(&sde, 0.25, &a, &s2);
     Gmm g_sde = data_gmm_noised(&g, a, s2);
-    data_moments_d(x, NP, 1, &m, &v);
-    double vw = data_gmm_var(&g_sde, 0);
-    cli_check(ctx, "DDPM chain (N = 1000) mean at t = 1/4 vs VP SDE", m, data_gmm_mean(&g_sde, 0),
-              5 * sqrt(vw / NP) + fabs(data_gmm_mean(&g_chain, 0) - data_gmm_mean(&g_sde, 0)));
-    cli_check(ctx, "DDPM chain (N = 1000) var at t = 1/4 vs VP SDE", v, vw,
-              5 * vw * sqrt(2.0 / NP) + fabs(data_gmm_var(&g_chain, 0) - vw));
+    check_moments(ctx, "DDPM chain (N = 1000) mean at t = 1/4 vs VP SDE", "DDPM chain (N = 1000) var at t = 1/4 vs VP SDE", x, NP,
+                  &g_sde, fabs(data_gmm_mean(&g_chain, 0) - data_gmm_mean(&g_sde, 0)), fabs(data_gmm_var(&g_chain, 0) - data_gmm_var(&g_sde, 0)));
     Plot p;
     if (plot_open(&p, ctx->out, "ch4_ddpm_vs_vp")) return 1;
     plot_block(&p, "N, |prod(1-beta_i)/exp(-B(0.5)) - 1|, median |x_DDPM - x_EM| at t = 0");
@@ -706,7 +700,7 @@ static int cell_4_4_ve(Ctx *ctx) {
     cli_say("the increment has variance d[sigma^2](t) dt: the VE SDE dx = sqrt(d[sigma^2]/dt) dw. sigma(t) = 0.01 (1000)^t,");
     cli_say("so g^2 = 2 sigma^2 log(1000). Marginal: x0 + N(0, sigma(t)^2 - sigma(0)^2), mean never shrinks.");
     /* the discrete SMLD chain is a sum of independent Gaussians: exact in law for any number of levels */
-    double *x = cli_alloc(ctx, sizeof(double) * NP), m, v;
+    double *x = cli_alloc(ctx, sizeof(double) * NP);
     sample_noised(&g, 1.0, 0.0, x, NP, &ctx->rng);   /* x0 ~ the data */
     for (int i = 1; i <= LEVELS; i++) {
         double s1 = ch4_ve_sigma(&ve, (double)i / LEVELS), s0 = ch4_ve_sigma(&ve, (double)(i - 1) / LEVELS);
@@ -715,10 +709,7 @@ static int cell_4_4_ve(Ctx *ctx) {
     double a, s2;
     ch4_sde_marginal(&ve, 1.0, &a, &s2);
     Gmm g1 = data_gmm_noised(&g, a, s2);
-    double vw = data_gmm_var(&g1, 0);
-    data_moments_d(x, NP, 1, &m, &v);
-    cli_check(ctx, "SMLD chain (100 levels) mean at t = 1", m, data_gmm_mean(&g1, 0), 5 * sqrt(vw / NP));   /* 5 s.e. */
-    cli_check(ctx, "SMLD chain var at t = 1: Var x0 + 100 - 1e-4", v, vw, 5 * vw * sqrt(2.0 / NP));
+    check_moments(ctx, "SMLD chain (100 levels) mean at t = 1", "SMLD chain var at t = 1: Var x0 + 100 - 1e-4", x, NP, &g1, 0, 0);
     /* Euler-Maruyama adds g(t_k)^2 h per step, a left Riemann sum of d[sigma^2]/dt: relative error ~ c h / 2 with
      * c = 2 log(1000) = 13.8; the observed order at N = 1000 vs 2000 is 1 within c h ~ 0.014. tol 0.1. */
     double err[2];
