@@ -845,12 +845,11 @@ static void check_2d(Ctx *ctx, Ch1Vae *v, const float *zg, const float *mean, co
     ch1_vae_log_weights(v, test, n, K, r, log_w, ctx->arena);
     double s_lp = 0, s_elbo = 0, s_kl = 0, s_iw[4] = { 0 }, var_sum = 0;
     for (int i = 0; i < n; i++) {
-        double lp, kl, m = 0, m2 = 0;
+        double lp, kl, m, var;
         const double *w = log_w + (size_t)i * K;
         vae2d_exact(test + 2 * i, mu[i], lq[i], zg, mean, lv, &lp, &kl, lj);
-        for (int k = 0; k < K; k++) { m += w[k]; m2 += w[k] * w[k]; }
-        m /= K;
-        var_sum += (m2 / K - m * m) / K;     /* variance of this point's MC ELBO */
+        data_moments_d(w, K, 1, &m, &var);   /* this point's MC ELBO m and the variance of one draw */
+        var_sum += var / K;                  /* variance of m */
         s_lp += lp / n; s_elbo += m / n; s_kl += kl / n;
         for (int e = 0, KK = 1; e < 4; e++, KK *= 10)   /* IWAE_K averaged over the K-groups of the 1000 draws */
             for (int g = 0; g < K / KK; g++) s_iw[e] += ch1_iwae(w + g * KK, KK) / (K / KK) / n;
@@ -1298,10 +1297,9 @@ static int measure_iwae(Ctx *ctx, Ch1Vae *v, const float *x) {
     ch1_vae_log_weights(v, x, NIW, K, r, log_w, ctx->arena);
     double e_mean = 0, var_single = 0;
     for (int i = 0; i < NIW; i++) {
-        double s = 0, s2 = 0;
-        for (int k = 0; k < K; k++) { s += log_w[(size_t)i * K + k]; s2 += log_w[(size_t)i * K + k] * log_w[(size_t)i * K + k]; }
-        elbo[i] = s / K;
-        var_single += (s2 / K - elbo[i] * elbo[i]) / NIW;
+        double var;
+        data_moments_d(log_w + (size_t)i * K, K, 1, &elbo[i], &var);
+        var_single += var / NIW;
         e_mean += elbo[i] / NIW;
         iw[i] = ch1_iwae(log_w + (size_t)i * K, K);
         for (int e = 0, KK = 1; e < NK; e++, KK *= 10) {

@@ -592,10 +592,9 @@ static int cell_3_3_pairs(Ctx *ctx) {
 
 /* Mean and standard error of n values. */
 static void mean_se(const double *v, int n, double *mean, double *se) {
-    double s = 0, s2 = 0;
-    for (int i = 0; i < n; i++) { s += v[i]; s2 += v[i] * v[i]; }
-    *mean = s / n;
-    *se = sqrt(fmax(s2 / n - *mean * *mean, 0) / n);
+    double var;
+    data_moments_d(v, n, 1, mean, &var);
+    *se = sqrt(fmax(var, 0) / n);
 }
 
 static int cell_3_3_matching(Ctx *ctx) {
