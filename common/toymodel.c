@@ -93,11 +93,6 @@ void toy_jacobian(ToyModel *m, const float *x, int n, const float *time, float *
     arena_pop_to(arena, mark);
 }
 
-void toy_predict_eps(ToyModel *m, const float *x, int n, int t, float *eps_hat, Arena *arena) {
-    CHECK(m->target == TOY_TARGET_EPS, "toy_predict_eps on a model trained to predict x0 (target %d)", (int)m->target);
-    toy_predict(m, x, n, t, eps_hat, arena);
-}
-
 void toy_predict(ToyModel *m, const float *x, int n, int t, float *out, Arena *arena) {
     size_t mark = arena_pos(arena);
     AgTape tape = ag_tape_no_grad(arena, 64);
