@@ -589,14 +589,13 @@ double ch4_ddpm_em_gap(const Ch4Sde *sde, const Gmm *g, int N, int n, Rng *rng) 
     return gap;
 }
 
-/* Least-squares slope of log y against log x over n points. */
-static double loglog_slope(const double *x, const double *y, int n) {
-    double sx = 0, sy = 0, sxx = 0, sxy = 0;
+double ch4_fit_order(const int *steps, const double *err, int n) {
+    double sx = 0, sy = 0, sxx = 0, sxy = 0;   /* least squares of log err against log steps */
     for (int k = 0; k < n; k++) {
-        double lx = log(x[k]), ly = log(y[k]);
+        double lx = log((double)steps[k]), ly = log(err[k]);
         sx += lx; sy += ly; sxx += lx * lx; sxy += lx * ly;
     }
-    return (n * sxy - sx * sy) / (n * sxx - sx * sx);
+    return -((n * sxy - sx * sy) / (n * sxx - sx * sx));   /* h = T / steps: slope in h is minus the slope in steps */
 }
 
 static int cell_4_3_vp(Ctx *ctx) {
@@ -608,9 +607,8 @@ static int cell_4_3_vp(Ctx *ctx) {
     cli_say("sqrt(1 - beta_i) = 1 - beta_i/2 + O(1/N^2), x_i - x_{i-1} = -beta(t) x/2 dt + sqrt(beta(t) dt) z, the");
     cli_say("Euler-Maruyama step of the VP SDE dx = -beta(t) x/2 dt + sqrt(beta(t)) dw. Its marginal: mean");
     cli_say("x0 exp(-B(t)/2), variance 1 - exp(-B(t)), B(t) = int_0^t beta = 0.1 t + 9.95 t^2.");
-    double rel[NL], gap[NL], xs[NL], want = exp(-ch4_vp_B(&sde, 0.5));
+    double rel[NL], gap[NL], want = exp(-ch4_vp_B(&sde, 0.5));
     for (int k = 0; k < NL; k++) {
-        xs[k] = Ns[k];
         rel[k] = fabs(ch4_ddpm_alpha_bar(&sde, Ns[k], Ns[k] / 2) / want - 1.0);
         gap[k] = ch4_ddpm_em_gap(&sde, &g, Ns[k], GAP_N, &ctx->rng);
         cli_say("  N = %-4d  |prod(1 - beta_i) / exp(-B(0.5)) - 1| = %.3e   median |x_DDPM - x_EM| at t = 0: %.3e",
@@ -622,7 +620,7 @@ static int cell_4_3_vp(Ctx *ctx) {
     /* The two reverse steps differ by O(beta_i^2) = O(1/N^2) per step, O(1/N) over N steps. Each gap is a median over
      * 2000 paths (relative s.e. ~ 1.25 / sqrt(2000) ~ 3%), which moves a 5-level slope by ~0.03; tol 0.2 leaves room
      * for the 1/N^2 terms, which are not small at N = 50 (beta_i up to 0.4). */
-    double order_gap = -loglog_slope(xs, gap, NL);
+    double order_gap = ch4_fit_order(Ns, gap, NL);
     cli_check(ctx, "order of |DDPM step - EM step| -> 0", order_gap, 1.0, 0.2);
     /* particles of the discrete chain against the SDE's closed form: 5 s.e. plus the chain's exact O(1/N) offset */
     double *x = cli_alloc(ctx, sizeof(double) * NP), a, s2;
@@ -791,13 +789,6 @@ double ch4_em_weak_error_ou(double theta, double s, double x0, double T, int ste
     }
     double me = ch4_ou_mean(x0, theta, T), ve = ch4_ou_var(theta, s, T);
     return fabs(m * m + v - (me * me + ve));
-}
-
-double ch4_fit_order(const int *steps, const double *err, int n) {
-    double xs[16];
-    CHECK(n <= 16, "n = %d", n);
-    for (int k = 0; k < n; k++) xs[k] = steps[k];
-    return -loglog_slope(xs, err, n);   /* h = T / steps: slope in h is minus the slope in steps */
 }
 
 /* Probability-flow ODE errors on the 2D mixture with the exact score: median over n starting points (exact draws
