@@ -169,10 +169,11 @@ int train_save(Trainer *tr, const char *path) {
         }
     }
     remove_stale_tmps(path);
-    char rng[128], meta[1024];
+    char rng[128], meta[1024], total[48] = "";
     rng_format(tr->rng_live ? tr->rng_live : &tr->rng, rng, sizeof rng);
-    snprintf(meta, sizeof meta, "{\"step\": \"%ld\", \"rng\": \"%s\", \"loss_avg\": \"%.17g %.17g %.17g %.17g\"%s%s}", tr->step, rng,
-             tr->avg[0], tr->avg[1], tr->avg[2], tr->avg[3], tr->c.meta ? ", " : "", tr->c.meta ? tr->c.meta : "");
+    if (tr->c.budget_s <= 0) snprintf(total, sizeof total, ", \"total\": \"%ld\"", tr->c.steps);   /* unknown before a budget's probe */
+    snprintf(meta, sizeof meta, "{\"step\": \"%ld\"%s, \"rng\": \"%s\", \"loss_avg\": \"%.17g %.17g %.17g %.17g\"%s%s}", tr->step, total,
+             rng, tr->avg[0], tr->avg[1], tr->avg[2], tr->avg[3], tr->c.meta ? ", " : "", tr->c.meta ? tr->c.meta : "");
     return nn_params_save(tr->params, path, block, prefix, k, meta);
 }
 
@@ -298,6 +299,7 @@ static int train_loop(Trainer *tr, TrainBatchFn batch, void *model, Rng *rng, Ar
         if (c->budget_s > 0 && tr->step == first + TRAIN_BUDGET_PROBE) {   /* the rate so far sets the steps left */
             double spent = trained + cli_seconds() - mark, left = c->budget_s - spent;
             c->steps = tr->step + (left > 0 ? (long)(left / spent * TRAIN_BUDGET_PROBE) : 0);
+            c->budget_s = 0;   /* spent: from here on the run is one of c->steps updates (saved as "total") */
             bar.total = c->steps;
         }
         cli_progress_update(&bar, tr->step, tr->avg[0]);

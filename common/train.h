@@ -78,7 +78,8 @@ typedef struct {
     int    resume;          /* continue from ckpt (it must exist) */
     int    overwrite;       /* start afresh even if ckpt exists */
     /* a wall-clock budget: > 0 sets `steps` after TRAIN_BUDGET_PROBE updates from the rate measured so far, so that
-     * training ends near budget_s seconds (evaluations excluded); the checkpoint's "step" says how many it took */
+     * training ends near budget_s seconds (evaluations excluded), then becomes 0; the checkpoint's "step" says how
+     * many updates were done and, once known, "total" how many the run is to do (a resumed run can continue to it) */
     double budget_s;
     TrainEvalFn eval;       /* or NULL */
     long   eval_every;

@@ -171,6 +171,17 @@ static void unet_score(void *model, const Trainer *tr, double seconds) {
 }
 
 int unet_train(const UnetRecipe *r, const Opts *o, const char *path) {
+    long minutes = o->steps > 0 ? 0 : o->minutes > 0 ? o->minutes : UNET_TRAIN_MINUTES;   /* by steps, or by the clock */
+    long n_steps = o->steps > 0 ? o->steps : 100000000;
+    char total[32], *end;   /* a bare --resume continues to the total its run was given (by --steps or by its budget) */
+    if (o->resume && o->steps <= 0 && o->minutes <= 0 && io_safetensors_metadata(path, "total", total, sizeof total) == 0) {
+        n_steps = strtol(total, &end, 10);
+        if (end == total || *end || n_steps < 1 || n_steps > 100000000) {
+            fprintf(stderr, "error: %s: malformed \"total\" \"%s\" in its metadata; hint: --resume --steps N\n", path, total);
+            return 1;
+        }
+        minutes = 0;
+    }
     UnetTrain *u = calloc(1, sizeof *u);
     CHECK(u != NULL, "out of memory");
     u->r = r;
@@ -196,8 +207,6 @@ int unet_train(const UnetRecipe *r, const Opts *o, const char *path) {
     }
     char meta[512];
     unet_recipe_meta(r, meta, sizeof meta);
-    long minutes = o->steps > 0 ? 0 : o->minutes > 0 ? o->minutes : UNET_TRAIN_MINUTES;   /* by steps, or by the clock */
-    long n_steps = o->steps > 0 ? o->steps : 100000000;
     Trainer tr;
     train_init(&tr, &u->params, &(TrainConfig){ .label = r->target == UNET_FLOW ? "train U-Net v_theta" : "train U-Net",
                .steps = n_steps, .lr_max = r->lr, .lr_min = r->lr_min, .warmup = r->warmup, .ema_decay = r->ema, .ema_warmup = r->ema_warmup,

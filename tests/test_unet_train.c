@@ -5,6 +5,8 @@
  * and evaluation hook. */
 #include <check.h>
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -174,7 +176,8 @@ START_TEST(test_ema_warmup) {
 }
 END_TEST
 
-/* A budget of 0.3 s: the loop sets its steps after the probe and stops there; the hook sees every multiple of 5. */
+/* A budget of 0.3 s: the loop sets its steps after the probe and stops there; the hook sees every multiple of 5.
+ * The checkpoint records the total the budget chose ("total"), which a bare --resume continues to. */
 typedef struct { int calls; long last; int bad_order; } Seen;
 static float quad_batch(void *model, long step, Rng *rng, Arena *arena, float *terms) {
     (void)step; (void)rng; (void)arena; (void)terms;
@@ -196,9 +199,12 @@ START_TEST(test_budget_and_eval_hook) {
     nn_params_declare(&p, "w", 1, (int[]){ 1 }, NN_INIT_ONE);
     Rng r = rng_seed(1);
     nn_params_alloc(&p, &r);
+    char dir[] = "/tmp/test_budget_XXXXXX", ckpt[64], total[32];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(ckpt, sizeof ckpt, "%s/b.safetensors", dir);
     Trainer tr;
     train_init(&tr, &p, &(TrainConfig){ .label = "budget", .steps = 100000000, .lr_max = 1e-2f, .lr_min = 1e-2f, .quiet = 1,
-                                        .budget_s = 0.3, .eval = count_eval, .eval_every = 5 });
+                                        .budget_s = 0.3, .eval = count_eval, .eval_every = 5, .ckpt = ckpt, .ckpt_every = 1000, .log_every = 1000 });
     Arena a;
     arena_init(&a, (size_t)1 << 20);
     seen = (Seen){ 0, 0, 0 };
@@ -209,6 +215,13 @@ START_TEST(test_budget_and_eval_hook) {
     ck_assert_int_eq(seen.bad_order, 0);
     ck_assert_int_eq(seen.last, tr.step);               /* the hook ran after the last update */
     ck_assert_int_eq(seen.calls, (int)(tr.step / 5 + (tr.step % 5 != 0)));
+    ck_assert_int_eq(io_safetensors_metadata(ckpt, "total", total, sizeof total), 0);
+    ck_assert_int_eq(atol(total), tr.step);
+    char loss_log[80];
+    train_log_path(ckpt, loss_log, sizeof loss_log);
+    remove(loss_log);
+    remove(ckpt);
+    rmdir(dir);
     arena_free(&a);
     train_free(&tr);
     nn_params_free(&p);
