@@ -12,7 +12,7 @@
  * · 1.5 inference: samples, the latent grid, the encoded test set, importance-weighted log p(x).
  * Figures (figures/): ch1_fig1_1, ch1_fig1_2_dct, ch1_fig1_4_elbo_gap, ch1_gmm_latent, ch1_vae2d, ch1_reparam_variance,
  * ch1_train_curve, ch1_samples, ch1_latent_grid, ch1_reconstructions, ch1_latent_test, ch1_iwae.
- * Uses: cli, plot, image, io, fmnist, nn, autograd, train, rng, tensor.
+ * Uses: cli, plot, image, fmnist, nn, autograd, train (checkpoints), rng, tensor.
  *
  * Shapes: N batch rows, D data dimension (2, or 784 = 28 x 28 pixels), Z latent dimension (1 or 2),
  * K importance samples; k, d the latent and data dimensions of the linear-Gaussian model.
@@ -28,7 +28,6 @@
 #include "fid.h"
 #include "fmnist.h"
 #include "image.h"
-#include "io.h"
 #include "train.h"
 #include "plot.h"
 

@@ -34,7 +34,6 @@
 #include "fid.h"
 #include "fmnist.h"
 #include "flow.h"
-#include "image.h"
 #include "plot.h"
 #include "schedule.h"
 #include "toymodel.h"
