@@ -22,10 +22,21 @@ AgTape ag_tape_no_grad(Arena *a, int max_nodes) {
     return t;
 }
 
-/* A gradient buffer shaped like the value, or none on an inference tape. */
+/* A zeroed gradient buffer shaped like the value, or none on an inference tape. A large one (the U-Net's
+ * activations) is zeroed by both threads, a chunk each. */
 static Tensor grad_for(AgTape *t, int ndim, const int *shape) {
-    if (t->no_grad) return tensor_wrap(NULL, ndim, shape);
-    return tensor_new(t->arena, ndim, shape);
+    Tensor g = tensor_wrap(NULL, ndim, shape);
+    if (t->no_grad) return g;
+    if (g.numel < AG_PARALLEL_MIN) return tensor_new(t->arena, ndim, shape);
+    g.data = arena_push_no_zero(t->arena, sizeof(float) * g.numel);
+    enum { CHUNK = 1 << 14 };
+    long n_chunks = (long)((g.numel + CHUNK - 1) / CHUNK);
+    #pragma omp parallel for schedule(static)
+    for (long c = 0; c < n_chunks; c++) {
+        size_t lo = (size_t)c * CHUNK;
+        memset(g.data + lo, 0, sizeof(float) * (g.numel - lo < CHUNK ? g.numel - lo : CHUNK));
+    }
+    return g;
 }
 
 /* Seconds on a monotonic clock, for the tape's optional profile. */
@@ -121,13 +132,16 @@ static void check_same(const AgNode *a, const AgNode *b, const char *op) {
 
 /* ---- elementwise binary and broadcast ------------------------------------ */
 
+/* Elementwise: a large tensor (the U-Net's residual sums) is split over the threads, no effect on the bytes. */
 static void add_backward(AgNode *y) {
     float *da = y->in[0]->grad.data, *db = y->in[1]->grad.data;
+    #pragma omp parallel for schedule(static) if (y->val.numel >= AG_PARALLEL_MIN)
     for (size_t i = 0; i < y->val.numel; i++) { da[i] += y->grad.data[i]; db[i] += y->grad.data[i]; }
 }
 AgNode *ag_add(AgTape *t, AgNode *a, AgNode *b) {
     check_same(a, b, "ag_add");
     AgNode *y = ag_node_new_overwritten(t, a->val.ndim, a->val.shape, add_backward, 2, a, b, NULL);
+    #pragma omp parallel for schedule(static) if (y->val.numel >= AG_PARALLEL_MIN)
     for (size_t i = 0; i < y->val.numel; i++) y->val.data[i] = a->val.data[i] + b->val.data[i];
     return y;
 }
@@ -266,18 +280,17 @@ static float sigmoidf(float x) {
 /* SiLU y = x s, s = sigma(x) (vmath_sigmoid: vectorised, within 2 ulp of libm's e^x);  dy/dx = s (1 + x (1 - s)).
  * saved = s. Elementwise, so a large tensor (the
  * U-Net's activations) is split over the threads with no effect on the result; a small one stays serial. */
-enum { SILU_PARALLEL_MIN = 1 << 16 };
 static void silu_backward(AgNode *y) {
     const float *x = y->in[0]->val.data, *s = y->saved.data;
     float *dx = y->in[0]->grad.data;
-    #pragma omp parallel for schedule(static) if (y->val.numel >= SILU_PARALLEL_MIN)
+    #pragma omp parallel for schedule(static) if (y->val.numel >= AG_PARALLEL_MIN)
     for (size_t i = 0; i < y->val.numel; i++) dx[i] += y->grad.data[i] * s[i] * (1.0f + x[i] * (1.0f - s[i]));
 }
 AgNode *ag_silu(AgTape *t, AgNode *x) {
     AgNode *y = node_like(t, x, silu_backward, 1);
     enum { CHUNK = 4096 };   /* s by vmath_sigmoid (vectorised e^x, see vmath.h), a chunk per iteration */
     size_t n = y->val.numel, n_chunks = (n + CHUNK - 1) / CHUNK;
-    #pragma omp parallel for schedule(static) if (n >= SILU_PARALLEL_MIN)
+    #pragma omp parallel for schedule(static) if (n >= AG_PARALLEL_MIN)
     for (size_t c = 0; c < n_chunks; c++) {
         size_t lo = c * CHUNK, len = n - lo < CHUNK ? n - lo : CHUNK;
         vmath_sigmoid(y->saved.data + lo, x->val.data + lo, len);

@@ -83,6 +83,9 @@ AgNode *ag_input(AgTape *t, Tensor x);
 AgNode *ag_leaf(AgTape *t, float *val, float *grad, int ndim, const int *shape);
 /* Reverse sweep: loss->grad = 1, then every node from loss down to the first calls its backward. */
 void    ag_backward(AgTape *t, AgNode *loss);
+/* For writing new ops: an elementwise loop over at least this many floats is split over the threads
+ * (`#pragma omp parallel for ... if (n >= AG_PARALLEL_MIN)`); below it, waking a thread costs more than it saves. */
+enum { AG_PARALLEL_MIN = 1 << 16 };
 /* For writing new ops: append a node of the given shape (val, grad zeroed) with up to 3 inputs. */
 AgNode *ag_node_new(AgTape *t, int ndim, const int *shape, void (*backward)(AgNode *),
                     int n_in, AgNode *a, AgNode *b, AgNode *c);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include "autograd.h"
 #include "conv.h"
+#include "simd.h"
 #include "vmath.h"
 #ifdef _OPENMP
 #include <omp.h>
@@ -33,9 +34,12 @@ static void dims4(const AgNode *x, int *N, int *C, int *H, int *W, const char *o
 
 /* ---- channel concatenation (skip connections) ---------------------------- */
 
+/* The image ops below are elementwise or per (n, c): a large tensor is split over the threads (AG_PARALLEL_MIN),
+ * with no effect on the bytes. */
 static void concat_ch_backward(AgNode *y) {
     int N = y->val.shape[0], HW = y->val.shape[2] * y->val.shape[3];
     int Ca = y->in[0]->val.shape[1], Cb = y->in[1]->val.shape[1], C = Ca + Cb;
+    #pragma omp parallel for schedule(static) if (y->val.numel >= AG_PARALLEL_MIN)
     for (int n = 0; n < N; n++) {
         const float *g = y->grad.data + (size_t)n * C * HW;
         float *da = y->in[0]->grad.data + (size_t)n * Ca * HW, *db = y->in[1]->grad.data + (size_t)n * Cb * HW;
@@ -51,6 +55,7 @@ AgNode *ag_concat_channels(AgTape *t, AgNode *a, AgNode *b) {
     CHECK(N == Nb && H == Hb && W == Wb, "ag_concat_channels: (%d,%d,%d) vs (%d,%d,%d)", N, H, W, Nb, Hb, Wb);
     AgNode *y = ag_node_new_overwritten(t, 4, (int[]){ N, Ca + Cb, H, W }, concat_ch_backward, 2, a, b, NULL);
     int HW = H * W;
+    #pragma omp parallel for schedule(static) if (y->val.numel >= AG_PARALLEL_MIN)
     for (int n = 0; n < N; n++) {
         memcpy(y->val.data + (size_t)n * (Ca + Cb) * HW, a->val.data + (size_t)n * Ca * HW, sizeof(float) * Ca * HW);
         memcpy(y->val.data + (size_t)n * (Ca + Cb) * HW + Ca * HW, b->val.data + (size_t)n * Cb * HW, sizeof(float) * Cb * HW);
@@ -64,6 +69,7 @@ AgNode *ag_concat_channels(AgTape *t, AgNode *a, AgNode *b) {
 static void add_channel_backward(AgNode *y) {
     int N = y->val.shape[0], C = y->val.shape[1], HW = y->val.shape[2] * y->val.shape[3];
     float *dx = y->in[0]->grad.data, *de = y->in[1]->grad.data;
+    #pragma omp parallel for schedule(static) if (y->val.numel >= AG_PARALLEL_MIN)
     for (int nc = 0; nc < N * C; nc++) {
         double s = 0.0;
         for (int i = 0; i < HW; i++) { dx[(size_t)nc * HW + i] += y->grad.data[(size_t)nc * HW + i]; s += y->grad.data[(size_t)nc * HW + i]; }
@@ -75,6 +81,7 @@ AgNode *ag_add_channel(AgTape *t, AgNode *x, AgNode *e) {
     dims4(x, &N, &C, &H, &W, "ag_add_channel");
     CHECK(e->val.numel == (size_t)N * C, "ag_add_channel: e has %zu elements, expected N*C = %d", e->val.numel, N * C);
     AgNode *y = ag_node_new_overwritten(t, 4, x->val.shape, add_channel_backward, 2, x, e, NULL);
+    #pragma omp parallel for schedule(static) if (y->val.numel >= AG_PARALLEL_MIN)
     for (int nc = 0; nc < N * C; nc++)
         for (int i = 0; i < H * W; i++) y->val.data[(size_t)nc * H * W + i] = x->val.data[(size_t)nc * H * W + i] + e->val.data[nc];
     return y;
@@ -85,6 +92,7 @@ AgNode *ag_add_channel(AgTape *t, AgNode *x, AgNode *e) {
 static void upsample_backward(AgNode *y) {
     int NC = y->val.shape[0] * y->val.shape[1], H2 = y->val.shape[2], W2 = y->val.shape[3], H = H2 / 2, W = W2 / 2;
     float *dx = y->in[0]->grad.data;
+    #pragma omp parallel for schedule(static) if (y->val.numel >= AG_PARALLEL_MIN)
     for (int nc = 0; nc < NC; nc++)
         for (int h = 0; h < H2; h++)
             for (int w = 0; w < W2; w++) dx[((size_t)nc * H + h / 2) * W + w / 2] += y->grad.data[((size_t)nc * H2 + h) * W2 + w];
@@ -94,6 +102,7 @@ AgNode *ag_upsample2x(AgTape *t, AgNode *x) {
     int N, C, H, W;
     dims4(x, &N, &C, &H, &W, "ag_upsample2x");
     AgNode *y = ag_node_new_overwritten(t, 4, (int[]){ N, C, 2 * H, 2 * W }, upsample_backward, 1, x, NULL, NULL);
+    #pragma omp parallel for schedule(static) if (y->val.numel >= AG_PARALLEL_MIN)
     for (int nc = 0; nc < N * C; nc++)
         for (int h = 0; h < 2 * H; h++)
             for (int w = 0; w < 2 * W; w++) y->val.data[((size_t)nc * 2 * H + h) * 2 * W + w] = x->val.data[((size_t)nc * H + h / 2) * W + w / 2];
@@ -146,45 +155,46 @@ static const float *gn_dz(const float *dy, const float *xh, const float *s, floa
 }
 
 /* Sums in double over 8 interleaved partial sums (lanes i mod 8, added together at the end): the same
- * accuracy as one running double sum, but 8 independent chains the compiler turns into vector adds. */
-static double sum_lanes(const double *acc) {
-    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-}
-/* sum_i x[i] and sum_i (x[i] - c)^2 */
-static void sums_centered(const float *x, size_t n, double c, double *s, double *s2) {
-    double a[8] = { 0 }, b[8] = { 0 };
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int k = 0; k < 8; k++) {
-            double d = x[i + k] - c;
-            a[k] += x[i + k];
-            b[k] += d * d;
-        }
-    for (; i < n; i++) { a[i % 8] += x[i]; b[i % 8] += (x[i] - c) * (x[i] - c); }
-    *s = sum_lanes(a);
-    *s2 = sum_lanes(b);
+ * accuracy as one running double sum, but 8 independent chains, one vector of doubles (simd.h's D8). */
+static double sum_lanes(D8 acc, const double *tail, size_t n) {
+    double a[8];
+    d8_store(a, acc);
+    for (size_t i = 0; i < n % 8; i++) a[i] += tail[i];
+    return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
 }
 /* sum_i x[i] */
 static double sum_plain(const float *x, size_t n) {
-    double a[8] = { 0 };
+    D8 a = d8_zero();
     size_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int k = 0; k < 8; k++) a[k] += x[i + k];
-    for (; i < n; i++) a[i % 8] += x[i];
-    return sum_lanes(a);
+    for (; i + 8 <= n; i += 8) a = d8_add(a, d8_cvt(x + i));
+    double t[8];
+    for (size_t k = 0; i + k < n; k++) t[k] = x[i + k];
+    return sum_lanes(a, t, n);
+}
+/* sum_i (x[i] - c)^2 */
+static double sum_sq_centered(const float *x, size_t n, double c) {
+    D8 b = d8_zero(), cv = d8_set1(c);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        D8 d = d8_sub(d8_cvt(x + i), cv);
+        b = d8_add(b, d8_mul(d, d));
+    }
+    double t[8];
+    for (size_t k = 0; i + k < n; k++) t[k] = (x[i + k] - c) * (x[i + k] - c);
+    return sum_lanes(b, t, n);
 }
 /* sum_i u[i] v[i] and sum_i u[i] (products in float, as the backward's terms are) */
 static void sums_dot(const float *u, const float *v, size_t n, double *uv, double *su) {
-    double a[8] = { 0 }, b[8] = { 0 };
+    D8 a = d8_zero(), b = d8_zero();
     size_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int k = 0; k < 8; k++) {
-            a[k] += u[i + k] * v[i + k];
-            b[k] += u[i + k];
-        }
-    for (; i < n; i++) { a[i % 8] += u[i] * v[i]; b[i % 8] += u[i]; }
-    *uv = sum_lanes(a);
-    *su = sum_lanes(b);
+    for (; i + 8 <= n; i += 8) {
+        a = d8_add(a, d8_mul8(u + i, v + i));
+        b = d8_add(b, d8_cvt(u + i));
+    }
+    double ta[8], tb[8];
+    for (size_t k = 0; i + k < n; k++) { ta[k] = u[i + k] * v[i + k]; tb[k] = u[i + k]; }
+    *uv = sum_lanes(a, ta, n);
+    *su = sum_lanes(b, tb, n);
 }
 
 static void group_norm_backward(AgNode *y) {
@@ -197,15 +207,16 @@ static void group_norm_backward(AgNode *y) {
     double M = (double)Cg * HW;
     #pragma omp parallel
     {
-        float *dz = sig ? malloc(sizeof(float) * HW) : NULL;   /* one channel of dz per thread */
-        CHECK(!sig || dz, "out of memory for %d floats in the group norm backward", HW);
+        float *dz = sig ? malloc(sizeof(float) * Cg * HW) : NULL;   /* one group of dz per thread, kept for pass 2 */
+        CHECK(!sig || dz, "out of memory for %d floats in the group norm backward", Cg * HW);
         #pragma omp for schedule(static)
         for (int ng = 0; ng < N * G; ng++) {
             int n = ng / G, c0 = (ng % G) * Cg;
             double s1 = 0, s2 = 0;   /* sums of dxhat and dxhat xhat over the group */
             for (int c = c0; c < c0 + Cg; c++) {
                 size_t off = ((size_t)n * C + c) * HW;
-                const float *xhc = xhat + off, *dzc = gn_dz(dy + off, xhc, sig ? sig + off : NULL, gamma[c], beta[c], HW, dz);
+                const float *xhc = xhat + off;
+                const float *dzc = gn_dz(dy + off, xhc, sig ? sig + off : NULL, gamma[c], beta[c], HW, dz ? dz + (size_t)(c - c0) * HW : NULL);
                 double sg, sb;
                 sums_dot(dzc, xhc, HW, &sg, &sb);
                 part[2 * ((size_t)n * C + c)] = (float)sg;
@@ -216,7 +227,7 @@ static void group_norm_backward(AgNode *y) {
             float m1 = (float)(s1 / M), m2 = (float)(s2 / M), r = rstd[ng];
             for (int c = c0; c < c0 + Cg; c++) {
                 size_t off = ((size_t)n * C + c) * HW;
-                const float *xhc = xhat + off, *dzc = gn_dz(dy + off, xhc, sig ? sig + off : NULL, gamma[c], beta[c], HW, dz);
+                const float *xhc = xhat + off, *dzc = sig ? dz + (size_t)(c - c0) * HW : dy + off;
                 float *dxc = dx + off;
                 for (int i = 0; i < HW; i++) dxc[i] += r * (dzc[i] * gamma[c] - m1 - xhc[i] * m2);
             }
@@ -249,10 +260,7 @@ static AgNode *group_norm_node(AgTape *t, AgNode *x, AgNode *gamma, AgNode *beta
     for (int ng = 0; ng < N * G; ng++) {
         size_t base = (size_t)ng * Cg * HW;   /* the group's Cg channels are contiguous */
         const float *xg = x->val.data + base;
-        double mean, var, unused;
-        sums_centered(xg, (size_t)Cg * HW, 0.0, &mean, &unused);
-        mean /= M;
-        sums_centered(xg, (size_t)Cg * HW, mean, &unused, &var);
+        double mean = sum_plain(xg, (size_t)Cg * HW) / M, var = sum_sq_centered(xg, (size_t)Cg * HW, mean);
         double r = 1.0 / sqrt(var / M + y->scalar);
         rstd[ng] = (float)r;
         for (int c = 0; c < Cg; c++) {

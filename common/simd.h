@@ -48,4 +48,40 @@ static inline Vec vec_fmadd(Vec a, Vec b, Vec c) { for (int i = 0; i < 4; i++) c
 static inline Vec vec_mul(Vec a, Vec b) { for (int i = 0; i < 4; i++) a.v[i] *= b.v[i]; return a; }
 #endif
 
+/* Eight float lanes summed in double (the exact sums of group norm and of bias gradients): D8 holds 8 doubles,
+ * d8_cvt widens 8 floats, d8_mul8 is the float product of 8 pairs, widened. Each lane does what a scalar double
+ * does, in the same order, so a sum over lanes i mod 8 gets the same bits as the plain C loop it replaces. */
+#if defined(__AVX512F__)
+typedef __m512d D8;
+static inline D8 d8_zero(void) { return _mm512_setzero_pd(); }
+static inline D8 d8_set1(double x) { return _mm512_set1_pd(x); }
+static inline D8 d8_cvt(const float *p) { return _mm512_cvtps_pd(_mm256_loadu_ps(p)); }
+static inline D8 d8_mul8(const float *u, const float *v) { return _mm512_cvtps_pd(_mm256_mul_ps(_mm256_loadu_ps(u), _mm256_loadu_ps(v))); }
+static inline D8 d8_add(D8 a, D8 b) { return _mm512_add_pd(a, b); }
+static inline D8 d8_sub(D8 a, D8 b) { return _mm512_sub_pd(a, b); }
+static inline D8 d8_mul(D8 a, D8 b) { return _mm512_mul_pd(a, b); }
+static inline void d8_store(double *p, D8 a) { _mm512_storeu_pd(p, a); }
+#elif defined(__AVX2__) && defined(__FMA__)
+typedef struct { __m256d lo, hi; } D8;
+static inline D8 d8_zero(void) { return (D8){ _mm256_setzero_pd(), _mm256_setzero_pd() }; }
+static inline D8 d8_set1(double x) { return (D8){ _mm256_set1_pd(x), _mm256_set1_pd(x) }; }
+static inline D8 d8_wide(__m256 f) { return (D8){ _mm256_cvtps_pd(_mm256_castps256_ps128(f)), _mm256_cvtps_pd(_mm256_extractf128_ps(f, 1)) }; }
+static inline D8 d8_cvt(const float *p) { return d8_wide(_mm256_loadu_ps(p)); }
+static inline D8 d8_mul8(const float *u, const float *v) { return d8_wide(_mm256_mul_ps(_mm256_loadu_ps(u), _mm256_loadu_ps(v))); }
+static inline D8 d8_add(D8 a, D8 b) { return (D8){ _mm256_add_pd(a.lo, b.lo), _mm256_add_pd(a.hi, b.hi) }; }
+static inline D8 d8_sub(D8 a, D8 b) { return (D8){ _mm256_sub_pd(a.lo, b.lo), _mm256_sub_pd(a.hi, b.hi) }; }
+static inline D8 d8_mul(D8 a, D8 b) { return (D8){ _mm256_mul_pd(a.lo, b.lo), _mm256_mul_pd(a.hi, b.hi) }; }
+static inline void d8_store(double *p, D8 a) { _mm256_storeu_pd(p, a.lo); _mm256_storeu_pd(p + 4, a.hi); }
+#else
+typedef struct { double v[8]; } D8;
+static inline D8 d8_zero(void) { return (D8){ { 0 } }; }
+static inline D8 d8_set1(double x) { D8 r; for (int k = 0; k < 8; k++) r.v[k] = x; return r; }
+static inline D8 d8_cvt(const float *p) { D8 r; for (int k = 0; k < 8; k++) r.v[k] = p[k]; return r; }
+static inline D8 d8_mul8(const float *u, const float *v) { D8 r; for (int k = 0; k < 8; k++) r.v[k] = u[k] * v[k]; return r; }
+static inline D8 d8_add(D8 a, D8 b) { for (int k = 0; k < 8; k++) a.v[k] += b.v[k]; return a; }
+static inline D8 d8_sub(D8 a, D8 b) { for (int k = 0; k < 8; k++) a.v[k] -= b.v[k]; return a; }
+static inline D8 d8_mul(D8 a, D8 b) { for (int k = 0; k < 8; k++) a.v[k] *= b.v[k]; return a; }
+static inline void d8_store(double *p, D8 a) { for (int k = 0; k < 8; k++) p[k] = a.v[k]; }
+#endif
+
 #endif

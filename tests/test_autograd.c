@@ -15,6 +15,7 @@
  * factor of 2 or a sign gives err ~ |g| >= 0.1 for these inputs). Kinks are avoided: inputs have
  * |x| in [0.1, 1.5] (relu's kink at 0 is > h away) and log gets inputs in [0.5, 2]. */
 #include <check.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -72,6 +73,9 @@ static AgNode *b_conv3_s2(AgTape *t, AgNode **x) { return ag_conv2d(t, as4(t, x[
 static AgNode *b_conv1(AgTape *t, AgNode **x) { return ag_conv2d(t, as4(t, x[0], 2, 2, 3, 3), as4(t, x[1], 3, 2, 1, 1), NULL, 1, 0); }
 static AgNode *b_group_norm(AgTape *t, AgNode **x) { return ag_group_norm(t, as4(t, x[0], 2, 4, 2, 2), x[1], x[2], 2); }
 static AgNode *b_group_norm_silu(AgTape *t, AgNode **x) { return ag_group_norm_silu(t, as4(t, x[0], 2, 4, 2, 2), x[1], x[2], 2); }
+/* 6 channels in 3 groups of 3 x 3: a group (18 values) and a channel (9) leave tails to the 8-lane sums */
+static AgNode *b_gn_odd(AgTape *t, AgNode **x) { return ag_group_norm(t, as4(t, x[0], 1, 6, 3, 3), x[1], x[2], 3); }
+static AgNode *b_gn_silu_odd(AgTape *t, AgNode **x) { return ag_group_norm_silu(t, as4(t, x[0], 1, 6, 3, 3), x[1], x[2], 3); }
 static AgNode *b_upsample(AgTape *t, AgNode **x) { return ag_upsample2x(t, as4(t, x[0], 1, 2, 2, 2)); }
 static AgNode *b_avgpool(AgTape *t, AgNode **x) { return ag_avgpool2x(t, as4(t, x[0], 1, 2, 4, 4)); }
 static AgNode *b_concat_ch(AgTape *t, AgNode **x) { return ag_concat_channels(t, as4(t, x[0], 1, 2, 2, 2), as4(t, x[1], 1, 1, 2, 2)); }
@@ -109,6 +113,8 @@ static const OpCase CASES[] = {
     { "conv1x1",    b_conv1,      2, { 2, 3 },    { 18, 2 },     DOM_ANY },
     { "group_norm", b_group_norm, 3, { 2, 0, 0 }, { 16, 4, 4 },  DOM_ANY },
     { "gn_silu",    b_group_norm_silu, 3, { 2, 0, 0 }, { 16, 4, 4 }, DOM_ANY },
+    { "gn_odd",     b_gn_odd,     3, { 6, 0, 0 }, { 9, 6, 6 },   DOM_ANY },
+    { "gn_silu_odd",b_gn_silu_odd,3, { 6, 0, 0 }, { 9, 6, 6 },   DOM_ANY },
     { "upsample2x", b_upsample,   1, { 1 },       { 8 },         DOM_ANY },
     { "avgpool2x",  b_avgpool,    1, { 1 },       { 32 },        DOM_ANY },
     { "concat_ch",  b_concat_ch,  2, { 1, 1 },    { 8, 4 },      DOM_ANY },
@@ -279,6 +285,43 @@ START_TEST(test_group_norm_silu_equals_composition) {
 }
 END_TEST
 
+/* Group norm's forward against the definition in double, on odd sizes (3 samples, 6 channels in 3 groups,
+ * 5 x 7: groups of 70 values and channels of 35, so the 8-lane sums have tails): xhat = (x - mean) rstd with
+ * the statistics in double, then y = gamma xhat + beta in float, two roundings: |y - y_double| <=
+ * 2 ulp of (|gamma xhat| + |beta|), taken as 4 FLT_EPSILON times that (the double statistics add ~1e-16). */
+START_TEST(test_group_norm_matches_double_loops) {
+    enum { N = 3, C = 6, G = 3, H = 5, W = 7, HW = H * W, Cg = C / G, NX = N * C * HW };
+    static float x[NX];
+    float gamma[C], beta[C], gg[C], gb[C];
+    static float gx[NX];
+    Rng r = rng_seed(23);
+    rng_normal_fill(&r, x, NX);
+    for (int i = 0; i < NX; i++) x[i] = 3.0f + 2.0f * x[i];   /* a mean far from 0: the centred sum matters */
+    rng_normal_fill(&r, gamma, C);
+    rng_normal_fill(&r, beta, C);
+    Arena a;
+    arena_init(&a, 1 << 20);
+    AgTape t = ag_tape(&a, 4);
+    AgNode *xn = ag_leaf(&t, x, gx, 4, (int[]){ N, C, H, W });
+    AgNode *y = ag_group_norm(&t, xn, ag_leaf(&t, gamma, gg, 1, (int[]){ C }), ag_leaf(&t, beta, gb, 1, (int[]){ C }), G);
+    for (int ng = 0; ng < N * G; ng++) {
+        const float *xg = x + (size_t)ng * Cg * HW;
+        double mean = 0, var = 0;
+        for (int i = 0; i < Cg * HW; i++) mean += xg[i];
+        mean /= Cg * HW;
+        for (int i = 0; i < Cg * HW; i++) var += (xg[i] - mean) * (xg[i] - mean);
+        double rstd = 1.0 / sqrt(var / (Cg * HW) + 1e-5);
+        for (int i = 0; i < Cg * HW; i++) {
+            int c = (ng % G) * Cg + i / HW;
+            double xh = (xg[i] - mean) * rstd, want = gamma[c] * xh + beta[c];
+            double tol = 4 * FLT_EPSILON * (fabs(gamma[c] * xh) + fabs(beta[c]));
+            ck_assert_double_eq_tol(y->val.data[(size_t)ng * Cg * HW + i], want, tol);
+        }
+    }
+    arena_free(&a);
+}
+END_TEST
+
 Suite *suite_autograd(void) {
     Suite *s = suite_create("autograd");
     TCase *tc = tcase_create("gradcheck");
@@ -287,6 +330,7 @@ Suite *suite_autograd(void) {
     TCase *tv = tcase_create("values");
     tcase_add_test(tv, test_softplus_stable_at_large_inputs);
     tcase_add_test(tv, test_group_norm_silu_equals_composition);
+    tcase_add_test(tv, test_group_norm_matches_double_loops);
     tcase_add_test(tv, test_kl_normal_closed_form);
     tcase_add_test(tv, test_leaf_grads_accumulate_across_tapes);
     suite_add_tcase(s, tv);
