@@ -60,9 +60,9 @@ typedef struct {
     const char *train_help; /* with CLI_TRAIN: what --train trains, "the Fashion-MNIST VAE (6-13 min)" */
 } CliSpec;
 
-/* A program's first step (cli_main takes it): when neither OMP_WAIT_POLICY nor GOMP_SPINCOUNT is set, re-execute the program with
- * OMP_WAIT_POLICY=passive (idle OpenMP threads sleep instead of spinning: see cli.c); argv must be main's.
- * Kept out of cli_parse so that tests and fuzzers can parse flags without re-executing themselves. */
+/* A program's first step (cli_main takes it): unless OMP_WAIT_POLICY or GOMP_SPINCOUNT is set, re-execute the
+ * program with OMP_WAIT_POLICY=passive (idle OpenMP threads sleep instead of spinning: see cli.c); argv must be
+ * main's. Kept out of cli_parse so that tests and fuzzers can parse flags without re-executing themselves. */
 void cli_omp_passive(char **argv);
 /* Parse argv into opts. Returns 0, CLI_DONE after --help, or 2 after printing an error and the usage. */
 int  cli_parse(Opts *opts, int argc, char **argv, const CliSpec *spec) MUST_USE;
