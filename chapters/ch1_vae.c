@@ -12,7 +12,7 @@
  * · 1.5 inference: samples, the latent grid, the encoded test set, importance-weighted log p(x).
  * Figures (figures/): ch1_fig1_1, ch1_fig1_2_dct, ch1_fig1_4_elbo_gap, ch1_gmm_latent, ch1_vae2d, ch1_reparam_variance,
  * ch1_train_curve, ch1_samples, ch1_latent_grid, ch1_reconstructions, ch1_latent_test, ch1_iwae.
- * Uses: cli, plot, image, io, fmnist, nn, autograd, train, rng, tensor.
+ * Uses: cli, plot, image, fmnist, nn, autograd, train (checkpoints), rng, tensor.
  *
  * Shapes: N batch rows, D data dimension (2, or 784 = 28 x 28 pixels), Z latent dimension (1 or 2),
  * K importance samples; k, d the latent and data dimensions of the linear-Gaussian model.
@@ -28,7 +28,6 @@
 #include "fid.h"
 #include "fmnist.h"
 #include "image.h"
-#include "io.h"
 #include "train.h"
 #include "plot.h"
 
@@ -189,20 +188,26 @@ static int cell_1_1_setting(Ctx *ctx) {
 
 /* ---- 1.2  The evidence lower bound, exact on a linear-Gaussian model ------ */
 
+double ch1_gauss_logpdf(const Ch1Gauss *q, const double *z) {
+    Mat L;
+    double logdet = cholesky(q->k, q->S, L), r[CH1_LG_MAX] = { 0 }, y[CH1_LG_MAX], quad = 0;
+    for (int i = 0; i < q->k; i++) r[i] = z[i] - q->m[i];
+    chol_solve(q->k, L, r, y);
+    for (int i = 0; i < q->k; i++) quad += r[i] * y[i];
+    return -0.5 * (q->k * LOG_2PI + logdet + quad);
+}
+
 double ch1_lg_log_evidence(const Ch1LinGauss *g, const double *x) {
     /* §1.2 log p(x) = log N(x; b, C), C = W W^T + s2 I */
-    Mat C, L;
-    for (int i = 0; i < g->d; i++)
+    Ch1Gauss px = { .k = g->d };
+    for (int i = 0; i < g->d; i++) {
+        px.m[i] = g->b[i];
         for (int j = 0; j < g->d; j++) {
-            double s = i == j ? g->s2 : 0.0;
-            for (int k = 0; k < g->k; k++) s += g->W[i][k] * g->W[j][k];
-            C[i][j] = s;
+            px.S[i][j] = i == j ? g->s2 : 0.0;
+            for (int k = 0; k < g->k; k++) px.S[i][j] += g->W[i][k] * g->W[j][k];
         }
-    double logdet = cholesky(g->d, C, L), r[CH1_LG_MAX] = { 0 }, y[CH1_LG_MAX], quad = 0;
-    for (int i = 0; i < g->d; i++) r[i] = x[i] - g->b[i];
-    chol_solve(g->d, L, r, y);
-    for (int i = 0; i < g->d; i++) quad += r[i] * y[i];
-    return -0.5 * (g->d * LOG_2PI + logdet + quad);
+    }
+    return ch1_gauss_logpdf(&px, x);
 }
 
 Ch1Gauss ch1_lg_posterior(const Ch1LinGauss *g, const double *x) {
@@ -277,15 +282,6 @@ double ch1_kl_gauss(const Ch1Gauss *q, const Ch1Gauss *p) {
             quad += (p->m[i] - q->m[i]) * P2[i][j] * (p->m[j] - q->m[j]);
         }
     return 0.5 * (tr + quad - k + ld2 - ld1);
-}
-
-double ch1_gauss_logpdf(const Ch1Gauss *q, const double *z) {
-    Mat L;
-    double logdet = cholesky(q->k, q->S, L), r[CH1_LG_MAX] = { 0 }, y[CH1_LG_MAX], quad = 0;
-    for (int i = 0; i < q->k; i++) r[i] = z[i] - q->m[i];
-    chol_solve(q->k, L, r, y);
-    for (int i = 0; i < q->k; i++) quad += r[i] * y[i];
-    return -0.5 * (q->k * LOG_2PI + logdet + quad);
 }
 
 void ch1_gauss_sample(const Ch1Gauss *q, Rng *rng, double *z) {
@@ -848,12 +844,11 @@ static void check_2d(Ctx *ctx, Ch1Vae *v, const float *zg, const float *mean, co
     ch1_vae_log_weights(v, test, n, K, r, log_w, ctx->arena);
     double s_lp = 0, s_elbo = 0, s_kl = 0, s_iw[4] = { 0 }, var_sum = 0;
     for (int i = 0; i < n; i++) {
-        double lp, kl, m = 0, m2 = 0;
+        double lp, kl, m, var;
         const double *w = log_w + (size_t)i * K;
         vae2d_exact(test + 2 * i, mu[i], lq[i], zg, mean, lv, &lp, &kl, lj);
-        for (int k = 0; k < K; k++) { m += w[k]; m2 += w[k] * w[k]; }
-        m /= K;
-        var_sum += (m2 / K - m * m) / K;     /* variance of this point's MC ELBO */
+        data_moments_d(w, K, 1, &m, &var);   /* this point's MC ELBO m and the variance of one draw */
+        var_sum += var / K;                  /* variance of m */
         s_lp += lp / n; s_elbo += m / n; s_kl += kl / n;
         for (int e = 0, KK = 1; e < 4; e++, KK *= 10)   /* IWAE_K averaged over the K-groups of the 1000 draws */
             for (int g = 0; g < K / KK; g++) s_iw[e] += ch1_iwae(w + g * KK, KK) / (K / KK) / n;
@@ -1301,10 +1296,9 @@ static int measure_iwae(Ctx *ctx, Ch1Vae *v, const float *x) {
     ch1_vae_log_weights(v, x, NIW, K, r, log_w, ctx->arena);
     double e_mean = 0, var_single = 0;
     for (int i = 0; i < NIW; i++) {
-        double s = 0, s2 = 0;
-        for (int k = 0; k < K; k++) { s += log_w[(size_t)i * K + k]; s2 += log_w[(size_t)i * K + k] * log_w[(size_t)i * K + k]; }
-        elbo[i] = s / K;
-        var_single += (s2 / K - elbo[i] * elbo[i]) / NIW;
+        double var;
+        data_moments_d(log_w + (size_t)i * K, K, 1, &elbo[i], &var);
+        var_single += var / NIW;
         e_mean += elbo[i] / NIW;
         iw[i] = ch1_iwae(log_w + (size_t)i * K, K);
         for (int e = 0, KK = 1; e < NK; e++, KK *= 10) {
@@ -1493,13 +1487,8 @@ const Cell *ch1_cells(int *n) {
 
 #ifndef CHAPTER_NO_MAIN
 int main(int argc, char **argv) {
-    cli_omp_passive(argv);   /* idle OpenMP threads sleep: fair on a shared machine */
     static const CliSpec spec = { "ch1", "The variational auto-encoder and the ELBO (PDF chapter 1)",
                                   CLI_STEPS | CLI_SAMPLES | CLI_TRAIN, NULL, "the Fashion-MNIST VAE (6-13 min)" };
-    Opts opts;
-    int rc = cli_parse(&opts, argc, argv, &spec);
-    if (rc) return rc == CLI_DONE ? 0 : rc;
-    if (opts.train) return train_images(&opts);
-    return cli_run(CELLS, COUNT_OF(CELLS), &opts);
+    return cli_main(argc, argv, &spec, CELLS, COUNT_OF(CELLS), train_images);
 }
 #endif

@@ -392,10 +392,8 @@ void ch2_sample(const Denoiser *den, const Schedule *s, float *x, int n, Rng *rn
 static int plot_samples(Ctx *ctx, const char *name, const char *title, const float *samples, const float *truth, int n) {
     Plot p;
     if (plot_open(&p, ctx->out, name)) return 1;
-    plot_block(&p, "x y: samples of the sampler");
-    for (int i = 0; i < n; i++) fprintf(plot_dat(&p), "%.5f %.5f\n", samples[2 * i], samples[2 * i + 1]);
-    plot_block(&p, "x y: independent draws from the data law");
-    for (int i = 0; i < n; i++) fprintf(plot_dat(&p), "%.5f %.5f\n", truth[2 * i], truth[2 * i + 1]);
+    plot_points(&p, "x y: samples of the sampler", samples, n);
+    plot_points(&p, "x y: independent draws from the data law", truth, n);
     plot_size(&p, 1000, 500);
     plot_cmd(&p, "set multiplot layout 1,2 title '%s'", title);
     plot_cmd(&p, "set size ratio -1; set xrange [-1.6:1.6]; set yrange [-1.6:1.6]; unset key");
@@ -462,7 +460,7 @@ static void step_losses(ToyModel *m, const Schedule *s, int t, const float *x0, 
  * (sliced W1 cannot tell a blob from a spiral, 2.8). With m NULL the "samples" are true draws: the floors. */
 static void quality_draws(Ctx *ctx, ToyModel *m, const Schedule *s, const char *data, const float *train, int ntrain,
                           int n, int R, double *q) {
-    float *x = malloc(sizeof(float) * 2 * n), *ref = malloc(sizeof(float) * 2 * n);
+    float *x = cli_alloc(ctx, sizeof(float) * 2 * n), *ref = cli_alloc(ctx, sizeof(float) * 2 * n);
     DataStat w1 = { 0 }, nn = { 0 };
     for (int r = 0; r < R; r++) {
         Denoiser den = m ? den_toy(m, s) : (Denoiser){ 0 };
@@ -476,8 +474,6 @@ static void quality_draws(Ctx *ctx, ToyModel *m, const Schedule *s, const char *
     q[1] = data_stat_sd(&w1);
     q[2] = data_stat_mean(&nn);
     q[3] = data_stat_sd(&nn);
-    free(x);
-    free(ref);
 }
 
 /* Train an eps model (m[0]) and an x0 model (m[1]) from the same initial weights and the same batches: only the
@@ -504,8 +500,8 @@ static int train_pair(Ctx *ctx, const Schedule *s, const char *data, const float
  * (eps model L_x0, L_eps, x0 model L_x0, L_eps). Returns max |L_x0 - SNR^-1 L_eps| / L_x0, the §2.8 identity. */
 static double loss_table(Ctx *ctx, ToyModel *m, const Schedule *s, const char *data, const int *ts, int nt, double (*loss)[4]) {
     enum { NB = 4000 };
-    float *x0 = malloc(sizeof(float) * 2 * NB), *eps = malloc(sizeof(float) * 2 * NB);
-    float *xt = malloc(sizeof(float) * 2 * NB), *out = malloc(sizeof(float) * 2 * NB);
+    float *x0 = cli_alloc(ctx, sizeof(float) * 2 * NB), *eps = cli_alloc(ctx, sizeof(float) * 2 * NB);
+    float *xt = cli_alloc(ctx, sizeof(float) * 2 * NB), *out = cli_alloc(ctx, sizeof(float) * 2 * NB);
     double worst = 0;
     for (int k = 0; k < nt; k++) {
         CHECK(data_toy_sample(data, &ctx->rng, x0, NB) == 0, "data set %s", data);
@@ -516,7 +512,6 @@ static double loss_table(Ctx *ctx, ToyModel *m, const Schedule *s, const char *d
             worst = fmax(worst, fabs(l[0] - snr_inv * l[1]) / l[0]);
         }
     }
-    free(x0); free(eps); free(xt); free(out);
     return worst;
 }
 
@@ -530,10 +525,8 @@ static int plot_x0_vs_eps(Ctx *ctx, const Schedule *s, const double (*loss)[4], 
     for (int k = 0; k < nt; k++)
         fprintf(plot_dat(&p), "%d %.6g %.6g %.6g %.6g %.6g\n", ts[k], (1 - s->alpha_bar[ts[k]]) / s->alpha_bar[ts[k]],
                 loss[k][0], loss[k][1], loss[k][2], loss[k][3]);
-    for (int mdl = 0; mdl < 2; mdl++) {
-        plot_block(&p, mdl ? "x y: samples of the x0 model" : "x y: samples of the eps model");
-        for (int i = 0; i < n; i++) fprintf(plot_dat(&p), "%.5f %.5f\n", samples[(size_t)mdl * 2 * n + 2 * i], samples[(size_t)mdl * 2 * n + 2 * i + 1]);
-    }
+    for (int mdl = 0; mdl < 2; mdl++)
+        plot_points(&p, mdl ? "x y: samples of the x0 model" : "x y: samples of the eps model", samples + (size_t)mdl * 2 * n, n);
     plot_size(&p, 1200, 1000);
     plot_cmd(&p, "set multiplot layout 2,2 title 'The PDF''s algorithm (predict x_0) vs DDPM''s (predict ε), same network, data, seed and steps (%s)'", data);
     plot_cmd(&p, "set logscale y; set format y '10^{%%L}'; set xlabel 't'; set key bottom left font ',9'");
@@ -569,10 +562,10 @@ static int cell_2_7t_x0(Ctx *ctx) {
     for (int t = 2; t <= s.T; t++)
         worst_w = fmax(worst_w, fabs(ch2_kl_weight_eps(&s, t) - ch2_kl_weight_x0(&s, t) * (1 - s.alpha_bar[t]) / s.alpha_bar[t]) / ch2_kl_weight_eps(&s, t));
     cli_check(ctx, "ELBO weights: max_t |w'_t - w_t (1 - abar)/abar| / w'_t", worst_w, 0, 1e-12);   /* ~10 roundings */
-    float *train = malloc(sizeof(float) * 2 * NDATA);
+    float *train = cli_alloc(ctx, sizeof(float) * 2 * NDATA);
     CHECK(data_toy_sample(data, &ctx->rng, train, NDATA) == 0, "data set %s", data);
     ToyModel m[2];
-    if (train_pair(ctx, &s, data, train, NDATA, steps, m)) { free(train); sched_free(&s); return 1; }
+    if (train_pair(ctx, &s, data, train, NDATA, steps, m)) { sched_free(&s); return 1; }
     double loss[NT][4], worst_id = loss_table(ctx, m, &s, data, ts, NT, loss);
     /* float outputs, converted and summed in double: the identity is exact up to ~1e-13 relative, except that the
      * conversions cancel (x_t - sqrt(abar) x0_hat where abar -> 1, x_t - sqrt(1 - abar) eps_hat where abar -> 0, by
@@ -585,7 +578,7 @@ static int cell_2_7t_x0(Ctx *ctx) {
     cli_say("(its noise error at small t is the larger one) and much at large t, where the eps model's is larger.");
     /* samples: quality averaged over R draws, floors from NFLOOR pairs of true draws */
     double q[3][4], t_q = cli_seconds();   /* eps model, x0 model, true draws: W1 mean, sd, support distance mean, sd */
-    float *samples = malloc(sizeof(float) * 2 * 2 * n);
+    float *samples = cli_alloc(ctx, sizeof(float) * 2 * 2 * n);
     for (int mdl = 0; mdl < 2; mdl++) {
         quality_draws(ctx, &m[mdl], &s, data, train, NDATA, n, R, q[mdl]);
         Denoiser den = den_toy(&m[mdl], &s);
@@ -605,7 +598,6 @@ static int cell_2_7t_x0(Ctx *ctx) {
     cli_say("The x0 model's error in noise units at t = 1 is %.1fx the eps model's: the last, low-noise steps, which", loss[0][3] / loss[0][1]);
     cli_say("draw the fine structure, are the ones its loss barely trains (figure ch2_x0_vs_eps_%s).", data);
     int rc = plot_x0_vs_eps(ctx, &s, (const double (*)[4])loss, ts, NT, samples, n, (const double (*)[4])q, data);
-    free(samples); free(train);
     toy_free(&m[0]);
     toy_free(&m[1]);
     sched_free(&s);
@@ -623,8 +615,7 @@ static int plot_reverse(Ctx *ctx, const char *data, const float *traj, int n, in
     for (int k = 0; k < 5; k++) {
         char c[48];
         snprintf(c, sizeof c, "x y at t = %d", T - k * T / 4);
-        plot_block(&p, c);
-        for (int i = 0; i < n; i++) fprintf(plot_dat(&p), "%.5f %.5f\n", traj[(size_t)k * n * 2 + 2 * i], traj[(size_t)k * n * 2 + 2 * i + 1]);
+        plot_points(&p, c, traj + (size_t)k * n * 2, n);
     }
     plot_size(&p, 1500, 330);
     plot_cmd(&p, "set multiplot layout 1,5 title 'Reverse process (ancestral sampling with the trained ε_θ, %s, T = %d)'", data, T);
@@ -763,8 +754,7 @@ static int cell_2_9_indi(Ctx *ctx) {
         for (int k = 0; k < 5; k++) {
             char c[32];
             snprintf(c, sizeof c, "x y at t = %.2f", 1.0 - 0.25 * k);
-            plot_block(&p, c);
-            for (int i = 0; i < N; i++) fprintf(plot_dat(&p), "%.5f %.5f\n", snaps[(size_t)k * 2 * N + 2 * i], snaps[(size_t)k * 2 * N + 2 * i + 1]);
+            plot_points(&p, c, snaps + (size_t)k * 2 * N, N);
         }
         plot_size(&p, 1500, 330);
         plot_cmd(&p, "set multiplot layout 1,5 title 'InDI with the exact conditional mean: from y = x + 0.5 n (t = 1) to x (t = 0)'");
@@ -1086,7 +1076,7 @@ static int cell_2_9i_indi_images(Ctx *ctx) {
     cli_say("Images: the data set is %d training images (pixels in [-1, 1]); x uniform on it has an exact", INDI_SET);
     cli_say("ideal denoiser E[x | x + sigma n] (softmax-weighted mean, data_points_denoise). A test image x, not");
     cli_say("in the set, is degraded to y = x + %.0f n and walked back along x_t = (1 - t) x + t y in %d steps.", sn, INDI_K);
-    float *set = malloc(sizeof(float) * INDI_SET * IMG), *frames = malloc(sizeof(float) * INDI_TEST * INDI_COLS * IMG);
+    float *set = cli_alloc(ctx, sizeof(float) * INDI_SET * IMG), *frames = cli_alloc(ctx, sizeof(float) * INDI_TEST * INDI_COLS * IMG);
     for (long k = 0; k < (long)INDI_SET * IMG; k++) set[k] = 2 * tr.images[k] - 1;
     double t0 = cli_seconds(), mse_y = 0, mse_one = 0, mse_indi = 0, worst_mem = 0;
     int same_class = 0;
@@ -1131,7 +1121,6 @@ static int cell_2_9i_indi_images(Ctx *ctx) {
     cli_check_le(ctx, "InDI's end point is closer to x than y is (MSE)", mse_indi, mse_y);
     static const char *const titles[INDI_COLS] = { "clean x", "y (t = 1)", "t = 0.75", "t = 0.5", "t = 0.25", "t = 0", "F(y, 1)" };
     int rc = plot_indi_strip(ctx, frames, INDI_SHOW, titles);
-    free(set); free(frames);
     fmnist_free(&tr);
     fmnist_free(&te);
     return rc;
@@ -1164,14 +1153,9 @@ const Cell *ch2_cells(int *n) {
 
 #ifndef CHAPTER_NO_MAIN
 int main(int argc, char **argv) {
-    cli_omp_passive(argv);   /* idle OpenMP threads sleep: fair on a shared machine */
     static const CliSpec spec = { "ch2", "Denoising diffusion probabilistic models (PDF chapter 2)",
                                   CLI_DATA | CLI_STEPS | CLI_SAMPLES | CLI_TRAIN | CLI_RECIPE, DATA_TOY_NAMES,
                                   "the Fashion-MNIST U-Net (20 minutes of wall clock by default; --steps or --minutes)" };
-    Opts opts;
-    int rc = cli_parse(&opts, argc, argv, &spec);
-    if (rc) return rc == CLI_DONE ? 0 : rc;
-    if (opts.train) return train_images(&opts);
-    return cli_run(CELLS, COUNT_OF(CELLS), &opts);
+    return cli_main(argc, argv, &spec, CELLS, COUNT_OF(CELLS), train_images);
 }
 #endif

@@ -592,10 +592,9 @@ static int cell_3_3_pairs(Ctx *ctx) {
 
 /* Mean and standard error of n values. */
 static void mean_se(const double *v, int n, double *mean, double *se) {
-    double s = 0, s2 = 0;
-    for (int i = 0; i < n; i++) { s += v[i]; s2 += v[i] * v[i]; }
-    *mean = s / n;
-    *se = sqrt(fmax(s2 / n - *mean * *mean, 0) / n);
+    double var;
+    data_moments_d(v, n, 1, mean, &var);
+    *se = sqrt(fmax(var, 0) / n);
 }
 
 static int cell_3_3_matching(Ctx *ctx) {
@@ -1046,18 +1045,6 @@ static int cell_3_4_annealed(Ctx *ctx) {
     return rc;
 }
 
-/* Mean variance of the coordinates of n points (n, 2): the data scale the network's input is divided by. */
-static double mean_coord_var(const float *x, int n) {
-    double v = 0;
-    for (int d = 0; d < 2; d++) {
-        double m = 0, m2 = 0;
-        for (int i = 0; i < n; i++) { m += x[2 * i + d]; m2 += (double)x[2 * i + d] * x[2 * i + d]; }
-        m /= n;
-        v += 0.5 * (m2 / n - m * m);
-    }
-    return v;
-}
-
 /* The same NCSN on data with no closed-form score: the swiss roll, a thin curve. Quality is the mean distance
  * from a sample to the nearest data point, against the same distance for fresh draws of the data (the floor). */
 static int cell_3_4_swissroll(Ctx *ctx) {
@@ -1073,8 +1060,11 @@ static int cell_3_4_swissroll(Ctx *ctx) {
     cli_say("The swiss roll has no closed-form score: everything here is learned. NCSN with L = %d levels", L);
     cli_say("sigma = %.1f ... %.2f, %ld steps of DSM; then annealed Langevin (%d steps per level, tau = %.1f sigma^2)", sigma_max, sigma_min, steps, PER_LEVEL, c);
     cli_say("and, from the same start, plain Langevin with the learned score at sigma_min (%d steps).", PLAIN);
+    double mean, var_x, var_y;   /* the mean variance of the coordinates: the data scale the network's input is divided by */
+    data_moments(data, N_DATA, 2, &mean, &var_x);
+    data_moments(data + 1, N_DATA, 2, &mean, &var_y);
     Ncsn m;
-    ncsn_init(&m, sigma_min, sigma_max, mean_coord_var(data, N_DATA), ctx->arena, &ctx->rng);
+    ncsn_init(&m, sigma_min, sigma_max, 0.5 * var_x + 0.5 * var_y, ctx->arena, &ctx->rng);
     if (ncsn_train(&m, sigma, L, data, N_DATA, (int)steps, 128, ctx->opts->quiet, &ctx->rng)) {
         nn_params_free(&m.params);
         return 1;
@@ -1199,11 +1189,7 @@ const Cell *ch3_cells(int *n) {
 
 #ifndef CHAPTER_NO_MAIN
 int main(int argc, char **argv) {
-    cli_omp_passive(argv);   /* idle OpenMP threads sleep: fair on a shared machine */
     static const CliSpec spec = { "ch3", "Score-matching Langevin dynamics (PDF chapter 3)", CLI_STEPS | CLI_SAMPLES, NULL, NULL };
-    Opts opts;
-    int rc = cli_parse(&opts, argc, argv, &spec);
-    if (rc) return rc == CLI_DONE ? 0 : rc;
-    return cli_run(CELLS, COUNT_OF(CELLS), &opts);
+    return cli_main(argc, argv, &spec, CELLS, COUNT_OF(CELLS), NULL);
 }
 #endif

@@ -28,7 +28,7 @@
 #include "schedule.h"
 #include "toymodel.h"
 
-/* n draws (n, D) of the law of a x0 + sqrt(s2) eps, x0 ~ g: exactly p_t. */
+/* n draws (n, D) of the law of a x0 + sqrt(s2) eps, x0 ~ g: exactly p_t (a = 1, s2 = 0: draws of g itself, in double). */
 static void sample_noised(const Gmm *g, double a, double s2, double *x, int n, Rng *rng) {
     Gmm gt = data_gmm_noised(g, a, s2);
     for (int i = 0; i < n; i++) {   /* one draw at a time: data_gmm_sample draws point by point, so the same stream */
@@ -412,20 +412,27 @@ static void em_moments(const Ch4Sde *sde, double t0, double t1, int steps, doubl
     }
 }
 
-/* Forward particles from t0 to t1 against the closed-form mixture p_t1: mean and variance within 5 standard
- * errors plus the exact Euler-Maruyama bias of the moments (em_moments). */
-static void check_forward(Ctx *ctx, const Ch4Sde *sde, const Gmm *g, const double *x, int n, double t1, int steps) {
-    double a, s2, m, v, m_em = data_gmm_mean(g, 0), v_em = data_gmm_var(g, 0);
+/* Particles x (n, 1) against the mixture law gt: mean and variance within 5 standard errors plus a known bias of
+ * each (0 if none), as the checks named what_m and what_v. */
+static void check_moments(Ctx *ctx, const char *what_m, const char *what_v, const double *x, int n, const Gmm *gt,
+                          double m_bias, double v_bias) {
+    double m, v, m_want = data_gmm_mean(gt, 0), v_want = data_gmm_var(gt, 0);
+    data_moments_d(x, n, 1, &m, &v);
+    cli_check(ctx, what_m, m, m_want, 5 * sqrt(v_want / n) + m_bias);
+    cli_check(ctx, what_v, v, v_want, 5 * v_want * sqrt(2.0 / n) + v_bias);
+}
+
+/* Forward (or reverse) particles at t1 against the closed-form mixture p_t1; forward ones from `steps` Euler-Maruyama
+ * steps are allowed their exact bias of the moments (em_moments), reverse ones (steps = 0) none. */
+static void check_marginal(Ctx *ctx, const char *dir, const Ch4Sde *sde, const Gmm *g, const double *x, int n, double t1, int steps) {
+    double a, s2, m_em = data_gmm_mean(g, 0), v_em = data_gmm_var(g, 0);
     ch4_sde_marginal(sde, t1, &a, &s2);
     Gmm gt = data_gmm_noised(g, a, s2);
-    double m_want = data_gmm_mean(&gt, 0), v_want = data_gmm_var(&gt, 0);
     em_moments(sde, 0.0, t1, steps, &m_em, &v_em);
-    data_moments_d(x, n, 1, &m, &v);
-    char what[96];
-    snprintf(what, sizeof what, "forward mean at t = %.2g vs closed form", t1);
-    cli_check(ctx, what, m, m_want, 5 * sqrt(v_want / n) + fabs(m_em - m_want));
-    snprintf(what, sizeof what, "forward var at t = %.2g vs closed form", t1);
-    cli_check(ctx, what, v, v_want, 5 * v_want * sqrt(2.0 / n) + fabs(v_em - v_want));
+    char wm[96], wv[96];
+    snprintf(wm, sizeof wm, "%s mean at t = %.2g vs closed form", dir, t1);
+    snprintf(wv, sizeof wv, "%s var at t = %.2g vs closed form", dir, t1);
+    check_moments(ctx, wm, wv, x, n, &gt, steps ? fabs(m_em - data_gmm_mean(&gt, 0)) : 0, steps ? fabs(v_em - data_gmm_var(&gt, 0)) : 0);
 }
 
 /* Heat map block of p_t(x) for t in [0, 1] (NT + 1 columns) and x in [lo, hi]: the exact noised mixture.
@@ -464,11 +471,7 @@ static int forward_reverse_paths(Ctx *ctx, const Ch4Sde *sde, const Gmm *g, doub
     Plot p;
     if (plot_open(&p, ctx->out, "ch4_forward_reverse_1d")) return 1;
     density_block(&p, sde, g, -4, 4, 0);
-    for (int i = 0; i < PATHS; i++) {   /* x0 from the data, sorted by nothing: the modes' weights show */
-        float f;
-        data_gmm_sample(g, &ctx->rng, &f, 1);
-        x[i] = f;
-    }
+    sample_noised(g, 1.0, 0.0, x, PATHS, &ctx->rng);   /* x0 from the data, sorted by nothing: the modes' weights show */
     ch4_forward_em(sde, x, PATHS, 1, 0.0, 1.0, STEPS, &ctx->rng, traj);
     path_blocks(&p, traj, PATHS, STEPS, 0.0, 1.0, 4, "t x: forward Euler-Maruyama path");
     double a, s2;
@@ -498,16 +501,14 @@ static int cell_4_2_reverse(Ctx *ctx) {
     cli_say("+ g dw_bar has the same marginals p_t run backwards. VP SDE (beta 0.1..20), x0 ~ 0.3 N(-2, 0.3^2) +");
     cli_say("0.7 N(2, 0.3^2): p_t is that mixture noised, so the score is exact. %d particles, 1000 EM steps each way.", N);
     double *x = cli_alloc(ctx, sizeof(double) * N), (*hist)[NSNAP][BINS] = cli_alloc(ctx, sizeof(double) * 2 * NSNAP * BINS);
-    float *tmp = cli_alloc(ctx, sizeof(float) * N);
-    data_gmm_sample(&g, &ctx->rng, tmp, N);
-    for (int i = 0; i < N; i++) x[i] = tmp[i];
+    sample_noised(&g, 1.0, 0.0, x, N, &ctx->rng);   /* x0 ~ the data */
     data_histogram_d(x, N, lo, hi, BINS, hist[0][0]);
     for (int k = 1; k < NSNAP; k++) {
         ch4_forward_em(&sde, x, N, 1, t_snap[k - 1], t_snap[k], SEG, &ctx->rng, NULL);
         data_histogram_d(x, N, lo, hi, BINS, hist[0][k]);
-        if (k == 2 || k == 4) check_forward(ctx, &sde, &g, x, N, t_snap[k], k * SEG);
+        if (k == 2 || k == 4) check_marginal(ctx, "forward", &sde, &g, x, N, t_snap[k], k * SEG);
     }
-    double a, s2, m, v;
+    double a, s2;
     ch4_sde_marginal(&sde, 1.0, &a, &s2);
     sample_noised(&g, a, s2, x, N, &ctx->rng);   /* the reverse starts from exact draws of p_1 */
     data_histogram_d(x, N, lo, hi, BINS, hist[1][NSNAP - 1]);
@@ -516,17 +517,8 @@ static int cell_4_2_reverse(Ctx *ctx) {
         double t1 = k == 1 ? t_end : t_snap[k - 1];
         ch4_reverse(&den, &sde, CH4_EM, x, N, t_snap[k], t1, SEG, &ctx->rng, ctx->arena, NULL);
         data_histogram_d(x, N, lo, hi, BINS, hist[1][k - 1]);
-        if (k != 1 && k != 3) continue;
-        ch4_sde_marginal(&sde, t1, &a, &s2);
-        Gmm gt = data_gmm_noised(&g, a, s2);
-        double vt = data_gmm_var(&gt, 0);
-        data_moments_d(x, N, 1, &m, &v);
-        char what[96];
         /* 5 standard errors; the O(h) weak bias of 1000 EM steps is far smaller (see the solvers cell's table) */
-        snprintf(what, sizeof what, "reverse mean at t = %.2g vs closed form", t1);
-        cli_check(ctx, what, m, data_gmm_mean(&gt, 0), 5 * sqrt(vt / N));
-        snprintf(what, sizeof what, "reverse var at t = %.2g vs closed form", t1);
-        cli_check(ctx, what, v, vt, 5 * vt * sqrt(2.0 / N));
+        if (k == 1 || k == 3) check_marginal(ctx, "reverse", &sde, &g, x, N, t1, 0);
     }
     cli_say("The reverse SDE, fed the exact score, carries N(0,1)-like noise back to the two modes with their weights.");
     int rc = forward_reverse_paths(ctx, &sde, &g, t_end);
@@ -597,14 +589,13 @@ double ch4_ddpm_em_gap(const Ch4Sde *sde, const Gmm *g, int N, int n, Rng *rng) 
     return gap;
 }
 
-/* Least-squares slope of log y against log x over n points. */
-static double loglog_slope(const double *x, const double *y, int n) {
-    double sx = 0, sy = 0, sxx = 0, sxy = 0;
+double ch4_fit_order(const int *steps, const double *err, int n) {
+    double sx = 0, sy = 0, sxx = 0, sxy = 0;   /* least squares of log err against log steps */
     for (int k = 0; k < n; k++) {
-        double lx = log(x[k]), ly = log(y[k]);
+        double lx = log((double)steps[k]), ly = log(err[k]);
         sx += lx; sy += ly; sxx += lx * lx; sxy += lx * ly;
     }
-    return (n * sxy - sx * sy) / (n * sxx - sx * sx);
+    return -((n * sxy - sx * sy) / (n * sxx - sx * sx));   /* h = T / steps: slope in h is minus the slope in steps */
 }
 
 static int cell_4_3_vp(Ctx *ctx) {
@@ -616,9 +607,8 @@ static int cell_4_3_vp(Ctx *ctx) {
     cli_say("sqrt(1 - beta_i) = 1 - beta_i/2 + O(1/N^2), x_i - x_{i-1} = -beta(t) x/2 dt + sqrt(beta(t) dt) z, the");
     cli_say("Euler-Maruyama step of the VP SDE dx = -beta(t) x/2 dt + sqrt(beta(t)) dw. Its marginal: mean");
     cli_say("x0 exp(-B(t)/2), variance 1 - exp(-B(t)), B(t) = int_0^t beta = 0.1 t + 9.95 t^2.");
-    double rel[NL], gap[NL], xs[NL], want = exp(-ch4_vp_B(&sde, 0.5));
+    double rel[NL], gap[NL], want = exp(-ch4_vp_B(&sde, 0.5));
     for (int k = 0; k < NL; k++) {
-        xs[k] = Ns[k];
         rel[k] = fabs(ch4_ddpm_alpha_bar(&sde, Ns[k], Ns[k] / 2) / want - 1.0);
         gap[k] = ch4_ddpm_em_gap(&sde, &g, Ns[k], GAP_N, &ctx->rng);
         cli_say("  N = %-4d  |prod(1 - beta_i) / exp(-B(0.5)) - 1| = %.3e   median |x_DDPM - x_EM| at t = 0: %.3e",
@@ -630,13 +620,11 @@ static int cell_4_3_vp(Ctx *ctx) {
     /* The two reverse steps differ by O(beta_i^2) = O(1/N^2) per step, O(1/N) over N steps. Each gap is a median over
      * 2000 paths (relative s.e. ~ 1.25 / sqrt(2000) ~ 3%), which moves a 5-level slope by ~0.03; tol 0.2 leaves room
      * for the 1/N^2 terms, which are not small at N = 50 (beta_i up to 0.4). */
-    double order_gap = -loglog_slope(xs, gap, NL);
+    double order_gap = ch4_fit_order(Ns, gap, NL);
     cli_check(ctx, "order of |DDPM step - EM step| -> 0", order_gap, 1.0, 0.2);
     /* particles of the discrete chain against the SDE's closed form: 5 s.e. plus the chain's exact O(1/N) offset */
-    double *x = cli_alloc(ctx, sizeof(double) * NP), m, v, a, s2;
-    float *tmp = cli_alloc(ctx, sizeof(float) * NP);
-    data_gmm_sample(&g, &ctx->rng, tmp, NP);
-    for (int i = 0; i < NP; i++) x[i] = tmp[i];
+    double *x = cli_alloc(ctx, sizeof(double) * NP), a, s2;
+    sample_noised(&g, 1.0, 0.0, x, NP, &ctx->rng);   /* x0 ~ the data */
     for (int i = 1; i <= NCHAIN / 4; i++) {   /* DDPM's chain up to t = 1/4 */
         double beta_i = ch4_vp_beta(&sde, (double)i / NCHAIN) / NCHAIN;
         for (int j = 0; j < NP; j++) x[j] = sqrt(1 - beta_i) * x[j] + sqrt(beta_i) * rng_normal(&ctx->rng);   /* §4.3 */
@@ -645,12 +633,8 @@ static int cell_4_3_vp(Ctx *ctx) {
     Gmm g_chain = data_gmm_noised(&g, sqrt(ab), 1 - ab);
     ch4_sde_marginal(&sde, 0.25, &a, &s2);
     Gmm g_sde = data_gmm_noised(&g, a, s2);
-    data_moments_d(x, NP, 1, &m, &v);
-    double vw = data_gmm_var(&g_sde, 0);
-    cli_check(ctx, "DDPM chain (N = 1000) mean at t = 1/4 vs VP SDE", m, data_gmm_mean(&g_sde, 0),
-              5 * sqrt(vw / NP) + fabs(data_gmm_mean(&g_chain, 0) - data_gmm_mean(&g_sde, 0)));
-    cli_check(ctx, "DDPM chain (N = 1000) var at t = 1/4 vs VP SDE", v, vw,
-              5 * vw * sqrt(2.0 / NP) + fabs(data_gmm_var(&g_chain, 0) - vw));
+    check_moments(ctx, "DDPM chain (N = 1000) mean at t = 1/4 vs VP SDE", "DDPM chain (N = 1000) var at t = 1/4 vs VP SDE", x, NP,
+                  &g_sde, fabs(data_gmm_mean(&g_chain, 0) - data_gmm_mean(&g_sde, 0)), fabs(data_gmm_var(&g_chain, 0) - data_gmm_var(&g_sde, 0)));
     Plot p;
     if (plot_open(&p, ctx->out, "ch4_ddpm_vs_vp")) return 1;
     plot_block(&p, "N, |prod(1-beta_i)/exp(-B(0.5)) - 1|, median |x_DDPM - x_EM| at t = 0");
@@ -714,10 +698,8 @@ static int cell_4_4_ve(Ctx *ctx) {
     cli_say("the increment has variance d[sigma^2](t) dt: the VE SDE dx = sqrt(d[sigma^2]/dt) dw. sigma(t) = 0.01 (1000)^t,");
     cli_say("so g^2 = 2 sigma^2 log(1000). Marginal: x0 + N(0, sigma(t)^2 - sigma(0)^2), mean never shrinks.");
     /* the discrete SMLD chain is a sum of independent Gaussians: exact in law for any number of levels */
-    double *x = cli_alloc(ctx, sizeof(double) * NP), m, v;
-    float *tmp = cli_alloc(ctx, sizeof(float) * NP);
-    data_gmm_sample(&g, &ctx->rng, tmp, NP);
-    for (int i = 0; i < NP; i++) x[i] = tmp[i];
+    double *x = cli_alloc(ctx, sizeof(double) * NP);
+    sample_noised(&g, 1.0, 0.0, x, NP, &ctx->rng);   /* x0 ~ the data */
     for (int i = 1; i <= LEVELS; i++) {
         double s1 = ch4_ve_sigma(&ve, (double)i / LEVELS), s0 = ch4_ve_sigma(&ve, (double)(i - 1) / LEVELS);
         for (int j = 0; j < NP; j++) x[j] += sqrt(s1 * s1 - s0 * s0) * rng_normal(&ctx->rng);   /* §4.4 SMLD step */
@@ -725,10 +707,7 @@ static int cell_4_4_ve(Ctx *ctx) {
     double a, s2;
     ch4_sde_marginal(&ve, 1.0, &a, &s2);
     Gmm g1 = data_gmm_noised(&g, a, s2);
-    double vw = data_gmm_var(&g1, 0);
-    data_moments_d(x, NP, 1, &m, &v);
-    cli_check(ctx, "SMLD chain (100 levels) mean at t = 1", m, data_gmm_mean(&g1, 0), 5 * sqrt(vw / NP));   /* 5 s.e. */
-    cli_check(ctx, "SMLD chain var at t = 1: Var x0 + 100 - 1e-4", v, vw, 5 * vw * sqrt(2.0 / NP));
+    check_moments(ctx, "SMLD chain (100 levels) mean at t = 1", "SMLD chain var at t = 1: Var x0 + 100 - 1e-4", x, NP, &g1, 0, 0);
     /* Euler-Maruyama adds g(t_k)^2 h per step, a left Riemann sum of d[sigma^2]/dt: relative error ~ c h / 2 with
      * c = 2 log(1000) = 13.8; the observed order at N = 1000 vs 2000 is 1 within c h ~ 0.014. tol 0.1. */
     double err[2];
@@ -810,13 +789,6 @@ double ch4_em_weak_error_ou(double theta, double s, double x0, double T, int ste
     }
     double me = ch4_ou_mean(x0, theta, T), ve = ch4_ou_var(theta, s, T);
     return fabs(m * m + v - (me * me + ve));
-}
-
-double ch4_fit_order(const int *steps, const double *err, int n) {
-    double xs[16];
-    CHECK(n <= 16, "n = %d", n);
-    for (int k = 0; k < n; k++) xs[k] = steps[k];
-    return -loglog_slope(xs, err, n);   /* h = T / steps: slope in h is minus the slope in steps */
 }
 
 /* Probability-flow ODE errors on the 2D mixture with the exact score: median over n starting points (exact draws
@@ -984,8 +956,7 @@ static int samples_figure(Ctx *ctx, const double *keep, int n, const float *trut
         plot_block(&p, CH4_SOLVER_NAMES[s]);
         for (int i = 0; i < n; i++) fprintf(plot_dat(&p), "%.5f %.5f\n", keep[(size_t)s * 2 * n + 2 * i], keep[(size_t)s * 2 * n + 2 * i + 1]);
     }
-    plot_block(&p, "data: exact draws of p_{t_end}");
-    for (int i = 0; i < n; i++) fprintf(plot_dat(&p), "%.5f %.5f\n", truth[2 * i], truth[2 * i + 1]);
+    plot_points(&p, "data: exact draws of p_{t_end}", truth, n);
     plot_size(&p, 1500, 330);
     plot_cmd(&p, "set multiplot layout 1,5 title 'Samples with the exact score after %d steps of each solver (VP SDE, t: 1 -> 0.001)'", steps);
     plot_cmd(&p, "set size ratio -1; set xrange [-1.6:1.6]; set yrange [-1.6:1.6]; unset key; set xtics 1 font ',9'; set ytics 1 font ',9'");
@@ -1160,10 +1131,9 @@ static int cell_4_5t_trajectories(Ctx *ctx) {
             for (int s = 0; s <= STEPS; s += 2)
                 fprintf(plot_dat(&p), "%.4f %.5f %.5f\n", 1.0 - (1.0 - t_end) * s / STEPS, tr[(size_t)s * 2 * P + 2 * i], tr[(size_t)s * 2 * P + 2 * i + 1]);
         }
-    plot_block(&p, "x y: 1500 data points");
     float pts[2 * 1500];
     data_gmm_sample(&g, &ctx->rng, pts, 1500);
-    for (int i = 0; i < 1500; i++) fprintf(plot_dat(&p), "%.5f %.5f\n", pts[2 * i], pts[2 * i + 1]);
+    plot_points(&p, "x y: 1500 data points", pts, 1500);
     plot_size(&p, 1650, 520);
     plot_cmd(&p, "set multiplot layout 1,3 title 'Same starting noise, exact score: reverse SDE (stochastic) vs probability-flow ODE (deterministic)'");
     plot_cmd(&p, "set palette defined (0 'white', 1 '#9ecae1', 2 '#3182bd', 3 '#08306b'); unset colorbox");
@@ -1198,11 +1168,7 @@ const Cell *ch4_cells(int *n) {
 
 #ifndef CHAPTER_NO_MAIN
 int main(int argc, char **argv) {
-    cli_omp_passive(argv);   /* idle OpenMP threads sleep: fair on a shared machine */
     static const CliSpec spec = { "ch4", "Stochastic differential equations (PDF chapter 4)", CLI_STEPS | CLI_SAMPLES, NULL, NULL };
-    Opts opts;
-    int rc = cli_parse(&opts, argc, argv, &spec);
-    if (rc) return rc == CLI_DONE ? 0 : rc;
-    return cli_run(CELLS, COUNT_OF(CELLS), &opts);
+    return cli_main(argc, argv, &spec, CELLS, COUNT_OF(CELLS), NULL);
 }
 #endif

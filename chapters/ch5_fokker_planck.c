@@ -636,22 +636,27 @@ static int stationary_relaxation(Ctx *ctx, const double *p0, const double *pinf,
     return plot_close(&p);
 }
 
+/* One frame as a plot block: at each of the bins histogram bins on [blo, bhi), the bin centre x, the grid density
+ * of the cell holding x (grid from lo, width h), the particles' histogram and p_inf; labelled with t to `digits`. */
+static void frame_block(Plot *p, double t, int digits, const double *frame, const double *hist, int bins, double blo, double bhi,
+                        double lo, double h, const double *pinf) {
+    char c[96];
+    snprintf(c, sizeof c, "t = %.*g: x, grid p, particle histogram, p_inf", digits, t);
+    plot_block(p, c);
+    for (int b = 0; b < bins; b++) {
+        double xc = blo + (b + 0.5) * (bhi - blo) / bins;
+        int i = (int)floor((xc - lo) / h);
+        fprintf(plot_dat(p), "%.4f %.5g %.5g %.5g\n", xc, frame[i], hist[b], pinf[i]);
+    }
+}
+
 /* The filmstrip PNG and the animated GIF of the same frames, from one .gp (cd figures && gnuplot
  * ch5_fp_animation.gp re-renders both). Block k: x, grid p, particle histogram, p_inf at time T[k]. */
 static int plot_animation(Ctx *ctx, const double *frames, const double *hist, const double *tf, int nf,
                           int n, double lo, double h, const double *pinf, int bins, double blo, double bhi, int np) {
     Plot p;
     if (plot_open(&p, ctx->out, "ch5_fp_animation")) return 1;
-    for (int k = 0; k < nf; k++) {
-        char c[96];
-        snprintf(c, sizeof c, "t = %.4g: x, grid p, particle histogram, p_inf", tf[k]);
-        plot_block(&p, c);
-        for (int b = 0; b < bins; b++) {
-            double xc = blo + (b + 0.5) * (bhi - blo) / bins;
-            int i = (int)floor((xc - lo) / h);
-            fprintf(plot_dat(&p), "%.4f %.5g %.5g %.5g\n", xc, frames[k * n + i], hist[k * bins + b], pinf[i]);
-        }
-    }
+    for (int k = 0; k < nf; k++) frame_block(&p, tf[k], 4, frames + k * n, hist + k * bins, bins, blo, bhi, lo, h, pinf);
     plot_cmd(&p, "array T[%d]", nf);
     for (int k = 0; k < nf; k++) plot_cmd(&p, "T[%d] = %.5g", k + 1, tf[k]);
     plot_cmd(&p, "set xlabel 'x'; set ylabel 'p(x, t)'; set xrange [%g:%g]; set yrange [0:2.2]; set style fill transparent solid 0.35 noborder", blo, bhi);
@@ -677,16 +682,7 @@ static int plot_stationary(Ctx *ctx, const double *frames, const double *hist, c
                            int bins, double blo, double bhi, const int *s) {
     Plot p;
     if (plot_open(&p, ctx->out, "ch5_langevin_stationary")) return 1;
-    for (int k = 0; k < 4; k++) {
-        char c[96];
-        snprintf(c, sizeof c, "t = %.3g: x, grid p, particle histogram, p_inf", tf[s[k]]);
-        plot_block(&p, c);
-        for (int b = 0; b < bins; b++) {
-            double xc = blo + (b + 0.5) * (bhi - blo) / bins;
-            int i = (int)floor((xc - lo) / h);
-            fprintf(plot_dat(&p), "%.4f %.5g %.5g %.5g\n", xc, frames[s[k] * n + i], hist[s[k] * bins + b], pinf[i]);
-        }
-    }
+    for (int k = 0; k < 4; k++) frame_block(&p, tf[s[k]], 3, frames + s[k] * n, hist + s[k] * bins, bins, blo, bhi, lo, h, pinf);
     plot_block(&p, "t, right-well mass: grid, particles");
     for (int k = 1; k < nf; k++) fprintf(plot_dat(&p), "%.5g %.5f %.5f\n", tf[k], right_g[k], right_p[k]);
     plot_size(&p, 1500, 420);
@@ -900,11 +896,7 @@ const Cell *ch5_cells(int *n) {
 
 #ifndef CHAPTER_NO_MAIN
 int main(int argc, char **argv) {
-    cli_omp_passive(argv);   /* idle OpenMP threads sleep: fair on a shared machine */
     static const CliSpec spec = { "ch5", "Langevin and Fokker-Planck equations (PDF chapter 5)", 0, NULL, NULL };
-    Opts opts;
-    int rc = cli_parse(&opts, argc, argv, &spec);
-    if (rc) return rc == CLI_DONE ? 0 : rc;
-    return cli_run(CELLS, COUNT_OF(CELLS), &opts);
+    return cli_main(argc, argv, &spec, CELLS, COUNT_OF(CELLS), NULL);
 }
 #endif

@@ -34,7 +34,6 @@
 #include "fid.h"
 #include "fmnist.h"
 #include "flow.h"
-#include "image.h"
 #include "plot.h"
 #include "schedule.h"
 #include "toymodel.h"
@@ -82,7 +81,7 @@ static int plot_velocity_field(Ctx *ctx, const Gmm *g, const Denoiser *exact) {
     static const double ts[NT] = { 0.9, 0.5, 0.15 };
     Plot p;
     if (plot_open(&p, ctx->out, "flow_velocity_field")) return 1;
-    float *x0 = malloc(sizeof(float) * 2 * NPTS), *xt = malloc(sizeof(float) * 2 * NPTS);
+    float *x0 = cli_alloc(ctx, sizeof(float) * 2 * NPTS), *xt = cli_alloc(ctx, sizeof(float) * 2 * NPTS);
     data_gmm_sample(g, &ctx->rng, x0, NPTS);
     for (int k = 0; k < NT; k++) {
         for (int j = 0; j < 2 * NPTS; j++) xt[j] = (float)flow_interpolant(x0[j], rng_normal(&ctx->rng), ts[k]);
@@ -103,7 +102,6 @@ static int plot_velocity_field(Ctx *ctx, const Gmm *g, const Denoiser *exact) {
         plot_cmd(&p, "plot dat index %d using 1:2 with points pt 7 ps 0.2 lc rgb '#bdbdbd', dat index %d using 1:2:3:4 with vectors head filled size 0.04,20 lc rgb '#2171b5'", 2 * k, 2 * k + 1);
     }
     plot_cmd(&p, "unset multiplot");
-    free(x0); free(xt);
     return plot_close(&p);
 }
 
@@ -272,13 +270,12 @@ static ToyModel *trained_flow(Ctx *ctx) {
     if (shared_flow_ready) return &shared_flow;
     Rng rng = rng_stream(ctx->opts->seed, 100);
     Gmm g = data_gmm_named("gmm");
-    float *data = malloc(sizeof(float) * 2 * NDATA);
+    float *data = cli_alloc(ctx, sizeof(float) * 2 * NDATA);
     data_gmm_sample(&g, &rng, data, NDATA);
     toy_init(&shared_flow, 2, &rng);
     double t0 = cli_seconds();
     shared_flow_curve = malloc(sizeof(float) * train_steps(ctx));
     int rc = flow_train(&shared_flow, data, NULL, NDATA, train_steps(ctx), BATCH, &rng, ctx->arena, ctx->opts->quiet, shared_flow_curve);
-    free(data);
     if (rc) { toy_free(&shared_flow); free(shared_flow_curve); return NULL; }
     cli_say("trained the velocity network on the mixture: %d steps of conditional flow matching in %.1f s", train_steps(ctx), cli_seconds() - t0);
     shared_flow_ready = 1;
@@ -289,13 +286,12 @@ static ToyModel *trained_ddpm(Ctx *ctx) {
     if (shared_ddpm_ready) return &shared_ddpm;
     Rng rng = rng_stream(ctx->opts->seed, 101);
     Gmm g = data_gmm_named("gmm");
-    float *data = malloc(sizeof(float) * 2 * NDATA);
+    float *data = cli_alloc(ctx, sizeof(float) * 2 * NDATA);
     data_gmm_sample(&g, &rng, data, NDATA);
     sched_init(&shared_sched, SCHED_LINEAR, 1000);
     toy_init(&shared_ddpm, 2, &rng);
     double t0 = cli_seconds();
     int rc = toy_train(&shared_ddpm, &shared_sched, data, NDATA, train_steps(ctx), BATCH, &rng, ctx->arena, ctx->opts->quiet, NULL);
-    free(data);
     if (rc) { toy_free(&shared_ddpm); sched_free(&shared_sched); return NULL; }
     cli_say("trained DDPM's eps network on the same mixture (T = 1000, linear): %d steps in %.1f s", train_steps(ctx), cli_seconds() - t0);
     shared_ddpm_ready = 1;
@@ -378,15 +374,15 @@ static int cell_f_2_fm(Ctx *ctx) {
     if (!net) return 1;
     ToyModel fresh;
     toy_init(&fresh, 2, &ctx->rng);
-    double *x0 = malloc(sizeof(double) * 2 * n), *eps = malloc(sizeof(double) * 2 * n), *t = malloc(sizeof(double) * n);
-    double *c_i = malloc(sizeof(double) * n), *v = malloc(sizeof(double) * 2);
-    float *x0f = malloc(sizeof(float) * 2 * n);
+    double *x0 = cli_alloc(ctx, sizeof(double) * 2 * n), *eps = cli_alloc(ctx, sizeof(double) * 2 * n), *t = cli_alloc(ctx, sizeof(double) * n);
+    double *c_i = cli_alloc(ctx, sizeof(double) * n);
+    float *x0f = cli_alloc(ctx, sizeof(float) * 2 * n);
     data_gmm_sample(&g, &ctx->rng, x0f, n);
     for (int i = 0; i < n; i++) {
         t[i] = (i / PER_T + 0.5) / NT;
         for (int d = 0; d < 2; d++) { x0[2 * i + d] = x0f[2 * i + d]; eps[2 * i + d] = rng_normal(&ctx->rng); }
     }
-    double C = 0, *junk = malloc(sizeof(double) * n);
+    double C = 0, *junk = cli_alloc(ctx, sizeof(double) * n);
     flow_fm_losses(&exact, &exact, x0, eps, t, n, c_i, junk, ctx->arena);   /* the exact model: CFM = ||u - v*||^2 */
     for (int i = 0; i < n; i++) C += c_i[i] / n;
     cli_say("C = E ||(eps - x0) - v||^2 = %.4f", C);
@@ -405,12 +401,11 @@ static int cell_f_2_fm(Ctx *ctx) {
         cli_check(ctx, what, gap, 0.0, 5 * se + 1e-12);
     }
     cli_say("The ranking of models by L_CFM is their ranking by L_FM: minimising one minimises the other.");
-    free(junk);
 
     /* the swiss roll: no exact velocity, but the same loss trains it */
     int steps = train_steps(ctx);
     Rng rng = rng_stream(ctx->opts->seed, 102);
-    float *roll = malloc(sizeof(float) * 2 * NDATA), *curve_roll = malloc(sizeof(float) * steps), *curve_mix = shared_flow_curve;
+    float *roll = cli_alloc(ctx, sizeof(float) * 2 * NDATA), *curve_roll = cli_alloc(ctx, sizeof(float) * steps), *curve_mix = shared_flow_curve;
     int rc = data_toy_sample("swissroll", &rng, roll, NDATA);
     ToyModel rnet;
     toy_init(&rnet, 2, &rng);
@@ -419,8 +414,8 @@ static int cell_f_2_fm(Ctx *ctx) {
     cli_say("trained a velocity network on the swiss roll: %d steps in %.1f s", steps, cli_seconds() - t0);
     if (!rc) {
         int m = n_samples(ctx, NS);
-        float *rs = malloc(sizeof(float) * 2 * m), *ms = malloc(sizeof(float) * 2 * m), *rt = malloc(sizeof(float) * 2 * m);
-        float *mt = malloc(sizeof(float) * 2 * m), *rt2 = malloc(sizeof(float) * 2 * m);
+        float *rs = cli_alloc(ctx, sizeof(float) * 2 * m), *ms = cli_alloc(ctx, sizeof(float) * 2 * m), *rt = cli_alloc(ctx, sizeof(float) * 2 * m);
+        float *mt = cli_alloc(ctx, sizeof(float) * 2 * m), *rt2 = cli_alloc(ctx, sizeof(float) * 2 * m);
         Denoiser dr = den_toy_flow(&rnet), dm = den_toy_flow(net);
         flow_samples(&dr, FLOW_RK4, 16, &ctx->rng, rs, m, ctx->arena);
         flow_samples(&dm, FLOW_RK4, 16, &ctx->rng, ms, m, ctx->arena);
@@ -450,11 +445,8 @@ static int cell_f_2_fm(Ctx *ctx) {
         /* tol: the trained model's L_FM (printed above, ~0.05) plus the batch noise of 100 batches of 256 */
         cli_check(ctx, "trained network: 2 x the CFM training loss ends near C (mixture, last 100 steps)", last, C, 0.1 * C);
         rc = plot_fm(ctx, rt, rs, mt, ms, m, curve_roll, curve_mix, steps);
-        free(rs); free(ms); free(rt); free(mt); free(rt2);
     }
     toy_free(&rnet); toy_free(&fresh);
-    free(roll); free(curve_roll);
-    free(x0); free(eps); free(t); free(c_i); free(v); free(x0f);
     return rc;
 }
 
@@ -638,12 +630,12 @@ static double few_step_gap(const Denoiser *den, int K, const double *x1, const d
 
 static int plot_reflow(Ctx *ctx, const Denoiser *before, const Denoiser *after, const Gmm *g) {
     enum { NP = 40, KT = 32, NS = 1500 };
-    double *x1 = malloc(sizeof(double) * 2 * NS), *x = malloc(sizeof(double) * 2 * NS), *traj = malloc(sizeof(double) * 2 * NP * (KT + 1));
-    float *truth = malloc(sizeof(float) * 2 * NS), *one = malloc(sizeof(float) * 2 * NS);
+    double *x1 = cli_alloc(ctx, sizeof(double) * 2 * NS), *x = cli_alloc(ctx, sizeof(double) * 2 * NS), *traj = cli_alloc(ctx, sizeof(double) * 2 * NP * (KT + 1));
+    float *truth = cli_alloc(ctx, sizeof(float) * 2 * NS), *one = cli_alloc(ctx, sizeof(float) * 2 * NS);
     for (int j = 0; j < 2 * NS; j++) x1[j] = rng_normal(&ctx->rng);
     data_gmm_sample(g, &ctx->rng, truth, NS);
     Plot p;
-    if (plot_open(&p, ctx->out, "flow_reflow")) { free(x1); free(x); free(traj); free(truth); free(one); return 1; }
+    if (plot_open(&p, ctx->out, "flow_reflow")) return 1;
     plot_points(&p, "x y: the data law (draws)", truth, NS);
     for (int m = 0; m < 2; m++) {
         memcpy(x, x1, sizeof(double) * 2 * NP);
@@ -671,7 +663,6 @@ static int plot_reflow(Ctx *ctx, const Denoiser *before, const Denoiser *after, 
     plot_cmd(&p, "plot dat index 0 using 1:2 with points pt 7 ps 0.2 lc rgb '#bdbdbd' title 'data', dat index %d using 1:2 with points pt 7 ps 0.25 lc rgb '#d7301f' title '1-rectified', \\", 1 + 2 * NP);
     plot_cmd(&p, "     dat index %d using 1:2 with points pt 7 ps 0.25 lc rgb '#2171b5' title '2-rectified'", 2 + 2 * NP);
     plot_cmd(&p, "unset multiplot");
-    free(x1); free(x); free(traj); free(truth); free(one);
     return plot_close(&p);
 }
 
@@ -686,8 +677,8 @@ static int cell_f_4_reflow(Ctx *ctx) {
     cli_say("Rectified flow: the flow's map eps -> x0 = ODE(eps) is a new coupling of noise and data. Retraining on these");
     cli_say("pairs (x0 = ODE(eps), eps) keeps the law and straightens the paths: pairs that cross are no longer averaged.");
     cli_say("Pairs: %d noise draws through the trained flow (RK4, %d steps).", NPAIR, KPAIR);
-    double *pe = malloc(sizeof(double) * 2 * NPAIR), *px = malloc(sizeof(double) * 2 * NPAIR);
-    float *pef = malloc(sizeof(float) * 2 * NPAIR), *pxf = malloc(sizeof(float) * 2 * NPAIR);
+    double *pe = cli_alloc(ctx, sizeof(double) * 2 * NPAIR), *px = cli_alloc(ctx, sizeof(double) * 2 * NPAIR);
+    float *pef = cli_alloc(ctx, sizeof(float) * 2 * NPAIR), *pxf = cli_alloc(ctx, sizeof(float) * 2 * NPAIR);
     for (int j = 0; j < 2 * NPAIR; j++) px[j] = pe[j] = rng_normal(&ctx->rng);
     flow_ode(&before, FLOW_RK4, KPAIR, 1.0, 0.0, px, NPAIR, NULL, ctx->arena);
     to_float(pe, pef, 2 * NPAIR);
@@ -701,7 +692,7 @@ static int cell_f_4_reflow(Ctx *ctx) {
     int rc = flow_train(&rf2, pxf, pef, NPAIR, steps, BATCH, &rng, ctx->arena, ctx->opts->quiet, NULL);
     cli_say("2-rectified network: %d steps on the pairs, from the 1-rectified weights, in %.1f s", steps, cli_seconds() - t0);
     Denoiser after = den_toy_flow(&rf2);
-    double *x1 = malloc(sizeof(double) * 2 * NS_);
+    double *x1 = cli_alloc(ctx, sizeof(double) * 2 * NS_);
     for (int j = 0; j < 2 * NS_; j++) x1[j] = rng_normal(&ctx->rng);
     double S_exact = flow_straightness(&exact, KS, x1, NS_, ctx->arena);
     double S_before = flow_straightness(&before, KS, x1, NS_, ctx->arena), S_after = flow_straightness(&after, KS, x1, NS_, ctx->arena);
@@ -715,7 +706,7 @@ static int cell_f_4_reflow(Ctx *ctx) {
     cli_say("  steps   W1 before  W1 after   distance before  distance after");
     double *ref[2];
     for (int m = 0; m < 2; m++) {
-        ref[m] = malloc(sizeof(double) * 2 * NS_);
+        ref[m] = cli_alloc(ctx, sizeof(double) * 2 * NS_);
         memcpy(ref[m], x1, sizeof(double) * 2 * NS_);
         flow_ode(m ? &after : &before, FLOW_RK4, 16, 1.0, 0.0, ref[m], NS_, NULL, ctx->arena);
     }
@@ -730,8 +721,6 @@ static int cell_f_4_reflow(Ctx *ctx) {
     cli_check_le(ctx, "one step: 2-rectified lands closer to its own ODE solution (<= 1/2)", gap[1][0], gap[0][0] / 2);
     if (!rc) rc = plot_reflow(ctx, &before, &after, &g);
     toy_free(&rf2);
-    free(ref[0]); free(ref[1]);
-    free(pe); free(px); free(pef); free(pxf); free(x1);
     return rc;
 }
 
@@ -775,7 +764,7 @@ static int cell_f_5_indi(Ctx *ctx) {
     /* tol: VP levels down to a = 0.006 divide the prediction's rounding by a: 1e-12 */
     cli_check(ctx, "max rel |DDIM step / (a_s + b_s) - flow Euler step|, 2000 random (t, s, x)", worst_ddim, 0, 1e-12);
     cli_say("Whole paths: InDI with %d steps from pure noise against the flow's Euler sampler, %d points:", K, N);
-    double *xi = malloc(sizeof(double) * 2 * N), *xe = malloc(sizeof(double) * 2 * N), *F = malloc(sizeof(double) * 2 * N);
+    double *xi = cli_alloc(ctx, sizeof(double) * 2 * N), *xe = cli_alloc(ctx, sizeof(double) * 2 * N), *F = cli_alloc(ctx, sizeof(double) * 2 * N);
     for (int j = 0; j < 2 * N; j++) xi[j] = xe[j] = rng_normal(&ctx->rng);
     for (int k = 0; k < K; k++) {   /* InDI with chapter 2's step, F from the exact conditional mean */
         double t = 1.0 - (double)k / K;
@@ -787,7 +776,6 @@ static int cell_f_5_indi(Ctx *ctx) {
     for (int j = 0; j < 2 * N; j++) worst_path = fmax(worst_path, fabs(xi[j] - xe[j]));
     /* tol: K steps of rounding on states |x| <= 4, a few 1e-16 each, added up without cancellation: 1e-12 */
     cli_check(ctx, "max |InDI path - flow Euler path| at t = 0", worst_path, 0, 1e-12);
-    free(xi); free(xe); free(F);
     sched_free(&s);
     return 0;
 }
@@ -826,28 +814,34 @@ static double mean_se(const double *x, int n, double *se) {
     return data_stat_mean(&st);
 }
 
-/* §2.4 DDPM's negative ELBO per point x0 (n, 2), by Monte Carlo over x_t:
+/* §2.4 DDPM's negative ELBO of points x0 (n, D), by Monte Carlo over x_t:
  * -ELBO = -log p(x0 | x1) + sum_{t=2}^T KL_t + KL(q(x_T | x0) || N(0, I)), KL_t = w_t ||x0_hat(x_t) - x0||^2
  * (chapter 2's weight), decoder p(x0 | x1) = N(x0_hat(x1), beta_1 I). The terms t <= T0, whose weights are large,
- * are each drawn once; the sum over t = T0+1..T is (T - T0) times the mean over J steps, one from each of J strata. */
+ * are each drawn once; the sum over t = T0+1..T is (T - T0) times the mean over J steps, one from each of J strata.
+ * The n points share each drawn step t (one network pass for all n); called once per point, each draws its own. */
 static void ddpm_nelbo(const Denoiser *den, const Schedule *s, const double *x0, int n, int T0, int J, Rng *rng,
                        double *nelbo, Arena *arena) {
-    double xt[2], x0h[2];
+    int D = den->D;
+    size_t nd = (size_t)n * D, mark = arena_pos(arena);
+    double *xt = arena_push_no_zero(arena, sizeof(double) * nd), *x0h = arena_push_no_zero(arena, sizeof(double) * nd);
+    double abT = s->alpha_bar[s->T], v1 = 1 - s->alpha[1];
     for (int i = 0; i < n; i++) {
-        const double *x = x0 + 2 * i;
-        double abT = s->alpha_bar[s->T], acc = 0;
-        for (int d = 0; d < 2; d++) acc += ch2_kl_gauss(sqrt(abT) * x[d], 1 - abT, 0, 1);   /* prior matching */
-        for (int j = 1; j <= T0 + J; j++) {
-            int t = j <= T0 ? j : T0 + 1 + (int)((s->T - T0) * (j - T0 - 1 + rng_uniform(rng)) / J);
-            DenLevel l = den_level_vp(s, t);
-            for (int d = 0; d < 2; d++) xt[d] = l.a * x[d] + l.b * rng_normal(rng);
-            den_predict(den, l, xt, 1, x0h, NULL, arena);
-            double e2 = (x0h[0] - x[0]) * (x0h[0] - x[0]) + (x0h[1] - x[1]) * (x0h[1] - x[1]), v = 1 - s->alpha[1];
-            if (t == 1) acc += 0.5 * e2 / v + log(2 * PI * v);                        /* -log N(x0; x0_hat(x1), beta_1 I) */
-            else acc += (j <= T0 ? 1.0 : (double)(s->T - T0) / J) * ch2_kl_weight_x0(s, t) * e2;   /* denoising matching */
-        }
-        nelbo[i] = acc;
+        nelbo[i] = 0;
+        for (int d = 0; d < D; d++) nelbo[i] += ch2_kl_gauss(sqrt(abT) * x0[(size_t)i * D + d], 1 - abT, 0, 1);   /* prior matching */
     }
+    for (int j = 1; j <= T0 + J; j++) {
+        int t = j <= T0 ? j : T0 + 1 + (int)((s->T - T0) * (j - T0 - 1 + rng_uniform(rng)) / J);
+        DenLevel lv = den_level_vp(s, t);
+        for (size_t k = 0; k < nd; k++) xt[k] = lv.a * x0[k] + lv.b * rng_normal(rng);
+        den_predict(den, lv, xt, n, x0h, NULL, arena);
+        for (int i = 0; i < n; i++) {
+            double e2 = 0;
+            for (int d = 0; d < D; d++) { double e = x0h[(size_t)i * D + d] - x0[(size_t)i * D + d]; e2 += e * e; }
+            if (t == 1) nelbo[i] += 0.5 * e2 / v1 + 0.5 * D * log(2 * PI * v1);             /* -log N(x0; x0_hat(x1), beta_1 I) */
+            else nelbo[i] += (j <= T0 ? 1.0 : (double)(s->T - T0) / J) * ch2_kl_weight_x0(s, t) * e2;   /* denoising matching */
+        }
+    }
+    arena_pop_to(arena, mark);
 }
 
 static int cell_f_6_likelihood(Ctx *ctx) {
@@ -858,8 +852,8 @@ static int cell_f_6_likelihood(Ctx *ctx) {
     cli_say("The flow moves density like a fluid: d/dt log p_t(x(t)) = -div v(x(t), t) along a path, so");
     cli_say("log p_0(x) = log N(x(1); 0, I) + int_0^1 div v(x(t), t) dt, one ODE for (x, log p). In 2D the divergence");
     cli_say("is exact: closed form for the mixture (through Cov[x0 | x_t]), two backward passes for a network.");
-    double *x = malloc(sizeof(double) * 2 * NX), *lp = malloc(sizeof(double) * NX), *want = malloc(sizeof(double) * NX);
-    float *xf = malloc(sizeof(float) * 2 * NX);
+    double *x = cli_alloc(ctx, sizeof(double) * 2 * NX), *lp = cli_alloc(ctx, sizeof(double) * NX), *want = cli_alloc(ctx, sizeof(double) * NX);
+    float *xf = cli_alloc(ctx, sizeof(float) * 2 * NX);
     data_gmm_sample(&g, &ctx->rng, xf, NX);
     for (int i = 0; i < NX; i++) { x[2 * i] = xf[2 * i]; x[2 * i + 1] = xf[2 * i + 1]; want[i] = data_gmm_logpdf(&g, x + 2 * i); }
     double err[NM][NKL];
@@ -903,8 +897,8 @@ static int cell_f_6_likelihood(Ctx *ctx) {
     cli_say("Held-out negative log-likelihood (nats per 2D point) of %d fresh draws of the mixture:", NH);
     ToyModel *fnet = trained_flow(ctx), *dnet = trained_ddpm(ctx);
     if (!fnet || !dnet) rc = 1;
-    double *xh = malloc(sizeof(double) * 2 * NH), *nll_true = malloc(sizeof(double) * NH), *nll = malloc(sizeof(double) * NH);
-    float *xhf = malloc(sizeof(float) * 2 * NH);
+    double *xh = cli_alloc(ctx, sizeof(double) * 2 * NH), *nll_true = cli_alloc(ctx, sizeof(double) * NH), *nll = cli_alloc(ctx, sizeof(double) * NH);
+    float *xhf = cli_alloc(ctx, sizeof(float) * 2 * NH);
     data_gmm_sample(&g, &ctx->rng, xhf, NH);
     for (int i = 0; i < NH; i++) { xh[2 * i] = xhf[2 * i]; xh[2 * i + 1] = xhf[2 * i + 1]; nll_true[i] = -data_gmm_logpdf(&g, xh + 2 * i); }
     double se_true, m_true = mean_se(nll_true, NH, &se_true);
@@ -929,7 +923,7 @@ static int cell_f_6_likelihood(Ctx *ctx) {
          * taken as the VP state at step 1 (sigma_1 = 0.01), mapped to the flow state x / (a_1 + b_1). */
         DenLevel l1 = den_level_vp(&shared_sched, 1), lT = den_level_vp(&shared_sched, shared_sched.T);
         double t_lo = den_flow_time(l1), t_hi = den_flow_time(lT), c1 = l1.a + l1.b;
-        double *xl = malloc(sizeof(double) * 2 * NH), *ode = malloc(sizeof(double) * NH), *gap = malloc(sizeof(double) * NH), d_ddpm[3];
+        double *xl = cli_alloc(ctx, sizeof(double) * 2 * NH), *ode = cli_alloc(ctx, sizeof(double) * NH), *gap = cli_alloc(ctx, sizeof(double) * NH), d_ddpm[3];
         for (int j = 0; j < 2 * NH; j++) xl[j] = xh[j] / c1;
         for (int r = 0; r < 3; r++) {
             double ts[4 * KN + 1];
@@ -950,7 +944,8 @@ static int cell_f_6_likelihood(Ctx *ctx) {
         for (int i = 0; i < NH; i++) err_exact += fabs(-(gap[i] - 2 * log(c1)) - nll_true[i]) / NH;
         cli_say("  (the same ODE and grid with the exact denoiser, %d steps: mean |NLL - true NLL| = %.2e)", 2 * KN, err_exact);
         cli_check_le(ctx, "exact-score probability-flow ODE on the VP grid: mean |NLL - closed form|", err_exact, 1e-2);
-        ddpm_nelbo(&dden, &shared_sched, xh, NH, 50, J, &ctx->rng, nll, ctx->arena);
+        for (int i = 0; i < NH; i++)   /* one point per call: each draws its own steps t */
+            ddpm_nelbo(&dden, &shared_sched, xh + 2 * i, 1, 50, J, &ctx->rng, nll + i, ctx->arena);
         double se_elbo, m_elbo = mean_se(nll, NH, &se_elbo), se_gap, se_e, se_o;
         cli_say("  DDPM eps network, -ELBO (chapter 2's bound; t <= 50 all, %d stratified beyond): %.4f (s.e. %.4f)", J, m_elbo, se_elbo);
         for (int i = 0; i < NH; i++) gap[i] = nll[i] - ode[i];
@@ -964,10 +959,7 @@ static int cell_f_6_likelihood(Ctx *ctx) {
         mean_se(ode, NH, &se_o);
         cli_check_le(ctx, "DDPM: -ELBO >= true NLL - 5 s.e. (paired)", m_true - 5 * se_e, m_elbo);
         cli_check_le(ctx, "DDPM: ODE NLL >= true NLL - 5 s.e. (paired)", m_true - 5 * se_o, d_ddpm[2]);
-        free(ode); free(gap);
-        free(xl);
     }
-    free(x); free(lp); free(want); free(xf); free(xh); free(nll_true); free(nll); free(xhf);
     return rc;
 }
 
@@ -1021,33 +1013,6 @@ static void flow_unet_nll(UnetModel *m, const double *x, int n, int K, Rng *rng,
     row_dots(y, y, n, D, d1);                          /* |x(1)|^2 */
     for (int i = 0; i < n; i++)   /* §flow log p_0(x) = log N(x(1); 0, I) + int_0^1 div v dt */
         nll[i] = -(-0.5 * d1[i] - 0.5 * D * log(2 * PI) + l[i]);
-    arena_pop_to(arena, mark);
-}
-
-/* §2.4 DDPM's negative ELBO of images x0 (n, D) as ddpm_nelbo, with one step t per stratum shared by the batch (one
- * network pass for all n): prior KL + sum_{t >= 2} w_t ||x0_hat - x0||^2 + (-log N(x0; x0_hat(x1), beta_1 I)). */
-static void ddpm_nelbo_images(const Denoiser *den, const Schedule *s, const double *x0, int n, int T0, int J, Rng *rng,
-                              double *nelbo, Arena *arena) {
-    int D = den->D;
-    size_t nd = (size_t)n * D, mark = arena_pos(arena);
-    double *xt = arena_push_no_zero(arena, sizeof(double) * nd), *x0h = arena_push_no_zero(arena, sizeof(double) * nd);
-    double abT = s->alpha_bar[s->T], v1 = 1 - s->alpha[1];
-    for (int i = 0; i < n; i++) {
-        nelbo[i] = 0;
-        for (int d = 0; d < D; d++) nelbo[i] += ch2_kl_gauss(sqrt(abT) * x0[(size_t)i * D + d], 1 - abT, 0, 1);   /* prior matching */
-    }
-    for (int j = 1; j <= T0 + J; j++) {
-        int t = j <= T0 ? j : T0 + 1 + (int)((s->T - T0) * (j - T0 - 1 + rng_uniform(rng)) / J);
-        DenLevel lv = den_level_vp(s, t);
-        for (size_t k = 0; k < nd; k++) xt[k] = lv.a * x0[k] + lv.b * rng_normal(rng);
-        den_predict(den, lv, xt, n, x0h, NULL, arena);
-        for (int i = 0; i < n; i++) {
-            double e2 = 0;
-            for (int d = 0; d < D; d++) { double e = x0h[(size_t)i * D + d] - x0[(size_t)i * D + d]; e2 += e * e; }
-            if (t == 1) nelbo[i] += 0.5 * e2 / v1 + 0.5 * D * log(2 * PI * v1);             /* -log N(x0; x0_hat(x1), beta_1 I) */
-            else nelbo[i] += (j <= T0 ? 1.0 : (double)(s->T - T0) / J) * ch2_kl_weight_x0(s, t) * e2;   /* denoising matching */
-        }
-    }
     arena_pop_to(arena, mark);
 }
 
@@ -1121,7 +1086,7 @@ static int cell_f_7_images(Ctx *ctx) {
         Schedule s;
         sched_init(&s, dm.sched, dm.T);
         Denoiser dden = den_unet(&dm, &s, 0);
-        ddpm_nelbo_images(&dden, &s, xq, NLL_N, T0, J, &ctx->rng, nll, ctx->arena);
+        ddpm_nelbo(&dden, &s, xq, NLL_N, T0, J, &ctx->rng, nll, ctx->arena);
         for (int i = 0; i < NLL_N; i++) nll[i] = bits_per_dim(nll[i], 784);
         double se2, elbo = mean_se(nll, NLL_N, &se2);
         cli_say("  DDPM (chapter 2's U-Net), -ELBO (t <= %d exact, %d strata above): %.3f +- %.3f bpd, an upper bound on its own NLL", T0, J, elbo, se2);
@@ -1154,16 +1119,11 @@ const Cell *flow_cells(int *n) {
 
 #ifndef CHAPTER_NO_MAIN
 int main(int argc, char **argv) {
-    cli_omp_passive(argv);   /* idle OpenMP threads sleep: fair on a shared machine */
     static const CliSpec spec = { "flow", "flow matching, rectified flow and exact likelihoods (denoising as integration)",
                                   CLI_STEPS | CLI_SAMPLES | CLI_TRAIN | CLI_RECIPE, NULL,
                                   "the Fashion-MNIST velocity U-Net (" FLOW_UNET_CKPT ")" };
-    Opts opts;
-    int rc = cli_parse(&opts, argc, argv, &spec);
-    if (rc) return rc == CLI_DONE ? 0 : rc;
-    if (opts.train) return train_images(&opts);
-    rc = cli_run(CELLS, COUNT_OF(CELLS), &opts);
-    shared_free();
+    int rc = cli_main(argc, argv, &spec, CELLS, COUNT_OF(CELLS), train_images);
+    shared_free();   /* the networks the cells trained (none after --help or --train) */
     return rc;
 }
 #endif

@@ -1,7 +1,6 @@
 #include <math.h>
 #include <string.h>
 #include "classifier.h"
-#include "io.h"
 
 /* ---- the loss ------------------------------------------------------------------ */
 

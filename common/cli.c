@@ -193,6 +193,16 @@ int cli_run(const Cell *cells, int n, const Opts *opts) {
     return rc;
 }
 
+int cli_main(int argc, char **argv, const CliSpec *spec, const Cell *cells, int n, int (*train)(const Opts *opts)) {
+    cli_omp_passive(argv);   /* idle OpenMP threads sleep: fair on a shared machine */
+    Opts opts;
+    int rc = cli_parse(&opts, argc, argv, spec);
+    if (rc) return rc == CLI_DONE ? 0 : rc;
+    if (!opts.train) return cli_run(cells, n, &opts);
+    CHECK(train != NULL, "%s: CLI_TRAIN without a train function for cli_main", spec->prog);
+    return train(&opts);
+}
+
 /* ---- narration and checks ---------------------------------------------- */
 
 void cli_say(const char *fmt, ...) {

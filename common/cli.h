@@ -6,10 +6,7 @@
  *   };
  *   int main(int argc, char **argv) {
  *       static const CliSpec spec = { "ch2", "DDPM (PDF chapter 2)", CLI_DATA | CLI_STEPS };
- *       Opts opts;
- *       int rc = cli_parse(&opts, argc, argv, &spec);     // 2: bad usage, CLI_DONE: --help
- *       if (rc) return rc == CLI_DONE ? 0 : rc;
- *       return cli_run(CELLS, COUNT_OF(CELLS), &opts);   // --list, --cell 2.3, or all
+ *       return cli_main(argc, argv, &spec, CELLS, COUNT_OF(CELLS), NULL);   // --help, --list, --cell 2.3, or all
  *   }
  *
  * A cell is `int cell(Ctx *ctx)`: it narrates with cli_say, verifies with
@@ -38,14 +35,6 @@ enum { CLI_DONE = -1 };   /* cli_parse: --help was printed, exit 0 */
 enum { CLI_INTERRUPTED = 130 };   /* exit code after Ctrl-C stopped a training loop (128 + SIGINT, as a shell reports it) */
 
 typedef struct {
-    const char *prog;       /* "ch2" */
-    const char *summary;    /* one line: what the program shows */
-    unsigned    flags;      /* CLI_DATA | CLI_STEPS | ... */
-    const char *const *data_names; /* accepted --data values, NULL-terminated (with CLI_DATA) */
-    const char *train_help; /* with CLI_TRAIN: what --train trains, "the Fashion-MNIST VAE (6-13 min)" */
-} CliSpec;
-
-typedef struct {
     uint64_t    seed;         /* --seed N           default 1 */
     const char *out;          /* --out DIR          default "figures" */
     int         threads;      /* --threads N        default 0 = all cores */
@@ -63,9 +52,17 @@ typedef struct {
     long        minutes;      /* --minutes M        a wall-clock training budget, default -1 = by steps */
 } Opts;
 
-/* A program's first line: when neither OMP_WAIT_POLICY nor GOMP_SPINCOUNT is set, re-execute the program with
- * OMP_WAIT_POLICY=passive (idle OpenMP threads sleep instead of spinning: see cli.c); argv must be main's.
- * Kept out of cli_parse so that tests and fuzzers can parse flags without re-executing themselves. */
+typedef struct {
+    const char *prog;       /* "ch2" */
+    const char *summary;    /* one line: what the program shows */
+    unsigned    flags;      /* CLI_DATA | CLI_STEPS | ... */
+    const char *const *data_names; /* accepted --data values, NULL-terminated (with CLI_DATA) */
+    const char *train_help; /* with CLI_TRAIN: what --train trains, "the Fashion-MNIST VAE (6-13 min)" */
+} CliSpec;
+
+/* A program's first step (cli_main takes it): unless OMP_WAIT_POLICY or GOMP_SPINCOUNT is set, re-execute the
+ * program with OMP_WAIT_POLICY=passive (idle OpenMP threads sleep instead of spinning: see cli.c); argv must be
+ * main's. Kept out of cli_parse so that tests and fuzzers can parse flags without re-executing themselves. */
 void cli_omp_passive(char **argv);
 /* Parse argv into opts. Returns 0, CLI_DONE after --help, or 2 after printing an error and the usage. */
 int  cli_parse(Opts *opts, int argc, char **argv, const CliSpec *spec) MUST_USE;
@@ -89,6 +86,9 @@ typedef struct {
 
 /* Run the cells that opts select (all, or --cell by id or name), or list them. Returns the exit code. */
 int  cli_run(const Cell *cells, int n, const Opts *opts);
+/* A chapter program's whole main: cli_omp_passive, cli_parse, then train(opts) on --train (CLI_TRAIN; NULL
+ * without), else cli_run. Returns the exit code (0 after --help, 2 on bad usage). */
+int  cli_main(int argc, char **argv, const CliSpec *spec, const Cell *cells, int n, int (*train)(const Opts *opts));
 /* Find a cell by id ("2.3") or short name ("marginal"); -1 if none. */
 int  cli_find_cell(const Cell *cells, int n, const char *key);
 

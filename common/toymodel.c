@@ -1,5 +1,4 @@
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 #include "autograd.h"
 #include "train.h"
@@ -91,11 +90,6 @@ void toy_jacobian(ToyModel *m, const float *x, int n, const float *time, float *
     }
     nn_params_zero_grad(&m->params);   /* the passes accumulated into the weights' grads: leave them clean */
     arena_pop_to(arena, mark);
-}
-
-void toy_predict_eps(ToyModel *m, const float *x, int n, int t, float *eps_hat, Arena *arena) {
-    CHECK(m->target == TOY_TARGET_EPS, "toy_predict_eps on a model trained to predict x0 (target %d)", (int)m->target);
-    toy_predict(m, x, n, t, eps_hat, arena);
 }
 
 void toy_predict(ToyModel *m, const float *x, int n, int t, float *out, Arena *arena) {

@@ -4,7 +4,7 @@
  *   Schedule s;  sched_init(&s, SCHED_LINEAR, 200);
  *   ToyModel m;  toy_init(&m, 2, &rng);
  *   if (toy_train(&m, &s, data, n, 4000, 256, &rng, &arena, quiet, NULL)) ...;   // nonzero: NaN, or Ctrl-C
- *   toy_predict_eps(&m, x, n, t, eps_hat, &arena);           // eps_hat (n, D) at step t
+ *   toy_predict(&m, x, n, t, eps_hat, &arena);               // eps_hat (n, D) at step t (an eps model)
  *   score = -eps_hat / sqrt(1 - alpha_bar[t])                // §3: the same network is a score
  *   toy_free(&m);
  *
@@ -50,9 +50,8 @@ void  toy_jacobian(ToyModel *m, const float *x, int n, const float *time, float 
 /* The Fourier features of one point x (D): f[2 (k D + d)] = sin(2^k pi x_d), f[2 (k D + d) + 1] = cos(2^k pi x_d)
  * for k < TOY_FOURIER (2 D TOY_FOURIER floats), within one float ulp of libm's sin and cos of the same angle. */
 void  toy_fourier(float *f, const float *x, int D);
-/* eps_hat (n, D) = eps_theta(x, t) for a batch x (n, D) at one step t. The model's target must be eps. */
-void  toy_predict_eps(ToyModel *m, const float *x, int n, int t, float *eps_hat, Arena *arena);
-/* The network's output (n, D) at step t, whatever it was trained on: eps_hat or x0_hat (m->target). */
+/* The network's output (n, D) for a batch x (n, D) at one step t, whatever it was trained on: eps_hat =
+ * eps_theta(x, t) or x0_hat (m->target). */
 void  toy_predict(ToyModel *m, const float *x, int n, int t, float *out, Arena *arena);
 /* §2.8 Adam on ||eps_theta(sqrt(abar_t) x0 + sqrt(1 - abar_t) eps, t) - eps||^2 (or, with m->target = TOY_TARGET_X0,
  * §2.7 ||x0_theta(x_t, t) - x0||^2) for `steps` batches of x0 drawn from data (n, D). loss_curve (steps) may be NULL.

@@ -130,7 +130,7 @@ START_TEST(test_network_behind_denoiser) {
     float xf[N * 2], ef[N * 2];
     double xs[N * 2], eps[N * 2];
     for (int j = 0; j < N * 2; j++) { xf[j] = (float)(&XS[0][0])[j]; xs[j] = 3.0 * xf[j]; }
-    toy_predict_eps(&m, xf, N, 37, ef, &arena);
+    toy_predict(&m, xf, N, 37, ef, &arena);   /* an eps model: toy_init's target */
     DenLevel l = den_level_vp(&s, 37);
     double xd[N * 2];
     for (int j = 0; j < N * 2; j++) xd[j] = xf[j];
