@@ -175,11 +175,17 @@ void unet_model_free(UnetModel *m) {
 }
 
 void unet_model_predict(UnetModel *m, const float *x, int N, float t, float *out, Arena *arena) {
+    enum { CHUNK = 100 };   /* images per forward pass: bounds the activations (1000 at once overflowed a cell's 1 GiB arena) */
     size_t mark = arena_pos(arena);
-    float *tt = arena_push_no_zero(arena, sizeof(float) * N);
-    for (int i = 0; i < N; i++) tt[i] = t;
-    AgTape tape = ag_tape_no_grad(arena, UNET_MAX_NODES);
-    memcpy(out, unet_forward(&tape, &m->params, &m->unet, x, tt, N)->val.data, sizeof(float) * (size_t)N * 784);
+    float *tt = arena_push_no_zero(arena, sizeof(float) * CHUNK);
+    for (int i = 0; i < CHUNK; i++) tt[i] = t;
+    for (int i0 = 0; i0 < N; i0 += CHUNK) {
+        int n = N - i0 < CHUNK ? N - i0 : CHUNK;
+        size_t inner = arena_pos(arena);
+        AgTape tape = ag_tape_no_grad(arena, UNET_MAX_NODES);
+        memcpy(out + (size_t)i0 * 784, unet_forward(&tape, &m->params, &m->unet, x + (size_t)i0 * 784, tt, n)->val.data, sizeof(float) * (size_t)n * 784);
+        arena_pop_to(arena, inner);
+    }
     arena_pop_to(arena, mark);
 }
 

@@ -87,6 +87,7 @@ typedef struct {
 
 int  unet_model_load(UnetModel *m, const char *path) MUST_USE;
 void unet_model_free(UnetModel *m);
+/* Any N: the images go through the network 100 at a time. */
 void unet_model_predict(UnetModel *m, const float *x, int N, float t, float *out, Arena *arena);
 /* The output out (N, 784) and the vector-Jacobian product jtz = z^T d out / d x (N, 784), one backward pass: with a
  * random z of E[z z^T] = I, z . jtz is Hutchinson's unbiased estimate of the divergence tr(d out / d x) (§flow). */
