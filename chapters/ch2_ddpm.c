@@ -921,7 +921,10 @@ static int plot_image_loss(Ctx *ctx, const char *ckpt) {
     }
     plot_size(&p, 800, 450);
     plot_cmd(&p, "set title 'U-Net training on Fashion-MNIST: ||net(x_t, t) - target||^2 (moving average)'");
-    plot_cmd(&p, "set xlabel 'step (batch 64)'; set ylabel 'loss'; set logscale y; unset key");
+    char batch[16];   /* the recipe's batch, from the checkpoint's metadata (digits only: it goes into a gnuplot command) */
+    if (io_safetensors_metadata(ckpt, "batch", batch, sizeof batch) || !batch[0] || strspn(batch, "0123456789") != strlen(batch))
+        snprintf(batch, sizeof batch, "?");
+    plot_cmd(&p, "set xlabel 'step (batch %s)'; set ylabel 'loss'; set logscale y; unset key", batch);
     plot_cmd(&p, "plot dat using 1:2 with lines lw 2");
     return plot_close(&p);
 }

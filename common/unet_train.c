@@ -14,7 +14,7 @@ enum { IMG = 28 * 28 };
 UnetRecipe unet_recipe_default(UnetTarget target) {
     /* chosen by tools/recipe_study.sh (tutorial.md, 2.8 on images): x0 prediction, the cosine schedule, a decaying
      * learning rate, attention at 7 x 7 and an EMA that forgets its random start */
-    return (UnetRecipe){ .width = 24, .attention = 1, .T = 1000, .batch = 64, .sched = SCHED_COSINE,
+    return (UnetRecipe){ .width = 24, .attention = 1, .T = 1000, .batch = 32, .sched = SCHED_COSINE,
                          .target = target == UNET_EPS ? UNET_X0 : target, .lr = 1e-3f, .lr_min = 1e-5f, .warmup = 100,
                          .ema = 0.999f, .ema_warmup = 1, .score_every = 500 };
 }
