@@ -177,7 +177,7 @@ int unet_train(const UnetRecipe *r, const Opts *o, const char *path) {
     if (o->resume && o->steps <= 0 && o->minutes <= 0 && io_safetensors_metadata(path, "total", total, sizeof total) == 0) {
         n_steps = strtol(total, &end, 10);
         if (end == total || *end || n_steps < 1 || n_steps > 100000000) {
-            fprintf(stderr, "error: %s: malformed \"total\" \"%s\" in its metadata; hint: --resume --steps N\n", path, total);
+            fprintf(stderr, "error: %s: its \"total\" is not a whole number in [1, 100000000]; hint: --resume --steps N\n", path);
             return 1;
         }
         minutes = 0;
