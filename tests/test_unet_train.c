@@ -228,6 +228,36 @@ START_TEST(test_budget_and_eval_hook) {
 }
 END_TEST
 
+/* A bare --resume reads the run's "total" from the checkpoint; a malformed one is refused (1) before any training
+ * or data loading. The file is written by train_save with a budget still unspent (so it adds no "total" of its
+ * own) and a "total" in the caller's metadata. */
+START_TEST(test_resume_refuses_bad_total) {
+    static const char *bad[] = { "abc", "-5", "0", "12x", "100000001", "" };
+    char dir[] = "/tmp/test_total_XXXXXX", ckpt[64], meta[64];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(ckpt, sizeof ckpt, "%s/t.safetensors", dir);
+    for (int k = 0; k < (int)(sizeof bad / sizeof bad[0]); k++) {
+        Params p;
+        nn_params_init(&p);
+        nn_params_declare(&p, "w", 1, (int[]){ 1 }, NN_INIT_ONE);
+        Rng r = rng_seed(1);
+        nn_params_alloc(&p, &r);
+        snprintf(meta, sizeof meta, "\"total\": \"%s\"", bad[k]);
+        Trainer tr;
+        train_init(&tr, &p, &(TrainConfig){ .label = "t", .steps = 10, .lr_max = 1e-2f, .lr_min = 1e-2f, .quiet = 1,
+                                            .budget_s = 60, .meta = meta });
+        ck_assert_int_eq(train_save(&tr, ckpt), 0);
+        train_free(&tr);
+        nn_params_free(&p);
+        UnetRecipe rec = unet_recipe_default(UNET_X0);
+        Opts o = { .resume = 1, .steps = -1, .minutes = -1, .quiet = 1, .seed = 1 };
+        ck_assert_msg(unet_train(&rec, &o, ckpt) == 1, "total '%s' accepted", bad[k]);
+    }
+    remove(ckpt);
+    rmdir(dir);
+}
+END_TEST
+
 Suite *suite_unet_train(void) {
     Suite *s = suite_create("unet_train");
     TCase *tc = tcase_create("recipe");
@@ -237,6 +267,7 @@ Suite *suite_unet_train(void) {
     tcase_add_test(tc, test_vjp_matches_differences);
     tcase_add_test(tc, test_ema_warmup);
     tcase_add_test(tc, test_budget_and_eval_hook);
+    tcase_add_test(tc, test_resume_refuses_bad_total);
     suite_add_tcase(s, tc);
     return s;
 }
