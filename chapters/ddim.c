@@ -531,13 +531,10 @@ static const char *const SAMPLER_NAMES[NSAMPLER] = {
 
 /* §d.4 DPM-Solver++(2M) on the steps ts: DDIM eta = 0 plus its second-order correction (den_sample_ode, denoiser.h). */
 static void dpm2m_sample(const Denoiser *den, const Schedule *s, const int *ts, int K, float *x, int n, Arena *arena) {
-    size_t nd = (size_t)n * den->D, mark = arena_pos(arena);
+    size_t mark = arena_pos(arena);
     DenLevel *l = arena_push_no_zero(arena, sizeof(DenLevel) * (K + 1));
-    double *xd = arena_push_no_zero(arena, sizeof(double) * nd);
     den_ladder_vp(s, ts, K, l);
-    for (size_t j = 0; j < nd; j++) xd[j] = x[j];
-    den_sample_ode(den, l, K, 2, xd, n, arena);
-    for (size_t j = 0; j < nd; j++) x[j] = (float)xd[j];
+    den_sample_ode_f(den, l, K, 2, x, n, arena);
     arena_pop_to(arena, mark);
 }
 

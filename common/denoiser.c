@@ -269,3 +269,12 @@ void den_sample_ode(const Denoiser *den, const DenLevel *l, int K, int order, do
     }
     arena_pop_to(arena, mark);
 }
+
+void den_sample_ode_f(const Denoiser *den, const DenLevel *l, int K, int order, float *x, int n, Arena *arena) {
+    size_t nd = (size_t)n * den->D, mark = arena_pos(arena);
+    double *xd = arena_push_no_zero(arena, sizeof(double) * nd);
+    for (size_t j = 0; j < nd; j++) xd[j] = x[j];
+    den_sample_ode(den, l, K, order, xd, n, arena);
+    for (size_t j = 0; j < nd; j++) x[j] = (float)xd[j];
+    arena_pop_to(arena, mark);
+}

@@ -140,5 +140,7 @@ void den_ladder_flow(int K, DenLevel *l);
  *            h infinite) are order 1. Still one network evaluation per step. */
 enum { DEN_CHUNK = 100 * 784 };
 void den_sample_ode(const Denoiser *den, const DenLevel *l, int K, int order, double *x, int n, Arena *arena);
+/* The same for a float state x (n, D) (held in double between steps, converted back at the end). */
+void den_sample_ode_f(const Denoiser *den, const DenLevel *l, int K, int order, float *x, int n, Arena *arena);
 
 #endif

@@ -83,10 +83,7 @@ void unet_sample(UnetModel *m, int order, float *x, int n, int K, Arena *arena) 
     DenLevel *l = arena_push_no_zero(arena, sizeof(DenLevel) * (K + 1));
     if (m->target == UNET_FLOW) den_ladder_flow(K, l);
     else den_ladder_vp_uniform(&s, K, l);
-    double *xd = arena_push_no_zero(arena, sizeof(double) * (size_t)n * IMG);
-    for (size_t j = 0; j < (size_t)n * IMG; j++) xd[j] = x[j];
-    den_sample_ode(&den, l, K, order, xd, n, arena);
-    for (size_t j = 0; j < (size_t)n * IMG; j++) x[j] = (float)xd[j];
+    den_sample_ode_f(&den, l, K, order, x, n, arena);
     arena_pop_to(arena, mark);
     sched_free(&s);
 }
