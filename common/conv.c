@@ -2,10 +2,11 @@
  *
  * Forward tile: MR output channels x NR = 2 VL grid positions, in 2 MR vector registers (as gemm.c's
  * micro-kernel): per tap k, two vectors of xp at off[k] + q0 (unaligned loads, no copy), MR broadcasts of
- * the packed weights, 2 MR fused multiply-adds, and a prefetch of the rows two tiles on. The tile goes to a
- * scratch tile, then its grid rows are cut into output rows (the Ws - Wo thrown-away columns skipped), with the
- * bias or the previous y added. A lone last output channel (Cout = 1) gets a one-row tile; the last tile of the
- * grid is moved back to end at Lq, its overlap with the one before not stored twice.
+ * the packed weights, 2 MR fused multiply-adds, and a prefetch of the rows two tiles on. The tile is stored
+ * from its registers, with the bias or the previous y added, by masked stores: one per vector and output row
+ * it touches (the Ws - Wo thrown-away columns are left out of the masks). A lone last output channel (Cout = 1)
+ * gets a one-row tile; the last tile of the grid is moved back to end at Lq, its overlap with the one before
+ * not stored twice.
  * Weight-gradient tile: MR taps x up to 2 VL output channels: per grid position q, the vectors of dy^T at
  * q (conv_dyt) times MR broadcasts of xp[off[k] + q]; the sum over q stays in registers. For Cout = 1, MR taps
  * with vectors along q instead, summed across the lanes at the end.
@@ -62,19 +63,25 @@ void conv_offsets(int *off, const ConvGrid *g) {
                 off[(c * g->K + i) * g->K + j] = ((((i % S) * S + j % S) * g->C + c) * g->Hs + i / S) * g->Ws + j / S;
 }
 
+/* dst[0 .. n) = src[0 .. n_src), then zeros (n_src <= n), a vector at a time. */
+static void copy_fill(float *dst, const float *src, int n_src, int n) {
+    for (int j = 0; j < n; j += VL) {
+        int take = min_int(max_int(n_src - j, 0), VL);
+        Vec v = take > 0 ? vec_mask_loadu(src + j, vec_mask_range(0, take)) : vec_zero();
+        vec_mask_storeu(dst + j, vec_mask_range(0, min_int(n - j, VL)), v);
+    }
+}
+
 /* Stride 1: one padded image per channel, P zeros around x. */
 static void pad_s1(float *xp, const float *x, const ConvGrid *g) {
     int P = g->P, W = g->W, Wp = g->Wp;
     for (int c = 0; c < g->C; c++) {
         float *pc = xp + (size_t)c * g->Hp * Wp;
         const float *xc = x + (size_t)c * g->H * W;
-        memset(pc, 0, sizeof(float) * ((size_t)P * Wp + P));   /* top rows and the first left border */
-        for (int h = 0; h < g->H; h++) {
-            float *row = pc + (size_t)(h + P) * Wp + P;
-            memcpy(row, xc + (size_t)h * W, sizeof(float) * W);
-            memset(row + W, 0, sizeof(float) * 2 * P);          /* right border, then the next row's left one */
-        }
-        memset(pc + (size_t)(g->H + P) * Wp + P, 0, sizeof(float) * ((size_t)P * Wp - P));   /* bottom rows */
+        copy_fill(pc, NULL, 0, P * Wp + P);   /* top rows and the first left border */
+        for (int h = 0; h < g->H; h++)        /* row h, then its right border and the next row's left one */
+            copy_fill(pc + (size_t)(h + P) * Wp + P, xc + (size_t)h * W, W, W + 2 * P);
+        copy_fill(pc + (size_t)(g->H + P) * Wp + P, NULL, 0, P * Wp - P);   /* bottom rows */
     }
 }
 
@@ -125,34 +132,71 @@ void conv_pack_weights(float *wp, const float *w, int Co, int CKK) {
 
 /* ---- forward -------------------------------------------------------------------- */
 
-/* t[i NR + j] = sum_k wp[k MR + i] xq[off[k] + j], i < MR, j < NR. */
+/* Where a tile's outputs go. Lanes [lo, hi) of vector v (grid positions q0 + v VL + lane) lie in one output row h
+ * and go to y at q - shift, shift = h (Ws - Wo): one masked store per (vector, row) segment. Lanes in the
+ * thrown-away columns, before qlo (stored by the tile before) or past the last row are in no segment. */
+typedef struct { int lo, hi, shift; } Seg;
+typedef struct { int n[2]; Seg seg[2][VL + 1]; } TileStore;
+
+static void tile_store_plan(TileStore *st, int q0, int qlo, const ConvGrid *g) {
+    for (int v = 0; v < 2; v++) {
+        int p = q0 + v * VL;   /* the vector's first grid position */
+        st->n[v] = 0;
+        if (g->Ws == g->Wo) {  /* no thrown-away columns: the rows follow one another in y too */
+            int lo = max_int(qlo - p, 0), hi = min_int(g->Lq - p, VL);
+            if (lo < hi) st->seg[v][st->n[v]++] = (Seg){ lo, hi, 0 };
+            continue;
+        }
+        for (int h = max_int(qlo, p) / g->Ws; h < g->Ho && h * g->Ws < p + VL; h++) {
+            int lo = max_int(max_int(qlo, h * g->Ws) - p, 0), hi = min_int(h * g->Ws + g->Wo - p, VL);
+            if (lo < hi) st->seg[v][st->n[v]++] = (Seg){ lo, hi, h * (g->Ws - g->Wo) };
+        }
+    }
+}
+
+/* One vector of one output channel's tile row into y (that channel's plane; at = q0 + v VL): r (+ b), or y + that. */
+static inline __attribute__((always_inline)) void store_vec(float *y, int at, Vec r, const float *b, int accumulate,
+                                                            const Seg *seg, int n) {
+    if (b) r = vec_add(r, vec_set1(*b));
+    for (int k = 0; k < n; k++) {
+        float *yk = y + at - seg[k].shift;   /* lane j of r goes to yk[j] (only lanes lo .. hi - 1 are touched) */
+        VMask m = vec_mask_range(seg[k].lo, seg[k].hi);
+        vec_mask_storeu(yk, m, accumulate ? vec_add(vec_mask_loadu(yk, m), r) : r);
+    }
+}
+
+/* y[o0 + i] (+)= b + sum_k wp[k MR + i] xq[off[k] + j] for the tile's grid positions j < NR, i < m (y and b from
+ * channel o0 on, b may be NULL): the tile in 2 MR registers, stored straight from them. */
 __attribute__((noinline))   /* as gemm.c's micro-kernel: a function of its own keeps the tile in registers */
-static void forward_tile(float *restrict t, const float *restrict wp, const float *restrict xq, const int *restrict off,
-                         int CKK) {
+static void forward_tile(float *restrict y, size_t HWo, const float *b, int accumulate, int m, int q0,
+                         const TileStore *st, const float *restrict wp, const float *restrict xq,
+                         const int *restrict off, int CKK) {
     Vec acc[MR][2];
     #pragma GCC unroll 16
     for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = vec_zero();
     for (int k = 0; k < CKK; k++, wp += MR) {
-        const float *b = xq + off[k];
-        __builtin_prefetch(b + 2 * NR);      /* row k two tiles on: from L3 or further, it would stall */
-        __builtin_prefetch(b + 2 * NR + VL);
-        Vec b0 = vec_loadu(b), b1 = vec_loadu(b + VL);
+        const float *x = xq + off[k];
+        __builtin_prefetch(x + 2 * NR);      /* row k two tiles on: from L3 or further, it would stall */
+        __builtin_prefetch(x + 2 * NR + VL);
+        Vec x0 = vec_loadu(x), x1 = vec_loadu(x + VL);
         #pragma GCC unroll 16
         for (int i = 0; i < MR; i++) {
             Vec a = vec_set1(wp[i]);
-            acc[i][0] = vec_fmadd(a, b0, acc[i][0]);
-            acc[i][1] = vec_fmadd(a, b1, acc[i][1]);
+            acc[i][0] = vec_fmadd(a, x0, acc[i][0]);
+            acc[i][1] = vec_fmadd(a, x1, acc[i][1]);
         }
     }
     #pragma GCC unroll 16
     for (int i = 0; i < MR; i++) {
-        vec_storeu(t + i * NR, acc[i][0]);
-        vec_storeu(t + i * NR + VL, acc[i][1]);
+        if (i >= m) break;
+        store_vec(y + i * HWo, q0, acc[i][0], b ? b + i : NULL, accumulate, st->seg[0], st->n[0]);
+        store_vec(y + i * HWo, q0 + VL, acc[i][1], b ? b + i : NULL, accumulate, st->seg[1], st->n[1]);
     }
 }
 
-/* The same for a single output channel (the last of a layer whose Cout leaves one, as Cout = 1): row 0 of t. */
-__attribute__((noinline)) static void forward_tile_row(float *restrict t, const float *restrict wp,
+/* The same for a single output channel (the last of a layer whose Cout leaves one, as Cout = 1). */
+__attribute__((noinline)) static void forward_tile_row(float *restrict y, const float *b, int accumulate, int q0,
+                                                       const TileStore *st, const float *restrict wp,
                                                        const float *restrict xq, const int *restrict off, int CKK) {
     Vec acc0 = vec_zero(), acc1 = vec_zero();
     for (int k = 0; k < CKK; k++, wp += MR) {
@@ -160,48 +204,24 @@ __attribute__((noinline)) static void forward_tile_row(float *restrict t, const 
         acc0 = vec_fmadd(a, vec_loadu(xq + off[k]), acc0);
         acc1 = vec_fmadd(a, vec_loadu(xq + off[k] + VL), acc1);
     }
-    vec_storeu(t, acc0);
-    vec_storeu(t + VL, acc1);
-}
-
-/* The m rows of tile t (grid positions q0 .. q0 + NR - 1, of which those from qlo on are kept) into y
- * (Cout, Ho, Wo) from channel o0 on: each grid row h it touches gives the outputs w in [lo, hi), lo, hi clipped
- * to the tile and to w < Wo. */
-static void store_tile(float *y, const float *t, int m, int o0, int q0, int qlo, const float *b, int accumulate,
-                       const ConvGrid *g) {
-    size_t HWo = (size_t)g->Ho * g->Wo;
-    if (g->Ws == g->Wo && qlo == q0 && q0 + NR <= g->Lq) {   /* no thrown-away columns: NR outputs in a row */
-        for (int i = 0; i < m; i++) {
-            float *yr = y + (o0 + i) * HWo + q0, add = b ? b[o0 + i] : 0.0f;
-            const float *tr = t + i * NR;
-            if (accumulate) for (int j = 0; j < NR; j++) yr[j] += tr[j] + add;
-            else for (int j = 0; j < NR; j++) yr[j] = tr[j] + add;
-        }
-        return;
-    }
-    for (int h = qlo / g->Ws; h < g->Ho && h * g->Ws < q0 + NR; h++) {
-        int lo = max_int(qlo - h * g->Ws, 0), hi = min_int(q0 + NR - h * g->Ws, g->Wo);
-        for (int i = 0; i < m; i++) {
-            float *yr = y + (o0 + i) * HWo + (size_t)h * g->Wo;
-            const float *tr = t + i * NR + h * g->Ws - q0;
-            float add = b ? b[o0 + i] : 0.0f;
-            if (accumulate) for (int w = lo; w < hi; w++) yr[w] += tr[w] + add;
-            else for (int w = lo; w < hi; w++) yr[w] = tr[w] + add;
-        }
-    }
+    store_vec(y, q0, acc0, b, accumulate, st->seg[0], st->n[0]);
+    store_vec(y, q0 + VL, acc1, b, accumulate, st->seg[1], st->n[1]);
 }
 
 /* y (Cout, Ho, Wo) (+)= the n_taps taps of wp over xp, on the grid of g (row length Ws, Lq positions). */
 static void forward_taps(float *y, const float *wp, const float *xp, const int *off, int n_taps, const float *b,
                          int accumulate, int Co, const ConvGrid *g) {
-    _Alignas(64) float t[MR * NR];
+    size_t HWo = (size_t)g->Ho * g->Wo;
+    TileStore st;
     for (int qlo = 0; qlo < g->Lq; qlo += NR) {
         int q0 = qlo + NR > g->Lq && g->Lq >= NR ? g->Lq - NR : qlo;   /* the last tile ends at Lq, not past it */
+        tile_store_plan(&st, q0, qlo, g);
         for (int o0 = 0; o0 < Co; o0 += MR) {
             int m = min_int(MR, Co - o0);
-            if (m == 1) forward_tile_row(t, wp + (size_t)o0 * n_taps, xp + q0, off, n_taps);
-            else forward_tile(t, wp + (size_t)o0 * n_taps, xp + q0, off, n_taps);
-            store_tile(y, t, m, o0, q0, qlo, b, accumulate, g);
+            float *yo = y + o0 * HWo;
+            const float *bo = b ? b + o0 : NULL;
+            if (m == 1) forward_tile_row(yo, bo, accumulate, q0, &st, wp + (size_t)o0 * n_taps, xp + q0, off, n_taps);
+            else forward_tile(yo, HWo, bo, accumulate, m, q0, &st, wp + (size_t)o0 * n_taps, xp + q0, off, n_taps);
         }
     }
 }

@@ -7,6 +7,10 @@
  *   for (int k = 0; k < n; k++) acc = vec_fmadd(vec_set1(a[k]), vec_loadu(b + k * VL), acc);
  *   vec_storeu(c, acc);
  *
+ * Masked loads and stores touch only the lanes [lo, hi) of a VMask = vec_mask_range(lo, hi), 0 <= lo <= hi <= VL:
+ * vec_mask_loadu(p, m) reads p[lo .. hi - 1] (the other lanes are 0), vec_mask_storeu(p, m, v) writes them; the
+ * other lanes' addresses are never read or written (they may lie outside the array).
+ *
  * Internal to common/: static inline functions, nothing to link, nothing allocates or fails.
  * vec_load wants a 64-byte (AVX-512) or 32-byte (AVX2) aligned address; vec_loadu takes any. */
 #ifndef SIMD_H
@@ -26,6 +30,11 @@ static inline Vec vec_loadu(const float *p) { return _mm512_loadu_ps(p); }
 static inline void vec_storeu(float *p, Vec v) { _mm512_storeu_ps(p, v); }
 static inline Vec vec_fmadd(Vec a, Vec b, Vec c) { return _mm512_fmadd_ps(a, b, c); }
 static inline Vec vec_mul(Vec a, Vec b) { return _mm512_mul_ps(a, b); }
+static inline Vec vec_add(Vec a, Vec b) { return _mm512_add_ps(a, b); }
+typedef __mmask16 VMask;
+static inline VMask vec_mask_range(int lo, int hi) { return (VMask)(((1u << hi) - 1) & ~((1u << lo) - 1)); }
+static inline Vec vec_mask_loadu(const float *p, VMask m) { return _mm512_maskz_loadu_ps(m, p); }
+static inline void vec_mask_storeu(float *p, VMask m, Vec v) { _mm512_mask_storeu_ps(p, m, v); }
 #elif defined(__AVX2__) && defined(__FMA__)
 typedef __m256 Vec;
 enum { VL = 8 };
@@ -36,6 +45,14 @@ static inline Vec vec_loadu(const float *p) { return _mm256_loadu_ps(p); }
 static inline void vec_storeu(float *p, Vec v) { _mm256_storeu_ps(p, v); }
 static inline Vec vec_fmadd(Vec a, Vec b, Vec c) { return _mm256_fmadd_ps(a, b, c); }
 static inline Vec vec_mul(Vec a, Vec b) { return _mm256_mul_ps(a, b); }
+static inline Vec vec_add(Vec a, Vec b) { return _mm256_add_ps(a, b); }
+typedef __m256i VMask;
+static inline VMask vec_mask_range(int lo, int hi) {
+    __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_and_si256(_mm256_cmpgt_epi32(lane, _mm256_set1_epi32(lo - 1)), _mm256_cmpgt_epi32(_mm256_set1_epi32(hi), lane));
+}
+static inline Vec vec_mask_loadu(const float *p, VMask m) { return _mm256_maskload_ps(p, m); }
+static inline void vec_mask_storeu(float *p, VMask m, Vec v) { _mm256_maskstore_ps(p, m, v); }
 #else
 typedef struct { float v[4]; } Vec;
 enum { VL = 4 };
@@ -46,6 +63,15 @@ static inline Vec vec_load(const float *p) { return vec_loadu(p); }
 static inline void vec_storeu(float *p, Vec a) { for (int i = 0; i < 4; i++) p[i] = a.v[i]; }
 static inline Vec vec_fmadd(Vec a, Vec b, Vec c) { for (int i = 0; i < 4; i++) c.v[i] += a.v[i] * b.v[i]; return c; }
 static inline Vec vec_mul(Vec a, Vec b) { for (int i = 0; i < 4; i++) a.v[i] *= b.v[i]; return a; }
+static inline Vec vec_add(Vec a, Vec b) { for (int i = 0; i < 4; i++) a.v[i] += b.v[i]; return a; }
+typedef struct { int lo, hi; } VMask;
+static inline VMask vec_mask_range(int lo, int hi) { return (VMask){ lo, hi }; }
+static inline Vec vec_mask_loadu(const float *p, VMask m) {
+    Vec v = vec_zero();
+    for (int i = m.lo; i < m.hi; i++) v.v[i] = p[i];
+    return v;
+}
+static inline void vec_mask_storeu(float *p, VMask m, Vec v) { for (int i = m.lo; i < m.hi; i++) p[i] = v.v[i]; }
 #endif
 
 /* Eight float lanes summed in double (the exact sums of group norm and of bias gradients): D8 holds 8 doubles,
