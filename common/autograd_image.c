@@ -309,7 +309,7 @@ static void conv_flip_weights(float *wf, const float *w, int Co, int C, int K) {
 /* Where the parts of a conv node's scratch (its saved tensor) lie, in floats. Shared by the threads: the
  * packed weights wp, the tap offsets of x and of dy (ints in float slots), wf and its packing wpf. Then
  * per thread: the padded sample xp, dy^T on the grid (for dW), the padded dy (dx as a convolution) or the
- * scratch of conv_dx_strided at dyp, and the thread's dW and db sums. */
+ * scratch of conv_dx_strided at dyp, and the thread's dW (transposed, conv_dwt_size) and db sums. */
 typedef struct {
     int dx_conv;
     ConvGrid gx, gdy;   /* x's grid, and dy's for the dx convolution (padding K - 1 - P) */
@@ -337,7 +337,7 @@ static ConvLayout conv_layout(int C, int H, int W, int Co, int K, int S, int P, 
         l.wpf = at;     at += line_up(conv_dx_packed_size(Co, &l.gx));
         l.dw = l.dyp + line_up(conv_dx_scratch_size(Co, &l.gx));
     }
-    l.db = l.dw + line_up((size_t)Co * CKK);
+    l.db = l.dw + line_up(conv_dwt_size(Co, (int)CKK));
     l.per_thread = l.db + line_up(Co);
     l.total = at + (size_t)T * l.per_thread;
     return l;
@@ -355,7 +355,7 @@ static const float *conv_padded(float *xp, const float *x, const ConvGrid *g) {
 }
 
 /* One sample's dW and dx: dW += dy_n (x) xp_n; dx_n += conv(pad(dy_n), wf), or its phases (stride > 1). */
-static void conv2d_backward_sample(AgNode *y, const ConvLayout *l, float *scr, int n, float *dw) {
+static void conv2d_backward_sample(AgNode *y, const ConvLayout *l, float *scr, int n, float *dwt) {
     AgNode *x = y->in[0], *wn = y->in[1];
     int C = x->val.shape[1], H = x->val.shape[2], W = x->val.shape[3], Co = y->val.shape[1];
     int Ho = l->gx.Ho, Wo = l->gx.Wo;
@@ -364,7 +364,7 @@ static void conv2d_backward_sample(AgNode *y, const ConvLayout *l, float *scr, i
     if (wn->needs_grad) {
         const float *xp = conv_padded(scr + l->xp, x->val.data + (size_t)n * C * H * W, &l->gx);
         conv_dyt(scr + l->dyt, dy, Co, &l->gx);
-        conv_weight_grad(dw, scr + l->dyt, xp, (const int *)(y->saved.data + l->off_x), Co, &l->gx);
+        conv_weight_grad(dwt, scr + l->dyt, xp, (const int *)(y->saved.data + l->off_x), Co, &l->gx);
     }
     if (!x->needs_grad) return;
     if (l->dx_conv) {
@@ -393,17 +393,17 @@ static void conv2d_backward(AgNode *y) {
     }
     #pragma omp parallel for schedule(static) num_threads(T)
     for (int th = 0; th < T; th++) {
-        float *scr = conv_thread(y, &l, th), *dw = scr + l.dw, *db = scr + l.db;
-        memset(dw, 0, sizeof(float) * ((size_t)Co * CKK + Co));
+        float *scr = conv_thread(y, &l, th), *dwt = scr + l.dw, *db = scr + l.db;
+        memset(dwt, 0, sizeof(float) * (l.per_thread - l.dw));
         for (int n = th; n < N; n += T) {
             const float *dy = y->grad.data + (size_t)n * Co * HWo;
             for (int o = 0; o < Co; o++) db[o] += (float)sum_plain(dy + (size_t)o * HWo, (size_t)HWo);
-            conv2d_backward_sample(y, &l, scr, n, dw);
+            conv2d_backward_sample(y, &l, scr, n, dwt);
         }
     }
     for (int th = 0; th < T; th++) {   /* reduce the per-thread sums in a fixed order */
-        const float *dw = conv_thread(y, &l, th) + l.dw, *db = conv_thread(y, &l, th) + l.db;
-        if (wn->needs_grad) for (size_t i = 0; i < (size_t)Co * CKK; i++) wn->grad.data[i] += dw[i];
+        const float *dwt = conv_thread(y, &l, th) + l.dw, *db = conv_thread(y, &l, th) + l.db;
+        if (wn->needs_grad) conv_dwt_add(wn->grad.data, dwt, Co, CKK);
         if (bn && bn->needs_grad) for (int o = 0; o < Co; o++) bn->grad.data[o] += db[o];
     }
 }

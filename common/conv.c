@@ -8,7 +8,8 @@
  * gets a one-row tile; the last tile of the grid is moved back to end at Lq, its overlap with the one before
  * not stored twice.
  * Weight-gradient tile: MR taps x up to 2 VL output channels: per grid position q, the vectors of dy^T at
- * q (conv_dyt) times MR broadcasts of xp[off[k] + q]; the sum over q stays in registers. For Cout = 1, MR taps
+ * q (conv_dyt) times MR broadcasts of xp[off[k] + q]; the sum over q stays in registers and is added, a vector
+ * per tap, to dW stored transposed (tap by tap, the channels side by side: conv_dwt_add turns it). For Cout = 1, MR taps
  * with vectors along q instead, summed across the lanes at the end.
  *   AVX-512: MR = 8 (16 accumulators of 32);  AVX2: MR = 6 (12 of 16);  plain C: MR = 4. */
 #include <string.h>
@@ -324,11 +325,12 @@ void conv_dyt(float *dyt, const float *dy, int Co, const ConvGrid *g) {
     }
 }
 
-/* dw[(o0 + v) CKK + k0 + i] += sum_q xp[off[k0 + i] + q] dyt[q ld + o0 + v] for i < m taps, v < n channels;
- * nv = 1 or 2 vectors of channels (a constant where it is called, so the loops unroll). */
-static inline __attribute__((always_inline)) void weight_grad_tile(float *dw, int CKK, int k0, int m, int o0, int n,
-                                                                    const float *xp, const int *off, const float *dyt,
-                                                                    int ld, int Lq, const int nv) {
+/* dwt[(k0 + i) ld + o0 + v] += sum_q xp[off[k0 + i] + q] dyt[q ld + o0 + v] for i < m taps, v < nv VL channels
+ * (those past Cout are zero columns of dyt, summed into dwt's padding); nv = 1 or 2 vectors of channels (a
+ * constant where it is called, so the loops unroll). dW transposed: each tap's sums are whole vectors added. */
+static inline __attribute__((always_inline)) void weight_grad_tile(float *dwt, int k0, int m, int o0, const float *xp,
+                                                                    const int *off, const float *dyt, int ld, int Lq,
+                                                                    const int nv) {
     const float *xr[MR];
     for (int i = 0; i < MR; i++) xr[i] = xp + off[k0 + (i < m ? i : 0)];   /* rows past m repeat row 0, unused */
     Vec acc[MR][2];
@@ -344,21 +346,21 @@ static inline __attribute__((always_inline)) void weight_grad_tile(float *dw, in
             if (nv > 1) acc[i][1] = vec_fmadd(a, d1, acc[i][1]);
         }
     }
-    _Alignas(64) float t[2 * VL];
-    int nn = min_int(n, nv * VL);   /* n <= nv VL already: said for the compiler, which sees t half written */
-    for (int i = 0; i < m; i++) {
-        vec_storeu(t, acc[i][0]);
-        if (nv > 1) vec_storeu(t + VL, acc[i][1]);
-        for (int v = 0; v < nn; v++) dw[(size_t)(o0 + v) * CKK + k0 + i] += t[v];
+    #pragma GCC unroll 16
+    for (int i = 0; i < MR; i++) {
+        if (i >= m) break;
+        float *w = dwt + (size_t)(k0 + i) * ld + o0;
+        vec_storeu(w, vec_add(vec_loadu(w), acc[i][0]));
+        if (nv > 1) vec_storeu(w + VL, vec_add(vec_loadu(w + VL), acc[i][1]));
     }
 }
-__attribute__((noinline)) static void weight_grad_tile1(float *dw, int CKK, int k0, int m, int o0, int n, const float *xp,
+__attribute__((noinline)) static void weight_grad_tile1(float *dwt, int k0, int m, int o0, const float *xp,
                                                         const int *off, const float *dyt, int ld, int Lq) {
-    weight_grad_tile(dw, CKK, k0, m, o0, n, xp, off, dyt, ld, Lq, 1);
+    weight_grad_tile(dwt, k0, m, o0, xp, off, dyt, ld, Lq, 1);
 }
-__attribute__((noinline)) static void weight_grad_tile2(float *dw, int CKK, int k0, int m, int o0, int n, const float *xp,
+__attribute__((noinline)) static void weight_grad_tile2(float *dwt, int k0, int m, int o0, const float *xp,
                                                         const int *off, const float *dyt, int ld, int Lq) {
-    weight_grad_tile(dw, CKK, k0, m, o0, n, xp, off, dyt, ld, Lq, 2);
+    weight_grad_tile(dwt, k0, m, o0, xp, off, dyt, ld, Lq, 2);
 }
 
 /* One output channel: dw[k0 + i] += sum_q xp[off[k0 + i] + q] dy[q], vectors along q, summed at the end. */
@@ -382,20 +384,26 @@ static void weight_grad_row(float *dw, int k0, int m, const float *xp, const int
     }
 }
 
-void conv_weight_grad(float *dw, const float *dyt, const float *xp, const int *off, int Co, const ConvGrid *g) {
+size_t conv_dwt_size(int Co, int CKK) { return (size_t)CKK * dyt_ld(Co); }
+
+void conv_weight_grad(float *dwt, const float *dyt, const float *xp, const int *off, int Co, const ConvGrid *g) {
     int CKK = g->C * g->K * g->K, ld = dyt_ld(Co);
     if (Co == 1) {
-        for (int k0 = 0; k0 < CKK; k0 += MR) weight_grad_row(dw, k0, min_int(MR, CKK - k0), xp, off, dyt, g->Lq);
+        for (int k0 = 0; k0 < CKK; k0 += MR) weight_grad_row(dwt, k0, min_int(MR, CKK - k0), xp, off, dyt, g->Lq);
         return;
     }
-    for (int o0 = 0; o0 < Co; o0 += 2 * VL) {
-        int n = min_int(2 * VL, Co - o0);
+    for (int o0 = 0; o0 < Co; o0 += 2 * VL)
         for (int k0 = 0; k0 < CKK; k0 += MR) {
             int m = min_int(MR, CKK - k0);
-            if (n > VL) weight_grad_tile2(dw, CKK, k0, m, o0, n, xp, off, dyt, ld, g->Lq);
-            else weight_grad_tile1(dw, CKK, k0, m, o0, n, xp, off, dyt, ld, g->Lq);
+            if (Co - o0 > VL) weight_grad_tile2(dwt, k0, m, o0, xp, off, dyt, ld, g->Lq);
+            else weight_grad_tile1(dwt, k0, m, o0, xp, off, dyt, ld, g->Lq);
         }
-    }
+}
+
+void conv_dwt_add(float *dw, const float *dwt, int Co, int CKK) {
+    int ld = dyt_ld(Co);
+    for (int o = 0; o < Co; o++)
+        for (int k = 0; k < CKK; k++) dw[(size_t)o * CKK + k] += dwt[(size_t)k * ld + o];
 }
 
 /* ---- the definition -------------------------------------------------------------- */

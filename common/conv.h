@@ -12,7 +12,7 @@
  * (Hs x Ws = ceil(Hp / S) x ceil(Wp / S) each). Output (h, w) reads padded pixel (h S + i, w S + j), which is
  * pixel (h + i / S, w + j / S) of phase (i mod S, j mod S): again one shift per tap, on a grid of row length Ws.
  *   conv_forward      y (+)= W * x (+ b)
- *   conv_weight_grad  dW (Cout, C K K) += sum_q dy(o, q) xp[off[k] + q]
+ *   conv_weight_grad  dW^T (C K K, Cout) += sum_q xp[off[k] + q] dy(o, q)   (conv_dwt_add: dW += that, turned)
  *
  *   ConvGrid g = conv_grid(C, H, W, K, S, P);           sizes of the padded grid
  *   conv_offsets(off, &g);                              off[C K K]
@@ -57,8 +57,12 @@ void conv_forward(float *y, const float *wp, const float *xp, const int *off, co
  * (Cout = 1: dyt (Lq), dy on the grid). */
 size_t conv_dyt_size(int Co, const ConvGrid *g);
 void conv_dyt(float *dyt, const float *dy, int Co, const ConvGrid *g);
-/* dw (Cout, C K K) += sum_{h,w} dy[o,h,w] x[c, h S+i-P, w S+j-P], from conv_dyt and conv_pad of x. */
-void conv_weight_grad(float *dw, const float *dyt, const float *xp, const int *off, int Co, const ConvGrid *g);
+/* dW transposed: dwt (C K K, round_up(Cout, VL)) += sum_{h,w} dy[o,h,w] x[c, h S+i-P, w S+j-P] at [(c K + i) K + j][o],
+ * from conv_dyt and conv_pad of x (the columns past Cout are padding; Cout = 1: dwt (C K K) is dW itself).
+ * conv_dwt_add: dw (Cout, C K K) += dwt turned back. */
+size_t conv_dwt_size(int Co, int CKK);
+void conv_weight_grad(float *dwt, const float *dyt, const float *xp, const int *off, int Co, const ConvGrid *g);
+void conv_dwt_add(float *dw, const float *dwt, int Co, int CKK);
 
 /* dx (C, H, W) += the input gradient of a strided convolution (any S; for S = 1 conv_forward on dy is the way):
  * phase by phase of the padded input, each a stride-1 correlation of dy with the taps of w falling on that phase
