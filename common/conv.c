@@ -34,11 +34,11 @@ ConvGrid conv_grid(int C, int H, int W, int K, int S, int P) {
     CHECK(C >= 1 && H >= 1 && W >= 1 && K >= 1 && S >= 1 && P >= 0, "conv_grid: C=%d H=%d W=%d K=%d S=%d P=%d",
           C, H, W, K, S, P);
     ConvGrid g = { .C = C, .H = H, .W = W, .K = K, .S = S, .P = P, .Hp = H + 2 * P, .Wp = W + 2 * P };
-    g.Hs = (g.Hp + S - 1) / S;
-    g.Ws = (g.Wp + S - 1) / S;
     g.Ho = g.Hp < K ? 0 : (g.Hp - K) / S + 1;
     g.Wo = g.Wp < K ? 0 : (g.Wp - K) / S + 1;
     CHECK(g.Ho >= 1 && g.Wo >= 1, "conv_grid: empty output for H=%d W=%d K=%d P=%d", H, W, K, P);
+    g.Hs = (g.Hp + S - 1) / S;
+    g.Ws = S == 1 ? max_int(W + P, g.Wo) : (g.Wp + S - 1) / S;   /* stride 1: a row's right border is the next one's left */
     g.Lq = g.Ho * g.Ws;
     return g;
 }
@@ -73,16 +73,17 @@ static void copy_fill(float *dst, const float *src, int n_src, int n) {
     }
 }
 
-/* Stride 1: one padded image per channel, P zeros around x. */
+/* Stride 1: one padded image per channel, rows of Ws = W + P: P zeros, then x's row; the next row's P zeros are
+ * this row's right border (a tap past the row's end reads them). P zero rows above and below. */
 static void pad_s1(float *xp, const float *x, const ConvGrid *g) {
-    int P = g->P, W = g->W, Wp = g->Wp;
+    int P = g->P, W = g->W, Ws = g->Ws;
     for (int c = 0; c < g->C; c++) {
-        float *pc = xp + (size_t)c * g->Hp * Wp;
+        float *pc = xp + (size_t)c * g->Hp * Ws;
         const float *xc = x + (size_t)c * g->H * W;
-        copy_fill(pc, NULL, 0, P * Wp + P);   /* top rows and the first left border */
-        for (int h = 0; h < g->H; h++)        /* row h, then its right border and the next row's left one */
-            copy_fill(pc + (size_t)(h + P) * Wp + P, xc + (size_t)h * W, W, W + 2 * P);
-        copy_fill(pc + (size_t)(g->H + P) * Wp + P, NULL, 0, P * Wp - P);   /* bottom rows */
+        copy_fill(pc, NULL, 0, P * Ws + P);   /* top rows and the first left border */
+        for (int h = 0; h < g->H; h++)        /* row h, then the zeros up to the next row's data */
+            copy_fill(pc + (size_t)(h + P) * Ws + P, xc + (size_t)h * W, W, Ws);
+        copy_fill(pc + (size_t)(g->H + P) * Ws + P, NULL, 0, P * Ws - P);   /* bottom rows */
     }
 }
 

@@ -3,11 +3,12 @@
  * again, on dy with the flipped weights), one sample at a time. ag_conv2d (autograd_image.c) calls them.
  *
  * The idea ("implicit GEMM" on a padded grid), stride 1 first: copy the sample x (C, H, W) once into xp
- * (C, Hp, Wp) with a zero border, Hp = H + 2P, Wp = W + 2P. Compute the outputs on the grid q = h Wp + w,
- * w < Wp: the input that tap k = (c, i, j) reads for output q is then xp[off[k] + q], off[k] = c Hp Wp + i Wp + j,
- * the same shift for every q. So y(o, q) = sum_k W(o, k) xp[off[k] + q] is a matrix product whose right-hand
- * side is read straight out of xp, rows shifted by off[k]: no im2col copy (K^2 times the sample) and no packing
- * of it. The K - 1 grid columns w >= Wo are computed and thrown away.
+ * (C, Hp, Ws) with a zero border, Hp = H + 2P rows of Ws = W + P: P zeros, then a row of x. Compute the outputs
+ * on the grid q = h Ws + w, w < Ws: the input that tap k = (c, i, j) reads for output q is then xp[off[k] + q],
+ * off[k] = c Hp Ws + i Ws + j, the same shift for every q (a tap past a row's end reads the next row's P zeros:
+ * they are this row's right border too). So y(o, q) = sum_k W(o, k) xp[off[k] + q] is a matrix product whose
+ * right-hand side is read straight out of xp, rows shifted by off[k]: no im2col copy (K^2 times the sample) and
+ * no packing of it. The Ws - Wo grid columns w >= Wo (P of them for K = 2P + 1) are computed and thrown away.
  * Stride S: xp holds the S^2 phases of the padded image, phase (a, b) = rows a, a + S, ..., columns b, b + S, ...
  * (Hs x Ws = ceil(Hp / S) x ceil(Wp / S) each). Output (h, w) reads padded pixel (h S + i, w S + j), which is
  * pixel (h + i / S, w + j / S) of phase (i mod S, j mod S): again one shift per tap, on a grid of row length Ws.
@@ -30,7 +31,7 @@
 typedef struct {
     int C, H, W, K, S, P;   /* input channels, input size, kernel size, stride, zero padding */
     int Hp, Wp;             /* padded input: H + 2P, W + 2P */
-    int Hs, Ws;             /* one phase of it: ceil(Hp / S), ceil(Wp / S) (Hp, Wp for S = 1) */
+    int Hs, Ws;             /* one phase of it: ceil(Hp / S), ceil(Wp / S) (S = 1: Hp, and max(W + P, Wo)) */
     int Ho, Wo;             /* output: (Hp - K) / S + 1, (Wp - K) / S + 1 */
     int Lq;                 /* grid positions Ho Ws (the last Ws - Wo of each row are thrown away) */
 } ConvGrid;

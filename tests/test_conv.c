@@ -138,19 +138,20 @@ START_TEST(test_conv_dx_strided_matches_loops) {
 }
 END_TEST
 
-/* The padded copy (stride 1): the interior is x, the border and the slack are zero. */
+/* The padded copy (stride 1, rows of Ws = W + P): P zeros then x's row, P zero rows above and below, zero slack. */
 START_TEST(test_conv_pad_border_is_zero) {
     Rng r = rng_seed(3);
     Case c = case_new(3, &r);   /* P = 2 */
     const ConvGrid *g = &c.g;
+    ck_assert_int_eq(g->Ws, c.W + c.P);
     for (int ch = 0; ch < c.C; ch++)
         for (int h = 0; h < g->Hp; h++)
-            for (int w = 0; w < g->Wp; w++) {
+            for (int w = 0; w < g->Ws; w++) {
                 int hh = h - c.P, ww = w - c.P, inside = hh >= 0 && hh < c.H && ww >= 0 && ww < c.W;
                 float want = inside ? c.x[(ch * c.H + hh) * c.W + ww] : 0.0f;
-                ck_assert_float_eq(c.xp[(ch * g->Hp + h) * g->Wp + w], want);
+                ck_assert_float_eq(c.xp[(ch * g->Hp + h) * g->Ws + w], want);
             }
-    for (size_t i = (size_t)c.C * g->Hp * g->Wp; i < conv_padded_size(g); i++) ck_assert_float_eq(c.xp[i], 0.0f);
+    for (size_t i = (size_t)c.C * g->Hp * g->Ws; i < conv_padded_size(g); i++) ck_assert_float_eq(c.xp[i], 0.0f);
     case_free(&c);
 }
 END_TEST
