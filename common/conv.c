@@ -173,6 +173,13 @@ __attribute__((noinline))   /* as gemm.c's micro-kernel: a function of its own k
 static void forward_tile(float *restrict y, size_t HWo, const float *b, int accumulate, int m, int q0,
                          const TileStore *st, const float *restrict wp, const float *restrict xq,
                          const int *restrict off, int CKK) {
+    for (int i = 0; i < m; i++)   /* the tile's outputs, on their way to cache while the taps are summed */
+        for (int v = 0; v < 2; v++)
+            for (int k = 0; k < st->n[v]; k++) {
+                const float *yk = y + i * HWo + q0 + v * VL - st->seg[v][k].shift;
+                __builtin_prefetch(yk + st->seg[v][k].lo, 1);
+                __builtin_prefetch(yk + st->seg[v][k].hi - 1, 1);
+            }
     Vec acc[MR][2];
     #pragma GCC unroll 16
     for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = vec_zero();
