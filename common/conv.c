@@ -134,10 +134,10 @@ void conv_pack_weights(float *wp, const float *w, int Co, int CKK) {
 
 /* ---- forward -------------------------------------------------------------------- */
 
-/* Where a tile's outputs go. Lanes [lo, hi) of vector v (grid positions q0 + v VL + lane) lie in one output row h
- * and go to y at q - shift, shift = h (Ws - Wo): one masked store per (vector, row) segment. Lanes in the
- * thrown-away columns, before qlo (stored by the tile before) or past the last row are in no segment. */
-typedef struct { int lo, hi, shift; } Seg;
+/* Where a tile's outputs go. Lanes of vector v (grid positions q0 + v VL + lane) in one output row h go to y at
+ * q - shift, shift = h (Ws - Wo): one masked store per (vector, row) segment. Lanes in the thrown-away columns,
+ * before qlo (stored by the tile before) or past the last row are in no segment. */
+typedef struct { VMask m; int lo, hi, shift; } Seg;
 typedef struct { int n[2]; Seg seg[2][VL + 1]; } TileStore;
 
 static void tile_store_plan(TileStore *st, int q0, int qlo, const ConvGrid *g) {
@@ -146,25 +146,40 @@ static void tile_store_plan(TileStore *st, int q0, int qlo, const ConvGrid *g) {
         st->n[v] = 0;
         if (g->Ws == g->Wo) {  /* no thrown-away columns: the rows follow one another in y too */
             int lo = max_int(qlo - p, 0), hi = min_int(g->Lq - p, VL);
-            if (lo < hi) st->seg[v][st->n[v]++] = (Seg){ lo, hi, 0 };
+            if (lo < hi) st->seg[v][st->n[v]++] = (Seg){ vec_mask_range(lo, hi), lo, hi, 0 };
             continue;
         }
         for (int h = max_int(qlo, p) / g->Ws; h < g->Ho && h * g->Ws < p + VL; h++) {
             int lo = max_int(max_int(qlo, h * g->Ws) - p, 0), hi = min_int(h * g->Ws + g->Wo - p, VL);
-            if (lo < hi) st->seg[v][st->n[v]++] = (Seg){ lo, hi, h * (g->Ws - g->Wo) };
+            if (lo < hi) st->seg[v][st->n[v]++] = (Seg){ vec_mask_range(lo, hi), lo, hi, h * (g->Ws - g->Wo) };
         }
     }
 }
 
-/* One vector of one output channel's tile row into y (that channel's plane; at = q0 + v VL): r (+ b), or y + that. */
-static inline __attribute__((always_inline)) void store_vec(float *y, int at, Vec r, const float *b, int accumulate,
-                                                            const Seg *seg, int n) {
-    if (b) r = vec_add(r, vec_set1(*b));
-    for (int k = 0; k < n; k++) {
-        float *yk = y + at - seg[k].shift;   /* lane j of r goes to yk[j] (only lanes lo .. hi - 1 are touched) */
-        VMask m = vec_mask_range(seg[k].lo, seg[k].hi);
-        vec_mask_storeu(yk, m, accumulate ? vec_add(vec_mask_loadu(yk, m), r) : r);
+/* The lanes of a vector at y + at (at = q0 + v VL) that its segments cover, the other lanes those of r. */
+static inline __attribute__((always_inline)) Vec gather_vec(const float *y, int at, Vec r, const Seg *seg, int n) {
+    for (int k = 0; k < n; k++) r = vec_mask_loadu_into(r, y + at - seg[k].shift, seg[k].m);
+    return r;
+}
+static inline __attribute__((always_inline)) void scatter_vec(float *y, int at, Vec r, const Seg *seg, int n) {
+    for (int k = 0; k < n; k++) vec_mask_storeu(y + at - seg[k].shift, seg[k].m, r);
+}
+
+/* One output channel's tile row (r0, r1) into its plane y: r (+ b), or y + that. The old values are all read
+ * before any is written (a masked load behind a masked store to the same line would wait for the store). */
+static inline __attribute__((always_inline)) void store_row(float *y, int q0, Vec r0, Vec r1, const float *b,
+                                                            int accumulate, const TileStore *st) {
+    if (b) {
+        r0 = vec_add(r0, vec_set1(*b));
+        r1 = vec_add(r1, vec_set1(*b));
     }
+    if (accumulate) {
+        Vec y0 = gather_vec(y, q0, vec_zero(), st->seg[0], st->n[0]), y1 = gather_vec(y, q0 + VL, vec_zero(), st->seg[1], st->n[1]);
+        r0 = vec_add(y0, r0);
+        r1 = vec_add(y1, r1);
+    }
+    scatter_vec(y, q0, r0, st->seg[0], st->n[0]);
+    scatter_vec(y, q0 + VL, r1, st->seg[1], st->n[1]);
 }
 
 /* y[o0 + i] (+)= b + sum_k wp[k MR + i] xq[off[k] + j] for the tile's grid positions j < NR, i < m (y and b from
@@ -198,8 +213,7 @@ static void forward_tile(float *restrict y, size_t HWo, const float *b, int accu
     #pragma GCC unroll 16
     for (int i = 0; i < MR; i++) {
         if (i >= m) break;
-        store_vec(y + i * HWo, q0, acc[i][0], b ? b + i : NULL, accumulate, st->seg[0], st->n[0]);
-        store_vec(y + i * HWo, q0 + VL, acc[i][1], b ? b + i : NULL, accumulate, st->seg[1], st->n[1]);
+        store_row(y + i * HWo, q0, acc[i][0], acc[i][1], b ? b + i : NULL, accumulate, st);
     }
 }
 
@@ -213,8 +227,7 @@ __attribute__((noinline)) static void forward_tile_row(float *restrict y, const 
         acc0 = vec_fmadd(a, vec_loadu(xq + off[k]), acc0);
         acc1 = vec_fmadd(a, vec_loadu(xq + off[k] + VL), acc1);
     }
-    store_vec(y, q0, acc0, b, accumulate, st->seg[0], st->n[0]);
-    store_vec(y, q0 + VL, acc1, b, accumulate, st->seg[1], st->n[1]);
+    store_row(y, q0, acc0, acc1, b, accumulate, st);
 }
 
 /* y (Cout, Ho, Wo) (+)= the n_taps taps of wp over xp, on the grid of g (row length Ws, Lq positions). */

@@ -8,7 +8,8 @@
  *   vec_storeu(c, acc);
  *
  * Masked loads and stores touch only the lanes [lo, hi) of a VMask = vec_mask_range(lo, hi), 0 <= lo <= hi <= VL:
- * vec_mask_loadu(p, m) reads p[lo .. hi - 1] (the other lanes are 0), vec_mask_storeu(p, m, v) writes them; the
+ * vec_mask_loadu(p, m) reads p[lo .. hi - 1] (the other lanes are 0; vec_mask_loadu_into(v, p, m): those of v),
+ * vec_mask_storeu(p, m, v) writes them; the
  * other lanes' addresses are never read or written (they may lie outside the array).
  *
  * Internal to common/: static inline functions, nothing to link, nothing allocates or fails.
@@ -34,6 +35,7 @@ static inline Vec vec_add(Vec a, Vec b) { return _mm512_add_ps(a, b); }
 typedef __mmask16 VMask;
 static inline VMask vec_mask_range(int lo, int hi) { return (VMask)(((1u << hi) - 1) & ~((1u << lo) - 1)); }
 static inline Vec vec_mask_loadu(const float *p, VMask m) { return _mm512_maskz_loadu_ps(m, p); }
+static inline Vec vec_mask_loadu_into(Vec v, const float *p, VMask m) { return _mm512_mask_loadu_ps(v, m, p); }
 static inline void vec_mask_storeu(float *p, VMask m, Vec v) { _mm512_mask_storeu_ps(p, m, v); }
 #elif defined(__AVX2__) && defined(__FMA__)
 typedef __m256 Vec;
@@ -52,6 +54,9 @@ static inline VMask vec_mask_range(int lo, int hi) {
     return _mm256_and_si256(_mm256_cmpgt_epi32(lane, _mm256_set1_epi32(lo - 1)), _mm256_cmpgt_epi32(_mm256_set1_epi32(hi), lane));
 }
 static inline Vec vec_mask_loadu(const float *p, VMask m) { return _mm256_maskload_ps(p, m); }
+static inline Vec vec_mask_loadu_into(Vec v, const float *p, VMask m) {
+    return _mm256_blendv_ps(v, _mm256_maskload_ps(p, m), _mm256_castsi256_ps(m));
+}
 static inline void vec_mask_storeu(float *p, VMask m, Vec v) { _mm256_maskstore_ps(p, m, v); }
 #else
 typedef struct { float v[4]; } Vec;
@@ -68,6 +73,10 @@ typedef struct { int lo, hi; } VMask;
 static inline VMask vec_mask_range(int lo, int hi) { return (VMask){ lo, hi }; }
 static inline Vec vec_mask_loadu(const float *p, VMask m) {
     Vec v = vec_zero();
+    for (int i = m.lo; i < m.hi; i++) v.v[i] = p[i];
+    return v;
+}
+static inline Vec vec_mask_loadu_into(Vec v, const float *p, VMask m) {
     for (int i = m.lo; i < m.hi; i++) v.v[i] = p[i];
     return v;
 }
