@@ -44,7 +44,7 @@
 typedef struct AgNode AgNode;
 struct AgNode {
     Tensor  val, grad;               /* forward value and d loss / d val, same shape */
-    AgNode *in[3];                   /* inputs, in the op's argument order */
+    AgNode *in[4];                   /* inputs, in the op's argument order (a 4th: ag_conv2d_add_channel) */
     int     n_in;
     int     needs_grad;              /* 1 if a leaf is reachable through in[]: backward is run */
     void  (*backward)(AgNode *y);    /* adds y->grad's contribution into in[k]->grad; NULL for leaves */
@@ -137,6 +137,8 @@ AgNode *ag_kl_normal(AgTape *t, AgNode *mu, AgNode *logvar);
 AgNode *ag_reshape(AgTape *t, AgNode *x, int ndim, const int *shape);  /* same data, new shape */
 AgNode *ag_conv2d(AgTape *t, AgNode *x, AgNode *w, AgNode *b, int stride, int pad);
                                  /* x (N,C,H,W) * w (Co,C,K,K) + b (Co) or NULL -> (N,Co,(H+2pad-K)/stride+1, ...) */
+AgNode *ag_conv2d_add_channel(AgTape *t, AgNode *x, AgNode *w, AgNode *b, AgNode *e, int stride, int pad);
+                                 /* ag_add_channel(ag_conv2d(x, w, b, ...), e (N,Co)) in one node, the same bits */
 AgNode *ag_group_norm(AgTape *t, AgNode *x, AgNode *gamma, AgNode *beta, int G);
                                  /* per sample and group of C/G channels: gamma (x - mean)/sqrt(var + 1e-5) + beta */
 AgNode *ag_group_norm_silu(AgTape *t, AgNode *x, AgNode *gamma, AgNode *beta, int G);

@@ -65,15 +65,17 @@ AgNode *ag_concat_channels(AgTape *t, AgNode *a, AgNode *b) {
 
 /* ---- per-channel addition (time embedding into a block) ------------------ */
 
+static double sum_plain(const float *x, size_t n);   /* sum_i x[i] in double, with group norm's sums below */
+
 /* y[n,c,h,w] = x[n,c,h,w] + e[n,c];  de[n,c] = sum_hw dy[n,c,h,w]. */
 static void add_channel_backward(AgNode *y) {
     int N = y->val.shape[0], C = y->val.shape[1], HW = y->val.shape[2] * y->val.shape[3];
     float *dx = y->in[0]->grad.data, *de = y->in[1]->grad.data;
     #pragma omp parallel for schedule(static) if (y->val.numel >= AG_PARALLEL_MIN)
     for (int nc = 0; nc < N * C; nc++) {
-        double s = 0.0;
-        for (int i = 0; i < HW; i++) { dx[(size_t)nc * HW + i] += y->grad.data[(size_t)nc * HW + i]; s += y->grad.data[(size_t)nc * HW + i]; }
-        de[nc] += (float)s;
+        const float *dy = y->grad.data + (size_t)nc * HW;
+        for (int i = 0; i < HW; i++) dx[(size_t)nc * HW + i] += dy[i];
+        de[nc] += (float)sum_plain(dy, (size_t)HW);   /* as conv2d_backward sums it for ag_conv2d_add_channel */
     }
 }
 AgNode *ag_add_channel(AgTape *t, AgNode *x, AgNode *e) {
@@ -369,7 +371,7 @@ static void conv2d_backward_sample(AgNode *y, const ConvLayout *l, float *scr, i
     if (!x->needs_grad) return;
     if (l->dx_conv) {
         conv_forward(dx, y->saved.data + l->wpf, conv_padded(scr + l->dyp, dy, &l->gdy),
-                     (const int *)(y->saved.data + l->off_dy), NULL, 1, C, &l->gdy);
+                     (const int *)(y->saved.data + l->off_dy), NULL, NULL, 1, C, &l->gdy);
         return;
     }
     conv_dx_strided(dx, dy, y->saved.data + l->wpf, Co, &l->gx, scr + l->dyp);
@@ -377,9 +379,9 @@ static void conv2d_backward_sample(AgNode *y, const ConvLayout *l, float *scr, i
 
 /* Samples are spread over the threads; each thread has its own scratch and its own dW and db accumulators,
  * summed in thread order afterwards: the same bytes for a given thread count. Per sample n:
- * db += sum over positions of dy_n, and dW and dx_n as above. */
+ * db += sum over positions of dy_n, de[n] += that sum (as add_channel_backward), and dW and dx_n as above. */
 static void conv2d_backward(AgNode *y) {
-    AgNode *x = y->in[0], *wn = y->in[1], *bn = y->n_in > 2 ? y->in[2] : NULL;
+    AgNode *x = y->in[0], *wn = y->in[1], *bn = y->n_in > 2 ? y->in[2] : NULL, *en = y->n_in > 3 ? y->in[3] : NULL;
     int N = x->val.shape[0], C = x->val.shape[1], H = x->val.shape[2], W = x->val.shape[3];
     int Co = y->val.shape[1], K = y->arg.conv.K, T = y->arg.conv.T;
     int CKK = C * K * K, HWo = y->val.shape[2] * y->val.shape[3];
@@ -397,7 +399,11 @@ static void conv2d_backward(AgNode *y) {
         memset(dwt, 0, sizeof(float) * (l.per_thread - l.dw));
         for (int n = th; n < N; n += T) {
             const float *dy = y->grad.data + (size_t)n * Co * HWo;
-            for (int o = 0; o < Co; o++) db[o] += (float)sum_plain(dy + (size_t)o * HWo, (size_t)HWo);
+            for (int o = 0; o < Co; o++) {
+                double s = sum_plain(dy + (size_t)o * HWo, (size_t)HWo);
+                db[o] += (float)s;
+                if (en && en->needs_grad) en->grad.data[(size_t)n * Co + o] += (float)s;
+            }
             conv2d_backward_sample(y, &l, scr, n, dwt);
         }
     }
@@ -408,8 +414,9 @@ static void conv2d_backward(AgNode *y) {
     }
 }
 /* 2D convolution: x (N, C, H, W), w (Cout, C, K, K), b (Cout) or NULL, stride S, zero padding P
- * -> (N, Cout, Ho, Wo) with Ho = (H + 2P - K)/S + 1: y[n,o] = b[o] + sum_{c,i,j} w[o,c,i,j] x[n,c,hS+i-P,wS+j-P]. */
-AgNode *ag_conv2d(AgTape *t, AgNode *x, AgNode *w, AgNode *b, int stride, int pad) {
+ * -> (N, Cout, Ho, Wo) with Ho = (H + 2P - K)/S + 1: y[n,o] = b[o] + sum_{c,i,j} w[o,c,i,j] x[n,c,hS+i-P,wS+j-P],
+ * then + e[n,o] when e (N, Cout) is given (a U-Net block's time embedding, added as the outputs are stored). */
+static AgNode *conv2d_node(AgTape *t, AgNode *x, AgNode *w, AgNode *b, AgNode *e, int stride, int pad) {
     int N, C, H, W;
     dims4(x, &N, &C, &H, &W, "ag_conv2d");
     CHECK(w->val.ndim == 4 && w->val.shape[1] == C && w->val.shape[2] == w->val.shape[3],
@@ -418,6 +425,13 @@ AgNode *ag_conv2d(AgTape *t, AgNode *x, AgNode *w, AgNode *b, int stride, int pa
     int Ho = conv_out(H, K, stride, pad), Wo = conv_out(W, K, stride, pad);
     CHECK(Ho >= 1 && Wo >= 1, "ag_conv2d: empty output for H = %d, K = %d", H, K);
     AgNode *y = ag_node_new_overwritten(t, 4, (int[]){ N, Co, Ho, Wo }, conv2d_backward, b ? 3 : 2, x, w, b);
+    if (e) {
+        CHECK(b && e->val.numel == (size_t)N * Co, "ag_conv2d_add_channel: needs b, and e of N*Co = %d elements (has %zu)",
+              N * Co, e->val.numel);
+        y->in[3] = e;
+        y->n_in = 4;
+        y->needs_grad |= e->needs_grad;
+    }
     int T = 1;
 #ifdef _OPENMP
     T = omp_get_max_threads();
@@ -439,7 +453,13 @@ AgNode *ag_conv2d(AgTape *t, AgNode *x, AgNode *w, AgNode *b, int stride, int pa
 #endif
         const float *xp = conv_padded(conv_thread(y, &l, th) + l.xp, x->val.data + (size_t)n * C * H * W, &l.gx);
         conv_forward(y->val.data + (size_t)n * Co * Ho * Wo, y->saved.data + l.wp, xp,
-                     (const int *)(y->saved.data + l.off_x), bias, 0, Co, &l.gx);
+                     (const int *)(y->saved.data + l.off_x), bias, e ? e->val.data + (size_t)n * Co : NULL, 0, Co, &l.gx);
     }
     return y;
+}
+AgNode *ag_conv2d(AgTape *t, AgNode *x, AgNode *w, AgNode *b, int stride, int pad) {
+    return conv2d_node(t, x, w, b, NULL, stride, pad);
+}
+AgNode *ag_conv2d_add_channel(AgTape *t, AgNode *x, AgNode *w, AgNode *b, AgNode *e, int stride, int pad) {
+    return conv2d_node(t, x, w, b, e, stride, pad);
 }

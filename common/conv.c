@@ -165,13 +165,17 @@ static inline __attribute__((always_inline)) void scatter_vec(float *y, int at, 
     for (int k = 0; k < n; k++) vec_mask_storeu(y + at - seg[k].shift, seg[k].m, r);
 }
 
-/* One output channel's tile row (r0, r1) into its plane y: r (+ b), or y + that. The old values are all read
- * before any is written (a masked load behind a masked store to the same line would wait for the store). */
+/* One output channel's tile row (r0, r1) into its plane y: (r + b) + b2 (b, b2 may be NULL), or y + that. The old
+ * values are all read before any is written (a masked load behind a masked store to the same line would wait). */
 static inline __attribute__((always_inline)) void store_row(float *y, int q0, Vec r0, Vec r1, const float *b,
-                                                            int accumulate, const TileStore *st) {
+                                                            const float *b2, int accumulate, const TileStore *st) {
     if (b) {
         r0 = vec_add(r0, vec_set1(*b));
         r1 = vec_add(r1, vec_set1(*b));
+    }
+    if (b2) {
+        r0 = vec_add(r0, vec_set1(*b2));
+        r1 = vec_add(r1, vec_set1(*b2));
     }
     if (accumulate) {
         Vec y0 = gather_vec(y, q0, vec_zero(), st->seg[0], st->n[0]), y1 = gather_vec(y, q0 + VL, vec_zero(), st->seg[1], st->n[1]);
@@ -182,10 +186,10 @@ static inline __attribute__((always_inline)) void store_row(float *y, int q0, Ve
     scatter_vec(y, q0 + VL, r1, st->seg[1], st->n[1]);
 }
 
-/* y[o0 + i] (+)= b + sum_k wp[k MR + i] xq[off[k] + j] for the tile's grid positions j < NR, i < m (y and b from
- * channel o0 on, b may be NULL): the tile in 2 MR registers, stored straight from them. */
+/* y[o0 + i] (+)= (sum_k wp[k MR + i] xq[off[k] + j] + b) + b2 for the tile's grid positions j < NR, i < m (y, b and
+ * b2 from channel o0 on, b and b2 may be NULL): the tile in 2 MR registers, stored straight from them. */
 __attribute__((noinline))   /* as gemm.c's micro-kernel: a function of its own keeps the tile in registers */
-static void forward_tile(float *restrict y, size_t HWo, const float *b, int accumulate, int m, int q0,
+static void forward_tile(float *restrict y, size_t HWo, const float *b, const float *b2, int accumulate, int m, int q0,
                          const TileStore *st, const float *restrict wp, const float *restrict xq,
                          const int *restrict off, int CKK) {
     for (int i = 0; i < m; i++)   /* the tile's outputs, on their way to cache while the taps are summed */
@@ -213,12 +217,12 @@ static void forward_tile(float *restrict y, size_t HWo, const float *b, int accu
     #pragma GCC unroll 16
     for (int i = 0; i < MR; i++) {
         if (i >= m) break;
-        store_row(y + i * HWo, q0, acc[i][0], acc[i][1], b ? b + i : NULL, accumulate, st);
+        store_row(y + i * HWo, q0, acc[i][0], acc[i][1], b ? b + i : NULL, b2 ? b2 + i : NULL, accumulate, st);
     }
 }
 
 /* The same for a single output channel (the last of a layer whose Cout leaves one, as Cout = 1). */
-__attribute__((noinline)) static void forward_tile_row(float *restrict y, const float *b, int accumulate, int q0,
+__attribute__((noinline)) static void forward_tile_row(float *restrict y, const float *b, const float *b2, int accumulate, int q0,
                                                        const TileStore *st, const float *restrict wp,
                                                        const float *restrict xq, const int *restrict off, int CKK) {
     Vec acc0 = vec_zero(), acc1 = vec_zero();
@@ -227,12 +231,12 @@ __attribute__((noinline)) static void forward_tile_row(float *restrict y, const 
         acc0 = vec_fmadd(a, vec_loadu(xq + off[k]), acc0);
         acc1 = vec_fmadd(a, vec_loadu(xq + off[k] + VL), acc1);
     }
-    store_row(y, q0, acc0, acc1, b, accumulate, st);
+    store_row(y, q0, acc0, acc1, b, b2, accumulate, st);
 }
 
 /* y (Cout, Ho, Wo) (+)= the n_taps taps of wp over xp, on the grid of g (row length Ws, Lq positions). */
 static void forward_taps(float *y, const float *wp, const float *xp, const int *off, int n_taps, const float *b,
-                         int accumulate, int Co, const ConvGrid *g) {
+                         const float *b2, int accumulate, int Co, const ConvGrid *g) {
     size_t HWo = (size_t)g->Ho * g->Wo;
     TileStore st;
     for (int qlo = 0; qlo < g->Lq; qlo += NR) {
@@ -241,16 +245,16 @@ static void forward_taps(float *y, const float *wp, const float *xp, const int *
         for (int o0 = 0; o0 < Co; o0 += MR) {
             int m = min_int(MR, Co - o0);
             float *yo = y + o0 * HWo;
-            const float *bo = b ? b + o0 : NULL;
-            if (m == 1) forward_tile_row(yo, bo, accumulate, q0, &st, wp + (size_t)o0 * n_taps, xp + q0, off, n_taps);
-            else forward_tile(yo, HWo, bo, accumulate, m, q0, &st, wp + (size_t)o0 * n_taps, xp + q0, off, n_taps);
+            const float *bo = b ? b + o0 : NULL, *b2o = b2 ? b2 + o0 : NULL;
+            if (m == 1) forward_tile_row(yo, bo, b2o, accumulate, q0, &st, wp + (size_t)o0 * n_taps, xp + q0, off, n_taps);
+            else forward_tile(yo, HWo, bo, b2o, accumulate, m, q0, &st, wp + (size_t)o0 * n_taps, xp + q0, off, n_taps);
         }
     }
 }
 
-void conv_forward(float *y, const float *wp, const float *xp, const int *off, const float *b, int accumulate,
-                  int Co, const ConvGrid *g) {
-    forward_taps(y, wp, xp, off, g->C * g->K * g->K, b, accumulate, Co, g);
+void conv_forward(float *y, const float *wp, const float *xp, const int *off, const float *b, const float *b2,
+                  int accumulate, int Co, const ConvGrid *g) {
+    forward_taps(y, wp, xp, off, g->C * g->K * g->K, b, b2, accumulate, Co, g);
 }
 
 /* ---- input gradient of a strided convolution ------------------------------------- */
@@ -315,7 +319,7 @@ void conv_dx_strided(float *dx, const float *dy, const float *pk, int Co, const 
             if (n == 0) continue;   /* K < S: no tap falls on this phase */
             const float *wp = pk + (size_t)(a * S + b) * dx_phase_size(Co, g);
             const int *off = (const int *)(wp + conv_packed_size(C, Co * (Pd + 1) * (Pd + 1)));
-            forward_taps(dph, wp, dyp, off, n, NULL, 0, C, &pg);
+            forward_taps(dph, wp, dyp, off, n, NULL, NULL, 0, C, &pg);
             int lo, hi;
             phase_cols(g, b, &lo, &hi);
             for (int c = 0; c < C; c++)

@@ -19,7 +19,7 @@
  *   conv_offsets(off, &g);                              off[C K K]
  *   conv_pack_weights(wp, w, Cout, C * K * K);          once per call, wp has conv_packed_size floats
  *   conv_pad(xp, x, &g);                                xp has conv_padded_size(&g) floats
- *   conv_forward(y, wp, xp, off, b, 0, Cout, &g);       y (Cout, Ho, Wo)
+ *   conv_forward(y, wp, xp, off, b, NULL, 0, Cout, &g); y (Cout, Ho, Wo)
  *
  * conv_ref is the six-loop definition, the oracle of tests/test_conv.c. The caller owns every buffer; nothing
  * here allocates, threads or fails (sizes are CHECKed). Sums are in float, in the order of k (of q for dW). */
@@ -51,9 +51,10 @@ void conv_pad(float *xp, const float *x, const ConvGrid *g);
 /* w (Cout, CKK) -> tiles of the kernel's height, k by k: wp[(t CKK + k) MR + i] = w[(t MR + i) CKK + k]. */
 void conv_pack_weights(float *wp, const float *w, int Co, int CKK);
 
-/* y (Cout, Ho, Wo) = b + sum_{c,i,j} w[o,c,i,j] x[c, h S+i-P, w S+j-P]  (accumulate = 1: y += that; b may be NULL). */
-void conv_forward(float *y, const float *wp, const float *xp, const int *off, const float *b, int accumulate,
-                  int Co, const ConvGrid *g);
+/* y (Cout, Ho, Wo) = (sum_{c,i,j} w[o,c,i,j] x[c, h S+i-P, w S+j-P] + b[o]) + b2[o], rounded in that order
+ * (accumulate = 1: y += that; b and b2 (Cout) may be NULL: a second bias is a per-sample channel addend). */
+void conv_forward(float *y, const float *wp, const float *xp, const int *off, const float *b, const float *b2,
+                  int accumulate, int Co, const ConvGrid *g);
 /* dyt (Lq, round_up(Cout, VL)): dy (Cout, Ho, Wo) on the grid, transposed, zero in the thrown-away columns
  * (Cout = 1: dyt (Lq), dy on the grid). */
 size_t conv_dyt_size(int Co, const ConvGrid *g);

@@ -9,7 +9,7 @@
  * (packed, blocked, register-tiled and vectorised as in GotoBLAS/BLIS: the loop
  * nest and block sizes are explained at the top of gemm.c); it gives the same
  * result up to float rounding. It splits C over the machine's cores with OpenMP,
- * except inside a parallel region (or for a product under 64^3 multiply-adds),
+ * except inside a parallel region (or for a product under 256^3 multiply-adds),
  * where it runs on the calling thread: callers may parallelise over their own
  * loop and call gemm from each thread. Neither allocates on the caller's behalf
  * (gemm keeps per-thread packing buffers of its own, a few MB, reused across

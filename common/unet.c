@@ -82,8 +82,8 @@ static AgNode *norm_silu(AgTape *t, Params *p, GroupNorm g, AgNode *x) {
 
 /* h = conv2(silu(gn2(conv1(silu(gn1(x))) + W temb))) + skip(x) */
 static AgNode *block(AgTape *t, Params *p, const ResBlock *r, AgNode *x, AgNode *temb) {
-    AgNode *h = conv(t, p, r->conv1, norm_silu(t, p, r->norm1, x), 1);
-    h = ag_add_channel(t, h, nn_linear_forward(t, p, &r->temb, temb));
+    AgNode *g = norm_silu(t, p, r->norm1, x), *e = nn_linear_forward(t, p, &r->temb, temb);
+    AgNode *h = ag_conv2d_add_channel(t, g, nn_params_leaf(t, p, r->conv1.w), nn_params_leaf(t, p, r->conv1.b), e, 1, 1);
     h = conv(t, p, r->conv2, norm_silu(t, p, r->norm2, h), 1);
     AgNode *skip = r->skip.w < 0 ? x : ag_conv2d(t, x, nn_params_leaf(t, p, r->skip.w), nn_params_leaf(t, p, r->skip.b), 1, 0);
     return ag_add(t, h, skip);

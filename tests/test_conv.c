@@ -58,7 +58,7 @@ static void case_free(Case *c) {
 
 static double tol(double n) { return 6e-8 * n * (4.0 * n) + 1e-6; }
 
-/* y = b + W * x, then y += W * x on top of it (accumulate): both against conv_ref. */
+/* y = b + W * x, then y += W * x on top of it (accumulate), then y = (W * x + b) + b2: against conv_ref. */
 START_TEST(test_conv_forward_matches_ref) {
     Rng r = rng_seed(21 + _i);
     Case c = case_new(_i, &r);
@@ -66,10 +66,15 @@ START_TEST(test_conv_forward_matches_ref) {
     float *y = malloc(sizeof(float) * ny), *ref = malloc(sizeof(float) * ny), *ref0 = malloc(sizeof(float) * ny);
     conv_ref(ref, c.w, c.x, c.b, c.Co, c.C, c.H, c.W, c.K, c.S, c.P);
     conv_ref(ref0, c.w, c.x, NULL, c.Co, c.C, c.H, c.W, c.K, c.S, c.P);
-    conv_forward(y, c.wp, c.xin, c.off, c.b, 0, c.Co, &c.g);
+    conv_forward(y, c.wp, c.xin, c.off, c.b, NULL, 0, c.Co, &c.g);
     for (size_t i = 0; i < ny; i++) ck_assert_double_eq_tol(y[i], ref[i], tol(c.CKK));
-    conv_forward(y, c.wp, c.xin, c.off, NULL, 1, c.Co, &c.g);
+    conv_forward(y, c.wp, c.xin, c.off, NULL, NULL, 1, c.Co, &c.g);
     for (size_t i = 0; i < ny; i++) ck_assert_double_eq_tol(y[i], ref[i] + ref0[i], 2 * tol(c.CKK));
+    float *b2 = malloc(sizeof(float) * c.Co);   /* a second bias, added after the first */
+    rng_normal_fill(&r, b2, c.Co);
+    conv_forward(y, c.wp, c.xin, c.off, c.b, b2, 0, c.Co, &c.g);
+    for (size_t i = 0; i < ny; i++) ck_assert_double_eq_tol(y[i], ref[i] + b2[i / ((size_t)c.g.Ho * c.g.Wo)], tol(c.CKK));
+    free(b2);
     free(y); free(ref); free(ref0);
     case_free(&c);
 }
