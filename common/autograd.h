@@ -44,7 +44,7 @@
 typedef struct AgNode AgNode;
 struct AgNode {
     Tensor  val, grad;               /* forward value and d loss / d val, same shape */
-    AgNode *in[4];                   /* inputs, in the op's argument order (a 4th: ag_conv2d_add_channel) */
+    AgNode *in[4];                   /* inputs, in the op's argument order (a 4th: ag_conv2d_add_*) */
     int     n_in;
     int     needs_grad;              /* 1 if a leaf is reachable through in[]: backward is run */
     void  (*backward)(AgNode *y);    /* adds y->grad's contribution into in[k]->grad; NULL for leaves */
@@ -57,7 +57,8 @@ struct AgNode {
         struct { int N, C, c0, width; }    cols;   /* ag_cols: columns c0 .. c0 + width of (N, C) */
         struct { int N; }                  kl;     /* ag_kl_normal: rows averaged over */
         struct { int G, silu; }            gn;     /* ag_group_norm(_silu): groups, 1 if fused with SiLU */
-        struct { int K, stride, pad, T; }  conv;   /* ag_conv2d: kernel, stride, padding, threads */
+        struct { int K, stride, pad, T, extra; } conv;   /* ag_conv2d: kernel, stride, padding, threads, what in[3]
+                                                        is: 0 none, CONV_ADD_CHANNEL e, CONV_ADD_RESIDUAL r */
     } arg;
 };
 
@@ -139,6 +140,9 @@ AgNode *ag_conv2d(AgTape *t, AgNode *x, AgNode *w, AgNode *b, int stride, int pa
                                  /* x (N,C,H,W) * w (Co,C,K,K) + b (Co) or NULL -> (N,Co,(H+2pad-K)/stride+1, ...) */
 AgNode *ag_conv2d_add_channel(AgTape *t, AgNode *x, AgNode *w, AgNode *b, AgNode *e, int stride, int pad);
                                  /* ag_add_channel(ag_conv2d(x, w, b, ...), e (N,Co)) in one node, the same bits */
+AgNode *ag_conv2d_add(AgTape *t, AgNode *x, AgNode *w, AgNode *b, AgNode *r, int stride, int pad);
+                                 /* ag_add(ag_conv2d(x, w, b, ...), r) in one node (r shaped as the output), the same bits */
+enum { CONV_ADD_CHANNEL = 1, CONV_ADD_RESIDUAL = 2 };
 AgNode *ag_group_norm(AgTape *t, AgNode *x, AgNode *gamma, AgNode *beta, int G);
                                  /* per sample and group of C/G channels: gamma (x - mean)/sqrt(var + 1e-5) + beta */
 AgNode *ag_group_norm_silu(AgTape *t, AgNode *x, AgNode *gamma, AgNode *beta, int G);

@@ -381,7 +381,8 @@ static void conv2d_backward_sample(AgNode *y, const ConvLayout *l, float *scr, i
  * summed in thread order afterwards: the same bytes for a given thread count. Per sample n:
  * db += sum over positions of dy_n, de[n] += that sum (as add_channel_backward), and dW and dx_n as above. */
 static void conv2d_backward(AgNode *y) {
-    AgNode *x = y->in[0], *wn = y->in[1], *bn = y->n_in > 2 ? y->in[2] : NULL, *en = y->n_in > 3 ? y->in[3] : NULL;
+    AgNode *x = y->in[0], *wn = y->in[1], *bn = y->n_in > 2 ? y->in[2] : NULL;
+    AgNode *en = y->arg.conv.extra == CONV_ADD_CHANNEL ? y->in[3] : NULL, *rn = y->arg.conv.extra == CONV_ADD_RESIDUAL ? y->in[3] : NULL;
     int N = x->val.shape[0], C = x->val.shape[1], H = x->val.shape[2], W = x->val.shape[3];
     int Co = y->val.shape[1], K = y->arg.conv.K, T = y->arg.conv.T;
     int CKK = C * K * K, HWo = y->val.shape[2] * y->val.shape[3];
@@ -404,6 +405,10 @@ static void conv2d_backward(AgNode *y) {
                 db[o] += (float)s;
                 if (en && en->needs_grad) en->grad.data[(size_t)n * Co + o] += (float)s;
             }
+            if (rn && rn->needs_grad) {
+                float *dr = rn->grad.data + (size_t)n * Co * HWo;
+                for (size_t i = 0; i < (size_t)Co * HWo; i++) dr[i] += dy[i];
+            }
             conv2d_backward_sample(y, &l, scr, n, dwt);
         }
     }
@@ -415,8 +420,10 @@ static void conv2d_backward(AgNode *y) {
 }
 /* 2D convolution: x (N, C, H, W), w (Cout, C, K, K), b (Cout) or NULL, stride S, zero padding P
  * -> (N, Cout, Ho, Wo) with Ho = (H + 2P - K)/S + 1: y[n,o] = b[o] + sum_{c,i,j} w[o,c,i,j] x[n,c,hS+i-P,wS+j-P],
- * then + e[n,o] when e (N, Cout) is given (a U-Net block's time embedding, added as the outputs are stored). */
-static AgNode *conv2d_node(AgTape *t, AgNode *x, AgNode *w, AgNode *b, AgNode *e, int stride, int pad) {
+ * then + e[n,o] (extra = CONV_ADD_CHANNEL, e (N, Cout): a U-Net block's time embedding, added as the outputs are
+ * stored), or r + that (CONV_ADD_RESIDUAL, r (N, Cout, Ho, Wo): the block's skip, copied in before the sample's
+ * outputs are added to it). */
+static AgNode *conv2d_node(AgTape *t, AgNode *x, AgNode *w, AgNode *b, AgNode *e, int extra, int stride, int pad) {
     int N, C, H, W;
     dims4(x, &N, &C, &H, &W, "ag_conv2d");
     CHECK(w->val.ndim == 4 && w->val.shape[1] == C && w->val.shape[2] == w->val.shape[3],
@@ -426,8 +433,9 @@ static AgNode *conv2d_node(AgTape *t, AgNode *x, AgNode *w, AgNode *b, AgNode *e
     CHECK(Ho >= 1 && Wo >= 1, "ag_conv2d: empty output for H = %d, K = %d", H, K);
     AgNode *y = ag_node_new_overwritten(t, 4, (int[]){ N, Co, Ho, Wo }, conv2d_backward, b ? 3 : 2, x, w, b);
     if (e) {
-        CHECK(b && e->val.numel == (size_t)N * Co, "ag_conv2d_add_channel: needs b, and e of N*Co = %d elements (has %zu)",
-              N * Co, e->val.numel);
+        size_t want = extra == CONV_ADD_CHANNEL ? (size_t)N * Co : y->val.numel;
+        CHECK(b && e->val.numel == want, "ag_conv2d_add_*: needs b, and a 4th input of %zu elements (has %zu)", want,
+              e->val.numel);
         y->in[3] = e;
         y->n_in = 4;
         y->needs_grad |= e->needs_grad;
@@ -437,7 +445,7 @@ static AgNode *conv2d_node(AgTape *t, AgNode *x, AgNode *w, AgNode *b, AgNode *e
     T = omp_get_max_threads();
 #endif
     if (T > N) T = N;
-    y->arg.conv.K = K; y->arg.conv.stride = stride; y->arg.conv.pad = pad; y->arg.conv.T = T;
+    y->arg.conv.K = K; y->arg.conv.stride = stride; y->arg.conv.pad = pad; y->arg.conv.T = T; y->arg.conv.extra = e ? extra : 0;
     ConvLayout l = conv_layout(C, H, W, Co, K, stride, pad, T);
     float *scratch = arena_push_no_zero(t->arena, sizeof(float) * (l.total + 16));
     scratch += (64 - (uintptr_t)scratch % 64) % 64 / sizeof(float);   /* the arena aligns to 32 bytes: make it 64 */
@@ -452,14 +460,20 @@ static AgNode *conv2d_node(AgTape *t, AgNode *x, AgNode *w, AgNode *b, AgNode *e
         th = omp_get_thread_num();
 #endif
         const float *xp = conv_padded(conv_thread(y, &l, th) + l.xp, x->val.data + (size_t)n * C * H * W, &l.gx);
-        conv_forward(y->val.data + (size_t)n * Co * Ho * Wo, y->saved.data + l.wp, xp,
-                     (const int *)(y->saved.data + l.off_x), bias, e ? e->val.data + (size_t)n * Co : NULL, 0, Co, &l.gx);
+        float *yn = y->val.data + (size_t)n * Co * Ho * Wo;
+        int residual = extra == CONV_ADD_RESIDUAL;
+        if (residual) memcpy(yn, e->val.data + (size_t)n * Co * Ho * Wo, sizeof(float) * Co * Ho * Wo);
+        conv_forward(yn, y->saved.data + l.wp, xp, (const int *)(y->saved.data + l.off_x), bias,
+                     extra == CONV_ADD_CHANNEL ? e->val.data + (size_t)n * Co : NULL, residual, Co, &l.gx);
     }
     return y;
 }
 AgNode *ag_conv2d(AgTape *t, AgNode *x, AgNode *w, AgNode *b, int stride, int pad) {
-    return conv2d_node(t, x, w, b, NULL, stride, pad);
+    return conv2d_node(t, x, w, b, NULL, 0, stride, pad);
 }
 AgNode *ag_conv2d_add_channel(AgTape *t, AgNode *x, AgNode *w, AgNode *b, AgNode *e, int stride, int pad) {
-    return conv2d_node(t, x, w, b, e, stride, pad);
+    return conv2d_node(t, x, w, b, e, CONV_ADD_CHANNEL, stride, pad);
+}
+AgNode *ag_conv2d_add(AgTape *t, AgNode *x, AgNode *w, AgNode *b, AgNode *r, int stride, int pad) {
+    return conv2d_node(t, x, w, b, r, CONV_ADD_RESIDUAL, stride, pad);
 }

@@ -84,9 +84,9 @@ static AgNode *norm_silu(AgTape *t, Params *p, GroupNorm g, AgNode *x) {
 static AgNode *block(AgTape *t, Params *p, const ResBlock *r, AgNode *x, AgNode *temb) {
     AgNode *g = norm_silu(t, p, r->norm1, x), *e = nn_linear_forward(t, p, &r->temb, temb);
     AgNode *h = ag_conv2d_add_channel(t, g, nn_params_leaf(t, p, r->conv1.w), nn_params_leaf(t, p, r->conv1.b), e, 1, 1);
-    h = conv(t, p, r->conv2, norm_silu(t, p, r->norm2, h), 1);
     AgNode *skip = r->skip.w < 0 ? x : ag_conv2d(t, x, nn_params_leaf(t, p, r->skip.w), nn_params_leaf(t, p, r->skip.b), 1, 0);
-    return ag_add(t, h, skip);
+    g = norm_silu(t, p, r->norm2, h);
+    return ag_conv2d_add(t, g, nn_params_leaf(t, p, r->conv2.w), nn_params_leaf(t, p, r->conv2.b), skip, 1, 1);
 }
 
 AgNode *unet_forward(AgTape *t, Params *p, const Unet *u, const float *x, const float *steps, int N) {

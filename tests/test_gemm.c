@@ -161,32 +161,38 @@ START_TEST(test_conv_backward_matches_direct_loops) {
 }
 END_TEST
 
-/* ag_conv2d_add_channel is ag_add_channel(ag_conv2d(...), e) in one node, the per-sample channel addend added as
- * the outputs are stored: the same value and the same gradients (x, w, b, e), bit for bit (the same float
- * operations in the same order), on stride 1 and 2, Cout = 33 (a partial tile), N = 3 samples over the threads. */
-START_TEST(test_conv_add_channel_same_bits) {
+/* ag_conv2d_add_channel is ag_add_channel(ag_conv2d(...), e) in one node (the per-sample channel addend added as
+ * the outputs are stored), ag_conv2d_add is ag_add(ag_conv2d(...), r) (r copied in, the outputs added to it): the
+ * same value and the same gradients (x, w, b, e or r), bit for bit (the same float operations in the same order),
+ * on stride 1 and 2, Cout = 33 (a partial tile), N = 3 samples over the threads. _i = 3 kind + shape. */
+START_TEST(test_conv_add_same_bits) {
     static const int cfg[3][5] = { { 3, 1, 1, 3, 5 }, { 3, 2, 1, 2, 5 }, { 1, 1, 0, 17, 33 } };   /* k, stride, pad, C, Cout */
-    int k = cfg[_i][0], S = cfg[_i][1], P = cfg[_i][2], C = cfg[_i][3], Co = cfg[_i][4], N = 3, H = 7, W = 9;
+    int c = _i % 3, residual = _i / 3;
+    int k = cfg[c][0], S = cfg[c][1], P = cfg[c][2], C = cfg[c][3], Co = cfg[c][4], N = 3, H = 7, W = 9;
     int Ho = (H + 2 * P - k) / S + 1, Wo = (W + 2 * P - k) / S + 1, nx = N * C * H * W, nw = Co * C * k * k;
+    int ne = residual ? N * Co * Ho * Wo : N * Co;
     Rng rng = rng_seed(12);
     Arena a;
     arena_init(&a, 1 << 24);
-    float *x = malloc(sizeof(float) * nx), *w = malloc(sizeof(float) * nw), b[33], e[3 * 33];
+    float *x = malloc(sizeof(float) * nx), *w = malloc(sizeof(float) * nw), b[33], *e = malloc(sizeof(float) * ne);
     rng_normal_fill(&rng, x, nx);
     rng_normal_fill(&rng, w, nw);
     rng_normal_fill(&rng, b, Co);
-    rng_normal_fill(&rng, e, N * Co);
+    rng_normal_fill(&rng, e, ne);
     Tensor r = tensor_new(&a, 4, (int[]){ N, Co, Ho, Wo });
     rng_normal_fill(&rng, r.data, (long)N * Co * Ho * Wo);
     float *g[2][4];   /* gradients of x, w, b, e: fused [0], composed [1] */
     const float *y[2];
     for (int v = 0; v < 2; v++) {
-        int n[4] = { nx, nw, Co, N * Co };
+        int n[4] = { nx, nw, Co, ne };
         for (int q = 0; q < 4; q++) g[v][q] = calloc(n[q], sizeof(float));
         AgTape t = ag_tape(&a, 16);
         AgNode *xn = ag_leaf(&t, x, g[v][0], 4, (int[]){ N, C, H, W }), *wn = ag_leaf(&t, w, g[v][1], 4, (int[]){ Co, C, k, k });
-        AgNode *bn = ag_leaf(&t, b, g[v][2], 1, (int[]){ Co }), *en = ag_leaf(&t, e, g[v][3], 2, (int[]){ N, Co });
-        AgNode *yn = v == 0 ? ag_conv2d_add_channel(&t, xn, wn, bn, en, S, P) : ag_add_channel(&t, ag_conv2d(&t, xn, wn, bn, S, P), en);
+        AgNode *bn = ag_leaf(&t, b, g[v][2], 1, (int[]){ Co });
+        AgNode *en = residual ? ag_leaf(&t, e, g[v][3], 4, (int[]){ N, Co, Ho, Wo }) : ag_leaf(&t, e, g[v][3], 2, (int[]){ N, Co });
+        AgNode *yn = residual ? (v == 0 ? ag_conv2d_add(&t, xn, wn, bn, en, S, P) : ag_add(&t, ag_conv2d(&t, xn, wn, bn, S, P), en))
+                              : (v == 0 ? ag_conv2d_add_channel(&t, xn, wn, bn, en, S, P)
+                                        : ag_add_channel(&t, ag_conv2d(&t, xn, wn, bn, S, P), en));
         ag_backward(&t, ag_sum(&t, ag_mul(&t, yn, ag_input(&t, r))));
         y[v] = yn->val.data;
         for (int q = 0; q < 4 && v == 1; q++)
@@ -195,7 +201,7 @@ START_TEST(test_conv_add_channel_same_bits) {
     for (int i = 0; i < N * Co * Ho * Wo; i++) ck_assert_float_eq(y[0][i], y[1][i]);
     for (int v = 0; v < 2; v++)
         for (int q = 0; q < 4; q++) free(g[v][q]);
-    free(x); free(w);
+    free(x); free(w); free(e);
     arena_free(&a);
 }
 END_TEST
@@ -233,7 +239,7 @@ Suite *suite_gemm(void) {
     tcase_add_test(tc, test_gemm_beta_zero_ignores_c);
     tcase_add_loop_test(tc, test_conv_matches_direct_loops, 0, 4);
     tcase_add_loop_test(tc, test_conv_backward_matches_direct_loops, 0, 12);
-    tcase_add_loop_test(tc, test_conv_add_channel_same_bits, 0, 3);
+    tcase_add_loop_test(tc, test_conv_add_same_bits, 0, 6);
     suite_add_tcase(s, tc);
     return s;
 }
