@@ -150,6 +150,7 @@ AgNode *ag_group_norm_silu(AgTape *t, AgNode *x, AgNode *gamma, AgNode *beta, in
 AgNode *ag_upsample2x(AgTape *t, AgNode *x);                  /* nearest: (N,C,H,W) -> (N,C,2H,2W) */
 AgNode *ag_avgpool2x(AgTape *t, AgNode *x);                   /* 2x2 mean, stride 2: -> (N,C,H/2,W/2) */
 AgNode *ag_concat_channels(AgTape *t, AgNode *a, AgNode *b);  /* (N,Ca,H,W), (N,Cb,H,W) -> (N,Ca+Cb,H,W) */
+AgNode *ag_upsample_concat(AgTape *t, AgNode *a, AgNode *b);  /* ag_concat_channels(ag_upsample2x(a), b), one pass, same bits */
 AgNode *ag_add_channel(AgTape *t, AgNode *x, AgNode *e);      /* x (N,C,H,W) + e (N,C) broadcast over H,W */
 
 #endif

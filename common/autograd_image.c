@@ -111,6 +111,41 @@ AgNode *ag_upsample2x(AgTape *t, AgNode *x) {
     return y;
 }
 
+/* y = [upsample2x(a), b] along channels in one pass: a U-Net's way up, the coarse features beside the skip. The
+ * backward sums dy over each 2 x 2 block into da in the order upsample_backward does, and adds dy to db: the
+ * bits of ag_concat_channels(ag_upsample2x(a), b). */
+static void upsample_concat_backward(AgNode *y) {
+    int N = y->val.shape[0], H2 = y->val.shape[2], W2 = y->val.shape[3], H = H2 / 2, W = W2 / 2;
+    int Ca = y->in[0]->val.shape[1], Cb = y->in[1]->val.shape[1], C = Ca + Cb;
+    #pragma omp parallel for schedule(static) if (y->val.numel >= AG_PARALLEL_MIN)
+    for (int n = 0; n < N; n++) {
+        const float *g = y->grad.data + (size_t)n * C * H2 * W2;
+        float *da = y->in[0]->grad.data + (size_t)n * Ca * H * W, *db = y->in[1]->grad.data + (size_t)n * Cb * H2 * W2;
+        for (int c = 0; c < Ca; c++)
+            for (int h = 0; h < H2; h++)
+                for (int w = 0; w < W2; w++) da[((size_t)c * H + h / 2) * W + w / 2] += g[((size_t)c * H2 + h) * W2 + w];
+        for (size_t i = 0; i < (size_t)Cb * H2 * W2; i++) db[i] += g[(size_t)Ca * H2 * W2 + i];
+    }
+}
+AgNode *ag_upsample_concat(AgTape *t, AgNode *a, AgNode *b) {
+    int N, Ca, H, W, Nb, Cb, H2, W2;
+    dims4(a, &N, &Ca, &H, &W, "ag_upsample_concat");
+    dims4(b, &Nb, &Cb, &H2, &W2, "ag_upsample_concat");
+    CHECK(N == Nb && H2 == 2 * H && W2 == 2 * W, "ag_upsample_concat: a (%d,%d,%d) is not half of b (%d,%d,%d)", N, H, W,
+          Nb, H2, W2);
+    AgNode *y = ag_node_new_overwritten(t, 4, (int[]){ N, Ca + Cb, H2, W2 }, upsample_concat_backward, 2, a, b, NULL);
+    #pragma omp parallel for schedule(static) if (y->val.numel >= AG_PARALLEL_MIN)
+    for (int n = 0; n < N; n++) {
+        float *yn = y->val.data + (size_t)n * (Ca + Cb) * H2 * W2;
+        const float *an = a->val.data + (size_t)n * Ca * H * W;
+        for (int c = 0; c < Ca; c++)
+            for (int h = 0; h < H2; h++)
+                for (int w = 0; w < W2; w++) yn[((size_t)c * H2 + h) * W2 + w] = an[((size_t)c * H + h / 2) * W + w / 2];
+        memcpy(yn + (size_t)Ca * H2 * W2, b->val.data + (size_t)n * Cb * H2 * W2, sizeof(float) * Cb * H2 * W2);
+    }
+    return y;
+}
+
 static void avgpool_backward(AgNode *y) {
     int NC = y->val.shape[0] * y->val.shape[1], Ho = y->val.shape[2], Wo = y->val.shape[3], H = 2 * Ho, W = 2 * Wo;
     float *dx = y->in[0]->grad.data;

@@ -111,8 +111,8 @@ AgNode *unet_forward_node(AgTape *t, Params *p, const Unet *u, AgNode *x, const 
         AgNode *o = ag_attention(t, qkv);
         h = ag_add(t, h, ag_conv2d(t, o, nn_params_leaf(t, p, u->attn_out.w), nn_params_leaf(t, p, u->attn_out.b), 1, 0));
     }
-    h = block(t, p, &u->rb_up2, ag_concat_channels(t, ag_upsample2x(t, h), s2), tact);   /* (N, 2C, 14, 14) */
-    h = block(t, p, &u->rb_up1, ag_concat_channels(t, ag_upsample2x(t, h), s1), tact);   /* (N, C, 28, 28) */
+    h = block(t, p, &u->rb_up2, ag_upsample_concat(t, h, s2), tact);   /* (N, 2C, 14, 14) */
+    h = block(t, p, &u->rb_up1, ag_upsample_concat(t, h, s1), tact);   /* (N, C, 28, 28) */
     return conv(t, p, u->out, norm_silu(t, p, u->out_norm, h), 1);           /* (N, 1, 28, 28) */
 }
 

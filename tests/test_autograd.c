@@ -285,6 +285,33 @@ START_TEST(test_group_norm_silu_equals_composition) {
 }
 END_TEST
 
+/* ag_upsample_concat is ag_concat_channels(ag_upsample2x(a), b) in one node: the same value and gradients, bit
+ * for bit (the 2 x 2 sums of the backward in the same order), on 3 samples with odd channel counts. */
+START_TEST(test_upsample_concat_equals_composition) {
+    enum { N = 3, CA = 3, CB = 5, H = 5, W = 7, NA = N * CA * H * W, NB = N * CB * 4 * H * W, NY = N * (CA + CB) * 4 * H * W };
+    static float xa[NA], xb[NB], w[NY], ga[2][NA], gb[2][NB], y0[NY];
+    Rng r = rng_seed(19);
+    rng_normal_fill(&r, xa, NA);
+    rng_normal_fill(&r, xb, NB);
+    rng_normal_fill(&r, w, NY);
+    Arena a;
+    arena_init(&a, 1 << 22);
+    for (int fused = 0; fused < 2; fused++) {
+        size_t mark = arena_pos(&a);
+        AgTape t = ag_tape(&a, 16);
+        AgNode *an = ag_leaf(&t, xa, ga[fused], 4, (int[]){ N, CA, H, W }), *bn = ag_leaf(&t, xb, gb[fused], 4, (int[]){ N, CB, 2 * H, 2 * W });
+        AgNode *y = fused ? ag_upsample_concat(&t, an, bn) : ag_concat_channels(&t, ag_upsample2x(&t, an), bn);
+        if (!fused) memcpy(y0, y->val.data, sizeof y0);
+        else ck_assert_int_eq(memcmp(y0, y->val.data, sizeof y0), 0);
+        ag_backward(&t, ag_sum(&t, ag_mul(&t, y, ag_input(&t, tensor_wrap(w, 4, (int[]){ N, CA + CB, 2 * H, 2 * W })))));
+        arena_pop_to(&a, mark);
+    }
+    ck_assert_int_eq(memcmp(ga[0], ga[1], sizeof ga[0]), 0);
+    ck_assert_int_eq(memcmp(gb[0], gb[1], sizeof gb[0]), 0);
+    arena_free(&a);
+}
+END_TEST
+
 /* Group norm's forward against the definition in double, on odd sizes (3 samples, 6 channels in 3 groups,
  * 5 x 7: groups of 70 values and channels of 35, so the 8-lane sums have tails): xhat = (x - mean) rstd with
  * the statistics in double, then y = gamma xhat + beta in float, two roundings: |y - y_double| <=
@@ -330,6 +357,7 @@ Suite *suite_autograd(void) {
     TCase *tv = tcase_create("values");
     tcase_add_test(tv, test_softplus_stable_at_large_inputs);
     tcase_add_test(tv, test_group_norm_silu_equals_composition);
+    tcase_add_test(tv, test_upsample_concat_equals_composition);
     tcase_add_test(tv, test_group_norm_matches_double_loops);
     tcase_add_test(tv, test_kl_normal_closed_form);
     tcase_add_test(tv, test_leaf_grads_accumulate_across_tapes);
