@@ -279,13 +279,14 @@ static int op_table(Arena *a, OpTime *ops) {
     AgNode *c = ag_leaf(&t, v, g, 1, (int[]){ 8 }), *m = ag_leaf(&t, v, g, 2, (int[]){ 8, 8 });
     AgNode *row = ag_leaf(&t, v, g, 2, (int[]){ 1, 8 });
     struct { AgNode *node; const char *name; } k[] = {
-        { ag_conv2d(&t, x, w, c, 1, 1), "conv2d" },
+        { ag_conv2d(&t, x, w, c, 1, 1), "conv2d (+adds)" },
         { ag_group_norm_silu(&t, x, c, c, 2), "group_norm(+silu)" },
         { ag_silu(&t, x), "silu" },
         { ag_add(&t, x, x), "add" },
         { ag_add_channel(&t, x, row), "add_channel" },
         { ag_upsample2x(&t, x), "upsample2x" },
         { ag_concat_channels(&t, x, x), "concat_channels" },
+        { ag_upsample_concat(&t, ag_leaf(&t, v, g, 4, (int[]){ 1, 8, 2, 2 }), x), "upsample_concat" },
         { ag_linear(&t, row, m, c), "linear" },
         { ag_mse(&t, x, x), "mse" },
     };

@@ -121,9 +121,11 @@ static void upsample_concat_backward(AgNode *y) {
     for (int n = 0; n < N; n++) {
         const float *g = y->grad.data + (size_t)n * C * H2 * W2;
         float *da = y->in[0]->grad.data + (size_t)n * Ca * H * W, *db = y->in[1]->grad.data + (size_t)n * Cb * H2 * W2;
-        for (int c = 0; c < Ca; c++)
-            for (int h = 0; h < H2; h++)
-                for (int w = 0; w < W2; w++) da[((size_t)c * H + h / 2) * W + w / 2] += g[((size_t)c * H2 + h) * W2 + w];
+        for (int ci = 0; ci < Ca * H; ci++) {   /* row i of channel c: ((((da + g[2i][2j]) + g[2i][2j+1]) + g[2i+1][2j]) + ...) */
+            float *d = da + (size_t)ci * W;
+            const float *g0 = g + (size_t)ci * 2 * W2, *g1 = g0 + W2;
+            for (int j = 0; j < W; j++) d[j] = d[j] + g0[2 * j] + g0[2 * j + 1] + g1[2 * j] + g1[2 * j + 1];
+        }
         for (size_t i = 0; i < (size_t)Cb * H2 * W2; i++) db[i] += g[(size_t)Ca * H2 * W2 + i];
     }
 }
@@ -138,9 +140,12 @@ AgNode *ag_upsample_concat(AgTape *t, AgNode *a, AgNode *b) {
     for (int n = 0; n < N; n++) {
         float *yn = y->val.data + (size_t)n * (Ca + Cb) * H2 * W2;
         const float *an = a->val.data + (size_t)n * Ca * H * W;
-        for (int c = 0; c < Ca; c++)
-            for (int h = 0; h < H2; h++)
-                for (int w = 0; w < W2; w++) yn[((size_t)c * H2 + h) * W2 + w] = an[((size_t)c * H + h / 2) * W + w / 2];
+        for (int ci = 0; ci < Ca * H; ci++) {   /* row i of channel c into rows 2i and 2i + 1 */
+            float *y0 = yn + (size_t)ci * 2 * W2, *y1 = y0 + W2;
+            const float *ar = an + (size_t)ci * W;
+            for (int j = 0; j < W; j++) y0[2 * j] = y0[2 * j + 1] = ar[j];
+            memcpy(y1, y0, sizeof(float) * W2);
+        }
         memcpy(yn + (size_t)Ca * H2 * W2, b->val.data + (size_t)n * Cb * H2 * W2, sizeof(float) * Cb * H2 * W2);
     }
     return y;
