@@ -292,24 +292,34 @@ static int train_loop(Trainer *tr, TrainBatchFn batch, void *model, Rng *rng, Ar
     Fault f = fault_from_env();
     Progress bar = cli_progress_start(c->label, c->steps, c->quiet);
     long first = tr->step;
+    double budget = c->budget_s;   /* the plan is a forecast: re-planned as the rate is measured, and a hard stop */
     double trained = 0, mark = cli_seconds();   /* wall seconds of training, evaluations excluded */
     while (tr->step < c->steps) {
         if (cli_interrupted()) { cli_progress_end(&bar, tr->step, tr->avg[0]); return TRAIN_INTERRUPTED; }
         if (train_step(tr, batch, model, rng, arena, f)) return 1;
-        if (c->budget_s > 0 && tr->step == first + TRAIN_BUDGET_PROBE) {   /* the rate so far sets the steps left */
-            double spent = trained + cli_seconds() - mark, left = c->budget_s - spent;
-            c->steps = tr->step + (left > 0 ? (long)(left / spent * TRAIN_BUDGET_PROBE) : 0);
-            c->budget_s = 0;   /* spent: from here on the run is one of c->steps updates (saved as "total") */
+        long done = tr->step - first;
+        if (budget > 0 && (done % TRAIN_BUDGET_PROBE == 0 || tr->step == c->steps)) {   /* the mean rate so far sets the steps left */
+            double spent = trained + cli_seconds() - mark, left = budget - spent;
+            c->steps = tr->step + (left > 0 ? (long)(left / spent * done) : 0);
+            c->budget_s = 0;   /* from here on the run is one of c->steps updates (saved as "total") */
             bar.total = c->steps;
         }
+        int out_of_time = budget > 0 && tr->step < c->steps && trained + cli_seconds() - mark >= budget;
         cli_progress_update(&bar, tr->step, tr->avg[0]);
         if (log && tr->step % c->log_every == 0) log_line(log, tr);
-        if (c->ckpt && tr->step % c->ckpt_every == 0 && tr->step < c->steps && train_save(tr, c->ckpt)) return 1;
+        if (c->ckpt && tr->step % c->ckpt_every == 0 && tr->step < c->steps && !out_of_time && train_save(tr, c->ckpt)) return 1;
         /* every eval_every updates, and after the last one of a run that long (a 2-step test run is not scored) */
-        if (c->eval && (tr->step % c->eval_every == 0 || (tr->step == c->steps && tr->step >= c->eval_every))) {
+        int last = tr->step == c->steps || out_of_time;
+        if (c->eval && (tr->step % c->eval_every == 0 || (last && tr->step >= c->eval_every))) {
             trained += cli_seconds() - mark;
             c->eval(model, tr, trained);
             mark = cli_seconds();
+        }
+        if (out_of_time) {
+            cli_progress_end(&bar, tr->step, tr->avg[0]);
+            printf("%s: the %.0f s budget ran out at step %ld of the %ld planned (the learning rate is at %.2g of its peak)\n",
+                   c->label, budget, tr->step, c->steps, tr->adam.lr / c->lr_max);
+            return 0;
         }
     }
     cli_progress_end(&bar, tr->step, tr->avg[0]);

@@ -79,7 +79,10 @@ typedef struct {
     int    overwrite;       /* start afresh even if ckpt exists */
     /* a wall-clock budget: > 0 sets `steps` after TRAIN_BUDGET_PROBE updates from the rate measured so far, so that
      * training ends near budget_s seconds (evaluations excluded), then becomes 0; the checkpoint's "step" says how
-     * many updates were done and, once known, "total" how many the run is to do (a resumed run can continue to it) */
+     * many updates were done and, once known, "total" how many the run is to do (a resumed run can continue to it).
+     * The plan is redone every TRAIN_BUDGET_PROBE updates from the mean rate since the start (a first probe can be
+     * 30% off either way: page faults, a busy neighbour), so the learning-rate schedule ends at the budget; and the
+     * budget is a hard stop: a run never trains longer ("total" then keeps the last plan). */
     double budget_s;
     TrainEvalFn eval;       /* or NULL */
     long   eval_every;
