@@ -103,7 +103,7 @@ $(BUILD)/fuzz/targets.o $(BUILD)/tests/test_fuzz.o: CFLAGS += -Ifuzz
 $(BUILD)/fuzz/targets.o: fuzz/targets.h
 # tests/test_programs.c runs the programs built beside the runner (not under make sanitize, which skips it).
 ifeq (,$(findstring TEST_SANITIZE,$(OPT)))
-$(BUILD)/test_runner: | $(foreach p,$(PROGRAMS),$(BUILD)/$(p))
+$(BUILD)/test_runner: | $(foreach p,$(PROGRAMS) $(TOOLS),$(BUILD)/$(p))
 endif
 
 # tests/test_train.c runs the built programs (NaN guard, Ctrl-C) from $(BUILD)/.

@@ -20,7 +20,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include "ch3_smld.h"
 #include "ch2_ddpm.h"
 #include "cli.h"
@@ -1124,11 +1123,8 @@ static int cell_3_4_images(Ctx *ctx) {
     int N = ctx->opts->samples > 0 ? (int)ctx->opts->samples : 16;   /* --samples: images drawn and scored */
     const double c = 0.2;
     UnetModel net;
-    if (unet_model_load(&net, CH2_UNET_CKPT)) {   /* the loader said why in one line */
-        int missing = access(CH2_UNET_CKPT, F_OK) != 0;
-        cli_say("skipping the image cell: %s", missing ? "no trained U-Net (./ch2 --train-images makes one)" : "the checkpoint is unreadable");
-        return missing ? 0 : 1;
-    }
+    int rc;
+    if (!unet_model_load_for_cell(&net, CH2_UNET_CKPT, &rc)) return rc;
     Schedule sched;   /* the network's own schedule: a VE level sigma is the VP step with (1 - abar)/abar = sigma^2,
                        * the input scaled by sqrt(abar) (den_unet, through the nearest step) */
     sched_init(&sched, net.sched, net.T);
@@ -1162,7 +1158,7 @@ static int cell_3_4_images(Ctx *ctx) {
     }
     FidScore score;
     fid_report("annealed Langevin samples", x, N, -1.0f, 1.0f, &score);
-    int rc = image_samples_write(ctx->out, "ch3_fmnist_annealed", x, N, N == 16 ? 4 : image_grid_cols(N), N <= 100 ? 3 : 1, -1.0f, 1.0f);
+    rc = image_samples_write(ctx->out, "ch3_fmnist_annealed", x, N, N == 16 ? 4 : image_grid_cols(N), N <= 100 ? 3 : 1, -1.0f, 1.0f);
     if (!rc) cli_figure(ctx->out, "ch3_fmnist_annealed");
     sched_free(&sched);
     unet_model_free(&net);

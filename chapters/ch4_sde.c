@@ -8,12 +8,12 @@
  * 4.2 forward and reverse SDE (Anderson) · 4.3 the SDE of DDPM (variance preserving) · 4.4 the SDE of
  * SMLD (variance exploding) · 4.5 numerical methods (Euler-Maruyama, predictor-corrector, probability-flow
  * ODE with Euler, Heun and classical RK4; convergence orders 1, 2, 4; quality versus steps) · 4.5t trajectories of the reverse SDE
- * and of the probability-flow ODE from the same noise.
+ * and of the probability-flow ODE from the same noise · 4.5i predictor-corrector on Fashion-MNIST with chapter 2's U-Net.
  * Figures (figures/): ch4_gd_vs_ode, ch4_brownian_paths, ch4_forward_reverse_1d, ch4_forward_reverse_hist,
  * ch4_ddpm_vs_vp, ch4_vp_vs_ve, ch4_convergence_orders, ch4_solver_quality, ch4_solver_samples,
- * ch4_sde_vs_pfode.
+ * ch4_sde_vs_pfode, ch4_fmnist_pc.
  * Uses: cli, plot, data (exact noised mixtures), denoiser (the score: exact mixture or trained network, one
- * argument), schedule, rng, tensor, toymodel.
+ * argument; den_sample_pc), schedule, rng, tensor, toymodel, unet_train and fid (the image cell).
  *
  * Shapes: n particles, D data dimension (1 or 2); particles are double arrays (n, D).
  * Time: continuous t in [0, 1]; the VP SDE has beta(t) linear 0.1..20, the VE SDE sigma(t) = 0.01 (1000)^t.
@@ -21,12 +21,16 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "ch2_ddpm.h"
 #include "ch4_sde.h"
 #include "cli.h"
 #include "data.h"
+#include "fid.h"
+#include "image.h"
 #include "plot.h"
 #include "schedule.h"
 #include "toymodel.h"
+#include "unet_train.h"
 
 /* n draws (n, D) of the law of a x0 + sqrt(s2) eps, x0 ~ g: exactly p_t (a = 1, s2 = 0: draws of g itself, in double). */
 static void sample_noised(const Gmm *g, double a, double s2, double *x, int n, Rng *rng) {
@@ -1149,6 +1153,43 @@ static int cell_4_5t_trajectories(Ctx *ctx) {
     return plot_close(&p);
 }
 
+/* ---- 4.5i  Predictor-corrector on Fashion-MNIST with chapter 2's network ---------------- */
+
+static int cell_4_5i_images(Ctx *ctx) {
+    enum { IMG = 784 };
+    int N = ctx->opts->samples > 0 ? (int)ctx->opts->samples : 16;   /* --samples: images drawn and scored */
+    UnetModel net;
+    int rc;
+    if (!unet_model_load_for_cell(&net, CH2_UNET_CKPT, &rc)) return rc;
+    Schedule sched;
+    sched_init(&sched, net.sched, net.T);
+    Denoiser den = den_unet(&net, &sched, 1);
+    DenLevel l[UNET_PC_LEVELS + 1];
+    den_ladder_sigma(UNET_PC_SIGMA_MAX, UNET_PC_SIGMA_MIN, UNET_PC_LEVELS, l);
+    int nfe_pc = UNET_PC_LEVELS + (UNET_PC_LEVELS - 1);
+    cli_say("Chapter 2's U-Net as the score of §4.5's samplers, on SMLD's %d levels sigma = %.0f ... %.1f (geometric,", UNET_PC_LEVELS, UNET_PC_SIGMA_MAX, UNET_PC_SIGMA_MIN);
+    cli_say("scaled to VP), then Tweedie's x0_hat. From the same noise, %d images each:", N);
+    cli_say("  predictor only: the DDIM step level to level (the probability-flow ODE), %d evaluations;", UNET_PC_LEVELS);
+    cli_say("  predictor-corrector: the same step, then one Langevin step x += tau score + sqrt(2 tau) z at the new level,");
+    cli_say("  tau = %.1f b^2 (Song et al.'s SNR r = %.2f), %d evaluations.", UNET_PC_C, sqrt(UNET_PC_C / 2), nfe_pc);
+    float *x = cli_alloc(ctx, sizeof(float) * N * IMG), *x_ode = cli_alloc(ctx, sizeof(float) * N * IMG);
+    rng_normal_fill(&ctx->rng, x, (long)N * IMG);   /* x ~ N(0, I): the first level's a = 1/80 leaves the data invisible */
+    memcpy(x_ode, x, sizeof(float) * N * IMG);
+    double t0 = cli_seconds();
+    den_sample_ode_f(&den, l, UNET_PC_LEVELS, 1, x_ode, N, ctx->arena);
+    double t1 = cli_seconds();
+    den_sample_pc_f(&den, l, UNET_PC_LEVELS, 1, UNET_PC_C, x, N, &ctx->rng, ctx->arena);
+    cli_say("sampled in %.1f s (predictor only) and %.1f s (predictor-corrector)", t1 - t0, cli_seconds() - t1);
+    FidScore score;
+    fid_report("predictor only (probability-flow ODE)", x_ode, N, -1.0f, 1.0f, &score);
+    fid_report("predictor-corrector", x, N, -1.0f, 1.0f, &score);
+    rc = image_samples_write(ctx->out, "ch4_fmnist_pc", x, N, N == 16 ? 4 : image_grid_cols(N), N <= 100 ? 3 : 1, -1.0f, 1.0f);
+    if (!rc) cli_figure(ctx->out, "ch4_fmnist_pc");
+    sched_free(&sched);
+    unet_model_free(&net);
+    return rc;
+}
+
 /* ---- the chapter, cell by cell ----------------------------------------- */
 
 static const Cell CELLS[] = {
@@ -1158,6 +1199,7 @@ static const Cell CELLS[] = {
     { "4.4", "ve",         "the SDE of SMLD: variance exploding, and the VP / VE comparison",                cell_4_4_ve },
     { "4.5", "solvers",    "numerical methods: EM, predictor-corrector, PF-ODE; orders; quality vs steps",  cell_4_5_solvers },
     { "4.5t","trajectories","the same noise through the reverse SDE and the probability-flow ODE",          cell_4_5t_trajectories },
+    { "4.5i","images",     "predictor-corrector on Fashion-MNIST with chapter 2's network as the score",   cell_4_5i_images },
 };
 
 /* The cell table, for tests/test_tutorial.c: every `./ch4 --cell X` that tutorial.md names must be in it. */

@@ -1045,13 +1045,13 @@ static int cell_f_7_images(Ctx *ctx) {
             if (method == 2 && !have_ddpm) continue;
             double t0 = cli_seconds();
             memcpy(x, x1, sizeof(float) * nd);
-            if (method == 0) unet_sample(&fm, 1, x, N, Ks[r], ctx->arena);
+            if (method == 0) unet_sample(&fm, UNET_SAMPLE_DDIM, x, N, Ks[r], NULL, ctx->arena);
             else if (method == 1) {
                 for (size_t j = 0; j < nd; j++) xd[j] = x1[j];
                 for (int i0 = 0; i0 < N; i0 += CHUNK)   /* chunks bound the network's activations */
                     flow_ode(&fden, FLOW_HEUN, Ks[r] / 2, 1.0, 0.0, xd + (size_t)i0 * 784, N - i0 < CHUNK ? N - i0 : CHUNK, NULL, ctx->arena);
                 for (size_t j = 0; j < nd; j++) x[j] = (float)xd[j];
-            } else unet_sample(&dm, 1, x, N, Ks[r], ctx->arena);
+            } else unet_sample(&dm, UNET_SAMPLE_DDIM, x, N, Ks[r], NULL, ctx->arena);
             double secs = cli_seconds() - t0;
             const char *name[3] = { "flow Euler", "flow Heun", "DDPM + DDIM" };
             FidScore s;

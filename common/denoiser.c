@@ -244,19 +244,33 @@ void den_ladder_flow(int K, DenLevel *l) {
     for (int k = 0; k <= K; k++) l[k] = den_level_flow((double)(K - k) / K);
 }
 
+void den_ladder_sigma(double sigma_max, double sigma_min, int K, DenLevel *l) {
+    for (int k = 0; k < K; k++) {
+        double sigma = K == 1 ? sigma_min : sigma_max * pow(sigma_min / sigma_max, (double)k / (K - 1));   /* §3.4 geometric */
+        double a = 1 / sqrt(1 + sigma * sigma);   /* the VE level x0 + sigma eps, scaled to VP: a^2 + b^2 = 1 */
+        l[k] = den_level(a, sigma * a);
+    }
+    l[K] = den_level(1.0, 0.0);
+}
+
+/* den_predict on rows of at most DEN_CHUNK numbers at a time (x0_hat or eps_hat may be NULL). */
+static void predict_chunked(const Denoiser *den, DenLevel l, const double *x, int n, double *x0, double *eps, Arena *arena) {
+    int D = den->D, rows = DEN_CHUNK / D > 0 ? DEN_CHUNK / D : 1;
+    for (int i0 = 0; i0 < n; i0 += rows) {
+        size_t o = (size_t)i0 * D;
+        den_predict(den, l, x + o, n - i0 < rows ? n - i0 : rows, x0 ? x0 + o : NULL, eps ? eps + o : NULL, arena);
+    }
+}
+
 void den_sample_ode(const Denoiser *den, const DenLevel *l, int K, int order, double *x, int n, Arena *arena) {
     CHECK(order == 1 || order == 2, "order %d: 1 (DDIM) or 2 (DPM-Solver++(2M))", order);
-    int D = den->D, rows = DEN_CHUNK / D > 0 ? DEN_CHUNK / D : 1;
-    size_t nd = (size_t)n * D, mark = arena_pos(arena);
+    size_t nd = (size_t)n * den->D, mark = arena_pos(arena);
     double *x0 = arena_push_no_zero(arena, sizeof(double) * nd), *eps = arena_push_no_zero(arena, sizeof(double) * nd);
     double *x0_prev = order == 2 ? arena_push_no_zero(arena, sizeof(double) * nd) : NULL;
     double h_prev = 0;
     for (int k = 0; k < K; k++) {
         DenLevel now = l[k], next = l[k + 1];
-        for (int i0 = 0; i0 < n; i0 += rows) {
-            size_t o = (size_t)i0 * D;
-            den_predict(den, now, x + o, n - i0 < rows ? n - i0 : rows, x0 + o, eps + o, arena);
-        }
+        predict_chunked(den, now, x, n, x0, eps, arena);
         /* §d.4 lambda = log(a / b); e^-h = (a_t b_s) / (b_t a_s) */
         double h = log(next.a / next.b) - log(now.a / now.b), w = 0;
         if (order == 2 && k > 0 && next.b > 0 && now.a > 0 && l[k - 1].a > 0) w = next.a * -expm1(-h) * h / (2 * h_prev);
@@ -270,11 +284,37 @@ void den_sample_ode(const Denoiser *den, const DenLevel *l, int K, int order, do
     arena_pop_to(arena, mark);
 }
 
-void den_sample_ode_f(const Denoiser *den, const DenLevel *l, int K, int order, float *x, int n, Arena *arena) {
+void den_sample_pc(const Denoiser *den, const DenLevel *l, int K, int M, double c, double *x, int n, Rng *rng, Arena *arena) {
+    size_t nd = (size_t)n * den->D, mark = arena_pos(arena);
+    double *eps = arena_push_no_zero(arena, sizeof(double) * nd);
+    for (int k = 0; k < K; k++) {
+        den_sample_ode(den, l + k, 1, 1, x, n, arena);                   /* predictor: the DDIM step to l[k + 1] */
+        DenLevel now = l[k + 1];
+        double tau = c * now.s2;
+        for (int m = 0; m < M && now.b > 0; m++) {                       /* corrector: Langevin at l[k + 1] */
+            predict_chunked(den, now, x, n, NULL, eps, arena);
+            for (size_t j = 0; j < nd; j++)
+                x[j] += tau * den_score_from_eps(now, eps[j]) + sqrt(2 * tau) * rng_normal(rng);   /* §3.1 x += tau score + sqrt(2 tau) z */
+        }
+    }
+    arena_pop_to(arena, mark);
+}
+
+/* A float state x (n, D) held in double while sample runs (ode: order; pc: M, c, rng). */
+static void sample_f(const Denoiser *den, const DenLevel *l, int K, int order, int M, double c, Rng *rng, float *x, int n, Arena *arena) {
     size_t nd = (size_t)n * den->D, mark = arena_pos(arena);
     double *xd = arena_push_no_zero(arena, sizeof(double) * nd);
     for (size_t j = 0; j < nd; j++) xd[j] = x[j];
-    den_sample_ode(den, l, K, order, xd, n, arena);
+    if (rng) den_sample_pc(den, l, K, M, c, xd, n, rng, arena);
+    else den_sample_ode(den, l, K, order, xd, n, arena);
     for (size_t j = 0; j < nd; j++) x[j] = (float)xd[j];
     arena_pop_to(arena, mark);
+}
+
+void den_sample_ode_f(const Denoiser *den, const DenLevel *l, int K, int order, float *x, int n, Arena *arena) {
+    sample_f(den, l, K, order, 0, 0, NULL, x, n, arena);
+}
+
+void den_sample_pc_f(const Denoiser *den, const DenLevel *l, int K, int M, double c, float *x, int n, Rng *rng, Arena *arena) {
+    sample_f(den, l, K, 1, M, c, rng, x, n, arena);
 }

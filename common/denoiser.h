@@ -129,6 +129,10 @@ void den_velocity_div(const Denoiser *den, DenLevel l, const double *x, int n, d
 void den_ladder_vp(const Schedule *s, const int *ts, int K, DenLevel *l);
 void den_ladder_vp_uniform(const Schedule *s, int K, DenLevel *l);
 void den_ladder_flow(int K, DenLevel *l);
+/* §3.4 SMLD's ladder on any VP network: K levels sigma_k = sigma_max (sigma_min / sigma_max)^(k / (K - 1)),
+ * geometric, each the VE level x0 + sigma eps scaled to a^2 + b^2 = 1 (a = 1 / sqrt(1 + sigma^2), b = sigma a;
+ * the network takes its nearest step), then l[K] clean. */
+void den_ladder_sigma(double sigma_max, double sigma_min, int K, DenLevel *l);
 /* §d.4 K deterministic steps down the ladder l from x (n, D) at level l[0], in place. Rows go to the denoiser
  * at most DEN_CHUNK numbers at a time (bounds a network's activations; every denoiser treats rows alone).
  *   order 1, DDIM eta = 0 (on the flow path the same update is the Euler step of the ODE):
@@ -142,5 +146,15 @@ enum { DEN_CHUNK = 100 * 784 };
 void den_sample_ode(const Denoiser *den, const DenLevel *l, int K, int order, double *x, int n, Arena *arena);
 /* The same for a float state x (n, D) (held in double between steps, converted back at the end). */
 void den_sample_ode_f(const Denoiser *den, const DenLevel *l, int K, int order, float *x, int n, Arena *arena);
+
+/* §4.5 predictor-corrector down the ladder l from x (n, D) at l[0], in place: each step is den_sample_ode's DDIM
+ * step to l[k + 1] (the predictor), then, where that level is noisy (b > 0), M Langevin steps at it (the
+ * corrector, §3.1), with the score of §3.3 and a step proportional to the level's variance (as NCSN's tau_i):
+ *     x <- x + tau score + sqrt(2 tau) z,   score = -eps_hat / b,   tau = c b^2,   z ~ N(0, I).
+ * The last step, to the clean level, is Tweedie's x0_hat (§3.3). K + M (K - 1) network evaluations; M = 0 is
+ * den_sample_ode order 1 exactly (no random numbers drawn). On a VP-scaled level, c b^2 is SMLD's c sigma^2 mapped
+ * through x_vp = a x_ve; c = 0.2 is Song et al.'s signal-to-noise ratio r = sqrt(c / 2) = 0.32. */
+void den_sample_pc(const Denoiser *den, const DenLevel *l, int K, int M, double c, double *x, int n, Rng *rng, Arena *arena);
+void den_sample_pc_f(const Denoiser *den, const DenLevel *l, int K, int M, double c, float *x, int n, Rng *rng, Arena *arena);
 
 #endif

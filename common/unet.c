@@ -120,6 +120,14 @@ AgNode *unet_forward_node(AgTape *t, Params *p, const Unet *u, AgNode *x, const 
 
 const char *const unet_target_names[4] = { "eps", "x0", "v", "flow" };
 
+int unet_model_load_for_cell(UnetModel *m, const char *path, int *rc) {
+    int missing = access(path, F_OK) != 0;
+    if (unet_model_load(m, path) == 0) return 1;   /* else the loader said why in one line */
+    printf("skipping the image cell: %s\n", missing ? "no trained U-Net (./ch2 --train makes one)" : "the checkpoint is unreadable");
+    *rc = missing ? 0 : 1;
+    return 0;
+}
+
 int unet_model_load(UnetModel *m, const char *path) {
     memset(m, 0, sizeof *m);
     char buf[32];

@@ -86,6 +86,9 @@ typedef struct {
 } UnetModel;
 
 int  unet_model_load(UnetModel *m, const char *path) MUST_USE;
+/* For an image cell: 1 when the network at path is loaded into m; else 0, with *rc the cell's return code after
+ * one line: 0 when there is no file (the cell is skipped: ./ch2 --train makes one), 1 when it is unreadable. */
+int  unet_model_load_for_cell(UnetModel *m, const char *path, int *rc) MUST_USE;
 void unet_model_free(UnetModel *m);
 /* Any N: the images go through the network 100 at a time. */
 void unet_model_predict(UnetModel *m, const float *x, int N, float t, float *out, Arena *arena);

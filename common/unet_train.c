@@ -75,15 +75,18 @@ void unet_recipe_meta(const UnetRecipe *r, char *buf, size_t cap) {
 
 /* ---- sampling (for the score log and ./score; ddim.c's d.4 cell is the explained version) ---- */
 
-void unet_sample(UnetModel *m, int order, float *x, int n, int K, Arena *arena) {
+void unet_sample(UnetModel *m, UnetSampler sampler, float *x, int n, int K, Rng *rng, Arena *arena) {
+    int L = sampler == UNET_SAMPLE_PC ? ((K + 1) / 2 > 1 ? (K + 1) / 2 : 1) : K;   /* the ladder's steps */
     Schedule s;
     sched_init(&s, m->sched, m->T);
     Denoiser den = den_unet(m, &s, 1);
     size_t mark = arena_pos(arena);
-    DenLevel *l = arena_push_no_zero(arena, sizeof(DenLevel) * (K + 1));
-    if (m->target == UNET_FLOW) den_ladder_flow(K, l);
-    else den_ladder_vp_uniform(&s, K, l);
-    den_sample_ode_f(&den, l, K, order, x, n, arena);
+    DenLevel *l = arena_push_no_zero(arena, sizeof(DenLevel) * (L + 1));
+    if (sampler == UNET_SAMPLE_PC) den_ladder_sigma(UNET_PC_SIGMA_MAX, UNET_PC_SIGMA_MIN, L, l);
+    else if (m->target == UNET_FLOW) den_ladder_flow(L, l);
+    else den_ladder_vp_uniform(&s, L, l);
+    if (sampler == UNET_SAMPLE_PC) den_sample_pc_f(&den, l, L, 1, UNET_PC_C, x, n, rng, arena);
+    else den_sample_ode_f(&den, l, L, sampler, x, n, arena);
     arena_pop_to(arena, mark);
     sched_free(&s);
 }
@@ -155,7 +158,7 @@ static void unet_score(void *model, const Trainer *tr, double seconds) {
     float *x = arena_push_no_zero(&arena, sizeof(float) * UNET_SCORE_N * IMG);
     Rng rng = rng_stream(u->seed, 2000);   /* the same x_T every time: the curve shows the weights, not the draw */
     rng_normal_fill(&rng, x, (long)UNET_SCORE_N * IMG);
-    unet_sample(&u->view, 1, x, UNET_SCORE_N, UNET_SCORE_STEPS, &arena);   /* DDIM: the log's curves stay comparable */
+    unet_sample(&u->view, UNET_SAMPLE_DDIM, x, UNET_SCORE_N, UNET_SCORE_STEPS, NULL, &arena);   /* DDIM: the log's curves stay comparable */
     FidScore sc;
     if (fid_score(&u->scorer, x, UNET_SCORE_N, -1.0f, 1.0f, &sc) == 0) {
         FILE *f = fopen(u->score_path, "a");

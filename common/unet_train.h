@@ -50,10 +50,24 @@ void       unet_recipe_meta(const UnetRecipe *r, char *buf, size_t cap);
  * with o->resume, o->overwrite, o->quiet, o->seed; checkpoint and logs at path. 0 done; else train_run's codes. */
 int unet_train(const UnetRecipe *r, const Opts *o, const char *path) MUST_USE;
 
-/* §2.8 / §flow / §d.4 deterministic sampling in K steps from x (n, 784) ~ N(0, I), in place, by den_sample_ode:
- * order 1 is DDIM eta = 0 (x <- a_s x0_hat + b_s eps_hat; on the flow path the Euler step of the ODE), order 2
- * DPM-Solver++(2M), one network evaluation per step either way. VP steps t_k = round(k T / K); flow times k / K.
- * x0_hat is clamped to the pixels' range [-1, 1]; the state is kept in double between steps. */
-void unet_sample(UnetModel *m, int order, float *x, int n, int K, Arena *arena);
+/* The samplers of unet_sample; 1 and 2 are den_sample_ode's orders. */
+typedef enum { UNET_SAMPLE_DDIM = 1, UNET_SAMPLE_2M = 2, UNET_SAMPLE_PC = 3 } UnetSampler;
+
+/* §4.5 the predictor-corrector sampler's settings for these networks (ch4 4.5i; chosen by measurement at
+ * N = 1000, tutorial.md 4.5i): SMLD's geometric levels sigma_max ... sigma_min scaled to VP, then Tweedie;
+ * one Langevin step per level with tau = c b^2. */
+#define UNET_PC_SIGMA_MAX 80.0
+#define UNET_PC_SIGMA_MIN 0.4
+#define UNET_PC_C         0.2
+enum { UNET_PC_LEVELS = 50 };
+
+/* Sampling from x (n, 784) ~ N(0, I), in place, with about K network evaluations; x0_hat is clamped to the
+ * pixels' range [-1, 1] and the state kept in double between steps.
+ *   UNET_SAMPLE_DDIM, UNET_SAMPLE_2M (§2.8 / §flow / §d.4): den_sample_ode of order 1 (DDIM eta = 0; on the flow
+ *     path the Euler step of the ODE) or 2 (DPM-Solver++(2M)), K steps; VP steps t_k = round(k T / K), flow
+ *     times k / K. rng is not used (may be NULL).
+ *   UNET_SAMPLE_PC (§4.5): den_sample_pc on den_ladder_sigma's (K + 1) / 2 levels with the UNET_PC_* settings:
+ *     one predictor and one corrector evaluation per level but the last (2 levels - 1 in all). */
+void unet_sample(UnetModel *m, UnetSampler sampler, float *x, int n, int K, Rng *rng, Arena *arena);
 
 #endif

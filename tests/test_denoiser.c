@@ -392,6 +392,50 @@ START_TEST(test_sample_ode_orders) {
 }
 END_TEST
 
+/* §4.5 predictor-corrector on a 1D Gaussian x0 ~ N(m, s^2), exact denoiser, den_ladder_sigma(80, 0.4, 50). The
+ * sampler ends with Tweedie at sigma_min: x0_hat = m + s^2 / (s^2 + sigma^2) (x_ve - m) with x_ve ~ N(m, s^2 +
+ * sigma^2), so its law is N(m, s^4 / (s^2 + sigma^2)) = N(0.5, 0.512) exactly when the level's law is right.
+ * (1) M = 0 is den_sample_ode order 1, bit for bit. (2) From the right start N(0, I) the PC samples have that mean
+ * and variance: 20000 draws give 5 s.e. = 0.025 and 0.026; the Langevin step's own bias (a stationary variance
+ * v / (1 - tau / (2 v)), up to 10% where v ~ b^2, 2% at sigma_min) and the 50 levels' first-order error add up to
+ * 0.02 each way (measured: PC 0.530, ODE 0.487), so 0.045. (3) From a wrong start N(0, 4 I), the ODE carries the
+ * error to the end (measured variance 1.95) while the corrector pulls every level back (each step shrinks a
+ * variance excess by (1 - tau / v)^2 ~ 0.64 at high noise): PC ends at 0.528, within the same 0.045. */
+START_TEST(test_sample_pc_gaussian) {
+    enum { NS = 20000, K = 50 };
+    const double m = 0.5, sd = 0.8, smin = 0.4, var = pow(sd, 4) / (sd * sd + smin * smin);
+    Gmm g = data_gmm_1d(1, (double[]){ 1.0 }, &m, &sd);
+    Denoiser den = den_gmm(&g);
+    DenLevel l[K + 1];
+    den_ladder_sigma(80, smin, K, l);
+    ck_assert(l[K].b == 0 && fabs(l[K - 1].b / l[K - 1].a - smin) < 1e-12 && fabs(l[0].b / l[0].a - 80) < 1e-9);
+    Arena arena;
+    arena_init(&arena, 1 << 24);
+    static double x[NS], y[NS];
+    Rng rng = rng_seed(5), unused = rng_seed(6);
+    for (int start = 1; start <= 2; start++) {
+        for (int i = 0; i < NS; i++) x[i] = y[i] = start * rng_normal(&rng);
+        den_sample_ode(&den, l, K, 1, y, NS, &arena);
+        if (start == 1) {   /* (1) no corrector: the ODE exactly, and no random numbers drawn */
+            static double z[NS];
+            memcpy(z, x, sizeof z);
+            Rng before = unused;
+            den_sample_pc(&den, l, K, 0, 0.2, z, NS, &unused, &arena);
+            ck_assert(memcmp(z, y, sizeof z) == 0 && memcmp(&before, &unused, sizeof before) == 0);
+        }
+        den_sample_pc(&den, l, K, 1, 0.2, x, NS, &rng, &arena);
+        double mx, vx, my, vy;
+        data_moments_d(x, NS, 1, &mx, &vx);
+        data_moments_d(y, NS, 1, &my, &vy);
+        ck_assert_msg(fabs(mx - m) < 0.025 && fabs(vx - var) < 0.045, "start %d: PC mean %g var %g, want %g %g", start, mx, vx, m, var);
+        if (start == 1) ck_assert_msg(fabs(vy - var) < 0.045, "ODE from the right start: var %g, want %g", vy, var);
+        else ck_assert_msg(vy > 3 * var, "ODE from N(0, 4): var %g should keep the start's excess (~4 x %g)", vy, var);
+    }
+    ck_assert_uint_eq(arena_pos(&arena), 0);
+    arena_free(&arena);
+}
+END_TEST
+
 Suite *suite_denoiser(void) {
     Suite *s = suite_create("denoiser");
     TCase *tc = tcase_create("views");
@@ -407,6 +451,7 @@ Suite *suite_denoiser(void) {
     tcase_add_test(tc, test_flow_network_views);
     tcase_add_test(tc, test_score_models_and_float_states);
     tcase_add_test(tc, test_sample_ode_orders);
+    tcase_add_test(tc, test_sample_pc_gaussian);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -105,6 +105,22 @@ START_TEST(test_one_sample_runs) {
 }
 END_TEST
 
+/* ./score's sampler is named: an unknown or missing name is a usage error (2) before any file is read. */
+START_TEST(test_score_sampler_names) {
+    static const char *const bad[] = { "--sampler xyz x.safetensors", "--sampler", "--sampler PC x.safetensors", "--sampler 1 x.safetensors" };
+    char exe[PATH_MAX], cmd[2 * PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    ck_assert_int_gt(n, 0);
+    exe[n] = '\0';
+    *strrchr(exe, '/') = '\0';
+    for (int k = 0; k < 4; k++) {
+        snprintf(cmd, sizeof cmd, "%s/score %s > /dev/null 2>&1", exe, bad[k]);
+        int st = system(cmd);
+        ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 2, "score %s: status %d, want exit 2", bad[k], st);
+    }
+}
+END_TEST
+
 Suite *suite_programs(void) {
     Suite *s = suite_create("programs");
     TCase *tc = tcase_create("determinism");
@@ -112,6 +128,7 @@ Suite *suite_programs(void) {
 #ifndef TEST_SANITIZE   /* under make sanitize the programs run 10x slower; their memory is checked by the fuzz replays */
     tcase_add_loop_test(tc, test_same_seed_same_bytes, 0, (int)(sizeof CELLS / sizeof CELLS[0]));
     tcase_add_loop_test(tc, test_one_sample_runs, 0, (int)(sizeof SPLITS / sizeof SPLITS[0]));
+    tcase_add_test(tc, test_score_sampler_names);
 #endif
     suite_add_tcase(s, tc);
     return s;

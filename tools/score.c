@@ -3,8 +3,8 @@
  *   make score && ./score figures/ch2_fmnist_samples.png       a PNG grid (as every image cell writes)
  *   ./score figures/ch2_fmnist_samples.idx-ubyte               an IDX ubyte file (gzip or raw)
  *   ./score checkpoints/ch2_fmnist.safetensors                 a U-Net checkpoint: draws --samples images (1000)
- *                                                              in --nfe deterministic steps (50) of --order 2
- *                                                              (DPM-Solver++(2M); 1: DDIM), then scores them
+ *                                                              with --nfe network evaluations (50) of --sampler
+ *                                                              2m (DPM-Solver++(2M)), ddim or pc, then scores them
  *   ./score --train --steps 3000                               retrain the classifier (checkpoints/)
  *
  * For each file: the Frechet distance between the classifier's penultimate features of its N images
@@ -25,15 +25,16 @@
 
 static void usage(FILE *f) {
     fprintf(f, "usage: score [--ckpt PATH] FILE...        score PNG grids or IDX ubyte files of 28x28 images\n"
-               "       score [--samples N] [--nfe K] [--order 1|2] [--seed N] UNET.safetensors   sample a U-Net checkpoint, then score\n"
+               "       score [--samples N] [--nfe K] [--sampler 2m|ddim|pc] [--seed N] UNET.safetensors   sample a U-Net checkpoint, then score\n"
                "       score --train [--resume] [--steps N] [--seed N] [--ckpt PATH] [--quiet]\n"
                "  --ckpt PATH  the classifier (default %s)\n"
                "  --steps N    training steps, batch 128 (default 3000, 1..1000000)\n"
                "  --seed N     training seed (default 1)\n"
                "  --resume     continue from the weights in --ckpt with a second cosine from lr 3e-4\n"
                "  --samples N  images drawn from a U-Net checkpoint (default 1000, 2..100000)\n"
-               "  --nfe K      deterministic sampling steps (network evaluations) for a U-Net (default 50, 1..10000)\n"
-               "  --order 1|2  the sampler: 1 DDIM eta = 0, 2 DPM-Solver++(2M) (default 2; denoiser.h)\n", CLASSIFIER_CKPT);
+               "  --nfe K      network evaluations for a U-Net's samples (default 50, 1..10000)\n"
+               "  --sampler S  2m: DPM-Solver++(2M), K deterministic steps (the default); ddim: DDIM eta = 0, K steps;\n"
+               "               pc: predictor-corrector, (K + 1) / 2 levels of a DDIM step + a Langevin step (denoiser.h)\n", CLASSIFIER_CKPT);
 }
 
 /* Test accuracy of the classifier on the 10k test images. */
@@ -107,9 +108,11 @@ static int train(const char *path, long steps, uint64_t seed, int quiet, int res
     return 0;
 }
 
-/* n images from the U-Net checkpoint at path: x_T ~ N(0, I) (seed), K deterministic steps of the given order,
+static const char *const SAMPLER_NAMES[4] = { "", "DDIM", "DPM-Solver++(2M)", "predictor-corrector" };
+
+/* n images from the U-Net checkpoint at path: x_T ~ N(0, I) (seed), K network evaluations of the sampler,
  * pixels mapped to [0, 1]. */
-static int sample_checkpoint(const char *path, int n, int K, int order, uint64_t seed, float **x) {
+static int sample_checkpoint(const char *path, int n, int K, int sampler, uint64_t seed, float **x) {
     UnetModel m;
     if (unet_model_load(&m, path)) return 1;
     *x = malloc(sizeof(float) * (size_t)n * 784);
@@ -119,9 +122,9 @@ static int sample_checkpoint(const char *path, int n, int K, int order, uint64_t
     Arena arena;
     arena_init(&arena, (size_t)1 << 30);
     double t0 = cli_seconds();
-    unet_sample(&m, order, *x, n, K, &arena);
-    printf("%s: %ld training steps, target %s; %d images in %d steps of %s took %.1f s\n", path, m.step,
-           unet_target_names[m.target], n, K, order == 2 ? "DPM-Solver++(2M)" : "DDIM", cli_seconds() - t0);
+    unet_sample(&m, (UnetSampler)sampler, *x, n, K, &rng, &arena);
+    printf("%s: %ld training steps, target %s; %d images with %d network evaluations of %s took %.1f s\n", path, m.step,
+           unet_target_names[m.target], n, sampler == UNET_SAMPLE_PC ? 2 * ((K + 1) / 2) - 1 : K, SAMPLER_NAMES[sampler], cli_seconds() - t0);
     for (size_t j = 0; j < (size_t)n * 784; j++) (*x)[j] = 0.5f * (*x)[j] + 0.5f;
     arena_free(&arena);
     unet_model_free(&m);
@@ -129,21 +132,21 @@ static int sample_checkpoint(const char *path, int n, int K, int order, uint64_t
 }
 
 /* A file's images: a U-Net checkpoint's samples, a PNG grid, or anything else as IDX (by the extension). */
-static int read_images(const char *path, float **x, int *n, int n_samples, int nfe, int order, uint64_t seed) {
+static int read_images(const char *path, float **x, int *n, int n_samples, int nfe, int sampler, uint64_t seed) {
     size_t len = strlen(path);
-    if (len > 12 && strcmp(path + len - 12, ".safetensors") == 0) { *n = n_samples; return sample_checkpoint(path, n_samples, nfe, order, seed, x); }
+    if (len > 12 && strcmp(path + len - 12, ".safetensors") == 0) { *n = n_samples; return sample_checkpoint(path, n_samples, nfe, sampler, seed, x); }
     if (len > 4 && strcmp(path + len - 4, ".png") == 0) return image_grid_read(path, 28, 28, x, n);
     return fmnist_images_read(path, x, n);
 }
 
-static int score_files(const char *ckpt, char **files, int n_files, int n_samples, int nfe, int order, uint64_t seed) {
+static int score_files(const char *ckpt, char **files, int n_files, int n_samples, int nfe, int sampler, uint64_t seed) {
     FidScorer sc;
     if (fid_scorer_load(&sc, ckpt)) return 1;
     int rc = 0;
     for (int i = 0; i < n_files; i++) {
         float *x = NULL;
         int n = 0;
-        if (read_images(files[i], &x, &n, n_samples, nfe, order, seed)) { rc = 1; continue; }
+        if (read_images(files[i], &x, &n, n_samples, nfe, sampler, seed)) { rc = 1; continue; }
         FidScore r;
         if (n < 2) { fprintf(stderr, "error: %s holds %d image(s); a score needs at least 2\n", files[i], n); rc = 1; }
         else if (fid_score(&sc, x, n, 0.0f, 1.0f, &r)) rc = 1;
@@ -167,7 +170,7 @@ int main(int argc, char **argv) {
     long steps = 3000;                     /* --steps: training steps of batch 128 (about 6 epochs) */
     long seed = 1;                         /* --seed: training seed, or the sampling seed of a U-Net */
     long n_samples = 1000, nfe = 50;       /* --samples, --nfe: images drawn from a U-Net checkpoint, and its steps */
-    long order = 2;                        /* --order: its sampler, 1 DDIM or 2 DPM-Solver++(2M) */
+    int sampler = UNET_SAMPLE_2M;              /* --sampler: its sampler */
     int do_train = 0, resume = 0, quiet = 0, n_files = 0;
     char **files = malloc(sizeof(char *) * (size_t)argc);
     for (int i = 1; i < argc; i++) {
@@ -182,7 +185,11 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--seed")) { bad = !v || (seed = parse_long(v, 0, 1L << 62)) < 0; i++; }
         else if (!strcmp(a, "--samples")) { bad = !v || (n_samples = parse_long(v, 2, 100000)) < 0; i++; }
         else if (!strcmp(a, "--nfe")) { bad = !v || (nfe = parse_long(v, 1, 10000)) < 0; i++; }
-        else if (!strcmp(a, "--order")) { bad = !v || (order = parse_long(v, 1, 2)) < 0; i++; }
+        else if (!strcmp(a, "--sampler")) {
+            sampler = !v ? 0 : !strcmp(v, "ddim") ? UNET_SAMPLE_DDIM : !strcmp(v, "2m") ? UNET_SAMPLE_2M : !strcmp(v, "pc") ? UNET_SAMPLE_PC : 0;
+            bad = sampler == 0;
+            i++;
+        }
         else if (a[0] != '-') files[n_files++] = argv[i];
         else bad = 1;
         if (bad) {
@@ -196,7 +203,7 @@ int main(int argc, char **argv) {
     int rc;
     if (do_train) rc = n_files ? (fprintf(stderr, "score: --train takes no files\n"), 2) : train(ckpt, steps, (uint64_t)seed, quiet, resume);
     else if (!n_files) { usage(stderr); rc = 2; }
-    else rc = score_files(ckpt, files, n_files, (int)n_samples, (int)nfe, (int)order, (uint64_t)seed);
+    else rc = score_files(ckpt, files, n_files, (int)n_samples, (int)nfe, sampler, (uint64_t)seed);
     free(files);
     return rc;
 }
