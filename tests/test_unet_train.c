@@ -194,31 +194,30 @@ static void count_eval(void *model, const Trainer *tr, double seconds) {
     seen.last = tr->step;
     seen.calls++;
 }
-START_TEST(test_budget_and_eval_hook) {
+/* One weight trained by batch under a budget of budget_s seconds, its checkpoint in a temporary directory (removed
+ * after): the steps done and planned, and the checkpoint's "step" and "total". The hook's calls are in `seen`. */
+typedef struct { long step, planned, ckpt_step, ckpt_total; } BudgetRun;
+static BudgetRun budget_run(double budget_s, TrainBatchFn batch) {
     Params p;
     nn_params_init(&p);
     nn_params_declare(&p, "w", 1, (int[]){ 1 }, NN_INIT_ONE);
     Rng r = rng_seed(1);
     nn_params_alloc(&p, &r);
-    char dir[] = "/tmp/test_budget_XXXXXX", ckpt[64], total[32];
+    char dir[] = "/tmp/test_budget_XXXXXX", ckpt[64], buf[32], loss_log[80];
     ck_assert_ptr_nonnull(mkdtemp(dir));
     snprintf(ckpt, sizeof ckpt, "%s/b.safetensors", dir);
     Trainer tr;
     train_init(&tr, &p, &(TrainConfig){ .label = "budget", .steps = 100000000, .lr_max = 1e-2f, .lr_min = 1e-2f, .quiet = 1,
-                                        .budget_s = 0.3, .eval = count_eval, .eval_every = 5, .ckpt = ckpt, .ckpt_every = 1000, .log_every = 1000 });
+                                        .budget_s = budget_s, .eval = count_eval, .eval_every = 5, .ckpt = ckpt, .ckpt_every = 1000, .log_every = 1000 });
     Arena a;
     arena_init(&a, (size_t)1 << 20);
     seen = (Seen){ 0, 0, 0 };
-    ck_assert_int_eq(train_run(&tr, quad_batch, &p, &r, &a), 0);
-    ck_assert_int_ge(tr.step, TRAIN_BUDGET_PROBE);      /* the probe always runs */
-    ck_assert_int_lt(tr.c.steps, 100000000);            /* and the budget replaced the step count */
-    ck_assert_int_le(tr.step, tr.c.steps);
-    ck_assert_int_eq(seen.bad_order, 0);
-    ck_assert_int_eq(seen.last, tr.step);               /* the hook ran after the last update */
-    ck_assert_int_eq(seen.calls, (int)(tr.step / 5 + (tr.step % 5 != 0)));
-    ck_assert_int_eq(io_safetensors_metadata(ckpt, "total", total, sizeof total), 0);
-    ck_assert_int_eq(atol(total), tr.c.steps);
-    char loss_log[80];
+    ck_assert_int_eq(train_run(&tr, batch, &p, &r, &a), 0);
+    BudgetRun out = { tr.step, tr.c.steps, -1, -1 };
+    ck_assert_int_eq(io_safetensors_metadata(ckpt, "step", buf, sizeof buf), 0);
+    out.ckpt_step = atol(buf);
+    ck_assert_int_eq(io_safetensors_metadata(ckpt, "total", buf, sizeof buf), 0);
+    out.ckpt_total = atol(buf);
     train_log_path(ckpt, loss_log, sizeof loss_log);
     remove(loss_log);
     remove(ckpt);
@@ -226,6 +225,18 @@ START_TEST(test_budget_and_eval_hook) {
     arena_free(&a);
     train_free(&tr);
     nn_params_free(&p);
+    return out;
+}
+
+START_TEST(test_budget_and_eval_hook) {
+    BudgetRun b = budget_run(0.3, quad_batch);
+    ck_assert_int_ge(b.step, TRAIN_BUDGET_PROBE);       /* the probe always runs */
+    ck_assert_int_lt(b.planned, 100000000);             /* and the budget replaced the step count */
+    ck_assert_int_le(b.step, b.planned);
+    ck_assert_int_eq(seen.bad_order, 0);
+    ck_assert_int_eq(seen.last, b.step);                /* the hook ran after the last update */
+    ck_assert_int_eq(seen.calls, (int)(b.step / 5 + (b.step % 5 != 0)));
+    ck_assert_int_eq(b.ckpt_total, b.planned);
 }
 END_TEST
 
@@ -241,39 +252,15 @@ static float changing_batch(void *model, long step, Rng *rng, Arena *arena, floa
 }
 START_TEST(test_budget_follows_the_rate) {
     for (int faster = 0; faster <= 1; faster++) {
-        Params p;
-        nn_params_init(&p);
-        nn_params_declare(&p, "w", 1, (int[]){ 1 }, NN_INIT_ONE);
-        Rng r = rng_seed(1);
-        nn_params_alloc(&p, &r);
-        char dir[] = "/tmp/test_plan_XXXXXX", ckpt[64], buf[32];
-        ck_assert_ptr_nonnull(mkdtemp(dir));
-        snprintf(ckpt, sizeof ckpt, "%s/s.safetensors", dir);
-        Trainer tr;
-        train_init(&tr, &p, &(TrainConfig){ .label = "plan", .steps = 100000000, .lr_max = 1e-2f, .lr_min = 1e-2f, .quiet = 1,
-                                            .budget_s = 1.0, .eval = count_eval, .eval_every = 5, .ckpt = ckpt, .ckpt_every = 1000, .log_every = 1000 });
-        Arena a;
-        arena_init(&a, (size_t)1 << 20);
-        seen = (Seen){ 0, 0, 0 };
         slow_from = faster ? 0 : TRAIN_BUDGET_PROBE;
         slow_to = faster ? TRAIN_BUDGET_PROBE : 100000000;
-        ck_assert_int_eq(train_run(&tr, changing_batch, &p, &r, &a), 0);
-        if (faster) ck_assert_msg(tr.step > 250, "sped up after the probe, yet stopped at %ld (the probe alone planned ~100)", tr.step);
-        else ck_assert_msg(tr.step < 300, "slowed down 10x after the probe, yet ran %ld steps (the probe alone planned ~1000)", tr.step);
-        ck_assert_int_eq(seen.last, tr.step);
+        BudgetRun b = budget_run(1.0, changing_batch);
+        if (faster) ck_assert_msg(b.step > 250, "sped up after the probe, yet stopped at %ld (the probe alone planned ~100)", b.step);
+        else ck_assert_msg(b.step < 300, "slowed down 10x after the probe, yet ran %ld steps (the probe alone planned ~1000)", b.step);
+        ck_assert_int_eq(seen.last, b.step);
         ck_assert_int_eq(seen.bad_order, 0);
-        ck_assert_int_eq(io_safetensors_metadata(ckpt, "step", buf, sizeof buf), 0);
-        ck_assert_int_eq(atol(buf), tr.step);
-        ck_assert_int_eq(io_safetensors_metadata(ckpt, "total", buf, sizeof buf), 0);
-        ck_assert_int_eq(atol(buf), tr.c.steps);
-        char loss_log[80];
-        train_log_path(ckpt, loss_log, sizeof loss_log);
-        remove(loss_log);
-        remove(ckpt);
-        rmdir(dir);
-        arena_free(&a);
-        train_free(&tr);
-        nn_params_free(&p);
+        ck_assert_int_eq(b.ckpt_step, b.step);
+        ck_assert_int_eq(b.ckpt_total, b.planned);
     }
 }
 END_TEST
