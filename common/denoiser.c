@@ -263,13 +263,19 @@ static void predict_chunked(const Denoiser *den, DenLevel l, const double *x, in
 }
 
 void den_sample_ode(const Denoiser *den, const DenLevel *l, int K, int order, double *x, int n, Arena *arena) {
+    den_sample_pc(den, l, K, order, 0, 0, x, n, NULL, arena);
+}
+
+void den_sample_pc(const Denoiser *den, const DenLevel *l, int K, int order, int M, double c, double *x, int n, Rng *rng, Arena *arena) {
     CHECK(order == 1 || order == 2, "order %d: 1 (DDIM) or 2 (DPM-Solver++(2M))", order);
+    CHECK(M == 0 || rng != NULL, "a corrector (M = %d) needs random numbers", M);
     size_t nd = (size_t)n * den->D, mark = arena_pos(arena);
     double *x0 = arena_push_no_zero(arena, sizeof(double) * nd), *eps = arena_push_no_zero(arena, sizeof(double) * nd);
     double *x0_prev = order == 2 ? arena_push_no_zero(arena, sizeof(double) * nd) : NULL;
     double h_prev = 0;
     for (int k = 0; k < K; k++) {
         DenLevel now = l[k], next = l[k + 1];
+        /* the predictor: one ODE step from l[k] to l[k + 1] */
         predict_chunked(den, now, x, n, x0, eps, arena);
         /* §d.4 lambda = log(a / b); e^-h = (a_t b_s) / (b_t a_s) */
         double h = log(next.a / next.b) - log(now.a / now.b), w = 0;
@@ -280,41 +286,27 @@ void den_sample_ode(const Denoiser *den, const DenLevel *l, int K, int order, do
         }
         if (order == 2) { double *swap = x0_prev; x0_prev = x0; x0 = swap; }
         h_prev = h;
-    }
-    arena_pop_to(arena, mark);
-}
-
-void den_sample_pc(const Denoiser *den, const DenLevel *l, int K, int M, double c, double *x, int n, Rng *rng, Arena *arena) {
-    size_t nd = (size_t)n * den->D, mark = arena_pos(arena);
-    double *eps = arena_push_no_zero(arena, sizeof(double) * nd);
-    for (int k = 0; k < K; k++) {
-        den_sample_ode(den, l + k, 1, 1, x, n, arena);                   /* predictor: the DDIM step to l[k + 1] */
-        DenLevel now = l[k + 1];
-        double tau = c * now.s2;
-        for (int m = 0; m < M && now.b > 0; m++) {                       /* corrector: Langevin at l[k + 1] */
-            predict_chunked(den, now, x, n, NULL, eps, arena);
+        /* the corrector: M Langevin steps at l[k + 1] (none at the clean level) */
+        double tau = c * next.s2;
+        for (int m = 0; m < M && next.b > 0; m++) {
+            predict_chunked(den, next, x, n, NULL, eps, arena);
             for (size_t j = 0; j < nd; j++)
-                x[j] += tau * den_score_from_eps(now, eps[j]) + sqrt(2 * tau) * rng_normal(rng);   /* §3.1 x += tau score + sqrt(2 tau) z */
+                x[j] += tau * den_score_from_eps(next, eps[j]) + sqrt(2 * tau) * rng_normal(rng);   /* §3.1 x += tau score + sqrt(2 tau) z */
         }
     }
     arena_pop_to(arena, mark);
 }
 
-/* A float state x (n, D) held in double while sample runs (ode: order; pc: M, c, rng). */
-static void sample_f(const Denoiser *den, const DenLevel *l, int K, int order, int M, double c, Rng *rng, float *x, int n, Arena *arena) {
+void den_sample_ode_f(const Denoiser *den, const DenLevel *l, int K, int order, float *x, int n, Arena *arena) {
+    den_sample_pc_f(den, l, K, order, 0, 0, x, n, NULL, arena);
+}
+
+/* The float state is held in double while the sampler runs. */
+void den_sample_pc_f(const Denoiser *den, const DenLevel *l, int K, int order, int M, double c, float *x, int n, Rng *rng, Arena *arena) {
     size_t nd = (size_t)n * den->D, mark = arena_pos(arena);
     double *xd = arena_push_no_zero(arena, sizeof(double) * nd);
     for (size_t j = 0; j < nd; j++) xd[j] = x[j];
-    if (rng) den_sample_pc(den, l, K, M, c, xd, n, rng, arena);
-    else den_sample_ode(den, l, K, order, xd, n, arena);
+    den_sample_pc(den, l, K, order, M, c, xd, n, rng, arena);
     for (size_t j = 0; j < nd; j++) x[j] = (float)xd[j];
     arena_pop_to(arena, mark);
-}
-
-void den_sample_ode_f(const Denoiser *den, const DenLevel *l, int K, int order, float *x, int n, Arena *arena) {
-    sample_f(den, l, K, order, 0, 0, NULL, x, n, arena);
-}
-
-void den_sample_pc_f(const Denoiser *den, const DenLevel *l, int K, int M, double c, float *x, int n, Rng *rng, Arena *arena) {
-    sample_f(den, l, K, 1, M, c, rng, x, n, arena);
 }

@@ -147,14 +147,15 @@ void den_sample_ode(const Denoiser *den, const DenLevel *l, int K, int order, do
 /* The same for a float state x (n, D) (held in double between steps, converted back at the end). */
 void den_sample_ode_f(const Denoiser *den, const DenLevel *l, int K, int order, float *x, int n, Arena *arena);
 
-/* §4.5 predictor-corrector down the ladder l from x (n, D) at l[0], in place: each step is den_sample_ode's DDIM
- * step to l[k + 1] (the predictor), then, where that level is noisy (b > 0), M Langevin steps at it (the
- * corrector, §3.1), with the score of §3.3 and a step proportional to the level's variance (as NCSN's tau_i):
+/* §4.5 predictor-corrector down the ladder l from x (n, D) at l[0], in place: each step is den_sample_ode's step
+ * of order `order` to l[k + 1] (the predictor), then, where that level is noisy (b > 0), M Langevin steps at it
+ * (the corrector, §3.1), with the score of §3.3 and a step proportional to the level's variance (as NCSN's tau_i):
  *     x <- x + tau score + sqrt(2 tau) z,   score = -eps_hat / b,   tau = c b^2,   z ~ N(0, I).
- * The last step, to the clean level, is Tweedie's x0_hat (§3.3). K + M (K - 1) network evaluations; M = 0 is
- * den_sample_ode order 1 exactly (no random numbers drawn). On a VP-scaled level, c b^2 is SMLD's c sigma^2 mapped
- * through x_vp = a x_ve; c = 0.2 is Song et al.'s signal-to-noise ratio r = sqrt(c / 2) = 0.32. */
-void den_sample_pc(const Denoiser *den, const DenLevel *l, int K, int M, double c, double *x, int n, Rng *rng, Arena *arena);
-void den_sample_pc_f(const Denoiser *den, const DenLevel *l, int K, int M, double c, float *x, int n, Rng *rng, Arena *arena);
+ * The last step, to the clean level, is Tweedie's x0_hat (§3.3). K + M (K - 1) network evaluations. M = 0 is
+ * den_sample_ode itself (it calls this with M = 0; no random numbers drawn, rng may be NULL). Order 2 extrapolates
+ * from the previous level's x0_hat, taken before that level's corrector. On a VP-scaled level, c b^2 is SMLD's
+ * c sigma^2 mapped through x_vp = a x_ve; c = 0.2 is Song et al.'s signal-to-noise ratio r = sqrt(c / 2) = 0.32. */
+void den_sample_pc(const Denoiser *den, const DenLevel *l, int K, int order, int M, double c, double *x, int n, Rng *rng, Arena *arena);
+void den_sample_pc_f(const Denoiser *den, const DenLevel *l, int K, int order, int M, double c, float *x, int n, Rng *rng, Arena *arena);
 
 #endif

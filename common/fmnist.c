@@ -11,6 +11,12 @@ const char *fmnist_class_name(int label) {
     return label >= 0 && label < 10 ? names[label] : "?";
 }
 
+double fmnist_background_fraction(const float *x, int n, float lo, float hi) {
+    long dark = 0, total = (long)n * 784;
+    for (long k = 0; k < total; k++) dark += (x[k] - lo) / (hi - lo) < 0.1f;
+    return total > 0 ? (double)dark / total : 0;
+}
+
 /* zlib's account of why a read stopped: NULL at a clean end of the stream, else its message (a gzip stream cut
  * short is Z_BUF_ERROR "unexpected end of file"; a bad CRC or length in the trailer is Z_DATA_ERROR). */
 static const char *gz_why(gzFile f) {

@@ -45,5 +45,8 @@ int         fmnist_images_read(const char *path, float **images, int *n) MUST_US
  * then n*784 bytes, round(255 u) with u clamped to [0, 1]): Fashion-MNIST's own format, written atomically. */
 int         fmnist_images_write(const char *path, const float *x, int n, float lo, float hi) MUST_USE;
 const char *fmnist_class_name(int label);   /* "T-shirt/top", ..., "Ankle boot" */
+/* The share of background pixels (darker than 0.1 of the way from lo to hi) in n images x (n, 784): about 0.5 for
+ * Fashion-MNIST (clothing on black), about 0.05 for uniform noise. A cheap sanity check of generated images. */
+double      fmnist_background_fraction(const float *x, int n, float lo, float hi);
 
 #endif

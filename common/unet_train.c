@@ -75,8 +75,9 @@ void unet_recipe_meta(const UnetRecipe *r, char *buf, size_t cap) {
 
 /* ---- sampling (for the score log and ./score; ddim.c's d.4 cell is the explained version) ---- */
 
-void unet_sample(UnetModel *m, UnetSampler sampler, float *x, int n, int K, Rng *rng, Arena *arena) {
-    int L = sampler == UNET_SAMPLE_PC ? ((K + 1) / 2 > 1 ? (K + 1) / 2 : 1) : K;   /* the ladder's steps */
+int unet_sample(UnetModel *m, UnetSampler sampler, float *x, int n, int K, Rng *rng, Arena *arena) {
+    int L = sampler == UNET_SAMPLE_PC ? (K + UNET_PC_M) / (UNET_PC_M + 1) : K;   /* the ladder's steps */
+    if (L < 1) L = 1;
     Schedule s;
     sched_init(&s, m->sched, m->T);
     Denoiser den = den_unet(m, &s, 1);
@@ -85,10 +86,11 @@ void unet_sample(UnetModel *m, UnetSampler sampler, float *x, int n, int K, Rng 
     if (sampler == UNET_SAMPLE_PC) den_ladder_sigma(UNET_PC_SIGMA_MAX, UNET_PC_SIGMA_MIN, L, l);
     else if (m->target == UNET_FLOW) den_ladder_flow(L, l);
     else den_ladder_vp_uniform(&s, L, l);
-    if (sampler == UNET_SAMPLE_PC) den_sample_pc_f(&den, l, L, 1, UNET_PC_C, x, n, rng, arena);
+    if (sampler == UNET_SAMPLE_PC) den_sample_pc_f(&den, l, L, UNET_PC_ORDER, UNET_PC_M, UNET_PC_C, x, n, rng, arena);
     else den_sample_ode_f(&den, l, L, sampler, x, n, arena);
     arena_pop_to(arena, mark);
     sched_free(&s);
+    return sampler == UNET_SAMPLE_PC ? L + UNET_PC_M * (L - 1) : L;
 }
 
 /* ---- training -------------------------------------------------------------------- */

@@ -55,19 +55,21 @@ typedef enum { UNET_SAMPLE_DDIM = 1, UNET_SAMPLE_2M = 2, UNET_SAMPLE_PC = 3 } Un
 
 /* §4.5 the predictor-corrector sampler's settings for these networks (ch4 4.5i; chosen by measurement at
  * N = 1000, tutorial.md 4.5i): SMLD's geometric levels sigma_max ... sigma_min scaled to VP, then Tweedie;
- * one Langevin step per level with tau = c b^2. */
+ * the predictor of order UNET_PC_ORDER (den_sample_ode), then UNET_PC_M Langevin steps per level, tau = c b^2. */
 #define UNET_PC_SIGMA_MAX 80.0
 #define UNET_PC_SIGMA_MIN 0.4
 #define UNET_PC_C         0.2
-enum { UNET_PC_LEVELS = 50 };
+enum { UNET_PC_LEVELS = 50, UNET_PC_ORDER = 2, UNET_PC_M = 2 };
 
 /* Sampling from x (n, 784) ~ N(0, I), in place, with about K network evaluations; x0_hat is clamped to the
  * pixels' range [-1, 1] and the state kept in double between steps.
  *   UNET_SAMPLE_DDIM, UNET_SAMPLE_2M (§2.8 / §flow / §d.4): den_sample_ode of order 1 (DDIM eta = 0; on the flow
  *     path the Euler step of the ODE) or 2 (DPM-Solver++(2M)), K steps; VP steps t_k = round(k T / K), flow
  *     times k / K. rng is not used (may be NULL).
- *   UNET_SAMPLE_PC (§4.5): den_sample_pc on den_ladder_sigma's (K + 1) / 2 levels with the UNET_PC_* settings:
- *     one predictor and one corrector evaluation per level but the last (2 levels - 1 in all). */
-void unet_sample(UnetModel *m, UnetSampler sampler, float *x, int n, int K, Rng *rng, Arena *arena);
+ *   UNET_SAMPLE_PC (§4.5): den_sample_pc on den_ladder_sigma's L = (K + M) / (M + 1) levels with the UNET_PC_*
+ *     settings: one predictor evaluation per level, and M = UNET_PC_M corrector evaluations at each level but the
+ *     clean one (L + M (L - 1) <= K in all).
+ * Returns the network evaluations it made. */
+int  unet_sample(UnetModel *m, UnetSampler sampler, float *x, int n, int K, Rng *rng, Arena *arena);
 
 #endif

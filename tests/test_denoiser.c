@@ -400,7 +400,9 @@ END_TEST
  * v / (1 - tau / (2 v)), up to 10% where v ~ b^2, 2% at sigma_min) and the 50 levels' first-order error add up to
  * 0.02 each way (measured: PC 0.530, ODE 0.487), so 0.045. (3) From a wrong start N(0, 4 I), the ODE carries the
  * error to the end (measured variance 1.95) while the corrector pulls every level back (each step shrinks a
- * variance excess by (1 - tau / v)^2 ~ 0.64 at high noise): PC ends at 0.528, within the same 0.045. */
+ * variance excess by (1 - tau / v)^2 ~ 0.64 at high noise): PC ends at 0.528, within the same 0.045. (4) The same
+ * holds with DPM-Solver++(2M) as the predictor (the images' sampler): measured 0.552 from either start (its ODE
+ * alone: 0.508 and 2.03), inside the same bounds. */
 START_TEST(test_sample_pc_gaussian) {
     enum { NS = 20000, K = 50 };
     const double m = 0.5, sd = 0.8, smin = 0.4, var = pow(sd, 4) / (sd * sd + smin * smin);
@@ -411,7 +413,7 @@ START_TEST(test_sample_pc_gaussian) {
     ck_assert(l[K].b == 0 && fabs(l[K - 1].b / l[K - 1].a - smin) < 1e-12 && fabs(l[0].b / l[0].a - 80) < 1e-9);
     Arena arena;
     arena_init(&arena, 1 << 24);
-    static double x[NS], y[NS];
+    static double x[NS], x2[NS], y[NS];
     Rng rng = rng_seed(5), unused = rng_seed(6);
     for (int start = 1; start <= 2; start++) {
         for (int i = 0; i < NS; i++) x[i] = y[i] = start * rng_normal(&rng);
@@ -420,14 +422,18 @@ START_TEST(test_sample_pc_gaussian) {
             static double z[NS];
             memcpy(z, x, sizeof z);
             Rng before = unused;
-            den_sample_pc(&den, l, K, 0, 0.2, z, NS, &unused, &arena);
+            den_sample_pc(&den, l, K, 1, 0, 0.2, z, NS, &unused, &arena);
             ck_assert(memcmp(z, y, sizeof z) == 0 && memcmp(&before, &unused, sizeof before) == 0);
         }
-        den_sample_pc(&den, l, K, 1, 0.2, x, NS, &rng, &arena);
-        double mx, vx, my, vy;
+        memcpy(x2, x, sizeof x2);
+        den_sample_pc(&den, l, K, 1, 1, 0.2, x, NS, &rng, &arena);
+        den_sample_pc(&den, l, K, 2, 1, 0.2, x2, NS, &rng, &arena);   /* (4) the 2M predictor */
+        double mx, vx, my, vy, m2, v2;
         data_moments_d(x, NS, 1, &mx, &vx);
+        data_moments_d(x2, NS, 1, &m2, &v2);
         data_moments_d(y, NS, 1, &my, &vy);
         ck_assert_msg(fabs(mx - m) < 0.025 && fabs(vx - var) < 0.045, "start %d: PC mean %g var %g, want %g %g", start, mx, vx, m, var);
+        ck_assert_msg(fabs(m2 - m) < 0.025 && fabs(v2 - var) < 0.045, "start %d: PC (2M) mean %g var %g, want %g %g", start, m2, v2, m, var);
         if (start == 1) ck_assert_msg(fabs(vy - var) < 0.045, "ODE from the right start: var %g, want %g", vy, var);
         else ck_assert_msg(vy > 3 * var, "ODE from N(0, 4): var %g should keep the start's excess (~4 x %g)", vy, var);
     }

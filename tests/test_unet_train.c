@@ -117,6 +117,56 @@ START_TEST(test_targets_convert) {
 }
 END_TEST
 
+/* unet_sample is the samplers of denoiser.h on the ladders its header names: for K = 20, DDIM and 2M take 20 uniform VP
+ * steps, PC takes L = (K + M) / (M + 1) of den_ladder_sigma's levels with the UNET_PC_* settings and returns
+ * L + M (L - 1) evaluations. Bit for bit against the direct calls, on a small random x0-network. */
+START_TEST(test_unet_sample_is_den_sample) {
+    enum { N = 2, D = 784, K = 20 };
+    Params p;
+    Unet u;
+    random_unet(&p, &u, 12);
+    UnetRecipe r = unet_recipe_default(UNET_EPS);
+    r.width = 8;
+    r.attention = 0;
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/test_unet_sample_%d.safetensors", (int)getpid());
+    save_model(&p, &r, path);
+    UnetModel m;
+    ck_assert_int_eq(unet_model_load(&m, path), 0);
+    Schedule s;
+    sched_init(&s, m.sched, m.T);
+    Denoiser den = den_unet(&m, &s, 1);
+    Arena a;
+    arena_init(&a, (size_t)256 << 20);
+    for (int sampler = UNET_SAMPLE_DDIM; sampler <= UNET_SAMPLE_PC; sampler++) {
+        float x[N * D], y[N * D];
+        Rng rx = rng_seed(5), r1 = rng_seed(9), r2 = rng_seed(9);
+        rng_normal_fill(&rx, x, N * D);
+        memcpy(y, x, sizeof x);
+        int nfe = unet_sample(&m, (UnetSampler)sampler, x, N, K, &r1, &a);
+        int L = sampler == UNET_SAMPLE_PC ? (K + UNET_PC_M) / (UNET_PC_M + 1) : K;
+        DenLevel l[K + 1];
+        if (sampler == UNET_SAMPLE_PC) {
+            den_ladder_sigma(UNET_PC_SIGMA_MAX, UNET_PC_SIGMA_MIN, L, l);
+            den_sample_pc_f(&den, l, L, UNET_PC_ORDER, UNET_PC_M, UNET_PC_C, y, N, &r2, &a);
+            ck_assert_int_eq(nfe, L + UNET_PC_M * (L - 1));
+            ck_assert_int_le(nfe, K);
+        } else {
+            den_ladder_vp_uniform(&s, K, l);
+            den_sample_ode_f(&den, l, K, sampler, y, N, &a);
+            ck_assert_int_eq(nfe, K);
+        }
+        ck_assert_msg(memcmp(x, y, sizeof x) == 0, "sampler %d differs from its den_sample call", sampler);
+    }
+    ck_assert_uint_eq(arena_pos(&a), 0);
+    arena_free(&a);
+    sched_free(&s);
+    unet_model_free(&m);
+    unlink(path);
+    nn_params_free(&p);
+}
+END_TEST
+
 /* z . (z^T J) against the central difference z . (f(x + h z) - f(x - h z)) / (2h), on one image. */
 START_TEST(test_vjp_matches_differences) {
     enum { D = 784 };
@@ -301,6 +351,7 @@ Suite *suite_unet_train(void) {
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_recipe_parse);
     tcase_add_test(tc, test_targets_convert);
+    tcase_add_test(tc, test_unet_sample_is_den_sample);
     tcase_add_test(tc, test_vjp_matches_differences);
     tcase_add_test(tc, test_ema_warmup);
     tcase_add_test(tc, test_budget_and_eval_hook);

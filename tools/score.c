@@ -34,7 +34,7 @@ static void usage(FILE *f) {
                "  --samples N  images drawn from a U-Net checkpoint (default 1000, 2..100000)\n"
                "  --nfe K      network evaluations for a U-Net's samples (default 50, 1..10000)\n"
                "  --sampler S  2m: DPM-Solver++(2M), K deterministic steps (the default); ddim: DDIM eta = 0, K steps;\n"
-               "               pc: predictor-corrector, (K + 1) / 2 levels of a DDIM step + a Langevin step (denoiser.h)\n", CLASSIFIER_CKPT);
+               "               pc: predictor-corrector, (K + 2) / 3 levels of a 2M step + 2 Langevin steps (unet_train.h)\n", CLASSIFIER_CKPT);
 }
 
 /* Test accuracy of the classifier on the 10k test images. */
@@ -122,9 +122,9 @@ static int sample_checkpoint(const char *path, int n, int K, int sampler, uint64
     Arena arena;
     arena_init(&arena, (size_t)1 << 30);
     double t0 = cli_seconds();
-    unet_sample(&m, (UnetSampler)sampler, *x, n, K, &rng, &arena);
+    int nfe = unet_sample(&m, (UnetSampler)sampler, *x, n, K, &rng, &arena);
     printf("%s: %ld training steps, target %s; %d images with %d network evaluations of %s took %.1f s\n", path, m.step,
-           unet_target_names[m.target], n, sampler == UNET_SAMPLE_PC ? 2 * ((K + 1) / 2) - 1 : K, SAMPLER_NAMES[sampler], cli_seconds() - t0);
+           unet_target_names[m.target], n, nfe, SAMPLER_NAMES[sampler], cli_seconds() - t0);
     for (size_t j = 0; j < (size_t)n * 784; j++) (*x)[j] = 0.5f * (*x)[j] + 0.5f;
     arena_free(&arena);
     unet_model_free(&m);
