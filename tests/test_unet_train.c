@@ -60,6 +60,20 @@ static void random_unet(Params *p, Unet *u, uint64_t seed) {
     for (size_t k = 0; k < p->entry[o].numel; k++) nn_params_data(p, o)[k] *= 0.1f;
 }
 
+/* random_unet (width 8, no attention) saved with `target`'s recipe and loaded back as a model; p keeps the weights. */
+static void load_random_model(UnetModel *m, Params *p, UnetTarget target, uint64_t seed) {
+    Unet u;
+    random_unet(p, &u, seed);
+    UnetRecipe r = unet_recipe_default(target);
+    r.width = 8;
+    r.attention = 0;
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/test_unet_model_%d.safetensors", (int)getpid());
+    save_model(p, &r, path);
+    ck_assert_int_eq(unet_model_load(m, path), 0);
+    unlink(path);
+}
+
 /* For each target, the loaded model's raw output f is recovered from den_predict's two views at a VP level
  * (a^2 + b^2 = 1): eps: f = eps_hat; x0: f = x0_hat; v: f = a eps_hat - b x0_hat; and at a flow level, flow:
  * f = eps_hat - x0_hat. And x = a x0_hat + b eps_hat holds for all. */
@@ -123,16 +137,8 @@ END_TEST
 START_TEST(test_unet_sample_is_den_sample) {
     enum { N = 2, D = 784, K = 20 };
     Params p;
-    Unet u;
-    random_unet(&p, &u, 12);
-    UnetRecipe r = unet_recipe_default(UNET_EPS);
-    r.width = 8;
-    r.attention = 0;
-    char path[64];
-    snprintf(path, sizeof path, "/tmp/test_unet_sample_%d.safetensors", (int)getpid());
-    save_model(&p, &r, path);
     UnetModel m;
-    ck_assert_int_eq(unet_model_load(&m, path), 0);
+    load_random_model(&m, &p, UNET_EPS, 12);   /* chapter 2's recipe: an x0-network */
     Schedule s;
     sched_init(&s, m.sched, m.T);
     Denoiser den = den_unet(&m, &s, 1);
@@ -162,7 +168,6 @@ START_TEST(test_unet_sample_is_den_sample) {
     arena_free(&a);
     sched_free(&s);
     unet_model_free(&m);
-    unlink(path);
     nn_params_free(&p);
 }
 END_TEST
@@ -171,17 +176,8 @@ END_TEST
 START_TEST(test_vjp_matches_differences) {
     enum { D = 784 };
     Params p;
-    Unet u;
-    random_unet(&p, &u, 12);
-    UnetRecipe r = unet_recipe_default(UNET_FLOW);
-    r.width = 8;
-    r.attention = 0;
-    char path[64];
-    snprintf(path, sizeof path, "/tmp/test_unet_vjp_%d.safetensors", (int)getpid());
-    save_model(&p, &r, path);
     UnetModel m;
-    ck_assert_int_eq(unet_model_load(&m, path), 0);
-    unlink(path);
+    load_random_model(&m, &p, UNET_FLOW, 12);
     Arena a;
     arena_init(&a, (size_t)256 << 20);
     static float x[D], z[D], out[D], jtz[D], xp[D], xm[D], fp[D], fm[D];
