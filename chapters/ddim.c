@@ -1157,7 +1157,7 @@ const Cell *ddim_cells(int *n) {
 
 #ifndef CHAPTER_NO_MAIN
 int main(int argc, char **argv) {
-    cli_omp_passive(argv);   /* idle OpenMP threads sleep: fair on a shared machine */
+    cli_omp_wait(argv);   /* idle OpenMP threads spin briefly, then sleep: fair on a shared machine */
     static const CliSpec spec = { "ddim", "DDIM: deterministic and eta sampling, step skipping, inversion, the optimisation view",
                                   CLI_STEPS | CLI_SAMPLES, NULL, NULL };
     Opts opts;

@@ -93,15 +93,20 @@ static int parse_one(Opts *o, const CliSpec *spec, const char *flag, const char 
     return 2;
 }
 
-/* OpenMP threads that wait for work sleep instead of spinning (OMP_WAIT_POLICY=passive), unless the user
- * chose a policy: on a shared machine a spinning thread takes the core its partner needs, and each parallel
- * loop then waits for the slower thread (issue 13: ch3 ran 90 s beside a compile, 32 s alone; 100 U-Net
- * samples beside a 2-thread program took 8 min spinning, 2.5 min passive). libgomp reads the variable once,
- * when it is loaded, so the program re-executes itself with it set; if that fails it runs as it is. */
-void cli_omp_passive(char **argv) {
+/* OpenMP threads that wait for work spin briefly, then sleep (GOMP_SPINCOUNT=CLI_OMP_SPINS), unless the user
+ * chose a policy. libgomp's own default spins 300000 rounds (about 2 ms here) before sleeping: on a shared machine
+ * a spinning thread takes the core its partner needs, and each parallel loop then waits for the slower thread
+ * (issue 13: ch3 ran 90 s beside a compile, 32 s alone; 100 U-Net samples beside a 2-thread program took 8 min
+ * spinning, 2.5 min passive). Sleeping at once (OMP_WAIT_POLICY=passive) costs a wake-up of about 15 us per
+ * parallel loop instead, a quarter of a 256^3 GEMM. 300 rounds (about 10 us on the Zen 4 of session 7) bridge
+ * the gaps between back-to-back loops: GEMM at 256 ran 211 GFLOP/s against 152 passive, while beside a busy loop
+ * the image cell ran as passive did (39.5 s against 39.8) and 3000 rounds (160 us) lost 13% there, 30000 2.1x
+ * (tools/shared_bench.sh, README). libgomp reads the variable once, when it is loaded, so the program
+ * re-executes itself with it set; if that fails it runs as it is. */
+void cli_omp_wait(char **argv) {
 #ifdef _OPENMP
     if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT")) return;
-    if (setenv("OMP_WAIT_POLICY", "passive", 1) != 0) return;
+    if (setenv("GOMP_SPINCOUNT", CLI_OMP_SPINS, 1) != 0) return;
     execv("/proc/self/exe", argv);
 #else
     (void)argv;
@@ -194,7 +199,7 @@ int cli_run(const Cell *cells, int n, const Opts *opts) {
 }
 
 int cli_main(int argc, char **argv, const CliSpec *spec, const Cell *cells, int n, int (*train)(const Opts *opts)) {
-    cli_omp_passive(argv);   /* idle OpenMP threads sleep: fair on a shared machine */
+    cli_omp_wait(argv);   /* idle OpenMP threads spin briefly, then sleep: fair on a shared machine */
     Opts opts;
     int rc = cli_parse(&opts, argc, argv, spec);
     if (rc) return rc == CLI_DONE ? 0 : rc;

@@ -61,9 +61,10 @@ typedef struct {
 } CliSpec;
 
 /* A program's first step (cli_main takes it): unless OMP_WAIT_POLICY or GOMP_SPINCOUNT is set, re-execute the
- * program with OMP_WAIT_POLICY=passive (idle OpenMP threads sleep instead of spinning: see cli.c); argv must be
- * main's. Kept out of cli_parse so that tests and fuzzers can parse flags without re-executing themselves. */
-void cli_omp_passive(char **argv);
+ * program with GOMP_SPINCOUNT=CLI_OMP_SPINS (idle OpenMP threads spin about 10 us, then sleep: see cli.c); argv
+ * must be main's. Kept out of cli_parse so that tests and fuzzers can parse flags without re-executing themselves. */
+#define CLI_OMP_SPINS "300"
+void cli_omp_wait(char **argv);
 /* Parse argv into opts. Returns 0, CLI_DONE after --help, or 2 after printing an error and the usage. */
 int  cli_parse(Opts *opts, int argc, char **argv, const CliSpec *spec) MUST_USE;
 void cli_usage(FILE *f, const CliSpec *spec);
@@ -86,7 +87,7 @@ typedef struct {
 
 /* Run the cells that opts select (all, or --cell by id or name), or list them. Returns the exit code. */
 int  cli_run(const Cell *cells, int n, const Opts *opts);
-/* A chapter program's whole main: cli_omp_passive, cli_parse, then train(opts) on --train (CLI_TRAIN; NULL
+/* A chapter program's whole main: cli_omp_wait, cli_parse, then train(opts) on --train (CLI_TRAIN; NULL
  * without), else cli_run. Returns the exit code (0 after --help, 2 on bad usage). */
 int  cli_main(int argc, char **argv, const CliSpec *spec, const Cell *cells, int n, int (*train)(const Opts *opts));
 /* Find a cell by id ("2.3") or short name ("marginal"); -1 if none. */

@@ -165,7 +165,7 @@ static long parse_long(const char *s, long lo, long hi) {
 }
 
 int main(int argc, char **argv) {
-    cli_omp_passive(argv);   /* idle OpenMP threads sleep: fair on a shared machine */
+    cli_omp_wait(argv);   /* idle OpenMP threads spin briefly, then sleep: fair on a shared machine */
     const char *ckpt = CLASSIFIER_CKPT;   /* --ckpt: the classifier's weights */
     long steps = 3000;                     /* --steps: training steps of batch 128 (about 6 epochs) */
     long seed = 1;                         /* --seed: training seed, or the sampling seed of a U-Net */
