@@ -4,8 +4,9 @@
  *     shows there), against OpenBLAS's cblas_sgemm run TWICE OR MORE: as it detects the CPU itself, and with
  *     OPENBLAS_CORETYPE forced to each kernel the CPU's instruction set can run (SkylakeX, Cooperlake on
  *     AVX-512; Haswell, Zen on AVX2). OpenBLAS picks its kernel once, when it is loaded, so each variant
- *     runs in a child process (this program re-executed with --blas-child and the variable set) that
- *     prints the kernel name openblas_get_corename reports. The ratio is to the fastest variant;
+ *     runs in child processes (this program re-executed with --blas-child and the variable set; two per variant,
+ *     the faster counting) that print the kernel name openblas_get_corename reports. The ratio is to the fastest
+ *     variant;
  *   - each convolution shape of the U-Net (batch 64), forward and backward through the tape;
  *   - the U-Net's training images/s at chapter 2's batch size, and a per-op profile of one training step;
  *   - the 2D toy recipe (toy_train of common/toymodel.c, batch 256) in training steps/s;
@@ -172,7 +173,7 @@ static int blas_candidates(const char **out) {
 }
 
 static void bench_gemm(const char *self, double peak) {
-    printf("\n-- GEMM (square, row-major, C = A B); OpenBLAS in child processes, one per kernel --\n");
+    printf("\n-- GEMM (square, row-major, C = A B); OpenBLAS in child processes, two per kernel --\n");
     double ours[N_GEMM], best[N_GEMM] = { 0 };
     const char *best_kernel[N_GEMM] = { 0 };
     for (int i = 0; i < N_GEMM; i++) ours[i] = time_gemm(GEMM_SIZES[i], NULL);
@@ -186,6 +187,12 @@ static void bench_gemm(const char *self, double peak) {
             if (v < 0) { printf("  openblas: not installed (apt-get install libopenblas0 to compare)\n"); break; }
             continue;
         }
+        /* A second child of the same variant, the faster per size counting: one process of OpenBLAS runs at one of
+         * two speeds (session 7, the same kernel at 256: 128 or 185 GFLOP/s, from process to process). */
+        char again[40];
+        double gf2[N_GEMM];
+        if (!blas_variant(self, v < 0 ? NULL : cand[v], again, sizeof again, gf2))
+            for (int i = 0; i < N_GEMM; i++) if (gf2[i] > gf[nv][i]) gf[nv][i] = gf2[i];
         printf("  openblas variant %d: %s%s -> kernel \"%s\"\n", nv, v < 0 ? "as detected" : "OPENBLAS_CORETYPE=",
                v < 0 ? "" : cand[v], names[nv]);
         for (int i = 0; i < N_GEMM; i++)
