@@ -1424,7 +1424,7 @@ static int cell_1_5_inference(Ctx *ctx) {
     float *z = cli_alloc(ctx, sizeof(float) * nbuf * IMG_Z), *out = cli_alloc(ctx, sizeof(float) * nbuf * IMG), *lv = cli_alloc(ctx, sizeof(float) * nbuf * IMG);
     rng_normal_fill(r, z, (long)NS * IMG_Z);
     ch1_vae_decode(v, z, NS, out, lv, ctx->arena);
-    int rc = image_samples_write(ctx->out, "ch1_samples", out, NS, NS == 100 ? 10 : image_grid_cols(NS), NS <= 100 ? 2 : 1, 0.0f, 1.0f);
+    int rc = image_samples_write(ctx->out, "ch1_samples", out, NS, image_grid_cols(NS), NS <= 100 ? 2 : 1, 0.0f, 1.0f);
     FidScore score;   /* the same score as the diffusion samples of ch2, ddim and ch3: VAE against diffusion */
     fid_report("VAE prior samples (decoder means)", out, NS, 0.0f, 1.0f, &score);
     float *zs = cli_alloc(ctx, sizeof(float) * NS * IMG_Z), *samples = cli_alloc(ctx, sizeof(float) * NS * IMG);   /* kept for the holes */

@@ -989,7 +989,7 @@ static int cell_2_8i_images(Ctx *ctx) {
     cli_say("mean pixel of the samples %.3f (data: %.3f)", mean / (N * IMG) * 0.5 + 0.5, 0.286);
     FidScore score;
     fid_report("DDPM ancestral samples", x, N, -1.0f, 1.0f, &score);
-    int rc = image_samples_write(ctx->out, "ch2_fmnist_samples", x, N, N == 25 ? 5 : image_grid_cols(N), N <= 100 ? 3 : 1, -1.0f, 1.0f);
+    int rc = image_samples_write(ctx->out, "ch2_fmnist_samples", x, N, image_grid_cols(N), N <= 100 ? 3 : 1, -1.0f, 1.0f);
     if (!isfinite(mean)) { cli_say("failed: the samples hold NaN or inf (broken weights in %s?)", path); rc = 1; }
     /* reverse strips: row = one sample, columns = t from T to 0 */
     float *rows = cli_alloc(ctx, sizeof(float) * NS * NSNAP * IMG);

@@ -17,6 +17,14 @@ double fmnist_background_fraction(const float *x, int n, float lo, float hi) {
     return total > 0 ? (double)dark / total : 0;
 }
 
+double fmnist_test_background_fraction(int n) {
+    Fmnist fm;
+    if (fmnist_load(&fm, NULL, 0, n)) return -1;
+    double bg = fmnist_background_fraction(fm.images, fm.n, 0.0f, 1.0f);
+    fmnist_free(&fm);
+    return bg;
+}
+
 /* zlib's account of why a read stopped: NULL at a clean end of the stream, else its message (a gzip stream cut
  * short is Z_BUF_ERROR "unexpected end of file"; a bad CRC or length in the trailer is Z_DATA_ERROR). */
 static const char *gz_why(gzFile f) {

@@ -48,5 +48,8 @@ const char *fmnist_class_name(int label);   /* "T-shirt/top", ..., "Ankle boot" 
 /* The share of background pixels (darker than 0.1 of the way from lo to hi) in n images x (n, 784): about 0.5 for
  * Fashion-MNIST (clothing on black), about 0.05 for uniform noise. A cheap sanity check of generated images. */
 double      fmnist_background_fraction(const float *x, int n, float lo, float hi);
+/* The same share for the first n test images (the reference a sampler's check compares with), or -1 after
+ * fmnist_load's message when the data set cannot be read. */
+double      fmnist_test_background_fraction(int n);
 
 #endif
