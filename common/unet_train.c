@@ -12,11 +12,12 @@
 enum { IMG = 28 * 28 };
 
 UnetRecipe unet_recipe_default(UnetTarget target) {
-    /* chosen by tools/recipe_study.sh (tutorial.md, 2.8 on images): x0 prediction, the cosine schedule, a decaying
-     * learning rate, attention at 7 x 7 and an EMA that forgets its random start */
+    /* chosen by tools/recipe_study.sh and 20-minute runs (tutorial.md, 2.8 on images): x0 prediction, the cosine
+     * schedule, a decaying learning rate, attention at 7 x 7, an EMA that forgets its random start, batches of 32,
+     * and the plain loss (min-SNR weights help the predictor samplers but break inversion and annealed Langevin) */
     return (UnetRecipe){ .width = 24, .attention = 1, .T = 1000, .batch = 32, .sched = SCHED_COSINE,
                          .target = target == UNET_EPS ? UNET_X0 : target, .lr = 1e-3f, .lr_min = 1e-5f, .warmup = 100,
-                         .ema = 0.999f, .ema_warmup = 1, .score_every = 500 };
+                         .ema = 0.999f, .ema_warmup = 1, .score_every = 500, .snr_gamma = 0 };
 }
 
 /* One "key=value" of a recipe: 0, or 2 after the message. */
@@ -45,9 +46,10 @@ static int recipe_set(UnetRecipe *r, const char *key, const char *val) {
     if (!strcmp(key, "ema_warmup") && (v == 0 || v == 1)) { r->ema_warmup = (int)v; return 0; }
     if (!strcmp(key, "warmup") && v >= 0 && v <= 1e6 && (long)v == v) { r->warmup = (long)v; return 0; }
     if (!strcmp(key, "score_every") && v >= 0 && v <= 1e8 && (long)v == v) { r->score_every = (long)v; return 0; }
+    if (!strcmp(key, "snr_gamma") && v >= 0 && v <= 1e6) { r->snr_gamma = (float)v; return 0; }
 bad:
     fprintf(stderr, "error: --recipe %.40s=%.40s: unknown key or value out of range (keys: width attention T schedule target "
-                    "batch lr lr_min warmup ema ema_warmup score_every)\n", key, val);
+                    "batch lr lr_min warmup ema ema_warmup score_every snr_gamma)\n", key, val);
     return 2;
 }
 
@@ -68,9 +70,15 @@ int unet_recipe_parse(UnetRecipe *r, const char *spec) {
 
 void unet_recipe_meta(const UnetRecipe *r, char *buf, size_t cap) {
     snprintf(buf, cap, "\"width\": \"%d\", \"attention\": \"%d\", \"T\": \"%d\", \"schedule\": \"%s\", \"target\": \"%s\", "
-             "\"batch\": \"%d\", \"lr\": \"%g\", \"lr_min\": \"%g\", \"warmup\": \"%ld\", \"ema\": \"%g\", \"ema_warmup\": \"%d\"",
+             "\"batch\": \"%d\", \"lr\": \"%g\", \"lr_min\": \"%g\", \"warmup\": \"%ld\", \"ema\": \"%g\", \"ema_warmup\": \"%d\", \"snr_gamma\": \"%g\"",
              r->width, r->attention, r->T, r->sched == SCHED_COSINE ? "cosine" : "linear", unet_target_names[r->target],
-             r->batch, r->lr, r->lr_min, r->warmup, r->ema, r->ema_warmup);
+             r->batch, r->lr, r->lr_min, r->warmup, r->ema, r->ema_warmup, r->snr_gamma);
+}
+
+double unet_loss_weight(UnetTarget target, double a, double b, double gamma) {
+    double snr = a * a / (b * b);
+    double k = target == UNET_X0 ? 1.0 : target == UNET_EPS ? b / a : b;
+    return fmin(snr, gamma) / gamma * k * k;
 }
 
 /* ---- sampling (for the score log and ./score; ddim.c's d.4 cell is the explained version) ---- */
@@ -118,6 +126,7 @@ static float unet_batch(void *model, long step, Rng *rng, Arena *arena, float *t
     int B = r->batch;
     float *xt = arena_push_no_zero(arena, sizeof(float) * (size_t)B * IMG), *tt = arena_push_no_zero(arena, sizeof(float) * B);
     Tensor eps = tensor_new(arena, 4, (int[]){ B, 1, 28, 28 }), target = tensor_new(arena, 4, (int[]){ B, 1, 28, 28 });
+    Tensor sqrt_w = r->snr_gamma > 0 ? tensor_new(arena, 4, (int[]){ B, 1, 28, 28 }) : (Tensor){ 0 };
     for (int i = 0; i < B; i++) {
         const float *img = u->fm.images + (size_t)rng_int(rng, u->fm.n) * IMG;
         for (int k = 0; k < IMG; k++) u->x0[(size_t)i * IMG + k] = 2.0f * img[k] - 1.0f;
@@ -141,9 +150,19 @@ static float unet_batch(void *model, long step, Rng *rng, Arena *arena, float *t
             target.data[j] = (float)(r->target == UNET_EPS ? e : r->target == UNET_X0 ? x0
                                      : r->target == UNET_V ? a * e - b * x0 : e - x0);
         }
+        if (r->snr_gamma > 0) {   /* w ||net - target||^2 = ||sqrt(w) net - sqrt(w) target||^2 */
+            float s = (float)sqrt(unet_loss_weight(r->target, a, b, r->snr_gamma));
+            for (int k = 0; k < IMG; k++) {
+                size_t j = (size_t)i * IMG + k;
+                sqrt_w.data[j] = s;
+                target.data[j] *= s;
+            }
+        }
     }
     AgTape tape = ag_tape(arena, UNET_MAX_NODES);
-    AgNode *loss = ag_mse(&tape, unet_forward(&tape, &u->params, &u->unet, xt, tt, B), ag_input(&tape, target));
+    AgNode *net = unet_forward(&tape, &u->params, &u->unet, xt, tt, B);
+    if (r->snr_gamma > 0) net = ag_mul(&tape, net, ag_input(&tape, sqrt_w));
+    AgNode *loss = ag_mse(&tape, net, ag_input(&tape, target));
     nn_params_zero_grad(&u->params);
     ag_backward(&tape, loss);
     return loss->val.data[0];

@@ -9,13 +9,13 @@
  *   VP targets: t uniform in 1..T, x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) eps, time input t, and the
  *               regression target eps, x0 or v = sqrt(abar_t) eps - sqrt(1 - abar_t) x0;
  *   flow:       t uniform in [0, 1], x_t = (1 - t) x0 + t eps, time input T t, target eps - x0;
- * loss = mean ||net(x_t, t) - target||^2. train.h's loop does the rest (Adam, warm-up + cosine learning rate,
- * EMA, checkpoints, NaN guard, Ctrl-C). The recipe is written into the checkpoint's metadata, so that
- * unet_model_load knows the width, attention, T, schedule and target.
+ * loss = mean ||net(x_t, t) - target||^2, each image's term times unet_loss_weight when snr_gamma > 0. train.h's
+ * loop does the rest (Adam, warm-up + cosine learning rate, EMA, checkpoints, NaN guard, Ctrl-C). The recipe is
+ * written into the checkpoint's metadata, so that unet_model_load knows the width, attention, T, schedule and target.
  *
  * Recipe keys (unet_recipe_parse; values as in the defaults):
  *   width=24 attention=1 T=1000 schedule=cosine|linear target=x0|eps|v|flow batch=32
- *   lr=1e-3 lr_min=1e-5 warmup=100 ema=0.999 ema_warmup=1 score_every=500
+ *   lr=1e-3 lr_min=1e-5 warmup=100 ema=0.999 ema_warmup=1 score_every=500 snr_gamma=0
  * score_every=K > 0: every K updates (and at the end) draw UNET_SCORE_N images from the EMA weights with
  * UNET_SCORE_STEPS deterministic steps and append "step seconds fid floor_real floor_noise max_softmax" to the
  * score log NAME_score.dat beside the checkpoint (the seconds are training seconds; scoring time is excluded).
@@ -36,13 +36,21 @@ typedef struct {
     float      lr, lr_min, ema;
     int        ema_warmup;
     long       warmup, score_every;
+    float      snr_gamma;   /* > 0: min-SNR-gamma loss weights (unet_loss_weight); 0: the plain mean square */
 } UnetRecipe;
 
-/* The recipe chapter 2 ships, chosen by measurement (tools/recipe_study.sh): for UNET_EPS it is the x0 target
- * (the study's winner); for the others, the same recipe with that target (flow: T = 1000 is the time input's scale). */
+/* The recipe chapter 2 ships, chosen by measurement (tools/recipe_study.sh, then 20-minute runs; tutorial.md 2.8):
+ * for UNET_EPS it is the x0 target (the study's winner); for the others, the same recipe with that target (flow:
+ * T = 1000 is the time input's scale). */
 UnetRecipe unet_recipe_default(UnetTarget target);
 /* Apply "key=value,key=value" (NULL or "" changes nothing). 0, or 2 after a one-line error naming the key. */
 int        unet_recipe_parse(UnetRecipe *r, const char *spec) MUST_USE;
+/* §2.8 the min-SNR-gamma weight (Hang et al. 2023) of one image's squared error, for x_t = a x0 + b eps:
+ *   w = min(SNR, gamma) / gamma * k^2,  SNR = a^2 / b^2,
+ * where k = |d x0_hat / d net| converts the target's error into x0's (x0: 1, eps: b / a, v and flow: b); so the
+ * x0 error of every target is weighted by min(1, SNR / gamma): the levels with SNR >= gamma (sigma <= 1/sqrt(gamma))
+ * count alike, and the noisier ones (the posterior mean there is blurry, the error mostly irreducible) count less. */
+double     unet_loss_weight(UnetTarget target, double a, double b, double gamma);
 /* The recipe as the checkpoint's metadata pairs, into buf. */
 void       unet_recipe_meta(const UnetRecipe *r, char *buf, size_t cap);
 

@@ -13,7 +13,7 @@ DIR=${2:-/tmp/recipe_study}
 NFE=${NFE:-25}
 mkdir -p "$DIR"
 [ -x ./ch2 ] && [ -x ./score ] || { echo "recipe_study: run make first"; exit 1; }
-CENTRE="width=24,attention=0,T=1000,schedule=cosine,target=eps,batch=64,lr=1e-3,lr_min=1e-5,warmup=100,ema=0.999,ema_warmup=1"   # the 5-minute study's centre, explicit: the defaults moved since
+CENTRE="width=24,attention=0,T=1000,schedule=cosine,target=eps,batch=64,lr=1e-3,lr_min=1e-5,warmup=100,ema=0.999,ema_warmup=1,snr_gamma=0"   # the 5-minute study's centre, explicit: the defaults moved since
 # name  changes to the centre (later keys win)
 VARIANTS="centre:
 width16:width=16
@@ -29,7 +29,7 @@ echo "budget $M min per variant on 1 thread (two variants at a time), $NFE deter
 run() {   # name change
     recipe=$CENTRE${2:+,$2}
     ./ch2 --train --quiet --overwrite --threads 1 --minutes "$M" --recipe "$recipe" --ckpt "$DIR/$1.safetensors" > "$DIR/$1.train.txt" 2>&1
-    OMP_NUM_THREADS=1 ./score --samples 1000 --nfe "$NFE" --order 1 "$DIR/$1.safetensors" > "$DIR/$1.score.txt" 2>&1
+    OMP_NUM_THREADS=1 ./score --samples 1000 --nfe "$NFE" --sampler ddim "$DIR/$1.safetensors" > "$DIR/$1.score.txt" 2>&1
     steps=$(sed -n 's/.*at step \([0-9]*\) after.*/\1/p' "$DIR/$1.train.txt")
     fid=$(sed -n 's/.*FID \([0-9.]*\) at N.*/\1/p' "$DIR/$1.score.txt")
     floor=$(sed -n 's/.*real-data floor \([0-9.]*\) .*/\1/p' "$DIR/$1.score.txt")
