@@ -17,7 +17,7 @@ UnetRecipe unet_recipe_default(UnetTarget target) {
      * and the plain loss (min-SNR weights help the predictor samplers but break inversion and annealed Langevin) */
     return (UnetRecipe){ .width = 24, .attention = 1, .T = 1000, .batch = 32, .sched = SCHED_COSINE,
                          .target = target == UNET_EPS ? UNET_X0 : target, .lr = 1e-3f, .lr_min = 1e-5f, .warmup = 100,
-                         .ema = 0.999f, .ema_warmup = 1, .score_every = 500, .snr_gamma = 0 };
+                         .ema = 0.999f, .ema_warmup = 1, .score_every = 500, .snr_gamma = 0, .snr_floor = 0 };
 }
 
 /* One "key=value" of a recipe: 0, or 2 after the message. */
@@ -47,9 +47,10 @@ static int recipe_set(UnetRecipe *r, const char *key, const char *val) {
     if (!strcmp(key, "warmup") && v >= 0 && v <= 1e6 && (long)v == v) { r->warmup = (long)v; return 0; }
     if (!strcmp(key, "score_every") && v >= 0 && v <= 1e8 && (long)v == v) { r->score_every = (long)v; return 0; }
     if (!strcmp(key, "snr_gamma") && v >= 0 && v <= 1e6) { r->snr_gamma = (float)v; return 0; }
+    if (!strcmp(key, "snr_floor") && v >= 0 && v <= 1) { r->snr_floor = (float)v; return 0; }
 bad:
     fprintf(stderr, "error: --recipe %.40s=%.40s: unknown key or value out of range (keys: width attention T schedule target "
-                    "batch lr lr_min warmup ema ema_warmup score_every snr_gamma)\n", key, val);
+                    "batch lr lr_min warmup ema ema_warmup score_every snr_gamma snr_floor)\n", key, val);
     return 2;
 }
 
@@ -70,15 +71,15 @@ int unet_recipe_parse(UnetRecipe *r, const char *spec) {
 
 void unet_recipe_meta(const UnetRecipe *r, char *buf, size_t cap) {
     snprintf(buf, cap, "\"width\": \"%d\", \"attention\": \"%d\", \"T\": \"%d\", \"schedule\": \"%s\", \"target\": \"%s\", "
-             "\"batch\": \"%d\", \"lr\": \"%g\", \"lr_min\": \"%g\", \"warmup\": \"%ld\", \"ema\": \"%g\", \"ema_warmup\": \"%d\", \"snr_gamma\": \"%g\"",
+             "\"batch\": \"%d\", \"lr\": \"%g\", \"lr_min\": \"%g\", \"warmup\": \"%ld\", \"ema\": \"%g\", \"ema_warmup\": \"%d\", \"snr_gamma\": \"%g\", \"snr_floor\": \"%g\"",
              r->width, r->attention, r->T, r->sched == SCHED_COSINE ? "cosine" : "linear", unet_target_names[r->target],
-             r->batch, r->lr, r->lr_min, r->warmup, r->ema, r->ema_warmup, r->snr_gamma);
+             r->batch, r->lr, r->lr_min, r->warmup, r->ema, r->ema_warmup, r->snr_gamma, r->snr_floor);
 }
 
-double unet_loss_weight(UnetTarget target, double a, double b, double gamma) {
+double unet_loss_weight(UnetTarget target, double a, double b, double gamma, double w_floor) {
     double snr = a * a / (b * b);
     double k = target == UNET_X0 ? 1.0 : target == UNET_EPS ? b / a : b;
-    return fmin(snr, gamma) / gamma * k * k;
+    return fmax(fmin(snr / gamma, 1.0), w_floor) * k * k;
 }
 
 /* ---- sampling (for the score log and ./score; ddim.c's d.4 cell is the explained version) ---- */
@@ -151,7 +152,7 @@ static float unet_batch(void *model, long step, Rng *rng, Arena *arena, float *t
                                      : r->target == UNET_V ? a * e - b * x0 : e - x0);
         }
         if (r->snr_gamma > 0) {   /* w ||net - target||^2 = ||sqrt(w) net - sqrt(w) target||^2 */
-            float s = (float)sqrt(unet_loss_weight(r->target, a, b, r->snr_gamma));
+            float s = (float)sqrt(unet_loss_weight(r->target, a, b, r->snr_gamma, r->snr_floor));
             for (int k = 0; k < IMG; k++) {
                 size_t j = (size_t)i * IMG + k;
                 sqrt_w.data[j] = s;

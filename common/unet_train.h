@@ -15,7 +15,7 @@
  *
  * Recipe keys (unet_recipe_parse; values as in the defaults):
  *   width=24 attention=1 T=1000 schedule=cosine|linear target=x0|eps|v|flow batch=32
- *   lr=1e-3 lr_min=1e-5 warmup=100 ema=0.999 ema_warmup=1 score_every=500 snr_gamma=0
+ *   lr=1e-3 lr_min=1e-5 warmup=100 ema=0.999 ema_warmup=1 score_every=500 snr_gamma=0 snr_floor=0
  * score_every=K > 0: every K updates (and at the end) draw UNET_SCORE_N images from the EMA weights with
  * UNET_SCORE_STEPS deterministic steps and append "step seconds fid floor_real floor_noise max_softmax" to the
  * score log NAME_score.dat beside the checkpoint (the seconds are training seconds; scoring time is excluded).
@@ -37,6 +37,7 @@ typedef struct {
     int        ema_warmup;
     long       warmup, score_every;
     float      snr_gamma;   /* > 0: min-SNR-gamma loss weights (unet_loss_weight); 0: the plain mean square */
+    float      snr_floor;   /* in [0, 1]: the least weight a noise level gets under snr_gamma (0: Hang et al.'s own) */
 } UnetRecipe;
 
 /* The recipe chapter 2 ships, chosen by measurement (tools/recipe_study.sh, then 20-minute runs; tutorial.md 2.8):
@@ -46,11 +47,13 @@ UnetRecipe unet_recipe_default(UnetTarget target);
 /* Apply "key=value,key=value" (NULL or "" changes nothing). 0, or 2 after a one-line error naming the key. */
 int        unet_recipe_parse(UnetRecipe *r, const char *spec) MUST_USE;
 /* §2.8 the min-SNR-gamma weight (Hang et al. 2023) of one image's squared error, for x_t = a x0 + b eps:
- *   w = min(SNR, gamma) / gamma * k^2,  SNR = a^2 / b^2,
+ *   w = max(min(SNR / gamma, 1), w_floor) * k^2,  SNR = a^2 / b^2,
  * where k = |d x0_hat / d net| converts the target's error into x0's (x0: 1, eps: b / a, v and flow: b); so the
  * x0 error of every target is weighted by min(1, SNR / gamma): the levels with SNR >= gamma (sigma <= 1/sqrt(gamma))
- * count alike, and the noisier ones (the posterior mean there is blurry, the error mostly irreducible) count less. */
-double     unet_loss_weight(UnetTarget target, double a, double b, double gamma);
+ * count alike, and the noisier ones (the posterior mean there is blurry, the error mostly irreducible) count less,
+ * but never less than w_floor (0 is Hang et al.'s weight; a floor keeps the noisiest levels, which DDIM
+ * inversion and annealed Langevin lean on, trained). */
+double     unet_loss_weight(UnetTarget target, double a, double b, double gamma, double w_floor);
 /* The recipe as the checkpoint's metadata pairs, into buf. */
 void       unet_recipe_meta(const UnetRecipe *r, char *buf, size_t cap);
 

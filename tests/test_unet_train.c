@@ -28,13 +28,16 @@ START_TEST(test_recipe_parse) {
     ck_assert_int_eq(r.ema_warmup, 1);
     ck_assert_float_eq_tol(r.ema, 0.9995f, 1e-7f);
     ck_assert_float_eq(r.snr_gamma, 0.0f);   /* the plain mean square (tutorial.md 2.8: which noise levels) */
-    ck_assert_int_eq(unet_recipe_parse(&r, "snr_gamma=1"), 0);
+    ck_assert_float_eq(r.snr_floor, 0.0f);
+    ck_assert_int_eq(unet_recipe_parse(&r, "snr_gamma=1,snr_floor=0.1"), 0);
     ck_assert_float_eq(r.snr_gamma, 1.0f);
+    ck_assert_float_eq_tol(r.snr_floor, 0.1f, 1e-7f);
     ck_assert_int_eq(unet_recipe_parse(&r, NULL), 0);
     ck_assert_int_eq(unet_recipe_parse(&r, ""), 0);
     static const char *const bad[] = { "width=12", "width=0", "width=32.5", "T=5", "schedule=quadratic", "target=score",
                                        "lr=0", "lr=nan", "ema=1", "colour=red", "width", "width=", "=3", "lr=1e-3x",
-                                       "lr=1e-4,lr_min=1e-3", "snr_gamma=-1", "snr_gamma=inf" };
+                                       "lr=1e-4,lr_min=1e-3", "snr_gamma=-1", "snr_gamma=inf",
+                                       "snr_floor=-0.1", "snr_floor=1.5" };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         UnetRecipe q = unet_recipe_default(UNET_EPS);
         ck_assert_msg(unet_recipe_parse(&q, bad[i]) == 2, "accepted --recipe %s", bad[i]);
@@ -42,13 +45,14 @@ START_TEST(test_recipe_parse) {
 }
 END_TEST
 
-/* §2.8 min-SNR-gamma: whatever the target, w |net error|^2 is min(1, SNR / gamma) |x0_hat error|^2, with x0_hat
+/* §2.8 min-SNR-gamma: whatever the target, w |net error|^2 is max(min(1, SNR / gamma), w_floor) |x0_hat error|^2, with x0_hat
  * from the network's output by denoiser.h's conversions (written out here): x0: x0_hat = net; eps: (x - b net) / a;
  * v: a x - b net (VP, a^2 + b^2 = 1); flow: x - t net (a = 1 - t, b = t). */
 START_TEST(test_loss_weight_min_snr) {
     Rng rng = rng_seed(8);
     for (int trial = 0; trial < 200; trial++) {
         double gamma = 0.5 + 10 * rng_uniform(&rng), d = rng_normal(&rng), x = rng_normal(&rng);
+        double w_floor = trial % 2 ? 0.3 * rng_uniform(&rng) : 0;   /* half the trials Hang et al.'s weight, half floored */
         for (int target = 0; target < 4; target++) {
             double a, b;
             if (target == UNET_FLOW) { double t = 0.001 + 0.998 * rng_uniform(&rng); a = 1 - t, b = t; }
@@ -60,8 +64,10 @@ START_TEST(test_loss_weight_min_snr) {
                              : target == UNET_V ? a * x - b * net : x - b * net;
             }
             double err_x0 = x0_hat_of[1] - x0_hat_of[0], snr = a * a / (b * b);
-            double want = fmin(1.0, snr / gamma) * err_x0 * err_x0;
-            double got = unet_loss_weight((UnetTarget)target, a, b, gamma) * d * d;
+            double w = snr / gamma < 1 ? snr / gamma : 1;
+            if (w < w_floor) w = w_floor;
+            double want = w * err_x0 * err_x0;
+            double got = unet_loss_weight((UnetTarget)target, a, b, gamma, w_floor) * d * d;
             ck_assert_msg(fabs(got - want) <= 1e-12 * (1 + want), "target %d: %g against %g", target, got, want);
         }
     }
