@@ -929,32 +929,48 @@ static int plot_image_loss(Ctx *ctx, const char *ckpt) {
     return plot_close(&p);
 }
 
-/* The score log that ./ch2 --train --recipe score_every=K keeps (unet_train.h): the Frechet score of UNET_SCORE_N
- * samples against training time, with the real-data floor at the same N. */
-static int plot_image_score(Ctx *ctx, const char *ckpt) {
-    char path[600];
-    io_sibling_path(ckpt, "_score.dat", path, sizeof path);
+/* One score log (unet_train.h) as a data block: step, training minutes, Frechet score, floors, max-softmax.
+ * Returns the rows written; *last_fid and *last_floor receive the last entry's score and real-data floor. */
+static int score_log_block(Plot *p, const char *path, double *last_fid, double *last_floor) {
     FILE *f = fopen(path, "r");
+    plot_block(p, "step, training minutes, Frechet score, real-data floor, noise floor, mean max-softmax (N samples each)");
     if (!f) return 0;
-    Plot p;
-    if (plot_open(&p, ctx->out, "ch2_fmnist_train_score")) { fclose(f); return 1; }
-    plot_block(&p, "step, training minutes, Frechet score, real-data floor, noise floor, mean max-softmax (N samples each)");
     long step;
-    double sec, fid, floor_real, floor_noise, soft, last_fid = 0, last_floor = 1;
+    double sec, fid, floor_real, floor_noise, soft;
     int rows = 0;
     for (; fscanf(f, "%ld %lf %lf %lf %lf %lf", &step, &sec, &fid, &floor_real, &floor_noise, &soft) == 6; rows++) {
-        fprintf(plot_dat(&p), "%ld %.3f %.3f %.3f %.3f %.4f\n", step, sec / 60, fid, floor_real, floor_noise, soft);
-        last_fid = fid, last_floor = floor_real;
+        fprintf(plot_dat(p), "%ld %.3f %.3f %.3f %.3f %.4f\n", step, sec / 60, fid, floor_real, floor_noise, soft);
+        *last_fid = fid, *last_floor = floor_real;
     }
     fclose(f);
+    return rows;
+}
+
+/* The score logs that ./ch2 --train --recipe score_every=K keeps (unet_train.h): the Frechet score of UNET_SCORE_N
+ * samples against training time, with the real-data floor at the same N, for the shipped network and, beside it,
+ * the plain-loss one (CH2_UNET_PLAIN_CKPT, when its log is there). */
+static int plot_image_score(Ctx *ctx, const char *ckpt) {
+    char path[600], plain[600];
+    io_sibling_path(ckpt, "_score.dat", path, sizeof path);
+    io_sibling_path(CH2_UNET_PLAIN_CKPT, "_score.dat", plain, sizeof plain);
+    if (access(path, R_OK) != 0) return 0;
+    Plot p;
+    if (plot_open(&p, ctx->out, "ch2_fmnist_train_score")) return 1;
+    double last_fid = 0, last_floor = 1, plain_fid = 0, plain_floor = 1;
+    int rows = score_log_block(&p, path, &last_fid, &last_floor);
+    int plain_rows = strcmp(path, plain) ? score_log_block(&p, plain, &plain_fid, &plain_floor) : 0;
     if (rows < 2) { plot_abort(&p); return 0; }
     cli_say("score log %s: %d entries, the last %.1f = %.1fx its floor (N = %d, %d deterministic steps)", path, rows,
             last_fid, last_fid / last_floor, UNET_SCORE_N, UNET_SCORE_STEPS);
+    if (plain_rows >= 2) cli_say("score log %s: %d entries, the last %.1f = %.1fx its floor", plain, plain_rows, plain_fid, plain_fid / plain_floor);
     plot_size(&p, 800, 450);
     plot_cmd(&p, "set title 'Sample quality during training (N = %d, %d DDIM steps, EMA weights)'", UNET_SCORE_N, UNET_SCORE_STEPS);
     plot_cmd(&p, "set xlabel 'training time (minutes, 2 cores)'; set ylabel 'Fréchet score (lower is better)'; set logscale y");
     plot_cmd(&p, "set key top right");
-    plot_cmd(&p, "plot dat using 2:3 with linespoints lw 2 pt 7 title 'samples', dat using 2:4 with lines dt 2 lw 2 title 'floor: real training images'");
+    plot_cmd(&p, "plot dat index 0 using 2:3 with linespoints lw 2 pt 7 title 'samples (%s)', \\",
+             plain_rows >= 2 ? "min-SNR weights, shipped" : "shipped");
+    if (plain_rows >= 2) plot_cmd(&p, "     dat index 1 using 2:3 with linespoints lw 2 pt 6 title 'samples (plain loss, ch2\\_fmnist\\_plain)', \\");
+    plot_cmd(&p, "     dat index 0 using 2:4 with lines dt 2 lw 2 lc rgb 'black' title 'floor: real training images'");
     return plot_close(&p);
 }
 

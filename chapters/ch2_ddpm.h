@@ -11,8 +11,13 @@
 #include "tensor.h"
 #include "toymodel.h"
 
-/* Where ./ch2 --train-images writes the Fashion-MNIST U-Net (unet.h) and ch3 and ddim read it. */
+/* Where ./ch2 --train-images writes the Fashion-MNIST U-Net (unet.h) and ddim, ch4, flow and ./score read it:
+ * trained with min-SNR loss weights (unet_recipe_default), the better generator. */
 #define CH2_UNET_CKPT "checkpoints/ch2_fmnist.safetensors"
+/* The same recipe trained with the plain loss (--recipe snr_gamma=0): the network for the uses that lean on the
+ * noisiest levels on their own, DDIM inversion (ddim d.5) and annealed Langevin (ch3 3.4i); tutorial.md 2.8,
+ * "which noise levels the loss listens to", has the measurements. */
+#define CH2_UNET_PLAIN_CKPT "checkpoints/ch2_fmnist_plain.safetensors"
 
 /* §2.3 x_t = sqrt(alpha_bar) x0 + sqrt(1 - alpha_bar) eps */
 double ch2_q_sample(double x0, double alpha_bar, double eps);

@@ -15,7 +15,7 @@
  *
  * Recipe keys (unet_recipe_parse; values as in the defaults):
  *   width=24 attention=1 T=1000 schedule=cosine|linear target=x0|eps|v|flow batch=32
- *   lr=1e-3 lr_min=1e-5 warmup=100 ema=0.999 ema_warmup=1 score_every=500 snr_gamma=0 snr_floor=0
+ *   lr=1e-3 lr_min=1e-5 warmup=100 ema=0.999 ema_warmup=1 score_every=500 snr_gamma=1 snr_floor=0.1 (flow: 0 0)
  * score_every=K > 0: every K updates (and at the end) draw UNET_SCORE_N images from the EMA weights with
  * UNET_SCORE_STEPS deterministic steps and append "step seconds fid floor_real floor_noise max_softmax" to the
  * score log NAME_score.dat beside the checkpoint (the seconds are training seconds; scoring time is excluded).

@@ -27,11 +27,13 @@ START_TEST(test_recipe_parse) {
     ck_assert_int_eq(r.attention, 1);
     ck_assert_int_eq(r.ema_warmup, 1);
     ck_assert_float_eq_tol(r.ema, 0.9995f, 1e-7f);
-    ck_assert_float_eq(r.snr_gamma, 0.0f);   /* the plain mean square (tutorial.md 2.8: which noise levels) */
-    ck_assert_float_eq(r.snr_floor, 0.0f);
-    ck_assert_int_eq(unet_recipe_parse(&r, "snr_gamma=1,snr_floor=0.1"), 0);
-    ck_assert_float_eq(r.snr_gamma, 1.0f);
+    ck_assert_float_eq(r.snr_gamma, 1.0f);   /* chapter 2's min-SNR weights (tutorial.md 2.8: which noise levels) */
     ck_assert_float_eq_tol(r.snr_floor, 0.1f, 1e-7f);
+    ck_assert_int_eq(unet_recipe_parse(&r, "snr_gamma=0,snr_floor=0"), 0);   /* the plain loss of ch2_fmnist_plain */
+    ck_assert_float_eq(r.snr_gamma, 0.0f);
+    ck_assert_float_eq(r.snr_floor, 0.0f);
+    UnetRecipe flow = unet_recipe_default(UNET_FLOW);
+    ck_assert_float_eq(flow.snr_gamma, 0.0f);   /* the flow network keeps the plain loss */
     ck_assert_int_eq(unet_recipe_parse(&r, NULL), 0);
     ck_assert_int_eq(unet_recipe_parse(&r, ""), 0);
     static const char *const bad[] = { "width=12", "width=0", "width=32.5", "T=5", "schedule=quadratic", "target=score",
