@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "denoiser.h"
 #include "fid.h"
 #include "fmnist.h"
@@ -196,7 +197,38 @@ static void unet_score(void *model, const Trainer *tr, double seconds) {
     arena_free(&arena);
 }
 
+/* On --resume the recipe must be the checkpoint's own: a key recorded there with another value is refused (2),
+ * naming both values, before any data is read (else a resumed run could switch, say, from the plain loss to
+ * min-SNR weights half-way). A key the checkpoint predates counts as its value then: snr_gamma and snr_floor 0. */
+static int recipe_matches_checkpoint(const UnetRecipe *r, const char *path) {
+    if (access(path, F_OK) != 0) return 0;   /* nothing to resume: train.c says so */
+    IoSafetensors st;
+    if (io_safetensors_open(&st, path)) return 1;
+    char meta[512], hint[512] = "";
+    unet_recipe_meta(r, meta, sizeof meta);   /* "key": "value", ... */
+    for (char *p = strchr(meta, '"'); p; p = strchr(p, '"')) {
+        char *key = p + 1, *key_end = strchr(key, '"'), *val = strchr(key_end + 1, '"') + 1, *val_end = strchr(val, '"');
+        *key_end = *val_end = '\0';
+        char have[64];
+        if (io_safetensors_meta(&st, key, have, sizeof have)) snprintf(have, sizeof have, "%s", strncmp(key, "snr_", 4) ? val : "0");
+        if (strcmp(have, val)) {
+            fprintf(stderr, "error: %s was trained with %s=%s, this run's recipe has %s=%s\n", path, key, have, key, val);
+            size_t n = strlen(hint);
+            snprintf(hint + n, sizeof hint - n, "%s%s=%s", n ? "," : "", key, have);
+        }
+        p = val_end + 1;
+    }
+    io_safetensors_close(&st);
+    if (!hint[0]) return 0;
+    fprintf(stderr, "hint: --resume --recipe %s, or --overwrite to start afresh\n", hint);
+    return 2;
+}
+
 int unet_train(const UnetRecipe *r, const Opts *o, const char *path) {
+    if (o->resume) {
+        int rc = recipe_matches_checkpoint(r, path);
+        if (rc) return rc;
+    }
     long minutes = o->steps > 0 ? 0 : o->minutes > 0 ? o->minutes : UNET_TRAIN_MINUTES;   /* by steps, or by the clock */
     long n_steps = o->steps > 0 ? o->steps : 100000000;
     char total[32], *end;   /* a bare --resume continues to the total its run was given (by --steps or by its budget) */

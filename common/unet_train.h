@@ -58,7 +58,8 @@ double     unet_loss_weight(UnetTarget target, double a, double b, double gamma,
 void       unet_recipe_meta(const UnetRecipe *r, char *buf, size_t cap);
 
 /* Train on the 60k training images to o->steps, or else for o->minutes (default UNET_TRAIN_MINUTES) of wall clock,
- * with o->resume, o->overwrite, o->quiet, o->seed; checkpoint and logs at path. 0 done; else train_run's codes. */
+ * with o->resume, o->overwrite, o->quiet, o->seed; checkpoint and logs at path. 0 done; 2 when --resume meets a
+ * checkpoint trained with another recipe (the key named); else train_run's codes. */
 int unet_train(const UnetRecipe *r, const Opts *o, const char *path) MUST_USE;
 
 /* The samplers of unet_sample; 1 and 2 are den_sample_ode's orders. */

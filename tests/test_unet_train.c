@@ -378,6 +378,44 @@ START_TEST(test_resume_refuses_bad_total) {
 }
 END_TEST
 
+/* --resume refuses (2) a checkpoint trained with another recipe, before reading any data: one whose metadata says
+ * snr_gamma=0 resumed with 1, and one that predates the key (counted as 0) resumed with chapter 2's default. */
+START_TEST(test_resume_refuses_other_recipe) {
+    char dir[] = "/tmp/test_recipe_XXXXXX", ckpt[64];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(ckpt, sizeof ckpt, "%s/r.safetensors", dir);
+    Params p;
+    Unet u;
+    random_unet(&p, &u, 3);
+    UnetRecipe plain = unet_recipe_default(UNET_EPS);
+    ck_assert_int_eq(unet_recipe_parse(&plain, "width=8,attention=0,snr_gamma=0,snr_floor=0"), 0);
+    save_model(&p, &plain, ckpt);
+    Opts o = { .resume = 1, .steps = 1, .minutes = -1, .quiet = 1, .seed = 1 };
+    UnetRecipe weighted = plain;
+    ck_assert_int_eq(unet_recipe_parse(&weighted, "snr_gamma=1"), 0);
+    ck_assert_int_eq(unet_train(&weighted, &o, ckpt), 2);
+    UnetRecipe wider = plain;
+    ck_assert_int_eq(unet_recipe_parse(&wider, "width=16"), 0);
+    ck_assert_int_eq(unet_train(&wider, &o, ckpt), 2);
+    nn_params_free(&p);
+    /* a checkpoint whose metadata has no snr_gamma (written before the key existed) */
+    Params q;
+    nn_params_init(&q);
+    nn_params_declare(&q, "w", 1, (int[]){ 1 }, NN_INIT_ONE);
+    Rng r = rng_seed(1);
+    nn_params_alloc(&q, &r);
+    Trainer tr;
+    train_init(&tr, &q, &(TrainConfig){ .label = "t", .steps = 10, .lr_max = 1e-2f, .lr_min = 1e-2f, .quiet = 1 });
+    ck_assert_int_eq(train_save(&tr, ckpt), 0);
+    train_free(&tr);
+    nn_params_free(&q);
+    UnetRecipe ch2 = unet_recipe_default(UNET_EPS);   /* snr_gamma = 1 */
+    ck_assert_int_eq(unet_train(&ch2, &o, ckpt), 2);
+    remove(ckpt);
+    rmdir(dir);
+}
+END_TEST
+
 Suite *suite_unet_train(void) {
     Suite *s = suite_create("unet_train");
     TCase *tc = tcase_create("recipe");
@@ -391,6 +429,7 @@ Suite *suite_unet_train(void) {
     tcase_add_test(tc, test_budget_and_eval_hook);
     tcase_add_test(tc, test_budget_follows_the_rate);
     tcase_add_test(tc, test_resume_refuses_bad_total);
+    tcase_add_test(tc, test_resume_refuses_other_recipe);
     suite_add_tcase(s, tc);
     return s;
 }
