@@ -214,9 +214,8 @@ void flow_fm_losses(const Denoiser *den, const Denoiser *exact, const double *x0
 /* §flow one batch of conditional flow matching: x0 from the data, eps paired (reflow) or fresh, t = u^2, u ~ U(0, 1),
  * loss = mean ||v_theta((1 - t) x0 + t eps, t) - (eps - x0)||^2. Gradients land in m->params.grad. */
 static float fm_batch(ToyModel *m, const float *x0s, const float *epss, int n, int batch, Rng *rng, Arena *arena) {
-    AgTape tape = ag_tape(arena, 64);
     float *xt = arena_push(arena, sizeof(float) * 2 * batch), *tt = arena_push(arena, sizeof(float) * batch);
-    Tensor target = tensor_new(arena, 2, (int[]){ batch, 2 });
+    float *target = arena_push(arena, sizeof(float) * 2 * batch);
     for (int i = 0; i < batch; i++) {
         int k = rng_int(rng, n);
         double u = rng_uniform(rng), t = u * u;   /* density ~ 1/sqrt(t): thin structures are decided at small t */
@@ -224,13 +223,10 @@ static float fm_batch(ToyModel *m, const float *x0s, const float *epss, int n, i
         for (int d = 0; d < 2; d++) {
             double x0 = x0s[2 * k + d], eps = epss ? epss[2 * k + d] : rng_normal(rng);
             xt[2 * i + d] = (float)flow_interpolant(x0, eps, t);
-            target.data[2 * i + d] = (float)(eps - x0);
+            target[2 * i + d] = (float)(eps - x0);
         }
     }
-    AgNode *loss = ag_mse(&tape, toy_forward(m, &tape, xt, tt, batch), ag_input(&tape, target));
-    nn_params_zero_grad(&m->params);
-    ag_backward(&tape, loss);
-    return loss->val.data[0];
+    return toy_mse_grad(m, xt, tt, target, batch, arena);
 }
 
 typedef struct { ToyModel *m; const float *x0, *eps; int n, batch; } FmBatch;

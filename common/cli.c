@@ -113,6 +113,37 @@ void cli_omp_wait(char **argv) {
 #endif
 }
 
+int cli_threads_begin(ThreadPick *p) {
+    int max = 1;
+#ifdef _OPENMP
+    max = omp_in_parallel() ? 1 : omp_get_max_threads();
+#endif
+    p->saved = max;
+    if (max <= 1) { p->last = -1; return 1; }   /* nothing to choose, nothing recorded */
+    int k;
+    if (p->avg[1] == 0) k = 1;                  /* all threads first, then one thread once */
+    else if (p->avg[0] == 0) k = 0;
+    else {
+        int fast = p->avg[0] < p->avg[1] ? 0 : 1;
+        k = p->calls % CLI_PICK_PROBE == CLI_PICK_PROBE - 1 ? 1 - fast : fast;
+    }
+    p->calls++;
+    p->last = k;
+#ifdef _OPENMP
+    omp_set_num_threads(k ? max : 1);
+#endif
+    return k ? max : 1;
+}
+
+void cli_threads_end(ThreadPick *p, double seconds) {
+    if (p->last < 0) return;
+#ifdef _OPENMP
+    omp_set_num_threads(p->saved);
+#endif
+    double *a = &p->avg[p->last];
+    *a = *a == 0 ? seconds : 0.75 * *a + 0.25 * seconds;
+}
+
 int cli_parse(Opts *o, int argc, char **argv, const CliSpec *spec) {
     memset(o, 0, sizeof *o);
     o->seed = 1;

@@ -31,6 +31,11 @@ void *arena_push(Arena *a, size_t bytes) {
     return p;
 }
 
+Arena arena_sub(Arena *parent, size_t bytes) {
+    Arena a = { arena_push_no_zero(parent, bytes), bytes, 0, 0 };
+    return a;
+}
+
 size_t arena_pos(const Arena *a) { return a->pos; }
 
 void arena_pop_to(Arena *a, size_t pos) {

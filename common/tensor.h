@@ -29,6 +29,9 @@ void   arena_init(Arena *a, size_t bytes);
 void   arena_free(Arena *a);
 void  *arena_push(Arena *a, size_t bytes);          /* zeroed, 32-byte aligned */
 void  *arena_push_no_zero(Arena *a, size_t bytes);  /* for buffers overwritten anyway */
+/* An arena inside `bytes` of the parent's (one thread's temporaries): gone when the parent pops past it,
+ * never freed itself. */
+Arena  arena_sub(Arena *parent, size_t bytes);
 size_t arena_pos(const Arena *a);
 void   arena_pop_to(Arena *a, size_t pos);
 

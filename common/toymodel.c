@@ -102,6 +102,53 @@ void toy_predict(ToyModel *m, const float *x, int n, int t, float *out, Arena *a
     arena_pop_to(arena, mark);
 }
 
+/* Loss and gradients of the batch in TOY_CHUNKS chunks of rows, one tape each, on up to TOY_CHUNKS threads:
+ * the network's layers of 128 are too small to split one product across cores (waking a thread costs more than a
+ * tenth of it), but two halves of a batch are independent work. Chunk c's gradient goes to its own block; the
+ * blocks are then summed in chunk order, so the result is the same on any number of threads, and the number can
+ * follow the machine: beside a busy program two threads wait on each other and one is faster (m->threads). */
+float toy_mse_grad(ToyModel *m, const float *x, const float *time, const float *target, int n, Arena *arena) {
+    int D = m->D, C = n < TOY_CHUNKS ? n : TOY_CHUNKS;
+    size_t numel = m->params.numel, mark = arena_pos(arena);
+    size_t rows_max = (size_t)(n + C - 1) / C, chunk_bytes = (64 << 10) + rows_max * (16 << 10);   /* tape + ~6.6 KB a row */
+    float *grads = arena_push_no_zero(arena, sizeof(float) * numel * C);
+    Arena chunk_arena[TOY_CHUNKS];
+    float loss[TOY_CHUNKS];
+    for (int c = 0; c < C; c++) chunk_arena[c] = arena_sub(arena, chunk_bytes);
+    int threads = cli_threads_begin(&m->threads);
+    if (threads > C) threads = C;
+    double t0 = cli_seconds();
+    #pragma omp parallel num_threads(threads) if (threads > 1)
+    {
+        #pragma omp for schedule(static)
+        for (int c = 0; c < C; c++) {
+            int r0 = (int)((long)n * c / C), r1 = (int)((long)n * (c + 1) / C), rows = r1 - r0;
+            Params view = m->params;            /* the same weights, gradients into this chunk's block */
+            view.grad = grads + numel * c;
+            memset(view.grad, 0, sizeof(float) * numel);
+            ToyModel mc = *m;
+            mc.params = view;
+            AgTape tape = ag_tape(&chunk_arena[c], 64);
+            Tensor tg = tensor_wrap((float *)target + (size_t)r0 * D, 2, (int[]){ rows, D });
+            AgNode *l = ag_mse(&tape, eps_forward(&mc, &tape, x + (size_t)r0 * D, time + r0, rows), ag_input(&tape, tg));
+            AgNode *part = ag_scale(&tape, l, (float)rows / n);   /* mean over n rows = sum of the chunks' shares */
+            ag_backward(&tape, part);
+            loss[c] = part->val.data[0];
+        }
+        #pragma omp for schedule(static)
+        for (size_t i = 0; i < numel; i++) {
+            float g = 0.0f;
+            for (int c = 0; c < C; c++) g += grads[numel * c + i];
+            m->params.grad[i] = g;
+        }
+    }
+    cli_threads_end(&m->threads, (cli_seconds() - t0) / n);
+    float total = 0.0f;
+    for (int c = 0; c < C; c++) total += loss[c];
+    arena_pop_to(arena, mark);
+    return total;
+}
+
 /* §2.8 one batch of DDPM's loss: x0 from the data, t, eps ~ N(0, I), x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) eps,
  * loss = mean ||eps_theta(x_t, t) - eps||^2, or §2.7 mean ||x0_theta(x_t, t) - x0||^2 when m->target is x0. t is drawn as 1 + floor(T u^2), u ~ U[0,1): density ~ 1/sqrt(t),
  * more low-noise steps than DDPM's uniform draw, because thin structures are learned there (the loss of
@@ -114,25 +161,20 @@ static float train_batch(void *model, long step, Rng *rng, Arena *arena, float *
     ToyModel *m = b->m;
     const Schedule *s = b->s;
     int D = m->D, batch = b->batch;
-    AgTape tape = ag_tape(arena, 64);
     float *xt = arena_push(arena, sizeof(float) * (size_t)batch * D), *tt = arena_push(arena, sizeof(float) * (size_t)batch);
-    Tensor eps = tensor_new(arena, 2, (int[]){ batch, D }), x0s = tensor_new(arena, 2, (int[]){ batch, D });
+    float *eps = arena_push(arena, sizeof(float) * (size_t)batch * D), *x0s = arena_push(arena, sizeof(float) * (size_t)batch * D);
     for (int i = 0; i < batch; i++) {
         const float *x0 = b->data + (size_t)rng_int(rng, b->n_data) * D;
         double u = rng_uniform(rng);
         int t = 1 + (int)(s->T * u * u);
         tt[i] = (float)t;
         for (int d = 0; d < D; d++) {
-            eps.data[i * D + d] = (float)rng_normal(rng);
-            x0s.data[i * D + d] = x0[d];
-            xt[i * D + d] = (float)(sqrt(s->alpha_bar[t]) * x0[d] + sqrt(1.0 - s->alpha_bar[t]) * eps.data[i * D + d]);
+            eps[i * D + d] = (float)rng_normal(rng);
+            x0s[i * D + d] = x0[d];
+            xt[i * D + d] = (float)(sqrt(s->alpha_bar[t]) * x0[d] + sqrt(1.0 - s->alpha_bar[t]) * eps[i * D + d]);
         }
     }
-    Tensor target = m->target == TOY_TARGET_X0 ? x0s : eps;
-    AgNode *loss = ag_mse(&tape, eps_forward(m, &tape, xt, tt, batch), ag_input(&tape, target));
-    nn_params_zero_grad(&m->params);
-    ag_backward(&tape, loss);
-    return loss->val.data[0];
+    return toy_mse_grad(m, xt, tt, m->target == TOY_TARGET_X0 ? x0s : eps, batch, arena);
 }
 
 int toy_train(ToyModel *m, const Schedule *s, const float *data, int n, int steps, int batch,

@@ -18,12 +18,13 @@
 #define TOYMODEL_H
 
 #include "autograd.h"
+#include "cli.h"
 #include "nn.h"
 #include "rng.h"
 #include "schedule.h"
 #include "tensor.h"
 
-enum { TOY_FOURIER = 5, TOY_TEMB = 16, TOY_HIDDEN = 128 };
+enum { TOY_FOURIER = 5, TOY_TEMB = 16, TOY_HIDDEN = 128, TOY_CHUNKS = 2 };
 
 /* What the network regresses: the noise eps (DDPM's form, §2.8, the default after toy_init) or the clean x0
  * (the PDF's own training algorithm, §2.7). Set m.target before toy_train. */
@@ -34,6 +35,7 @@ typedef struct {
     Mlp       mlp;
     int       D;           /* data dimension, 1 or 2 */
     ToyTarget target;      /* TOY_TARGET_EPS unless set */
+    ThreadPick threads;    /* how many threads toy_mse_grad runs on, from its own timings (cli.h) */
 } ToyModel;
 
 void  toy_init(ToyModel *m, int D, Rng *rng);
@@ -53,6 +55,10 @@ void  toy_fourier(float *f, const float *x, int D);
 /* The network's output (n, D) for a batch x (n, D) at one step t, whatever it was trained on: eps_hat =
  * eps_theta(x, t) or x0_hat (m->target). */
 void  toy_predict(ToyModel *m, const float *x, int n, int t, float *out, Arena *arena);
+/* The regression loss mean ||out - target||^2 over n rows (out = the network at x (n, D), time (n)) and its
+ * gradients, left in m->params.grad (overwritten). Computed in TOY_CHUNKS chunks of rows, summed in a fixed order: the
+ * same numbers on any thread count. Runs on one thread or on up to TOY_CHUNKS, whichever has been faster (m->threads). Both training losses (DDPM's, flow matching's) use it. */
+float toy_mse_grad(ToyModel *m, const float *x, const float *time, const float *target, int n, Arena *arena);
 /* §2.8 Adam on ||eps_theta(sqrt(abar_t) x0 + sqrt(1 - abar_t) eps, t) - eps||^2 (or, with m->target = TOY_TARGET_X0,
  * §2.7 ||x0_theta(x_t, t) - x0||^2) for `steps` batches of x0 drawn from data (n, D). loss_curve (steps) may be NULL.
  * The loop is train.h's: returns 0, 1 if the loss or a weight turned NaN/inf (the step is printed, the weights are

@@ -1,6 +1,7 @@
 /* train.c: the one training loop (see train.h): Adam + EMA, schedule, NaN guard, Ctrl-C, loss log, checkpoints. */
 #include <dirent.h>
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -50,6 +51,9 @@ static int blocks(Trainer *tr, float **block, const char **prefix) {
 
 /* Index of the first NaN or inf of x (n), or -1. */
 static long first_nonfinite(const float *x, size_t n) {
+    int any = 0;   /* one pass without an early exit (it vectorises), then the index only if there is one */
+    for (size_t i = 0; i < n; i++) any |= !(fabsf(x[i]) <= FLT_MAX);
+    if (!any) return -1;
     for (size_t i = 0; i < n; i++)
         if (!isfinite(x[i])) return (long)i;
     return -1;

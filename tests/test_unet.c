@@ -1,8 +1,11 @@
 /* Tests of common/unet: the attention block is declared zero-initialised at its output, so a U-Net with
  * attention and the same other weights computes exactly the network without it (h + 0); and the checkpoint
- * metadata's "attention" key decides which of the two layouts unet_model_load declares. */
+ * metadata's "attention" key decides which of the two layouts unet_model_load declares; and a prediction has the
+ * same bits on one thread and on two. */
 #include <check.h>
 #include <math.h>
+#include <omp.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "io.h"
@@ -72,12 +75,52 @@ START_TEST(test_loader_reads_attention_flag) {
 }
 END_TEST
 
+/* unet_model_predict runs each pass on one thread or on both (m.threads picks by timing): the output must not
+ * depend on which. A width-16 network with attention and random weights (every entry perturbed, so no zero-initialised
+ * layer hides a difference), 7 images: bitwise equal on 1 thread, and on 2 over five calls (the pick's first calls
+ * use both counts, later ones may probe). */
+START_TEST(test_predict_same_bits_on_any_threads) {
+    enum { N = 7 };
+    UnetModel m;
+    memset(&m, 0, sizeof m);
+    nn_params_init(&m.params);
+    unet_declare_attention(&m.params, &m.unet, 16, 1);
+    Rng r = rng_seed(9);
+    nn_params_alloc(&m.params, &r);
+    for (size_t i = 0; i < m.params.numel; i++) m.params.data[i] += 0.05f * (float)rng_normal(&r);
+    m.T = 50;
+    float *x = malloc(sizeof(float) * N * 784), *y1 = malloc(sizeof(float) * N * 784), *y2 = malloc(sizeof(float) * N * 784);
+    rng_normal_fill(&r, x, (long)N * 784);
+    Arena a;
+    arena_init(&a, 256 << 20);
+    int saved = omp_get_max_threads();
+    omp_set_num_threads(1);
+    unet_model_predict(&m, x, N, 17.0f, y1, &a);
+    omp_set_num_threads(2);
+    int used[2] = { 0, 0 };
+    for (int call = 0; call < 5; call++) {
+        unet_model_predict(&m, x, N, 17.0f, y2, &a);
+        used[m.threads.last]++;
+        ck_assert(memcmp(y1, y2, sizeof(float) * N * 784) == 0);
+    }
+    ck_assert(used[0] >= 1 && used[1] >= 1);   /* both counts ran */
+    double mag = 0;
+    for (int i = 0; i < N * 784; i++) mag = fmax(mag, fabs(y1[i]));
+    ck_assert(mag > 1e-3);                     /* a real output, not zeros */
+    omp_set_num_threads(saved);
+    free(x); free(y1); free(y2);
+    arena_free(&a);
+    unet_model_free(&m);
+}
+END_TEST
+
 Suite *suite_unet(void) {
     Suite *s = suite_create("unet");
     TCase *tc = tcase_create("attention");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_attention_starts_as_identity);
     tcase_add_test(tc, test_loader_reads_attention_flag);
+    tcase_add_test(tc, test_predict_same_bits_on_any_threads);
     suite_add_tcase(s, tc);
     return s;
 }
