@@ -493,7 +493,10 @@ static AgNode *conv2d_node(AgTape *t, AgNode *x, AgNode *w, AgNode *b, AgNode *e
     conv_pack_weights(y->saved.data + l.wp, w->val.data, Co, C * K * K);
     conv_offsets((int *)(y->saved.data + l.off_x), &l.gx);
     const float *bias = b ? b->val.data : NULL;
-    #pragma omp parallel for schedule(static) num_threads(T)
+    /* Samples handed out one at a time as threads come free (each is computed alone, in its thread's scratch, so
+     * the bytes do not depend on who takes it): 25 samples split 13/12 statically left a thread idle, and beside a
+     * busy program the thread that keeps its core takes more. U-Net pass of 25 images: 25.6 -> 22.5 ms. */
+    #pragma omp parallel for schedule(dynamic, 1) num_threads(T)
     for (int n = 0; n < N; n++) {
         int th = 0;
 #ifdef _OPENMP

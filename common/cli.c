@@ -121,12 +121,13 @@ int cli_threads_begin(ThreadPick *p) {
     p->saved = max;
     if (max <= 1) { p->last = -1; return 1; }   /* nothing to choose, nothing recorded */
     int k;
-    if (p->avg[1] == 0) k = 1;                  /* all threads first, then one thread once */
+    if (p->avg[1] == 0) k = 1;                  /* all threads until timed, then one thread until timed */
     else if (p->avg[0] == 0) k = 0;
     else {
         int fast = p->avg[0] < p->avg[1] ? 0 : 1;
-        k = p->calls % CLI_PICK_PROBE == CLI_PICK_PROBE - 1 ? 1 - fast : fast;
+        k = p->calls % CLI_PICK_PROBE >= CLI_PICK_PROBE - 2 ? 1 - fast : fast;   /* the probe: two calls */
     }
+    p->changed = p->calls == 0 || k != p->last;
     p->calls++;
     p->last = k;
 #ifdef _OPENMP
@@ -140,6 +141,7 @@ void cli_threads_end(ThreadPick *p, double seconds) {
 #ifdef _OPENMP
     omp_set_num_threads(p->saved);
 #endif
+    if (p->changed) return;
     double *a = &p->avg[p->last];
     *a = *a == 0 ? seconds : 0.75 * *a + 0.25 * seconds;
 }

@@ -68,18 +68,21 @@ void cli_omp_wait(char **argv);
 /* Threads for a job that runs many times (a training step, a network evaluation), chosen by timing it. On a
  * shared machine a 2-thread job waits at each barrier for the thread that lost its core, and can run slower than
  * on one thread (the toy training step beside a busy loop: 8% slower). So each call runs on one thread or on all,
- * whichever has the smaller moving average of seconds per unit of work; every CLI_PICK_PROBE-th call runs on the
- * other, so a machine that gets busy or idle again is noticed within a few hundred calls. Only for jobs whose
- * result does not depend on the thread count. Zero-initialise; one ThreadPick per job.
+ * whichever has the smaller moving average of seconds per unit of work; every CLI_PICK_PROBE calls, two run on
+ * the other, so a machine that gets busy or idle again is noticed within a few hundred calls. The first call after
+ * a change of count is not timed: it pays for waking or re-creating the thread team, and after 60 calls on one
+ * thread a first 2-thread U-Net pass ran as slowly as a 1-thread one. Only for jobs whose result does not depend
+ * on the thread count. Zero-initialise; one ThreadPick per job.
  *
  *   int threads = cli_threads_begin(&pick);   // sets OpenMP's thread count for the job's loops, returns it
  *   ...the job...
  *   cli_threads_end(&pick, seconds / units);  // records the time, puts the thread count back */
-enum { CLI_PICK_PROBE = 32 };
+enum { CLI_PICK_PROBE = 64 };
 typedef struct {
     double avg[2];   /* moving average of seconds per unit: [0] one thread, [1] all; 0 until measured */
     long   calls;
     int    last;     /* which of the two the running call uses, -1: no choice (one thread, or nested) */
+    int    changed;  /* the running call uses another count than the one before (or is the first): not timed */
     int    saved;    /* OpenMP's thread count before the call */
 } ThreadPick;
 int  cli_threads_begin(ThreadPick *p);

@@ -48,35 +48,40 @@ START_TEST(test_cli_bad_usage_is_2) {
 }
 END_TEST
 
-/* cli_threads_begin/end: a fresh pick runs on all threads, then once on one; then on whichever has the smaller moving
- * average, except every CLI_PICK_PROBE-th call on the other. Fed made-up timings: with one thread twice as fast it
- * runs on one thread except on the probes; when the machine changes (two threads now faster), the probes notice
- * and it switches within a few probes. One thread available: always 1, nothing recorded. */
+/* cli_threads_begin/end: a fresh pick runs on all threads until timed (its first call, a change of count, is not
+ * timed), then on one until timed; then on whichever has the smaller moving average, except two calls on the other
+ * every CLI_PICK_PROBE. Fed made-up timings: with one thread twice as fast it runs on one thread but for the probes;
+ * when the machine changes (two threads now faster) the probes notice and it switches within a few of them. Each
+ * call puts OpenMP's thread count back. One thread available: always 1, nothing recorded. */
 START_TEST(test_threads_pick_follows_timings) {
     int saved = omp_get_max_threads();
     omp_set_num_threads(2);
-    ThreadPick p = { { 0, 0 }, 0, 0, 0 };
-    ck_assert_int_eq(cli_threads_begin(&p), 2);
-    cli_threads_end(&p, 2.0);
-    ck_assert_int_eq(cli_threads_begin(&p), 1);
-    cli_threads_end(&p, 1.0);
+    ThreadPick p = { { 0, 0 }, 0, 0, 0, 0 };
+    static const int first[4] = { 2, 2, 1, 1 };
+    for (int i = 0; i < 4; i++) {
+        int t = cli_threads_begin(&p);
+        ck_assert_int_eq(t, first[i]);
+        ck_assert_int_eq(omp_get_max_threads(), t);
+        cli_threads_end(&p, t == 2 ? 2.0 : 1.0);
+    }
+    ck_assert(p.avg[0] == 1.0 && p.avg[1] == 2.0);
     int on_two = 0;
     for (int i = 0; i < 10 * CLI_PICK_PROBE; i++) {   /* one thread: 1 s, two: 2 s */
         int t = cli_threads_begin(&p);
         on_two += t == 2;
         cli_threads_end(&p, t == 2 ? 2.0 : 1.0);
     }
-    ck_assert_int_eq(on_two, 10);   /* exactly the probes */
+    ck_assert_int_eq(on_two, 20);   /* exactly the probes, two calls each */
     int on_one_late = 0;
     for (int i = 0; i < 10 * CLI_PICK_PROBE; i++) {   /* now two threads: 0.5 s; switched within 5 probes */
         int t = cli_threads_begin(&p);
         if (i >= 5 * CLI_PICK_PROBE) on_one_late += t == 1;
         cli_threads_end(&p, t == 2 ? 0.5 : 1.0);
     }
-    ck_assert_int_eq(on_one_late, 5);   /* the second half: on two threads but for the probes */
+    ck_assert_int_eq(on_one_late, 10);   /* the second half: on two threads but for the probes */
     ck_assert_int_eq(omp_get_max_threads(), 2);   /* each call put the count back */
     omp_set_num_threads(1);
-    ThreadPick q = { { 0, 0 }, 0, 0, 0 };
+    ThreadPick q = { { 0, 0 }, 0, 0, 0, 0 };
     for (int i = 0; i < 5; i++) { ck_assert_int_eq(cli_threads_begin(&q), 1); cli_threads_end(&q, 1.0); }
     ck_assert(q.avg[0] == 0 && q.avg[1] == 0);
     omp_set_num_threads(saved);
