@@ -97,7 +97,10 @@ void toy_predict(ToyModel *m, const float *x, int n, int t, float *out, Arena *a
     AgTape tape = ag_tape_no_grad(arena, 64);
     float *tt = arena_push_no_zero(arena, sizeof(float) * (size_t)n);
     for (int i = 0; i < n; i++) tt[i] = (float)t;
+    cli_threads_begin(&m->pick_predict);
+    double t0 = cli_seconds();
     AgNode *y = eps_forward(m, &tape, x, tt, n);
+    cli_threads_end(&m->pick_predict, (cli_seconds() - t0) / n);
     memcpy(out, y->val.data, sizeof(float) * (size_t)n * m->D);
     arena_pop_to(arena, mark);
 }
@@ -106,7 +109,7 @@ void toy_predict(ToyModel *m, const float *x, int n, int t, float *out, Arena *a
  * the network's layers of 128 are too small to split one product across cores (waking a thread costs more than a
  * tenth of it), but two halves of a batch are independent work. Chunk c's gradient goes to its own block; the
  * blocks are then summed in chunk order, so the result is the same on any number of threads, and the number can
- * follow the machine: beside a busy program two threads wait on each other and one is faster (m->threads). */
+ * follow the machine: beside a busy program two threads wait on each other and one is faster (m->pick_train). */
 float toy_mse_grad(ToyModel *m, const float *x, const float *time, const float *target, int n, Arena *arena) {
     int D = m->D, C = n < TOY_CHUNKS ? n : TOY_CHUNKS;
     size_t numel = m->params.numel, mark = arena_pos(arena);
@@ -115,7 +118,7 @@ float toy_mse_grad(ToyModel *m, const float *x, const float *time, const float *
     Arena chunk_arena[TOY_CHUNKS];
     float loss[TOY_CHUNKS];
     for (int c = 0; c < C; c++) chunk_arena[c] = arena_sub(arena, chunk_bytes);
-    int threads = cli_threads_begin(&m->threads);
+    int threads = cli_threads_begin(&m->pick_train);
     if (threads > C) threads = C;
     double t0 = cli_seconds();
     #pragma omp parallel num_threads(threads) if (threads > 1)
@@ -142,7 +145,7 @@ float toy_mse_grad(ToyModel *m, const float *x, const float *time, const float *
             m->params.grad[i] = g;
         }
     }
-    cli_threads_end(&m->threads, (cli_seconds() - t0) / n);
+    cli_threads_end(&m->pick_train, (cli_seconds() - t0) / n);
     float total = 0.0f;
     for (int c = 0; c < C; c++) total += loss[c];
     arena_pop_to(arena, mark);

@@ -35,7 +35,7 @@ typedef struct {
     Mlp       mlp;
     int       D;           /* data dimension, 1 or 2 */
     ToyTarget target;      /* TOY_TARGET_EPS unless set */
-    ThreadPick threads;    /* how many threads toy_mse_grad runs on, from its own timings (cli.h) */
+    ThreadPick pick_train, pick_predict;   /* one thread or all for toy_mse_grad and toy_predict, by their timings (cli.h) */
 } ToyModel;
 
 void  toy_init(ToyModel *m, int D, Rng *rng);
@@ -53,11 +53,12 @@ void  toy_jacobian(ToyModel *m, const float *x, int n, const float *time, float 
  * for k < TOY_FOURIER (2 D TOY_FOURIER floats), within one float ulp of libm's sin and cos of the same angle. */
 void  toy_fourier(float *f, const float *x, int D);
 /* The network's output (n, D) for a batch x (n, D) at one step t, whatever it was trained on: eps_hat =
- * eps_theta(x, t) or x0_hat (m->target). */
+ * eps_theta(x, t) or x0_hat (m->target). On one thread or all, whichever has been faster (m->pick_predict): the
+ * bytes do not depend on it. */
 void  toy_predict(ToyModel *m, const float *x, int n, int t, float *out, Arena *arena);
 /* The regression loss mean ||out - target||^2 over n rows (out = the network at x (n, D), time (n)) and its
  * gradients, left in m->params.grad (overwritten). Computed in TOY_CHUNKS chunks of rows, summed in a fixed order: the
- * same numbers on any thread count. Runs on one thread or on up to TOY_CHUNKS, whichever has been faster (m->threads). Both training losses (DDPM's, flow matching's) use it. */
+ * same numbers on any thread count. Runs on one thread or on up to TOY_CHUNKS, whichever has been faster (m->pick_train). Both training losses (DDPM's, flow matching's) use it. */
 float toy_mse_grad(ToyModel *m, const float *x, const float *time, const float *target, int n, Arena *arena);
 /* §2.8 Adam on ||eps_theta(sqrt(abar_t) x0 + sqrt(1 - abar_t) eps, t) - eps||^2 (or, with m->target = TOY_TARGET_X0,
  * §2.7 ||x0_theta(x_t, t) - x0||^2) for `steps` batches of x0 drawn from data (n, D). loss_curve (steps) may be NULL.

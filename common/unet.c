@@ -191,10 +191,10 @@ void unet_model_predict(UnetModel *m, const float *x, int N, float t, float *out
         int n = N - i0 < CHUNK ? N - i0 : CHUNK;
         size_t inner = arena_pos(arena);
         AgTape tape = ag_tape_no_grad(arena, UNET_MAX_NODES);
-        cli_threads_begin(&m->threads);
+        cli_threads_begin(&m->pick);
         double t0 = cli_seconds();
         memcpy(out + (size_t)i0 * 784, unet_forward(&tape, &m->params, &m->unet, x + (size_t)i0 * 784, tt, n)->val.data, sizeof(float) * (size_t)n * 784);
-        cli_threads_end(&m->threads, (cli_seconds() - t0) / n);
+        cli_threads_end(&m->pick, (cli_seconds() - t0) / n);
         arena_pop_to(arena, inner);
     }
     arena_pop_to(arena, mark);

@@ -84,7 +84,7 @@ typedef struct {
     SchedKind  sched;      /* its schedule (VP targets) */
     UnetTarget target;
     long       step;       /* training steps behind the weights */
-    ThreadPick threads;    /* one thread or all for each forward pass, whichever has been faster (cli.h) */
+    ThreadPick pick;       /* one thread or all for each forward pass, whichever has been faster (cli.h) */
 } UnetModel;
 
 int  unet_model_load(UnetModel *m, const char *path) MUST_USE;
@@ -92,7 +92,7 @@ int  unet_model_load(UnetModel *m, const char *path) MUST_USE;
  * one line: 0 when there is no file (the cell is skipped: ./ch2 --train makes one), 1 when it is unreadable. */
 int  unet_model_load_for_cell(UnetModel *m, const char *path, int *rc) MUST_USE;
 void unet_model_free(UnetModel *m);
-/* Any N: the images go through the network 100 at a time, each pass on one thread or all (m->threads: the output
+/* Any N: the images go through the network 100 at a time, each pass on one thread or all (m->pick: the output
  * does not depend on the thread count). */
 void unet_model_predict(UnetModel *m, const float *x, int N, float t, float *out, Arena *arena);
 /* The output out (N, 784) and the vector-Jacobian product jtz = z^T d out / d x (N, 784), one backward pass: with a

@@ -65,9 +65,9 @@ START_TEST(test_toy_mse_grad_matches_one_tape_on_any_threads) {
     omp_set_num_threads(2);
     float l2 = 0;
     for (int rep = 0; rep < 3; rep++) {   /* the thread pick tries both counts in its first calls: run it past them */
-        m.threads = (ThreadPick){ { 0, 0 }, 0, 0, 0, 0 };
+        m.pick_train = (ThreadPick){ { 0, 0 }, 0, 0, 0, 0 };
         l2 = toy_mse_grad(&m, x, time, target, n, &a);
-        ck_assert_int_eq(m.threads.last, 1);   /* the first call of a fresh pick runs on all threads */
+        ck_assert_int_eq(m.pick_train.last, 1);   /* the first call of a fresh pick runs on all threads */
         memcpy(g2, m.params.grad, sizeof(float) * P);
         ck_assert(memcmp(g1, g2, sizeof(float) * P) == 0);
         ck_assert(memcmp(&l1, &l2, sizeof l1) == 0);
@@ -86,11 +86,41 @@ START_TEST(test_toy_mse_grad_matches_one_tape_on_any_threads) {
 }
 END_TEST
 
+/* toy_predict on 2000 points (its GEMMs are split over threads) has the same bits on one thread and on two, over
+ * five calls (the pick's first calls use both counts). */
+START_TEST(test_toy_predict_same_bits_on_any_threads) {
+    enum { N = 2000 };
+    Arena a;
+    arena_init(&a, 64 << 20);
+    Rng rng = rng_seed(3);
+    ToyModel m;
+    toy_init(&m, 2, &rng);
+    float *x = malloc(sizeof(float) * N * 2), *y1 = malloc(sizeof(float) * N * 2), *y2 = malloc(sizeof(float) * N * 2);
+    rng_normal_fill(&rng, x, 2L * N);
+    int saved = omp_get_max_threads();
+    omp_set_num_threads(1);
+    toy_predict(&m, x, N, 40, y1, &a);
+    omp_set_num_threads(2);
+    int used[2] = { 0, 0 };
+    for (int call = 0; call < 5; call++) {
+        toy_predict(&m, x, N, 40, y2, &a);
+        used[m.pick_predict.last]++;
+        ck_assert(memcmp(y1, y2, sizeof(float) * N * 2) == 0);
+    }
+    ck_assert(used[0] >= 1 && used[1] >= 1);
+    omp_set_num_threads(saved);
+    free(x); free(y1); free(y2);
+    toy_free(&m);
+    arena_free(&a);
+}
+END_TEST
+
 Suite *suite_toymodel(void) {
     Suite *s = suite_create("toymodel");
     TCase *tc = tcase_create("fourier");
     tcase_add_test(tc, test_toy_fourier_matches_libm);
     tcase_add_loop_test(tc, test_toy_mse_grad_matches_one_tape_on_any_threads, 0, 3);
+    tcase_add_test(tc, test_toy_predict_same_bits_on_any_threads);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -75,7 +75,7 @@ START_TEST(test_loader_reads_attention_flag) {
 }
 END_TEST
 
-/* unet_model_predict runs each pass on one thread or on both (m.threads picks by timing): the output must not
+/* unet_model_predict runs each pass on one thread or on both (m.pick picks by timing): the output must not
  * depend on which. A width-16 network with attention and random weights (every entry perturbed, so no zero-initialised
  * layer hides a difference), 7 images: bitwise equal on 1 thread, and on 2 over five calls (the pick's first calls
  * use both counts, later ones may probe). */
@@ -100,7 +100,7 @@ START_TEST(test_predict_same_bits_on_any_threads) {
     int used[2] = { 0, 0 };
     for (int call = 0; call < 5; call++) {
         unet_model_predict(&m, x, N, 17.0f, y2, &a);
-        used[m.threads.last]++;
+        used[m.pick.last]++;
         ck_assert(memcmp(y1, y2, sizeof(float) * N * 784) == 0);
     }
     ck_assert(used[0] >= 1 && used[1] >= 1);   /* both counts ran */
