@@ -11,7 +11,7 @@ set title 'the same outputs in data units ||x̂_0 - x_0||^2 = SNR^{-1} ||ε̂ - 
 plot dat index 0 using 1:3 with linespoints pt 7 ps 0.5 lw 2 title 'ε model', '' index 0 using 1:5 with linespoints pt 5 ps 0.5 lw 2 title 'x_0 model', \
      '' index 0 using 1:2 with lines dt 2 lc rgb 'black' title 'SNR^{-1} = (1 - ᾱ_t)/ᾱ_t'
 unset logscale y; set format y '%g'; set size ratio -1; set xrange [-1.6:1.6]; set yrange [-1.6:1.6]; unset key; unset xlabel
-set title sprintf('ε model: sliced W1 %.3f ± %.3f (floor %.3f), to data %.3f (floor %.3f)', 0.0331207, 0.00943663, 0.029294, 0.0084187, 0.00579116)
+set title sprintf('ε model: sliced W1 %.3f ± %.3f (floor %.3f), to data %.3f (floor %.3f)', 0.0331207, 0.00943661, 0.029294, 0.00841871, 0.00579116)
 plot dat index 1 using 1:2 with points pt 7 ps 0.25 lc rgb '#2171b5'
 set title sprintf('x_0 model: sliced W1 %.3f ± %.3f (floor %.3f), to data %.3f (floor %.3f)', 0.0463915, 0.00907609, 0.029294, 0.00649378, 0.00579116)
 plot dat index 2 using 1:2 with points pt 7 ps 0.25 lc rgb '#d7301f'
