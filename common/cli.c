@@ -143,6 +143,7 @@ void cli_threads_end(ThreadPick *p, double seconds) {
 #endif
     if (p->changed) return;
     double *a = &p->avg[p->last];
+    if (*a > 0 && seconds > 2 * *a) seconds = 2 * *a;   /* one preempted call moves the average by 25% at most */
     *a = *a == 0 ? seconds : 0.75 * *a + 0.25 * seconds;
 }
 

@@ -72,6 +72,11 @@ START_TEST(test_threads_pick_follows_timings) {
         cli_threads_end(&p, t == 2 ? 2.0 : 1.0);
     }
     ck_assert_int_eq(on_two, 20);   /* exactly the probes, two calls each */
+    cli_threads_begin(&p);
+    cli_threads_end(&p, 100.0);     /* one preempted call: counts as 2 s, the average 1.25 s, still the faster */
+    ck_assert(p.avg[0] == 1.25);
+    ck_assert_int_eq(cli_threads_begin(&p), 1);
+    cli_threads_end(&p, 1.0);
     int on_one_late = 0;
     for (int i = 0; i < 10 * CLI_PICK_PROBE; i++) {   /* now two threads: 0.5 s; switched within 5 probes */
         int t = cli_threads_begin(&p);
