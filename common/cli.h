@@ -72,8 +72,8 @@ void cli_omp_wait(char **argv);
  * the other, so a machine that gets busy or idle again is noticed within a few hundred calls. The first call after
  * a change of count is not timed: it pays for waking or re-creating the thread team, and after 60 calls on one
  * thread a first 2-thread U-Net pass ran as slowly as a 1-thread one. A call counts as at most twice the average:
- * a single preempted toy step (ms instead of 0.5 ms) had flipped the pick to one thread for hundreds of steps. Only for jobs whose result does not depend
- * on the thread count. Zero-initialise; one ThreadPick per job.
+ * a single preempted toy step (ms instead of 0.5 ms) had flipped the pick to one thread for hundreds of steps.
+ * Only for jobs whose result does not depend on the thread count. Zero-initialise; one ThreadPick per job.
  *
  *   int threads = cli_threads_begin(&pick);   // sets OpenMP's thread count for the job's loops, returns it
  *   ...the job...

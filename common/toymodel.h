@@ -13,6 +13,8 @@
  * coordinates learns thin structures (the swiss roll's arms) very slowly ("spectral bias").
  * Ownership: toy_init allocates the parameter block, toy_free releases it. Temporaries come from the
  * arena passed in and are popped before returning. Shapes: n points, D = 1 or 2 coordinates.
+ * Threads: a training step splits its batch into TOY_CHUNKS chunks, one tape and one thread each (toy_mse_grad);
+ * both it and toy_predict run on one thread or all, whichever their own timings favour, with the same bytes.
  */
 #ifndef TOYMODEL_H
 #define TOYMODEL_H
@@ -35,7 +37,7 @@ typedef struct {
     Mlp       mlp;
     int       D;           /* data dimension, 1 or 2 */
     ToyTarget target;      /* TOY_TARGET_EPS unless set */
-    ThreadPick pick_train, pick_predict;   /* one thread or all for toy_mse_grad and toy_predict, by their timings (cli.h) */
+    ThreadPick pick_train, pick_predict;   /* one thread or all for toy_mse_grad, toy_predict (cli.h) */
 } ToyModel;
 
 void  toy_init(ToyModel *m, int D, Rng *rng);
@@ -57,8 +59,9 @@ void  toy_fourier(float *f, const float *x, int D);
  * bytes do not depend on it. */
 void  toy_predict(ToyModel *m, const float *x, int n, int t, float *out, Arena *arena);
 /* The regression loss mean ||out - target||^2 over n rows (out = the network at x (n, D), time (n)) and its
- * gradients, left in m->params.grad (overwritten). Computed in TOY_CHUNKS chunks of rows, summed in a fixed order: the
- * same numbers on any thread count. Runs on one thread or on up to TOY_CHUNKS, whichever has been faster (m->pick_train). Both training losses (DDPM's, flow matching's) use it. */
+ * gradients, left in m->params.grad (overwritten). Computed in TOY_CHUNKS chunks of rows, summed in a fixed order:
+ * the same numbers on any thread count. Runs on one thread or on up to TOY_CHUNKS, whichever has been faster
+ * (m->pick_train). Both training losses (DDPM's, flow matching's) use it. */
 float toy_mse_grad(ToyModel *m, const float *x, const float *time, const float *target, int n, Arena *arena);
 /* §2.8 Adam on ||eps_theta(sqrt(abar_t) x0 + sqrt(1 - abar_t) eps, t) - eps||^2 (or, with m->target = TOY_TARGET_X0,
  * §2.7 ||x0_theta(x_t, t) - x0||^2) for `steps` batches of x0 drawn from data (n, D). loss_curve (steps) may be NULL.
