@@ -74,11 +74,37 @@ int unet_recipe_parse(UnetRecipe *r, const char *spec) {
     return 0;
 }
 
+/* The recipe as the checkpoint records it: key and value as text, in one table that the metadata writer and the
+ * --resume check both read. */
+enum { RECIPE_KEYS = 13 };
+typedef struct { const char *key; char value[32]; } RecipeEntry;
+
+static void recipe_entries(const UnetRecipe *r, RecipeEntry e[RECIPE_KEYS]) {
+    static const char *const keys[RECIPE_KEYS] = { "width", "attention", "T", "schedule", "target", "batch", "lr",
+                                                  "lr_min", "warmup", "ema", "ema_warmup", "snr_gamma", "snr_floor" };
+    for (int i = 0; i < RECIPE_KEYS; i++) e[i].key = keys[i];
+    snprintf(e[0].value, sizeof e[0].value, "%d", r->width);
+    snprintf(e[1].value, sizeof e[1].value, "%d", r->attention);
+    snprintf(e[2].value, sizeof e[2].value, "%d", r->T);
+    snprintf(e[3].value, sizeof e[3].value, "%s", r->sched == SCHED_COSINE ? "cosine" : "linear");
+    snprintf(e[4].value, sizeof e[4].value, "%s", unet_target_names[r->target]);
+    snprintf(e[5].value, sizeof e[5].value, "%d", r->batch);
+    snprintf(e[6].value, sizeof e[6].value, "%g", r->lr);
+    snprintf(e[7].value, sizeof e[7].value, "%g", r->lr_min);
+    snprintf(e[8].value, sizeof e[8].value, "%ld", r->warmup);
+    snprintf(e[9].value, sizeof e[9].value, "%g", r->ema);
+    snprintf(e[10].value, sizeof e[10].value, "%d", r->ema_warmup);
+    snprintf(e[11].value, sizeof e[11].value, "%g", r->snr_gamma);
+    snprintf(e[12].value, sizeof e[12].value, "%g", r->snr_floor);
+}
+
 void unet_recipe_meta(const UnetRecipe *r, char *buf, size_t cap) {
-    snprintf(buf, cap, "\"width\": \"%d\", \"attention\": \"%d\", \"T\": \"%d\", \"schedule\": \"%s\", \"target\": \"%s\", "
-             "\"batch\": \"%d\", \"lr\": \"%g\", \"lr_min\": \"%g\", \"warmup\": \"%ld\", \"ema\": \"%g\", \"ema_warmup\": \"%d\", \"snr_gamma\": \"%g\", \"snr_floor\": \"%g\"",
-             r->width, r->attention, r->T, r->sched == SCHED_COSINE ? "cosine" : "linear", unet_target_names[r->target],
-             r->batch, r->lr, r->lr_min, r->warmup, r->ema, r->ema_warmup, r->snr_gamma, r->snr_floor);
+    RecipeEntry e[RECIPE_KEYS];
+    recipe_entries(r, e);
+    size_t n = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < RECIPE_KEYS && n < cap; i++)
+        n += snprintf(buf + n, cap - n, "%s\"%s\": \"%s\"", i ? ", " : "", e[i].key, e[i].value);
 }
 
 double unet_loss_weight(UnetTarget target, double a, double b, double gamma, double w_floor) {
@@ -204,19 +230,18 @@ static int recipe_matches_checkpoint(const UnetRecipe *r, const char *path) {
     if (access(path, F_OK) != 0) return 0;   /* nothing to resume: train.c says so */
     IoSafetensors st;
     if (io_safetensors_open(&st, path)) return 1;
-    char meta[512], hint[512] = "";
-    unet_recipe_meta(r, meta, sizeof meta);   /* "key": "value", ... */
-    for (char *p = strchr(meta, '"'); p; p = strchr(p, '"')) {
-        char *key = p + 1, *key_end = strchr(key, '"'), *val = strchr(key_end + 1, '"') + 1, *val_end = strchr(val, '"');
-        *key_end = *val_end = '\0';
+    RecipeEntry e[RECIPE_KEYS];
+    recipe_entries(r, e);
+    char hint[512] = "";
+    for (int i = 0; i < RECIPE_KEYS; i++) {
         char have[64];
-        if (io_safetensors_meta(&st, key, have, sizeof have)) snprintf(have, sizeof have, "%s", strncmp(key, "snr_", 4) ? val : "0");
-        if (strcmp(have, val)) {
-            fprintf(stderr, "error: %s was trained with %s=%s, this run's recipe has %s=%s\n", path, key, have, key, val);
+        if (io_safetensors_meta(&st, e[i].key, have, sizeof have))   /* a key the checkpoint predates */
+            snprintf(have, sizeof have, "%s", strncmp(e[i].key, "snr_", 4) ? e[i].value : "0");
+        if (strcmp(have, e[i].value)) {
+            fprintf(stderr, "error: %s was trained with %s=%s, this run's recipe has %s=%s\n", path, e[i].key, have, e[i].key, e[i].value);
             size_t n = strlen(hint);
-            snprintf(hint + n, sizeof hint - n, "%s%s=%s", n ? "," : "", key, have);
+            snprintf(hint + n, sizeof hint - n, "%s%s=%s", n ? "," : "", e[i].key, have);
         }
-        p = val_end + 1;
     }
     io_safetensors_close(&st);
     if (!hint[0]) return 0;
