@@ -4,9 +4,10 @@
  *     shows there), against OpenBLAS's cblas_sgemm run TWICE OR MORE: as it detects the CPU itself, and with
  *     OPENBLAS_CORETYPE forced to each kernel the CPU's instruction set can run (SkylakeX, Cooperlake on
  *     AVX-512; Haswell, Zen on AVX2). OpenBLAS picks its kernel once, when it is loaded, so each variant
- *     runs in child processes (this program re-executed with --blas-child and the variable set; two per variant,
- *     the faster counting) that print the kernel name openblas_get_corename reports. The ratio is to the fastest
- *     variant;
+ *     runs in child processes (this program re-executed with --gemm-child and the variable set; two per variant)
+ *     that print the kernel name openblas_get_corename reports. Ours runs in children too, one just before each
+ *     of OpenBLAS's, and each figure is the best of the same number of short rounds: the ratio is to the fastest
+ *     kernel, each side given the same chances on a machine whose speed drifts;
  *   - each convolution shape of the U-Net (batch 64), forward and backward through the tape;
  *   - the U-Net's training images/s at chapter 2's batch size, and a per-op profile of one training step;
  *   - the 2D toy recipe (toy_train of common/toymodel.c, batch 256) in training steps/s;
@@ -106,48 +107,59 @@ typedef void (*SgemmFn)(int, int, int, int, int, int, float, const float *, int,
 static const int GEMM_SIZES[] = { 256, 500, 512, 520, 1000, 1024, 1040, 2048 };
 enum { N_GEMM = (int)COUNT_OF(GEMM_SIZES) };
 
-/* Best GFLOP/s of C = A B (n x n, row-major) over 3 timings of enough products to take ~0.1 s each. */
+/* GFLOP/s at size n of ours (blas NULL) or of OpenBLAS's cblas_sgemm: a warm-up call (pages, packing buffers,
+ * threads), then the best of GEMM_ROUNDS rounds of ~25 ms. Many short rounds, because this machine's speed drifts
+ * from one moment to the next (the same GEMM at 256 ran 119 to 213 GFLOP/s in one process, session 11) and a slow
+ * moment only ever slows a round: the best of many is the speed. */
+enum { GEMM_ROUNDS = 8 };
 static double time_gemm(int n, SgemmFn blas) {
     float *A = malloc(sizeof(float) * n * n), *B = malloc(sizeof(float) * n * n), *C = malloc(sizeof(float) * n * n);
     for (int i = 0; i < n * n; i++) { A[i] = (float)(i % 13) * 0.01f - 0.06f; B[i] = (float)(i % 7) * 0.02f - 0.06f; }
     double flops = 2.0 * n * n * n, best = 0;
-    int reps = (int)(2e10 / flops) + 1;   /* ~0.1 s at 200 GFLOP/s */
-    for (int trial = -1; trial < 3; trial++) {   /* trial -1 warms up (pages, packing buffers, threads) */
+    int reps = (int)(5e9 / flops) + 1;   /* ~25 ms at 200 GFLOP/s */
+    for (int round = -1; round < GEMM_ROUNDS; round++) {   /* round -1 warms up */
         double t0 = cli_seconds();
-        for (int r = 0; r < (trial < 0 ? 1 : reps); r++) {
+        for (int r = 0; r < (round < 0 ? 1 : reps); r++) {
             if (blas) blas(101, 111, 111, n, n, n, 1.0f, A, n, B, n, 0.0f, C, n);   /* row-major, no transposes */
             else gemm(C, A, B, n, n, n, 0, 0, 1.0f, 0.0f);
         }
-        double g = flops * (trial < 0 ? 1 : reps) / (cli_seconds() - t0) / 1e9;
-        if (trial >= 0 && g > best) best = g;
+        double g = flops * (round < 0 ? 1 : reps) / (cli_seconds() - t0) / 1e9;
+        if (round >= 0 && g > best) best = g;
     }
     free(A); free(B); free(C);
     return best;
 }
 
-/* Child: load OpenBLAS (with whatever OPENBLAS_CORETYPE the parent set), print its kernel, then one
- * "size GFLOP/s" line per size. Threads: as many as ours. */
-static int blas_child(int threads) {
-    void *lib = dlopen("libopenblas.so.0", RTLD_NOW);
-    if (!lib) { printf("none\n"); return 1; }
-    SgemmFn blas = (SgemmFn)dlsym(lib, "cblas_sgemm");
-    char *(*corename)(void) = (char *(*)(void))dlsym(lib, "openblas_get_corename");
-    void (*set_threads)(int) = (void (*)(int))dlsym(lib, "openblas_set_num_threads");
-    if (!blas || !corename) { printf("none\n"); return 1; }
-    if (set_threads) set_threads(threads);
-    printf("%s\n", corename());
+/* Child (--gemm-child ours|blas): print the kernel's name ("ours", or OpenBLAS's for whatever OPENBLAS_CORETYPE
+ * the parent set), then one "size GFLOP/s" line per size. Threads: as many as ours. Ours runs in children too, in
+ * turns with OpenBLAS's: in one process the two disturb each other (OpenBLAS's threads spin on after a call: in
+ * session 11 our GEMM beside them ran at one core's speed, 95 GFLOP/s at 256, in whole processes). */
+static int gemm_child(int threads, const char *who) {
+    SgemmFn blas = NULL;
+    void *lib = NULL;
+    if (strcmp(who, "ours")) {
+        lib = dlopen("libopenblas.so.0", RTLD_NOW);
+        if (!lib) { printf("none\n"); return 1; }
+        blas = (SgemmFn)dlsym(lib, "cblas_sgemm");
+        char *(*corename)(void) = (char *(*)(void))dlsym(lib, "openblas_get_corename");
+        void (*set_threads)(int) = (void (*)(int))dlsym(lib, "openblas_set_num_threads");
+        if (!blas || !corename) { printf("none\n"); return 1; }
+        if (set_threads) set_threads(threads);
+        printf("%s\n", corename());
+    } else printf("ours\n");
     fflush(stdout);
     for (int i = 0; i < N_GEMM; i++) printf("%d %.3f\n", GEMM_SIZES[i], time_gemm(GEMM_SIZES[i], blas));
-    dlclose(lib);
+    if (lib) dlclose(lib);
     return 0;
 }
 
-/* One OpenBLAS variant timed in a child: coretype NULL = as OpenBLAS detects the CPU itself. Fills name and
- * gf[N_GEMM]; returns 0, or 1 when OpenBLAS is missing. */
-static int blas_variant(const char *self, const char *coretype, char *name, size_t name_size, double *gf) {
+/* One child: ours (coretype "ours"), or OpenBLAS as it detects the CPU (coretype NULL) or with OPENBLAS_CORETYPE
+ * set. Fills name and gf[N_GEMM]; returns 0, or 1 when OpenBLAS is missing. */
+static int gemm_variant(const char *self, const char *coretype, char *name, size_t name_size, double *gf) {
     char cmd[1200];
-    if (coretype) snprintf(cmd, sizeof cmd, "OPENBLAS_CORETYPE=%s '%s' --blas-child", coretype, self);
-    else snprintf(cmd, sizeof cmd, "env -u OPENBLAS_CORETYPE '%s' --blas-child", self);
+    if (!coretype) snprintf(cmd, sizeof cmd, "env -u OPENBLAS_CORETYPE '%s' --gemm-child blas", self);
+    else if (!strcmp(coretype, "ours")) snprintf(cmd, sizeof cmd, "'%s' --gemm-child ours", self);
+    else snprintf(cmd, sizeof cmd, "OPENBLAS_CORETYPE=%s '%s' --gemm-child blas", coretype, self);
     FILE *p = popen(cmd, "r");
     if (!p) return 1;
     int ok = fgets(name, (int)name_size, p) != NULL && strncmp(name, "none", 4) != 0;
@@ -172,35 +184,54 @@ static int blas_candidates(const char **out) {
     return n;
 }
 
+/* The table: a column per OpenBLAS variant (the better of its two children per size), and "ours", the better of
+ * the two children of ours that ran just before that variant's. The ratio is to the fastest kernel, ours counting
+ * over as many children as it had, taken in turns with it (the detected variant and the same kernel forced count
+ * together), so that neither side gets more chances at the machine's fast moments. */
 static void bench_gemm(const char *self, double peak) {
-    printf("\n-- GEMM (square, row-major, C = A B); OpenBLAS in child processes, two per kernel --\n");
-    double ours[N_GEMM], best[N_GEMM] = { 0 };
-    const char *best_kernel[N_GEMM] = { 0 };
-    for (int i = 0; i < N_GEMM; i++) ours[i] = time_gemm(GEMM_SIZES[i], NULL);
+    printf("\n-- GEMM (square, row-major, C = A B); ours and OpenBLAS in child processes, in turns, two per kernel --\n");
+    enum { MAX_VARIANTS = 5 };
     const char *cand[4];
     int nc = blas_candidates(cand);
-    static char names[5][40];
-    static double gf[5][N_GEMM];
+    static char names[MAX_VARIANTS][40];
+    static double gf[MAX_VARIANTS][N_GEMM], ours_by[MAX_VARIANTS][N_GEMM];   /* OpenBLAS, and ours beside it */
+    char ours_name[40];
     int nv = 0;
     for (int v = -1; v < nc; v++) {
-        if (blas_variant(self, v < 0 ? NULL : cand[v], names[nv], sizeof names[0], gf[nv])) {
+        const char *coretype = v < 0 ? NULL : cand[v];
+        double g[2][N_GEMM], o[2][N_GEMM];
+        int missing = 0;
+        for (int c = 0; c < 2 && !missing; c++)   /* two children each, ours first: one process of OpenBLAS runs at */
+            missing = gemm_variant(self, "ours", ours_name, sizeof ours_name, o[c]) ||   /* one of two speeds (s. 7) */
+                      gemm_variant(self, coretype, names[nv], sizeof names[0], g[c]);
+        if (missing) {
             if (v < 0) { printf("  openblas: not installed (apt-get install libopenblas0 to compare)\n"); break; }
             continue;
         }
-        /* A second child of the same variant, the faster per size counting: one process of OpenBLAS runs at one of
-         * two speeds (session 7, the same kernel at 256: 128 or 185 GFLOP/s, from process to process). */
-        char again[40];
-        double gf2[N_GEMM];
-        if (!blas_variant(self, v < 0 ? NULL : cand[v], again, sizeof again, gf2))
-            for (int i = 0; i < N_GEMM; i++) if (gf2[i] > gf[nv][i]) gf[nv][i] = gf2[i];
+        for (int i = 0; i < N_GEMM; i++) {
+            gf[nv][i] = fmax(g[0][i], g[1][i]);
+            ours_by[nv][i] = fmax(o[0][i], o[1][i]);
+        }
         printf("  openblas variant %d: %s%s -> kernel \"%s\"\n", nv, v < 0 ? "as detected" : "OPENBLAS_CORETYPE=",
                v < 0 ? "" : cand[v], names[nv]);
-        for (int i = 0; i < N_GEMM; i++)
-            if (gf[nv][i] > best[i]) { best[i] = gf[nv][i]; best_kernel[i] = names[nv]; }
         nv++;
     }
-    /* re-time ours after the children: the better of the two, as for OpenBLAS's best of several */
-    for (int i = 0; i < N_GEMM; i++) { double g = time_gemm(GEMM_SIZES[i], NULL); if (g > ours[i]) ours[i] = g; }
+    int kernel[MAX_VARIANTS];   /* variants running the same kernel share a number: the first such variant's */
+    for (int v = 0; v < nv; v++) {
+        kernel[v] = v;
+        for (int w = 0; w < v; w++) if (!strcmp(names[w], names[v])) { kernel[v] = kernel[w]; break; }
+    }
+    double ours[N_GEMM] = { 0 }, best[N_GEMM] = { 0 };
+    const char *best_kernel[N_GEMM] = { 0 };
+    for (int i = 0; i < N_GEMM; i++) {
+        if (!nv) { ours[i] = time_gemm(GEMM_SIZES[i], NULL); continue; }
+        int bk = 0;   /* the fastest kernel, then ours beside its variants */
+        for (int v = 0; v < nv; v++)
+            if (gf[v][i] > best[i]) { best[i] = gf[v][i]; bk = kernel[v]; }
+        for (int v = 0; v < nv; v++)
+            if (kernel[v] == bk) ours[i] = fmax(ours[i], ours_by[v][i]);
+        best_kernel[i] = names[bk];
+    }
     printf("  %6s %10s %8s", "size", "ours", "/peak");
     for (int v = 0; v < nv; v++) printf(" %9s %-2d", "openblas", v);
     printf("  %8s\n", "ours/best");
@@ -485,7 +516,7 @@ int main(int argc, char **argv) {
 #endif
     setvbuf(stdout, NULL, _IOLBF, 0);   /* line by line, also into a pipe or file */
     cli_omp_wait(argv);                 /* the programs' OpenMP wait policy (cli.h, unless one is set) */
-    if (argc > 1 && !strcmp(argv[1], "--blas-child")) return blas_child(threads);
+    if (argc > 2 && !strcmp(argv[1], "--gemm-child")) return gemm_child(threads, argv[2]);
     /* --only gemm|conv|train runs one section (the peak is always measured: the ratios need it) */
     const char *only = argc > 2 && !strcmp(argv[1], "--only") ? argv[2] : NULL;
     if (argc > 1 && !only) { fprintf(stderr, "usage: %s [--only gemm|conv|train]\n", argv[0]); return 2; }
