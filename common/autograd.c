@@ -225,7 +225,7 @@ AgNode *ag_matmul(AgTape *t, AgNode *A, AgNode *B) {
     CHECK(A->val.ndim == 2 && B->val.ndim == 2, "ag_matmul: needs 2D tensors, got ndim %d and %d", A->val.ndim, B->val.ndim);
     int M = A->val.shape[0], K = A->val.shape[1], N = B->val.shape[1];
     CHECK(B->val.shape[0] == K, "ag_matmul: A is (%d,%d) but B is (%d,%d)", M, K, B->val.shape[0], N);
-    AgNode *y = ag_node_new(t, 2, (int[]){ M, N }, matmul_backward, 2, A, B, NULL);
+    AgNode *y = ag_node_new_overwritten(t, 2, (int[]){ M, N }, matmul_backward, 2, A, B, NULL);   /* gemm, beta 0 */
     y->arg.mm.M = M; y->arg.mm.K = K; y->arg.mm.N = N;
     gemm(y->val.data, A->val.data, B->val.data, M, N, K, 0, 0, 1.0f, 0.0f);
     return y;
@@ -247,7 +247,7 @@ AgNode *ag_linear(AgTape *t, AgNode *x, AgNode *W, AgNode *b) {
     int N = x->val.shape[0], I = x->val.shape[1], O = W->val.shape[0];
     CHECK(W->val.shape[1] == I, "ag_linear: x is (%d,%d) but W is (%d,%d), expected (out,%d)", N, I, O, W->val.shape[1], I);
     CHECK(!b || b->val.numel == (size_t)O, "ag_linear: bias has %zu elements, expected %d", b ? b->val.numel : 0, O);
-    AgNode *y = ag_node_new(t, 2, (int[]){ N, O }, linear_backward, b ? 3 : 2, x, W, b);
+    AgNode *y = ag_node_new_overwritten(t, 2, (int[]){ N, O }, linear_backward, b ? 3 : 2, x, W, b);   /* gemm, beta 0 */
     y->arg.lin.N = N; y->arg.lin.in = I; y->arg.lin.out = O;
     gemm(y->val.data, x->val.data, W->val.data, N, O, I, 0, 1, 1.0f, 0.0f);
     if (b)

@@ -11,8 +11,8 @@
  * The network: an MLP (3 hidden layers of 128, SiLU) on the row [x_t, sin/cos(2^k pi x_t) for k < 5,
  * sinusoidal embedding of t (16)]. The Fourier features of x_t are there because a plain MLP on raw
  * coordinates learns thin structures (the swiss roll's arms) very slowly ("spectral bias").
- * Ownership: toy_init allocates the parameter block, toy_free releases it. Temporaries come from the
- * arena passed in and are popped before returning. Shapes: n points, D = 1 or 2 coordinates.
+ * Ownership: toy_init allocates the parameter block and the time embedding table, toy_free releases them.
+ * Temporaries come from the arena passed in and are popped before returning. Shapes: n points, D = 1 or 2.
  * Threads: a training step splits its batch into TOY_CHUNKS chunks, one tape and one thread each (toy_mse_grad);
  * both it and toy_predict run on one thread or all, whichever their own timings favour, with the same bytes.
  */
@@ -26,7 +26,7 @@
 #include "schedule.h"
 #include "tensor.h"
 
-enum { TOY_FOURIER = 5, TOY_TEMB = 16, TOY_HIDDEN = 128, TOY_CHUNKS = 2 };
+enum { TOY_FOURIER = 5, TOY_TEMB = 16, TOY_HIDDEN = 128, TOY_CHUNKS = 2, TOY_TEMB_TABLE = 1000 };
 
 /* What the network regresses: the noise eps (DDPM's form, §2.8, the default after toy_init) or the clean x0
  * (the PDF's own training algorithm, §2.7). Set m.target before toy_train. */
@@ -38,6 +38,7 @@ typedef struct {
     int       D;           /* data dimension, 1 or 2 */
     ToyTarget target;      /* TOY_TARGET_EPS unless set */
     ThreadPick pick_train, pick_predict;   /* one thread or all for toy_mse_grad, toy_predict (cli.h) */
+    float    *temb_table;  /* the time embedding of the integer times 0..TOY_TEMB_TABLE, row by row */
 } ToyModel;
 
 void  toy_init(ToyModel *m, int D, Rng *rng);

@@ -1,5 +1,5 @@
 /* Tests of common/toymodel: the Fourier features of the input row against libm; the chunked loss and gradients
- * against one tape over the whole batch, and the same bits on one thread and on two. */
+ * against one tape over the whole batch, and the same bits on one thread and on two; the time embedding table. */
 #include <check.h>
 #include <math.h>
 #include <omp.h>
@@ -115,12 +115,45 @@ START_TEST(test_toy_predict_same_bits_on_any_threads) {
 }
 END_TEST
 
+/* The time embedding of whole steps comes from the model's table (toy_init): the network's output is bitwise the
+ * same as with the embedding computed (the table taken away), at steps 0, 1, 7, 200, 999 and 1000; a batch with one
+ * time between steps, or past the table, is computed and matches too, so no time is ever looked up wrongly. */
+START_TEST(test_toy_time_table_same_bits) {
+    enum { N = 6 };
+    Arena a;
+    arena_init(&a, 16 << 20);
+    Rng rng = rng_seed(11);
+    ToyModel m;
+    toy_init(&m, 2, &rng);
+    float x[N * 2], out_table[N * 2], out_computed[N * 2];
+    rng_normal_fill(&rng, x, 2L * N);
+    static const float batches[3][N] = { { 0, 1, 7, 200, 999, 1000 },       /* whole steps: the table */
+                                         { 0, 1, 7, 200.5f, 999, 1000 },    /* one between steps: computed */
+                                         { 3, 1001, 7, 8, 9, 10 } };        /* one past the table: computed */
+    for (int b = 0; b < 3; b++) {
+        float *table = m.temb_table;
+        for (int pass = 0; pass < 2; pass++) {
+            m.temb_table = pass ? NULL : table;   /* NULL: computed by nn_time_embedding */
+            AgTape tape = ag_tape_no_grad(&a, 64);
+            AgNode *y = toy_forward(&m, &tape, x, batches[b], N);
+            memcpy(pass ? out_computed : out_table, y->val.data, sizeof out_table);
+            arena_pop_to(&a, 0);
+        }
+        m.temb_table = table;
+        ck_assert_msg(memcmp(out_table, out_computed, sizeof out_table) == 0, "batch %d differs", b);
+    }
+    toy_free(&m);
+    arena_free(&a);
+}
+END_TEST
+
 Suite *suite_toymodel(void) {
     Suite *s = suite_create("toymodel");
     TCase *tc = tcase_create("fourier");
     tcase_add_test(tc, test_toy_fourier_matches_libm);
     tcase_add_loop_test(tc, test_toy_mse_grad_matches_one_tape_on_any_threads, 0, 3);
     tcase_add_test(tc, test_toy_predict_same_bits_on_any_threads);
+    tcase_add_test(tc, test_toy_time_table_same_bits);
     suite_add_tcase(s, tc);
     return s;
 }
