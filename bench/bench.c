@@ -12,8 +12,9 @@
  *   - the U-Net's training images/s at chapter 2's batch size, and a per-op profile of one training step;
  *   - the 2D toy recipe (toy_train of common/toymodel.c, batch 256) in training steps/s;
  *   - PyTorch on the same U-Net and the same toy recipe (bench/toy_mlp.py, bench/unet.py), when /usr/bin/python3 imports torch,
- *     in the same run, with the ratio; each under libgomp's default wait policy and under passive waiting, the faster
- *     counting (torch_run);
+ *     in the same run, with the ratio; its BLAS (OpenBLAS, forced to the kernel fastest in the GEMM table) and that
+ *     kernel printed (bench/blas_info.py); on 1 or all threads, OpenBLAS on 1 or all, under libgomp's default wait
+ *     policy and under passive waiting, the fastest counting (torch_run);
  * Every rate is the best of a few repeats (a shared machine only ever makes a run slower). Prints a table,
  * then every figure again as one JSON line {"bench": name, "value": v, "unit": u}.
  * `build-v3/bench_run --only gemm` is the same GEMM table for an AVX2 build (-march=x86-64-v3); --only conv
@@ -188,6 +189,10 @@ static int blas_candidates(const char **out) {
  * the two children of ours that ran just before that variant's. The ratio is to the fastest kernel, ours counting
  * over as many children as it had, taken in turns with it (the detected variant and the same kernel forced count
  * together), so that neither side gets more chances at the machine's fast moments. */
+/* The OpenBLAS kernel PyTorch's runs force (torch_run): the one fastest at the most GEMM sizes, or, when the GEMM
+ * section did not run, the first candidate for this CPU. Empty when OpenBLAS is not installed. */
+static char torch_coretype[40];
+
 static void bench_gemm(const char *self, double peak) {
     printf("\n-- GEMM (square, row-major, C = A B); ours and OpenBLAS in child processes, in turns, two per kernel --\n");
     enum { MAX_VARIANTS = 5 };
@@ -232,6 +237,11 @@ static void bench_gemm(const char *self, double peak) {
             if (kernel[v] == bk) ours[i] = fmax(ours[i], ours_by[v][i]);
         best_kernel[i] = names[bk];
     }
+    int wins[MAX_VARIANTS] = { 0 }, most = -1;
+    for (int i = 0; i < N_GEMM && nv; i++)
+        for (int v = 0; v < nv; v++) if (names[v] == best_kernel[i]) wins[v]++;
+    for (int v = 0; v < nv; v++) if (most < 0 || wins[v] > wins[most]) most = v;
+    if (most >= 0) snprintf(torch_coretype, sizeof torch_coretype, "%s", names[most]);
     printf("  %6s %10s %8s", "size", "ours", "/peak");
     for (int v = 0; v < nv; v++) printf(" %9s %-2d", "openblas", v);
     printf("  %8s\n", "ours/best");
@@ -451,11 +461,12 @@ static double bench_toy(Arena *a) {
 
 /* ---- PyTorch, same run ----------------------------------------------------- */
 
-/* Runs /usr/bin/python3 bench/<script> args under the OpenMP wait policy `policy` (an env argument list) and
+/* Runs /usr/bin/python3 bench/<script> args with the environment settings `env` (an env argument list) and
  * returns the number after `key` in its output, or 0. */
-static double torch_run_with(const char *policy, const char *script, const char *args, const char *key) {
+static double torch_run_with(const char *env, const char *script, const char *args, const char *key) {
     char cmd[512], line[256];
-    snprintf(cmd, sizeof cmd, "env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT %s /usr/bin/python3 bench/%s %s 2>/dev/null", policy, script, args);
+    snprintf(cmd, sizeof cmd, "env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT -u OPENBLAS_CORETYPE -u OPENBLAS_NUM_THREADS %s "
+             "/usr/bin/python3 bench/%s %s 2>/dev/null", env, script, args);
     FILE *p = popen(cmd, "r");
     double v = 0;
     if (!p) return 0;
@@ -465,28 +476,53 @@ static double torch_run_with(const char *policy, const char *script, const char 
     return v;
 }
 
-/* PyTorch at its best: its libgomp reads the wait policy this process would otherwise pass on (ours), so each
- * script runs under libgomp's default (spin, then sleep) and under OMP_WAIT_POLICY=passive, on every thread count
- * from 1 to ours, and the fastest counts. On the 2-core Zen 4 VM of session 7 passive won by far (toy 645 against
- * 157 steps/s, U-Net 603 against 396 images/s; active: 260 and 443): PyTorch's other threads compete with spinning
- * ones. In session 9 the toy recipe ran on one thread at 475-740 steps/s, on two at 440-670 from run to run: its
- * layers of 128 are almost too small to split, and the best of both is the honest reference. `fmt` is the script's arguments with %d for the thread count. */
+/* PyTorch at its best. Debian's python3-torch does its matrix products in the system BLAS: OpenBLAS when
+ * libopenblas0 is installed (the netlib reference otherwise: 73 toy steps/s against 440 on the Xeon of session
+ * 12), and OpenBLAS 0.3.21 as it detects that Xeon runs its SSE3 "Prescott" kernel (toy 340-440 steps/s; forced
+ * to Cooperlake 630-675). So every run forces the kernel the GEMM table found fastest (torch_coretype).
+ * OpenBLAS also keeps its own threads, apart from torch.set_num_threads, and they compete with PyTorch's OpenMP
+ * threads: there the U-Net ran 688 images/s with OpenBLAS on one thread and 558 on two. Its libgomp reads the wait
+ * policy this process would otherwise pass on (ours): on the Zen 4 of session 7 passive waiting won by far (toy
+ * 645 against 157 steps/s). So each script runs on every PyTorch thread count from 1 to ours, OpenBLAS on one
+ * thread or on ours, under libgomp's default wait and under OMP_WAIT_POLICY=passive, each the better of two runs
+ * (one run of the toy varies by a third), and the fastest counts. `fmt` is the script's arguments with %d for
+ * the thread count. */
 static double torch_run(const char *script, const char *fmt, int threads, const char *key) {
     double best = 0;
-    for (int t = 1; t <= threads; t++) {
-        char args[64];
-        snprintf(args, sizeof args, fmt, t);
-        double v_default = 0, v_passive = 0;   /* each the better of two runs: one run of the toy varies by a third */
-        for (int rep = 0; rep < 2; rep++) {
-            v_default = fmax(v_default, torch_run_with("", script, args, key));
-            v_passive = fmax(v_passive, torch_run_with("OMP_WAIT_POLICY=passive", script, args, key));
+    for (int t = 1; t <= threads; t++)
+        for (int b = 1; b <= threads; b = b < threads ? threads : threads + 1) {   /* OpenBLAS: 1, then all */
+            char args[64], env_default[128], env_passive[160];
+            snprintf(args, sizeof args, fmt, t);
+            snprintf(env_default, sizeof env_default, "OPENBLAS_NUM_THREADS=%d%s%s", b,
+                     torch_coretype[0] ? " OPENBLAS_CORETYPE=" : "", torch_coretype);
+            snprintf(env_passive, sizeof env_passive, "%s OMP_WAIT_POLICY=passive", env_default);
+            double v_default = 0, v_passive = 0;
+            for (int rep = 0; rep < 2; rep++) {
+                v_default = fmax(v_default, torch_run_with(env_default, script, args, key));
+                v_passive = fmax(v_passive, torch_run_with(env_passive, script, args, key));
+            }
+            printf("  PyTorch %s, %d thread%s, OpenBLAS %d, best of 2: %.1f (libgomp's default wait), %.1f (passive)\n",
+                   script, t, t == 1 ? "" : "s", b, v_default, v_passive);
+            best = fmax(best, fmax(v_default, v_passive));
         }
-        printf("  PyTorch %s, %d thread%s, best of 2: %.1f (libgomp's default wait), %.1f (OMP_WAIT_POLICY=passive)\n", script, t,
-               t == 1 ? "" : "s", v_default, v_passive);
-        if (v_default > best) best = v_default;
-        if (v_passive > best) best = v_passive;
-    }
     return best;
+}
+
+/* The BLAS PyTorch loads, and its kernel under the forced core type (bench/blas_info.py), printed. */
+static void torch_blas_info(void) {
+    char env[96], line[512] = "";
+    snprintf(env, sizeof env, "%s%s", torch_coretype[0] ? "OPENBLAS_CORETYPE=" : "", torch_coretype);
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "env -u OPENBLAS_CORETYPE %s /usr/bin/python3 bench/blas_info.py 2>/dev/null", env);
+    FILE *p = popen(cmd, "r");
+    if (p) {
+        if (!fgets(line, sizeof line, p)) line[0] = 0;
+        pclose(p);
+    }
+    line[strcspn(line, "\n")] = 0;
+    printf("  PyTorch's BLAS%s%s: %s\n", torch_coretype[0] ? ", OPENBLAS_CORETYPE=" : "", torch_coretype,
+           line[0] ? line : "(unknown)");
+    if (strstr(line, "kernel -")) printf("  (not OpenBLAS: apt-get install libopenblas0 for PyTorch at its best)\n");
 }
 
 static int torch_available(void) {
@@ -558,6 +594,12 @@ int main(int argc, char **argv) {
         double unet = bench_unet(&arena, 64, 16, peak, 1);
         double toy = bench_toy(&arena);
         if (torch_available()) {
+            if (!torch_coretype[0]) {   /* the GEMM section did not run: the first kernel for this CPU */
+                const char *cand[4];
+                if (blas_candidates(cand) > 0 && dlopen("libopenblas.so.0", RTLD_LAZY))
+                    snprintf(torch_coretype, sizeof torch_coretype, "%s", cand[0]);
+            }
+            torch_blas_info();
             double t_toy = torch_run("toy_mlp.py", "600 %d", threads, "steps_per_s");
             double t_unet = torch_run("unet.py", "3 16 %d", threads, "images_per_s");
             report("PyTorch 2D toy recipe steps/s, best threads and wait (bench/toy_mlp.py)", t_toy, "steps/s");
