@@ -176,24 +176,27 @@ AgNode *ag_avgpool2x(AgTape *t, AgNode *x) {
  * xhat = (x - mean) / sqrt(var + eps), z = gamma[c] xhat + beta[c], and y = z (ag_group_norm) or
  * y = silu(z) = z s, s = sigma(z) (ag_group_norm_silu: the pair every U-Net block begins with, in one pass
  * over memory instead of three). arg.gn.G = G, arg.gn.silu = 1 for the SiLU, scalar = eps.
- * saved holds xhat (N, C, H, W), rstd = 1/sqrt(var + eps) per (n, g), room for the backward's per-(n, c)
- * sums, and with the SiLU s (N, C, H, W). The backward is, with dz = dy (plain) or dy s (1 + z (1 - s)):
+ * saved holds, per (n, g), the mean and rstd = 1/sqrt(var + eps) in double, and room for the backward's per-(n, c)
+ * sums. The backward recomputes xhat from x, and s from z, with the same expressions (the same bits): storing them
+ * cost more (two more tensors written and read again, which do not fit in cache) than the arithmetic. With
+ * dz = dy (plain) or dy s (1 + z (1 - s)):
  *   dx = rstd (dxhat - mean(dxhat) - xhat mean(dxhat xhat)), dxhat = dz gamma,
  *   dgamma[c] = sum_{n,hw} dz xhat,  dbeta[c] = sum_{n,hw} dz.
  * The (n, g) groups are independent and spread over the threads; dgamma and dbeta are first summed per
  * (n, c), then over n in a fixed order, so the bytes do not depend on the thread count. */
-static size_t gn_saved_size(size_t numel, int N, int C, int G, int silu) {
-    return numel + (size_t)N * G + (size_t)2 * N * C + (silu ? numel : 0);
+static size_t gn_saved_size(int N, int C, int G) {
+    return (size_t)4 * N * G + (size_t)2 * N * C;   /* (mean, rstd) as doubles, then (N, C, 2) floats */
 }
 
-/* dz over one channel's HW values into dz (plain group norm: dz = dy, no copy needed: returns dy). */
-static const float *gn_dz(const float *dy, const float *xh, const float *s, float gamma, float beta, int HW, float *dz) {
-    if (!s) return dy;
-    for (int i = 0; i < HW; i++) {
-        float z = gamma * xh[i] + beta;
-        dz[i] = dy[i] * s[i] * (1.0f + z * (1.0f - s[i]));
-    }
-    return dz;
+/* xhat over one group of n values: the forward's expression, so the backward's recomputation has its bits. */
+static void gn_xhat(float *xh, const float *x, size_t n, double mean, double rstd) {
+    for (size_t i = 0; i < n; i++) xh[i] = (float)((x[i] - mean) * rstd);
+}
+
+/* z = gamma[c] xhat + beta[c] over the Cg channels of one group (HW values each). */
+static void gn_affine(float *z, const float *xh, const float *gamma, const float *beta, int Cg, int HW) {
+    for (int c = 0; c < Cg; c++)
+        for (int i = 0; i < HW; i++) z[(size_t)c * HW + i] = gamma[c] * xh[(size_t)c * HW + i] + beta[c];
 }
 
 /* Sums in double over 8 interleaved partial sums (lanes i mod 8, added together at the end): the same
@@ -241,40 +244,54 @@ static void sums_dot(const float *u, const float *v, size_t n, double *uv, doubl
 
 static void group_norm_backward(AgNode *y) {
     int N = y->val.shape[0], C = y->val.shape[1], HW = y->val.shape[2] * y->val.shape[3], G = y->arg.gn.G, Cg = C / G;
-    const float *xhat = y->saved.data, *rstd = xhat + y->val.numel, *gamma = y->in[1]->val.data, *dy = y->grad.data;
-    const float *beta = y->in[2]->val.data;
-    float *part = y->saved.data + y->val.numel + (size_t)N * G;   /* (N, C, 2): sum dz xhat, sum dz */
-    const float *sig = y->arg.gn.silu ? part + (size_t)2 * N * C : NULL;
+    const double *stats = (const double *)y->saved.data;   /* (mean, rstd) per (n, g) */
+    const float *x = y->in[0]->val.data, *gamma = y->in[1]->val.data, *beta = y->in[2]->val.data, *dy = y->grad.data;
+    float *part = y->saved.data + (size_t)4 * N * G;        /* (N, C, 2): sum dz xhat, sum dz */
     float *dx = y->in[0]->grad.data, *dgamma = y->in[1]->grad.data, *dbeta = y->in[2]->grad.data;
-    double M = (double)Cg * HW;
+    int silu = y->arg.gn.silu;
+    size_t L = (size_t)Cg * HW;   /* one group */
+    double M = (double)L;
     #pragma omp parallel
     {
-        float *dz = sig ? malloc(sizeof(float) * Cg * HW) : NULL;   /* one group of dz per thread, kept for pass 2 */
-        CHECK(!sig || dz, "out of memory for %d floats in the group norm backward", Cg * HW);
+        float *xh = malloc(sizeof(float) * L * (silu ? 3 : 1));   /* xhat, s, dz of one group, per thread */
+        CHECK(xh, "out of memory for %zu floats in the group norm backward", L * 3);
+        float *s = xh + L, *dz = xh + 2 * L;
         #pragma omp for schedule(static)
         for (int ng = 0; ng < N * G; ng++) {
             int n = ng / G, c0 = (ng % G) * Cg;
+            size_t base = (size_t)ng * L;
+            float r = (float)stats[2 * ng + 1];
+            gn_xhat(xh, x + base, L, stats[2 * ng], stats[2 * ng + 1]);
+            const float *dzg = dy + base;
+            if (silu) {   /* s = sigma(z) as the forward computed it, then dz = dy s (1 + z (1 - s)) */
+                gn_affine(s, xh, gamma + c0, beta + c0, Cg, HW);
+                vmath_sigmoid(s, s, L);
+                for (int c = 0; c < Cg; c++)
+                    for (int i = 0; i < HW; i++) {
+                        size_t k = (size_t)c * HW + i;
+                        float z = gamma[c0 + c] * xh[k] + beta[c0 + c];
+                        dz[k] = dy[base + k] * s[k] * (1.0f + z * (1.0f - s[k]));
+                    }
+                dzg = dz;
+            }
             double s1 = 0, s2 = 0;   /* sums of dxhat and dxhat xhat over the group */
             for (int c = c0; c < c0 + Cg; c++) {
-                size_t off = ((size_t)n * C + c) * HW;
-                const float *xhc = xhat + off;
-                const float *dzc = gn_dz(dy + off, xhc, sig ? sig + off : NULL, gamma[c], beta[c], HW, dz ? dz + (size_t)(c - c0) * HW : NULL);
+                size_t o = (size_t)(c - c0) * HW;
                 double sg, sb;
-                sums_dot(dzc, xhc, HW, &sg, &sb);
+                sums_dot(dzg + o, xh + o, HW, &sg, &sb);
                 part[2 * ((size_t)n * C + c)] = (float)sg;
                 part[2 * ((size_t)n * C + c) + 1] = (float)sb;
                 s1 += gamma[c] * sb;
                 s2 += gamma[c] * sg;
             }
-            float m1 = (float)(s1 / M), m2 = (float)(s2 / M), r = rstd[ng];
+            float m1 = (float)(s1 / M), m2 = (float)(s2 / M);
             for (int c = c0; c < c0 + Cg; c++) {
-                size_t off = ((size_t)n * C + c) * HW;
-                const float *xhc = xhat + off, *dzc = sig ? dz + (size_t)(c - c0) * HW : dy + off;
-                float *dxc = dx + off;
-                for (int i = 0; i < HW; i++) dxc[i] += r * (dzc[i] * gamma[c] - m1 - xhc[i] * m2);
+                size_t o = (size_t)(c - c0) * HW;
+                float *dxc = dx + base + o;
+                for (int i = 0; i < HW; i++) dxc[i] += r * (dzg[o + i] * gamma[c] - m1 - xh[o + i] * m2);
             }
         }
-        free(dz);
+        free(xh);
     }
     for (int n = 0; n < N; n++)   /* fixed order over samples */
         for (int c = 0; c < C; c++) {
@@ -289,35 +306,31 @@ static AgNode *group_norm_node(AgTape *t, AgNode *x, AgNode *gamma, AgNode *beta
     CHECK(G >= 1 && C % G == 0, "%s: C = %d not divisible into G = %d groups", op, C, G);
     CHECK(gamma->val.numel == (size_t)C && beta->val.numel == (size_t)C, "%s: gamma/beta need C = %d", op, C);
     AgNode *y = ag_node_new_overwritten(t, 4, x->val.shape, group_norm_backward, 3, x, gamma, beta);
-    size_t n_saved = gn_saved_size(x->val.numel, N, C, G, silu);
+    size_t n_saved = gn_saved_size(N, C, G);
     y->saved = tensor_wrap(arena_push_no_zero(t->arena, sizeof(float) * n_saved), 1, (int[]){ (int)n_saved });
     y->arg.gn.G = G;
     y->arg.gn.silu = silu;
     y->scalar = 1e-5f;   /* eps: keeps a constant group finite */
     int Cg = C / G, HW = H * W;
-    double M = (double)Cg * HW;
-    float *xhat = y->saved.data, *rstd = xhat + x->val.numel;
-    float *sig = silu ? rstd + (size_t)N * G + (size_t)2 * N * C : NULL;
+    size_t L = (size_t)Cg * HW;   /* the group's Cg channels are contiguous */
+    double *stats = (double *)y->saved.data;
     #pragma omp parallel for schedule(static)
     for (int ng = 0; ng < N * G; ng++) {
-        size_t base = (size_t)ng * Cg * HW;   /* the group's Cg channels are contiguous */
-        const float *xg = x->val.data + base;
-        double mean = sum_plain(xg, (size_t)Cg * HW) / M, var = sum_sq_centered(xg, (size_t)Cg * HW, mean);
-        double r = 1.0 / sqrt(var / M + y->scalar);
-        rstd[ng] = (float)r;
-        for (int c = 0; c < Cg; c++) {
-            int ch = (ng % G) * Cg + c;
-            for (int i = 0; i < HW; i++) {
-                size_t k = base + (size_t)c * HW + i;
-                float xh = (float)((x->val.data[k] - mean) * r);
-                xhat[k] = xh;
-                y->val.data[k] = gamma->val.data[ch] * xh + beta->val.data[ch];
-            }
-        }
+        const float *xg = x->val.data + (size_t)ng * L;
+        float *yg = y->val.data + (size_t)ng * L;
+        double mean = sum_plain(xg, L) / (double)L, var = sum_sq_centered(xg, L, mean);
+        double r = 1.0 / sqrt(var / (double)L + y->scalar);
+        stats[2 * ng] = mean;
+        stats[2 * ng + 1] = r;
+        gn_xhat(yg, xg, L, mean, r);
+        gn_affine(yg, yg, gamma->val.data + (ng % G) * Cg, beta->val.data + (ng % G) * Cg, Cg, HW);
         if (!silu) continue;
-        float *yg = y->val.data + base, *sg = sig + base;
-        vmath_sigmoid(sg, yg, (size_t)Cg * HW);
-        for (size_t i = 0; i < (size_t)Cg * HW; i++) yg[i] *= sg[i];
+        for (size_t i0 = 0; i0 < L; i0 += 256) {   /* y = z sigma(z), sigma a block at a time (on the stack) */
+            float s[256];
+            size_t n = L - i0 < 256 ? L - i0 : 256;
+            vmath_sigmoid(s, yg + i0, n);
+            for (size_t i = 0; i < n; i++) yg[i0 + i] *= s[i];
+        }
     }
     return y;
 }
