@@ -93,20 +93,44 @@ static int parse_one(Opts *o, const CliSpec *spec, const char *flag, const char 
     return 2;
 }
 
-/* OpenMP threads that wait for work spin briefly, then sleep (GOMP_SPINCOUNT=CLI_OMP_SPINS), unless the user
- * chose a policy. libgomp's own default spins 300000 rounds (about 2 ms here) before sleeping: on a shared machine
- * a spinning thread takes the core its partner needs, and each parallel loop then waits for the slower thread
- * (issue 13: ch3 ran 90 s beside a compile, 32 s alone; 100 U-Net samples beside a 2-thread program took 8 min
- * spinning, 2.5 min passive). Sleeping at once (OMP_WAIT_POLICY=passive) costs a wake-up of about 15 us per
- * parallel loop instead, a quarter of a 256^3 GEMM. 300 rounds (about 10 us on the Zen 4 of session 7) bridge
- * the gaps between back-to-back loops: GEMM at 256 ran 211 GFLOP/s against 152 passive, while beside a busy loop
- * the image cell ran as passive did (39.5 s against 39.8) and 3000 rounds (160 us) lost 13% there, 30000 2.1x
- * (tools/shared_bench.sh, README). libgomp reads the variable once, when it is loaded, so the program
- * re-executes itself with it set; if that fails it runs as it is. */
+/* OpenMP threads that wait for work spin briefly, then sleep, unless the user chose a policy. libgomp's own
+ * default spins 300000 rounds (milliseconds) before sleeping: on a shared machine a spinning thread takes the core
+ * its partner needs, and each parallel loop then waits for the slower thread (issue 13: ch3 ran 90 s beside a
+ * compile, 32 s alone; 100 U-Net samples beside a 2-thread program took 8 min spinning, 2.5 min passive).
+ * Sleeping at once (OMP_WAIT_POLICY=passive) costs a wake-up of 15 us or more per parallel loop instead, a
+ * quarter of a 256^3 GEMM. A short spin bridges the gaps between back-to-back loops. How long a spin round
+ * lasts depends on the CPU (one `pause` instruction each): 300 rounds were about 10 us on the Zen 4 of sessions
+ * 7-11, where they were right (GEMM at 256 211 GFLOP/s against 152 passive; beside a busy loop the image cell
+ * as passive, while 3000 rounds lost 13% there), but 4 us on the Xeon of session 12, too short: GEMM at 256 ran
+ * 150-200 GFLOP/s against 290 with 1500 rounds (20 us), the U-Net 760-870 images/s against 925-940. So the
+ * spin is set in time, CLI_OMP_SPIN_US, and counted in rounds timed here (about 0.3 ms, once per program).
+ * libgomp reads the variable once, when it is loaded, so the program re-executes itself with it set; if that
+ * fails it runs as it is. */
+long cli_spin_rounds(double us) {
+    enum { ROUNDS = 5000 };
+    double per_round = 1e30;
+    for (int rep = 0; rep < 4; rep++) {   /* the fastest of 4: a preempted batch only looks slower */
+        double t0 = cli_seconds();
+        for (int i = 0; i < ROUNDS; i++) {
+#if defined(__x86_64__) || defined(__i386__)
+            __builtin_ia32_pause();   /* what libgomp's spin round does (cpu_relax) */
+#else
+            __asm__ __volatile__("" ::: "memory");
+#endif
+        }
+        double t = (cli_seconds() - t0) / ROUNDS;
+        if (t < per_round) per_round = t;
+    }
+    long n = per_round > 0 ? (long)(us * 1e-6 / per_round) : 300;
+    return n < 100 ? 100 : n > 100000 ? 100000 : n;
+}
+
 void cli_omp_wait(char **argv) {
 #ifdef _OPENMP
     if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT")) return;
-    if (setenv("GOMP_SPINCOUNT", CLI_OMP_SPINS, 1) != 0) return;
+    char rounds[32];
+    snprintf(rounds, sizeof rounds, "%ld", cli_spin_rounds(CLI_OMP_SPIN_US));
+    if (setenv("GOMP_SPINCOUNT", rounds, 1) != 0) return;
     execv("/proc/self/exe", argv);
 #else
     (void)argv;

@@ -61,9 +61,11 @@ typedef struct {
 } CliSpec;
 
 /* A program's first step (cli_main takes it): unless OMP_WAIT_POLICY or GOMP_SPINCOUNT is set, re-execute the
- * program with GOMP_SPINCOUNT=CLI_OMP_SPINS (idle OpenMP threads spin about 10 us, then sleep: see cli.c); argv
- * must be main's. Kept out of cli_parse so that tests and fuzzers can parse flags without re-executing themselves. */
-#define CLI_OMP_SPINS "300"
+ * program with GOMP_SPINCOUNT set so that idle OpenMP threads spin about CLI_OMP_SPIN_US microseconds, then sleep
+ * (see cli.c); argv must be main's. Kept out of cli_parse so that tests and fuzzers can parse flags without
+ * re-executing themselves. cli_spin_rounds: libgomp's spin rounds that last `us` microseconds on this CPU. */
+enum { CLI_OMP_SPIN_US = 20 };
+long cli_spin_rounds(double us);
 void cli_omp_wait(char **argv);
 /* Threads for a job that runs many times (a training step, a network evaluation), chosen by timing it. On a
  * shared machine a 2-thread job waits at each barrier for the thread that lost its core, and can run slower than

@@ -53,6 +53,17 @@ END_TEST
  * every CLI_PICK_PROBE. Fed made-up timings: with one thread twice as fast it runs on one thread but for the probes;
  * when the machine changes (two threads now faster) the probes notice and it switches within a few of them. Each
  * call puts OpenMP's thread count back. One thread available: always 1, nothing recorded. */
+/* The spin length in rounds: clamped to [100, 100000] (never 0, which would make libgomp sleep at once, nor
+ * unbounded), and longer for a longer time. */
+START_TEST(test_spin_rounds_clamped_and_growing) {
+    ck_assert_int_eq(cli_spin_rounds(0), 100);
+    ck_assert_int_eq(cli_spin_rounds(1e9), 100000);
+    long r = cli_spin_rounds(CLI_OMP_SPIN_US);
+    ck_assert(r >= 100 && r <= 100000);
+    ck_assert(cli_spin_rounds(100 * CLI_OMP_SPIN_US) >= r);
+}
+END_TEST
+
 START_TEST(test_threads_pick_follows_timings) {
     int saved = omp_get_max_threads();
     omp_set_num_threads(2);
@@ -99,6 +110,7 @@ Suite *suite_cli(void) {
     tcase_add_test(tc, test_cli_good_flags);
     tcase_add_test(tc, test_cli_bad_usage_is_2);
     tcase_add_test(tc, test_threads_pick_follows_timings);
+    tcase_add_test(tc, test_spin_rounds_clamped_and_growing);
     suite_add_tcase(s, tc);
     return s;
 }
