@@ -2,7 +2,7 @@
 # tools/shared_bench.sh: do the programs behave on a shared machine? (issue 13)
 # Runs a 2D cell (./ch2 --cell 2.8: trains the toy eps-network, samples) and an image cell (./ch2 --cell 2.8i:
 # samples with the U-Net) alone and beside one CPU-bound busy loop, on 2 threads and on 1, each the best of
-# RUNS runs (default 3), with the default OpenMP wait policy of the programs (a 300-round spin, then sleep: see common/cli.c) and
+# RUNS runs (default 3), with the default OpenMP wait policy of the programs (a spin of about 20 us, then sleep: see common/cli.c) and
 # with OMP_WAIT_POLICY=active (spinning: what they did before).
 # Usage: sh tools/shared_bench.sh [RUNS]     (CELLS="2.8" sh tools/shared_bench.sh 1 for one cell, one run;
 #        POLICIES="default passive spin3000": the default beside passive waiting and a 3000-round spin)
