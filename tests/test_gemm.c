@@ -31,7 +31,7 @@ START_TEST(test_gemm_matches_reference) {
 }
 END_TEST
 
-/* The same claim on shapes that cross the block sizes of common/gemm.c (MC = 192 rows, KC = 256 deep,
+/* The same claim on shapes that cross the block sizes of common/gemm.c (MC = 192 rows, KC = 512 deep,
  * NC = 4096 columns) and are large enough (M N K >= 64^3) to be split over the threads, by rows (M > N) or
  * by columns: every k-block after the first must add to C, not apply beta again. Each shape runs with
  * beta = 0.3 and with beta = 0 over a C full of NaN (which must be ignored). Tol as above. */
