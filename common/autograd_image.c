@@ -273,7 +273,7 @@ static void group_norm_backward(AgNode *y) {
     #pragma omp parallel
     {
         float *xh = malloc(sizeof(float) * L * (silu ? 3 : 1));   /* xhat, s, dz of one group, per thread */
-        CHECK(xh, "out of memory for %zu floats in the group norm backward", L * 3);
+        CHECK(xh, "out of memory for %zu floats in the group norm backward", L * (silu ? 3 : 1));
         float *s = xh + L, *dz = xh + 2 * L;
         #pragma omp for schedule(static)
         for (int ng = 0; ng < N * G; ng++) {
