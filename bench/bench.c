@@ -192,13 +192,14 @@ static int blas_candidates(const char **out) {
     return n;
 }
 
+/* The OpenBLAS kernel PyTorch's runs force (torch_run): the one fastest at the most GEMM sizes, or, when the GEMM
+ * section did not run, the first candidate for this CPU. Empty when OpenBLAS is not installed. */
+static char torch_coretype[40];
+
 /* The table: a column per OpenBLAS variant (the better of its two children per size), and "ours", the better of
  * the two children of ours that ran just before that variant's. The ratio is to the fastest kernel, ours counting
  * over as many children as it had, taken in turns with it (the detected variant and the same kernel forced count
  * together), so that neither side gets more chances at the machine's fast moments. */
-/* The OpenBLAS kernel PyTorch's runs force (torch_run): the one fastest at the most GEMM sizes, or, when the GEMM
- * section did not run, the first candidate for this CPU. Empty when OpenBLAS is not installed. */
-static char torch_coretype[40];
 
 static void bench_gemm(const char *self, double peak) {
     printf("\n-- GEMM (square, row-major, C = A B); ours and OpenBLAS in child processes, in turns, two per kernel --\n");
@@ -500,8 +501,10 @@ static double torch_run_with(const char *env, const char *script, const char *ar
  * the thread count. */
 static double torch_run(const char *script, const char *fmt, int threads, const char *key) {
     double best = 0;
+    const int blas_threads[2] = { 1, threads };   /* OpenBLAS on one thread, then on all (if more than one) */
     for (int t = 1; t <= threads; t++)
-        for (int b = 1; b <= threads; b = b < threads ? threads : threads + 1) {   /* OpenBLAS: 1, then all */
+        for (int j = 0; j < (threads > 1 ? 2 : 1); j++) {
+            int b = blas_threads[j];
             char args[64], env_default[128], env_passive[160];
             snprintf(args, sizeof args, fmt, t);
             snprintf(env_default, sizeof env_default, "OPENBLAS_NUM_THREADS=%d%s%s", b,
