@@ -159,11 +159,13 @@ float toy_mse_grad(ToyModel *m, const float *x, const float *time, const float *
             ag_backward(&tape, part);
             loss[c] = part->val.data[0];
         }
-        #pragma omp for schedule(static)
-        for (size_t i = 0; i < numel; i++) {
-            float g = 0.0f;
-            for (int c = 0; c < C; c++) g += grads[numel * c + i];
-            m->params.grad[i] = g;
+        #pragma omp for schedule(static)   /* a contiguous range of weights per thread, chunks added in order */
+        for (int t = 0; t < threads; t++) {
+            size_t lo = numel * t / threads, hi = numel * (t + 1) / threads;
+            float *g = m->params.grad;
+            memcpy(g + lo, grads + lo, sizeof(float) * (hi - lo));
+            for (int c = 1; c < C; c++)
+                for (size_t i = lo; i < hi; i++) g[i] += grads[numel * c + i];
         }
     }
     cli_threads_end(&m->pick_train, (cli_seconds() - t0) / n);

@@ -275,7 +275,10 @@ static int train_step(Trainer *tr, TrainBatchFn batch, void *model, Rng *rng, Ar
     memcpy(tr->last_good, tr->params->data, sizeof(float) * n);
     long warmup = c->warmup < c->steps - 1 ? c->warmup : c->steps - 1;   /* so that any steps >= 1 runs */
     tr->adam.lr = optim_lr_warmup_cosine(tr->step + c->lr_ahead, warmup, c->steps, c->lr_max, c->lr_min);
+    cli_threads_begin(&tr->pick_update);   /* the update's threads follow the machine like the batch's */
+    double t0 = cli_seconds();
     optim_adam_step(&tr->adam, tr->params->data, tr->params->grad);
+    cli_threads_end(&tr->pick_update, cli_seconds() - t0);
     if (f.weights && f.step == step) tr->params->data[n / 2] = NAN;
     long bad = first_nonfinite(tr->params->data, n);
     if (bad >= 0) {   /* a finite loss does not prove finite weights: ReLU maps NaN to 0 */

@@ -93,6 +93,7 @@ typedef struct Trainer {
     Params *params;
     Adam    adam;
     Ema     ema;                      /* when c.ema_decay > 0 */
+    ThreadPick pick_update;           /* one thread or all for the Adam update (cli.h) */
     long    step;                     /* updates done */
     double  avg[TRAIN_MAX_TERMS];     /* moving averages (decay 0.99) of the loss and its terms */
     float  *last_good;                /* (numel) the weights before the update under way */

@@ -1,9 +1,14 @@
 /* Tests of common/optim: Adam's first two steps by hand (bias correction), AdamW's decoupled decay,
- * the EMA against its closed form, gradient-norm clipping, the LR schedule, and a tiny MLP fitted
+ * the EMA against its closed form, gradient-norm clipping, the LR schedule, the same bytes on one thread and two, and a tiny MLP fitted
  * by Adam. */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include "nn.h"
 #include "optim.h"
 
@@ -49,6 +54,37 @@ START_TEST(test_adamw_decay_is_decoupled_geometric) {
     ck_assert_double_eq_tol(p[1], -2.0 * f, 1e-6);
     ck_assert_double_eq_tol(p[2], 0.25 * f, 1e-6);
     optim_adam_free(&a);
+}
+END_TEST
+
+/* A block long enough to be split over the threads (n = 100003, prime: uneven shares) gets the same bytes on one
+ * thread and on two, after 5 steps with AdamW's decay (each weight's update depends on nothing but its own values). */
+START_TEST(test_adam_same_bytes_on_one_and_two_threads) {
+    enum { N = 100003 };
+    float *p1 = malloc(sizeof(float) * N), *p2 = malloc(sizeof(float) * N), *g = malloc(sizeof(float) * N);
+    ck_assert(p1 && p2 && g);
+    for (int i = 0; i < N; i++) { p1[i] = p2[i] = sinf(0.37f * i); g[i] = cosf(1.3f * i) * (1 + i % 7); }
+    Adam a1, a2;
+    optim_adam_init(&a1, N, 0.01f, 0.9f, 0.999f, 1e-8f, 0.1f);
+    optim_adam_init(&a2, N, 0.01f, 0.9f, 0.999f, 1e-8f, 0.1f);
+#ifdef _OPENMP
+    int saved = omp_get_max_threads();
+    omp_set_num_threads(1);
+#endif
+    for (int k = 0; k < 5; k++) optim_adam_step(&a1, p1, g);
+#ifdef _OPENMP
+    omp_set_num_threads(2);
+#endif
+    for (int k = 0; k < 5; k++) optim_adam_step(&a2, p2, g);
+#ifdef _OPENMP
+    omp_set_num_threads(saved);
+#endif
+    ck_assert(memcmp(p1, p2, sizeof(float) * N) == 0);
+    ck_assert(memcmp(a1.m, a2.m, sizeof(float) * N) == 0 && memcmp(a1.v, a2.v, sizeof(float) * N) == 0);
+    ck_assert(p1[1] != sinf(0.37f));   /* the steps did move the weights */
+    optim_adam_free(&a1);
+    optim_adam_free(&a2);
+    free(p1); free(p2); free(g);
 }
 END_TEST
 
@@ -147,6 +183,7 @@ Suite *suite_optim(void) {
     TCase *tc = tcase_create("closed_forms");
     tcase_add_test(tc, test_adam_first_two_steps_match_hand_computation);
     tcase_add_test(tc, test_adamw_decay_is_decoupled_geometric);
+    tcase_add_test(tc, test_adam_same_bytes_on_one_and_two_threads);
     tcase_add_test(tc, test_ema_matches_closed_form_after_k_steps);
     tcase_add_test(tc, test_clip_grad_norm);
     tcase_add_test(tc, test_lr_warmup_cosine);

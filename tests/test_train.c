@@ -381,6 +381,18 @@ static long count_lines(const char *path) {
     return lines;
 }
 
+/* toy_run in a child process, for a test that forks later: the parent must not have started OpenMP's threads
+ * (Adam's update runs on them) before it forks, because libgomp's thread pool does not survive fork: the child's
+ * first parallel region would wait forever for threads that exist only in the parent. */
+static int toy_run_forked(const char *ckpt, long steps) {
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) _exit(toy_run(ckpt, steps));
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
 /* Run toy_run(path, steps) in a child and send it sig once its log holds at_line lines or, for at_line < 0, as soon
  * as its save temporary NAME.tmp.PID is created (inotify wakes us at once: mid-save). Returns the wait status;
  * *mid_save = 1 if the child died with its temporary on disk (killed while writing it). */
@@ -451,7 +463,7 @@ START_TEST(test_durability_under_sigint_and_sigkill) {
     snprintf(path, sizeof path, "%s/c.safetensors", dir);
     train_log_path(ref, ref_log, sizeof ref_log);
     train_log_path(path, log, sizeof log);
-    ck_assert_int_eq(toy_run(ref, STEPS), 0);
+    ck_assert_int_eq(toy_run_forked(ref, STEPS), 0);
     Toy t;
     toy_problem_init(&t);
     Trainer tr;
