@@ -16,6 +16,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include "autograd.h"
 #include "toymodel.h"
 #include "train.h"
@@ -406,6 +409,9 @@ static int run_and_kill(const char *path, const char *log, long steps, int sig, 
     if (pid == 0) {
         int null = open("/dev/null", O_WRONLY);   /* the child's "at step" lines would clutter the test log */
         dup2(null, 1);
+#ifdef _OPENMP
+        omp_set_num_threads(1);   /* a second thread of the child would compete with the parent's wake-up to kill */
+#endif
         _exit(toy_run(path, steps));
     }
     char tmp[400], ev[4096] __attribute__((aligned(8)));
