@@ -288,13 +288,12 @@ static void silu_backward(AgNode *y) {
 }
 AgNode *ag_silu(AgTape *t, AgNode *x) {
     AgNode *y = node_like(t, x, silu_backward, 1);
-    enum { CHUNK = 4096 };   /* s by vmath_sigmoid (vectorised e^x, see vmath.h), a chunk per iteration */
+    enum { CHUNK = 4096 };   /* s and y by vmath_silu (vectorised e^x, see vmath.h), a chunk per iteration */
     size_t n = y->val.numel, n_chunks = (n + CHUNK - 1) / CHUNK;
     #pragma omp parallel for schedule(static) if (n >= AG_PARALLEL_MIN)
     for (size_t c = 0; c < n_chunks; c++) {
         size_t lo = c * CHUNK, len = n - lo < CHUNK ? n - lo : CHUNK;
-        vmath_sigmoid(y->saved.data + lo, x->val.data + lo, len);
-        for (size_t i = lo; i < lo + len; i++) y->val.data[i] = x->val.data[i] * y->saved.data[i];
+        vmath_silu(y->val.data + lo, y->saved.data + lo, x->val.data + lo, len);
     }
     return y;
 }

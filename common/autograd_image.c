@@ -349,9 +349,7 @@ static AgNode *group_norm_node(AgTape *t, AgNode *x, AgNode *gamma, AgNode *beta
             if (!silu) continue;
             for (size_t i0 = 0; i0 < L; i0 += 256) {   /* y = z sigma(z), sigma a block at a time (on the stack) */
                 float s[256];
-                size_t n = L - i0 < 256 ? L - i0 : 256;
-                vmath_sigmoid(s, yg + i0, n);
-                for (size_t i = 0; i < n; i++) yg[i0 + i] *= s[i];
+                vmath_silu(yg + i0, s, yg + i0, L - i0 < 256 ? L - i0 : 256);
             }
         }
     }

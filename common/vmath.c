@@ -90,21 +90,32 @@ void vmath_exp(float *y, const float *x, size_t n) {
     for (; i < n; i++) y[i] = vmath_expf(x[i]);
 }
 
-/* sigma(x) = 1 / (1 + e^-x): e^-x vectorised, then one division per value (exact rounding). */
-void vmath_sigmoid(float *y, const float *x, size_t n) {
+/* s = sigma(x) = 1 / (1 + e^-x): e^-x vectorised, then one division per value (exact rounding); with y, also
+ * y = x s (SiLU) while x and s are still in registers (a second pass over them was 2% of a toy training step). */
+void vmath_silu(float *y, float *s, const float *x, size_t n) {
     size_t i = 0;
 #if defined(__AVX512F__)
     const __m512 one = _mm512_set1_ps(1.0f);
     for (; i + 16 <= n; i += 16) {
-        __m512 e = exp16(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_loadu_ps(x + i)));
-        _mm512_storeu_ps(y + i, _mm512_div_ps(one, _mm512_add_ps(one, e)));
+        __m512 xi = _mm512_loadu_ps(x + i);
+        __m512 si = _mm512_div_ps(one, _mm512_add_ps(one, exp16(_mm512_sub_ps(_mm512_setzero_ps(), xi))));
+        _mm512_storeu_ps(s + i, si);
+        if (y) _mm512_storeu_ps(y + i, _mm512_mul_ps(xi, si));
     }
 #elif defined(__AVX2__) && defined(__FMA__)
     const __m256 one = _mm256_set1_ps(1.0f);
     for (; i + 8 <= n; i += 8) {
-        __m256 e = exp8(_mm256_sub_ps(_mm256_setzero_ps(), _mm256_loadu_ps(x + i)));
-        _mm256_storeu_ps(y + i, _mm256_div_ps(one, _mm256_add_ps(one, e)));
+        __m256 xi = _mm256_loadu_ps(x + i);
+        __m256 si = _mm256_div_ps(one, _mm256_add_ps(one, exp8(_mm256_sub_ps(_mm256_setzero_ps(), xi))));
+        _mm256_storeu_ps(s + i, si);
+        if (y) _mm256_storeu_ps(y + i, _mm256_mul_ps(xi, si));
     }
 #endif
-    for (; i < n; i++) y[i] = 1.0f / (1.0f + vmath_expf(0.0f - x[i]));
+    for (; i < n; i++) {
+        float xi = x[i], si = 1.0f / (1.0f + vmath_expf(0.0f - xi));
+        s[i] = si;
+        if (y) y[i] = xi * si;
+    }
 }
+
+void vmath_sigmoid(float *y, const float *x, size_t n) { vmath_silu(NULL, y, x, n); }

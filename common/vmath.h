@@ -3,6 +3,7 @@
  *
  *   vmath_exp(y, x, n);        y[i] = e^x[i]
  *   vmath_sigmoid(y, x, n);    y[i] = 1 / (1 + e^-x[i])
+ *   vmath_silu(y, s, x, n);    s[i] = sigma(x[i]) as vmath_sigmoid gives it, y[i] = x[i] s[i] (SiLU), one pass
  *   float e = vmath_expf(x);   one value, the same algorithm (and the same bits) as vmath_exp
  *
  * Algorithm (Cody-Waite reduction, as in Cephes' expf): k = round(x / ln 2), r = x - k ln 2 in two parts
@@ -12,7 +13,7 @@
  * Accuracy against libm's expf (tests/test_vmath.c, over every 977th float of the whole range; every 7th measured: 1 ulp):
  * at most 2 ulp where the result is a normal float, at most 1 unit of 2^-149 where it is subnormal;
  * e^x = 0 below -103.98, +inf above 88.73, NaN for NaN, as libm. No errno, no -ffast-math.
- * y may be x (in place). Nothing allocates; nothing fails. */
+ * y (and s) may be x (in place). Nothing allocates; nothing fails. */
 #ifndef VMATH_H
 #define VMATH_H
 
@@ -21,5 +22,6 @@
 float vmath_expf(float x);
 void  vmath_exp(float *y, const float *x, size_t n);
 void  vmath_sigmoid(float *y, const float *x, size_t n);
+void  vmath_silu(float *y, float *s, const float *x, size_t n);
 
 #endif
