@@ -12,6 +12,7 @@
  *                          for ir over the MC rows in steps of MR:
  *   micro_kernel             C[MR x NR] += A sliver (MR x KC) B sliver (KC x NR), in registers
  *   edge_tile                (a tile cut by the edge of C goes through a full-size scratch tile)
+ *   gemm_transposed  a C far narrower than a tile is computed as C^T, whose tiles it fills
  *
  * Packing copies op(A) and op(B) into contiguous slivers, zero-padded to whole tiles, in the order
  * the micro-kernel reads them: A sliver k by k, MR values each (A's column k of the tile), B sliver
@@ -34,6 +35,7 @@
  *   NC = 4096: a B panel (KC x NC, 8 MB) lives in L3; the thread strips are usually narrower.
  * Each k-block adds its partial product to C: the first applies beta, the later ones beta = 1.
  * beta = 0 never reads C, so NaN in C is ignored as in gemm_ref. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "base.h"
@@ -202,19 +204,20 @@ static void micro_kernel(int kc, const float *restrict a, const float *restrict 
         for (int i = 0; i < MR; i++)
             for (int j = 0; j < NR; j++) acc[i][j] += a[i] * b[j];
     for (int i = 0; i < MR; i++, c += ldc)
-        for (int j = 0; j < NR; j++) c[j] = alpha * acc[i][j] + (beta == 0.0f ? 0.0f : beta * c[j]);
+        for (int j = 0; j < NR; j++) c[j] = beta == 0.0f ? alpha * acc[i][j] : fmaf(alpha, acc[i][j], beta * c[j]);
 }
 #endif
 
 /* A tile of C cut by its edge (m < MR rows or n < NR columns): the micro-kernel writes the whole
- * tile into a scratch tile, and only the m x n part that exists is added to C. */
+ * tile into a scratch tile, and only the m x n part that exists is added to C, with the micro-kernel's own
+ * arithmetic (alpha t, or alpha t + beta c in one rounding), so a value's bytes do not depend on its tile. */
 static void edge_tile(int m, int n, int kc, const float *a, const float *b, float *c, long ldc, float alpha,
                       float beta) {
     _Alignas(ALIGN) float t[MR * NR];
     micro_kernel(kc, a, b, t, NR, 1.0f, 0.0f);
     for (int i = 0; i < m; i++)
         for (int j = 0; j < n; j++)
-            c[i * ldc + j] = alpha * t[i * NR + j] + (beta == 0.0f ? 0.0f : beta * c[i * ldc + j]);
+            c[i * ldc + j] = beta == 0.0f ? alpha * t[i * NR + j] : fmaf(alpha, t[i * NR + j], beta * c[i * ldc + j]);
 }
 
 /* ---- the loop nest ----------------------------------------------------------- */
@@ -276,6 +279,26 @@ static void gemm_blocked(float *C, long ldc, View A, View B, int m, int n, int k
     }
 }
 
+/* A product on one thread whose C is much narrower than a tile (the toy network's output layer: N = 2 of NR = 32
+ * columns) wastes most of each tile; its transpose C^T = op(B)^T op(A)^T fills them (M = 2 of MR = 8 rows). Each
+ * element is the same chain of fused multiply-adds in the same order (a b = b a), so the bytes are the same. C^T
+ * lives in a scratch buffer, filled from C only when beta reads it. */
+static _Thread_local float *t_buf;
+static _Thread_local size_t t_cap;
+
+static long tiles(int m, int n) { return (long)((m + MR - 1) / MR) * ((n + NR - 1) / NR); }
+
+static void gemm_transposed(float *C, View a, View b, int M, int N, int K, float alpha, float beta) {
+    float *ct = buffer_reserve(&t_buf, &t_cap, (size_t)M * N);
+    if (beta != 0.0f)
+        for (int i = 0; i < M; i++)
+            for (int j = 0; j < N; j++) ct[(size_t)j * M + i] = C[(size_t)i * N + j];
+    View at = { b.p, b.cs, b.rs }, bt = { a.p, a.cs, a.rs };   /* op(B)^T and op(A)^T: the strides swapped */
+    gemm_blocked(ct, M, at, bt, N, M, K, alpha, beta);
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) C[(size_t)i * N + j] = ct[(size_t)j * M + i];
+}
+
 /* Threads share the work by strips of C: column strips (whole multiples of NR) when C is at least as
  * wide as tall, else row strips (multiples of MR). Each thread packs its own A and B, so threads never
  * wait on each other. Inside a parallel region, or for a small product, gemm runs on the caller's thread. */
@@ -288,6 +311,7 @@ void gemm(float *C, const float *A, const float *B, int M, int N, int K,
 #ifdef _OPENMP
     if (!omp_in_parallel() && (double)M * N * K >= 256.0 * 256 * 256) T = omp_get_max_threads();
 #endif
+    if (T == 1 && 2 * tiles(N, M) <= tiles(M, N)) { gemm_transposed(C, a, b, M, N, K, alpha, beta); return; }
     int by_cols = N >= M;
     int strip = by_cols ? round_up((N + T - 1) / T, NR) : round_up((M + T - 1) / T, MR);
     #pragma omp parallel for schedule(static) num_threads(T) if (T > 1)

@@ -2,6 +2,7 @@
 #include <check.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 #include "gemm.h"
 #include "autograd.h"
 #include "rng.h"
@@ -36,10 +37,11 @@ END_TEST
  * by columns: every k-block after the first must add to C, not apply beta again. Each shape runs with
  * beta = 0.3 and with beta = 0 over a C full of NaN (which must be ignored). Tol as above. */
 START_TEST(test_gemm_blocks_and_threads) {
-    static const int shapes[5][3] = { { 200, 70, 300 }, { 70, 200, 300 }, { 130, 130, 520 }, { 9, 4100, 3 }, { 1, 1, 600 } };
+    static const int shapes[6][3] = { { 200, 70, 300 }, { 70, 200, 300 }, { 130, 130, 520 }, { 9, 4100, 3 }, { 1, 1, 600 },
+                                      { 600, 3, 520 } };   /* the last computed as its transpose (gemm_transposed) */
     Rng r = rng_seed(7);
     int tA = _i & 1, tB = (_i >> 1) & 1;
-    for (int s = 0; s < 5; s++)
+    for (int s = 0; s < 6; s++)
         for (int bz = 0; bz < 2; bz++) {
             int M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
             float beta = bz ? 0.0f : 0.3f;
@@ -56,6 +58,29 @@ START_TEST(test_gemm_blocks_and_threads) {
                 ck_assert_double_eq_tol(C1[i], C2[i], 6e-8 * K * (4.0 * K) + 1e-6);
             free(A); free(B); free(C1); free(C2);
         }
+}
+END_TEST
+
+/* A C far narrower than a tile (128 x 2, the toy network's output layer) is computed as its transpose: the same
+ * bytes as the first two columns of a 128 x 32 product (computed as it stands), for every transpose and beta. */
+START_TEST(test_gemm_narrow_c_same_bytes_as_wide) {
+    enum { M = 128, K = 130, NW = 32, N = 2 };
+    Rng r = rng_seed(11);
+    int tA = _i & 1, tB = (_i >> 1) & 1;
+    float *A = malloc(sizeof(float) * M * K), *Bw = malloc(sizeof(float) * K * NW), *Bn = malloc(sizeof(float) * K * N);
+    float *Cw = malloc(sizeof(float) * M * NW), *Cn = malloc(sizeof(float) * M * N);
+    rng_normal_fill(&r, A, (long)M * K);
+    rng_normal_fill(&r, Bw, (long)K * NW);
+    for (int k = 0; k < K; k++)   /* op(Bn) = the first N columns of op(Bw) */
+        for (int j = 0; j < N; j++) Bn[tB ? j * K + k : k * N + j] = Bw[tB ? j * K + k : k * NW + j];
+    rng_normal_fill(&r, Cw, (long)M * NW);
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) Cn[i * N + j] = Cw[i * NW + j];
+    gemm(Cw, A, Bw, M, NW, K, tA, tB, 0.7f, 0.3f);
+    gemm(Cn, A, Bn, M, N, K, tA, tB, 0.7f, 0.3f);
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) ck_assert(memcmp(&Cn[i * N + j], &Cw[i * NW + j], sizeof(float)) == 0);
+    free(A); free(Bw); free(Bn); free(Cw); free(Cn);
 }
 END_TEST
 
@@ -235,6 +260,7 @@ Suite *suite_gemm(void) {
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, test_gemm_matches_reference, 0, 4);
     tcase_add_loop_test(tc, test_gemm_blocks_and_threads, 0, 4);
+    tcase_add_loop_test(tc, test_gemm_narrow_c_same_bytes_as_wide, 0, 4);
     tcase_add_loop_test(tc, test_gemm_aliasing_shapes, 0, 4);
     tcase_add_test(tc, test_gemm_beta_zero_ignores_c);
     tcase_add_loop_test(tc, test_conv_matches_direct_loops, 0, 4);
