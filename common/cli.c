@@ -145,11 +145,18 @@ int cli_threads_begin(ThreadPick *p) {
     p->saved = max;
     if (max <= 1) { p->last = -1; return 1; }   /* nothing to choose, nothing recorded */
     int k;
+    p->probing = 0;
     if (p->avg[1] == 0) k = 1;                  /* all threads until timed, then one thread until timed */
     else if (p->avg[0] == 0) k = 0;
     else {
         int fast = p->avg[0] < p->avg[1] ? 0 : 1;
-        k = p->calls % CLI_PICK_PROBE >= CLI_PICK_PROBE - 2 ? 1 - fast : fast;   /* the probe: two calls */
+        if (p->gap == 0) { p->gap = CLI_PICK_FIRST_GAP; p->probe_at = p->calls + p->gap; }
+        if (p->calls >= p->probe_at + 2) {      /* the last probe is over: the next one twice as far, at most */
+            p->gap = 2 * p->gap < CLI_PICK_PROBE ? 2 * p->gap : CLI_PICK_PROBE;
+            p->probe_at += p->gap;
+        }
+        p->probing = p->calls >= p->probe_at;   /* the probe: two calls on the other count */
+        k = p->probing ? 1 - fast : fast;
     }
     p->changed = p->calls == 0 || k != p->last;
     p->calls++;
@@ -167,6 +174,7 @@ void cli_threads_end(ThreadPick *p, double seconds) {
 #endif
     if (p->changed) return;
     double *a = &p->avg[p->last];
+    if (p->probing && seconds < *a) { *a = seconds; return; }   /* a faster probe: the count can run this fast */
     if (*a > 0 && seconds > 2 * *a) seconds = 2 * *a;   /* one preempted call moves the average by 25% at most */
     *a = *a == 0 ? seconds : 0.75 * *a + 0.25 * seconds;
 }

@@ -70,25 +70,31 @@ void cli_omp_wait(char **argv);
 /* Threads for a job that runs many times (a training step, a network evaluation), chosen by timing it. On a
  * shared machine a 2-thread job waits at each barrier for the thread that lost its core, and can run slower than
  * on one thread (the toy training step beside a busy loop: 8% slower). So each call runs on one thread or on all,
- * whichever has the smaller moving average of seconds per unit of work; every CLI_PICK_PROBE calls, two run on
- * the other, so a machine that gets idle again is noticed within a thousand calls or so (one that gets busy at
- * once: the running count's own average rises). Probes are not free: beside a busy loop a 2-thread toy step is
- * slow, and probing every 64 calls made the 2D cell 3-4% slower than on one thread; every 256, 1-2%. The first
- * call after a change of count is not timed: it pays for waking or re-creating the thread team, and after 60 calls
- * on one thread a first 2-thread U-Net pass ran as slowly as a 1-thread one. A call counts as at most twice the
- * average: a single preempted toy step (ms instead of 0.5 ms) had flipped the pick to one thread for hundreds of
- * steps.
+ * whichever has the smaller moving average of seconds per unit of work; now and then two calls run on the other
+ * count (a probe), so a machine that gets idle again is noticed (one that gets busy at once: the running count's
+ * own average rises). Probes are not free: beside a busy loop a 2-thread toy step is slow, and probing every 64
+ * calls made the 2D cell 3-4% slower than on one thread; every 256, 1-2%. So the first probe comes 16 calls after
+ * both counts are timed, and each next one twice as far, up to every CLI_PICK_PROBE calls. The first call after a
+ * change of count is not timed: it pays for waking or re-creating the thread team, and after 60 calls on one
+ * thread a first 2-thread U-Net pass ran as slowly as a 1-thread one. A call counts as at most twice the average:
+ * a single preempted toy step (ms instead of 0.5 ms) had flipped the pick to one thread for hundreds of steps. A
+ * probe faster than its count's average replaces it: slowness can be an accident (a preempted or cold call), speed
+ * cannot. One slow first 2-thread toy step (2.95 us a row against 1.45 as a rule) had kept a third of 600-step
+ * runs on one thread throughout, each probe moving the average by a quarter of the way only (Xeon, session 13).
  * Only for jobs whose result does not depend on the thread count. Zero-initialise; one ThreadPick per job.
  *
  *   int threads = cli_threads_begin(&pick);   // sets OpenMP's thread count for the job's loops, returns it
  *   ...the job...
  *   cli_threads_end(&pick, seconds / units);  // records the time, puts the thread count back */
-enum { CLI_PICK_PROBE = 256 };
+enum { CLI_PICK_FIRST_GAP = 16, CLI_PICK_PROBE = 256 };
 typedef struct {
     double avg[2];   /* moving average of seconds per unit: [0] one thread, [1] all; 0 until measured */
     long   calls;
+    long   probe_at; /* the call that begins the next probe (two calls on the other count) */
+    long   gap;      /* calls from the last probe to the next: CLI_PICK_FIRST_GAP, doubling to CLI_PICK_PROBE */
     int    last;     /* which of the two the running call uses, -1: no choice (one thread, or nested) */
     int    changed;  /* the running call uses another count than the one before (or is the first): not timed */
+    int    probing;  /* the running call is a probe */
     int    saved;    /* OpenMP's thread count before the call */
 } ThreadPick;
 int  cli_threads_begin(ThreadPick *p);

@@ -67,7 +67,7 @@ END_TEST
 START_TEST(test_threads_pick_follows_timings) {
     int saved = omp_get_max_threads();
     omp_set_num_threads(2);
-    ThreadPick p = { { 0, 0 }, 0, 0, 0, 0 };
+    ThreadPick p = { { 0, 0 }, 0, 0, 0, 0, 0, 0, 0 };
     static const int first[4] = { 2, 2, 1, 1 };
     for (int i = 0; i < 4; i++) {
         int t = cli_threads_begin(&p);
@@ -82,22 +82,25 @@ START_TEST(test_threads_pick_follows_timings) {
         on_two += t == 2;
         cli_threads_end(&p, t == 2 ? 2.0 : 1.0);
     }
-    ck_assert_int_eq(on_two, 20);   /* exactly the probes, two calls each */
+    ck_assert_int_eq(on_two, 26);   /* exactly the probes, two calls each: 16, 32, 64, 128 calls apart, then 256 */
     cli_threads_begin(&p);
     cli_threads_end(&p, 100.0);     /* one preempted call: counts as 2 s, the average 1.25 s, still the faster */
     ck_assert(p.avg[0] == 1.25);
     ck_assert_int_eq(cli_threads_begin(&p), 1);
     cli_threads_end(&p, 1.0);
-    int on_one_late = 0;
-    for (int i = 0; i < 10 * CLI_PICK_PROBE; i++) {   /* now two threads: 0.5 s; switched within 5 probes */
+    int on_one_late = 0, on_one_after = 0;
+    for (int i = 0; i < 10 * CLI_PICK_PROBE; i++) {   /* now two threads: 0.5 s; switched at the next probe */
         int t = cli_threads_begin(&p);
+        if (i >= CLI_PICK_PROBE) on_one_after += t == 1;
         if (i >= 5 * CLI_PICK_PROBE) on_one_late += t == 1;
         cli_threads_end(&p, t == 2 ? 0.5 : 1.0);
     }
-    ck_assert_int_eq(on_one_late, 10);   /* the second half: on two threads but for the probes */
+    ck_assert(p.avg[1] == 0.5);               /* the probe's 0.5 s replaced the average of 2 s at once */
+    ck_assert_int_eq(on_one_after, 18);       /* after the first 256 calls: on two threads but for 9 probes */
+    ck_assert_int_eq(on_one_late, 10);        /* the second half: on two threads but for 5 probes */
     ck_assert_int_eq(omp_get_max_threads(), 2);   /* each call put the count back */
     omp_set_num_threads(1);
-    ThreadPick q = { { 0, 0 }, 0, 0, 0, 0 };
+    ThreadPick q = { { 0, 0 }, 0, 0, 0, 0, 0, 0, 0 };
     for (int i = 0; i < 5; i++) { ck_assert_int_eq(cli_threads_begin(&q), 1); cli_threads_end(&q, 1.0); }
     ck_assert(q.avg[0] == 0 && q.avg[1] == 0);
     omp_set_num_threads(saved);

@@ -65,7 +65,7 @@ START_TEST(test_toy_mse_grad_matches_one_tape_on_any_threads) {
     omp_set_num_threads(2);
     float l2 = 0;
     for (int rep = 0; rep < 3; rep++) {   /* the thread pick tries both counts in its first calls: run it past them */
-        m.pick_train = (ThreadPick){ { 0, 0 }, 0, 0, 0, 0 };
+        m.pick_train = (ThreadPick){ { 0, 0 }, 0, 0, 0, 0, 0, 0, 0 };
         l2 = toy_mse_grad(&m, x, time, target, n, &a);
         ck_assert_int_eq(m.pick_train.last, 1);   /* the first call of a fresh pick runs on all threads */
         memcpy(g2, m.params.grad, sizeof(float) * P);
