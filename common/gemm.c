@@ -13,6 +13,7 @@
  *   micro_kernel             C[MR x NR] += A sliver (MR x KC) B sliver (KC x NR), in registers
  *   edge_tile                (a tile cut by the edge of C goes through a full-size scratch tile)
  *   gemm_transposed  a C far narrower than a tile is computed as C^T, whose tiles it fills
+ *   gemm_direct      a small product: whole tiles read A in place (only B is packed)
  *
  * Packing copies op(A) and op(B) into contiguous slivers, zero-padded to whole tiles, in the order
  * the micro-kernel reads them: A sliver k by k, MR values each (A's column k of the tile), B sliver
@@ -162,12 +163,14 @@ static void pack_b(float *bp, View B, int k0, int j0, int kc, int nc) {
 
 /* ---- micro-kernel: one MR x NR tile of C ------------------------------------- */
 
-/* C[0:MR, 0:NR] (row stride ldc) = alpha a b + beta C, a an A sliver (kc x MR), b a B sliver (kc x NR).
- * The tile lives in 2 MR vector registers; beta = 0 writes C without reading it. */
+/* C[0:MR, 0:NR] (row stride ldc) = alpha a b + beta C, where a(i, k) = a[i a_rs + k a_cs] and row k of b is
+ * b + k ldb (NR floats): from packed slivers (a_rs = 1, a_cs = MR, ldb = NR: micro_kernel), or straight from the
+ * operands of a small product (direct_kernel). The tile lives in 2 MR vector registers; beta = 0 writes C without
+ * reading it. Each element is one chain of fused multiply-adds in k order, whichever way a and b are read. */
 #if defined(__AVX2__) && defined(__FMA__)
-__attribute__((noinline))   /* inlined into the loop nest, its accumulators spilled (measured: 0.65x speed) */
-static void micro_kernel(int kc, const float *restrict a, const float *restrict b, float *restrict c, long ldc,
-                         float alpha, float beta) {
+static inline __attribute__((always_inline)) void tile_kernel(int kc, const float *restrict a, long a_rs, long a_cs,
+                                                              const float *restrict b, long ldb, float *restrict c,
+                                                              long ldc, float alpha, float beta) {
     Vec acc[MR][2];   /* the loops over i are unrolled (also at -O2), so acc lives in registers */
     #pragma GCC unroll 16
     for (int i = 0; i < MR; i++) {   /* and the C tile is fetched while the products run: it is read at the end */
@@ -175,11 +178,11 @@ static void micro_kernel(int kc, const float *restrict a, const float *restrict 
         _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
         _mm_prefetch((const char *)(c + i * ldc + NR - 1), _MM_HINT_T0);
     }
-    for (int k = 0; k < kc; k++, a += MR, b += NR) {
-        Vec b0 = vec_load(b), b1 = vec_load(b + VL);   /* row k of the B sliver */
+    for (int k = 0; k < kc; k++, a += a_cs, b += ldb) {
+        Vec b0 = vec_loadu(b), b1 = vec_loadu(b + VL);   /* row k of the B sliver */
         #pragma GCC unroll 16
         for (int i = 0; i < MR; i++) {
-            Vec ai = vec_set1(a[i]);                  /* a(i, k) broadcast */
+            Vec ai = vec_set1(a[i * a_rs]);           /* a(i, k) broadcast */
             acc[i][0] = vec_fmadd(ai, b0, acc[i][0]);
             acc[i][1] = vec_fmadd(ai, b1, acc[i][1]);
         }
@@ -197,16 +200,26 @@ static void micro_kernel(int kc, const float *restrict a, const float *restrict 
     }
 }
 #else
-static void micro_kernel(int kc, const float *restrict a, const float *restrict b, float *restrict c, long ldc,
-                         float alpha, float beta) {
+static inline void tile_kernel(int kc, const float *restrict a, long a_rs, long a_cs, const float *restrict b, long ldb,
+                               float *restrict c, long ldc, float alpha, float beta) {
     float acc[MR][NR] = { { 0 } };
-    for (int k = 0; k < kc; k++, a += MR, b += NR)
+    for (int k = 0; k < kc; k++, a += a_cs, b += ldb)
         for (int i = 0; i < MR; i++)
-            for (int j = 0; j < NR; j++) acc[i][j] += a[i] * b[j];
+            for (int j = 0; j < NR; j++) acc[i][j] += a[i * a_rs] * b[j];
     for (int i = 0; i < MR; i++, c += ldc)
         for (int j = 0; j < NR; j++) c[j] = beta == 0.0f ? alpha * acc[i][j] : fmaf(alpha, acc[i][j], beta * c[j]);
 }
 #endif
+
+/* noinline: inlined into the loop nests, the accumulators were spilled (measured: 0.65x speed) */
+__attribute__((noinline)) static void micro_kernel(int kc, const float *a, const float *b, float *c, long ldc,
+                                                   float alpha, float beta) {
+    tile_kernel(kc, a, 1, MR, b, NR, c, ldc, alpha, beta);
+}
+__attribute__((noinline)) static void direct_kernel(int kc, const float *a, long a_rs, long a_cs, const float *b,
+                                                    long ldb, float *c, long ldc, float alpha, float beta) {
+    tile_kernel(kc, a, a_rs, a_cs, b, ldb, c, ldc, alpha, beta);
+}
 
 /* A tile of C cut by its edge (m < MR rows or n < NR columns): the micro-kernel writes the whole
  * tile into a scratch tile, and only the m x n part that exists is added to C, with the micro-kernel's own
@@ -299,6 +312,36 @@ static void gemm_transposed(float *C, View a, View b, int M, int N, int K, float
         for (int j = 0; j < N; j++) C[(size_t)i * N + j] = ct[(size_t)j * M + i];
 }
 
+/* A small product on one thread, K within one k-block: A fits in L2 and is read where it is, 8 rows (or 8
+ * contiguous columns, A stored transposed) at a time, instead of being packed (packing A, 8 x 8 transposes for A
+ * as stored, was a fifth of a toy training step's GEMM time). B is packed as usual: read in place, its strided
+ * rows did not stay in L1 and the tiles ran slower than packing cost. Whole tiles of rows only; the rows past the
+ * last whole tile go through gemm_blocked. Each element is the packed path's chain, so the bytes are the same. */
+enum { DIRECT_MAX = 1 << 15 };   /* floats of A: 128 KB */
+
+static void gemm_direct(float *C, long ldc, View a, View b, int M, int N, int K, float alpha, float beta) {
+    int Mf = M / MR * MR;
+    float *bp = buffer_reserve(&b_buf, &b_cap, (size_t)round_up(N, NR) * K);
+    for (int jr = 0; jr < N; jr += NR) {
+        int n = N - jr < NR ? N - jr : NR;
+        float *bs = bp + (size_t)jr * K;
+        pack_b(bs, b, 0, jr, K, n);
+        for (int ir = 0; ir < Mf; ir += MR) {
+            const float *as = a.p + (long)ir * a.rs;
+            float *ct = C + ir * ldc + jr;
+            if (n == NR) direct_kernel(K, as, a.rs, a.cs, bs, NR, ct, ldc, alpha, beta);
+            else {   /* a tile cut by the last column: through a scratch tile, as edge_tile does */
+                _Alignas(ALIGN) float t[MR * NR];
+                direct_kernel(K, as, a.rs, a.cs, bs, NR, t, NR, 1.0f, 0.0f);
+                for (int i = 0; i < MR; i++)
+                    for (int j = 0; j < n; j++)
+                        ct[i * ldc + j] = beta == 0.0f ? alpha * t[i * NR + j] : fmaf(alpha, t[i * NR + j], beta * ct[i * ldc + j]);
+            }
+        }
+    }
+    if (Mf < M) gemm_blocked(C + Mf * ldc, ldc, (View){ a.p + (long)Mf * a.rs, a.rs, a.cs }, b, M - Mf, N, K, alpha, beta);
+}
+
 /* Threads share the work by strips of C: column strips (whole multiples of NR) when C is at least as
  * wide as tall, else row strips (multiples of MR). Each thread packs its own A and B, so threads never
  * wait on each other. Inside a parallel region, or for a small product, gemm runs on the caller's thread. */
@@ -312,6 +355,10 @@ void gemm(float *C, const float *A, const float *B, int M, int N, int K,
     if (!omp_in_parallel() && (double)M * N * K >= 256.0 * 256 * 256) T = omp_get_max_threads();
 #endif
     if (T == 1 && 2 * tiles(N, M) <= tiles(M, N)) { gemm_transposed(C, a, b, M, N, K, alpha, beta); return; }
+    if (T == 1 && K <= KC && M >= MR && (long)M * K <= DIRECT_MAX) {
+        gemm_direct(C, N, a, b, M, N, K, alpha, beta);
+        return;
+    }
     int by_cols = N >= M;
     int strip = by_cols ? round_up((N + T - 1) / T, NR) : round_up((M + T - 1) / T, MR);
     #pragma omp parallel for schedule(static) num_threads(T) if (T > 1)

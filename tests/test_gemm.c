@@ -84,6 +84,27 @@ START_TEST(test_gemm_narrow_c_same_bytes_as_wide) {
 }
 END_TEST
 
+/* A small product (128 rows, gemm_direct: A read in place) gives the same bytes as the first 128 rows of a product
+ * too large for that path (1024 rows, packed), for every transpose, with a cut last tile (N = 38) and beta. */
+START_TEST(test_gemm_direct_same_bytes_as_packed) {
+    enum { MS = 128, MB = 1024, K = 130, N = 38 };
+    Rng r = rng_seed(13);
+    int tA = _i & 1, tB = (_i >> 1) & 1;
+    float *Ab = malloc(sizeof(float) * MB * K), *As = malloc(sizeof(float) * MS * K), *B = malloc(sizeof(float) * K * N);
+    float *Cb = malloc(sizeof(float) * MB * N), *Cs = malloc(sizeof(float) * MS * N);
+    rng_normal_fill(&r, Ab, (long)MB * K);
+    rng_normal_fill(&r, B, (long)K * N);
+    rng_normal_fill(&r, Cb, (long)MB * N);
+    for (int i = 0; i < MS; i++)   /* op(As) = the first MS rows of op(Ab) */
+        for (int k = 0; k < K; k++) As[tA ? k * MS + i : i * K + k] = Ab[tA ? k * MB + i : i * K + k];
+    for (int i = 0; i < MS * N; i++) Cs[i] = Cb[i];
+    gemm(Cb, Ab, B, MB, N, K, tA, tB, 0.7f, 0.3f);
+    gemm(Cs, As, B, MS, N, K, tA, tB, 0.7f, 0.3f);
+    ck_assert(memcmp(Cs, Cb, sizeof(float) * MS * N) == 0);
+    free(Ab); free(As); free(B); free(Cb); free(Cs);
+}
+END_TEST
+
 /* beta = 0 must ignore C entirely, even NaN in it. */
 START_TEST(test_gemm_beta_zero_ignores_c) {
     float A[6] = { 1, 2, 3, 4, 5, 6 }, B[6] = { 1, 0, 0, 1, 1, 1 }, C[4] = { NAN, NAN, NAN, NAN };
@@ -261,6 +282,7 @@ Suite *suite_gemm(void) {
     tcase_add_loop_test(tc, test_gemm_matches_reference, 0, 4);
     tcase_add_loop_test(tc, test_gemm_blocks_and_threads, 0, 4);
     tcase_add_loop_test(tc, test_gemm_narrow_c_same_bytes_as_wide, 0, 4);
+    tcase_add_loop_test(tc, test_gemm_direct_same_bytes_as_packed, 0, 4);
     tcase_add_loop_test(tc, test_gemm_aliasing_shapes, 0, 4);
     tcase_add_test(tc, test_gemm_beta_zero_ignores_c);
     tcase_add_loop_test(tc, test_conv_matches_direct_loops, 0, 4);
