@@ -22,21 +22,34 @@ AgTape ag_tape_no_grad(Arena *a, int max_nodes) {
     return t;
 }
 
-/* A zeroed gradient buffer shaped like the value, or none on an inference tape. A large one (the U-Net's
- * activations) is zeroed by both threads, a chunk each. */
-static Tensor grad_for(AgTape *t, int ndim, const int *shape) {
-    Tensor g = tensor_wrap(NULL, ndim, shape);
-    if (t->no_grad) return g;
-    if (g.numel < AG_PARALLEL_MIN) return tensor_new(t->arena, ndim, shape);
-    g.data = arena_push_no_zero(t->arena, sizeof(float) * g.numel);
+/* y's gradient buffer, shaped like its value, or none on an inference tape: zeroed when small; a larger one (the
+ * networks' activations) is left fresh, for its first writer to overwrite or for ag_backward to zero (see
+ * autograd.h). */
+static void grad_for(AgTape *t, AgNode *y, int ndim, const int *shape) {
+    y->grad = tensor_wrap(NULL, ndim, shape);
+    if (t->no_grad) return;
+    if (y->grad.numel < AG_FRESH_MIN) { y->grad = tensor_new(t->arena, ndim, shape); return; }
+    y->grad.data = arena_push_no_zero(t->arena, sizeof(float) * y->grad.numel);
+    y->grad_fresh = 1;
+}
+
+/* A fresh gradient zeroed by both threads, a chunk each. */
+static void zero_fresh(AgNode *x) {
     enum { CHUNK = 1 << 14 };
-    long n_chunks = (long)((g.numel + CHUNK - 1) / CHUNK);
-    #pragma omp parallel for schedule(static)
+    size_t n = x->grad.numel;
+    long n_chunks = (long)((n + CHUNK - 1) / CHUNK);
+    #pragma omp parallel for schedule(static) if (n >= AG_PARALLEL_MIN)
     for (long c = 0; c < n_chunks; c++) {
         size_t lo = (size_t)c * CHUNK;
-        memset(g.data + lo, 0, sizeof(float) * (g.numel - lo < CHUNK ? g.numel - lo : CHUNK));
+        memset(x->grad.data + lo, 0, sizeof(float) * (n - lo < CHUNK ? n - lo : CHUNK));
     }
-    return g;
+    x->grad_fresh = 0;
+}
+
+int ag_take_fresh(AgNode *x) {
+    int fresh = x->grad_fresh;
+    x->grad_fresh = 0;
+    return fresh;
 }
 
 /* Seconds on a monotonic clock, for the tape's optional profile. */
@@ -60,7 +73,7 @@ static AgNode *node_new(AgTape *t, int ndim, const int *shape, void (*backward)(
     y->val = tensor_wrap(NULL, ndim, shape);
     y->val.data = zero_val ? arena_push(t->arena, sizeof(float) * y->val.numel)
                            : arena_push_no_zero(t->arena, sizeof(float) * y->val.numel);
-    y->grad = grad_for(t, ndim, shape);
+    grad_for(t, y, ndim, shape);
     y->backward = backward;
     y->n_in = n_in;
     AgNode *ins[3] = { a, b, c };
@@ -97,7 +110,7 @@ static const int SCALAR_SHAPE[1] = { 1 };
 AgNode *ag_input(AgTape *t, Tensor x) {
     AgNode *y = node_push(t);
     y->val = x;
-    y->grad = grad_for(t, x.ndim, x.shape);
+    grad_for(t, y, x.ndim, x.shape);
     return y;
 }
 
@@ -120,9 +133,14 @@ void ag_backward(AgTape *t, AgNode *loss) {
         AgNode *y = &t->nodes[i];
         if (!(y->backward && y->needs_grad)) continue;
         double t0 = t->profile ? now_seconds() : 0.0;
+        if (y->grad_fresh) zero_fresh(y);              /* no consumer wrote it: its gradient is 0 */
+        for (int k = 0; k < y->n_in; k++)              /* inputs this op adds into: zero a fresh one first */
+            if (y->in[k]->grad_fresh && !(k == 0 && y->overwrites_in0)) zero_fresh(y->in[k]);
         y->backward(y);
         if (t->profile) t->profile[2 * i + 1] = now_seconds() - t0;
     }
+    for (long i = 0; i < t->n; i++)                    /* grads no op wrote (inputs of ops that needed none) */
+        if (t->nodes[i].grad_fresh) zero_fresh(&t->nodes[i]);
 }
 
 static void check_same(const AgNode *a, const AgNode *b, const char *op) {
@@ -236,7 +254,7 @@ AgNode *ag_matmul(AgTape *t, AgNode *A, AgNode *B) {
 static void linear_backward(AgNode *y) {
     int N = y->arg.lin.N, I = y->arg.lin.in, O = y->arg.lin.out;
     AgNode *x = y->in[0], *W = y->in[1], *b = y->n_in > 2 ? y->in[2] : NULL;
-    if (x->needs_grad) gemm(x->grad.data, y->grad.data, W->val.data, N, I, O, 0, 0, 1.0f, 1.0f);
+    if (x->needs_grad) gemm(x->grad.data, y->grad.data, W->val.data, N, I, O, 0, 0, 1.0f, ag_take_fresh(x) ? 0.0f : 1.0f);
     if (W->needs_grad) gemm(W->grad.data, y->grad.data, x->val.data, O, I, N, 1, 0, 1.0f, 1.0f);
     if (!b) return;
     for (int n = 0; n < N; n++)
@@ -248,6 +266,7 @@ AgNode *ag_linear(AgTape *t, AgNode *x, AgNode *W, AgNode *b) {
     CHECK(W->val.shape[1] == I, "ag_linear: x is (%d,%d) but W is (%d,%d), expected (out,%d)", N, I, O, W->val.shape[1], I);
     CHECK(!b || b->val.numel == (size_t)O, "ag_linear: bias has %zu elements, expected %d", b ? b->val.numel : 0, O);
     AgNode *y = ag_node_new_overwritten(t, 2, (int[]){ N, O }, linear_backward, b ? 3 : 2, x, W, b);   /* gemm, beta 0 */
+    y->overwrites_in0 = 1;   /* dx by gemm with beta 0 when x's grad is fresh */
     y->arg.lin.N = N; y->arg.lin.in = I; y->arg.lin.out = O;
     gemm(y->val.data, x->val.data, W->val.data, N, O, I, 0, 1, 1.0f, 0.0f);
     if (b)
@@ -283,11 +302,20 @@ static float sigmoidf(float x) {
 static void silu_backward(AgNode *y) {
     const float *x = y->in[0]->val.data, *s = y->saved.data;
     float *dx = y->in[0]->grad.data;
-    #pragma omp parallel for schedule(static) if (y->val.numel >= AG_PARALLEL_MIN)
-    for (size_t i = 0; i < y->val.numel; i++) dx[i] += y->grad.data[i] * s[i] * (1.0f + x[i] * (1.0f - s[i]));
+    int fresh = ag_take_fresh(y->in[0]);   /* dx = ..., not += (autograd.h) */
+    size_t n = y->val.numel;
+    const float *dy = y->grad.data;
+    if (fresh) {
+        #pragma omp parallel for schedule(static) if (n >= AG_PARALLEL_MIN)
+        for (size_t i = 0; i < n; i++) dx[i] = dy[i] * s[i] * (1.0f + x[i] * (1.0f - s[i]));
+    } else {
+        #pragma omp parallel for schedule(static) if (n >= AG_PARALLEL_MIN)
+        for (size_t i = 0; i < n; i++) dx[i] += dy[i] * s[i] * (1.0f + x[i] * (1.0f - s[i]));
+    }
 }
 AgNode *ag_silu(AgTape *t, AgNode *x) {
     AgNode *y = node_like(t, x, silu_backward, 1);
+    y->overwrites_in0 = 1;
     enum { CHUNK = 4096 };   /* s and y by vmath_silu (vectorised e^x, see vmath.h), a chunk per iteration */
     size_t n = y->val.numel, n_chunks = (n + CHUNK - 1) / CHUNK;
     #pragma omp parallel for schedule(static) if (n >= AG_PARALLEL_MIN)

@@ -49,6 +49,8 @@ struct AgNode {
     int     needs_grad;              /* 1 if a leaf is reachable through in[]: backward is run */
     void  (*backward)(AgNode *y);    /* adds y->grad's contribution into in[k]->grad; NULL for leaves */
     Tensor  saved;                   /* values kept by the forward for the backward (e.g. sigma(x)) */
+    int     grad_fresh;              /* 1: grad is a large buffer not yet written (not zeroed either): see below */
+    int     overwrites_in0;          /* 1: backward handles a fresh in[0]->grad itself (writes it whole) */
     float   scalar;                  /* a float argument (ag_scale, ag_add_scalar) */
     union {                          /* the op's integer arguments (sizes), named per op */
         struct { int M, K, N; }            mm;     /* ag_matmul: (M, K) (K, N) */
@@ -82,12 +84,23 @@ AgTape  ag_tape_no_grad(Arena *a, int max_nodes);
 AgNode *ag_input(AgTape *t, Tensor x);
 /* A trainable leaf whose val and grad are caller memory (a parameter entry); backward does grad += ... */
 AgNode *ag_leaf(AgTape *t, float *val, float *grad, int ndim, const int *shape);
-/* Reverse sweep: loss->grad = 1, then every node from loss down to the first calls its backward. */
+/* Reverse sweep: loss->grad = 1, then every node from loss down to the first calls its backward.
+ * Fresh gradients: a grad of at least AG_FRESH_MIN floats is not zeroed when its node is created (grad_fresh).
+ * Its first writer, in the reverse sweep, either overwrites it (an op that sets overwrites_in0 writes every
+ * element of in[0]->grad with = when in[0]->grad_fresh, and clears the flag: convolution, group norm, linear,
+ * SiLU), or ag_backward zeroes it just before that writer's backward runs (any other op: += as ever). A node's own
+ * fresh grad (no consumer wrote it) is zeroed before its backward, and any left fresh are zeroed at the end, so
+ * every grad holds its sum when ag_backward returns. Zero-filling every activation's gradient and adding the
+ * first contribution to the zeros had cost the U-Net step two passes over memory per activation. */
 void    ag_backward(AgTape *t, AgNode *loss);
+/* For writing new ops that set overwrites_in0: whether in[0]'s grad is fresh (then write it with =), clearing it. */
+int     ag_take_fresh(AgNode *x);
 /* For writing new ops: an elementwise loop over at least this many floats is split over the threads
  * (`#pragma omp parallel for ... if (n >= AG_PARALLEL_MIN)`); below it, waking a thread costs more than it saves. */
 enum { AG_PARALLEL_MIN = 1 << 16 };
-/* For writing new ops: append a node of the given shape (val, grad zeroed) with up to 3 inputs. */
+/* A node's grad of at least this many floats is left fresh rather than zeroed (ag_backward). */
+enum { AG_FRESH_MIN = 1 << 10 };
+/* For writing new ops: append a node of the given shape (val zeroed, grad zeroed or fresh) with up to 3 inputs. */
 AgNode *ag_node_new(AgTape *t, int ndim, const int *shape, void (*backward)(AgNode *),
                     int n_in, AgNode *a, AgNode *b, AgNode *c);
 /* The same, for an op whose forward writes every element of val: val is left unzeroed (grad is zeroed). */

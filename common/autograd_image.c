@@ -267,7 +267,7 @@ static void group_norm_backward(AgNode *y) {
     const float *x = y->in[0]->val.data, *gamma = y->in[1]->val.data, *beta = y->in[2]->val.data, *dy = y->grad.data;
     float *part = y->saved.data + (size_t)4 * N * G;        /* (N, C, 2): sum dz xhat, sum dz */
     float *dx = y->in[0]->grad.data, *dgamma = y->in[1]->grad.data, *dbeta = y->in[2]->grad.data;
-    int silu = y->arg.gn.silu;
+    int silu = y->arg.gn.silu, fresh = ag_take_fresh(y->in[0]);   /* fresh: dx = ..., not += (autograd.h) */
     size_t L = (size_t)Cg * HW;   /* one group */
     double M = (double)L;
     #pragma omp parallel
@@ -307,7 +307,8 @@ static void group_norm_backward(AgNode *y) {
             for (int c = c0; c < c0 + Cg; c++) {
                 size_t o = (size_t)(c - c0) * HW;
                 float *dxc = dx + base + o;
-                for (int i = 0; i < HW; i++) dxc[i] += r * (dzg[o + i] * gamma[c] - m1 - xh[o + i] * m2);
+                if (fresh) for (int i = 0; i < HW; i++) dxc[i] = r * (dzg[o + i] * gamma[c] - m1 - xh[o + i] * m2);
+                else       for (int i = 0; i < HW; i++) dxc[i] += r * (dzg[o + i] * gamma[c] - m1 - xh[o + i] * m2);
             }
         }
         free(xh);
@@ -325,6 +326,7 @@ static AgNode *group_norm_node(AgTape *t, AgNode *x, AgNode *gamma, AgNode *beta
     CHECK(G >= 1 && C % G == 0, "%s: C = %d not divisible into G = %d groups", op, C, G);
     CHECK(gamma->val.numel == (size_t)C && beta->val.numel == (size_t)C, "%s: gamma/beta need C = %d", op, C);
     AgNode *y = ag_node_new_overwritten(t, 4, x->val.shape, group_norm_backward, 3, x, gamma, beta);
+    y->overwrites_in0 = 1;
     size_t n_saved = gn_saved_size(N, C, G);
     y->saved = tensor_wrap(arena_push_no_zero(t->arena, sizeof(float) * n_saved), 1, (int[]){ (int)n_saved });
     y->arg.gn.G = G;
@@ -430,8 +432,9 @@ static const float *conv_padded(float *xp, const float *x, const ConvGrid *g) {
     return xp;
 }
 
-/* One sample's dW and dx: dW += dy_n (x) xp_n; dx_n += conv(pad(dy_n), wf), or its phases (stride > 1). */
-static void conv2d_backward_sample(AgNode *y, const ConvLayout *l, float *scr, int n, float *dwt) {
+/* One sample's dW and dx: dW += dy_n (x) xp_n; dx_n += conv(pad(dy_n), wf), or its phases (stride > 1); with
+ * fresh (x's grad not yet written, autograd.h), dx_n = that. */
+static void conv2d_backward_sample(AgNode *y, const ConvLayout *l, float *scr, int n, float *dwt, int fresh) {
     AgNode *x = y->in[0], *wn = y->in[1];
     int C = x->val.shape[1], H = x->val.shape[2], W = x->val.shape[3], Co = y->val.shape[1];
     int Ho = l->gx.Ho, Wo = l->gx.Wo;
@@ -445,9 +448,10 @@ static void conv2d_backward_sample(AgNode *y, const ConvLayout *l, float *scr, i
     if (!x->needs_grad) return;
     if (l->dx_conv) {
         conv_forward(dx, y->saved.data + l->wpf, conv_padded(scr + l->dyp, dy, &l->gdy),
-                     (const int *)(y->saved.data + l->off_dy), NULL, NULL, 1, C, &l->gdy);
+                     (const int *)(y->saved.data + l->off_dy), NULL, NULL, !fresh, C, &l->gdy);
         return;
     }
+    if (fresh) memset(dx, 0, sizeof(float) * C * H * W);   /* the phases add into it */
     conv_dx_strided(dx, dy, y->saved.data + l->wpf, Co, &l->gx, scr + l->dyp);
 }
 
@@ -461,6 +465,7 @@ static void conv2d_backward(AgNode *y) {
     int Co = y->val.shape[1], K = y->arg.conv.K, T = y->arg.conv.T;
     int CKK = C * K * K, HWo = y->val.shape[2] * y->val.shape[3];
     ConvLayout l = conv_layout(C, H, W, Co, K, y->arg.conv.stride, y->arg.conv.pad, T);
+    int fresh = x->needs_grad ? ag_take_fresh(x) : 0;   /* fresh: dx = ..., not += (autograd.h) */
     if (l.dx_conv && x->needs_grad) {   /* the flipped weights, packed once for every sample */
         conv_flip_weights(y->saved.data + l.wf, wn->val.data, Co, C, K);
         conv_pack_weights(y->saved.data + l.wpf, y->saved.data + l.wf, C, Co * K * K);
@@ -483,7 +488,7 @@ static void conv2d_backward(AgNode *y) {
                 float *dr = rn->grad.data + (size_t)n * Co * HWo;
                 for (size_t i = 0; i < (size_t)Co * HWo; i++) dr[i] += dy[i];
             }
-            conv2d_backward_sample(y, &l, scr, n, dwt);
+            conv2d_backward_sample(y, &l, scr, n, dwt, fresh);
         }
     }
     for (int th = 0; th < T; th++) {   /* reduce the per-thread sums in a fixed order */
@@ -506,6 +511,7 @@ static AgNode *conv2d_node(AgTape *t, AgNode *x, AgNode *w, AgNode *b, AgNode *e
     int Ho = conv_out(H, K, stride, pad), Wo = conv_out(W, K, stride, pad);
     CHECK(Ho >= 1 && Wo >= 1, "ag_conv2d: empty output for H = %d, K = %d", H, K);
     AgNode *y = ag_node_new_overwritten(t, 4, (int[]){ N, Co, Ho, Wo }, conv2d_backward, b ? 3 : 2, x, w, b);
+    y->overwrites_in0 = 1;   /* its backward writes x's fresh grad with = (conv2d_backward_sample) */
     if (e) {
         size_t want = extra == CONV_ADD_CHANNEL ? (size_t)N * Co : y->val.numel;
         CHECK(b && e->val.numel == want, "ag_conv2d_add_*: needs b, and a 4th input of %zu elements (has %zu)", want,

@@ -349,6 +349,77 @@ START_TEST(test_group_norm_matches_double_loops) {
 }
 END_TEST
 
+/* Fresh gradients (autograd.h): an op that overwrites its input's fresh grad must give what the += path gives.
+ * Per op, h = 1 x (a node with a fresh grad, >= AG_FRESH_MIN floats) feeds y = op(h), L = sum w y. Run A: op is
+ * h's only consumer, so its backward finds h's grad fresh and overwrites it. Run B: a second consumer z = 0 h,
+ * created after op (so its backward runs first), makes ag_backward zero h's grad and z add 0 to it; op then adds.
+ * The leaves' grads must be equal value for value. Also: a large intermediate no op reads, and a large input
+ * of an op that needs no input gradient, both end with zero grads. */
+enum { FR_OPS = 7 };
+static AgNode *fresh_op(AgTape *t, int op, AgNode *h, AgNode *p0, AgNode *p1) {
+    switch (op) {
+    case 0: return ag_linear(t, h, p0, p1);
+    case 1: return ag_silu(t, h);
+    case 2: return ag_conv2d(t, h, p0, p1, 1, 1);
+    case 3: return ag_conv2d(t, h, p0, p1, 2, 1);
+    case 4: return ag_group_norm(t, h, p0, p1, 4);
+    case 5: return ag_group_norm_silu(t, h, p0, p1, 4);
+    default: return ag_conv2d(t, h, p0, p1, 1, 0);   /* 1 x 1 */
+    }
+}
+START_TEST(test_fresh_grad_overwrite_equals_accumulate) {
+    enum { N = 2, C = 8, H = 16, NX = N * C * H * H, NP = 8 * 8 * 9 };
+    int op = _i;
+    static float x[NX], w[NX], p0[NP], p1[8], gx[2][NX], gp0[2][NP], gp1[2][8];
+    Rng r = rng_seed(77 + (uint64_t)op);
+    rng_normal_fill(&r, x, NX);
+    rng_normal_fill(&r, w, NX);
+    rng_normal_fill(&r, p0, NP);
+    rng_normal_fill(&r, p1, 8);
+    int lin = op == 0, conv = op == 2 || op == 3 || op == 6, K = op == 6 ? 1 : 3;
+    int xs[4] = { N, C, H, H }, ls[2] = { NX / 32, 32 }, ws[4] = { 8, C, K, K }, ps[2] = { 8, 32 }, bs[1] = { 8 };
+    Arena a;
+    arena_init(&a, 1 << 24);
+    float *junk = arena_push_no_zero(&a, (size_t)1 << 23);   /* fresh grads then hold NaN, not a new page's 0 */
+    for (size_t i = 0; i < ((size_t)1 << 23) / sizeof(float); i++) junk[i] = NAN;
+    arena_pop_to(&a, 0);
+    for (int run = 0; run < 2; run++) {
+        memset(gx[run], 0, sizeof gx[run]);
+        memset(gp0[run], 0, sizeof gp0[run]);
+        memset(gp1[run], 0, sizeof gp1[run]);
+        AgTape t = ag_tape(&a, 32);
+        AgNode *xn = lin ? ag_leaf(&t, x, gx[run], 2, ls) : ag_leaf(&t, x, gx[run], 4, xs);
+        AgNode *h = ag_scale(&t, xn, 1.0f);
+        ck_assert_int_eq(h->grad_fresh, 1);
+        AgNode *q0 = lin ? ag_leaf(&t, p0, gp0[run], 2, ps) : conv ? ag_leaf(&t, p0, gp0[run], 4, ws) : ag_leaf(&t, p0, gp0[run], 1, bs);
+        AgNode *q1 = ag_leaf(&t, p1, gp1[run], 1, bs);
+        AgNode *y = fresh_op(&t, op, h, q0, q1);
+        AgNode *L = ag_sum(&t, ag_mul(&t, y, ag_input(&t, tensor_wrap(w, y->val.ndim, y->val.shape))));
+        if (run == 1) L = ag_add(&t, L, ag_sum(&t, ag_scale(&t, h, 0.0f)));
+        AgNode *unread = ag_scale(&t, xn, 2.0f);   /* no op reads it: its grad must end 0 */
+        ag_backward(&t, L);
+        for (size_t i = 0; i < unread->grad.numel; i++) ck_assert(unread->grad.data[i] == 0.0f);
+        arena_pop_to(&a, 0);
+    }
+    for (int i = 0; i < NX; i++) ck_assert_msg(gx[0][i] == gx[1][i], "op %d: dx[%d] %g (overwrite) vs %g (+=)", op, i, gx[0][i], gx[1][i]);
+    for (int i = 0; i < NP; i++) ck_assert(gp0[0][i] == gp0[1][i]);
+    for (int i = 0; i < 8; i++) ck_assert(gp1[0][i] == gp1[1][i]);
+    double norm = 0;
+    for (int i = 0; i < NX; i++) norm += fabs(gx[0][i]);
+    ck_assert(norm > 0);   /* the gradient reached x */
+    {   /* a large constant input of a convolution (no input gradient needed): its grad ends 0 */
+        AgTape t = ag_tape(&a, 16);
+        AgNode *in = ag_input(&t, tensor_wrap(x, 4, xs));
+        ck_assert_int_eq(in->grad_fresh, 1);
+        AgNode *y = ag_conv2d(&t, in, ag_leaf(&t, p0, gp0[0], 4, (int[]){ 8, C, 3, 3 }), ag_leaf(&t, p1, gp1[0], 1, bs), 1, 1);
+        ag_backward(&t, ag_sum(&t, y));
+        for (int i = 0; i < NX; i++) ck_assert(in->grad.data[i] == 0.0f);
+        arena_pop_to(&a, 0);
+    }
+    arena_free(&a);
+}
+END_TEST
+
 Suite *suite_autograd(void) {
     Suite *s = suite_create("autograd");
     TCase *tc = tcase_create("gradcheck");
@@ -361,6 +432,7 @@ Suite *suite_autograd(void) {
     tcase_add_test(tv, test_group_norm_matches_double_loops);
     tcase_add_test(tv, test_kl_normal_closed_form);
     tcase_add_test(tv, test_leaf_grads_accumulate_across_tapes);
+    tcase_add_loop_test(tv, test_fresh_grad_overwrite_equals_accumulate, 0, FR_OPS);
     suite_add_tcase(s, tv);
     return s;
 }
