@@ -134,8 +134,12 @@ void ag_backward(AgTape *t, AgNode *loss) {
         if (!(y->backward && y->needs_grad)) continue;
         double t0 = t->profile ? now_seconds() : 0.0;
         if (y->grad_fresh) zero_fresh(y);              /* no consumer wrote it: its gradient is 0 */
-        for (int k = 0; k < y->n_in; k++)              /* inputs this op adds into: zero a fresh one first */
-            if (y->in[k]->grad_fresh && !(k == 0 && y->overwrites_in0)) zero_fresh(y->in[k]);
+        for (int k = 0; k < y->n_in; k++) {            /* inputs this op adds into: zero a fresh one first */
+            AgNode *x = y->in[k];
+            int shared = 0;                            /* in two slots, the second write must add to the first */
+            for (int j = 0; j < y->n_in; j++) shared |= j != k && y->in[j] == x;
+            if (x->grad_fresh && (shared || !(y->overwrites >> k & 1u))) zero_fresh(x);
+        }
         y->backward(y);
         if (t->profile) t->profile[2 * i + 1] = now_seconds() - t0;
     }
@@ -266,7 +270,7 @@ AgNode *ag_linear(AgTape *t, AgNode *x, AgNode *W, AgNode *b) {
     CHECK(W->val.shape[1] == I, "ag_linear: x is (%d,%d) but W is (%d,%d), expected (out,%d)", N, I, O, W->val.shape[1], I);
     CHECK(!b || b->val.numel == (size_t)O, "ag_linear: bias has %zu elements, expected %d", b ? b->val.numel : 0, O);
     AgNode *y = ag_node_new_overwritten(t, 2, (int[]){ N, O }, linear_backward, b ? 3 : 2, x, W, b);   /* gemm, beta 0 */
-    y->overwrites_in0 = 1;   /* dx by gemm with beta 0 when x's grad is fresh */
+    y->overwrites = 1u;   /* dx by gemm with beta 0 when x's grad is fresh */
     y->arg.lin.N = N; y->arg.lin.in = I; y->arg.lin.out = O;
     gemm(y->val.data, x->val.data, W->val.data, N, O, I, 0, 1, 1.0f, 0.0f);
     if (b)
@@ -315,7 +319,7 @@ static void silu_backward(AgNode *y) {
 }
 AgNode *ag_silu(AgTape *t, AgNode *x) {
     AgNode *y = node_like(t, x, silu_backward, 1);
-    y->overwrites_in0 = 1;
+    y->overwrites = 1u;
     enum { CHUNK = 4096 };   /* s and y by vmath_silu (vectorised e^x, see vmath.h), a chunk per iteration */
     size_t n = y->val.numel, n_chunks = (n + CHUNK - 1) / CHUNK;
     #pragma omp parallel for schedule(static) if (n >= AG_PARALLEL_MIN)

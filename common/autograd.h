@@ -50,7 +50,7 @@ struct AgNode {
     void  (*backward)(AgNode *y);    /* adds y->grad's contribution into in[k]->grad; NULL for leaves */
     Tensor  saved;                   /* values kept by the forward for the backward (e.g. sigma(x)) */
     int     grad_fresh;              /* 1: grad is a large buffer not yet written (not zeroed either): see below */
-    int     overwrites_in0;          /* 1: backward handles a fresh in[0]->grad itself (writes it whole) */
+    unsigned overwrites;             /* bit k: backward handles a fresh in[k]->grad itself (writes it whole) */
     float   scalar;                  /* a float argument (ag_scale, ag_add_scalar) */
     union {                          /* the op's integer arguments (sizes), named per op */
         struct { int M, K, N; }            mm;     /* ag_matmul: (M, K) (K, N) */
@@ -86,14 +86,15 @@ AgNode *ag_input(AgTape *t, Tensor x);
 AgNode *ag_leaf(AgTape *t, float *val, float *grad, int ndim, const int *shape);
 /* Reverse sweep: loss->grad = 1, then every node from loss down to the first calls its backward.
  * Fresh gradients: a grad of at least AG_FRESH_MIN floats is not zeroed when its node is created (grad_fresh).
- * Its first writer, in the reverse sweep, either overwrites it (an op that sets overwrites_in0 writes every
- * element of in[0]->grad with = when in[0]->grad_fresh, and clears the flag: convolution, group norm, linear,
- * SiLU), or ag_backward zeroes it just before that writer's backward runs (any other op: += as ever). A node's own
+ * Its first writer, in the reverse sweep, either overwrites it (an op with bit k of overwrites set writes every
+ * element of in[k]->grad with = when in[k]->grad_fresh, and clears the flag: convolution (x, and the residual
+ * of ag_conv2d_add), group norm, linear, SiLU, upsample-concat), or ag_backward zeroes it just before that
+ * writer's backward runs (any other op, or a node in two of the op's inputs: += as ever). A node's own
  * fresh grad (no consumer wrote it) is zeroed before its backward, and any left fresh are zeroed at the end, so
  * every grad holds its sum when ag_backward returns. Zero-filling every activation's gradient and adding the
  * first contribution to the zeros had cost the U-Net step two passes over memory per activation. */
 void    ag_backward(AgTape *t, AgNode *loss);
-/* For writing new ops that set overwrites_in0: whether in[0]'s grad is fresh (then write it with =), clearing it. */
+/* For writing new ops that set overwrites: whether x's grad is fresh (then write it with =), clearing the flag. */
 int     ag_take_fresh(AgNode *x);
 /* For writing new ops: an elementwise loop over at least this many floats is split over the threads
  * (`#pragma omp parallel for ... if (n >= AG_PARALLEL_MIN)`); below it, waking a thread costs more than it saves. */

@@ -117,6 +117,7 @@ AgNode *ag_upsample2x(AgTape *t, AgNode *x) {
 static void upsample_concat_backward(AgNode *y) {
     int N = y->val.shape[0], H2 = y->val.shape[2], W2 = y->val.shape[3], H = H2 / 2, W = W2 / 2;
     int Ca = y->in[0]->val.shape[1], Cb = y->in[1]->val.shape[1], C = Ca + Cb;
+    int fresh_a = ag_take_fresh(y->in[0]), fresh_b = ag_take_fresh(y->in[1]);   /* = instead of += (autograd.h) */
     #pragma omp parallel for schedule(static) if (y->val.numel >= AG_PARALLEL_MIN)
     for (int n = 0; n < N; n++) {
         const float *g = y->grad.data + (size_t)n * C * H2 * W2;
@@ -124,9 +125,11 @@ static void upsample_concat_backward(AgNode *y) {
         for (int ci = 0; ci < Ca * H; ci++) {   /* row i of channel c: ((((da + g[2i][2j]) + g[2i][2j+1]) + g[2i+1][2j]) + ...) */
             float *d = da + (size_t)ci * W;
             const float *g0 = g + (size_t)ci * 2 * W2, *g1 = g0 + W2;
-            for (int j = 0; j < W; j++) d[j] = d[j] + g0[2 * j] + g0[2 * j + 1] + g1[2 * j] + g1[2 * j + 1];
+            if (fresh_a) for (int j = 0; j < W; j++) d[j] = g0[2 * j] + g0[2 * j + 1] + g1[2 * j] + g1[2 * j + 1];
+            else         for (int j = 0; j < W; j++) d[j] = d[j] + g0[2 * j] + g0[2 * j + 1] + g1[2 * j] + g1[2 * j + 1];
         }
-        for (size_t i = 0; i < (size_t)Cb * H2 * W2; i++) db[i] += g[(size_t)Ca * H2 * W2 + i];
+        if (fresh_b) memcpy(db, g + (size_t)Ca * H2 * W2, sizeof(float) * Cb * H2 * W2);
+        else for (size_t i = 0; i < (size_t)Cb * H2 * W2; i++) db[i] += g[(size_t)Ca * H2 * W2 + i];
     }
 }
 AgNode *ag_upsample_concat(AgTape *t, AgNode *a, AgNode *b) {
@@ -136,6 +139,7 @@ AgNode *ag_upsample_concat(AgTape *t, AgNode *a, AgNode *b) {
     CHECK(N == Nb && H2 == 2 * H && W2 == 2 * W, "ag_upsample_concat: a (%d,%d,%d) is not half of b (%d,%d,%d)", N, H, W,
           Nb, H2, W2);
     AgNode *y = ag_node_new_overwritten(t, 4, (int[]){ N, Ca + Cb, H2, W2 }, upsample_concat_backward, 2, a, b, NULL);
+    y->overwrites = 3u;   /* both inputs' grads written whole: = when fresh */
     #pragma omp parallel for schedule(static) if (y->val.numel >= AG_PARALLEL_MIN)
     for (int n = 0; n < N; n++) {
         float *yn = y->val.data + (size_t)n * (Ca + Cb) * H2 * W2;
@@ -326,7 +330,7 @@ static AgNode *group_norm_node(AgTape *t, AgNode *x, AgNode *gamma, AgNode *beta
     CHECK(G >= 1 && C % G == 0, "%s: C = %d not divisible into G = %d groups", op, C, G);
     CHECK(gamma->val.numel == (size_t)C && beta->val.numel == (size_t)C, "%s: gamma/beta need C = %d", op, C);
     AgNode *y = ag_node_new_overwritten(t, 4, x->val.shape, group_norm_backward, 3, x, gamma, beta);
-    y->overwrites_in0 = 1;
+    y->overwrites = 1u;
     size_t n_saved = gn_saved_size(N, C, G);
     y->saved = tensor_wrap(arena_push_no_zero(t->arena, sizeof(float) * n_saved), 1, (int[]){ (int)n_saved });
     y->arg.gn.G = G;
@@ -466,6 +470,7 @@ static void conv2d_backward(AgNode *y) {
     int CKK = C * K * K, HWo = y->val.shape[2] * y->val.shape[3];
     ConvLayout l = conv_layout(C, H, W, Co, K, y->arg.conv.stride, y->arg.conv.pad, T);
     int fresh = x->needs_grad ? ag_take_fresh(x) : 0;   /* fresh: dx = ..., not += (autograd.h) */
+    int fresh_r = rn && rn->needs_grad ? ag_take_fresh(rn) : 0;
     if (l.dx_conv && x->needs_grad) {   /* the flipped weights, packed once for every sample */
         conv_flip_weights(y->saved.data + l.wf, wn->val.data, Co, C, K);
         conv_pack_weights(y->saved.data + l.wpf, y->saved.data + l.wf, C, Co * K * K);
@@ -486,7 +491,8 @@ static void conv2d_backward(AgNode *y) {
             }
             if (rn && rn->needs_grad) {
                 float *dr = rn->grad.data + (size_t)n * Co * HWo;
-                for (size_t i = 0; i < (size_t)Co * HWo; i++) dr[i] += dy[i];
+                if (fresh_r) memcpy(dr, dy, sizeof(float) * Co * HWo);
+                else for (size_t i = 0; i < (size_t)Co * HWo; i++) dr[i] += dy[i];
             }
             conv2d_backward_sample(y, &l, scr, n, dwt, fresh);
         }
@@ -511,7 +517,7 @@ static AgNode *conv2d_node(AgTape *t, AgNode *x, AgNode *w, AgNode *b, AgNode *e
     int Ho = conv_out(H, K, stride, pad), Wo = conv_out(W, K, stride, pad);
     CHECK(Ho >= 1 && Wo >= 1, "ag_conv2d: empty output for H = %d, K = %d", H, K);
     AgNode *y = ag_node_new_overwritten(t, 4, (int[]){ N, Co, Ho, Wo }, conv2d_backward, b ? 3 : 2, x, w, b);
-    y->overwrites_in0 = 1;   /* its backward writes x's fresh grad with = (conv2d_backward_sample) */
+    y->overwrites = extra == CONV_ADD_RESIDUAL ? 1u | 1u << 3 : 1u;   /* x's grad, and r's: = when fresh */
     if (e) {
         size_t want = extra == CONV_ADD_CHANNEL ? (size_t)N * Co : y->val.numel;
         CHECK(b && e->val.numel == want, "ag_conv2d_add_*: needs b, and a 4th input of %zu elements (has %zu)", want,

@@ -350,14 +350,19 @@ START_TEST(test_group_norm_matches_double_loops) {
 END_TEST
 
 /* Fresh gradients (autograd.h): an op that overwrites its input's fresh grad must give what the += path gives.
- * Per op, h = 1 x (a node with a fresh grad, >= AG_FRESH_MIN floats) feeds y = op(h), L = sum w y. Run A: op is
+ * Per op, h = 1 x (a node with a fresh grad, >= AG_FRESH_MIN floats) feeds y = op(h), L = sum w y (h as either
+ * input of upsample-concat, and as the residual of ag_conv2d_add). Run A: op is
  * h's only consumer, so its backward finds h's grad fresh and overwrites it. Run B: a second consumer z = 0 h,
  * created after op (so its backward runs first), makes ag_backward zero h's grad and z add 0 to it; op then adds.
  * The leaves' grads must be equal value for value. Also: a large intermediate no op reads, and a large input
  * of an op that needs no input gradient, both end with zero grads. */
-enum { FR_OPS = 7 };
+enum { FR_OPS = 10 };
+static float fr_small[2 * 8 * 8 * 8], fr_big[2 * 8 * 32 * 32], fr_other[2 * 8 * 16 * 16];   /* constant operands */
 static AgNode *fresh_op(AgTape *t, int op, AgNode *h, AgNode *p0, AgNode *p1) {
     switch (op) {
+    case 7: return ag_upsample_concat(t, h, ag_input(t, tensor_wrap(fr_big, 4, (int[]){ 2, 8, 32, 32 })));
+    case 8: return ag_upsample_concat(t, ag_input(t, tensor_wrap(fr_small, 4, (int[]){ 2, 8, 8, 8 })), h);
+    case 9: return ag_conv2d_add(t, ag_input(t, tensor_wrap(fr_other, 4, (int[]){ 2, 8, 16, 16 })), p0, p1, h, 1, 1);
     case 0: return ag_linear(t, h, p0, p1);
     case 1: return ag_silu(t, h);
     case 2: return ag_conv2d(t, h, p0, p1, 1, 1);
@@ -376,7 +381,10 @@ START_TEST(test_fresh_grad_overwrite_equals_accumulate) {
     rng_normal_fill(&r, w, NX);
     rng_normal_fill(&r, p0, NP);
     rng_normal_fill(&r, p1, 8);
-    int lin = op == 0, conv = op == 2 || op == 3 || op == 6, K = op == 6 ? 1 : 3;
+    rng_normal_fill(&r, fr_small, 2 * 8 * 8 * 8);
+    rng_normal_fill(&r, fr_big, 2 * 8 * 32 * 32);
+    rng_normal_fill(&r, fr_other, 2 * 8 * 16 * 16);
+    int lin = op == 0, conv = op == 2 || op == 3 || op == 6 || op == 9, K = op == 6 ? 1 : 3;
     int xs[4] = { N, C, H, H }, ls[2] = { NX / 32, 32 }, ws[4] = { 8, C, K, K }, ps[2] = { 8, 32 }, bs[1] = { 8 };
     Arena a;
     arena_init(&a, 1 << 24);
