@@ -197,10 +197,15 @@ static void gn_xhat(float *xh, const float *x, size_t n, double mean, double rst
     for (size_t i = 0; i < n; i++) xh[i] = (float)((x[i] - mean) * rstd);
 }
 
-/* z = gamma[c] xhat + beta[c] over the Cg channels of one group (HW values each). */
-static void gn_affine(float *z, const float *xh, const float *gamma, const float *beta, int Cg, int HW) {
-    for (int c = 0; c < Cg; c++)
-        for (int i = 0; i < HW; i++) z[(size_t)c * HW + i] = gamma[c] * xh[(size_t)c * HW + i] + beta[c];
+/* z = gamma[c] xhat + beta[c], xhat = (x - mean) rstd as gn_xhat rounds it, over the Cg channels of one group
+ * (HW values each), in one pass; the backward recomputes z from gn_xhat's xhat with the same expression. */
+static void gn_normalize(float *z, const float *x, double mean, double rstd, const float *gamma, const float *beta,
+                         int Cg, int HW) {
+    for (int c = 0; c < Cg; c++) {
+        const float *xc = x + (size_t)c * HW;
+        float *zc = z + (size_t)c * HW, g = gamma[c], b = beta[c];
+        for (int i = 0; i < HW; i++) zc[i] = g * (float)((xc[i] - mean) * rstd) + b;
+    }
 }
 
 /* Sums in double over 8 interleaved partial sums (lanes i mod 8, added together at the end): the same
@@ -225,8 +230,8 @@ static double sum_plain(const float *x, size_t n) {
  * var[r] = sum_i (x[i] - mean)^2, each summed exactly as sum_plain sums one group (the same bits), but the R
  * groups' chains of vector adds side by side: one chain waits 4 cycles per add, which made these sums half of
  * the forward's time (Xeon, session 12). */
-enum { GN_ROWS = 4 };
-static void gn_stats(const float *x, size_t n, int R, double *mean, double *var) {
+enum { GN_ROWS = 4, GN_BLOCK = 256 };
+static inline __attribute__((always_inline)) void gn_stats(const float *x, size_t n, int R, double *mean, double *var) {
     D8 a[GN_ROWS], b[GN_ROWS], c[GN_ROWS];
     size_t i, n8 = n / 8 * 8;
     for (int r = 0; r < R; r++) a[r] = b[r] = d8_zero();
@@ -276,9 +281,10 @@ static void group_norm_backward(AgNode *y) {
     double M = (double)L;
     #pragma omp parallel
     {
-        float *xh = malloc(sizeof(float) * L * (silu ? 3 : 1));   /* xhat, s, dz of one group, per thread */
-        CHECK(xh, "out of memory for %zu floats in the group norm backward", L * (silu ? 3 : 1));
-        float *s = xh + L, *dz = xh + 2 * L;
+        size_t want = silu ? 2 * L + 2 * GN_BLOCK : L;   /* xhat and dz of one group, z and s of a block, per thread */
+        float *xh = malloc(sizeof(float) * want);
+        CHECK(xh, "out of memory for %zu floats in the group norm backward", want);
+        float *dz = xh + L, *zb = xh + 2 * L, *s = zb + GN_BLOCK;
         #pragma omp for schedule(static)
         for (int ng = 0; ng < N * G; ng++) {
             int n = ng / G, c0 = (ng % G) * Cg;
@@ -286,14 +292,15 @@ static void group_norm_backward(AgNode *y) {
             float r = (float)stats[2 * ng + 1];
             gn_xhat(xh, x + base, L, stats[2 * ng], stats[2 * ng + 1]);
             const float *dzg = dy + base;
-            if (silu) {   /* s = sigma(z) as the forward computed it, then dz = dy s (1 + z (1 - s)) */
-                gn_affine(s, xh, gamma + c0, beta + c0, Cg, HW);
-                vmath_sigmoid(s, s, L);
-                for (int c = 0; c < Cg; c++)
-                    for (int i = 0; i < HW; i++) {
-                        size_t k = (size_t)c * HW + i;
-                        float z = gamma[c0 + c] * xh[k] + beta[c0 + c];
-                        dz[k] = dy[base + k] * s[k] * (1.0f + z * (1.0f - s[k]));
+            if (silu) {   /* z and s = sigma(z) as the forward computed them, then dz = dy s (1 + z (1 - s)) */
+                for (int c = 0; c < Cg; c++)   /* a block of z and s at a time, while it is in registers or L1 */
+                    for (int i0 = 0; i0 < HW; i0 += GN_BLOCK) {
+                        int m = HW - i0 < GN_BLOCK ? HW - i0 : GN_BLOCK;
+                        size_t k0 = (size_t)c * HW + i0;
+                        float g = gamma[c0 + c], b = beta[c0 + c];
+                        for (int i = 0; i < m; i++) zb[i] = g * xh[k0 + i] + b;
+                        vmath_sigmoid(s, zb, (size_t)m);
+                        for (int i = 0; i < m; i++) dz[k0 + i] = dy[base + k0 + i] * s[i] * (1.0f + zb[i] * (1.0f - s[i]));
                     }
                 dzg = dz;
             }
@@ -343,15 +350,15 @@ static AgNode *group_norm_node(AgTape *t, AgNode *x, AgNode *gamma, AgNode *beta
     for (int ng0 = 0; ng0 < N * G; ng0 += GN_ROWS) {   /* GN_ROWS groups' statistics at once (gn_stats) */
         int R = N * G - ng0 < GN_ROWS ? N * G - ng0 : GN_ROWS;
         double mean[GN_ROWS], var[GN_ROWS];
-        gn_stats(x->val.data + (size_t)ng0 * L, L, R, mean, var);
+        if (R == GN_ROWS) gn_stats(x->val.data + (size_t)ng0 * L, L, GN_ROWS, mean, var);   /* unrolled over rows */
+        else gn_stats(x->val.data + (size_t)ng0 * L, L, R, mean, var);
         for (int ng = ng0; ng < ng0 + R; ng++) {
             const float *xg = x->val.data + (size_t)ng * L;
             float *yg = y->val.data + (size_t)ng * L;
             double r = 1.0 / sqrt(var[ng - ng0] + y->scalar);
             stats[2 * ng] = mean[ng - ng0];
             stats[2 * ng + 1] = r;
-            gn_xhat(yg, xg, L, mean[ng - ng0], r);
-            gn_affine(yg, yg, gamma->val.data + (ng % G) * Cg, beta->val.data + (ng % G) * Cg, Cg, HW);
+            gn_normalize(yg, xg, mean[ng - ng0], r, gamma->val.data + (ng % G) * Cg, beta->val.data + (ng % G) * Cg, Cg, HW);
             if (!silu) continue;
             for (size_t i0 = 0; i0 < L; i0 += 256) {   /* y = z sigma(z), sigma a block at a time (on the stack) */
                 float s[256];
