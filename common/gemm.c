@@ -221,16 +221,21 @@ __attribute__((noinline)) static void direct_kernel(int kc, const float *a, long
     tile_kernel(kc, a, a_rs, a_cs, b, ldb, c, ldc, alpha, beta);
 }
 
+/* C[0:m, 0:n] = alpha t + beta C from a whole scratch tile t (MR x NR) with the micro-kernel's own arithmetic
+ * (alpha t, or alpha t + beta c in one rounding), so a value's bytes do not depend on its tile being cut. */
+static void add_tile(int m, int n, const float *t, float *c, long ldc, float alpha, float beta) {
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++)
+            c[i * ldc + j] = beta == 0.0f ? alpha * t[i * NR + j] : fmaf(alpha, t[i * NR + j], beta * c[i * ldc + j]);
+}
+
 /* A tile of C cut by its edge (m < MR rows or n < NR columns): the micro-kernel writes the whole
- * tile into a scratch tile, and only the m x n part that exists is added to C, with the micro-kernel's own
- * arithmetic (alpha t, or alpha t + beta c in one rounding), so a value's bytes do not depend on its tile. */
+ * tile into a scratch tile, and only the m x n part that exists goes to C. */
 static void edge_tile(int m, int n, int kc, const float *a, const float *b, float *c, long ldc, float alpha,
                       float beta) {
     _Alignas(ALIGN) float t[MR * NR];
     micro_kernel(kc, a, b, t, NR, 1.0f, 0.0f);
-    for (int i = 0; i < m; i++)
-        for (int j = 0; j < n; j++)
-            c[i * ldc + j] = beta == 0.0f ? alpha * t[i * NR + j] : fmaf(alpha, t[i * NR + j], beta * c[i * ldc + j]);
+    add_tile(m, n, t, c, ldc, alpha, beta);
 }
 
 /* ---- the loop nest ----------------------------------------------------------- */
@@ -333,9 +338,7 @@ static void gemm_direct(float *C, long ldc, View a, View b, int M, int N, int K,
             else {   /* a tile cut by the last column: through a scratch tile, as edge_tile does */
                 _Alignas(ALIGN) float t[MR * NR];
                 direct_kernel(K, as, a.rs, a.cs, bs, NR, t, NR, 1.0f, 0.0f);
-                for (int i = 0; i < MR; i++)
-                    for (int j = 0; j < n; j++)
-                        ct[i * ldc + j] = beta == 0.0f ? alpha * t[i * NR + j] : fmaf(alpha, t[i * NR + j], beta * ct[i * ldc + j]);
+                add_tile(MR, n, t, ct, ldc, alpha, beta);
             }
         }
     }
