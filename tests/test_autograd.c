@@ -373,12 +373,12 @@ static AgNode *fresh_op(AgTape *t, int op, AgNode *h, AgNode *p0, AgNode *p1) {
     }
 }
 START_TEST(test_fresh_grad_overwrite_equals_accumulate) {
-    enum { N = 2, C = 8, H = 16, NX = N * C * H * H, NP = 8 * 8 * 9 };
+    enum { N = 2, C = 8, H = 16, NX = N * C * H * H, NP = 8 * 8 * 9, NY = 2 * 16 * 32 * 32 };   /* NY: the largest y */
     int op = _i;
-    static float x[NX], w[NX], p0[NP], p1[8], gx[2][NX], gp0[2][NP], gp1[2][8];
+    static float x[NX], w[NY], p0[NP], p1[8], gx[2][NX], gp0[2][NP], gp1[2][8];
     Rng r = rng_seed(77 + (uint64_t)op);
     rng_normal_fill(&r, x, NX);
-    rng_normal_fill(&r, w, NX);
+    rng_normal_fill(&r, w, NY);
     rng_normal_fill(&r, p0, NP);
     rng_normal_fill(&r, p1, 8);
     rng_normal_fill(&r, fr_small, 2 * 8 * 8 * 8);
@@ -402,6 +402,7 @@ START_TEST(test_fresh_grad_overwrite_equals_accumulate) {
         AgNode *q0 = lin ? ag_leaf(&t, p0, gp0[run], 2, ps) : conv ? ag_leaf(&t, p0, gp0[run], 4, ws) : ag_leaf(&t, p0, gp0[run], 1, bs);
         AgNode *q1 = ag_leaf(&t, p1, gp1[run], 1, bs);
         AgNode *y = fresh_op(&t, op, h, q0, q1);
+        ck_assert_uint_le(y->val.numel, NY);
         AgNode *L = ag_sum(&t, ag_mul(&t, y, ag_input(&t, tensor_wrap(w, y->val.ndim, y->val.shape))));
         if (run == 1) L = ag_add(&t, L, ag_sum(&t, ag_scale(&t, h, 0.0f)));
         AgNode *unread = ag_scale(&t, xn, 2.0f);   /* no op reads it: its grad must end 0 */
