@@ -360,9 +360,9 @@ static AgNode *group_norm_node(AgTape *t, AgNode *x, AgNode *gamma, AgNode *beta
             stats[2 * ng + 1] = r;
             gn_normalize(yg, xg, mean[ng - ng0], r, gamma->val.data + (ng % G) * Cg, beta->val.data + (ng % G) * Cg, Cg, HW);
             if (!silu) continue;
-            for (size_t i0 = 0; i0 < L; i0 += 256) {   /* y = z sigma(z), sigma a block at a time (on the stack) */
-                float s[256];
-                vmath_silu(yg + i0, s, yg + i0, L - i0 < 256 ? L - i0 : 256);
+            for (size_t i0 = 0; i0 < L; i0 += GN_BLOCK) {   /* y = z sigma(z), sigma a block at a time (on the stack) */
+                float s[GN_BLOCK];
+                vmath_silu(yg + i0, s, yg + i0, L - i0 < GN_BLOCK ? L - i0 : GN_BLOCK);
             }
         }
     }
